@@ -1,0 +1,47 @@
+//! The `picket` command: wires the library crates into subcommands.
+//!
+//! Exit codes: 0 when the run finished and raised no alert (or the command has
+//! no notion of alerts), 1 when it finished and raised at least one alert,
+//! 2 on a usage error or a failure that stopped the run.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Network-defence toolkit: find infected hosts in proxy logs, DNS logs and captures.
+#[derive(Debug, Parser)]
+#[command(name = "picket", version, about, max_term_width = 100)]
+struct Cli {
+    /// Log verbosity for diagnostics on stderr: error, warn, info, debug or trace.
+    #[arg(long, global = true, env = "PICKET_LOG", default_value = "warn")]
+    log: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Read logs and captures, match them against intelligence, run the
+    /// detectors, store what was seen and report alerts.
+    Analyze(commands::analyze::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    commands::init_logging(&cli.log);
+
+    let result = match cli.command {
+        Command::Analyze(args) => commands::analyze::run(args),
+    };
+
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            commands::report_error(&error);
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,2 @@
+//! Behavioural detectors over DNS and HTTP events: DGA, tunnels, fast flux, sinkholes, drive-by chains, beacons.
+#![deny(missing_docs)]

@@ -1,0 +1,56 @@
+//! What every source reports besides events: rejected records and counts.
+
+use std::fmt;
+
+use crate::SourceLocation;
+
+/// A record a source could not turn into an event, with where and why.
+///
+/// Readers skip the record and go on with the next one.
+#[derive(Debug)]
+pub struct Rejection {
+    /// Where the bad record starts.
+    pub location: SourceLocation,
+    /// Why it was rejected; the reader's own error type underneath.
+    pub reason: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl Rejection {
+    /// Builds a rejection from a location and any error.
+    pub fn new(
+        location: SourceLocation,
+        reason: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Rejection {
+            location,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location, self.reason)
+    }
+}
+
+impl std::error::Error for Rejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.reason.as_ref())
+    }
+}
+
+/// Counts a source keeps for the run summary.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceStats {
+    /// Records read, good and bad (lines for logs, packets for captures).
+    pub records: u64,
+    /// Events produced.
+    pub events: u64,
+    /// Records rejected.
+    pub rejected: u64,
+    /// Comment, header and blank lines skipped on purpose.
+    pub skipped: u64,
+    /// Bytes read, after decompression.
+    pub bytes: u64,
+}
