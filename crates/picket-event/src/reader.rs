@@ -54,3 +54,17 @@ pub struct SourceStats {
     /// Bytes read, after decompression.
     pub bytes: u64,
 }
+
+/// A stream of events from one input, log or capture.
+///
+/// Each item is an event or a rejected record; the reader skips a rejected
+/// record and goes on. An error that ends the input early (an unreadable file,
+/// a truncated gzip member) is reported as a final `Rejection` for the place
+/// where reading stopped, and the iterator then ends.
+pub trait EventReader: Iterator<Item = Result<crate::Event, Rejection>> + Send {
+    /// Counts so far.
+    fn stats(&self) -> SourceStats;
+
+    /// Name of the input format, such as `squid`, `w3c`, `zeek-tsv` or `pcap`.
+    fn format_name(&self) -> &'static str;
+}
