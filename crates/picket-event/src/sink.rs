@@ -4,7 +4,7 @@ use crate::{Alert, Event};
 
 /// A destination for alerts and, optionally, events: a JSON Lines file, the
 /// store, a message bus. Outputs are sinks, never special cases.
-pub trait Sink: Send {
+pub trait Sink {
     /// The sink's name for messages, such as `jsonl` or `store`.
     fn name(&self) -> &str;
 

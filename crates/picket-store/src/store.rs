@@ -1,0 +1,132 @@
+//! Opening the store file and keeping its schema current.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::StoreError;
+
+/// Schema version this build writes, kept in SQLite's `user_version`.
+const SCHEMA_VERSION: i64 = 1;
+
+/// How long a connection waits for another writer's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An open store: one SQLite file in WAL mode.
+///
+/// A `Store` opened with [`Store::open`] is the single writer; any number of
+/// [`Store::open_read_only`] handles may read at the same time.
+pub struct Store {
+    pub(crate) conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens the store at `path` for writing, creating the file and the
+    /// schema when missing.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             PRAGMA temp_store = MEMORY;",
+        )?;
+
+        let store = Store {
+            conn,
+            path: path.to_owned(),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Opens an existing store for reading only, beside a running writer.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn =
+            Connection::open_with_flags(path, flags).map_err(|source| StoreError::Open {
+                path: path.to_owned(),
+                source,
+            })?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+
+        let store = Store {
+            conn,
+            path: path.to_owned(),
+        };
+        store.check_version()?;
+        Ok(store)
+    }
+
+    /// The store file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The underlying connection, for the store modules of other stages
+    /// (indicators, passive DNS) that keep their own tables in this file.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn check_version(&self) -> Result<i64, StoreError> {
+        let found: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                path: self.path.clone(),
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Ok(found)
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        self.check_version()?;
+
+        // Every statement is idempotent, so opening an up-to-date store is cheap
+        // and a store from an older build gains the tables added since.
+        self.conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS days (
+                 day INTEGER PRIMARY KEY,
+                 events INTEGER NOT NULL DEFAULT 0
+             );
+             CREATE TABLE IF NOT EXISTS ingests (
+                 id INTEGER PRIMARY KEY,
+                 path TEXT NOT NULL,
+                 head_sha256 TEXT NOT NULL,
+                 length INTEGER NOT NULL,
+                 format TEXT,
+                 started_ns INTEGER NOT NULL,
+                 finished INTEGER NOT NULL DEFAULT 0,
+                 end_offset INTEGER NOT NULL DEFAULT 0,
+                 events INTEGER NOT NULL DEFAULT 0
+             );
+             CREATE INDEX IF NOT EXISTS ingests_identity ON ingests (head_sha256);
+             CREATE TABLE IF NOT EXISTS alerts (
+                 id INTEGER PRIMARY KEY,
+                 ts INTEGER NOT NULL,
+                 detector TEXT NOT NULL,
+                 severity TEXT NOT NULL,
+                 score REAL NOT NULL,
+                 host TEXT,
+                 retrospective INTEGER NOT NULL,
+                 dedupe_key TEXT NOT NULL UNIQUE,
+                 body TEXT NOT NULL
+             );
+             CREATE INDEX IF NOT EXISTS alerts_ts ON alerts (ts);
+             CREATE INDEX IF NOT EXISTS alerts_host ON alerts (host);",
+        )?;
+
+        self.conn
+            .execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+        Ok(())
+    }
+}

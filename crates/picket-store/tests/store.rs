@@ -1,0 +1,139 @@
+//! Store behaviour: day partitions, scanning, alert de-duplication, ingest records.
+
+use picket_event::{Alert, DnsEvent, Event, HttpEvent, Sink, SourceLocation, Timestamp};
+use picket_store::{FileIdentity, Store, WriterConfig, dedupe_key};
+
+fn http_at(secs: i64, line: u64) -> Event {
+    Event::Http(HttpEvent {
+        timestamp: Timestamp::from_secs_nanos(secs, 0).unwrap(),
+        location: SourceLocation::line("access.log".into(), line, line * 100),
+        client_ip: Some("10.1.2.3".parse().unwrap()),
+        host: Some("example.org".into()),
+        url: "http://example.org/".into(),
+        ..HttpEvent::default()
+    })
+}
+
+#[test]
+fn events_land_in_their_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.sqlite")).unwrap();
+    let mut writer = store.writer(WriterConfig { batch_size: 2 });
+    for (i, secs) in [86_400 * 3 + 5, 86_400 * 3 + 7, 86_400 * 4 + 1].iter().enumerate() {
+        writer.write_event(&http_at(*secs, i as u64 + 1)).unwrap();
+    }
+    writer.finish().unwrap();
+    drop(writer);
+
+    assert_eq!(store.days().unwrap(), vec![3, 4]);
+    assert_eq!(store.day_event_count(3).unwrap(), 2);
+
+    let mut lines = Vec::new();
+    let visited = store
+        .scan_day(3, &mut |_, event| lines.push(event.location().line.unwrap()))
+        .unwrap();
+    assert_eq!(visited, 2);
+    assert_eq!(lines, vec![1, 2]);
+}
+
+#[test]
+fn scan_returns_what_was_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.sqlite")).unwrap();
+    let event = Event::Dns(DnsEvent {
+        timestamp: Timestamp::from_secs_nanos(1_000_000, 5).unwrap(),
+        location: SourceLocation::packet("c.pcap".into(), 9, 900),
+        query_name: "evil.example".into(),
+        ..DnsEvent::default()
+    });
+    let mut writer = store.writer(WriterConfig::default());
+    writer.write_event(&event).unwrap();
+    writer.finish().unwrap();
+    drop(writer);
+
+    let day = event.timestamp().day_number();
+    let mut read = Vec::new();
+    store.scan_day(day, &mut |_, e| read.push(e)).unwrap();
+    assert_eq!(read, vec![event]);
+}
+
+#[test]
+fn unfinished_batch_rolls_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.sqlite")).unwrap();
+    {
+        let mut writer = store.writer(WriterConfig::default());
+        writer.write_event(&http_at(100, 1)).unwrap();
+    }
+    assert_eq!(store.day_event_count(0).unwrap(), 0);
+}
+
+#[test]
+fn same_alert_is_stored_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.sqlite")).unwrap();
+    let alert = Alert::new("http.test", 0.5, "test".into(), vec![http_at(100, 1)]);
+    let mut retro = alert.clone();
+    retro.retrospective = true;
+    assert_eq!(dedupe_key(&alert), dedupe_key(&retro));
+
+    assert!(store.insert_alert(&alert, &dedupe_key(&alert)).unwrap());
+    assert!(!store.insert_alert(&retro, &dedupe_key(&retro)).unwrap());
+    assert_eq!(store.alert_count().unwrap(), 1);
+
+    let stored = store
+        .alerts_between(Timestamp::UNIX_EPOCH, Timestamp::from_nanos(i64::MAX), None)
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].alert.detector, "http.test");
+}
+
+#[test]
+fn ingest_records_find_a_file_by_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.sqlite")).unwrap();
+    let log = dir.path().join("a.log");
+    std::fs::write(&log, b"line one\nline two\n").unwrap();
+    let identity = FileIdentity::of_file(&log).unwrap();
+
+    assert!(store.find_ingest(&identity).unwrap().is_none());
+    let id = store.begin_ingest("a.log", &identity, "squid", 0).unwrap();
+    store.finish_ingest(id, true, 18, 2).unwrap();
+
+    let copy = dir.path().join("renamed.log");
+    std::fs::copy(&log, &copy).unwrap();
+    let found = store
+        .find_ingest(&FileIdentity::of_file(&copy).unwrap())
+        .unwrap()
+        .unwrap();
+    assert!(found.finished);
+    assert_eq!(found.end_offset, 18);
+    assert_eq!(found.events, 2);
+}
+
+#[test]
+fn reader_sees_writer_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite");
+    let store = Store::open(&path).unwrap();
+    let mut writer = store.writer(WriterConfig::default());
+    writer.write_event(&http_at(100, 1)).unwrap();
+    writer.finish().unwrap();
+
+    let reader = Store::open_read_only(&path).unwrap();
+    assert_eq!(reader.days().unwrap(), vec![0]);
+}
+
+#[test]
+fn dropping_a_day_removes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.sqlite")).unwrap();
+    let mut writer = store.writer(WriterConfig::default());
+    writer.write_event(&http_at(86_400 * 2, 1)).unwrap();
+    writer.finish().unwrap();
+    drop(writer);
+
+    store.drop_day(2).unwrap();
+    assert!(store.days().unwrap().is_empty());
+    assert_eq!(store.scan_day(2, &mut |_, _| {}).unwrap(), 0);
+}
