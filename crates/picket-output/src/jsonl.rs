@@ -1,0 +1,77 @@
+//! Alerts as JSON Lines: one alert object a line, schema in `docs/schema.md`.
+
+use std::io::Write;
+
+use picket_event::{Alert, Sink, SinkError};
+
+/// Writes each alert as one line of JSON.
+pub struct JsonlSink<W: Write> {
+    name: String,
+    writer: W,
+    written: u64,
+}
+
+impl<W: Write> JsonlSink<W> {
+    /// A sink writing to `writer`; `name` appears in error messages
+    /// (a file path, or `stdout`).
+    pub fn new(name: impl Into<String>, writer: W) -> Self {
+        JsonlSink {
+            name: name.into(),
+            writer,
+            written: 0,
+        }
+    }
+
+    /// Alerts written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+}
+
+impl<W: Write> Sink for JsonlSink<W> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn write_alert(&mut self, alert: &Alert) -> Result<(), SinkError> {
+        serde_json::to_writer(&mut self.writer, alert).map_err(|e| SinkError::new(&self.name, e))?;
+        self.writer
+            .write_all(b"\n")
+            .map_err(|e| SinkError::new(&self.name, e))?;
+        self.written += 1;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), SinkError> {
+        self.writer.flush().map_err(|e| SinkError::new(&self.name, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use picket_event::{Event, HttpEvent, SourceLocation};
+
+    #[test]
+    fn one_alert_per_line() {
+        let event = Event::Http(HttpEvent {
+            location: SourceLocation::line("a.log".into(), 3, 200),
+            ..HttpEvent::default()
+        });
+        let alert = Alert::new("http.test", 0.8, "found".into(), vec![event]);
+        let mut sink = JsonlSink::new("memory", Vec::new());
+        sink.write_alert(&alert).unwrap();
+        sink.write_alert(&alert).unwrap();
+        sink.finish().unwrap();
+
+        let text = String::from_utf8(sink.writer).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        let value: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+        assert_eq!(value["type"], "alert");
+        assert_eq!(value["schema_version"], 1);
+        assert_eq!(value["detector"], "http.test");
+        assert_eq!(value["severity"], "high");
+        assert_eq!(value["events"][0]["log.line"], 3);
+    }
+}
