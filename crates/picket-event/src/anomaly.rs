@@ -34,6 +34,8 @@ pub enum Anomaly {
     DnsZBitSet,
     /// The header announced more records than the message holds.
     DnsCountMismatch,
+    /// A section held more records than the configured limit; the rest were skipped.
+    DnsTooManyRecords,
     /// A response arrived with no matching query.
     DnsUnsolicitedResponse,
     /// A query got no response before the pairing timeout or the input's end.

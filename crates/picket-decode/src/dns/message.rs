@@ -1,0 +1,311 @@
+//! DNS messages (RFC 1035 section 4): header, question and the three record
+//! sections, decoded as far as the bytes allow.
+
+use picket_event::dns::{DnsFlags, ResponseCode};
+use picket_event::{Anomaly, RecordType, ResourceRecord};
+
+use super::anomalies::AnomalySet;
+use super::limits::DnsLimits;
+use super::name::read_name;
+use super::rdata::render_rdata;
+
+/// Length of the fixed header (RFC 1035 section 4.1.1).
+pub const HEADER_LEN: usize = 12;
+
+/// The fixed header of a DNS message (RFC 1035 section 4.1.1).
+///
+/// ```text
+///   0  1  2  3  4  5  6  7  8  9 10 11 12 13 14 15
+/// |                      ID                       |
+/// |QR|   Opcode  |AA|TC|RD|RA| Z|AD|CD|   RCODE   |
+/// |                    QDCOUNT                    |
+/// |                    ANCOUNT                    |
+/// |                    NSCOUNT                    |
+/// |                    ARCOUNT                    |
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DnsHeader {
+    /// Transaction id, copied from query to response.
+    pub id: u16,
+    /// The flag bits QR, AA, TC, RD, RA, Z, AD and CD.
+    pub flags: DnsFlags,
+    /// Operation code (0 QUERY, 4 NOTIFY, 5 UPDATE).
+    pub opcode: u8,
+    /// The low four bits of the response code; see [`DnsMessage::rcode`]
+    /// for the code extended by EDNS.
+    pub rcode: u8,
+    /// Entries announced in the question section.
+    pub qdcount: u16,
+    /// Records announced in the answer section.
+    pub ancount: u16,
+    /// Records announced in the authority section.
+    pub nscount: u16,
+    /// Records announced in the additional section.
+    pub arcount: u16,
+}
+
+impl DnsHeader {
+    /// Decodes the 12 header bytes.
+    fn parse(bytes: &[u8; HEADER_LEN]) -> Self {
+        let word = |index: usize| u16::from_be_bytes([bytes[index], bytes[index + 1]]);
+        let flags_word = word(2);
+
+        DnsHeader {
+            id: word(0),
+            flags: DnsFlags::from_header_word(flags_word),
+            opcode: ((flags_word >> 11) & 0x0f) as u8,
+            rcode: (flags_word & 0x0f) as u8,
+            qdcount: word(4),
+            ancount: word(6),
+            nscount: word(8),
+            arcount: word(10),
+        }
+    }
+}
+
+/// One entry of the question section (RFC 1035 section 4.1.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Question {
+    /// The name as it was on the wire: case kept, labels joined by `.`,
+    /// zone-file escapes (`\.`, `\\`, `\DDD`) for other bytes, no trailing
+    /// dot; the root is the empty string.
+    pub name: String,
+    /// Query type.
+    pub qtype: RecordType,
+    /// Query class, all 16 bits (in mDNS the top bit asks for a unicast response).
+    pub qclass: u16,
+}
+
+/// The EDNS pseudo-record's header fields (RFC 6891 section 6.1.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Edns {
+    /// The sender's UDP payload size.
+    pub udp_payload_size: u16,
+    /// The upper eight bits of the 12-bit response code.
+    pub extended_rcode: u8,
+    /// EDNS version (0 today).
+    pub version: u8,
+    /// The DO bit: the sender accepts DNSSEC records (RFC 3225).
+    pub dnssec_ok: bool,
+}
+
+/// A decoded DNS message, complete or as far as it could be read.
+///
+/// Records carry their data in presentation form (see
+/// [`ResourceRecord::data`]); owner names are normalised (lower case, no
+/// trailing dot). The OPT pseudo-record, when present, is in
+/// `additionals` like any record and its header fields are also in `edns`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DnsMessage {
+    /// The header, or `None` when the message is shorter than 12 bytes
+    /// (`DnsTruncatedHeader`).
+    pub header: Option<DnsHeader>,
+    /// The question section.
+    pub questions: Vec<Question>,
+    /// The answer section.
+    pub answers: Vec<ResourceRecord>,
+    /// The authority section.
+    pub authorities: Vec<ResourceRecord>,
+    /// The additional section.
+    pub additionals: Vec<ResourceRecord>,
+    /// The EDNS header fields, when the message has an OPT record.
+    pub edns: Option<Edns>,
+    /// What was wrong with the message, each anomaly once.
+    pub anomalies: Vec<Anomaly>,
+    /// Length of the message in bytes (without a TCP length prefix).
+    pub size: usize,
+}
+
+impl DnsMessage {
+    /// Whether the QR bit marks this message as a response.
+    pub fn is_response(&self) -> bool {
+        self.header.is_some_and(|header| header.flags.qr)
+    }
+
+    /// The response code, extended by EDNS's upper eight bits when the
+    /// message has an OPT record (RFC 6891 section 6.1.3).
+    pub fn rcode(&self) -> Option<ResponseCode> {
+        let header = self.header?;
+        let high = self.edns.map_or(0, |edns| u16::from(edns.extended_rcode));
+        Some(ResponseCode(high << 4 | u16::from(header.rcode)))
+    }
+}
+
+/// Decodes one DNS message: the UDP payload, or one TCP message without its
+/// two-byte length prefix.
+///
+/// Never fails and never panics: whatever could be decoded is returned and
+/// every problem is listed in [`DnsMessage::anomalies`]. A bad name or a
+/// record cut short stops decoding, because the records after it cannot be
+/// located; bad record data only replaces that record's data with the
+/// RFC 3597 generic form.
+pub fn parse_message(bytes: &[u8], limits: &DnsLimits) -> DnsMessage {
+    let mut message = DnsMessage {
+        size: bytes.len(),
+        ..DnsMessage::default()
+    };
+    let mut anomalies = AnomalySet::default();
+
+    // Header.
+    let Some(header_bytes) = bytes.first_chunk::<HEADER_LEN>() else {
+        anomalies.insert(Anomaly::DnsTruncatedHeader);
+        message.anomalies = anomalies.to_vec();
+        return message;
+    };
+    let header = DnsHeader::parse(header_bytes);
+    if header.flags.z {
+        anomalies.insert(Anomaly::DnsZBitSet);
+    }
+    message.header = Some(header);
+
+    // Sections.
+    let mut decoder = Decoder {
+        bytes,
+        pos: HEADER_LEN,
+        limits,
+        anomalies: &mut anomalies,
+        scratch: String::new(),
+    };
+    let complete = decoder.questions(header.qdcount, &mut message.questions).is_ok()
+        && decoder.records(header.ancount, &mut message.answers).is_ok()
+        && decoder.records(header.nscount, &mut message.authorities).is_ok()
+        && decoder.records(header.arcount, &mut message.additionals).is_ok();
+    if complete && decoder.pos < bytes.len() {
+        decoder.anomalies.insert(Anomaly::DnsTrailingBytes);
+    }
+
+    message.edns = message
+        .additionals
+        .iter()
+        .find(|record| record.rtype == RecordType::OPT)
+        .map(|opt| Edns {
+            udp_payload_size: opt.class,
+            extended_rcode: (opt.ttl >> 24) as u8,
+            version: (opt.ttl >> 16) as u8,
+            dnssec_ok: opt.ttl & 0x8000 != 0,
+        });
+    message.anomalies = anomalies.to_vec();
+    message
+}
+
+/// Decoding stopped because the rest of the message cannot be located.
+struct Stop;
+
+/// The position in the message and what has been recorded so far.
+struct Decoder<'a, 'b> {
+    bytes: &'a [u8],
+    pos: usize,
+    limits: &'b DnsLimits,
+    anomalies: &'b mut AnomalySet,
+    /// Reused buffer for names that are read only to be skipped.
+    scratch: String,
+}
+
+impl Decoder<'_, '_> {
+    /// The question section (RFC 1035 section 4.1.2).
+    fn questions(&mut self, count: u16, out: &mut Vec<Question>) -> Result<(), Stop> {
+        for index in 0..usize::from(count) {
+            self.section_entry_start()?;
+            let keep = self.within_record_limit(index);
+
+            // QNAME
+            let mut name = String::new();
+            let end = read_name(self.bytes, self.pos, self.limits, &mut name, self.anomalies);
+            self.pos = end.next.ok_or(Stop)?;
+
+            // QTYPE, QCLASS
+            let fixed = self.fixed::<4>()?;
+            if keep {
+                out.push(Question {
+                    name,
+                    qtype: RecordType(u16::from_be_bytes([fixed[0], fixed[1]])),
+                    qclass: u16::from_be_bytes([fixed[2], fixed[3]]),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// An answer, authority or additional section (RFC 1035 section 4.1.3).
+    fn records(&mut self, count: u16, out: &mut Vec<ResourceRecord>) -> Result<(), Stop> {
+        for index in 0..usize::from(count) {
+            self.section_entry_start()?;
+            let keep = self.within_record_limit(index);
+
+            // NAME
+            let mut name = std::mem::take(&mut self.scratch);
+            name.clear();
+            let end = read_name(self.bytes, self.pos, self.limits, &mut name, self.anomalies);
+            self.pos = end.next.ok_or(Stop)?;
+
+            // TYPE, CLASS, TTL, RDLENGTH
+            let fixed = self.fixed::<10>()?;
+            let rtype = RecordType(u16::from_be_bytes([fixed[0], fixed[1]]));
+            let class = u16::from_be_bytes([fixed[2], fixed[3]]);
+            let ttl = u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]);
+            let rdlength = usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
+
+            // RDATA
+            let rdata_start = self.pos;
+            if rdata_start + rdlength > self.bytes.len() {
+                self.anomalies.insert(Anomaly::DnsTruncatedRecord);
+                return Err(Stop);
+            }
+            self.pos += rdlength;
+
+            if keep {
+                name.make_ascii_lowercase();
+                let mut data = String::new();
+                render_rdata(
+                    self.bytes,
+                    rdata_start,
+                    rdlength,
+                    rtype,
+                    self.limits,
+                    &mut data,
+                    self.anomalies,
+                );
+                out.push(ResourceRecord {
+                    name,
+                    rtype,
+                    class,
+                    ttl,
+                    data,
+                });
+            } else {
+                self.scratch = name;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that another entry starts here: a message that ends cleanly
+    /// before the header's counts are reached is a count mismatch.
+    fn section_entry_start(&mut self) -> Result<(), Stop> {
+        if self.pos >= self.bytes.len() {
+            self.anomalies.insert(Anomaly::DnsCountMismatch);
+            return Err(Stop);
+        }
+        Ok(())
+    }
+
+    /// Whether the entry at `index` of a section is kept, recording
+    /// `DnsTooManyRecords` for the first one past the limit.
+    fn within_record_limit(&mut self, index: usize) -> bool {
+        if index < self.limits.max_records_per_section {
+            return true;
+        }
+        self.anomalies.insert(Anomaly::DnsTooManyRecords);
+        false
+    }
+
+    /// The next `N` bytes of fixed fields, or a truncated record.
+    fn fixed<const N: usize>(&mut self) -> Result<[u8; N], Stop> {
+        let Some(fixed) = self.bytes.get(self.pos..).and_then(|rest| rest.first_chunk::<N>()) else {
+            self.anomalies.insert(Anomaly::DnsTruncatedRecord);
+            return Err(Stop);
+        };
+        self.pos += N;
+        Ok(*fixed)
+    }
+}

@@ -1,0 +1,395 @@
+//! Pairing of DNS queries with their responses into [`DnsEvent`]s.
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+
+use hashbrown::HashMap;
+use picket_event::dns::{DnsProtocol, Transport, normalize_name};
+use picket_event::{Anomaly, DnsEvent, DnsExchange, SourceLocation, Timestamp};
+
+use super::limits::PairerConfig;
+use super::message::DnsMessage;
+
+/// Where and when one DNS message was seen: what the capture layer knows
+/// about the packet (or the TCP segment that completed the message).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PacketMeta {
+    /// Capture time of the packet.
+    pub timestamp: Timestamp,
+    /// Source address of the packet.
+    pub src_ip: IpAddr,
+    /// Source port of the packet.
+    pub src_port: u16,
+    /// Destination address of the packet.
+    pub dst_ip: IpAddr,
+    /// Destination port of the packet.
+    pub dst_port: u16,
+    /// UDP or TCP.
+    pub transport: Transport,
+    /// DNS, mDNS or LLMNR, as the capture layer identified it (usually from
+    /// the port: 53, 5353 or 5355).
+    pub protocol: DnsProtocol,
+    /// The packet's place in the capture.
+    pub location: SourceLocation,
+}
+
+/// Counters of a [`DnsPairer`], for the run summary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PairerStats {
+    /// Queries pushed (QR bit clear).
+    pub queries: u64,
+    /// Responses pushed (QR bit set).
+    pub responses: u64,
+    /// Messages shorter than a header, emitted on their own.
+    pub headerless: u64,
+    /// Events with both halves.
+    pub complete: u64,
+    /// Queries emitted without a response (timed out, evicted or flushed).
+    pub query_only: u64,
+    /// Responses emitted without a query.
+    pub response_only: u64,
+    /// Queries emitted early because the table was full.
+    pub evicted: u64,
+    /// Most queries waiting at once.
+    pub max_pending: u64,
+}
+
+/// The pairing key: a response matches the query with the same transaction
+/// id sent from its destination to its source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct PairKey {
+    id: u16,
+    client_ip: IpAddr,
+    client_port: u16,
+    server_ip: IpAddr,
+    server_port: u16,
+}
+
+/// A query waiting for its response.
+struct Pending {
+    message: DnsMessage,
+    meta: PacketMeta,
+    /// Arrival number, to tell this query's entry in the arrival queue from
+    /// a stale one.
+    seq: u64,
+}
+
+/// Pairs queries with responses by (transaction id, client address and
+/// port, server address and port) and emits one [`DnsEvent`] per exchange.
+///
+/// A response takes the oldest waiting query with its key. A query waits
+/// until its response arrives, until [`PairerConfig::query_timeout`] of
+/// packet time passes (checked whenever a message is pushed), until the
+/// table is full and it is the oldest, or until [`DnsPairer::flush`]. A
+/// response with no waiting query is emitted as response-only with
+/// `DnsUnsolicitedResponse`, except for mDNS, whose responses go to the
+/// multicast group and are not answers to one querier (RFC 6762 section 6).
+///
+/// Events come out in the order their exchanges complete, which is not
+/// always timestamp order. State is bounded by
+/// [`PairerConfig::max_pending_queries`] queries and keyed by client and
+/// server, so flows can be split across pairers by that key.
+pub struct DnsPairer {
+    config: PairerConfig,
+    pending: HashMap<PairKey, VecDeque<Pending>>,
+    pending_count: usize,
+    /// Waiting queries in arrival order; entries whose query has been
+    /// answered stay here until they reach the front or a compaction.
+    arrivals: VecDeque<(Timestamp, PairKey, u64)>,
+    next_seq: u64,
+    stats: PairerStats,
+}
+
+impl DnsPairer {
+    /// Creates an empty pairer.
+    pub fn new(config: PairerConfig) -> Self {
+        DnsPairer {
+            config,
+            pending: HashMap::new(),
+            pending_count: 0,
+            arrivals: VecDeque::new(),
+            next_seq: 0,
+            stats: PairerStats::default(),
+        }
+    }
+
+    /// Takes one decoded message and appends every event it completes to
+    /// `out`: its own exchange when it is a response, a headerless message,
+    /// or an evicted query, and any queries whose timeout passed.
+    pub fn push(&mut self, message: DnsMessage, meta: PacketMeta, out: &mut Vec<DnsEvent>) {
+        self.expire(meta.timestamp, out);
+
+        let Some(header) = message.header else {
+            self.stats.headerless += 1;
+            out.push(headerless_event(message, meta));
+            return;
+        };
+
+        if header.flags.qr {
+            self.stats.responses += 1;
+            let key = PairKey {
+                id: header.id,
+                client_ip: meta.dst_ip,
+                client_port: meta.dst_port,
+                server_ip: meta.src_ip,
+                server_port: meta.src_port,
+            };
+            match self.take_pending(&key) {
+                Some(query) => {
+                    self.stats.complete += 1;
+                    out.push(build_event(
+                        Some((query.message, query.meta)),
+                        (message, meta),
+                        true,
+                    ));
+                }
+                None => {
+                    self.stats.response_only += 1;
+                    let mut event = build_event(None, (message, meta), true);
+                    if event.protocol != DnsProtocol::Mdns {
+                        add_anomaly(&mut event, Anomaly::DnsUnsolicitedResponse);
+                    }
+                    out.push(event);
+                }
+            }
+            return;
+        }
+
+        self.stats.queries += 1;
+        if self.pending_count >= self.config.max_pending_queries.max(1) {
+            self.evict_oldest(out);
+        }
+        let key = PairKey {
+            id: header.id,
+            client_ip: meta.src_ip,
+            client_port: meta.src_port,
+            server_ip: meta.dst_ip,
+            server_port: meta.dst_port,
+        };
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.arrivals.push_back((meta.timestamp, key, seq));
+        self.pending
+            .entry(key)
+            .or_default()
+            .push_back(Pending { message, meta, seq });
+        self.pending_count += 1;
+        self.stats.max_pending = self.stats.max_pending.max(self.pending_count as u64);
+        self.compact_arrivals();
+    }
+
+    /// Emits every waiting query as query-only with `DnsNoResponse`, oldest
+    /// first; call at the end of the input.
+    pub fn flush(&mut self, out: &mut Vec<DnsEvent>) {
+        while let Some((_, key, seq)) = self.arrivals.pop_front() {
+            if let Some(query) = self.remove_pending(&key, seq) {
+                self.emit_query_only(query, true, out);
+            }
+        }
+        self.pending.clear();
+        self.pending_count = 0;
+    }
+
+    /// Queries waiting for a response now.
+    pub fn pending(&self) -> usize {
+        self.pending_count
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> PairerStats {
+        self.stats
+    }
+
+    /// Emits the queries that have waited longer than the timeout at `now`.
+    fn expire(&mut self, now: Timestamp, out: &mut Vec<DnsEvent>) {
+        let timeout = i64::try_from(self.config.query_timeout.as_nanos()).unwrap_or(i64::MAX);
+        while let Some(&(sent, key, seq)) = self.arrivals.front() {
+            if now.nanos_since(sent) <= timeout {
+                break;
+            }
+            self.arrivals.pop_front();
+            if let Some(query) = self.remove_pending(&key, seq) {
+                self.emit_query_only(query, true, out);
+            }
+        }
+    }
+
+    /// Emits the oldest waiting query to make room for a new one.
+    fn evict_oldest(&mut self, out: &mut Vec<DnsEvent>) {
+        while let Some((_, key, seq)) = self.arrivals.pop_front() {
+            if let Some(query) = self.remove_pending(&key, seq) {
+                self.stats.evicted += 1;
+                self.emit_query_only(query, false, out);
+                return;
+            }
+        }
+    }
+
+    /// Drops answered queries' entries from the arrival queue once it holds
+    /// more than twice the waiting queries, so it stays bounded by the table.
+    fn compact_arrivals(&mut self) {
+        if self.arrivals.len() <= 2 * self.pending_count.max(1024) {
+            return;
+        }
+        let pending = &self.pending;
+        self.arrivals.retain(|(_, key, seq)| {
+            pending
+                .get(key)
+                .is_some_and(|queue| queue.iter().any(|query| query.seq == *seq))
+        });
+    }
+
+    fn take_pending(&mut self, key: &PairKey) -> Option<Pending> {
+        let queue = self.pending.get_mut(key)?;
+        let query = queue.pop_front();
+        if queue.is_empty() {
+            self.pending.remove(key);
+        }
+        if query.is_some() {
+            self.pending_count -= 1;
+        }
+        query
+    }
+
+    fn remove_pending(&mut self, key: &PairKey, seq: u64) -> Option<Pending> {
+        let queue = self.pending.get_mut(key)?;
+        let index = queue.iter().position(|query| query.seq == seq)?;
+        let query = queue.remove(index);
+        if queue.is_empty() {
+            self.pending.remove(key);
+        }
+        self.pending_count -= 1;
+        query
+    }
+
+    fn emit_query_only(&mut self, query: Pending, no_response: bool, out: &mut Vec<DnsEvent>) {
+        self.stats.query_only += 1;
+        let mut event = build_event(None, (query.message, query.meta), false);
+        if no_response {
+            add_anomaly(&mut event, Anomaly::DnsNoResponse);
+        }
+        out.push(event);
+    }
+}
+
+/// Builds the event of one exchange from `main`, the response (`is_response`)
+/// or a query without response, and the query that `main` answers, if any.
+fn build_event(
+    query: Option<(DnsMessage, PacketMeta)>,
+    main: (DnsMessage, PacketMeta),
+    is_response: bool,
+) -> DnsEvent {
+    let exchange = match (&query, is_response) {
+        (Some(_), _) => DnsExchange::Complete,
+        (None, true) => DnsExchange::ResponseOnly,
+        (None, false) => DnsExchange::QueryOnly,
+    };
+
+    let mut anomalies = Vec::new();
+    let mut query_question = None;
+    let mut query_time = None;
+    if let Some((message, meta)) = &query {
+        anomalies.extend_from_slice(&message.anomalies);
+        query_question = message.questions.first().cloned();
+        query_time = Some(meta.timestamp);
+    }
+
+    let (mut message, meta) = main;
+    let client_is_source = !is_response;
+    let response_time = is_response.then_some(meta.timestamp);
+    if !is_response {
+        query_time = Some(meta.timestamp);
+    }
+    anomalies.extend_from_slice(&message.anomalies);
+    anomalies.sort_unstable();
+    anomalies.dedup();
+
+    let (client_ip, client_port, server_ip, server_port) = if client_is_source {
+        (meta.src_ip, meta.src_port, meta.dst_ip, meta.dst_port)
+    } else {
+        (meta.dst_ip, meta.dst_port, meta.src_ip, meta.src_port)
+    };
+
+    // The question: the response's, else the query's; a response without
+    // one (mDNS announcements) is named after its first answer, as Zeek does.
+    let question = message.questions.first().cloned().or(query_question);
+    let (original, query_type, query_class) = match question {
+        Some(question) => (question.name, Some(question.qtype), Some(question.qclass)),
+        None => (
+            message.answers.first().map(|record| record.name.clone()).unwrap_or_default(),
+            None,
+            None,
+        ),
+    };
+    let query_name = normalize_name(&original);
+    let query_name_original = (query_name != original).then_some(original);
+
+    let header = message.header.unwrap_or_default();
+    let rtt = match (query_time, response_time) {
+        (Some(sent), Some(received)) => Some(received.nanos_since(sent) as f64 / 1e9),
+        _ => None,
+    };
+
+    DnsEvent {
+        timestamp: query_time.or(response_time).unwrap_or_default(),
+        location: meta.location,
+        client_ip: Some(client_ip),
+        client_port: Some(client_port),
+        server_ip: Some(server_ip),
+        server_port: Some(server_port),
+        transport: Some(meta.transport),
+        protocol: meta.protocol,
+        exchange,
+        id: Some(header.id),
+        query_name,
+        query_name_original,
+        query_type,
+        query_class,
+        opcode: Some(header.opcode),
+        rcode: if is_response { message.rcode() } else { None },
+        flags: header.flags,
+        answers: std::mem::take(&mut message.answers),
+        authorities: std::mem::take(&mut message.authorities),
+        additionals: std::mem::take(&mut message.additionals),
+        response_size: if is_response { u32::try_from(message.size).ok() } else { None },
+        rtt,
+        anomalies,
+    }
+}
+
+/// The event of a message too short to hold a header: nothing says whether
+/// it is a query or a response, so the side on a well-known DNS port is
+/// taken as the server.
+fn headerless_event(message: DnsMessage, meta: PacketMeta) -> DnsEvent {
+    const SERVER_PORTS: [u16; 3] = [53, 5353, 5355];
+    let from_server =
+        SERVER_PORTS.contains(&meta.src_port) && !SERVER_PORTS.contains(&meta.dst_port);
+
+    let (client_ip, client_port, server_ip, server_port, exchange) = if from_server {
+        (meta.dst_ip, meta.dst_port, meta.src_ip, meta.src_port, DnsExchange::ResponseOnly)
+    } else {
+        (meta.src_ip, meta.src_port, meta.dst_ip, meta.dst_port, DnsExchange::QueryOnly)
+    };
+
+    DnsEvent {
+        timestamp: meta.timestamp,
+        location: meta.location,
+        client_ip: Some(client_ip),
+        client_port: Some(client_port),
+        server_ip: Some(server_ip),
+        server_port: Some(server_port),
+        transport: Some(meta.transport),
+        protocol: meta.protocol,
+        exchange,
+        response_size: from_server.then(|| u32::try_from(message.size).ok()).flatten(),
+        anomalies: message.anomalies,
+        ..DnsEvent::default()
+    }
+}
+
+fn add_anomaly(event: &mut DnsEvent, anomaly: Anomaly) {
+    if !event.anomalies.contains(&anomaly) {
+        event.anomalies.push(anomaly);
+        event.anomalies.sort_unstable();
+    }
+}
