@@ -1,0 +1,534 @@
+//! Field helpers every reader shares: URLs, content types, numbers, addresses and times.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use picket_event::{HttpEvent, Timestamp};
+
+use crate::error::{RecordError, bad};
+use crate::tz::TimeZoneSetting;
+
+/// `-` and the empty string mean "no value" in every log format here.
+#[inline]
+pub fn opt(field: &str) -> Option<&str> {
+    match field {
+        "" | "-" => None,
+        other => Some(other),
+    }
+}
+
+/// An owned optional field, `-` and empty as `None`.
+#[inline]
+pub fn opt_string(field: &str) -> Option<String> {
+    opt(field).map(str::to_owned)
+}
+
+/// Parses an unsigned decimal integer; `-` and empty give `None`.
+#[inline]
+pub fn opt_u64(field: &'static str, value: &str) -> Result<Option<u64>, RecordError> {
+    match opt(value) {
+        None => Ok(None),
+        Some(v) => parse_u64(v).map(Some).ok_or_else(|| bad(field, value)),
+    }
+}
+
+/// Parses a decimal integer without sign or spaces.
+#[inline]
+pub fn parse_u64(text: &str) -> Option<u64> {
+    let bytes = text.as_bytes();
+    if bytes.is_empty() || bytes.len() > 19 {
+        return text.parse().ok();
+    }
+    let mut n = 0u64;
+    for &b in bytes {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n * 10 + u64::from(d);
+    }
+    Some(n)
+}
+
+/// An HTTP status; `0`, `000`, `-` and empty give `None` (no response).
+#[inline]
+pub fn opt_status(field: &'static str, value: &str) -> Result<Option<u16>, RecordError> {
+    match opt(value) {
+        None => Ok(None),
+        Some(v) => match parse_u64(v) {
+            Some(0) => Ok(None),
+            Some(n) => u16::try_from(n).map(Some).map_err(|_| bad(field, value)),
+            None => Err(bad(field, value)),
+        },
+    }
+}
+
+/// A port number; `-`, empty and `0` give `None`.
+#[inline]
+pub fn opt_port(field: &'static str, value: &str) -> Result<Option<u16>, RecordError> {
+    match opt(value) {
+        None => Ok(None),
+        Some(v) => match parse_u64(v) {
+            Some(0) => Ok(None),
+            Some(n) => u16::try_from(n).map(Some).map_err(|_| bad(field, value)),
+            None => Err(bad(field, value)),
+        },
+    }
+}
+
+/// An IP address in dotted, colon or bracketed form; `-` and empty give `None`.
+#[inline]
+pub fn opt_ip(field: &'static str, value: &str) -> Result<Option<IpAddr>, RecordError> {
+    match opt(value) {
+        None => Ok(None),
+        Some(v) => parse_ip(v).map(Some).ok_or_else(|| bad(field, value)),
+    }
+}
+
+/// Parses an IPv4 or IPv6 address, allowing `[...]` around IPv6 and an
+/// IPv6 zone suffix (`%eth0`, dropped).
+#[inline]
+pub fn parse_ip(text: &str) -> Option<IpAddr> {
+    if let Ok(ip) = text.parse::<Ipv4Addr>() {
+        return Some(IpAddr::V4(ip));
+    }
+    let inner = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')).unwrap_or(text);
+    let inner = inner.split('%').next().unwrap_or(inner);
+    inner.parse().ok()
+}
+
+/// A declared content type without parameters, trimmed and in lower case.
+pub fn content_type(value: &str) -> Option<String> {
+    let value = opt(value)?;
+    let base = value.split(';').next().unwrap_or(value).trim();
+    if base.is_empty() || base == "-" {
+        return None;
+    }
+    Some(base.to_ascii_lowercase())
+}
+
+/// Normalises a host name: lower case, no trailing dot, no IPv6 brackets.
+pub fn normalize_host(host: &str) -> Option<String> {
+    let host = host.strip_suffix('.').unwrap_or(host);
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    if host.is_empty() || host == "-" {
+        return None;
+    }
+    if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        Some(host.to_ascii_lowercase())
+    } else {
+        Some(host.to_owned())
+    }
+}
+
+/// Splits `host:port` (or `[v6]:port`, or bare `host`) into host and port.
+/// A port that is not a number stays part of the host.
+pub fn split_host_port(authority: &str) -> (&str, Option<u16>) {
+    if let Some(rest) = authority.strip_prefix('[') {
+        if let Some(close) = rest.find(']') {
+            let host = &rest[..close];
+            let port = rest[close + 1..].strip_prefix(':').and_then(|p| p.parse().ok());
+            return (host, port);
+        }
+        return (authority, None);
+    }
+    match authority.rfind(':') {
+        // More than one colon and no brackets: a bare IPv6 address.
+        Some(i) if authority[..i].contains(':') => (authority, None),
+        Some(i) => match authority[i + 1..].parse::<u16>() {
+            Ok(port) => (&authority[..i], Some(port)),
+            Err(_) => (authority, None),
+        },
+        None => (authority, None),
+    }
+}
+
+/// Fills `url`, `scheme`, `host`, `port`, `path` and `query` of `event` from a
+/// request target: absolute (`http://host:8080/p?q`), origin-form (`/p?q`) or
+/// authority-form (`host:443`, as in `CONNECT`).
+///
+/// Fields already set (a host from a separate column) are kept when the
+/// target does not carry them.
+pub fn fill_url(event: &mut HttpEvent, target: &str) {
+    event.url = target.to_owned();
+    let (before_fragment, _) = target.split_once('#').unwrap_or((target, ""));
+
+    if let Some(scheme_end) = before_fragment.find("://")
+        && before_fragment[..scheme_end].bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        && scheme_end > 0
+    {
+        let scheme = &before_fragment[..scheme_end];
+        event.scheme = Some(if scheme.bytes().any(|b| b.is_ascii_uppercase()) {
+            scheme.to_ascii_lowercase()
+        } else {
+            scheme.to_owned()
+        });
+        let rest = &before_fragment[scheme_end + 3..];
+        let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let authority = &rest[..auth_end];
+        let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+        let (host, port) = split_host_port(authority);
+        if let Some(h) = normalize_host(host) {
+            event.host = Some(h);
+        }
+        if port.is_some() {
+            event.port = port;
+        }
+        split_path_query(event, &rest[auth_end..]);
+        if event.path.is_none() {
+            event.path = Some("/".to_owned());
+        }
+    } else if before_fragment.starts_with('/') || before_fragment.starts_with('*') {
+        split_path_query(event, before_fragment);
+    } else if !before_fragment.is_empty() && !before_fragment.contains('/') {
+        // Authority form: CONNECT host:port.
+        let (host, port) = split_host_port(before_fragment);
+        if let Some(h) = normalize_host(host) {
+            event.host = Some(h);
+        }
+        if port.is_some() {
+            event.port = port;
+        }
+    } else {
+        split_path_query(event, before_fragment);
+    }
+}
+
+fn split_path_query(event: &mut HttpEvent, path_query: &str) {
+    if path_query.is_empty() {
+        return;
+    }
+    match path_query.split_once('?') {
+        Some((path, query)) => {
+            if !path.is_empty() {
+                event.path = Some(path.to_owned());
+            }
+            if !query.is_empty() {
+                event.query = Some(query.to_owned());
+            }
+        }
+        None => event.path = Some(path_query.to_owned()),
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+#[inline]
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// A calendar date and wall-clock time, before a time zone is applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CivilTime {
+    /// Year.
+    pub year: i32,
+    /// Month, 1 to 12.
+    pub month: u32,
+    /// Day of month, 1 to 31.
+    pub day: u32,
+    /// Hour, 0 to 23.
+    pub hour: u32,
+    /// Minute.
+    pub minute: u32,
+    /// Second (60 allowed for a leap second, folded into the next minute).
+    pub second: u32,
+    /// Nanoseconds.
+    pub nanos: u32,
+}
+
+impl CivilTime {
+    /// Seconds since the epoch if this wall-clock time were UTC.
+    pub fn utc_seconds(&self) -> i64 {
+        days_from_civil(i64::from(self.year), self.month, self.day) * 86_400
+            + i64::from(self.hour) * 3600
+            + i64::from(self.minute) * 60
+            + i64::from(self.second)
+    }
+
+    /// The instant, reading this wall-clock time in `tz`.
+    pub fn to_timestamp(&self, tz: &TimeZoneSetting) -> Option<Timestamp> {
+        let local = self.utc_seconds();
+        let offset = tz.offset_seconds_for_local(local, self)?;
+        Timestamp::from_secs_nanos(local - offset, self.nanos)
+    }
+
+    fn valid(&self) -> bool {
+        (1..=12).contains(&self.month)
+            && self.day >= 1
+            && self.day <= days_in_month(self.year, self.month)
+            && self.hour < 24
+            && self.minute < 60
+            && self.second <= 60
+    }
+}
+
+fn days_in_month(year: i32, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+/// Reads up to `max` ASCII digits starting at `*pos`, at least one.
+#[inline]
+fn digits(bytes: &[u8], pos: &mut usize, max: usize) -> Option<u32> {
+    let start = *pos;
+    let mut n = 0u32;
+    while *pos < bytes.len() && *pos - start < max && bytes[*pos].is_ascii_digit() {
+        n = n * 10 + u32::from(bytes[*pos] - b'0');
+        *pos += 1;
+    }
+    (*pos > start).then_some(n)
+}
+
+#[inline]
+fn expect(bytes: &[u8], pos: &mut usize, c: u8) -> Option<()> {
+    (bytes.get(*pos) == Some(&c)).then(|| *pos += 1)
+}
+
+/// Parses `YYYY-MM-DD`.
+pub fn parse_date(text: &str) -> Option<(i32, u32, u32)> {
+    let b = text.as_bytes();
+    let mut p = 0;
+    let year = digits(b, &mut p, 4)?;
+    expect(b, &mut p, b'-')?;
+    let month = digits(b, &mut p, 2)?;
+    expect(b, &mut p, b'-')?;
+    let day = digits(b, &mut p, 2)?;
+    (p == b.len()).then_some((year as i32, month, day))
+}
+
+/// Parses `HH:MM`, `HH:MM:SS` or `HH:MM:SS.fraction`, optionally followed by
+/// ` AM` or ` PM`; returns (hour, minute, second, nanos).
+pub fn parse_time(text: &str) -> Option<(u32, u32, u32, u32)> {
+    let b = text.as_bytes();
+    let mut p = 0;
+    let mut hour = digits(b, &mut p, 2)?;
+    expect(b, &mut p, b':')?;
+    let minute = digits(b, &mut p, 2)?;
+    let mut second = 0;
+    let mut nanos = 0;
+    if expect(b, &mut p, b':').is_some() {
+        second = digits(b, &mut p, 2)?;
+        if expect(b, &mut p, b'.').is_some() || expect(b, &mut p, b',').is_some() {
+            let start = p;
+            let frac = digits(b, &mut p, 9)?;
+            let len = p - start;
+            nanos = frac * 10u32.pow(9 - len as u32);
+            while p < b.len() && b[p].is_ascii_digit() {
+                p += 1;
+            }
+        }
+    }
+    let rest = text[p..].trim();
+    if !rest.is_empty() {
+        let pm = if rest.eq_ignore_ascii_case("PM") {
+            true
+        } else if rest.eq_ignore_ascii_case("AM") {
+            false
+        } else {
+            return None;
+        };
+        if hour == 0 || hour > 12 {
+            return None;
+        }
+        hour = match (pm, hour) {
+            (false, 12) => 0,
+            (true, 12) => 12,
+            (true, h) => h + 12,
+            (false, h) => h,
+        };
+    }
+    Some((hour, minute, second, nanos))
+}
+
+/// Parses a local date and time in the shapes Windows and SQL exports use:
+/// `2012-08-14 10:50:01.097`, `2012-08-14T10:50:01`, `8/14/2012 10:46`,
+/// `8/14/2012 10:46:07 AM`. Slashed dates are month/day/year.
+pub fn parse_local_datetime(text: &str) -> Option<CivilTime> {
+    let text = text.trim();
+    let split = text.find([' ', 'T'])?;
+    let (date, time) = (&text[..split], &text[split + 1..]);
+    let (year, month, day) = if date.contains('/') {
+        let mut parts = date.split('/');
+        let month = parts.next()?.parse().ok()?;
+        let day = parts.next()?.parse().ok()?;
+        let year = parts.next()?.parse().ok()?;
+        if parts.next().is_some() {
+            return None;
+        }
+        (year, month, day)
+    } else {
+        parse_date(date)?
+    };
+    let (hour, minute, second, nanos) = parse_time(time.trim())?;
+    let civil = CivilTime {
+        year,
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        nanos,
+    };
+    civil.valid().then_some(civil)
+}
+
+/// Parses `YYYY-MM-DD` and `HH:MM[:SS[.f]]` columns as UTC.
+pub fn utc_from_date_time(date: &str, time: &str) -> Option<Timestamp> {
+    let (year, month, day) = parse_date(date)?;
+    let (hour, minute, second, nanos) = parse_time(time)?;
+    let civil = CivilTime {
+        year,
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        nanos,
+    };
+    if !civil.valid() {
+        return None;
+    }
+    Timestamp::from_secs_nanos(civil.utc_seconds(), nanos)
+}
+
+/// Parses an ISO 8601 instant with an offset in any of the forms logs use:
+/// `Z`, `+02:00` or `+0200` (Suricata), with `T` or a space.
+pub fn parse_iso_instant(text: &str) -> Option<Timestamp> {
+    let text = text.trim();
+    let b = text.as_bytes();
+    if b.len() < 19 {
+        return None;
+    }
+    let (year, month, day) = parse_date(&text[..10])?;
+    if !matches!(b[10], b'T' | b' ') {
+        return None;
+    }
+    let rest = &text[11..];
+    let tz_start = rest.find(['Z', 'z', '+', '-']).unwrap_or(rest.len());
+    let (hour, minute, second, nanos) = parse_time(&rest[..tz_start])?;
+    let civil = CivilTime {
+        year,
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        nanos,
+    };
+    if !civil.valid() {
+        return None;
+    }
+    let tz = &rest[tz_start..];
+    let offset: i64 = match tz.as_bytes().first() {
+        None | Some(b'Z' | b'z') if tz.len() <= 1 => 0,
+        Some(&sign @ (b'+' | b'-')) => {
+            let digits: String = tz[1..].chars().filter(|c| *c != ':').collect();
+            if digits.len() != 4 && digits.len() != 2 {
+                return None;
+            }
+            let hours: i64 = digits.get(..2)?.parse().ok()?;
+            let minutes: i64 = if digits.len() == 4 { digits[2..].parse().ok()? } else { 0 };
+            let secs = hours * 3600 + minutes * 60;
+            if sign == b'-' { -secs } else { secs }
+        }
+        _ => return None,
+    };
+    Timestamp::from_secs_nanos(civil.utc_seconds() - offset, nanos)
+}
+
+/// Parses `secs[.fraction]` since the epoch (Squid, Zeek, passive DNS),
+/// exactly, without going through floating point.
+#[inline]
+pub fn parse_epoch(text: &str) -> Option<Timestamp> {
+    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    let negative = whole.starts_with('-');
+    let secs = parse_u64(whole.strip_prefix('-').unwrap_or(whole))?;
+    let secs = i64::try_from(secs).ok()?;
+    let mut nanos = 0u32;
+    if !frac.is_empty() {
+        let f = frac.as_bytes();
+        if !f.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        for i in 0..9 {
+            nanos = nanos * 10 + f.get(i).map_or(0, |d| u32::from(d - b'0'));
+        }
+    }
+    if negative {
+        let total = -(i128::from(secs) * 1_000_000_000 + i128::from(nanos));
+        return i64::try_from(total).ok().map(Timestamp::from_nanos);
+    }
+    Timestamp::from_secs_nanos(secs, nanos)
+}
+
+/// Rejects a line holding control bytes other than tab: logs are text, and
+/// such a line is binary garbage or a corrupt block.
+#[inline]
+pub fn check_text(line: &str) -> Result<(), RecordError> {
+    if let Some(position) = line.bytes().position(|b| b < 0x20 && b != b'\t' || b == 0x7f) {
+        return Err(RecordError::Binary {
+            byte: line.as_bytes()[position],
+            position,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_forms() {
+        let mut e = HttpEvent::default();
+        fill_url(&mut e, "HTTP://User@Example.COM.:8080/a/b.jar?x=1#frag");
+        assert_eq!(e.scheme.as_deref(), Some("http"));
+        assert_eq!(e.host.as_deref(), Some("example.com"));
+        assert_eq!(e.port, Some(8080));
+        assert_eq!(e.path.as_deref(), Some("/a/b.jar"));
+        assert_eq!(e.query.as_deref(), Some("x=1"));
+
+        let mut e = HttpEvent::default();
+        fill_url(&mut e, "secure.example.com:443");
+        assert_eq!((e.host.as_deref(), e.port), (Some("secure.example.com"), Some(443)));
+
+        let mut e = HttpEvent::default();
+        fill_url(&mut e, "http://[2001:db8::1]:81");
+        assert_eq!((e.host.as_deref(), e.port, e.path.as_deref()), (Some("2001:db8::1"), Some(81), Some("/")));
+
+        let mut e = HttpEvent { host: Some("h".into()), ..HttpEvent::default() };
+        fill_url(&mut e, "/x?");
+        assert_eq!((e.host.as_deref(), e.path.as_deref(), e.query.as_deref()), (Some("h"), Some("/x"), None));
+    }
+
+    #[test]
+    fn content_types() {
+        assert_eq!(content_type("Text/HTML; charset=UTF-8").as_deref(), Some("text/html"));
+        assert_eq!(content_type("-"), None);
+    }
+
+    #[test]
+    fn times() {
+        let tz = TimeZoneSetting::utc();
+        let t = parse_local_datetime("8/14/2012 10:46").unwrap().to_timestamp(&tz).unwrap();
+        assert_eq!(t.to_string(), "2012-08-14T10:46:00Z");
+        let t = parse_local_datetime("2012-08-14 10:50:01.097").unwrap().to_timestamp(&tz).unwrap();
+        assert_eq!(t.to_string(), "2012-08-14T10:50:01.097Z");
+        let t = parse_local_datetime("8/14/2012 12:05:01 AM").unwrap().to_timestamp(&tz).unwrap();
+        assert_eq!(t.to_string(), "2012-08-14T00:05:01Z");
+        assert!(parse_local_datetime("2/30/2012 10:46").is_none());
+        assert_eq!(parse_iso_instant("2017-06-08T15:45:58.520996+0200").unwrap().to_string(), "2017-06-08T13:45:58.520996Z");
+        assert_eq!(parse_epoch("1677971734.079").unwrap().to_string(), "2023-03-04T23:15:34.079Z");
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+    }
+}

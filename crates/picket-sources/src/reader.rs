@@ -1,0 +1,202 @@
+//! The reader loop every line-oriented format shares.
+//!
+//! A format module implements [`LineParser`]: it turns one line into an
+//! event, a skip (comment, header, blank) or a [`RecordError`]. [`LogReader`]
+//! does the rest: line splitting, the length cap, UTF-8 checks, locations,
+//! counting and the final rejection when the input ends early.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use picket_event::{Event, EventReader, Rejection, SourceLocation, SourceStats};
+
+use crate::config::{ReaderConfig, Utf8Policy};
+use crate::error::RecordError;
+use crate::fields::check_text;
+use crate::input::{LineSource, RawLine};
+
+/// Where the line being parsed sits.
+pub(crate) struct LineCtx<'a> {
+    /// Input name.
+    pub file: &'a Arc<str>,
+    /// Line number, from 1.
+    pub line: u64,
+    /// Byte offset of the line.
+    pub offset: u64,
+}
+
+impl LineCtx<'_> {
+    /// The location of this line.
+    pub fn location(&self) -> SourceLocation {
+        SourceLocation::line(self.file.clone(), self.line, self.offset)
+    }
+}
+
+/// What a parser made of one line.
+pub(crate) enum Parsed {
+    /// A comment, header or blank line.
+    Skipped,
+    /// One event.
+    Event(Event),
+    /// A record whose events, if any, the parser pushed to the output queue
+    /// (or holds back to pair with a later record).
+    Consumed,
+}
+
+/// Queue of results waiting to be handed out, for parsers that emit more
+/// or fewer than one event per line.
+pub(crate) type Output = VecDeque<Result<Event, Rejection>>;
+
+/// One log format's line parser.
+pub(crate) trait LineParser: Send {
+    /// The format name reported by [`EventReader::format_name`].
+    fn format_name(&self) -> &'static str;
+
+    /// Parses one line (without its newline).
+    fn parse_line(&mut self, line: &str, ctx: &LineCtx<'_>, out: &mut Output) -> Result<Parsed, RecordError>;
+
+    /// Flushes events held back for pairing, at the end of input.
+    fn finish(&mut self, _out: &mut Output) {}
+}
+
+/// A line-oriented log reader: lines in, events and rejections out.
+pub(crate) struct LogReader<P> {
+    lines: LineSource,
+    parser: P,
+    file: Arc<str>,
+    queue: Output,
+    stats: SourceStats,
+    utf8: Utf8Policy,
+    max_line_len: usize,
+    done: bool,
+}
+
+impl<P: LineParser> LogReader<P> {
+    /// Reads `lines` with `parser`, naming the input `file` in locations.
+    pub fn new(lines: LineSource, parser: P, file: Arc<str>, config: &ReaderConfig) -> Self {
+        LogReader {
+            lines,
+            parser,
+            file,
+            queue: VecDeque::new(),
+            stats: SourceStats::default(),
+            utf8: config.utf8,
+            max_line_len: config.max_line_len,
+            done: false,
+        }
+    }
+
+    /// Reads lines until something is ready to hand out or the input ends.
+    fn advance(&mut self) {
+        while self.queue.is_empty() && !self.done {
+            let Some(raw) = self.lines.next_line() else {
+                self.parser.finish(&mut self.queue);
+                self.done = true;
+                break;
+            };
+            match raw {
+                RawLine::Line { bytes, line, offset } => {
+                    let ctx = LineCtx {
+                        file: &self.file,
+                        line,
+                        offset,
+                    };
+                    handle_line(&mut self.parser, &mut self.stats, &mut self.queue, self.utf8, bytes, &ctx);
+                }
+                RawLine::TooLong { line, offset, len } => {
+                    self.stats.records += 1;
+                    let location = SourceLocation::line(self.file.clone(), line, offset);
+                    let reason = RecordError::LineTooLong {
+                        len,
+                        limit: self.max_line_len,
+                    };
+                    self.queue.push_back(Err(Rejection::new(location, reason)));
+                }
+                RawLine::Error { line, offset, error } => {
+                    let location = SourceLocation::line(self.file.clone(), line, offset);
+                    let reason = RecordError::Truncated {
+                        message: error.to_string(),
+                    };
+                    tracing::warn!(file = %self.file, line, offset, %error, "input ends early");
+                    self.parser.finish(&mut self.queue);
+                    self.queue.push_back(Err(Rejection::new(location, reason)));
+                    self.done = true;
+                }
+            }
+        }
+        self.stats.bytes = self.lines.bytes_consumed();
+    }
+}
+
+fn handle_line<P: LineParser>(
+    parser: &mut P,
+    stats: &mut SourceStats,
+    queue: &mut Output,
+    utf8: Utf8Policy,
+    bytes: &[u8],
+    ctx: &LineCtx<'_>,
+) {
+    if bytes.is_empty() {
+        stats.skipped += 1;
+        return;
+    }
+    let lossy;
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => match utf8 {
+            Utf8Policy::Reject => {
+                stats.records += 1;
+                let reason = RecordError::InvalidUtf8 {
+                    position: e.valid_up_to(),
+                };
+                queue.push_back(Err(Rejection::new(ctx.location(), reason)));
+                return;
+            }
+            Utf8Policy::Lossy => {
+                lossy = String::from_utf8_lossy(bytes);
+                &*lossy
+            }
+        },
+    };
+    match parser.parse_line(text, ctx, queue) {
+        Ok(Parsed::Skipped) => stats.skipped += 1,
+        Ok(Parsed::Event(event)) => {
+            stats.records += 1;
+            queue.push_back(Ok(event));
+        }
+        Ok(Parsed::Consumed) => stats.records += 1,
+        Err(reason) => {
+            stats.records += 1;
+            // A line of control bytes is garbage whatever column failed.
+            let reason = check_text(text).err().unwrap_or(reason);
+            tracing::debug!(location = %ctx.location(), %reason, "line rejected");
+            queue.push_back(Err(Rejection::new(ctx.location(), reason)));
+        }
+    }
+}
+
+impl<P: LineParser> Iterator for LogReader<P> {
+    type Item = Result<Event, Rejection>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.queue.is_empty() {
+            self.advance();
+        }
+        let item = self.queue.pop_front()?;
+        match &item {
+            Ok(_) => self.stats.events += 1,
+            Err(_) => self.stats.rejected += 1,
+        }
+        Some(item)
+    }
+}
+
+impl<P: LineParser> EventReader for LogReader<P> {
+    fn stats(&self) -> SourceStats {
+        self.stats.clone()
+    }
+
+    fn format_name(&self) -> &'static str {
+        self.parser.format_name()
+    }
+}
