@@ -1,0 +1,596 @@
+//! [`Matcher`]: the compiled, immutable indicator set and the walk over an
+//! event's fields.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use aho_corasick::AhoCorasick;
+use picket_event::{DnsEvent, Event, HttpEvent, IntelHit, MatchedField, TlsEvent};
+use picket_intel::IndicatorKind;
+
+use crate::MatcherSettings;
+use crate::builder::canonical_ip;
+use crate::keys::{FixedKey, SortedKeys};
+use crate::normalize::{self, hash};
+use crate::ranges::{Addr, RANGE, RangeItem, Ranges};
+use crate::sources::FrozenSources;
+use crate::strset::StrSet;
+use crate::tag::{self, Tag};
+
+/// The compiled indicator set. Immutable, `Send + Sync`: share it behind an
+/// `Arc` (or a [`crate::SharedMatcher`]) across every worker thread.
+///
+/// Made by [`crate::MatcherBuilder::build`].
+#[derive(Debug)]
+pub struct Matcher {
+    pub(crate) settings: MatcherSettings,
+    pub(crate) seed: u64,
+    pub(crate) sources: FrozenSources,
+    pub(crate) v4: SortedKeys<u32>,
+    pub(crate) v6: SortedKeys<u128>,
+    pub(crate) r4: Ranges<u32>,
+    pub(crate) r6: Ranges<u128>,
+    pub(crate) domains: StrSet,
+    /// Bit `n` is set when some suffix (include-subdomains) domain entry has
+    /// `n` labels (63 stands for 63 or more), so that a walk skips parents
+    /// that cannot match.
+    pub(crate) domain_suffix_labels: u64,
+    pub(crate) urls: StrSet,
+    pub(crate) url_prefixes: bool,
+    pub(crate) emails: StrSet,
+    pub(crate) user_agents: StrSet,
+    pub(crate) ua_substrings: Option<Substrings>,
+    pub(crate) file_names: StrSet,
+    pub(crate) md5: SortedKeys<[u8; 16]>,
+    pub(crate) sha1: SortedKeys<[u8; 20]>,
+    pub(crate) sha256: SortedKeys<[u8; 32]>,
+}
+
+/// User-agent substrings and their automaton.
+#[derive(Debug)]
+pub(crate) struct Substrings {
+    pub(crate) automaton: AhoCorasick,
+    pub(crate) patterns: Vec<(Box<str>, Tag)>,
+}
+
+/// Sizes of a built matcher, for logs and benchmarks.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MatcherStats {
+    /// Exact IPv4 and IPv6 addresses.
+    pub addresses: usize,
+    /// CIDR networks and address ranges.
+    pub networks: usize,
+    /// Networks and ranges left out by [`MatcherSettings::max_range_pool`].
+    pub networks_dropped: usize,
+    /// Domain names, exact and with subdomains.
+    pub domains: usize,
+    /// URLs, exact and host-and-path prefixes.
+    pub urls: usize,
+    /// E-mail addresses.
+    pub emails: usize,
+    /// User agents, exact and substrings.
+    pub user_agents: usize,
+    /// File names.
+    pub file_names: usize,
+    /// MD5, SHA-1 and SHA-256 digests.
+    pub digests: usize,
+    /// Distinct source lists (shared metadata).
+    pub source_lists: usize,
+    /// Heap bytes held by the tables and source lists.
+    pub heap_bytes: usize,
+}
+
+/// Where an indicator was found, for formatting the hit.
+enum Found<'a> {
+    V4(u32),
+    V6(u128),
+    R4(&'a RangeItem<u32>),
+    R6(&'a RangeItem<u128>),
+    Text(IndicatorKind, &'a [u8]),
+    Digest(IndicatorKind, &'a [u8]),
+}
+
+impl Matcher {
+    /// Number of indicators that can hit (whitelist entries not counted).
+    pub fn len(&self) -> usize {
+        fn blocking<'a>(tags: impl Iterator<Item = Tag> + 'a) -> usize {
+            tags.filter(|t| !tag::is_allow(*t)).count()
+        }
+        blocking(self.v4.iter().map(|(_, t)| t))
+            + blocking(self.v6.iter().map(|(_, t)| t))
+            + blocking(self.r4.items().iter().map(|i| i.tag))
+            + blocking(self.r6.items().iter().map(|i| i.tag))
+            + blocking(self.domains.entries().iter().map(|e| e.1))
+            + blocking(self.urls.entries().iter().map(|e| e.1))
+            + blocking(self.emails.entries().iter().map(|e| e.1))
+            + blocking(self.user_agents.entries().iter().map(|e| e.1))
+            + blocking(self.ua_substrings.iter().flat_map(|s| s.patterns.iter().map(|p| p.1)))
+            + blocking(self.file_names.entries().iter().map(|e| e.1))
+            + blocking(self.md5.iter().map(|(_, t)| t))
+            + blocking(self.sha1.iter().map(|(_, t)| t))
+            + blocking(self.sha256.iter().map(|(_, t)| t))
+    }
+
+    /// True when no indicator can hit.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Table sizes and memory.
+    pub fn stats(&self) -> MatcherStats {
+        let ua = self.ua_substrings.as_ref();
+        MatcherStats {
+            addresses: self.v4.len() + self.v6.len(),
+            networks: self.r4.len() + self.r6.len(),
+            networks_dropped: self.r4.dropped() + self.r6.dropped(),
+            domains: self.domains.len(),
+            urls: self.urls.len(),
+            emails: self.emails.len(),
+            user_agents: self.user_agents.len() + ua.map_or(0, |s| s.patterns.len()),
+            file_names: self.file_names.len(),
+            digests: self.md5.len() + self.sha1.len() + self.sha256.len(),
+            source_lists: self.sources.len(),
+            heap_bytes: self.v4.heap_bytes()
+                + self.v6.heap_bytes()
+                + self.r4.heap_bytes()
+                + self.r6.heap_bytes()
+                + self.domains.heap_bytes()
+                + self.urls.heap_bytes()
+                + self.emails.heap_bytes()
+                + self.user_agents.heap_bytes()
+                + self.file_names.heap_bytes()
+                + self.md5.heap_bytes()
+                + self.sha1.heap_bytes()
+                + self.sha256.heap_bytes()
+                + ua.map_or(0, |s| s.automaton.memory_usage() + s.patterns.iter().map(|p| p.0.len() + 24).sum::<usize>())
+                + self.sources.heap_bytes(),
+        }
+    }
+
+    /// Appends a hit for every indicator that matches any field of `event`.
+    ///
+    /// Places checked: client and server address, for HTTP the
+    /// `X-Forwarded-For` and `X-Real-IP` addresses, host, URL, referrer (URL
+    /// and host), user agent, e-mail user name, file name (declared and last
+    /// URL path segment) and body digests; for DNS the query name and every
+    /// answer's address or target name; for TLS the server name. A value
+    /// hit by one indicator at one place is reported once; at most
+    /// [`MatcherSettings::max_hits_per_event`] hits are added per event.
+    pub fn match_event(&self, event: &Event, hits: &mut Vec<IntelHit>) {
+        let start = hits.len();
+        let client = event.client().ip;
+        let server = event.server().ip;
+        if let Some(ip) = client {
+            self.ip(ip, MatchedField::ClientIp, hits, start);
+        }
+        if let Some(ip) = server {
+            self.ip(ip, MatchedField::ServerIp, hits, start);
+        }
+        match event {
+            Event::Http(http) => self.http(http, hits, start),
+            Event::Dns(dns) => self.dns(dns, hits, start),
+            Event::Tls(tls) => self.tls(tls, hits, start),
+        }
+    }
+
+    /// Appends a hit for every address indicator containing `ip`: the exact
+    /// address first, then networks and ranges from the most specific.
+    pub fn match_ip(&self, ip: IpAddr, field: MatchedField, hits: &mut Vec<IntelHit>) {
+        self.ip(ip, field, hits, hits.len());
+    }
+
+    /// Appends a hit for every domain indicator covering `name`: the name
+    /// itself first, then parents with subdomains included, up to the first
+    /// whitelist entry that covers the name.
+    pub fn match_domain(&self, name: &str, field: MatchedField, hits: &mut Vec<IntelHit>) {
+        self.domain(name, field, hits, hits.len());
+    }
+
+    /// Appends a hit for every URL indicator matching `url` (absolute, or
+    /// origin-form with `default_host`): exact, then host-and-path prefixes
+    /// from the longest.
+    pub fn match_url(&self, url: &str, default_host: Option<&str>, field: MatchedField, hits: &mut Vec<IntelHit>) {
+        if let Some(key) = normalize::url_key(url, default_host) {
+            self.url_key(&key, url, field, hits, hits.len());
+        }
+    }
+
+    /// Appends hits for a user agent, exact and substring indicators.
+    pub fn match_user_agent(&self, user_agent: &str, hits: &mut Vec<IntelHit>) {
+        self.user_agent(user_agent, hits, hits.len());
+    }
+
+    /// Appends a hit for a file name indicator equal to `name`'s last path
+    /// component, ignoring case.
+    pub fn match_file_name(&self, name: &str, hits: &mut Vec<IntelHit>) {
+        self.file_name(name, hits, hits.len());
+    }
+
+    /// Appends a hit for an e-mail address indicator equal to `address`,
+    /// ignoring case.
+    pub fn match_email(&self, address: &str, hits: &mut Vec<IntelHit>) {
+        self.email(address, hits, hits.len());
+    }
+
+    /// Appends a hit for a digest indicator equal to the hex digest `hex`
+    /// (32, 40 or 64 digits).
+    pub fn match_digest(&self, hex: &str, field: MatchedField, hits: &mut Vec<IntelHit>) {
+        self.digest(hex, field, hits, hits.len());
+    }
+
+    fn http(&self, e: &HttpEvent, hits: &mut Vec<IntelHit>, start: usize) {
+        for ip in e.forwarded_addresses() {
+            self.ip(ip, MatchedField::ForwardedFor, hits, start);
+        }
+
+        if let Some(host) = e.host.as_deref() {
+            self.host(host, MatchedField::HttpHost, hits, start);
+        }
+
+        let mut path_for_name: Option<&str> = e.path.as_deref();
+        if !self.urls.is_empty_set() || !self.file_names.is_empty_set() {
+            let raw: std::borrow::Cow<'_, str> = if !e.url.is_empty() {
+                e.url.as_str().into()
+            } else {
+                match (e.path.as_deref(), e.query.as_deref()) {
+                    (Some(p), Some(q)) => format!("{p}?{q}").into(),
+                    (Some(p), None) => p.into(),
+                    _ => "".into(),
+                }
+            };
+            if !raw.is_empty() {
+                if let Some(key) = normalize::url_key(&raw, e.host.as_deref()) {
+                    if !self.urls.is_empty_set() {
+                        self.url_key(&key, &raw, MatchedField::Url, hits, start);
+                    }
+                    if path_for_name.is_none() {
+                        let name = key.find('/').and_then(|i| normalize::last_path_segment(&key[i..]));
+                        if let Some(name) = name {
+                            self.file_name(name, hits, start);
+                        }
+                    }
+                }
+            }
+        }
+
+        if let Some(referrer) = e.referrer.as_deref() {
+            if let Some(key) = normalize::url_key(referrer, None) {
+                self.url_key(&key, referrer, MatchedField::Referrer, hits, start);
+                let host_end = key.find('/').unwrap_or(key.len());
+                let host = strip_port(&key[..host_end]);
+                self.host(host, MatchedField::Referrer, hits, start);
+            }
+        }
+
+        if let Some(ua) = e.user_agent.as_deref() {
+            self.user_agent(ua, hits, start);
+        }
+
+        if let Some(user) = e.user_name.as_deref() {
+            if user.contains('@') {
+                self.email(user, hits, start);
+            }
+        }
+
+        if let Some(name) = e.file_name.as_deref() {
+            self.file_name(name, hits, start);
+        }
+        if let Some(path) = path_for_name.take() {
+            if let Some(name) = normalize::last_path_segment(path) {
+                self.file_name(name, hits, start);
+            }
+        }
+
+        if let Some(body) = &e.body {
+            for hex in [&body.md5, &body.sha1, &body.sha256] {
+                if !hex.is_empty() {
+                    self.digest(hex, MatchedField::BodyHash, hits, start);
+                }
+            }
+        }
+    }
+
+    fn dns(&self, e: &DnsEvent, hits: &mut Vec<IntelHit>, start: usize) {
+        if !e.query_name.is_empty() {
+            self.domain(&e.query_name, MatchedField::DnsQuery, hits, start);
+        }
+        for rr in &e.answers {
+            if let Some(ip) = rr.ip() {
+                self.ip(ip, MatchedField::DnsAnswer, hits, start);
+            } else if let Some(target) = rr.target_name() {
+                self.domain(target, MatchedField::DnsAnswer, hits, start);
+            }
+        }
+    }
+
+    fn tls(&self, e: &TlsEvent, hits: &mut Vec<IntelHit>, start: usize) {
+        if let Some(name) = e.server_name.as_deref() {
+            self.host(name, MatchedField::TlsSni, hits, start);
+        }
+    }
+
+    /// A host that may be an address literal or a name.
+    fn host(&self, host: &str, field: MatchedField, hits: &mut Vec<IntelHit>, start: usize) {
+        let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+        match bare.parse::<IpAddr>() {
+            Ok(ip) => self.ip(ip, field, hits, start),
+            Err(_) => self.domain(host, field, hits, start),
+        }
+    }
+
+    fn ip(&self, ip: IpAddr, field: MatchedField, hits: &mut Vec<IntelHit>, start: usize) {
+        match canonical_ip(ip) {
+            IpAddr::V4(a) => {
+                let key = u32::from(a);
+                if let Some(t) = self.v4.get(&key) {
+                    if tag::is_allow(t) {
+                        return;
+                    }
+                    self.push(hits, start, Found::V4(key), field, &ip, t);
+                }
+                self.r4.find(key, |item| self.push(hits, start, Found::R4(item), field, &ip, item.tag));
+            }
+            IpAddr::V6(a) => {
+                let key = u128::from(a);
+                if let Some(t) = self.v6.get(&key) {
+                    if tag::is_allow(t) {
+                        return;
+                    }
+                    self.push(hits, start, Found::V6(key), field, &ip, t);
+                }
+                self.r6.find(key, |item| self.push(hits, start, Found::R6(item), field, &ip, item.tag));
+            }
+        }
+    }
+
+    fn domain(&self, name: &str, field: MatchedField, hits: &mut Vec<IntelHit>, start: usize) {
+        if self.domains.is_empty_set() {
+            return;
+        }
+        let Some(norm) = normalize::domain(name) else {
+            return;
+        };
+        let bytes = norm.as_bytes();
+        let mut labels = bytes.iter().filter(|&&b| b == b'.').count() + 1;
+        let mut pos = 0usize;
+        loop {
+            let suffix = &bytes[pos..];
+            let full = pos == 0;
+            if full || self.domain_suffix_labels & (1u64 << labels.min(63)) != 0 {
+                let h = hash(self.seed, suffix);
+                if self.probe_level(&self.domains, h, suffix, full, IndicatorKind::Domain, field, name, hits, start) {
+                    return;
+                }
+            }
+            match memchr_dot(suffix) {
+                Some(i) => {
+                    pos += i + 1;
+                    labels -= 1;
+                }
+                None => return,
+            }
+        }
+    }
+
+    /// Looks one level of a walk up in `set`: at the first level every
+    /// entry applies, above it only those covering what lies below. Pushes
+    /// the blocking entries found; returns true (and pushes nothing) when a
+    /// whitelist entry applies, which ends the walk.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn probe_level(
+        &self,
+        set: &StrSet,
+        h: u64,
+        key: &[u8],
+        first_level: bool,
+        kind: IndicatorKind,
+        field: MatchedField,
+        value: &str,
+        hits: &mut Vec<IntelHit>,
+        start: usize,
+    ) -> bool {
+        let mut found: [Tag; 4] = [0; 4];
+        let mut n = 0;
+        let mut allowed = false;
+        set.find(h, key, |t| {
+            if !first_level && !tag::is_suffix(t) {
+                return;
+            }
+            if tag::is_allow(t) {
+                allowed = true;
+            } else if n < found.len() {
+                found[n] = t;
+                n += 1;
+            }
+        });
+        if allowed {
+            return true;
+        }
+        for &t in &found[..n] {
+            self.push(hits, start, Found::Text(kind, key), field, &value, t);
+        }
+        false
+    }
+
+    fn url_key(&self, key: &str, original: &str, field: MatchedField, hits: &mut Vec<IntelHit>, start: usize) {
+        if self.urls.is_empty_set() {
+            return;
+        }
+        let bytes = key.as_bytes();
+        let value = if original.is_empty() { key } else { original };
+        let h = hash(self.seed, bytes);
+        if self.probe_level(&self.urls, h, bytes, true, IndicatorKind::Url, field, value, hits, start) || !self.url_prefixes {
+            return;
+        }
+
+        let host_end = bytes.iter().position(|&b| b == b'/').unwrap_or(bytes.len());
+        let query = bytes.iter().position(|&b| b == b'?').unwrap_or(bytes.len());
+        let mut i = bytes.len();
+        while i > host_end {
+            i -= 1;
+            let b = bytes[i];
+            if b == b'?' || (b == b'/' && i < query) {
+                if b == b'/' && i + 1 < bytes.len() {
+                    let cut = &bytes[..=i];
+                    if self.probe_level(&self.urls, hash(self.seed, cut), cut, false, IndicatorKind::Url, field, value, hits, start) {
+                        return;
+                    }
+                }
+                if i > 0 {
+                    let cut = &bytes[..i];
+                    if self.probe_level(&self.urls, hash(self.seed, cut), cut, false, IndicatorKind::Url, field, value, hits, start) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    fn user_agent(&self, ua: &str, hits: &mut Vec<IntelHit>, start: usize) {
+        let field = MatchedField::UserAgent;
+        let mark = hits.len();
+        if !self.user_agents.is_empty_set() {
+            let h = hash(self.seed, ua.as_bytes());
+            if self.probe_level(&self.user_agents, h, ua.as_bytes(), true, IndicatorKind::UserAgent, field, ua, hits, start) {
+                return;
+            }
+        }
+        let Some(subs) = &self.ua_substrings else {
+            return;
+        };
+        let mut seen: Vec<usize> = Vec::new();
+        for m in subs.automaton.find_overlapping_iter(ua) {
+            let id = m.pattern().as_usize();
+            if seen.contains(&id) {
+                continue;
+            }
+            seen.push(id);
+            let Some((pattern, t)) = subs.patterns.get(id) else {
+                continue;
+            };
+            if tag::is_allow(*t) {
+                hits.truncate(mark);
+                return;
+            }
+            self.push(hits, start, Found::Text(IndicatorKind::UserAgent, pattern.as_bytes()), field, &ua, *t);
+        }
+    }
+
+    fn file_name(&self, name: &str, hits: &mut Vec<IntelHit>, start: usize) {
+        if self.file_names.is_empty_set() {
+            return;
+        }
+        let base = name.rsplit(['/', '\\']).next().unwrap_or(name).trim();
+        let lower;
+        let key = if base.bytes().any(|b| !b.is_ascii() || b.is_ascii_uppercase()) {
+            lower = base.to_lowercase();
+            lower.as_str()
+        } else {
+            base
+        };
+        let h = hash(self.seed, key.as_bytes());
+        self.probe_level(&self.file_names, h, key.as_bytes(), true, IndicatorKind::FileName, MatchedField::FileName, name, hits, start);
+    }
+
+    fn email(&self, address: &str, hits: &mut Vec<IntelHit>, start: usize) {
+        if self.emails.is_empty_set() {
+            return;
+        }
+        let key = address.trim().to_lowercase();
+        let h = hash(self.seed, key.as_bytes());
+        self.probe_level(&self.emails, h, key.as_bytes(), true, IndicatorKind::Email, MatchedField::Email, address, hits, start);
+    }
+
+    fn digest(&self, hex: &str, field: MatchedField, hits: &mut Vec<IntelHit>, start: usize) {
+        match hex.trim().len() {
+            32 => self.digest_in(&self.md5, IndicatorKind::Md5, hex, field, hits, start),
+            40 => self.digest_in(&self.sha1, IndicatorKind::Sha1, hex, field, hits, start),
+            64 => self.digest_in(&self.sha256, IndicatorKind::Sha256, hex, field, hits, start),
+            _ => {}
+        }
+    }
+
+    fn digest_in<const N: usize>(
+        &self,
+        table: &SortedKeys<[u8; N]>,
+        kind: IndicatorKind,
+        hex: &str,
+        field: MatchedField,
+        hits: &mut Vec<IntelHit>,
+        start: usize,
+    ) where
+        [u8; N]: FixedKey,
+    {
+        if table.len() == 0 {
+            return;
+        }
+        let Some(key) = normalize::hex_digest::<N>(hex) else {
+            return;
+        };
+        if let Some(t) = table.get(&key) {
+            if !tag::is_allow(t) {
+                self.push(hits, start, Found::Digest(kind, &key), field, &hex, t);
+            }
+        }
+    }
+
+    /// Appends one hit unless the same indicator already hit the same value
+    /// at the same place in this event, or the per-event limit is reached.
+    fn push(&self, hits: &mut Vec<IntelHit>, start: usize, found: Found<'_>, field: MatchedField, value: &dyn std::fmt::Display, t: Tag) {
+        if hits.len().saturating_sub(start) >= self.settings.max_hits_per_event {
+            return;
+        }
+        let (kind, indicator) = match found {
+            Found::V4(a) => (IndicatorKind::Ipv4, Ipv4Addr::from(a).to_string()),
+            Found::V6(a) => (IndicatorKind::Ipv6, Ipv6Addr::from(a).to_string()),
+            Found::R4(item) => range_text(item, |a| Ipv4Addr::from(a).to_string()),
+            Found::R6(item) => range_text(item, |a| Ipv6Addr::from(a).to_string()),
+            Found::Text(kind, bytes) => (kind, String::from_utf8_lossy(bytes).into_owned()),
+            Found::Digest(kind, bytes) => (kind, normalize::to_hex(bytes)),
+        };
+        let value = value.to_string();
+        let kind = kind.as_str();
+        let repeated = hits[start.min(hits.len())..]
+            .iter()
+            .any(|h| h.field == field && h.kind == kind && h.indicator == indicator && h.value == value);
+        if repeated {
+            return;
+        }
+        let id = tag::id(t);
+        hits.push(IntelHit {
+            indicator,
+            kind: kind.to_owned(),
+            field,
+            value,
+            confidence: self.sources.confidence(id),
+            sources: self.sources.list(id).to_vec(),
+        });
+    }
+}
+
+fn range_text<A: Addr>(item: &RangeItem<A>, fmt: impl Fn(A) -> String) -> (IndicatorKind, String) {
+    if item.prefix == RANGE {
+        (IndicatorKind::IpRange, format!("{}-{}", fmt(item.first), fmt(item.last)))
+    } else {
+        (IndicatorKind::Cidr, format!("{}/{}", fmt(item.first), item.prefix))
+    }
+}
+
+/// Drops a `:port` from a host taken out of a URL key.
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return match host.find(']') {
+            Some(end) => &host[..=end],
+            None => host,
+        };
+    }
+    match host.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    }
+}
+
+#[inline]
+fn memchr_dot(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'.')
+}
