@@ -1,7 +1,19 @@
-//! Threat intelligence: the indicator model, feed rules, import and export
-//! formats and whitelists.
+//! Threat intelligence: the indicator model, normalisation, import and
+//! export formats, feed rules and pulling, whitelists and expiry.
+//!
+//! The entry point for one file is [`load_file`]: it detects the format
+//! and returns every indicator with its sightings, plus every rejected
+//! record with its location and reason.
 #![deny(missing_docs)]
 
+pub mod error;
+mod formats;
 pub mod indicator;
+pub mod load;
+pub mod normalize;
 
-pub use indicator::{Indicator, IndicatorKind, Sighting};
+pub use error::{IntelError, RecordError, ValueError};
+pub use formats::{Column, ColumnList, Columns, DatasetType};
+pub use indicator::{Indicator, IndicatorKind, Sighting, Tlp};
+pub use load::{detect, load_bytes, load_file, load_file_with, Defaults, Format, LoadOptions, LoadReport};
+pub use normalize::{classify, classify_observable, normalize, normalize_observable, Observable};

@@ -1,0 +1,381 @@
+//! Delimited feeds: CSV or any one-byte delimiter with a column map, and
+//! the fixed layouts of abuse.ch Feodo Tracker, Bambenek Consulting and
+//! DShield.
+
+use crate::error::{IntelError, RecordError};
+use crate::formats::{parse_time, Column, Columns};
+use crate::formats::plain::observe;
+use crate::load::{lines, Batch};
+use crate::IndicatorKind;
+
+/// Iterates the rows of a delimited text with their line number and byte
+/// offset. Blank lines and lines whose first non-blank character is `#` or
+/// `;` are skipped. Quoted fields follow RFC 4180.
+fn rows<'b>(
+    bytes: &'b [u8],
+    delimiter: u8,
+    batch: &mut Batch<'_>,
+    mut each: impl FnMut(&mut Batch<'_>, u64, u64, &csv::StringRecord),
+) {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .comment(Some(b'#'))
+        .from_reader(bytes);
+    let mut record = csv::StringRecord::new();
+    let skip = batch.options.skip_lines as u64;
+    loop {
+        let position = reader.position().clone();
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line = record.position().map_or(position.line(), csv::Position::line);
+                let offset = record.position().map_or(position.byte(), csv::Position::byte);
+                if line <= skip {
+                    continue;
+                }
+                let first = record.get(0).unwrap_or("").trim_start();
+                if first.starts_with('#') || first.starts_with(';') || record.iter().all(|f| f.trim().is_empty()) {
+                    continue;
+                }
+                let len: usize = record.as_byte_record().as_slice().len();
+                if len > batch.options.max_line_bytes {
+                    batch.reject_line(
+                        line,
+                        offset,
+                        RecordError::TooLong {
+                            len,
+                            limit: batch.options.max_line_bytes,
+                        },
+                    );
+                    continue;
+                }
+                each(batch, line, offset, &record);
+            }
+            Err(error) => {
+                let line = error.position().map_or(position.line(), csv::Position::line);
+                let offset = error.position().map_or(position.byte(), csv::Position::byte);
+                batch.reject_line(line, offset, RecordError::Json { reason: error.to_string() });
+                if !matches!(error.kind(), csv::ErrorKind::Utf8 { .. }) {
+                    // An I/O or other fatal reader error: the reader cannot go on.
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Resolves named columns against a header row to 0-based indexes.
+fn resolve(column: &Column, header: Option<&csv::StringRecord>) -> Result<usize, String> {
+    match column {
+        Column::Index(0) => Err("column numbers start at 1".into()),
+        Column::Index(n) => Ok(n - 1),
+        Column::Name(name) => header
+            .and_then(|h| h.iter().position(|c| c.trim().eq_ignore_ascii_case(name)))
+            .ok_or_else(|| format!("column {name:?} is not in the header")),
+    }
+}
+
+/// Splits a tag cell on `,`, `|` or `;`.
+fn split_tags(cell: &str) -> impl Iterator<Item = String> + '_ {
+    cell.split([',', '|', ';'])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+}
+
+/// Reads a delimited feed with [`crate::LoadOptions::columns`].
+pub(crate) fn read_delimited(bytes: &[u8], batch: &mut Batch<'_>) -> Result<(), IntelError> {
+    let Some(columns) = batch.options.columns.clone() else {
+        return Err(IntelError::InvalidDocument {
+            path: batch.file.to_string().into(),
+            format: "delimited",
+            reason: "a delimited feed needs a column map (`columns:` in the feed rule)".into(),
+        });
+    };
+    let mut header: Option<csv::StringRecord> = None;
+    let mut resolved: Option<Result<Resolved, String>> = None;
+    let delimiter = batch.options.delimiter;
+
+    rows(bytes, delimiter, batch, |batch, line, offset, record| {
+        if columns.header && header.is_none() {
+            header = Some(record.clone());
+            return;
+        }
+        let map = resolved.get_or_insert_with(|| Resolved::new(&columns, header.as_ref()));
+        let map = match map {
+            Ok(map) => map,
+            Err(reason) => {
+                batch.reject_line(line, offset, RecordError::BadField { field: "columns".into(), reason: reason.clone() });
+                return;
+            }
+        };
+        batch.record();
+        let cell = |i: Option<usize>| i.and_then(|i| record.get(i)).map(str::trim).filter(|c| !c.is_empty());
+
+        let kind = match cell(map.kind).map(str::parse::<IndicatorKind>) {
+            Some(Ok(kind)) => Some(kind),
+            Some(Err(e)) => {
+                batch.reject_line(line, offset, RecordError::BadField { field: "kind".into(), reason: e.to_string() });
+                return;
+            }
+            None => batch.options.kind,
+        };
+        let mut found = 0;
+        for &index in &map.values {
+            let Some(value) = cell(Some(index)) else {
+                continue;
+            };
+            found += 1;
+            let observable = match observe(batch, kind, value) {
+                Ok(o) => o,
+                Err(reason) => {
+                    batch.reject_line(line, offset, reason);
+                    continue;
+                }
+            };
+            let mut sighting = batch.sighting(&observable.value);
+            if let Some(tags) = cell(map.tags) {
+                sighting.source.tags.extend(split_tags(tags));
+            }
+            if let Some(d) = cell(map.description) {
+                sighting.source.description = Some(d.to_owned());
+            }
+            if let Some(r) = cell(map.reference) {
+                sighting.source.reference = Some(r.to_owned());
+            }
+            if let Some(c) = cell(map.confidence) {
+                match c.parse::<f64>() {
+                    Ok(v) if (0.0..=100.0).contains(&v) => sighting.source.confidence = v.round() as u8,
+                    _ => {
+                        batch.reject_line(line, offset, RecordError::BadField { field: "confidence".into(), reason: format!("{c:?} is not 0-100") });
+                        continue;
+                    }
+                }
+            }
+            sighting.first_seen = cell(map.first_seen).and_then(parse_time);
+            sighting.last_seen = cell(map.last_seen).and_then(parse_time);
+            batch.add(observable, sighting);
+        }
+        if found == 0 {
+            let needed = map.values.first().map_or(1, |i| i + 1);
+            batch.reject_line(line, offset, RecordError::TooFewColumns { found: record.len(), needed });
+        }
+    });
+    Ok(())
+}
+
+/// A column map with every column as a 0-based index.
+struct Resolved {
+    values: Vec<usize>,
+    kind: Option<usize>,
+    tags: Option<usize>,
+    description: Option<usize>,
+    first_seen: Option<usize>,
+    last_seen: Option<usize>,
+    confidence: Option<usize>,
+    reference: Option<usize>,
+}
+
+impl Resolved {
+    fn new(columns: &Columns, header: Option<&csv::StringRecord>) -> Result<Self, String> {
+        let one = |c: &Option<Column>| c.as_ref().map(|c| resolve(c, header)).transpose();
+        Ok(Resolved {
+            values: columns
+                .value
+                .as_slice()
+                .iter()
+                .map(|c| resolve(c, header))
+                .collect::<Result<_, _>>()?,
+            kind: one(&columns.kind)?,
+            tags: one(&columns.tags)?,
+            description: one(&columns.description)?,
+            first_seen: one(&columns.first_seen)?,
+            last_seen: one(&columns.last_seen)?,
+            confidence: one(&columns.confidence)?,
+            reference: one(&columns.reference)?,
+        })
+    }
+}
+
+/// Reads the trailer `# END n entries` that abuse.ch writes.
+fn declared_entries(bytes: &[u8]) -> Option<u64> {
+    let tail = &bytes[bytes.len().saturating_sub(256)..];
+    let text = String::from_utf8_lossy(tail);
+    let rest = text.rsplit_once("# END ")?.1;
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+/// Reads abuse.ch's Feodo Tracker CSV: `first_seen_utc, dst_ip, dst_port,
+/// c2_status, last_online, malware`.
+pub(crate) fn read_feodo(bytes: &[u8], batch: &mut Batch<'_>) {
+    batch.report.declared_entries = declared_entries(bytes);
+    rows(bytes, b',', batch, |batch, line, offset, record| {
+        if record.get(0) == Some("first_seen_utc") {
+            return;
+        }
+        batch.record();
+        if record.len() < 6 {
+            batch.reject_line(line, offset, RecordError::TooFewColumns { found: record.len(), needed: 6 });
+            return;
+        }
+        let observable = match observe(batch, None, &record[1]) {
+            Ok(o) if o.kind.is_ip() => o,
+            Ok(o) => {
+                batch.reject_line(line, offset, RecordError::BadField { field: "dst_ip".into(), reason: format!("{} is not an address", o.value) });
+                return;
+            }
+            Err(reason) => {
+                batch.reject_line(line, offset, reason);
+                return;
+            }
+        };
+        let mut sighting = batch.sighting(&observable.value);
+        let malware = record[5].trim();
+        if !malware.is_empty() {
+            sighting.source.tags.push(malware.to_ascii_lowercase());
+        }
+        sighting.source.tags.push("c2".into());
+        sighting.assessment.get_or_insert_with(|| "c2".into());
+        sighting.source.description = Some(format!(
+            "{malware} C2 on port {} ({})",
+            record[2].trim(),
+            record[3].trim()
+        ));
+        sighting.first_seen = parse_time(&record[0]);
+        sighting.last_seen = parse_time(&record[4]);
+        batch.add(observable, sighting);
+    });
+}
+
+/// Reads a Bambenek Consulting feed: `value, description, date, manual URL`.
+pub(crate) fn read_bambenek(bytes: &[u8], batch: &mut Batch<'_>) {
+    rows(bytes, b',', batch, |batch, line, offset, record| {
+        batch.record();
+        if record.len() < 2 {
+            batch.reject_line(line, offset, RecordError::TooFewColumns { found: record.len(), needed: 2 });
+            return;
+        }
+        let observable = match observe(batch, None, &record[0]) {
+            Ok(o) => o,
+            Err(reason) => {
+                batch.reject_line(line, offset, reason);
+                return;
+            }
+        };
+        let mut sighting = batch.sighting(&observable.value);
+        let description = record[1].trim();
+        if let Some(family) = description
+            .split_once("used by ")
+            .map(|(_, rest)| rest.split([' ', ',']).next().unwrap_or(rest))
+            .filter(|f| !f.is_empty())
+        {
+            sighting.source.tags.push(family.to_ascii_lowercase());
+        }
+        let assessment = if description.contains("DGA") { "dga" } else { "c2" };
+        sighting.source.tags.push(assessment.into());
+        sighting.assessment.get_or_insert_with(|| assessment.into());
+        sighting.source.description = Some(description.to_owned());
+        sighting.last_seen = record.get(2).and_then(parse_time);
+        sighting.source.reference = record.get(3).map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned);
+        batch.add(observable, sighting);
+    });
+}
+
+/// Reads the DShield block list: tab-separated start, end, prefix length,
+/// attack count, network name, country, contact.
+pub(crate) fn read_dshield(bytes: &[u8], batch: &mut Batch<'_>) {
+    for (line, offset, raw) in lines(bytes) {
+        let text = String::from_utf8_lossy(raw);
+        let trimmed = text.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with("Start\t") {
+            continue;
+        }
+        batch.record();
+        let fields: Vec<&str> = text.split('\t').map(str::trim).collect();
+        if fields.len() < 3 {
+            batch.reject_line(line, offset, RecordError::TooFewColumns { found: fields.len(), needed: 3 });
+            continue;
+        }
+        let cidr = format!("{}/{}", fields[0], fields[2]);
+        let observable = match crate::normalize::normalize_observable(IndicatorKind::Cidr, &cidr) {
+            Ok(o) => o,
+            Err(e) => {
+                batch.reject_line(line, offset, e.into());
+                continue;
+            }
+        };
+        let net = crate::normalize::parse_net(&observable.value);
+        if net.is_some_and(|n| n.broadcast().to_string() != fields[1]) {
+            batch.reject_line(line, offset, RecordError::BadField {
+                field: "end".into(),
+                reason: format!("{} is not the last address of {}", fields[1], observable.value),
+            });
+            continue;
+        }
+        let mut sighting = batch.sighting(&observable.value);
+        sighting.assessment.get_or_insert_with(|| "scanner".into());
+        sighting.source.tags.push("scanner".into());
+        let mut parts = Vec::new();
+        if let Some(attacks) = fields.get(3).filter(|a| !a.is_empty()) {
+            parts.push(format!("{attacks} targets scanned"));
+        }
+        for f in fields.iter().skip(4).take(2).filter(|f| !f.is_empty()) {
+            parts.push((*f).to_owned());
+        }
+        if !parts.is_empty() {
+            sighting.source.description = Some(parts.join(", "));
+        }
+        batch.add(observable, sighting);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::formats::{Column, ColumnList, Columns};
+    use crate::load::{load_bytes, LoadOptions, Format};
+    use crate::IndicatorKind;
+
+    #[test]
+    fn reads_columns_by_number_and_name() {
+        let columns = Columns {
+            value: ColumnList::Many(vec![Column::Name("url".into()), Column::Index(3)]),
+            kind: None,
+            tags: Some(Column::Name("tags".into())),
+            description: None,
+            first_seen: Some(Column::Index(4)),
+            last_seen: None,
+            confidence: Some(Column::Name("conf".into())),
+            reference: None,
+            header: true,
+        };
+        let options = LoadOptions {
+            format: Some(Format::Delimited),
+            columns: Some(columns),
+            ..LoadOptions::default()
+        };
+        let text = "url,tags,ip,seen,conf\n\
+                    # comment\n\
+                    evil.example/x,\"a|b\",192.0.2.1,2024-01-01,90\n\
+                    ,,not-an-ip,,\n\
+                    ,,,,\n\
+                    good.example/y,c,,2024-01-02,200\n";
+        let report = load_bytes("feed.csv", text.as_bytes(), &options).unwrap();
+        let values: Vec<_> = report.indicators.iter().map(|i| (i.kind, i.value.as_str())).collect();
+        assert_eq!(values, [(IndicatorKind::Url, "http://evil.example/x"), (IndicatorKind::Ipv4, "192.0.2.1")]);
+        assert_eq!(report.indicators[0].sightings[0].source.tags, ["a", "b"]);
+        assert_eq!(report.indicators[0].sightings[0].source.confidence, 90);
+        let lines: Vec<_> = report.rejections.iter().map(|r| r.location.line).collect();
+        assert_eq!(lines, [Some(4), Some(6)]);
+    }
+
+    #[test]
+    fn delimited_without_columns_is_an_error() {
+        let options = LoadOptions {
+            format: Some(Format::Delimited),
+            ..LoadOptions::default()
+        };
+        assert!(load_bytes("x.csv", b"a,b\n", &options).is_err());
+    }
+}

@@ -1,0 +1,228 @@
+//! Plain lists (one value a line) and regular-expression lines.
+
+use crate::error::RecordError;
+use crate::load::{lines, Batch};
+use crate::normalize::{classify_observable, normalize_observable, Observable};
+use crate::IndicatorKind;
+
+/// Cuts a comment off a line: whole-line comments start with `#`, `;` or
+/// `//`; a trailing comment starts with white space then `#` or `;` (a `#`
+/// inside a URL, such as a fragment, is not a comment).
+pub(crate) fn strip_comment(line: &str) -> &str {
+    let trimmed = line.trim();
+    if trimmed.starts_with('#') || trimmed.starts_with(';') || trimmed.starts_with("//") {
+        return "";
+    }
+    let bytes = trimmed.as_bytes();
+    for i in 1..bytes.len() {
+        if matches!(bytes[i], b'#' | b';') && matches!(bytes[i - 1], b' ' | b'\t') {
+            return trimmed[..i].trim_end();
+        }
+    }
+    trimmed
+}
+
+/// Reads the line's text, rejecting lines over the length cap. Invalid
+/// UTF-8 is replaced, so the value is rejected with a readable reason.
+pub(crate) fn line_text<'a>(
+    batch: &mut Batch<'_>,
+    number: u64,
+    offset: u64,
+    raw: &'a [u8],
+) -> Option<std::borrow::Cow<'a, str>> {
+    if raw.len() > batch.options.max_line_bytes {
+        batch.reject_line(
+            number,
+            offset,
+            RecordError::TooLong {
+                len: raw.len(),
+                limit: batch.options.max_line_bytes,
+            },
+        );
+        return None;
+    }
+    Some(String::from_utf8_lossy(raw))
+}
+
+/// Normalises a value as the forced kind or by guessing, applying the
+/// subdomain default to domains.
+pub(crate) fn observe(batch: &Batch<'_>, kind: Option<IndicatorKind>, value: &str) -> Result<Observable, RecordError> {
+    let mut observable = match kind {
+        Some(kind) => normalize_observable(kind, value)?,
+        None => classify_observable(value).ok_or_else(|| RecordError::Unclassified {
+            value: crate::error::cut(value),
+        })?,
+    };
+    if observable.kind == IndicatorKind::Domain && batch.options.domain_subdomains {
+        observable.include_subdomains = true;
+    }
+    Ok(observable)
+}
+
+/// Reads a plain list: one value a line, optional tags after it separated
+/// by white space or commas.
+pub(crate) fn read_plain(bytes: &[u8], batch: &mut Batch<'_>) {
+    let skip = batch.options.skip_lines as u64;
+    let kind = batch.options.kind;
+    let whole_line = matches!(kind, Some(IndicatorKind::UserAgent | IndicatorKind::FileName));
+    for (number, offset, raw) in lines(bytes) {
+        if number <= skip {
+            continue;
+        }
+        let Some(text) = line_text(batch, number, offset, raw) else {
+            continue;
+        };
+        let line = if whole_line { text.trim() } else { strip_comment(&text) };
+        if line.is_empty() {
+            continue;
+        }
+        batch.record();
+
+        if whole_line {
+            match observe(batch, kind, line) {
+                Ok(observable) => batch.add_default(observable, &[]),
+                Err(reason) => batch.reject_line(number, offset, reason),
+            }
+            continue;
+        }
+        let mut tokens = line.split_whitespace();
+        let first = tokens.next().unwrap_or_default();
+        let mut tags: Vec<String> = tokens
+            .flat_map(|t| t.split(','))
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let result = match observe(batch, kind, first) {
+            Ok(observable) => Ok(observable),
+            Err(error) => match first.split_once(',') {
+                Some((value, rest)) => observe(batch, kind, value).inspect(|_| {
+                    tags.splice(0..0, rest.split(',').filter(|t| !t.is_empty()).map(str::to_owned));
+                }),
+                None => Err(error),
+            },
+        };
+        match result {
+            Ok(observable) => batch.add_default(observable, &tags),
+            Err(reason) => batch.reject_line(number, offset, reason),
+        }
+    }
+}
+
+/// Reads lines with a regular expression whose named groups give `value`
+/// (required) and optionally `kind`, `tags` (comma-separated),
+/// `description`, `first_seen` and `last_seen` (RFC 3339). Lines that do
+/// not match are rejected; comment lines are skipped.
+pub(crate) fn read_regex(bytes: &[u8], batch: &mut Batch<'_>, pattern: &regex::Regex) {
+    let skip = batch.options.skip_lines as u64;
+    for (number, offset, raw) in lines(bytes) {
+        if number <= skip {
+            continue;
+        }
+        let Some(text) = line_text(batch, number, offset, raw) else {
+            continue;
+        };
+        let trimmed = text.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+            continue;
+        }
+        batch.record();
+        let Some(caps) = pattern.captures(trimmed) else {
+            batch.reject_line(
+                number,
+                offset,
+                RecordError::BadField {
+                    field: "line".into(),
+                    reason: "does not match the feed's regex".into(),
+                },
+            );
+            continue;
+        };
+        let Some(value) = caps.name("value").map(|m| m.as_str()) else {
+            batch.reject_line(number, offset, RecordError::MissingField { field: "value".into() });
+            continue;
+        };
+        let kind = match caps.name("kind").map(|m| m.as_str().parse::<IndicatorKind>()) {
+            Some(Ok(kind)) => Some(kind),
+            Some(Err(e)) => {
+                batch.reject_line(
+                    number,
+                    offset,
+                    RecordError::BadField {
+                        field: "kind".into(),
+                        reason: e.to_string(),
+                    },
+                );
+                continue;
+            }
+            None => batch.options.kind,
+        };
+        let observable = match observe(batch, kind, value) {
+            Ok(o) => o,
+            Err(reason) => {
+                batch.reject_line(number, offset, reason);
+                continue;
+            }
+        };
+        let mut sighting = batch.sighting(&observable.value);
+        if let Some(tags) = caps.name("tags") {
+            for tag in tags.as_str().split(',').map(str::trim).filter(|t| !t.is_empty()) {
+                sighting.source.tags.push(tag.to_owned());
+            }
+        }
+        if let Some(d) = caps.name("description") {
+            sighting.source.description = Some(d.as_str().to_owned());
+        }
+        sighting.first_seen = caps.name("first_seen").and_then(|m| super::parse_time(m.as_str()));
+        sighting.last_seen = caps.name("last_seen").and_then(|m| super::parse_time(m.as_str()));
+        batch.add(observable, sighting);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::load::{load_bytes, LoadOptions};
+    use crate::IndicatorKind;
+
+    #[test]
+    fn reads_values_comments_and_tags() {
+        let text = "# header\n\
+                    ; another\n\
+                    192.0.2.1\n\
+                    198.51.100.0/24 # trailing comment\n\
+                    Evil.Example malware,c2\n\
+                    http://evil.example/a#frag phishing\n\
+                    not a value\n\
+                    192.0.2.1 dup\n\
+                    \n\
+                    evil.example,botnet\n";
+        let report = load_bytes("list.txt", text.as_bytes(), &LoadOptions::default()).unwrap();
+        let values: Vec<_> = report.indicators.iter().map(|i| (i.kind, i.value.as_str())).collect();
+        assert_eq!(
+            values,
+            [
+                (IndicatorKind::Ipv4, "192.0.2.1"),
+                (IndicatorKind::Cidr, "198.51.100.0/24"),
+                (IndicatorKind::Domain, "evil.example"),
+                (IndicatorKind::Url, "http://evil.example/a"),
+            ]
+        );
+        assert!(report.indicators[2].include_subdomains);
+        assert_eq!(report.indicators[2].sightings[0].source.tags, ["malware", "c2", "botnet"]);
+        assert_eq!(report.indicators[0].sightings[0].source.tags, ["dup"]);
+        assert_eq!(report.rejections.len(), 1);
+        assert_eq!(report.rejections[0].location.line, Some(7));
+        assert!(report.rejections[0].to_string().contains("not an IP address"));
+        assert_eq!(report.records, 7);
+        assert_eq!(report.duplicates, 2);
+    }
+
+    #[test]
+    fn forced_kind_reads_whole_lines() {
+        let options = LoadOptions {
+            kind: Some(IndicatorKind::UserAgent),
+            ..LoadOptions::default()
+        };
+        let report = load_bytes("ua.txt", b"Mozilla/4.0 (compatible; MSIE 6.0)\n", &options).unwrap();
+        assert_eq!(report.indicators[0].value, "Mozilla/4.0 (compatible; MSIE 6.0)");
+    }
+}

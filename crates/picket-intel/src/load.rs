@@ -1,0 +1,473 @@
+//! Reading one intelligence file or buffer: format detection, defaults for
+//! every sighting, de-duplication, and the report of what was kept and what
+//! was rejected.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use picket_event::{Rejection, Severity, SourceLocation, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{IntelError, RecordError};
+use crate::formats::{self, Columns, DatasetType};
+use crate::indicator::Tlp;
+use crate::normalize::Observable;
+use crate::{Indicator, IndicatorKind, Sighting};
+
+/// The import formats picket reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// One value a line, `#` or `;` comments, optional trailing tags.
+    Plain,
+    /// CSV or another delimiter with a column map ([`LoadOptions::columns`]).
+    Delimited,
+    /// A regular expression with named groups ([`LoadOptions::regex`]).
+    Regex,
+    /// Spamhaus DROP, EDROP and DROPv6 text (`cidr ; SBL-id`).
+    SpamhausDrop,
+    /// Spamhaus DROP NDJSON (`{"cidr":..,"sblid":..}` and a metadata trailer).
+    SpamhausJson,
+    /// abuse.ch Feodo Tracker IP block list CSV.
+    FeodoCsv,
+    /// Bambenek Consulting C2 and DGA feeds (`value,description,date,manual`).
+    Bambenek,
+    /// DShield recommended block list (tab-separated start, end, prefix).
+    Dshield,
+    /// A STIX 2.1 bundle or a single STIX object.
+    Stix2,
+    /// An OpenIOC 1.0 or 1.1 document.
+    Openioc,
+    /// A MISP event, a list of events or a MISP feed export.
+    Misp,
+    /// A Zeek Intel framework file.
+    ZeekIntel,
+    /// An Arkime (Moloch) WISE tagger file.
+    ArkimeTagger,
+    /// A Suricata dataset file ([`LoadOptions::dataset_type`]).
+    SuricataDataset,
+}
+
+impl Format {
+    /// Every format, for help texts.
+    pub const ALL: [Format; 14] = [
+        Format::Plain,
+        Format::Delimited,
+        Format::Regex,
+        Format::SpamhausDrop,
+        Format::SpamhausJson,
+        Format::FeodoCsv,
+        Format::Bambenek,
+        Format::Dshield,
+        Format::Stix2,
+        Format::Openioc,
+        Format::Misp,
+        Format::ZeekIntel,
+        Format::ArkimeTagger,
+        Format::SuricataDataset,
+    ];
+
+    /// The kebab-case name used in feed rules and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Plain => "plain",
+            Format::Delimited => "delimited",
+            Format::Regex => "regex",
+            Format::SpamhausDrop => "spamhaus-drop",
+            Format::SpamhausJson => "spamhaus-json",
+            Format::FeodoCsv => "feodo-csv",
+            Format::Bambenek => "bambenek",
+            Format::Dshield => "dshield",
+            Format::Stix2 => "stix2",
+            Format::Openioc => "openioc",
+            Format::Misp => "misp",
+            Format::ZeekIntel => "zeek-intel",
+            Format::ArkimeTagger => "arkime-tagger",
+            Format::SuricataDataset => "suricata-dataset",
+        }
+    }
+
+    /// Reads a name of [`Format::as_str`].
+    pub fn parse(text: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What every sighting read from one feed carries unless the record says
+/// otherwise. Feed rules write this block as `defaults:`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Defaults {
+    /// Who publishes the feed; the file path when absent.
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// Feed name within the provider; the file stem when absent.
+    #[serde(default)]
+    pub feed: Option<String>,
+    /// Confidence 0 to 100; 50 when absent.
+    #[serde(default)]
+    pub confidence: Option<u8>,
+    /// TLP marking.
+    #[serde(default)]
+    pub tlp: Option<Tlp>,
+    /// Tags added to every sighting.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Assessment (`botnet`, `c2`, `phishing`, `scanner`...).
+    #[serde(default)]
+    pub assessment: Option<String>,
+    /// Severity the feed implies.
+    #[serde(default)]
+    pub severity: Option<Severity>,
+    /// Description for records that carry none.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Template of a URL back to the source; `{value}` (or CIF's
+    /// `<observable>`) is replaced by the normalised value.
+    #[serde(default)]
+    pub altid: Option<String>,
+}
+
+/// Confidence given when neither the record nor the defaults say.
+pub const DEFAULT_CONFIDENCE: u8 = 50;
+
+/// How to read one input.
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// Provider, confidence, TLP, tags and so on for every sighting.
+    pub defaults: Defaults,
+    /// The format; detected from the content and extension when `None`.
+    pub format: Option<Format>,
+    /// Reads every value of a plain list as this kind instead of guessing.
+    pub kind: Option<IndicatorKind>,
+    /// A domain from a plain list, CSV or block list also covers its
+    /// subdomains. Default `true`: block lists name registered domains.
+    pub domain_subdomains: bool,
+    /// Lines to skip at the start of a line-oriented input. Default 0.
+    pub skip_lines: usize,
+    /// Largest input read, in bytes. Default 1 GiB.
+    pub max_bytes: u64,
+    /// Longest line accepted, in bytes; longer lines are rejected. Default 64 KiB.
+    pub max_line_bytes: usize,
+    /// When the feed was read; the file's modification time when `None`.
+    pub reported_at: Option<Timestamp>,
+    /// Column map for [`Format::Delimited`].
+    pub columns: Option<Columns>,
+    /// Field delimiter for [`Format::Delimited`]. Default `,`.
+    pub delimiter: u8,
+    /// Pattern with named groups (`value`, optional `kind`, `tags`,
+    /// `first_seen`, `last_seen`, `description`) for [`Format::Regex`].
+    pub regex: Option<String>,
+    /// Content type of a [`Format::SuricataDataset`] file. Default string.
+    pub dataset_type: DatasetType,
+    /// Largest nesting depth of a JSON or XML document. Default 64.
+    pub max_depth: usize,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            defaults: Defaults::default(),
+            format: None,
+            kind: None,
+            domain_subdomains: true,
+            skip_lines: 0,
+            max_bytes: 1 << 30,
+            max_line_bytes: 64 << 10,
+            reported_at: None,
+            columns: None,
+            delimiter: b',',
+            regex: None,
+            dataset_type: DatasetType::String,
+            max_depth: 64,
+        }
+    }
+}
+
+/// What one input yielded.
+#[derive(Debug, Default)]
+pub struct LoadReport {
+    /// The format that was read.
+    pub format: Option<Format>,
+    /// Indicators, one per distinct value, in order of first appearance.
+    pub indicators: Vec<Indicator>,
+    /// Records that were not used, each with location and reason.
+    pub rejections: Vec<Rejection>,
+    /// Data records read (lines, CSV rows, STIX objects, attributes,
+    /// OpenIOC items), comments excluded.
+    pub records: u64,
+    /// Records whose value repeated an earlier one (folded into it).
+    pub duplicates: u64,
+    /// OpenIOC terms about hosts (registry, processes, services...) that do
+    /// not become network indicators but are kept as context and counted.
+    pub context_terms: u64,
+    /// The entry count the file states about itself (Feodo's `# END n
+    /// entries`, Spamhaus's JSON `records`), to check against.
+    pub declared_entries: Option<u64>,
+    /// Everything not an indicator or a rejection that a reader wants to
+    /// tell, such as a STIX bundle id or an OpenIOC description.
+    pub notes: Vec<String>,
+}
+
+impl LoadReport {
+    /// The number of rejected records.
+    pub fn rejected(&self) -> usize {
+        self.rejections.len()
+    }
+}
+
+/// Reads an intelligence file, detecting its format from the content and
+/// extension, with default options.
+///
+/// This is what `picket analyze --intel PATH` calls. Plain lists (one IP,
+/// CIDR, range, domain or URL a line, `#` or `;` comments, optional
+/// trailing tags) work as they are; a domain also covers its subdomains.
+pub fn load_file(path: &Path) -> Result<LoadReport, IntelError> {
+    load_file_with(path, &LoadOptions::default())
+}
+
+/// Reads an intelligence file with the given options.
+pub fn load_file_with(path: &Path, options: &LoadOptions) -> Result<LoadReport, IntelError> {
+    let io = |source| IntelError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if meta.len() > options.max_bytes {
+        return Err(IntelError::TooLarge {
+            path: path.to_owned(),
+            size: meta.len(),
+            limit: options.max_bytes,
+        });
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(options.max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > options.max_bytes {
+        return Err(IntelError::TooLarge {
+            path: path.to_owned(),
+            size: bytes.len() as u64,
+            limit: options.max_bytes,
+        });
+    }
+
+    let mut options = options.clone();
+    if options.reported_at.is_none() {
+        options.reported_at = meta
+            .modified()
+            .ok()
+            .and_then(|t| jiff::Timestamp::try_from(t).ok())
+            .map(Timestamp::from_jiff);
+    }
+    let name = path.display().to_string();
+    if options.defaults.feed.is_none() {
+        options.defaults.feed = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned());
+    }
+    load_bytes(&name, &bytes, &options)
+}
+
+/// Reads an intelligence document held in memory. `name` is used in
+/// locations and as the provider when the defaults name none.
+pub fn load_bytes(name: &str, bytes: &[u8], options: &LoadOptions) -> Result<LoadReport, IntelError> {
+    let format = match options.format {
+        Some(format) => format,
+        None => detect(name, bytes).ok_or_else(|| IntelError::UnknownFormat { path: name.into() })?,
+    };
+    let mut batch = Batch::new(name, options);
+    batch.report.format = Some(format);
+    formats::read(format, bytes, &mut batch)?;
+    Ok(batch.finish())
+}
+
+/// Guesses the format of `bytes`; `name` (a file name or URL) breaks ties
+/// by its extension.
+pub fn detect(name: &str, bytes: &[u8]) -> Option<Format> {
+    let head = &bytes[..bytes.len().min(64 << 10)];
+    let text = String::from_utf8_lossy(head);
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    let lower_name = name.to_ascii_lowercase();
+
+    if trimmed.starts_with('<') {
+        return Some(Format::Openioc);
+    }
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        let first_line = trimmed.lines().next().unwrap_or("");
+        if first_line.contains("\"cidr\"") && first_line.contains("\"sblid\"") {
+            return Some(Format::SpamhausJson);
+        }
+        if trimmed.contains("\"Event\"")
+            || trimmed.contains("\"Attribute\"")
+            || trimmed.contains("\"response\"")
+        {
+            return Some(Format::Misp);
+        }
+        if trimmed.contains("\"type\"") {
+            return Some(Format::Stix2);
+        }
+        return None;
+    }
+    if trimmed.starts_with("#fields\tindicator\tindicator_type")
+        || trimmed.lines().any(|l| l.starts_with("#fields") && l.contains("indicator_type"))
+    {
+        return Some(Format::ZeekIntel);
+    }
+    if trimmed.starts_with("; Spamhaus") || text.contains("spamhaus.org/drop/") {
+        return Some(Format::SpamhausDrop);
+    }
+    if text.contains("\"first_seen_utc\",\"dst_ip\"") || text.contains("Feodo Tracker") {
+        return Some(Format::FeodoCsv);
+    }
+    if text.contains("Bambenek") {
+        return Some(Format::Bambenek);
+    }
+    if text.contains("DShield.org") || text.contains("dshield.org/block.txt") {
+        return Some(Format::Dshield);
+    }
+    if trimmed.starts_with("#field:") {
+        return Some(Format::ArkimeTagger);
+    }
+    if lower_name.ends_with(".ioc") || lower_name.ends_with(".xml") {
+        return Some(Format::Openioc);
+    }
+    if lower_name.ends_with(".json") {
+        return Some(Format::Stix2);
+    }
+    Some(Format::Plain)
+}
+
+/// A report under construction: shared by every format reader.
+#[derive(Debug)]
+pub struct Batch<'o> {
+    /// The input name, for locations.
+    pub(crate) file: Arc<str>,
+    /// How to read.
+    pub(crate) options: &'o LoadOptions,
+    index: HashMap<(IndicatorKind, bool, String), usize>,
+    pub(crate) report: LoadReport,
+}
+
+impl<'o> Batch<'o> {
+    /// Starts an empty report for `name`.
+    pub(crate) fn new(name: &str, options: &'o LoadOptions) -> Self {
+        Batch {
+            file: Arc::from(name),
+            options,
+            index: HashMap::new(),
+            report: LoadReport::default(),
+        }
+    }
+
+    /// A sighting with the feed defaults, for the normalised `value`.
+    pub(crate) fn sighting(&self, value: &str) -> Sighting {
+        let d = &self.options.defaults;
+        let mut source = picket_event::IntelSource {
+            provider: d.provider.clone().unwrap_or_else(|| self.file.to_string()),
+            feed: d.feed.clone().unwrap_or_default(),
+            confidence: d.confidence.unwrap_or(DEFAULT_CONFIDENCE).min(100),
+            tlp: d.tlp.map(|t| t.as_str().to_owned()),
+            tags: d.tags.clone(),
+            description: d.description.clone(),
+            reference: None,
+        };
+        if let Some(template) = &d.altid {
+            source.reference = Some(template.replace("{value}", value).replace("<observable>", value));
+        }
+        Sighting {
+            source,
+            severity: d.severity,
+            reported_at: self.options.reported_at,
+            assessment: d.assessment.clone(),
+            ..Sighting::default()
+        }
+    }
+
+    /// Counts one data record.
+    pub(crate) fn record(&mut self) {
+        self.report.records += 1;
+    }
+
+    /// Adds an observable with a sighting, folding repeats into the first.
+    pub(crate) fn add(&mut self, observable: Observable, sighting: Sighting) {
+        let key = (observable.kind, observable.include_subdomains, observable.value);
+        match self.index.get(&key) {
+            Some(&i) => {
+                self.report.duplicates += 1;
+                self.report.indicators[i].add_sighting(sighting);
+            }
+            None => {
+                let (kind, include_subdomains, value) = key;
+                self.index
+                    .insert((kind, include_subdomains, value.clone()), self.report.indicators.len());
+                self.report.indicators.push(Indicator::new(
+                    Observable {
+                        kind,
+                        value,
+                        include_subdomains,
+                    },
+                    sighting,
+                ));
+            }
+        }
+    }
+
+    /// Adds a value with the default sighting (plus `tags`).
+    pub(crate) fn add_default(&mut self, observable: Observable, tags: &[String]) {
+        let mut sighting = self.sighting(&observable.value);
+        for tag in tags {
+            if !sighting.source.tags.contains(tag) {
+                sighting.source.tags.push(tag.clone());
+            }
+        }
+        self.add(observable, sighting);
+    }
+
+    /// Rejects the record at a line (1-based) and byte offset.
+    pub(crate) fn reject_line(&mut self, line: u64, offset: u64, reason: RecordError) {
+        tracing::debug!(file = %self.file, line, %reason, "rejected intelligence record");
+        self.report
+            .rejections
+            .push(Rejection::new(SourceLocation::line(self.file.clone(), line, offset), reason));
+    }
+
+    /// Rejects a record whose place is inside the reason (a JSON or XML path).
+    pub(crate) fn reject(&mut self, reason: RecordError) {
+        tracing::debug!(file = %self.file, %reason, "rejected intelligence record");
+        self.report
+            .rejections
+            .push(Rejection::new(SourceLocation::file(self.file.clone()), reason));
+    }
+
+    /// Closes the report.
+    pub(crate) fn finish(self) -> LoadReport {
+        self.report
+    }
+}
+
+/// Splits text into lines with their 1-based number and byte offset,
+/// without the line terminator. A UTF-8 byte-order mark is dropped.
+pub(crate) fn lines(bytes: &[u8]) -> impl Iterator<Item = (u64, u64, &[u8])> {
+    let start = if bytes.starts_with(b"\xef\xbb\xbf") { 3 } else { 0 };
+    let body = &bytes[start..];
+    let mut offset = start as u64;
+    body.split(|&b| b == b'\n')
+        .enumerate()
+        .map(move |(i, line)| {
+            let here = offset;
+            offset += line.len() as u64 + 1;
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            (i as u64 + 1, here, line)
+        })
+        .filter(|(_, _, l)| !l.is_empty())
+}

@@ -1,0 +1,589 @@
+//! Normalisation of observables: one canonical text per value, so that the
+//! same observable from two feeds is one indicator.
+//!
+//! | kind | canonical form |
+//! |---|---|
+//! | IPv4, IPv6 | `std` display form (RFC 5952 for IPv6) |
+//! | CIDR | network address and prefix, host bits cleared |
+//! | IP range | `first-last`, both in display form, `first <= last` |
+//! | domain | IDNA ASCII, lower case, no trailing dot |
+//! | URL | lower-case scheme and host, default port removed, percent-escapes of unreserved characters decoded and the rest upper-cased, fragment dropped |
+//! | e-mail | lower case, IDNA domain |
+//! | MD5, SHA-1, SHA-256 | lower-case hex |
+//! | user agent, file name | trimmed, otherwise exact |
+//!
+//! Defanged values (`hxxp://`, `evil[.]example`, `1.2.3[.]4`) are refanged
+//! before parsing: feeds written for people publish them that way.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipnet::IpNet;
+
+use crate::error::ValueError;
+use crate::IndicatorKind;
+
+/// Longest DNS name in ASCII form (RFC 1035 section 2.3.4).
+const MAX_DOMAIN_LEN: usize = 253;
+/// Longest DNS label (RFC 1035 section 2.3.4).
+const MAX_LABEL_LEN: usize = 63;
+/// Longest URL kept; longer ones are rejected rather than truncated.
+const MAX_URL_LEN: usize = 8192;
+/// Longest user agent or file name kept.
+const MAX_TEXT_LEN: usize = 4096;
+
+/// One normalised observable, with the matching flags some kinds carry.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Observable {
+    /// The kind.
+    pub kind: IndicatorKind,
+    /// The canonical text.
+    pub value: String,
+    /// Domain only: the value also covers every name below it (written
+    /// `*.example.com` or `.example.com`).
+    pub include_subdomains: bool,
+}
+
+/// Normalises `text` as an observable of `kind`.
+///
+/// Leading and trailing white space is ignored. For domains a leading `*.`
+/// or `.` is accepted and dropped; use [`normalize_observable`] to keep it as
+/// the include-subdomains flag.
+pub fn normalize(kind: IndicatorKind, text: &str) -> Result<String, ValueError> {
+    normalize_observable(kind, text).map(|o| o.value)
+}
+
+/// Normalises `text` as an observable of `kind`, keeping the
+/// include-subdomains flag of a `*.example.com` or `.example.com` domain.
+pub fn normalize_observable(kind: IndicatorKind, text: &str) -> Result<Observable, ValueError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(ValueError::new(kind, text, "empty value"));
+    }
+    let mut include_subdomains = false;
+    let value = match kind {
+        IndicatorKind::Ipv4 => ipv4(&refang(trimmed))?,
+        IndicatorKind::Ipv6 => ipv6(trimmed)?,
+        IndicatorKind::Cidr => cidr(&refang(trimmed))?,
+        IndicatorKind::IpRange => ip_range(&refang(trimmed))?,
+        IndicatorKind::Domain => {
+            let refanged = refang(trimmed);
+            let (name, wildcard) = strip_wildcard(&refanged);
+            include_subdomains = wildcard;
+            domain(name).map_err(|reason| ValueError::new(kind, text, reason))?
+        }
+        IndicatorKind::Url => url(trimmed)?,
+        IndicatorKind::Email => email(&refang(trimmed))?,
+        IndicatorKind::Md5 => hex_digest(kind, trimmed, 32)?,
+        IndicatorKind::Sha1 => hex_digest(kind, trimmed, 40)?,
+        IndicatorKind::Sha256 => hex_digest(kind, trimmed, 64)?,
+        IndicatorKind::UserAgent => plain_text(kind, trimmed)?,
+        IndicatorKind::FileName => file_name(trimmed)?,
+    };
+    Ok(Observable {
+        kind,
+        value,
+        include_subdomains,
+    })
+}
+
+/// Guesses the kind of a bare value and normalises it.
+///
+/// Order: IP address, CIDR, IP range, hash by length, e-mail address, URL
+/// (a scheme, or a host followed by `/`), domain (at least two labels, the
+/// last one not all digits). A `*.` or `.` prefix marks a domain and its
+/// subdomains; see [`classify_observable`] to keep that flag. User agents and
+/// file names are never guessed: they look like anything.
+pub fn classify(text: &str) -> Option<(IndicatorKind, String)> {
+    classify_observable(text).map(|o| (o.kind, o.value))
+}
+
+/// Like [`classify`], keeping the include-subdomains flag.
+pub fn classify_observable(text: &str) -> Option<Observable> {
+    let text = text.trim();
+    if text.is_empty() || text.len() > MAX_URL_LEN {
+        return None;
+    }
+    let refanged = refang(text);
+    let plain = |kind, value| {
+        Some(Observable {
+            kind,
+            value,
+            include_subdomains: false,
+        })
+    };
+
+    if let Ok(ip) = refanged.parse::<IpAddr>() {
+        return match ip {
+            IpAddr::V4(v4) => plain(IndicatorKind::Ipv4, v4.to_string()),
+            IpAddr::V6(v6) => plain(IndicatorKind::Ipv6, v6.to_string()),
+        };
+    }
+    if refanged.contains('/') && !refanged.contains("://") {
+        if let Ok(value) = cidr(&refanged) {
+            return plain(IndicatorKind::Cidr, value);
+        }
+    }
+    if refanged.contains('-') && !refanged.contains('/') {
+        if let Ok(value) = ip_range(&refanged) {
+            return plain(IndicatorKind::IpRange, value);
+        }
+    }
+    if refanged.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let kind = match refanged.len() {
+            32 => IndicatorKind::Md5,
+            40 => IndicatorKind::Sha1,
+            64 => IndicatorKind::Sha256,
+            _ => return None,
+        };
+        return plain(kind, refanged.to_ascii_lowercase());
+    }
+    if refanged.contains('@') && !refanged.contains('/') && !refanged.contains(':') {
+        return email(&refanged)
+            .ok()
+            .and_then(|value| plain(IndicatorKind::Email, value));
+    }
+    if refanged.contains("://") || refanged.contains('/') || refanged.contains('?') {
+        let host_end = refanged.find(['/', '?']).unwrap_or(refanged.len());
+        let looks_like_url = refanged.contains("://") || looks_like_host(&refanged[..host_end]);
+        return if looks_like_url {
+            url(text)
+                .ok()
+                .and_then(|value| plain(IndicatorKind::Url, value))
+        } else {
+            None
+        };
+    }
+    let (name, wildcard) = strip_wildcard(&refanged);
+    if !looks_like_host(name) {
+        return None;
+    }
+    let value = domain(name).ok()?;
+    Some(Observable {
+        kind: IndicatorKind::Domain,
+        value,
+        include_subdomains: wildcard,
+    })
+}
+
+/// Whether `text` could be a host name or address with an optional port:
+/// two or more labels and a last label that is not all digits, or an IP.
+fn looks_like_host(text: &str) -> bool {
+    let host = match text.rsplit_once(':') {
+        Some((h, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => text,
+    };
+    if host.parse::<IpAddr>().is_ok() || host.starts_with('[') {
+        return true;
+    }
+    let mut labels = host.trim_end_matches('.').split('.');
+    let Some(last) = labels.next_back() else {
+        return false;
+    };
+    let has_parent = labels.next_back().is_some_and(|l| !l.is_empty());
+    has_parent
+        && !last.is_empty()
+        && !last.bytes().all(|b| b.is_ascii_digit())
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_' || b >= 0x80)
+}
+
+/// Splits a leading `*.` or `.` off a domain.
+fn strip_wildcard(text: &str) -> (&str, bool) {
+    if let Some(rest) = text.strip_prefix("*.") {
+        (rest, true)
+    } else if let Some(rest) = text.strip_prefix('.') {
+        (rest, true)
+    } else {
+        (text, false)
+    }
+}
+
+/// Undoes the usual defanging: `[.]`, `(.)`, `{.}`, `[dot]`, `hxxp`, `[:]`, `[@]`.
+pub fn refang(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains(['[', '(', '{']) && !text.starts_with("hxxp") && !text.starts_with("fxp") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = text
+        .replace("[.]", ".")
+        .replace("(.)", ".")
+        .replace("{.}", ".")
+        .replace("[dot]", ".")
+        .replace("[:]", ":")
+        .replace("[@]", "@")
+        .replace("[at]", "@")
+        .replace("[://]", "://");
+    for (defanged, scheme) in [("hxxps", "https"), ("hxxp", "http"), ("fxp", "ftp")] {
+        if out.len() >= defanged.len() && out[..defanged.len()].eq_ignore_ascii_case(defanged) {
+            out.replace_range(..defanged.len(), scheme);
+            break;
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+fn ipv4(text: &str) -> Result<String, ValueError> {
+    text.parse::<Ipv4Addr>()
+        .map(|ip| ip.to_string())
+        .map_err(|_| ValueError::new(IndicatorKind::Ipv4, text, "not a dotted-quad IPv4 address"))
+}
+
+fn ipv6(text: &str) -> Result<String, ValueError> {
+    let inner = text.trim_start_matches('[').trim_end_matches(']');
+    inner
+        .parse::<Ipv6Addr>()
+        .map(|ip| ip.to_string())
+        .map_err(|_| ValueError::new(IndicatorKind::Ipv6, text, "not an IPv6 address"))
+}
+
+/// Parses a network; host bits are cleared (`10.1.2.3/8` is `10.0.0.0/8`).
+/// A bare address becomes a /32 or /128.
+fn cidr(text: &str) -> Result<String, ValueError> {
+    let net = parse_net(text)
+        .ok_or_else(|| ValueError::new(IndicatorKind::Cidr, text, "not an address/prefix network"))?;
+    Ok(net.to_string())
+}
+
+/// Parses a network in CIDR notation or a bare address as a host network.
+pub fn parse_net(text: &str) -> Option<IpNet> {
+    let text = text.trim();
+    if let Ok(net) = text.parse::<IpNet>() {
+        return Some(net.trunc());
+    }
+    text.parse::<IpAddr>().ok().map(IpNet::from)
+}
+
+fn ip_range(text: &str) -> Result<String, ValueError> {
+    let err = |reason| ValueError::new(IndicatorKind::IpRange, text, reason);
+    let (first, last) = parse_range(text).map_err(err)?;
+    Ok(format!("{first}-{last}"))
+}
+
+/// Parses `first-last` (spaces around the dash allowed) into two addresses
+/// of one family with `first <= last`.
+pub fn parse_range(text: &str) -> Result<(IpAddr, IpAddr), &'static str> {
+    let (a, b) = text.split_once('-').ok_or("expected first-last")?;
+    let first: IpAddr = a.trim().parse().map_err(|_| "first address is invalid")?;
+    let last: IpAddr = b.trim().parse().map_err(|_| "last address is invalid")?;
+    match (first, last) {
+        (IpAddr::V4(_), IpAddr::V4(_)) | (IpAddr::V6(_), IpAddr::V6(_)) => {}
+        _ => return Err("the two addresses are of different families"),
+    }
+    if first > last {
+        return Err("first address is above the last");
+    }
+    Ok((first, last))
+}
+
+/// Normalises a DNS name; the error is the reason.
+pub(crate) fn domain(text: &str) -> Result<String, &'static str> {
+    let name = text.trim().trim_end_matches('.');
+    if name.is_empty() {
+        return Err("empty name");
+    }
+    if name.len() > MAX_DOMAIN_LEN * 4 {
+        return Err("name too long");
+    }
+    let ascii = if name.is_ascii() {
+        name.to_ascii_lowercase()
+    } else {
+        match url::Host::parse(name) {
+            Ok(url::Host::Domain(d)) => d,
+            Ok(_) => return Err("is an IP address, not a name"),
+            Err(_) => return Err("not a valid internationalised name"),
+        }
+    };
+    if ascii.parse::<IpAddr>().is_ok() {
+        return Err("is an IP address, not a name");
+    }
+    if ascii.len() > MAX_DOMAIN_LEN {
+        return Err("name longer than 253 characters");
+    }
+    for label in ascii.split('.') {
+        if label.is_empty() {
+            return Err("empty label");
+        }
+        if label.len() > MAX_LABEL_LEN {
+            return Err("label longer than 63 characters");
+        }
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err("label has a character outside letters, digits, '-' and '_'");
+        }
+    }
+    Ok(ascii)
+}
+
+/// Normalises a URL. A value without a scheme is read as `http://`.
+fn url(text: &str) -> Result<String, ValueError> {
+    let err = |reason| ValueError::new(IndicatorKind::Url, text, reason);
+    if text.len() > MAX_URL_LEN {
+        return Err(err("longer than 8192 bytes"));
+    }
+    let refanged = refang(text);
+    let with_scheme;
+    let input: &str = if refanged.contains("://") {
+        &refanged
+    } else {
+        with_scheme = format!("http://{refanged}");
+        &with_scheme
+    };
+    let mut parsed = url::Url::parse(input).map_err(|_| err("not a valid URL"))?;
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(err("URL has no host"));
+    }
+    parsed.set_fragment(None);
+    let path = normalize_percent(parsed.path());
+    parsed.set_path(&path);
+    if let Some(query) = parsed.query().map(normalize_percent) {
+        parsed.set_query(Some(&query));
+    }
+    Ok(parsed.to_string())
+}
+
+/// Decodes percent-escapes of unreserved characters (RFC 3986 section 2.3)
+/// and upper-cases the hex digits of the others (section 6.2.2.1).
+pub(crate) fn normalize_percent(text: &str) -> String {
+    if !text.contains('%') {
+        return text.to_owned();
+    }
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && bytes[i + 1].is_ascii_hexdigit()
+            && bytes[i + 2].is_ascii_hexdigit()
+        {
+            // Both bytes are ASCII hex digits, so the slice is on char boundaries.
+            let hex = &text[i + 1..i + 3];
+            if let Ok(byte) = u8::from_str_radix(hex, 16) {
+                if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+                    out.push(char::from(byte));
+                } else {
+                    out.push('%');
+                    out.push_str(&hex.to_ascii_uppercase());
+                }
+                i += 3;
+                continue;
+            }
+        }
+        // Only ASCII '%' sequences are rewritten; copy everything else as is.
+        let ch_len = text[i..].chars().next().map_or(1, char::len_utf8);
+        out.push_str(&text[i..i + ch_len]);
+        i += ch_len;
+    }
+    out
+}
+
+fn email(text: &str) -> Result<String, ValueError> {
+    let err = |reason| ValueError::new(IndicatorKind::Email, text, reason);
+    let text = text.trim().trim_start_matches("mailto:");
+    let (local, host) = text.rsplit_once('@').ok_or_else(|| err("no '@'"))?;
+    if local.is_empty() || local.len() > 64 {
+        return Err(err("local part empty or longer than 64"));
+    }
+    if local
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '@'))
+    {
+        return Err(err("local part has a forbidden character"));
+    }
+    let host = domain(host).map_err(err)?;
+    Ok(format!("{}@{host}", local.to_lowercase()))
+}
+
+fn hex_digest(kind: IndicatorKind, text: &str, len: usize) -> Result<String, ValueError> {
+    if text.len() != len {
+        return Err(ValueError::new(kind, text, "wrong number of hex digits"));
+    }
+    if !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ValueError::new(kind, text, "not hexadecimal"));
+    }
+    Ok(text.to_ascii_lowercase())
+}
+
+fn plain_text(kind: IndicatorKind, text: &str) -> Result<String, ValueError> {
+    if text.len() > MAX_TEXT_LEN {
+        return Err(ValueError::new(kind, text, "longer than 4096 bytes"));
+    }
+    if text.chars().any(|c| c.is_control()) {
+        return Err(ValueError::new(kind, text, "contains a control character"));
+    }
+    Ok(text.to_owned())
+}
+
+fn file_name(text: &str) -> Result<String, ValueError> {
+    let name = plain_text(IndicatorKind::FileName, text)?;
+    if name.contains(['/', '\\']) {
+        return Err(ValueError::new(
+            IndicatorKind::FileName,
+            text,
+            "contains a path separator; give the bare name",
+        ));
+    }
+    Ok(name)
+}
+
+/// Lower and upper bound of an address, network or range as 128-bit
+/// numbers (IPv4 mapped into `::ffff:0:0/96`), for range queries in the store.
+pub fn ip_bounds(kind: IndicatorKind, value: &str) -> Option<(u128, u128)> {
+    match kind {
+        IndicatorKind::Ipv4 | IndicatorKind::Ipv6 => {
+            let ip: IpAddr = value.parse().ok()?;
+            let n = ip_to_u128(ip);
+            Some((n, n))
+        }
+        IndicatorKind::Cidr => {
+            let net = parse_net(value)?;
+            Some((ip_to_u128(net.network()), ip_to_u128(net.broadcast())))
+        }
+        IndicatorKind::IpRange => {
+            let (a, b) = parse_range(value).ok()?;
+            Some((ip_to_u128(a), ip_to_u128(b)))
+        }
+        _ => None,
+    }
+}
+
+/// An address as a 128-bit number; IPv4 is mapped into `::ffff:0:0/96`.
+pub fn ip_to_u128(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
+        IpAddr::V6(v6) => u128::from(v6),
+    }
+}
+
+/// The smallest list of CIDR networks that covers exactly `first..=last`.
+pub fn range_to_cidrs(first: IpAddr, last: IpAddr) -> Vec<IpNet> {
+    match (first, last) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => ipnet::Ipv4Subnets::new(a, b, 0).map(IpNet::V4).collect(),
+        (IpAddr::V6(a), IpAddr::V6(b)) => ipnet::Ipv6Subnets::new(a, b, 0).map(IpNet::V6).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The parent domains of a name, nearest first, without the name itself
+/// and without the top-level label (`a.b.example.com` gives `b.example.com`,
+/// `example.com`).
+pub fn parent_domains(name: &str) -> impl Iterator<Item = &str> {
+    let dots: Vec<usize> = name.match_indices('.').map(|(i, _)| i).collect();
+    let keep = dots.len().saturating_sub(1);
+    dots.into_iter().take(keep).map(move |i| &name[i + 1..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use IndicatorKind::*;
+
+    #[test]
+    fn normalises_each_kind() {
+        let cases: &[(IndicatorKind, &str, &str)] = &[
+            (Ipv4, " 192.0.2.1 ", "192.0.2.1"),
+            (Ipv4, "192.0.2[.]1", "192.0.2.1"),
+            (Ipv6, "2001:DB8:0:0::1", "2001:db8::1"),
+            (Ipv6, "[2001:db8::1]", "2001:db8::1"),
+            (Cidr, "10.1.2.3/8", "10.0.0.0/8"),
+            (Cidr, "2001:db8::1/32", "2001:db8::/32"),
+            (Cidr, "192.0.2.7", "192.0.2.7/32"),
+            (IpRange, "10.0.0.1 - 10.0.0.9", "10.0.0.1-10.0.0.9"),
+            (Domain, "WWW.Example.COM.", "www.example.com"),
+            (Domain, "evil[.]example", "evil.example"),
+            (Domain, "bücher.example", "xn--bcher-kva.example"),
+            (Url, "HTTP://Example.COM:80/a/%7euser/%2f?q=%3a#frag", "http://example.com/a/~user/%2F?q=%3A"),
+            (Url, "https://example.com:443/", "https://example.com/"),
+            (Url, "https://example.com:8443/x", "https://example.com:8443/x"),
+            (Url, "example.com/path", "http://example.com/path"),
+            (Url, "hxxp://evil[.]example/gate.php", "http://evil.example/gate.php"),
+            (Email, "Bad.Guy@Evil.Example", "bad.guy@evil.example"),
+            (Md5, "D41D8CD98F00B204E9800998ECF8427E", "d41d8cd98f00b204e9800998ecf8427e"),
+            (UserAgent, "  Mozilla/4.0 (compatible)  ", "Mozilla/4.0 (compatible)"),
+            (FileName, "invoice.exe", "invoice.exe"),
+        ];
+        for (kind, input, want) in cases {
+            assert_eq!(normalize(*kind, input).as_deref(), Ok(*want), "{kind:?} {input}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_values_with_reason() {
+        let cases: &[(IndicatorKind, &str)] = &[
+            (Ipv4, "300.1.1.1"),
+            (Ipv4, "010.1.1.1"),
+            (Cidr, "10.0.0.0/33"),
+            (IpRange, "10.0.0.9-10.0.0.1"),
+            (IpRange, "10.0.0.1-::1"),
+            (Domain, "a..b"),
+            (Domain, "bad domain.com"),
+            (Domain, "1.2.3.4"),
+            (Url, "http://"),
+            (Email, "nobody"),
+            (Sha1, "abc"),
+            (Sha256, &"g".repeat(64)),
+            (FileName, "c:\\windows\\evil.exe"),
+            (UserAgent, "a\u{0}b"),
+        ];
+        for (kind, input) in cases {
+            let err = normalize(*kind, input).expect_err(input);
+            assert_eq!(err.kind, *kind);
+            assert!(!err.reason.is_empty());
+        }
+    }
+
+    #[test]
+    fn wildcard_domain_sets_the_flag() {
+        let o = normalize_observable(Domain, "*.Evil.example").unwrap();
+        assert_eq!(o.value, "evil.example");
+        assert!(o.include_subdomains);
+        assert!(classify_observable(".evil.example").unwrap().include_subdomains);
+    }
+
+    #[test]
+    fn classifies_bare_values() {
+        let cases: &[(&str, Option<(IndicatorKind, &str)>)] = &[
+            ("192.0.2.1", Some((Ipv4, "192.0.2.1"))),
+            ("2001:db8::1", Some((Ipv6, "2001:db8::1"))),
+            ("192.0.2.0/24", Some((Cidr, "192.0.2.0/24"))),
+            ("192.0.2.1-192.0.2.9", Some((IpRange, "192.0.2.1-192.0.2.9"))),
+            ("Evil.Example", Some((Domain, "evil.example"))),
+            ("evil-site.example", Some((Domain, "evil-site.example"))),
+            ("evil.example/gate.php", Some((Url, "http://evil.example/gate.php"))),
+            ("https://evil.example", Some((Url, "https://evil.example/"))),
+            ("a@evil.example", Some((Email, "a@evil.example"))),
+            ("d41d8cd98f00b204e9800998ecf8427e", Some((Md5, "d41d8cd98f00b204e9800998ecf8427e"))),
+            (&"A".repeat(40), Some((Sha1, &"a".repeat(40)))),
+            (&"b".repeat(64), Some((Sha256, &"b".repeat(64)))),
+            ("localhost", None),
+            ("1.2.3", None),
+            ("hello world", None),
+            ("abc123", None),
+            ("", None),
+        ];
+        for (input, want) in cases {
+            let got = classify(input);
+            let got = got.as_ref().map(|(k, v)| (*k, v.as_str()));
+            assert_eq!(got, *want, "{input}");
+        }
+    }
+
+    #[test]
+    fn parents_and_bounds() {
+        let parents: Vec<_> = parent_domains("a.b.example.com").collect();
+        assert_eq!(parents, ["b.example.com", "example.com"]);
+        assert_eq!(parent_domains("example").count(), 0);
+        let (lo, hi) = ip_bounds(Cidr, "10.0.0.0/8").unwrap();
+        assert_eq!(hi - lo, (1 << 24) - 1);
+        let nets = range_to_cidrs("10.0.0.0".parse().unwrap(), "10.0.1.255".parse().unwrap());
+        assert_eq!(nets.len(), 1);
+        assert_eq!(nets[0].to_string(), "10.0.0.0/23");
+    }
+
+    #[test]
+    fn percent_normalisation_keeps_utf8_and_bad_escapes() {
+        assert_eq!(normalize_percent("/%41%zz%e9/é%"), "/A%zz%E9/é%");
+    }
+}
