@@ -1,0 +1,297 @@
+//! Link and network layers: from a captured frame to a TCP or UDP segment,
+//! reassembling IP fragments on the way.
+
+use std::net::IpAddr;
+
+use etherparse::{EtherType, IpNumber, NetSlice, SlicedPacket, TcpSlice, TransportSlice, UdpSlice};
+use picket_event::Timestamp;
+
+use crate::frag::{Defragmenter, Fragment, FragmentKey};
+use crate::DecodeError;
+
+/// Link types picket decodes (see tcpdump.org's LINKTYPE list).
+pub mod linktype {
+    /// BSD loopback: a 4-byte address family in the capturing host's byte order.
+    pub const NULL: i32 = 0;
+    /// Ethernet II, with 802.1Q and 802.1ad (QinQ) tags.
+    pub const ETHERNET: i32 = 1;
+    /// Raw IP on some BSDs (DLT_RAW's historic numbers).
+    pub const RAW_BSD: [i32; 2] = [12, 14];
+    /// Raw IPv4 or IPv6, no link header.
+    pub const RAW: i32 = 101;
+    /// OpenBSD loopback: like NULL but in network byte order.
+    pub const LOOP: i32 = 108;
+    /// Linux cooked capture v1 (SLL).
+    pub const LINUX_SLL: i32 = 113;
+    /// Raw IPv4.
+    pub const IPV4: i32 = 228;
+    /// Raw IPv6.
+    pub const IPV6: i32 = 229;
+    /// Linux cooked capture v2 (SLL2).
+    pub const LINUX_SLL2: i32 = 276;
+}
+
+/// The transport part of a decoded packet.
+#[derive(Clone, Copy, Debug)]
+pub enum Transport<'a> {
+    /// A TCP segment.
+    Tcp(TcpSegment<'a>),
+    /// A UDP datagram's ports and payload.
+    Udp {
+        /// Source port.
+        src_port: u16,
+        /// Destination port.
+        dst_port: u16,
+        /// The payload.
+        payload: &'a [u8],
+    },
+}
+
+/// The fields of a TCP segment that reassembly needs.
+#[derive(Clone, Copy, Debug)]
+pub struct TcpSegment<'a> {
+    /// Source port.
+    pub src_port: u16,
+    /// Destination port.
+    pub dst_port: u16,
+    /// Sequence number.
+    pub seq: u32,
+    /// Acknowledgement number (valid when `ack` is set).
+    pub ack_number: u32,
+    /// SYN flag.
+    pub syn: bool,
+    /// ACK flag.
+    pub ack: bool,
+    /// FIN flag.
+    pub fin: bool,
+    /// RST flag.
+    pub rst: bool,
+    /// The segment's data.
+    pub payload: &'a [u8],
+}
+
+impl<'a> TcpSegment<'a> {
+    fn from_slice(tcp: &TcpSlice<'a>) -> Self {
+        TcpSegment {
+            src_port: tcp.source_port(),
+            dst_port: tcp.destination_port(),
+            seq: tcp.sequence_number(),
+            ack_number: tcp.acknowledgment_number(),
+            syn: tcp.syn(),
+            ack: tcp.ack(),
+            fin: tcp.fin(),
+            rst: tcp.rst(),
+            payload: tcp.payload(),
+        }
+    }
+}
+
+/// A packet decoded down to its transport layer.
+#[derive(Clone, Copy, Debug)]
+pub struct Decoded<'a> {
+    /// Source address.
+    pub src: IpAddr,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// The TCP or UDP part.
+    pub transport: Transport<'a>,
+}
+
+/// What became of a frame.
+#[derive(Debug)]
+pub enum Outcome<'a> {
+    /// A TCP or UDP packet, borrowed from the frame.
+    Packet(Decoded<'a>),
+    /// The last fragment of a datagram arrived: the whole datagram, to be
+    /// decoded with [`decode_reassembled`].
+    Reassembled(Reassembled),
+    /// Not IP, not TCP or UDP, or a fragment still waiting for the rest.
+    Skipped,
+}
+
+/// A reassembled datagram: addresses, protocol and the whole payload.
+#[derive(Debug)]
+pub struct Reassembled {
+    src: IpAddr,
+    dst: IpAddr,
+    protocol: u8,
+    payload: Vec<u8>,
+}
+
+/// Decodes a frame's link and IP layers; fragments go to `defrag`.
+pub fn decode<'a>(
+    linktype: i32,
+    data: &'a [u8],
+    defrag: &mut Defragmenter,
+    now: Timestamp,
+) -> Result<Outcome<'a>, DecodeError> {
+    let sliced = slice_link(linktype, data)?;
+    let Some(sliced) = sliced else {
+        return Ok(Outcome::Skipped);
+    };
+
+    let (src, dst) = match &sliced.net {
+        Some(NetSlice::Ipv4(ip)) => {
+            let header = ip.header();
+            (IpAddr::V4(header.source_addr()), IpAddr::V4(header.destination_addr()))
+        }
+        Some(NetSlice::Ipv6(ip)) => {
+            let header = ip.header();
+            (IpAddr::V6(header.source_addr()), IpAddr::V6(header.destination_addr()))
+        }
+        _ => return Ok(Outcome::Skipped),
+    };
+
+    match &sliced.transport {
+        Some(TransportSlice::Tcp(tcp)) => {
+            return Ok(Outcome::Packet(Decoded {
+                src,
+                dst,
+                transport: Transport::Tcp(TcpSegment::from_slice(tcp)),
+            }));
+        }
+        Some(TransportSlice::Udp(udp)) => {
+            return Ok(Outcome::Packet(Decoded {
+                src,
+                dst,
+                transport: Transport::Udp {
+                    src_port: udp.source_port(),
+                    dst_port: udp.destination_port(),
+                    payload: udp.payload(),
+                },
+            }));
+        }
+        Some(_) => return Ok(Outcome::Skipped),
+        None => {}
+    }
+
+    // No transport header: a fragment, or a protocol etherparse leaves alone.
+    let (key, fragment) = match &sliced.net {
+        Some(NetSlice::Ipv4(ip)) if ip.is_payload_fragmented() => {
+            let header = ip.header();
+            let payload = ip.payload();
+            let key = FragmentKey {
+                src,
+                dst,
+                id: u32::from(header.identification()),
+                protocol: payload.ip_number.0,
+            };
+            let fragment = Fragment {
+                offset: usize::from(header.fragments_offset().byte_offset()),
+                more: header.more_fragments(),
+                data: payload.payload,
+            };
+            (key, fragment)
+        }
+        Some(NetSlice::Ipv6(ip)) if ip.is_payload_fragmented() => {
+            let header = ip
+                .extensions()
+                .clone()
+                .into_iter()
+                .find_map(|ext| match ext {
+                    etherparse::Ipv6ExtensionSlice::Fragment(f) => Some(f.to_header()),
+                    _ => None,
+                });
+            let Some(header) = header else {
+                return Ok(Outcome::Skipped);
+            };
+            let payload = ip.payload();
+            let key = FragmentKey {
+                src,
+                dst,
+                id: header.identification,
+                protocol: payload.ip_number.0,
+            };
+            let fragment = Fragment {
+                offset: usize::from(header.fragment_offset.byte_offset()),
+                more: header.more_fragments,
+                data: payload.payload,
+            };
+            (key, fragment)
+        }
+        _ => return Ok(Outcome::Skipped),
+    };
+    if key.protocol != IpNumber::TCP.0 && key.protocol != IpNumber::UDP.0 {
+        return Ok(Outcome::Skipped);
+    }
+    match defrag.add(key, fragment, now) {
+        Some(payload) => Ok(Outcome::Reassembled(Reassembled {
+            src,
+            dst,
+            protocol: key.protocol,
+            payload,
+        })),
+        None => Ok(Outcome::Skipped),
+    }
+}
+
+/// Decodes the transport header of a reassembled datagram.
+pub fn decode_reassembled(datagram: &Reassembled) -> Result<Option<Decoded<'_>>, DecodeError> {
+    let transport = if datagram.protocol == IpNumber::TCP.0 {
+        let tcp = TcpSlice::from_slice(&datagram.payload).map_err(malformed)?;
+        Transport::Tcp(TcpSegment::from_slice(&tcp))
+    } else if datagram.protocol == IpNumber::UDP.0 {
+        let udp = UdpSlice::from_slice(&datagram.payload)
+            .or_else(|_| UdpSlice::from_slice_lax(&datagram.payload))
+            .map_err(malformed)?;
+        Transport::Udp {
+            src_port: udp.source_port(),
+            dst_port: udp.destination_port(),
+            payload: udp.payload(),
+        }
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(Decoded {
+        src: datagram.src,
+        dst: datagram.dst,
+        transport,
+    }))
+}
+
+/// Strips the link header and slices the rest; `None` for frames that carry
+/// no IP (ARP, LLDP, ...).
+fn slice_link(linktype: i32, data: &[u8]) -> Result<Option<SlicedPacket<'_>>, DecodeError> {
+    let sliced = match linktype {
+        linktype::ETHERNET => SlicedPacket::from_ethernet(data),
+        linktype::LINUX_SLL => SlicedPacket::from_linux_sll(data),
+        linktype::LINUX_SLL2 => {
+            // SLL2 header (20 bytes): protocol type (2), reserved (2),
+            // interface index (4), ARPHRD type (2), packet type (1),
+            // address length (1), address (8).
+            let (Some(proto), Some(rest)) = (data.get(..2), data.get(20..)) else {
+                return Err(truncated_link("SLL2"));
+            };
+            let ether_type = EtherType(u16::from_be_bytes([proto[0], proto[1]]));
+            SlicedPacket::from_ether_type(ether_type, rest)
+        }
+        linktype::RAW | linktype::IPV4 | linktype::IPV6 => SlicedPacket::from_ip(data),
+        l if linktype::RAW_BSD.contains(&l) => SlicedPacket::from_ip(data),
+        linktype::NULL | linktype::LOOP => {
+            // The 4-byte address family is in either byte order; the IP
+            // version nibble that follows says what the packet is.
+            let Some(rest) = data.get(4..) else {
+                return Err(truncated_link("loopback"));
+            };
+            SlicedPacket::from_ip(rest)
+        }
+        other => return Err(DecodeError::UnsupportedLinkType { linktype: other }),
+    };
+    match sliced {
+        Ok(s) if s.net.is_some() => Ok(Some(s)),
+        Ok(_) => Ok(None),
+        Err(e) => Err(malformed(e)),
+    }
+}
+
+fn truncated_link(name: &str) -> DecodeError {
+    DecodeError::MalformedPacket {
+        reason: format!("{name} header cut short"),
+    }
+}
+
+fn malformed(error: impl std::fmt::Display) -> DecodeError {
+    DecodeError::MalformedPacket {
+        reason: error.to_string(),
+    }
+}
