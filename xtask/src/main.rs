@@ -6,6 +6,8 @@
 
 use clap::{Parser, Subcommand};
 
+mod train_dga;
+
 /// picket's project tasks.
 #[derive(Debug, Parser)]
 #[command(name = "xtask")]
@@ -15,9 +17,14 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Task {}
+enum Task {
+    /// Rebuild the lexical DGA model shipped in crates/picket-detect/data/.
+    TrainDga(train_dga::Args),
+}
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    match cli.task {}
+    match cli.task {
+        Task::TrainDga(args) => train_dga::run(args),
+    }
 }

@@ -1,14 +1,140 @@
 //! DNS detectors.
+//!
+//! | id | key | evidence |
+//! |---|---|---|
+//! | `dns.dga` | client | random-looking registered labels; NXDOMAIN bursts of one name shape |
+//! | `dns.tunnel` | client + registered domain | many distinct, long, encoded subdomains; tunnel query types; volume |
+//! | `dns.fast_flux` | query name | many addresses across many /16 networks, low TTLs, rotation |
+//! | `dns.sinkhole` | client + query name | answers inside sinkhole ranges, delegation to sinkhole name servers |
+//! | `dns.new_domain` | registered domain | first resolution by the organisation after history and warm-up |
+//!
+//! Every detector reads time from the events only and keeps bounded tables
+//! whose sizes are settings (see each config struct).
 
-use picket_event::Detector;
+pub mod allowlist;
+pub mod dga;
+pub mod eval;
+pub mod fast_flux;
+pub mod model;
+pub mod name;
+pub mod new_domain;
+pub mod sinkhole;
+pub mod table;
+pub mod tunnel;
+
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use picket_event::dns::DnsProtocol;
+use picket_event::{Detector, DnsEvent, Event, Timestamp};
 use serde::Deserialize;
 
-/// Settings of the DNS detectors.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DnsConfig {}
+pub use allowlist::{AllowEntry, Allowlist};
+pub use dga::{DgaConfig, DgaDetector};
+pub use fast_flux::{FastFluxConfig, FastFluxDetector};
+pub use new_domain::{NewDomainConfig, NewDomainDetector};
+pub use sinkhole::{SinkholeConfig, SinkholeDetector};
+pub use tunnel::{TunnelConfig, TunnelDetector};
 
-/// Builds the enabled DNS detectors.
-pub fn detectors(_config: &DnsConfig) -> Vec<Box<dyn Detector>> {
-    Vec::new()
+/// Settings of the DNS detectors.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DnsConfig {
+    /// Use the built-in allowlist (`data/dns-allowlist.txt`). Default: true.
+    pub builtin_allowlist: bool,
+    /// Extra allowed domain suffixes, each with an optional expiry.
+    pub allow: Vec<AllowEntry>,
+    /// `dns.dga` settings.
+    pub dga: DgaConfig,
+    /// `dns.tunnel` settings.
+    pub tunnel: TunnelConfig,
+    /// `dns.fast_flux` settings.
+    pub fast_flux: FastFluxConfig,
+    /// `dns.sinkhole` settings.
+    pub sinkhole: SinkholeConfig,
+    /// `dns.new_domain` settings.
+    pub new_domain: NewDomainConfig,
+}
+
+impl Default for DnsConfig {
+    fn default() -> Self {
+        DnsConfig {
+            builtin_allowlist: true,
+            allow: Vec::new(),
+            dga: DgaConfig::default(),
+            tunnel: TunnelConfig::default(),
+            fast_flux: FastFluxConfig::default(),
+            sinkhole: SinkholeConfig::default(),
+            new_domain: NewDomainConfig::default(),
+        }
+    }
+}
+
+/// What the organisation resolved before this run: the store's passive DNS
+/// answers it, and `dns.new_domain` asks it.
+pub trait DomainHistory: Send {
+    /// When a registered domain was first resolved, if ever.
+    fn first_seen(&self, registered_domain: &str) -> Option<Timestamp>;
+
+    /// The start of the recorded history, `None` when nothing is recorded.
+    /// The warm-up of `dns.new_domain` counts from here.
+    fn recorded_since(&self) -> Option<Timestamp>;
+}
+
+/// Builds the enabled DNS detectors without stored history; `dns.new_domain`
+/// then warms up on the analysed input itself.
+pub fn detectors(config: &DnsConfig) -> Vec<Box<dyn Detector>> {
+    detectors_with_history(config, None)
+}
+
+/// Builds the enabled DNS detectors; `history` feeds `dns.new_domain`.
+pub fn detectors_with_history(config: &DnsConfig, history: Option<Box<dyn DomainHistory>>) -> Vec<Box<dyn Detector>> {
+    let allowlist = Arc::new(Allowlist::new(config.builtin_allowlist, &config.allow));
+    let mut detectors: Vec<Box<dyn Detector>> = Vec::new();
+    if config.dga.enabled {
+        detectors.push(Box::new(DgaDetector::new(config.dga.clone(), Arc::clone(&allowlist))));
+    }
+    if config.tunnel.enabled {
+        detectors.push(Box::new(TunnelDetector::new(config.tunnel.clone(), Arc::clone(&allowlist))));
+    }
+    if config.fast_flux.enabled {
+        detectors.push(Box::new(FastFluxDetector::new(config.fast_flux.clone(), Arc::clone(&allowlist))));
+    }
+    if config.sinkhole.enabled {
+        match SinkholeDetector::new(config.sinkhole.clone()) {
+            Ok(detector) => detectors.push(Box::new(detector)),
+            Err(error) => tracing::error!(%error, "dns.sinkhole is off: its list does not load"),
+        }
+    }
+    if config.new_domain.enabled {
+        detectors.push(Box::new(NewDomainDetector::new(config.new_domain.clone(), allowlist, history)));
+    }
+    detectors
+}
+
+/// The unicast DNS event inside `event`, if it is one with a query name.
+/// Multicast DNS and LLMNR stay on the local link and are skipped.
+pub(crate) fn dns_event(event: &Event) -> Option<&DnsEvent> {
+    match event {
+        Event::Dns(dns) if dns.protocol == DnsProtocol::Dns && !dns.query_name.is_empty() => Some(dns),
+        _ => None,
+    }
+}
+
+/// The client key of an event; events without a client address share one key.
+pub(crate) fn client_key(dns: &DnsEvent) -> IpAddr {
+    dns.client_ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+/// A 64-bit hash of a name, for compact sets of names.
+pub(crate) fn name_hash(name: &str) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    name.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Rounds a figure for alert details.
+pub(crate) fn round3(value: f64) -> f64 {
+    (value * 1000.0).round() / 1000.0
 }

@@ -1,0 +1,294 @@
+//! `dns.dga`: hosts resolving names made by a domain generation algorithm.
+//!
+//! Two kinds of evidence:
+//!
+//! - lexical: the registered label scores at or above `min_lexical_score`
+//!   under the shipped [`DgaModel`] (one alert per client and registered
+//!   domain per `dedupe_secs`);
+//! - behaviour: one client gets NXDOMAIN for at least `min_shape_names`
+//!   distinct registered domains of one [`NameShape`] (same suffix, length
+//!   bucket and character classes) within `window_secs`. Every further name
+//!   of that shape in the window is reported in batches of the same size and
+//!   at the window's end.
+//!
+//! State, keyed by client: per client up to `max_shapes_per_client` shapes,
+//! each holding up to `max_evidence` events and a set of 8-byte name hashes
+//! (at most `max_shape_names_tracked`); `max_clients` clients. Plus a
+//! de-duplication table of `max_alerted_names` 16-byte keys. At the defaults
+//! the worst case is about 50,000 x 64 x (16 events + 4 KiB of hashes); in
+//! practice a client holds only the shapes of its failing lookups.
+
+use std::net::IpAddr;
+
+use picket_event::dns::ResponseCode;
+use picket_event::{Alert, DnsEvent, Event, IntelHit, Timestamp};
+use serde::Deserialize;
+
+use crate::dns::allowlist::Allowlist;
+use crate::dns::model::DgaModel;
+use crate::dns::name::{NameParts, NameShape, split_name};
+use crate::dns::table::BoundedTable;
+use crate::dns::{client_key, dns_event, name_hash, round3 as round};
+
+/// The detector id.
+pub const ID: &str = "dns.dga";
+
+/// Settings of `dns.dga`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DgaConfig {
+    /// Run the detector. Default: true.
+    pub enabled: bool,
+    /// Lexical score at or above which a single name is reported. 0.5 is the
+    /// model's calibrated cut (0.3 % false positives on popular names at
+    /// training time). Default: 0.5.
+    pub min_lexical_score: f64,
+    /// Report random-looking names that resolved, not only NXDOMAINs. A
+    /// DGA's live C2 name is the one that resolves. Default: true.
+    pub alert_resolved: bool,
+    /// Length of the behaviour window, seconds. Default: 600.
+    pub window_secs: u64,
+    /// Distinct NXDOMAIN registered domains of one shape from one client in
+    /// one window that make a behaviour alert. Default: 8.
+    pub min_shape_names: usize,
+    /// Clients tracked at once. Default: 50,000.
+    pub max_clients: usize,
+    /// Shapes tracked per client. Default: 64.
+    pub max_shapes_per_client: usize,
+    /// Distinct names counted per shape and window (counting saturates there).
+    /// Default: 512.
+    pub max_shape_names_tracked: usize,
+    /// Evidence events kept per alert. Default: 16.
+    pub max_evidence: usize,
+    /// (client, registered domain) pairs remembered to report a name once.
+    /// Default: 200,000.
+    pub max_alerted_names: usize,
+    /// How long a reported pair stays quiet, seconds. Default: 86,400.
+    pub dedupe_secs: u64,
+}
+
+impl Default for DgaConfig {
+    fn default() -> Self {
+        DgaConfig {
+            enabled: true,
+            min_lexical_score: 0.5,
+            alert_resolved: true,
+            window_secs: 600,
+            min_shape_names: 8,
+            max_clients: 50_000,
+            max_shapes_per_client: 64,
+            max_shape_names_tracked: 512,
+            max_evidence: 16,
+            max_alerted_names: 200_000,
+            dedupe_secs: 86_400,
+        }
+    }
+}
+
+/// Names of one shape that failed for one client in the current window.
+#[derive(Debug)]
+struct ShapeWindow {
+    start: Timestamp,
+    names: hashbrown::HashSet<u64>,
+    /// Evidence not yet reported.
+    pending: Vec<Event>,
+    pending_names: Vec<String>,
+    lexical_sum: f64,
+    alerted: bool,
+}
+
+#[derive(Debug)]
+struct ClientState {
+    shapes: BoundedTable<NameShape, ShapeWindow>,
+}
+
+/// The `dns.dga` detector.
+pub struct DgaDetector {
+    config: DgaConfig,
+    model: &'static DgaModel,
+    allowlist: std::sync::Arc<Allowlist>,
+    clients: BoundedTable<IpAddr, ClientState>,
+    reported: BoundedTable<(IpAddr, u64), ()>,
+}
+
+impl DgaDetector {
+    /// A detector with the shipped model.
+    pub fn new(config: DgaConfig, allowlist: std::sync::Arc<Allowlist>) -> Self {
+        DgaDetector {
+            clients: BoundedTable::new(config.max_clients, config.window_secs.saturating_mul(2)),
+            reported: BoundedTable::new(config.max_alerted_names, config.dedupe_secs),
+            model: DgaModel::shipped(),
+            allowlist,
+            config,
+        }
+    }
+
+    fn lexical_alert(&mut self, event: &Event, dns: &DnsEvent, parts: &NameParts<'_>, lexical: f64, nx: bool) -> Option<Alert> {
+        if lexical < self.config.min_lexical_score || (!nx && !self.config.alert_resolved) {
+            return None;
+        }
+        let client = client_key(dns);
+        let key = (client, name_hash(parts.registered));
+        if self.reported.get(&key).is_some() {
+            self.reported.entry(key, dns.timestamp, || ());
+            return None;
+        }
+        self.reported.entry(key, dns.timestamp, || ());
+
+        // Lexical evidence alone stays below "high"; a failing lookup adds.
+        let mut score = 0.35 + 0.3 * ((lexical - 0.5) / 0.5).clamp(0.0, 1.0);
+        if nx {
+            score += 0.1;
+        }
+        let outcome = if nx { "got NXDOMAIN for" } else { "resolved" };
+        Some(
+            Alert::new(
+                ID,
+                score,
+                format!("{} {outcome} the random-looking domain {}", display_client(dns), parts.registered),
+                vec![event.clone()],
+            )
+            .with_detail("kind", "lexical")
+            .with_detail("registered_domain", parts.registered)
+            .with_detail("lexical_score", round(lexical))
+            .with_detail("min_lexical_score", self.config.min_lexical_score)
+            .with_detail("nxdomain", nx),
+        )
+    }
+
+    fn behaviour(&mut self, event: &Event, dns: &DnsEvent, parts: &NameParts<'_>, lexical: f64, alerts: &mut Vec<Alert>) {
+        let now = dns.timestamp;
+        let window = i64::try_from(self.config.window_secs.saturating_mul(1_000_000_000)).unwrap_or(i64::MAX);
+        let config = &self.config;
+        let client = client_key(dns);
+        let state = self.clients.entry(client, now, || ClientState {
+            shapes: BoundedTable::new(config.max_shapes_per_client, config.window_secs),
+        });
+        let shape = NameShape::of(parts);
+        let fresh = || ShapeWindow {
+            start: now,
+            names: hashbrown::HashSet::new(),
+            pending: Vec::new(),
+            pending_names: Vec::new(),
+            lexical_sum: 0.0,
+            alerted: false,
+        };
+        let slot = state.shapes.entry(shape.clone(), now, fresh);
+
+        if now.nanos_since(slot.start) > window {
+            if slot.alerted && !slot.pending_names.is_empty() {
+                alerts.push(shape_alert(slot, &shape, config, "window closed"));
+            }
+            *slot = fresh();
+        }
+
+        // Past the tracking limit names can no longer be told apart; an
+        // alerted shape then reports every further name.
+        let hash = name_hash(parts.registered);
+        if slot.names.len() >= config.max_shape_names_tracked {
+            if !slot.alerted {
+                return;
+            }
+        } else if !slot.names.insert(hash) {
+            return;
+        }
+        slot.lexical_sum += lexical;
+        if slot.pending.len() < config.max_evidence {
+            slot.pending.push(event.clone());
+        }
+        slot.pending_names.push(parts.registered.to_owned());
+
+        if slot.pending_names.len() >= config.min_shape_names {
+            let reason = if slot.alerted { "more names" } else { "threshold" };
+            alerts.push(shape_alert(slot, &shape, config, reason));
+            slot.alerted = true;
+        }
+    }
+}
+
+fn shape_alert(slot: &mut ShapeWindow, shape: &NameShape, config: &DgaConfig, reason: &str) -> Alert {
+    let names = std::mem::take(&mut slot.pending_names);
+    let events = std::mem::take(&mut slot.pending);
+    let distinct = slot.names.len();
+    let mean_lexical = slot.lexical_sum / distinct.max(1) as f64;
+    let score = 0.7 + 0.15 * mean_lexical.clamp(0.0, 1.0) + 0.15 * (distinct as f64 / (4 * config.min_shape_names) as f64).min(1.0);
+    let client = events
+        .last()
+        .and_then(|e| e.client().ip)
+        .map_or_else(|| "a client".to_owned(), |ip| ip.to_string());
+    Alert::new(
+        ID,
+        score,
+        format!(
+            "{client} got NXDOMAIN for {distinct} distinct .{} domains of one shape in {} s",
+            shape.suffix, config.window_secs
+        ),
+        events,
+    )
+    .with_detail("kind", "nxdomain_shape")
+    .with_detail("reason", reason)
+    .with_detail("suffix", shape.suffix.clone())
+    .with_detail("label_length_bucket", format!("{}-{}", u32::from(shape.length_bucket) * 4, u32::from(shape.length_bucket) * 4 + 3))
+    .with_detail("character_classes", classes_text(shape.classes))
+    .with_detail("distinct_names", distinct)
+    .with_detail("min_shape_names", config.min_shape_names)
+    .with_detail("mean_lexical_score", round(mean_lexical))
+    .with_detail("names", names)
+}
+
+fn classes_text(classes: u8) -> String {
+    let mut parts = Vec::new();
+    if classes & 1 != 0 {
+        parts.push("letters");
+    }
+    if classes & 2 != 0 {
+        parts.push("digits");
+    }
+    if classes & 4 != 0 {
+        parts.push("hyphen");
+    }
+    parts.join("+")
+}
+
+fn display_client(dns: &DnsEvent) -> String {
+    dns.client_ip.map_or_else(|| "A client".to_owned(), |ip| ip.to_string())
+}
+
+
+impl picket_event::Detector for DgaDetector {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn observe(&mut self, event: &Event, _hits: &[IntelHit], alerts: &mut Vec<Alert>) {
+        let Some(dns) = dns_event(event) else { return };
+        let Some(parts) = split_name(&dns.query_name) else { return };
+        if self.allowlist.allows(parts.name, dns.timestamp) {
+            return;
+        }
+        let nx = dns.rcode == Some(ResponseCode::NXDOMAIN);
+        let resolved = dns.rcode == Some(ResponseCode::NOERROR) && !dns.answers.is_empty();
+        if !nx && !resolved {
+            return;
+        }
+
+        let lexical = self.model.score(parts.label).score;
+        if let Some(alert) = self.lexical_alert(event, dns, &parts, lexical, nx) {
+            alerts.push(alert);
+        }
+        if nx {
+            self.behaviour(event, dns, &parts, lexical, alerts);
+        }
+    }
+
+    fn finish(&mut self, alerts: &mut Vec<Alert>) {
+        let config = self.config.clone();
+        self.clients.drain(|_, mut state| {
+            state.shapes.drain(|shape, mut slot| {
+                if slot.alerted && !slot.pending_names.is_empty() {
+                    alerts.push(shape_alert(&mut slot, &shape, &config, "end of input"));
+                }
+            });
+        });
+    }
+}
