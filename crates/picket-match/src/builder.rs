@@ -357,12 +357,11 @@ fn build_substrings(mut items: Vec<(String, Tag)>, merge: &mut impl FnMut(Tag, T
     items.sort_by(|a, b| a.0.to_ascii_lowercase().cmp(&b.0.to_ascii_lowercase()).then(tag::is_allow(a.1).cmp(&tag::is_allow(b.1))));
     let mut kept: Vec<(String, Tag)> = Vec::with_capacity(items.len());
     for (text, t) in items {
-        if let Some(prev) = kept.last_mut() {
-            if prev.0.eq_ignore_ascii_case(&text) && tag::is_allow(prev.1) == tag::is_allow(t) {
+        if let Some(prev) = kept.last_mut()
+            && prev.0.eq_ignore_ascii_case(&text) && tag::is_allow(prev.1) == tag::is_allow(t) {
                 prev.1 = merge(prev.1, t);
                 continue;
             }
-        }
         kept.push((text, t));
     }
     let automaton: AhoCorasick = AhoCorasickBuilder::new()

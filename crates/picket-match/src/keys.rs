@@ -58,7 +58,7 @@ impl<K: FixedKey> SortedKeys<K> {
     /// Sorts `items`, merges repeated keys with `merge(old, new)` and lays out
     /// the table.
     pub(crate) fn build(mut items: Vec<(K, Tag)>, mut merge: impl FnMut(Tag, Tag) -> Tag) -> Self {
-        items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        items.sort_unstable_by_key(|a| a.0);
         let mut keys: Vec<K> = Vec::with_capacity(items.len());
         let mut tags: Vec<Tag> = Vec::with_capacity(items.len());
         for (k, t) in items {

@@ -237,8 +237,8 @@ impl Matcher {
                     _ => "".into(),
                 }
             };
-            if !raw.is_empty() {
-                if let Some(key) = normalize::url_key(&raw, e.host.as_deref()) {
+            if !raw.is_empty()
+                && let Some(key) = normalize::url_key(&raw, e.host.as_deref()) {
                     if !self.urls.is_empty_set() {
                         self.url_key(&key, &raw, MatchedField::Url, hits, start);
                     }
@@ -249,36 +249,32 @@ impl Matcher {
                         }
                     }
                 }
-            }
         }
 
-        if let Some(referrer) = e.referrer.as_deref() {
-            if let Some(key) = normalize::url_key(referrer, None) {
+        if let Some(referrer) = e.referrer.as_deref()
+            && let Some(key) = normalize::url_key(referrer, None) {
                 self.url_key(&key, referrer, MatchedField::Referrer, hits, start);
                 let host_end = key.find('/').unwrap_or(key.len());
                 let host = strip_port(&key[..host_end]);
                 self.host(host, MatchedField::Referrer, hits, start);
             }
-        }
 
         if let Some(ua) = e.user_agent.as_deref() {
             self.user_agent(ua, hits, start);
         }
 
-        if let Some(user) = e.user_name.as_deref() {
-            if user.contains('@') {
+        if let Some(user) = e.user_name.as_deref()
+            && user.contains('@') {
                 self.email(user, hits, start);
             }
-        }
 
         if let Some(name) = e.file_name.as_deref() {
             self.file_name(name, hits, start);
         }
-        if let Some(path) = path_for_name.take() {
-            if let Some(name) = normalize::last_path_segment(path) {
+        if let Some(path) = path_for_name.take()
+            && let Some(name) = normalize::last_path_segment(path) {
                 self.file_name(name, hits, start);
             }
-        }
 
         if let Some(body) = &e.body {
             for hex in [&body.md5, &body.sha1, &body.sha256] {
@@ -527,11 +523,10 @@ impl Matcher {
         let Some(key) = normalize::hex_digest::<N>(hex) else {
             return;
         };
-        if let Some(t) = table.get(&key) {
-            if !tag::is_allow(t) {
+        if let Some(t) = table.get(&key)
+            && !tag::is_allow(t) {
                 self.push(hits, start, Found::Digest(kind, &key), field, &hex, t);
             }
-        }
     }
 
     /// Appends one hit unless the same indicator already hit the same value

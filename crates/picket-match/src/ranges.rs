@@ -107,8 +107,8 @@ impl<A: Addr> Ranges<A> {
         });
         let mut merged: Vec<RangeItem<A>> = Vec::with_capacity(items.len());
         for it in items {
-            if let Some(prev) = merged.last_mut() {
-                if prev.first == it.first
+            if let Some(prev) = merged.last_mut()
+                && prev.first == it.first
                     && prev.last == it.last
                     && prev.prefix == it.prefix
                     && tag::is_allow(prev.tag) == tag::is_allow(it.tag)
@@ -116,7 +116,6 @@ impl<A: Addr> Ranges<A> {
                     prev.tag = merge(prev.tag, it.tag);
                     continue;
                 }
-            }
             merged.push(it);
         }
         let mut items = merged;

@@ -27,19 +27,17 @@ impl SourceTable {
     /// The id of `sources`, adding the list when it is new; `None` once
     /// [`MAX_LISTS`] lists exist.
     pub(crate) fn intern(&mut self, sources: &[IntelSource]) -> Option<u32> {
-        if let Some(last) = self.last {
-            if *self.lists[last as usize] == *sources {
+        if let Some(last) = self.last
+            && *self.lists[last as usize] == *sources {
                 return Some(last);
             }
-        }
 
         let key = list_hash(sources);
-        if let Some(ids) = self.by_hash.get(&key) {
-            if let Some(&id) = ids.iter().find(|&&id| *self.lists[id as usize] == *sources) {
+        if let Some(ids) = self.by_hash.get(&key)
+            && let Some(&id) = ids.iter().find(|&&id| *self.lists[id as usize] == *sources) {
                 self.last = Some(id);
                 return Some(id);
             }
-        }
 
         if self.lists.len() >= MAX_LISTS {
             return None;

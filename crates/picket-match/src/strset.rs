@@ -76,15 +76,14 @@ impl StrSetBuilder {
         };
         let mut kept: Vec<Item> = Vec::with_capacity(self.items.len());
         for it in &self.items {
-            if let Some(prev) = kept.last_mut() {
-                if prev.hash == it.hash
+            if let Some(prev) = kept.last_mut()
+                && prev.hash == it.hash
                     && prev.tag & tag::KEY_FLAGS == it.tag & tag::KEY_FLAGS
                     && bytes(prev) == bytes(it)
                 {
                     prev.tag = merge(prev.tag, it.tag);
                     continue;
                 }
-            }
             kept.push(*it);
         }
 
