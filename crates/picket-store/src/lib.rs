@@ -20,6 +20,7 @@ mod error;
 mod events;
 mod ingest;
 mod store;
+pub mod useragents;
 
 pub use alerts::StoredAlert;
 pub use error::StoreError;
