@@ -46,14 +46,17 @@ use picket_event::Rejection;
 
 mod config;
 mod error;
+pub mod eve;
 pub mod fields;
 mod format;
 pub mod input;
+pub mod pdns;
 mod reader;
 pub mod squid;
 pub mod tmg;
 mod tz;
 pub mod w3c;
+pub mod zeek;
 
 pub use config::{ReaderConfig, Utf8Policy};
 pub use error::{RecordError, SourceError};
@@ -181,8 +184,11 @@ fn reader_for(format: Format, lines: LineSource, name: Arc<str>, config: &Reader
         Format::W3c => Box::new(LogReader::new(lines, w3c::W3cParser::default(), name, config)),
         Format::Tmg => Box::new(LogReader::new(lines, tmg::TmgParser::new(tmg::Layout::Full, config), name, config)),
         Format::Tmg16 => Box::new(LogReader::new(lines, tmg::TmgParser::new(tmg::Layout::Reduced, config), name, config)),
-        // INTERIM: the remaining readers land in the next commit.
-        _ => Box::new(LogReader::new(lines, w3c::W3cParser::default(), name, config)),
+        Format::ZeekTsv => Box::new(LogReader::new(lines, zeek::ZeekTsvParser::default(), name, config)),
+        Format::ZeekJson => Box::new(LogReader::new(lines, zeek::ZeekJsonParser, name, config)),
+        Format::SuricataEve => Box::new(LogReader::new(lines, eve::EveParser::new(config), name, config)),
+        Format::PassiveDns => Box::new(LogReader::new(lines, pdns::PassiveDnsParser, name, config)),
+        Format::CirclPdns => Box::new(LogReader::new(lines, pdns::CirclParser, name, config)),
     }
 }
 
