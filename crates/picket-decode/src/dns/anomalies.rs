@@ -65,6 +65,9 @@ mod tests {
         set.insert(Anomaly::TcpGap);
         assert!(set.contains(Anomaly::DnsZBitSet));
         assert!(!set.contains(Anomaly::DnsCompressionLoop));
-        assert_eq!(set.to_vec(), vec![Anomaly::DnsBadLabelType, Anomaly::DnsZBitSet]);
+        assert_eq!(
+            set.to_vec(),
+            vec![Anomaly::DnsBadLabelType, Anomaly::DnsZBitSet]
+        );
     }
 }

@@ -166,10 +166,18 @@ pub fn parse_message(bytes: &[u8], limits: &DnsLimits) -> DnsMessage {
         anomalies: &mut anomalies,
         scratch: String::new(),
     };
-    let complete = decoder.questions(header.qdcount, &mut message.questions).is_ok()
-        && decoder.records(header.ancount, &mut message.answers).is_ok()
-        && decoder.records(header.nscount, &mut message.authorities).is_ok()
-        && decoder.records(header.arcount, &mut message.additionals).is_ok();
+    let complete = decoder
+        .questions(header.qdcount, &mut message.questions)
+        .is_ok()
+        && decoder
+            .records(header.ancount, &mut message.answers)
+            .is_ok()
+        && decoder
+            .records(header.nscount, &mut message.authorities)
+            .is_ok()
+        && decoder
+            .records(header.arcount, &mut message.additionals)
+            .is_ok();
     if complete && decoder.pos < bytes.len() {
         decoder.anomalies.insert(Anomaly::DnsTrailingBytes);
     }
@@ -256,15 +264,19 @@ impl Decoder<'_, '_> {
             if keep {
                 name.make_ascii_lowercase();
                 let mut data = String::new();
-                render_rdata(
-                    self.bytes,
-                    rdata_start,
-                    rdlength,
-                    rtype,
-                    self.limits,
-                    &mut data,
-                    self.anomalies,
-                );
+                // Empty data is legal in UPDATE deletions and prerequisites
+                // (RFC 2136 section 2.4) and is kept as the empty string.
+                if rdlength > 0 {
+                    render_rdata(
+                        self.bytes,
+                        rdata_start,
+                        rdlength,
+                        rtype,
+                        self.limits,
+                        &mut data,
+                        self.anomalies,
+                    );
+                }
                 out.push(ResourceRecord {
                     name,
                     rtype,
@@ -301,7 +313,11 @@ impl Decoder<'_, '_> {
 
     /// The next `N` bytes of fixed fields, or a truncated record.
     fn fixed<const N: usize>(&mut self) -> Result<[u8; N], Stop> {
-        let Some(fixed) = self.bytes.get(self.pos..).and_then(|rest| rest.first_chunk::<N>()) else {
+        let Some(fixed) = self
+            .bytes
+            .get(self.pos..)
+            .and_then(|rest| rest.first_chunk::<N>())
+        else {
             self.anomalies.insert(Anomaly::DnsTruncatedRecord);
             return Err(Stop);
         };

@@ -60,7 +60,10 @@ pub(crate) fn read_name(
             if next.is_none() {
                 anomalies.insert(Anomaly::DnsTruncatedRecord);
             }
-            return NameEnd { next, complete: false };
+            return NameEnd {
+                next,
+                complete: false,
+            };
         };
 
         match length_byte >> 6 {
@@ -68,7 +71,10 @@ pub(crate) fn read_name(
             0b00 => {
                 if length_byte == 0 {
                     let next = next.or(Some(pos + 1));
-                    return NameEnd { next, complete: !too_long };
+                    return NameEnd {
+                        next,
+                        complete: !too_long,
+                    };
                 }
 
                 let length = usize::from(length_byte);
@@ -76,7 +82,10 @@ pub(crate) fn read_name(
                     if next.is_none() {
                         anomalies.insert(Anomaly::DnsTruncatedRecord);
                     }
-                    return NameEnd { next, complete: false };
+                    return NameEnd {
+                        next,
+                        complete: false,
+                    };
                 };
 
                 wire_len += 1 + length;
@@ -102,7 +111,10 @@ pub(crate) fn read_name(
                     if next.is_none() {
                         anomalies.insert(Anomaly::DnsTruncatedRecord);
                     }
-                    return NameEnd { next, complete: false };
+                    return NameEnd {
+                        next,
+                        complete: false,
+                    };
                 };
                 let target = (usize::from(length_byte & 0x3f) << 8) | usize::from(low);
                 if next.is_none() {
@@ -111,23 +123,35 @@ pub(crate) fn read_name(
 
                 // The end is known now, so a name already too long stops here.
                 if too_long {
-                    return NameEnd { next, complete: false };
+                    return NameEnd {
+                        next,
+                        complete: false,
+                    };
                 }
                 if pointers.contains(pos) {
                     anomalies.insert(Anomaly::DnsCompressionLoop);
-                    return NameEnd { next, complete: false };
+                    return NameEnd {
+                        next,
+                        complete: false,
+                    };
                 }
                 jumps += 1;
                 if jumps > limits.max_pointer_jumps {
                     anomalies.insert(Anomaly::DnsCompressionTooDeep);
-                    return NameEnd { next, complete: false };
+                    return NameEnd {
+                        next,
+                        complete: false,
+                    };
                 }
                 pointers.push(pos);
 
                 if target > pos {
                     anomalies.insert(Anomaly::DnsForwardPointer);
                     if target >= message.len() {
-                        return NameEnd { next, complete: false };
+                        return NameEnd {
+                            next,
+                            complete: false,
+                        };
                     }
                 }
                 pos = target;
@@ -137,7 +161,10 @@ pub(crate) fn read_name(
             // not usable on the wire.
             _ => {
                 anomalies.insert(Anomaly::DnsBadLabelType);
-                return NameEnd { next, complete: false };
+                return NameEnd {
+                    next,
+                    complete: false,
+                };
             }
         }
     }
@@ -173,7 +200,13 @@ mod tests {
     fn read(message: &[u8], start: usize) -> (String, NameEnd, Vec<Anomaly>) {
         let mut out = String::new();
         let mut anomalies = AnomalySet::default();
-        let end = read_name(message, start, &DnsLimits::default(), &mut out, &mut anomalies);
+        let end = read_name(
+            message,
+            start,
+            &DnsLimits::default(),
+            &mut out,
+            &mut anomalies,
+        );
         (out, end, anomalies.to_vec())
     }
 
@@ -181,7 +214,13 @@ mod tests {
     fn plain_name() {
         let (name, end, anomalies) = read(b"\x03www\x07Example\x03com\x00rest", 0);
         assert_eq!(name, "www.Example.com");
-        assert_eq!(end, NameEnd { next: Some(17), complete: true });
+        assert_eq!(
+            end,
+            NameEnd {
+                next: Some(17),
+                complete: true
+            }
+        );
         assert!(anomalies.is_empty());
     }
 
@@ -197,35 +236,62 @@ mod tests {
         let message = b"\x07example\x03com\x00\x03www\xc0\x00";
         let (name, end, anomalies) = read(message, 13);
         assert_eq!(name, "www.example.com");
-        assert_eq!(end, NameEnd { next: Some(19), complete: true });
+        assert_eq!(
+            end,
+            NameEnd {
+                next: Some(19),
+                complete: true
+            }
+        );
         assert!(anomalies.is_empty());
     }
 
     #[test]
     fn pointer_to_itself_is_loop() {
         let (_, end, anomalies) = read(b"\xc0\x00", 0);
-        assert_eq!(end, NameEnd { next: Some(2), complete: false });
+        assert_eq!(
+            end,
+            NameEnd {
+                next: Some(2),
+                complete: false
+            }
+        );
         assert_eq!(anomalies, vec![Anomaly::DnsCompressionLoop]);
     }
 
     #[test]
     fn forward_then_back_is_loop() {
         let (_, _, anomalies) = read(b"\xc0\x02\xc0\x00", 0);
-        assert_eq!(anomalies, vec![Anomaly::DnsCompressionLoop, Anomaly::DnsForwardPointer]);
+        assert_eq!(
+            anomalies,
+            vec![Anomaly::DnsCompressionLoop, Anomaly::DnsForwardPointer]
+        );
     }
 
     #[test]
     fn forward_pointer_is_followed() {
         let (name, end, anomalies) = read(b"\xc0\x02\x01a\x00", 0);
         assert_eq!(name, "a");
-        assert_eq!(end, NameEnd { next: Some(2), complete: true });
+        assert_eq!(
+            end,
+            NameEnd {
+                next: Some(2),
+                complete: true
+            }
+        );
         assert_eq!(anomalies, vec![Anomaly::DnsForwardPointer]);
     }
 
     #[test]
     fn pointer_past_end() {
         let (_, end, anomalies) = read(b"\xc0\x09", 0);
-        assert_eq!(end, NameEnd { next: Some(2), complete: false });
+        assert_eq!(
+            end,
+            NameEnd {
+                next: Some(2),
+                complete: false
+            }
+        );
         assert_eq!(anomalies, vec![Anomaly::DnsForwardPointer]);
     }
 
@@ -254,7 +320,13 @@ mod tests {
         }
         let start = message.len() - 2;
         let (_, end, anomalies) = read(&message, start);
-        assert_eq!(end, NameEnd { next: Some(start + 2), complete: false });
+        assert_eq!(
+            end,
+            NameEnd {
+                next: Some(start + 2),
+                complete: false
+            }
+        );
         assert_eq!(anomalies, vec![Anomaly::DnsCompressionTooDeep]);
     }
 
@@ -269,7 +341,13 @@ mod tests {
         message.push(0xff);
         let (name, end, anomalies) = read(&message, 0);
         assert_eq!(name.len(), 63 * 3 + 2);
-        assert_eq!(end, NameEnd { next: Some(5 * 64 + 1), complete: false });
+        assert_eq!(
+            end,
+            NameEnd {
+                next: Some(5 * 64 + 1),
+                complete: false
+            }
+        );
         assert_eq!(anomalies, vec![Anomaly::DnsNameTooLong]);
     }
 

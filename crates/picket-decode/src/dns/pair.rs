@@ -316,7 +316,11 @@ fn build_event(
     let (original, query_type, query_class) = match question {
         Some(question) => (question.name, Some(question.qtype), Some(question.qclass)),
         None => (
-            message.answers.first().map(|record| record.name.clone()).unwrap_or_default(),
+            message
+                .answers
+                .first()
+                .map(|record| record.name.clone())
+                .unwrap_or_default(),
             None,
             None,
         ),
@@ -351,7 +355,11 @@ fn build_event(
         answers: std::mem::take(&mut message.answers),
         authorities: std::mem::take(&mut message.authorities),
         additionals: std::mem::take(&mut message.additionals),
-        response_size: if is_response { u32::try_from(message.size).ok() } else { None },
+        response_size: if is_response {
+            u32::try_from(message.size).ok()
+        } else {
+            None
+        },
         rtt,
         anomalies,
     }
@@ -366,9 +374,21 @@ fn headerless_event(message: DnsMessage, meta: PacketMeta) -> DnsEvent {
         SERVER_PORTS.contains(&meta.src_port) && !SERVER_PORTS.contains(&meta.dst_port);
 
     let (client_ip, client_port, server_ip, server_port, exchange) = if from_server {
-        (meta.dst_ip, meta.dst_port, meta.src_ip, meta.src_port, DnsExchange::ResponseOnly)
+        (
+            meta.dst_ip,
+            meta.dst_port,
+            meta.src_ip,
+            meta.src_port,
+            DnsExchange::ResponseOnly,
+        )
     } else {
-        (meta.src_ip, meta.src_port, meta.dst_ip, meta.dst_port, DnsExchange::QueryOnly)
+        (
+            meta.src_ip,
+            meta.src_port,
+            meta.dst_ip,
+            meta.dst_port,
+            DnsExchange::QueryOnly,
+        )
     };
 
     DnsEvent {
@@ -381,7 +401,9 @@ fn headerless_event(message: DnsMessage, meta: PacketMeta) -> DnsEvent {
         transport: Some(meta.transport),
         protocol: meta.protocol,
         exchange,
-        response_size: from_server.then(|| u32::try_from(message.size).ok()).flatten(),
+        response_size: from_server
+            .then(|| u32::try_from(message.size).ok())
+            .flatten(),
         anomalies: message.anomalies,
         ..DnsEvent::default()
     }

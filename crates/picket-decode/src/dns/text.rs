@@ -65,8 +65,7 @@ pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
 /// Appends bytes in standard base64 with padding (RFC 4648 section 4), the
 /// form of DNSKEY keys and RRSIG signatures.
 pub(crate) fn push_base64(out: &mut String, bytes: &[u8]) {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     out.reserve(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
         let b0 = u32::from(chunk[0]);
@@ -152,19 +151,28 @@ mod tests {
 
     #[test]
     fn text_escapes() {
-        assert_eq!(render(|o| push_quoted(o, b"say \"hi\"\x01")), "\"say \\\"hi\\\"\\001\"");
+        assert_eq!(
+            render(|o| push_quoted(o, b"say \"hi\"\x01")),
+            "\"say \\\"hi\\\"\\001\""
+        );
     }
 
     #[test]
     fn dnssec_time_format() {
         assert_eq!(render(|o| push_dnssec_time(o, 0)), "19700101000000");
-        assert_eq!(render(|o| push_dnssec_time(o, 1_700_000_000)), "20231114221320");
+        assert_eq!(
+            render(|o| push_dnssec_time(o, 1_700_000_000)),
+            "20231114221320"
+        );
         assert_eq!(render(|o| push_dnssec_time(o, u32::MAX)), "21060207062815");
     }
 
     #[test]
     fn generic_form() {
-        assert_eq!(render(|o| push_generic(o, &[0x0a, 0, 0, 1])), "\\# 4 0A000001");
+        assert_eq!(
+            render(|o| push_generic(o, &[0x0a, 0, 0, 1])),
+            "\\# 4 0A000001"
+        );
         assert_eq!(render(|o| push_generic(o, &[])), "\\# 0");
     }
 }

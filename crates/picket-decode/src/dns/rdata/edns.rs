@@ -39,7 +39,11 @@ fn option(code: u16, value: &[u8], out: &mut String) {
             push_hex(out, value);
         }
         11 if value.len() == 2 => {
-            let _ = write!(out, "KEEPALIVE={}", u16::from_be_bytes([value[0], value[1]]));
+            let _ = write!(
+                out,
+                "KEEPALIVE={}",
+                u16::from_be_bytes([value[0], value[1]])
+            );
         }
         11 if value.is_empty() => out.push_str("KEEPALIVE"),
         12 => {

@@ -104,11 +104,15 @@ impl<'a> Rdata<'a, '_> {
     }
 
     fn u32(&mut self) -> Option<u32> {
-        self.bytes(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        self.bytes(4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
 
     fn bytes(&mut self, count: usize) -> Option<&'a [u8]> {
-        let stop = self.pos.checked_add(count).filter(|stop| *stop <= self.end)?;
+        let stop = self
+            .pos
+            .checked_add(count)
+            .filter(|stop| *stop <= self.end)?;
         let bytes = &self.message[self.pos..stop];
         self.pos = stop;
         Some(bytes)
