@@ -1,0 +1,225 @@
+//! Opening each input (log or capture) and feeding its events through the pipeline.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use picket_decode::DecodeConfig;
+use picket_event::EventReader;
+use picket_output::InputSummary;
+use picket_sources::{Format, InputKind, OpenOptions};
+use picket_store::{FileIdentity, Store};
+use tracing::{info, warn};
+
+use super::Args;
+use super::pipeline::Pipeline;
+use super::progress::Progress;
+
+/// Events between progress-bar updates.
+const PROGRESS_EVERY: u64 = 16_384;
+
+/// How inputs are opened, from the command line.
+pub struct InputOptions {
+    format: Option<Format>,
+    force_capture: bool,
+    sources: OpenOptions,
+    reread: bool,
+}
+
+impl InputOptions {
+    /// Reads `--input-format`, `--timezone` and `--reread`.
+    pub fn from_args(args: &Args) -> anyhow::Result<InputOptions> {
+        let (format, force_capture) = match args.input_format.as_deref() {
+            None => (None, false),
+            Some("pcap" | "pcapng") => (None, true),
+            Some(name) => {
+                let format: Format = name.parse().with_context(|| {
+                    format!("unknown --input-format {name:?}; run `picket analyze --help` for the list")
+                })?;
+                (Some(format), false)
+            }
+        };
+        let mut sources = OpenOptions {
+            format,
+            ..OpenOptions::default()
+        };
+        sources.config.timezone = args
+            .timezone
+            .parse()
+            .with_context(|| format!("invalid --timezone {:?}", args.timezone))?;
+        Ok(InputOptions {
+            format,
+            force_capture,
+            sources,
+            reread: args.reread,
+        })
+    }
+}
+
+/// Expands directories into the files below them, in sorted order.
+pub fn expand(inputs: &[PathBuf]) -> Vec<PathBuf> {
+    picket_sources::expand_inputs(inputs)
+}
+
+/// Reads one input through the pipeline and returns its counts. Problems
+/// with this input are recorded in the summary, not raised, so the other
+/// inputs are still read; only a store failure stops the run.
+pub fn analyze_one(
+    path: &Path,
+    options: &InputOptions,
+    store: Option<&Store>,
+    pipeline: &mut Pipeline<'_>,
+    show_progress: bool,
+) -> anyhow::Result<InputSummary> {
+    let mut summary = InputSummary {
+        path: path.display().to_string(),
+        ..InputSummary::default()
+    };
+
+    let mut reader = match open_reader(path, options) {
+        Ok(reader) => reader,
+        Err(error) => {
+            warn!(input = %path.display(), error = %format!("{error:#}"), "input skipped");
+            summary.error = Some(format!("{error:#}"));
+            return Ok(summary);
+        }
+    };
+    summary.format = reader.format_name().to_owned();
+
+    let prior = prior_ingest(path, store, reader.format_name())?;
+    if let Some(prior) = &prior {
+        if prior.complete && !options.reread {
+            info!(input = %path.display(), "already in the store; skipped");
+            summary.already_stored = prior.events;
+            return Ok(summary);
+        }
+    }
+    let skip_before = prior.as_ref().map_or(0, |p| p.end_offset);
+    pipeline.set_ingest(prior.as_ref().map(|p| p.ingest_id));
+
+    let total = std::fs::metadata(path).ok().map(|m| m.len());
+    let progress = Progress::start(show_progress, &summary.path, total);
+    let mut end_offset = skip_before;
+    let mut since_update = 0;
+
+    while let Some(item) = reader.next() {
+        match item {
+            Ok(event) => {
+                let offset = event.location().offset.unwrap_or(0);
+                let stored_before = offset < skip_before;
+                if stored_before {
+                    summary.already_stored += 1;
+                    if !options.reread {
+                        continue;
+                    }
+                }
+                end_offset = end_offset.max(offset + 1);
+                pipeline.process(&event, !stored_before)?;
+            }
+            Err(rejection) => summary.record_rejection(&rejection),
+        }
+
+        since_update += 1;
+        if since_update == PROGRESS_EVERY {
+            since_update = 0;
+            progress.set_position(reader.stats().bytes);
+        }
+    }
+    progress.finish();
+
+    let stats = reader.stats();
+    summary.records = stats.records;
+    summary.events = stats.events;
+    summary.skipped = stats.skipped;
+    summary.bytes = stats.bytes;
+    summary.rejected = summary.rejected.max(stats.rejected);
+
+    pipeline.commit()?;
+    if let (Some(store), Some(prior)) = (store, prior) {
+        let events = prior.events_before + stats.events.saturating_sub(summary.already_stored);
+        store
+            .finish_ingest(prior.ingest_id, true, end_offset, events)
+            .context("cannot record the input in the store")?;
+    }
+    Ok(summary)
+}
+
+/// Opens a log or capture reader, by content or by `--input-format`.
+fn open_reader(path: &Path, options: &InputOptions) -> anyhow::Result<Box<dyn EventReader>> {
+    let is_stdin = path == Path::new("-");
+    let kind = if options.force_capture {
+        InputKind::Capture
+    } else if options.format.is_some() || is_stdin {
+        InputKind::Log(options.format.unwrap_or(Format::Squid))
+    } else {
+        picket_sources::sniff(path)?
+    };
+
+    match kind {
+        InputKind::Capture => {
+            // Through the sources' decompression, so `x.pcap.gz` reads like `x.pcap`.
+            let read = picket_sources::open_decompressed(path)?;
+            let name = path.display().to_string();
+            let reader = picket_decode::CaptureReader::from_reader(read, &name, DecodeConfig::default())
+                .with_context(|| format!("cannot read the capture {name}"))?;
+            Ok(Box::new(reader))
+        }
+        InputKind::Log(_) => {
+            let reader = picket_sources::open(path, &options.sources)
+                .with_context(|| format!("cannot read the log {}", path.display()))?;
+            Ok(reader)
+        }
+        InputKind::Unknown => anyhow::bail!(
+            "{}: format not recognised; name it with --input-format",
+            path.display()
+        ),
+    }
+}
+
+/// What the store knows of an input from earlier runs.
+struct PriorIngest {
+    ingest_id: i64,
+    complete: bool,
+    end_offset: u64,
+    events: u64,
+    events_before: u64,
+}
+
+/// Looks the input up by content and opens a new ingest record for this
+/// read. Standard input and runs without a store have no record.
+fn prior_ingest(
+    path: &Path,
+    store: Option<&Store>,
+    format: &str,
+) -> anyhow::Result<Option<PriorIngest>> {
+    let Some(store) = store else { return Ok(None) };
+    if path == Path::new("-") {
+        return Ok(None);
+    }
+
+    let identity = FileIdentity::of_file(path)?;
+    let earlier = store.find_ingest(&identity)?;
+    let complete = earlier
+        .as_ref()
+        .is_some_and(|e| e.finished && e.length == identity.length);
+    if complete {
+        let earlier = earlier.as_ref().map_or(0, |e| e.events);
+        return Ok(Some(PriorIngest {
+            ingest_id: 0,
+            complete: true,
+            end_offset: 0,
+            events: earlier,
+            events_before: earlier,
+        }));
+    }
+
+    let started = jiff::Timestamp::now().as_nanosecond();
+    let started = i64::try_from(started).unwrap_or(i64::MAX);
+    let ingest_id = store.begin_ingest(&path.display().to_string(), &identity, format, started)?;
+    Ok(Some(PriorIngest {
+        ingest_id,
+        complete: false,
+        end_offset: earlier.as_ref().map_or(0, |e| e.end_offset),
+        events: 0,
+        events_before: earlier.as_ref().map_or(0, |e| e.events),
+    }))
+}

@@ -1,0 +1,174 @@
+//! `picket analyze`: read inputs, match, detect, store and report.
+
+mod inputs;
+mod intel;
+mod pipeline;
+mod progress;
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use picket_event::Sink;
+use picket_output::{JsonlSink, RunSummary, TextSink};
+use picket_store::{Store, WriterConfig};
+
+use self::pipeline::Pipeline;
+
+/// How results are printed on stdout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// One readable line per alert, then the summary.
+    Text,
+    /// One JSON document holding every alert and the summary.
+    Json,
+    /// One alert per line as JSON, then the summary as a last JSON line.
+    Jsonl,
+}
+
+/// When to draw a progress bar on stderr.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProgressMode {
+    /// Only when stderr is a terminal.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Options of `picket analyze`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Logs, captures or directories (read recursively) to analyse; `-` reads
+    /// standard input. Formats are detected from content; compressed files
+    /// (gzip, bzip2, zstd) are read as they are.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Indicator file to match against (plain list, CSV, STIX 2.1, MISP,
+    /// OpenIOC, Zeek intel and more; detected from content). Repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub intel: Vec<PathBuf>,
+
+    /// Embedded store file for events, alerts and ingest records; created
+    /// when missing.
+    #[arg(long, value_name = "PATH", default_value = "picket.sqlite", env = "PICKET_STORE")]
+    pub store: PathBuf,
+
+    /// Do not write a store; only report.
+    #[arg(long, conflicts_with = "store")]
+    pub no_store: bool,
+
+    /// Also write every alert as JSON Lines to this file.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// How to print results on stdout.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+
+    /// Force the input format instead of detecting it (for example squid,
+    /// w3c, tmg, tmg16, zeek-tsv, zeek-json, suricata-eve, passivedns,
+    /// circl-pdns, pcap).
+    #[arg(long, value_name = "FORMAT")]
+    pub input_format: Option<String>,
+
+    /// Time zone of log formats that write local time (TMG): an IANA name
+    /// such as Europe/Berlin, or a fixed offset such as +02:00.
+    #[arg(long, value_name = "ZONE", default_value = "UTC")]
+    pub timezone: String,
+
+    /// YAML configuration of detector thresholds (the `detect:` settings).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Read inputs again even when the store says they were read before.
+    /// Events and alerts already stored are still not duplicated.
+    #[arg(long)]
+    pub reread: bool,
+
+    /// Progress bar on stderr.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub progress: ProgressMode,
+}
+
+/// Runs the analysis and returns 1 when it raised alerts, 0 when not.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let mut summary = RunSummary::new();
+
+    let matcher = intel::build_matcher(&args.intel, &mut summary)?;
+    let detect_config = intel::load_detect_config(args.config.as_deref())?;
+    let store = if args.no_store {
+        None
+    } else {
+        let store = Store::open(&args.store)
+            .with_context(|| format!("cannot open the store {}", args.store.display()))?;
+        summary.store = Some(args.store.display().to_string());
+        Some(store)
+    };
+
+    let stdout = io::stdout();
+    let mut sinks: Vec<Box<dyn Sink + '_>> = Vec::new();
+    match args.format {
+        OutputFormat::Text => sinks.push(Box::new(TextSink::new("stdout", stdout.lock()))),
+        OutputFormat::Jsonl => sinks.push(Box::new(JsonlSink::new("stdout", stdout.lock()))),
+        OutputFormat::Json => {}
+    }
+    if let Some(path) = &args.output {
+        let file = File::create(path)
+            .with_context(|| format!("cannot create the output file {}", path.display()))?;
+        sinks.push(Box::new(JsonlSink::new(path.display().to_string(), BufWriter::new(file))));
+    }
+
+    let show_progress = match args.progress {
+        ProgressMode::Always => true,
+        ProgressMode::Never => false,
+        ProgressMode::Auto => io::stderr().is_terminal(),
+    };
+    let writer = store.as_ref().map(|s| s.writer(WriterConfig::default()));
+    let mut pipeline = Pipeline::new(matcher, &detect_config, writer, sinks, args.format == OutputFormat::Json);
+
+    let options = inputs::InputOptions::from_args(&args)?;
+    let paths = inputs::expand(&args.inputs);
+    for path in &paths {
+        let input = inputs::analyze_one(path, &options, store.as_ref(), &mut pipeline, show_progress)?;
+        summary.inputs.push(input);
+    }
+    let collected = pipeline.finish(&mut summary)?;
+
+    summary.elapsed_seconds = started.elapsed().as_secs_f64();
+    summary.rank_hosts();
+    print_summary(&summary, args.format, &collected)?;
+    Ok(super::exit_for_alerts(summary.alert_total()))
+}
+
+/// Prints the summary: text on stdout for `text`, a last JSON line for
+/// `jsonl`, the whole document for `json`.
+fn print_summary(
+    summary: &RunSummary,
+    format: OutputFormat,
+    alerts: &[picket_event::Alert],
+) -> anyhow::Result<()> {
+    let mut stdout = io::stdout().lock();
+    let written = match format {
+        OutputFormat::Text => writeln!(stdout, "\n{}", summary.to_text()),
+        OutputFormat::Jsonl => {
+            serde_json::to_writer(&mut stdout, summary)?;
+            writeln!(stdout)
+        }
+        OutputFormat::Json => {
+            let document = serde_json::json!({ "alerts": alerts, "summary": summary });
+            serde_json::to_writer_pretty(&mut stdout, &document)?;
+            writeln!(stdout)
+        }
+    };
+    match written.and_then(|()| stdout.flush()) {
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
+    }
+}

@@ -1,0 +1,181 @@
+//! The per-event path: match, detect, store, report.
+
+use std::io;
+
+use anyhow::Context;
+use picket_detect::DetectConfig;
+use picket_event::{Alert, Detector, Event, IntelHit, Sink, SinkError};
+use picket_match::Matcher;
+use picket_output::RunSummary;
+use picket_store::StoreWriter;
+use tracing::warn;
+
+/// Detector id of alerts raised by an indicator match.
+pub const INTEL_MATCH: &str = "intel.match";
+
+/// Everything an event passes through after it was read.
+pub struct Pipeline<'a> {
+    matcher: Matcher,
+    detectors: Vec<Box<dyn Detector>>,
+    store: Option<StoreWriter<'a>>,
+    sinks: Vec<Box<dyn Sink + 'a>>,
+    collected: Option<Vec<Alert>>,
+    hits: Vec<IntelHit>,
+    alerts: Vec<Alert>,
+    summary: RunSummary,
+}
+
+impl<'a> Pipeline<'a> {
+    /// Builds the pipeline. With `collect`, alerts are also kept in memory
+    /// for a single JSON document at the end.
+    pub fn new(
+        matcher: Matcher,
+        detect_config: &DetectConfig,
+        store: Option<StoreWriter<'a>>,
+        sinks: Vec<Box<dyn Sink + 'a>>,
+        collect: bool,
+    ) -> Self {
+        Pipeline {
+            matcher,
+            detectors: picket_detect::all_detectors(detect_config),
+            store,
+            sinks,
+            collected: collect.then(Vec::new),
+            hits: Vec::new(),
+            alerts: Vec::new(),
+            summary: RunSummary::new(),
+        }
+    }
+
+    /// Tags the events stored from now on with an ingest record id.
+    pub fn set_ingest(&mut self, ingest: Option<i64>) {
+        if let Some(store) = &mut self.store {
+            store.set_ingest(ingest);
+        }
+    }
+
+    /// Runs one event through matching and detection, stores it when
+    /// `store_event` is set, and reports the alerts it completes.
+    pub fn process(&mut self, event: &Event, store_event: bool) -> anyhow::Result<()> {
+        self.hits.clear();
+        self.matcher.match_event(event, &mut self.hits);
+        for hit in &self.hits {
+            self.alerts.push(intel_alert(event, hit));
+        }
+
+        for detector in &mut self.detectors {
+            detector.observe(event, &self.hits, &mut self.alerts);
+        }
+
+        if store_event {
+            if let Some(store) = &mut self.store {
+                store
+                    .insert_event(event)
+                    .context("cannot write an event to the store")?;
+            }
+        }
+        self.emit_alerts()
+    }
+
+    /// Commits the store after an input, so a later failure keeps it.
+    pub fn commit(&mut self) -> anyhow::Result<()> {
+        if let Some(store) = &mut self.store {
+            store.commit().context("cannot commit to the store")?;
+        }
+        Ok(())
+    }
+
+    /// Closes the detectors' windows, flushes every sink and returns the
+    /// alerts kept for a JSON document (empty unless collecting).
+    pub fn finish(mut self, summary: &mut RunSummary) -> anyhow::Result<Vec<Alert>> {
+        for detector in &mut self.detectors {
+            detector.finish(&mut self.alerts);
+        }
+        self.emit_alerts()?;
+
+        if let Some(store) = &mut self.store {
+            store.finish().context("cannot commit to the store")?;
+        }
+        for sink in &mut self.sinks {
+            finish_sink(sink.as_mut())?;
+        }
+
+        summary.add_alert_counts(&self.summary);
+        Ok(self.collected.take().unwrap_or_default())
+    }
+
+    fn emit_alerts(&mut self) -> anyhow::Result<()> {
+        for alert in self.alerts.drain(..) {
+            self.summary.record_alert(&alert);
+
+            if let Some(store) = &mut self.store {
+                let key = picket_store::dedupe_key(&alert);
+                store
+                    .insert_alert(&alert, &key)
+                    .context("cannot write an alert to the store")?;
+            }
+            self.sinks
+                .retain_mut(|sink| write_or_drop(sink.as_mut(), &alert));
+            if let Some(collected) = &mut self.collected {
+                collected.push(alert);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes an alert; returns false to drop a sink whose reader went away
+/// (a closed pipe), which ends that output quietly.
+fn write_or_drop(sink: &mut dyn Sink, alert: &Alert) -> bool {
+    match sink.write_alert(alert) {
+        Ok(()) => true,
+        Err(error) if is_broken_pipe(&error) => false,
+        Err(error) => {
+            warn!(sink = sink.name(), %error, "output failed; later alerts are not written to it");
+            false
+        }
+    }
+}
+
+fn finish_sink(sink: &mut dyn Sink) -> anyhow::Result<()> {
+    match sink.finish() {
+        Err(error) if is_broken_pipe(&error) => Ok(()),
+        other => other.with_context(|| format!("cannot finish the output {}", sink.name())),
+    }
+}
+
+fn is_broken_pipe(error: &SinkError) -> bool {
+    let kind = match error.source.downcast_ref::<io::Error>() {
+        Some(io_error) => Some(io_error.kind()),
+        None => error
+            .source
+            .downcast_ref::<serde_json::Error>()
+            .and_then(serde_json::Error::io_error_kind),
+    };
+    kind == Some(io::ErrorKind::BrokenPipe)
+}
+
+/// Turns one indicator hit into an `intel.match` alert. The score is the
+/// indicator's confidence as a fraction.
+fn intel_alert(event: &Event, hit: &IntelHit) -> Alert {
+    let providers: Vec<&str> = hit.sources.iter().map(|s| s.provider.as_str()).collect();
+    let field = serde_json::to_value(hit.field)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let summary = format!(
+        "{field} {} matched {} indicator {} from {}",
+        hit.value,
+        hit.kind,
+        hit.indicator,
+        providers.join(", ")
+    );
+    let mut alert = Alert::new(
+        INTEL_MATCH,
+        f64::from(hit.confidence) / 100.0,
+        summary,
+        vec![event.clone()],
+    );
+    alert.indicators.push(hit.clone());
+    alert
+}
