@@ -1,0 +1,313 @@
+//! Property tests: the compiled matcher against a naive reference that
+//! checks every indicator one by one, on random indicator sets and values
+//! drawn from small alphabets so that values collide, nest and share
+//! label and path boundaries often.
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use picket_event::{IntelHit, MatchedField};
+use picket_intel::{Indicator, IndicatorKind};
+use picket_match::{normalize, MatcherBuilder};
+use proptest::prelude::*;
+
+#[derive(Clone, Debug)]
+struct Entry {
+    indicator: Indicator,
+    allow: bool,
+}
+
+fn indicator(kind: IndicatorKind, value: String, wide: bool) -> Indicator {
+    Indicator {
+        kind,
+        value,
+        include_subdomains: wide && kind == IndicatorKind::Domain,
+        match_substring: wide && kind == IndicatorKind::Url,
+        sightings: Vec::new(),
+    }
+}
+
+fn build(entries: &[Entry]) -> picket_match::Matcher {
+    let mut builder = MatcherBuilder::new();
+    for e in entries {
+        if e.allow {
+            builder.allow(&e.indicator).unwrap();
+        } else {
+            builder.add(&e.indicator).unwrap();
+        }
+    }
+    builder.build()
+}
+
+// ---------- addresses ----------
+
+/// Addresses in 10.0.0.0/22 so that networks and exact entries overlap.
+fn small_v4() -> impl Strategy<Value = u32> {
+    (0u32..1024).prop_map(|low| 0x0a00_0000 | low)
+}
+
+fn v4_entry() -> impl Strategy<Value = Entry> {
+    let exact = small_v4().prop_map(|a| (IndicatorKind::Ipv4, Ipv4Addr::from(a).to_string()));
+    let cidr = (small_v4(), 20u8..=32).prop_map(|(a, p)| {
+        let mask = u32::MAX.checked_shl(32 - u32::from(p)).unwrap_or(0);
+        (IndicatorKind::Cidr, format!("{}/{p}", Ipv4Addr::from(a & mask)))
+    });
+    let range = (small_v4(), 0u32..300).prop_map(|(a, len)| {
+        (IndicatorKind::IpRange, format!("{}-{}", Ipv4Addr::from(a), Ipv4Addr::from(a.saturating_add(len))))
+    });
+    (prop_oneof![exact, cidr, range], prop::bool::weighted(0.15)).prop_map(|((kind, value), allow)| Entry {
+        indicator: indicator(kind, value, false),
+        allow,
+    })
+}
+
+/// The extent of an address entry as (first, last, kind order).
+fn extent(e: &Indicator) -> (u128, u128) {
+    let to = |ip: IpAddr| match ip {
+        IpAddr::V4(a) => u128::from(u32::from(a)),
+        IpAddr::V6(a) => u128::from(a),
+    };
+    match e.kind {
+        IndicatorKind::Ipv4 | IndicatorKind::Ipv6 => {
+            let a = to(e.value.parse().unwrap());
+            (a, a)
+        }
+        IndicatorKind::Cidr => {
+            let (addr, prefix) = e.value.split_once('/').unwrap();
+            let addr: IpAddr = addr.parse().unwrap();
+            let bits: u32 = if addr.is_ipv4() { 32 } else { 128 };
+            let host = bits - prefix.parse::<u32>().unwrap();
+            let first = to(addr);
+            let last = first | u128::MAX.checked_shr(128 - host).filter(|_| host > 0).unwrap_or(0);
+            (first, last)
+        }
+        IndicatorKind::IpRange => {
+            let (a, b) = e.value.split_once('-').unwrap();
+            (to(a.parse().unwrap()), to(b.parse().unwrap()))
+        }
+        _ => unreachable!(),
+    }
+}
+
+/// Reference: exact entries first (an allowed exact address hides
+/// everything), then containing networks from the smallest, whitelist
+/// entries first among equals, stopping at the first whitelist entry.
+fn reference_ip(entries: &[Entry], ip: u128) -> Vec<(String, String)> {
+    let exact = |e: &Entry| matches!(e.indicator.kind, IndicatorKind::Ipv4 | IndicatorKind::Ipv6);
+    let containing: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| {
+            let (a, b) = extent(&e.indicator);
+            a <= ip && ip <= b
+        })
+        .collect();
+
+    let mut out = Vec::new();
+    let exacts: Vec<&&Entry> = containing.iter().filter(|e| exact(e)).collect();
+    if exacts.iter().any(|e| e.allow) {
+        return out;
+    }
+    if let Some(e) = exacts.first() {
+        out.push((e.indicator.kind.as_str().to_owned(), e.indicator.value.clone()));
+    }
+
+    let mut nets: Vec<&&Entry> = containing.iter().filter(|e| !exact(e)).collect();
+    let prefix_order = |e: &Entry| if e.indicator.kind == IndicatorKind::IpRange { 255 } else { 0 };
+    nets.sort_by_key(|e| {
+        let (a, b) = extent(&e.indicator);
+        (b - a, !e.allow, a, prefix_order(e))
+    });
+    let mut seen = BTreeSet::new();
+    for e in nets {
+        if e.allow {
+            break;
+        }
+        let (a, b) = extent(&e.indicator);
+        if seen.insert((a, b, prefix_order(e))) {
+            out.push((e.indicator.kind.as_str().to_owned(), e.indicator.value.clone()));
+        }
+    }
+    out
+}
+
+fn pairs(hits: &[IntelHit]) -> Vec<(String, String)> {
+    hits.iter().map(|h| (h.kind.clone(), h.indicator.clone())).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn ipv4_matches_reference(entries in prop::collection::vec(v4_entry(), 0..40), probes in prop::collection::vec(small_v4(), 1..40)) {
+        let matcher = build(&entries);
+        for ip in probes {
+            let mut hits = Vec::new();
+            matcher.match_ip(IpAddr::V4(Ipv4Addr::from(ip)), MatchedField::ServerIp, &mut hits);
+            prop_assert_eq!(pairs(&hits), reference_ip(&entries, u128::from(ip)), "address {}", Ipv4Addr::from(ip));
+        }
+    }
+
+    #[test]
+    fn ipv6_matches_reference(
+        entries in prop::collection::vec((0u16..64, 118u8..=128, any::<bool>(), prop::bool::weighted(0.15)), 0..30),
+        probes in prop::collection::vec(0u16..64, 1..30),
+    ) {
+        let base = u128::from("2001:db8::".parse::<Ipv6Addr>().unwrap());
+        let entries: Vec<Entry> = entries.into_iter().map(|(low, prefix, exact, allow)| {
+            let addr = base | u128::from(low);
+            let (kind, value) = if exact {
+                (IndicatorKind::Ipv6, Ipv6Addr::from(addr).to_string())
+            } else {
+                let mask = u128::MAX << (128 - u32::from(prefix));
+                (IndicatorKind::Cidr, format!("{}/{prefix}", Ipv6Addr::from(addr & mask)))
+            };
+            Entry { indicator: indicator(kind, value, false), allow }
+        }).collect();
+        let matcher = build(&entries);
+        for low in probes {
+            let ip = base | u128::from(low);
+            let mut hits = Vec::new();
+            matcher.match_ip(IpAddr::V6(Ipv6Addr::from(ip)), MatchedField::ClientIp, &mut hits);
+            prop_assert_eq!(pairs(&hits), reference_ip(&entries, ip));
+        }
+    }
+}
+
+// ---------- domains ----------
+
+/// Labels chosen so that one is a suffix of another without a label
+/// boundary (`evil`, `notevil`), with case and IDNA forms.
+fn label() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec!["evil", "notevil", "a", "b", "com", "net", "xn--p1ai", "mail"])
+}
+
+fn name() -> impl Strategy<Value = String> {
+    prop::collection::vec(label(), 1..5).prop_map(|labels| labels.join("."))
+}
+
+/// Reference: walk from the name itself up through its parents; at each
+/// level a whitelist entry ends the walk, otherwise every entry that
+/// applies there hits.
+fn reference_domain(entries: &[Entry], query: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let labels: Vec<&str> = query.split('.').collect();
+    for level in 0..labels.len() {
+        let suffix = labels[level..].join(".");
+        let applies: Vec<&Entry> = entries
+            .iter()
+            .filter(|e| {
+                let v = e.indicator.value.to_ascii_lowercase();
+                v == suffix && (level == 0 || e.indicator.include_subdomains)
+            })
+            .collect();
+        if applies.iter().any(|e| e.allow) {
+            break;
+        }
+        out.extend(applies.iter().map(|e| e.indicator.value.to_ascii_lowercase()));
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn domains_match_reference(
+        entries in prop::collection::vec((name(), any::<bool>(), prop::bool::weighted(0.2)), 0..25),
+        probes in prop::collection::vec((name(), any::<bool>(), any::<bool>()), 1..25),
+    ) {
+        let entries: Vec<Entry> = entries.into_iter().map(|(v, wide, allow)| Entry {
+            indicator: indicator(IndicatorKind::Domain, v, wide),
+            allow,
+        }).collect();
+        let matcher = build(&entries);
+        for (query, upper, dot) in probes {
+            let mut spelt = if upper { query.to_ascii_uppercase() } else { query.clone() };
+            if dot {
+                spelt.push('.');
+            }
+            let mut hits = Vec::new();
+            matcher.match_domain(&spelt, MatchedField::DnsQuery, &mut hits);
+            let got: BTreeSet<String> = hits.iter().map(|h| h.indicator.clone()).collect();
+            prop_assert_eq!(got.len(), hits.len(), "repeated hit");
+            prop_assert_eq!(&got, &reference_domain(&entries, &query), "name {}", spelt);
+            let depth: Vec<usize> = hits.iter().map(|h| h.indicator.matches('.').count()).collect();
+            prop_assert!(depth.windows(2).all(|w| w[0] >= w[1]), "not most specific first: {:?}", hits);
+        }
+    }
+}
+
+// ---------- URLs ----------
+
+fn url() -> impl Strategy<Value = String> {
+    let host = prop::sample::select(vec!["evil.com", "Evil.com", "b.net:8080"]);
+    let segment = prop::sample::select(vec!["a", "b", "gate.php", "a%2f", ""]);
+    let query = prop::option::of(prop::sample::select(vec!["x=1", "x=/a", "y"]));
+    (host, prop::collection::vec(segment, 0..4), any::<bool>(), query).prop_map(|(h, segs, slash, q)| {
+        let mut u = format!("http://{h}/{}", segs.join("/"));
+        if slash && !u.ends_with('/') {
+            u.push('/');
+        }
+        if let Some(q) = q {
+            u.push('?');
+            u.push_str(q);
+        }
+        u
+    })
+}
+
+/// Reference: a prefix entry covers a URL when it is the URL or stops just
+/// before a path `/`, just after one, or just before a `?`; walk from the
+/// longest, a whitelist entry ending the walk.
+fn reference_url(entries: &[(String, bool, bool)], key: &str) -> BTreeSet<String> {
+    let query = key.find('?').unwrap_or(key.len());
+    let covers = |p: &str, prefix: bool| {
+        if p == key {
+            return true;
+        }
+        if !prefix || !key.starts_with(p) || p.is_empty() {
+            return false;
+        }
+        let next = key.as_bytes()[p.len()];
+        (next == b'/' && p.len() < query) || next == b'?' || (p.ends_with('/') && p.len() - 1 < query)
+    };
+    let mut applies: Vec<&(String, bool, bool)> = entries.iter().filter(|(p, prefix, _)| covers(p, *prefix)).collect();
+    applies.sort_by_key(|(p, _, _)| std::cmp::Reverse(p.len()));
+    let mut out = BTreeSet::new();
+    let mut i = 0;
+    while i < applies.len() {
+        let len = applies[i].0.len();
+        let level: Vec<_> = applies[i..].iter().take_while(|e| e.0.len() == len).collect();
+        if level.iter().any(|e| e.2) {
+            break;
+        }
+        out.extend(level.iter().map(|e| e.0.clone()));
+        i += level.len();
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn urls_match_reference(
+        entries in prop::collection::vec((url(), any::<bool>(), prop::bool::weighted(0.15)), 0..25),
+        probes in prop::collection::vec(url(), 1..25),
+    ) {
+        let matcher = build(&entries.iter().map(|(u, prefix, allow)| Entry {
+            indicator: indicator(IndicatorKind::Url, u.clone(), *prefix),
+            allow: *allow,
+        }).collect::<Vec<_>>());
+        let keyed: Vec<(String, bool, bool)> = entries.iter()
+            .map(|(u, prefix, allow)| (normalize::url_key(u, None).unwrap(), *prefix, *allow))
+            .collect();
+        for probe in probes {
+            let key = normalize::url_key(&probe, None).unwrap();
+            let mut hits = Vec::new();
+            matcher.match_url(&probe, None, MatchedField::Url, &mut hits);
+            let got: BTreeSet<String> = hits.iter().map(|h| h.indicator.clone()).collect();
+            prop_assert_eq!(got, reference_url(&keyed, &key), "url {}", probe);
+        }
+    }
+}
