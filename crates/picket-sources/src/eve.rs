@@ -186,11 +186,12 @@ fn http_event(record: &Map<String, Value>, ctx: &LineCtx<'_>) -> Result<HttpEven
     if let Some(url) = str_field(http, "url") {
         fill_url(&mut e, url);
     }
-    if let Some(host) = str_field(http, "hostname") {
-        e.host = normalize_host(host);
+    // An absolute URL names the host itself; otherwise `hostname` is the Host header.
+    if e.host.is_none() {
+        e.host = str_field(http, "hostname").and_then(normalize_host);
     }
     if let Some(port) = small::<u16>(http, "http_port")? {
-        e.port = Some(port);
+        e.port = e.port.or(Some(port));
     }
     for (name, value) in headers(http, "request_headers") {
         if name.eq_ignore_ascii_case("x-forwarded-for") && e.forwarded_for.is_none() {

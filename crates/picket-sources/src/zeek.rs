@@ -28,7 +28,7 @@
 //! | `id.orig_h`, `id.orig_p`, `id.resp_h`, `id.resp_p` | `client_ip`, `client_port`, `server_ip`, `server_port` |
 //! | `proto` | `transport`; port 5353 makes `protocol` mDNS, 5355 LLMNR |
 //! | `trans_id`, `rtt`, `opcode` | `id`, `rtt`, `opcode` |
-//! | `query` | `query_name` (normalised), `query_name_original` when it differs |
+//! | `query` | `query_name` (normalised), `query_name_original` when it differs (from `original_query` when logged) |
 //! | `qclass`, `qtype` (or `qtype_name`) | `query_class`, `query_type` |
 //! | `rcode` (or `rcode_name`) | `rcode` |
 //! | `AA`, `TC`, `RD`, `RA`, `Z` | `flags` (`qr` set when a response was seen) |
@@ -36,7 +36,8 @@
 //!
 //! `exchange` is `complete` when the record has a query and a response
 //! code or answers, `query_only` when it has no response, `response_only`
-//! when the query is unset.
+//! when the query is unset or only the reply's question was seen (no
+//! `qtype` or `qclass`).
 //!
 //! # `http.log` into `HttpEvent`
 //!
@@ -368,7 +369,10 @@ fn http_event(r: &dyn Record, timestamp: Timestamp, ctx: &LineCtx<'_>) -> Result
         e.port = port;
     }
     if let Some(uri) = r.text("uri") {
-        fill_url(&mut e, &uri);
+        // Zeek logs a CONNECT target as `host:port /`; the authority is the first word.
+        let target = if e.method.as_deref() == Some("CONNECT") { uri.split(' ').next().unwrap_or(&uri) } else { &uri };
+        fill_url(&mut e, target);
+        e.url = uri.into_owned();
     }
     for header in r.list("proxied") {
         let Some((name, value)) = header.split_once(" -> ") else { continue };
@@ -419,8 +423,12 @@ fn dns_event(r: &dyn Record, timestamp: Timestamp, ctx: &LineCtx<'_>) -> Result<
     let query = r.text("query");
     if let Some(q) = &query {
         e.query_name = picket_event::dns::normalize_name(q);
-        if e.query_name != **q {
-            e.query_name_original = Some(q.clone().into_owned());
+        // Zeek lower-cases `query`; the `original_query` field (policy
+        // script) keeps the case as sent.
+        let original = r.text("original_query");
+        let seen = original.as_deref().unwrap_or(q);
+        if e.query_name != seen {
+            e.query_name_original = Some(seen.to_owned());
         }
     }
     e.query_type = match num::<u16>(r, "qtype")? {
@@ -460,7 +468,10 @@ fn dns_event(r: &dyn Record, timestamp: Timestamp, ctx: &LineCtx<'_>) -> Result<
         z: flag(r, "Z")?,
         ..DnsFlags::default()
     };
-    e.exchange = match (query.is_some(), responded) {
+    // Zeek fills `qtype` and `qclass` from the request; a reply with no
+    // request (`mdns-no-assoc`) has the name but not those.
+    let asked = query.is_some() && (e.query_type.is_some() || e.query_class.is_some() || !responded);
+    e.exchange = match (asked, responded) {
         (true, true) => DnsExchange::Complete,
         (true, false) => DnsExchange::QueryOnly,
         (false, _) => DnsExchange::ResponseOnly,
