@@ -1,0 +1,196 @@
+//! End-to-end runs of `picket analyze` as a user runs it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn picket() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_picket"))
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../picket-sources/tests/fixtures")
+        .join(name)
+}
+
+fn run(args: &[&str]) -> Output {
+    picket().args(args).output().unwrap()
+}
+
+/// Splits `--format jsonl` output into alerts and the final summary.
+fn alerts_and_summary(output: &Output) -> (Vec<Value>, Value) {
+    let text = String::from_utf8(output.stdout.clone()).unwrap();
+    let mut records: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let summary = records.pop().unwrap();
+    assert_eq!(summary["type"], "summary");
+    (records, summary)
+}
+
+fn squid_line(secs: u64, client: &str, url: &str) -> String {
+    format!("{secs}.123    150 {client} TCP_MISS/200 1024 GET {url} - HIER_DIRECT/192.0.2.10 text/html\n")
+}
+
+#[test]
+fn tmg_drive_by_chain_is_reported() {
+    let tmg = fixture("tmg-webproxy-30col.tsv");
+    let output = run(&["analyze", "--no-store", "--format", "jsonl", tmg.to_str().unwrap()]);
+
+    assert_eq!(output.status.code(), Some(1), "alerts found means exit 1");
+    let (alerts, summary) = alerts_and_summary(&output);
+    let chain = alerts
+        .iter()
+        .find(|a| a["detector"] == "http.drive_by_chain" && a["host"] == "10.20.52.16")
+        .expect("a drive-by chain alert for the TMG client");
+    assert_eq!(chain["type"], "alert");
+    assert_eq!(chain["schema_version"], 1);
+    assert!(chain["events"].as_array().unwrap().len() >= 2);
+    assert!(chain["events"][0]["log.line"].as_u64().is_some());
+    assert_eq!(summary["inputs"][0]["format"], "tmg");
+}
+
+#[test]
+fn second_run_adds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store.sqlite");
+    let tmg = fixture("tmg-webproxy-30col.tsv");
+    let args = [
+        "analyze",
+        "--store",
+        store.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        tmg.to_str().unwrap(),
+    ];
+
+    let first = run(&args);
+    assert_eq!(first.status.code(), Some(1));
+    let (first_alerts, _) = alerts_and_summary(&first);
+    assert!(!first_alerts.is_empty());
+
+    let second = run(&args);
+    assert_eq!(second.status.code(), Some(0), "nothing new means exit 0");
+    let (second_alerts, summary) = alerts_and_summary(&second);
+    assert!(second_alerts.is_empty());
+    assert_eq!(summary["inputs"][0]["events"], 0);
+    assert_eq!(summary["inputs"][0]["already_stored"], 7);
+}
+
+#[test]
+fn bad_lines_are_located_and_good_ones_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let mut bytes = Vec::new();
+    bytes.extend(squid_line(1_344_941_160, "10.0.0.1", "http://a.example/").as_bytes());
+    bytes.extend(b"this is not a squid line at all\n");
+    bytes.extend(squid_line(1_344_941_161, "10.0.0.2", "http://b.example/").as_bytes());
+    bytes.extend(b"1344941162.000 10 10.0.0.3 TCP_MISS/200 5 GET http://\xff\xfe.example/ - HIER_DIRECT/- text/html\n");
+    bytes.extend(vec![b'x'; 3 * 1024 * 1024]);
+    bytes.push(b'\n');
+    bytes.extend(squid_line(1_344_941_163, "10.0.0.4", "http://c.example/").as_bytes());
+    std::fs::write(&log, &bytes).unwrap();
+
+    let output = run(&["analyze", "--no-store", "--format", "jsonl", log.to_str().unwrap()]);
+    assert!(output.status.code() == Some(0) || output.status.code() == Some(1));
+    let (_, summary) = alerts_and_summary(&output);
+    let input = &summary["inputs"][0];
+    assert_eq!(input["format"], "squid");
+    assert!(input["events"].as_u64().unwrap() >= 3, "the three good lines: {input}");
+    assert!(input["rejected"].as_u64().unwrap() >= 2, "garbage and the long line: {input}");
+    let first = &input["rejection_samples"][0];
+    assert!(first["location"].as_str().unwrap().ends_with("access.log:2"), "{first}");
+    assert!(!first["reason"].as_str().unwrap().is_empty());
+}
+
+#[test]
+fn truncated_gzip_keeps_what_came_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut plain = String::new();
+    for i in 0..2_000 {
+        plain.push_str(&squid_line(1_344_941_160 + i, "10.0.0.1", &format!("http://a.example/{i}")));
+    }
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(plain.as_bytes()).unwrap();
+    let compressed = encoder.finish().unwrap();
+    let cut = &compressed[..compressed.len() * 2 / 3];
+    let path = dir.path().join("access.log.gz");
+    std::fs::write(&path, cut).unwrap();
+
+    let output = run(&["analyze", "--no-store", "--format", "jsonl", path.to_str().unwrap()]);
+    let (_, summary) = alerts_and_summary(&output);
+    let input = &summary["inputs"][0];
+    let events = input["events"].as_u64().unwrap();
+    assert!(events > 100 && events < 2_000, "a prefix of the lines: {input}");
+    assert!(input["rejected"].as_u64().unwrap() >= 1, "the cut is reported: {input}");
+}
+
+#[test]
+fn missing_intel_file_is_an_error() {
+    let tmg = fixture("tmg-webproxy-30col.tsv");
+    let output = run(&["analyze", "--no-store", "--intel", "/nonexistent/intel.txt", tmg.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("/nonexistent/intel.txt"), "{stderr}");
+}
+
+#[test]
+fn unreadable_input_does_not_stop_the_run() {
+    let tmg = fixture("tmg-webproxy-30col.tsv");
+    let output = run(&["analyze", "--no-store", "--format", "jsonl", "/nonexistent/a.log", tmg.to_str().unwrap()]);
+    let (alerts, summary) = alerts_and_summary(&output);
+    assert!(!alerts.is_empty());
+    assert!(summary["inputs"][0]["error"].as_str().unwrap().contains("/nonexistent/a.log"));
+    assert_eq!(summary["inputs"][1]["format"], "tmg");
+}
+
+#[test]
+fn standard_input_is_read() {
+    let mut child = picket()
+        .args(["analyze", "--no-store", "--format", "jsonl", "--input-format", "squid", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(squid_line(1_344_941_160, "10.0.0.1", "http://a.example/").as_bytes())
+        .unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+
+    let (_, summary) = alerts_and_summary(&output);
+    assert_eq!(summary["inputs"][0]["path"], "-");
+    assert_eq!(summary["inputs"][0]["events"], 1);
+}
+
+#[test]
+fn wikipedia_capture_matches_intel_in_dns_and_http() {
+    let pcap = picket_corpus::require_corpus!("zeek/traces/wikipedia.pcap");
+    let dir = tempfile::tempdir().unwrap();
+    let intel = dir.path().join("intel.txt");
+    std::fs::write(&intel, "upload.wikimedia.org\n").unwrap();
+
+    let output = run(&[
+        "analyze",
+        "--no-store",
+        "--format",
+        "jsonl",
+        "--intel",
+        intel.to_str().unwrap(),
+        pcap.to_str().unwrap(),
+    ]);
+    let (alerts, _) = alerts_and_summary(&output);
+    let hits: Vec<&Value> = alerts.iter().filter(|a| a["detector"] == "intel.match").collect();
+    let field = |name: &str| {
+        hits.iter()
+            .filter(|a| a["indicators"][0]["field"] == name && a["indicators"][0]["value"] == "upload.wikimedia.org")
+            .count()
+    };
+    assert_eq!(field("dns.question.name"), 8);
+    assert_eq!(field("url.domain"), 12);
+}
