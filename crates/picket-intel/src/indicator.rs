@@ -294,6 +294,16 @@ impl Indicator {
             .unwrap_or(0)
     }
 
+    /// True when every sighting says the value is whitelisted (assessment
+    /// `whitelist`): such an indicator is an allow entry, not a block.
+    pub fn is_whitelist(&self) -> bool {
+        !self.sightings.is_empty()
+            && self
+                .sightings
+                .iter()
+                .all(|s| s.assessment.as_deref() == Some("whitelist"))
+    }
+
     /// The sources of every sighting, for alerts.
     pub fn sources(&self) -> Vec<IntelSource> {
         self.sightings.iter().map(|s| s.source.clone()).collect()

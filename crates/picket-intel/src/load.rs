@@ -199,6 +199,10 @@ pub struct LoadReport {
     pub format: Option<Format>,
     /// Indicators, one per distinct value, in order of first appearance.
     pub indicators: Vec<Indicator>,
+    /// Values the input marks as whitelisted (every sighting has the
+    /// `whitelist` assessment, as Zeek's `meta.whitelist` rows): feed them
+    /// to `MatcherBuilder::allow`, never to `add`.
+    pub allow: Vec<Indicator>,
     /// Records that were not used, each with location and reason.
     pub rejections: Vec<Rejection>,
     /// Data records read (lines, CSV rows, STIX objects, attributes,
@@ -299,7 +303,11 @@ pub fn detect(name: &str, bytes: &[u8]) -> Option<Format> {
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     let lower_name = name.to_ascii_lowercase();
 
-    if trimmed.starts_with('<') {
+    let xml_start = trimmed
+        .strip_prefix('<')
+        .and_then(|rest| rest.chars().next())
+        .is_some_and(|c| c.is_alphabetic() || c == '?' || c == '!');
+    if xml_start {
         return Some(Format::Openioc);
     }
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
@@ -307,10 +315,8 @@ pub fn detect(name: &str, bytes: &[u8]) -> Option<Format> {
         if first_line.contains("\"cidr\"") && first_line.contains("\"sblid\"") {
             return Some(Format::SpamhausJson);
         }
-        if trimmed.contains("\"Event\"")
-            || trimmed.contains("\"Attribute\"")
-            || trimmed.contains("\"response\"")
-        {
+        let misp_keys = ["\"Event\"", "\"Attribute\"", "\"response\"", "\"to_ids\"", "\"Galaxy", "\"Object\""];
+        if misp_keys.iter().any(|k| trimmed.contains(k)) {
             return Some(Format::Misp);
         }
         if trimmed.contains("\"type\"") {
@@ -449,8 +455,13 @@ impl<'o> Batch<'o> {
             .push(Rejection::new(SourceLocation::file(self.file.clone()), reason));
     }
 
-    /// Closes the report.
-    pub(crate) fn finish(self) -> LoadReport {
+    /// Closes the report, moving whitelist entries to [`LoadReport::allow`].
+    pub(crate) fn finish(mut self) -> LoadReport {
+        let (allow, block): (Vec<Indicator>, Vec<Indicator>) = std::mem::take(&mut self.report.indicators)
+            .into_iter()
+            .partition(Indicator::is_whitelist);
+        self.report.indicators = block;
+        self.report.allow = allow;
         self.report
     }
 }

@@ -108,8 +108,9 @@ fn zeek_intel_files_and_their_whitelist() {
 
     let path = picket_corpus::require_corpus!("ioc-matching/zeek-intel/whitelisting/whitelist.dat");
     let report = load_file(&path).unwrap();
-    assert_eq!(report.indicators[0].value, "meta.wikimedia.org");
-    assert_eq!(report.indicators[0].sightings[0].assessment.as_deref(), Some("whitelist"));
+    assert!(report.indicators.is_empty());
+    assert_eq!(report.allow[0].value, "meta.wikimedia.org");
+    assert_eq!(report.allow[0].sightings[0].assessment.as_deref(), Some("whitelist"));
 
     let path = picket_corpus::require_corpus!("ioc-matching/zeek-intel/filename-in-http-get-response/intel.dat");
     let report = load_file(&path).unwrap();

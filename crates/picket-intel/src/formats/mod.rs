@@ -1,9 +1,12 @@
 //! One reader per import format; [`read`] dispatches on [`Format`].
 
 mod delimited;
+mod misp;
+mod openioc;
 mod plain;
 mod sensor;
 mod spamhaus;
+mod stix;
 
 use serde::{Deserialize, Serialize};
 
@@ -12,7 +15,6 @@ use picket_event::Timestamp;
 use crate::error::IntelError;
 use crate::load::{Batch, Format};
 
-pub(crate) use plain::strip_comment;
 
 /// Column map of a delimited feed. Columns are 1-based numbers or header
 /// names (the latter need `header: true`).
@@ -120,13 +122,9 @@ pub(crate) fn read(format: Format, bytes: &[u8], batch: &mut Batch<'_>) -> Resul
         Format::ZeekIntel => sensor::read_zeek_intel(bytes, batch),
         Format::ArkimeTagger => sensor::read_arkime(bytes, batch),
         Format::SuricataDataset => sensor::read_suricata_dataset(bytes, batch),
-        Format::Stix2 | Format::Openioc | Format::Misp => {
-            return Err(IntelError::InvalidDocument {
-                path: batch.file.to_string().into(),
-                format: format.as_str(),
-                reason: "this reader is not in this build".into(),
-            })
-        }
+        Format::Stix2 => stix::read(bytes, batch)?,
+        Format::Openioc => openioc::read(bytes, batch)?,
+        Format::Misp => misp::read(bytes, batch)?,
     }
     Ok(())
 }
