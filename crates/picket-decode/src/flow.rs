@@ -7,12 +7,12 @@ use hashbrown::HashMap;
 use picket_event::dns::{DnsProtocol, Transport};
 use picket_event::{Anomaly, Event, Timestamp, TlsEvent};
 
-use crate::context::{dns_protocol, Ctx, Endpoint};
+use crate::context::{Ctx, Endpoint, dns_protocol};
 use crate::dns_tcp::DnsTcpFramer;
-use crate::http::{head, HttpConn};
+use crate::http::{HttpConn, head};
 use crate::packet::TcpSegment;
 use crate::tcp::{Budget, Chunk, Stream, StreamFlags};
-use crate::tls::{looks_like_tls, ClientHelloReader, Hello};
+use crate::tls::{ClientHelloReader, Hello, looks_like_tls};
 
 /// A connection's key, the same for both directions: the lower endpoint first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -92,7 +92,11 @@ impl FlowTable {
     pub fn new(max_total: usize, max_stream: usize) -> Self {
         FlowTable {
             flows: HashMap::new(),
-            budget: Budget { held: 0, max_total, max_stream },
+            budget: Budget {
+                held: 0,
+                max_total,
+                max_stream,
+            },
             stats: TcpStats::default(),
             last_sweep: Timestamp::UNIX_EPOCH,
         }
@@ -118,7 +122,11 @@ impl FlowTable {
             if self.flows.len() >= ctx.config.max_flows {
                 self.evict_oldest(ctx);
             }
-            let client_first = if seg.syn { !seg.ack } else { looks_like_client(from.1, to.1) };
+            let client_first = if seg.syn {
+                !seg.ack
+            } else {
+                looks_like_client(from.1, to.1)
+            };
             let ends = if client_first { [from, to] } else { [to, from] };
             self.flows.insert(
                 key,
@@ -142,13 +150,16 @@ impl FlowTable {
             flow.streams[dir].syn(seg.seq);
         }
         if !matches!(flow.app, App::Ignored) {
-            let Flow { ends, streams, app, .. } = flow;
+            let Flow {
+                ends, streams, app, ..
+            } = flow;
             let ends = *ends;
             let [s0, s1] = streams;
             let (this, other) = if dir == 0 { (s0, s1) } else { (s1, s0) };
-            let mut flags = this.segment(seg.seq, seg.payload, seg.fin, &mut self.budget, &mut |c| {
-                dispatch(app, ends, dir, c, ctx)
-            });
+            let mut flags =
+                this.segment(seg.seq, seg.payload, seg.fin, &mut self.budget, &mut |c| {
+                    dispatch(app, ends, dir, c, ctx)
+                });
             if seg.ack {
                 let acked = other.acked(seg.ack_number, &mut self.budget, &mut |c| {
                     dispatch(app, ends, 1 - dir, c, ctx)
@@ -237,7 +248,11 @@ impl FlowTable {
     }
 
     fn evict_oldest(&mut self, ctx: &mut Ctx<'_>) {
-        let oldest = self.flows.iter().min_by_key(|(_, f)| f.last_seen).map(|(k, _)| *k);
+        let oldest = self
+            .flows
+            .iter()
+            .min_by_key(|(_, f)| f.last_seen)
+            .map(|(k, _)| *k);
         if let Some(flow) = oldest.and_then(|k| self.flows.remove(&k)) {
             self.stats.evicted += 1;
             self.close(flow, ctx);
@@ -273,7 +288,8 @@ fn merge(into: &mut StreamFlags, other: StreamFlags) {
 /// client, when no SYN said so: the side on a well-known or lower port
 /// is the server.
 fn looks_like_client(src_port: u16, dst_port: u16) -> bool {
-    let known = |p: u16| p < 1024 || matches!(p, 3128 | 5353 | 5355 | 8000 | 8008 | 8080 | 8443 | 8888);
+    let known =
+        |p: u16| p < 1024 || matches!(p, 3128 | 5353 | 5355 | 8000 | 8008 | 8080 | 8443 | 8888);
     match (known(src_port), known(dst_port)) {
         (false, true) => true,
         (true, false) => false,
@@ -332,6 +348,10 @@ fn dispatch(app: &mut App, ends: [Endpoint; 2], dir: usize, chunk: Chunk<'_>, ct
     }
 }
 
+/// Ports where a connection is taken as HTTP even when its first bytes are
+/// not a well-formed request, so that malformed requests are still seen.
+const HTTP_PORTS: [u16; 6] = [80, 3128, 8000, 8008, 8080, 8888];
+
 /// Chooses the parser from the first bytes seen in direction `dir`.
 fn choose(ends: [Endpoint; 2], dir: usize, data: &[u8]) -> App {
     let server_port = ends[1].1;
@@ -341,14 +361,21 @@ fn choose(ends: [Endpoint; 2], dir: usize, data: &[u8]) -> App {
     if dir == 0 && looks_like_tls(data) {
         return App::Tls(Box::default());
     }
-    let http = (dir == 0 && head::looks_like_request(data)) || (dir == 1 && head::looks_like_response(data));
+    let http = (dir == 0 && head::looks_like_request(data))
+        || (dir == 1 && head::looks_like_response(data))
+        || HTTP_PORTS.contains(&server_port);
     if http {
         return App::Http(Box::new(HttpConn::new(ends[0], ends[1])));
     }
     App::Ignored
 }
 
-fn emit_tls(ends: [Endpoint; 2], server_name: Option<String>, anomalies: Vec<Anomaly>, ctx: &mut Ctx<'_>) {
+fn emit_tls(
+    ends: [Endpoint; 2],
+    server_name: Option<String>,
+    anomalies: Vec<Anomaly>,
+    ctx: &mut Ctx<'_>,
+) {
     ctx.stats.tls_client_hellos += 1;
     let event = TlsEvent {
         timestamp: ctx.timestamp,

@@ -32,7 +32,7 @@ const SERVER_NAME: u16 = 0;
 /// Whether `data` starts like a TLS handshake record (SSL 3.0 to TLS 1.3
 /// all put 3 in the version's first byte).
 pub fn looks_like_tls(data: &[u8]) -> bool {
-    matches!(data, [HANDSHAKE, 3, minor, ..] if *minor <= 4) || matches!(data, [HANDSHAKE])
+    matches!(data, [HANDSHAKE, 3, minor, ..] if *minor <= 4) || matches!(data, [HANDSHAKE] | [HANDSHAKE, 3])
 }
 
 impl ClientHelloReader {
@@ -86,10 +86,18 @@ fn parse(data: &[u8]) -> Hello {
     let mut at = 0;
     loop {
         let Some(header) = data.get(at..at + 5) else {
-            return if at == 0 && !looks_like_tls(data) { Hello::NotTls } else { Hello::NeedMore };
+            return if at == 0 && !looks_like_tls(data) {
+                Hello::NotTls
+            } else {
+                Hello::NeedMore
+            };
         };
         if header[0] != HANDSHAKE || header[1] != 3 {
-            return if at == 0 { Hello::NotTls } else { Hello::Malformed };
+            return if at == 0 {
+                Hello::NotTls
+            } else {
+                Hello::Malformed
+            };
         }
         let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
         let Some(fragment) = data.get(at + 5..at + 5 + len) else {
@@ -146,7 +154,10 @@ fn server_name(body: &[u8]) -> Option<Option<String>> {
         return Some(None);
     }
     let n = usize::from(r.u16()?);
-    let mut ext = Cursor { data: r.take(n)?, at: 0 };
+    let mut ext = Cursor {
+        data: r.take(n)?,
+        at: 0,
+    };
 
     while ext.at < ext.data.len() {
         let kind = ext.u16()?;
@@ -158,7 +169,10 @@ fn server_name(body: &[u8]) -> Option<Option<String>> {
         // ServerNameList: length (2), then name_type (1), length (2), name.
         let mut list = Cursor { data, at: 0 };
         let n = usize::from(list.u16()?);
-        let mut names = Cursor { data: list.take(n)?, at: 0 };
+        let mut names = Cursor {
+            data: list.take(n)?,
+            at: 0,
+        };
         while names.at < names.data.len() {
             let name_type = names.u8()?;
             let n = usize::from(names.u16()?);
@@ -240,7 +254,10 @@ mod tests {
     fn whole_hello() {
         let mut r = ClientHelloReader::default();
         let hello = build_client_hello("Www.Example.COM.");
-        assert_eq!(r.feed(&hello, 16384), Hello::ServerName(Some("www.example.com".into())));
+        assert_eq!(
+            r.feed(&hello, 16384),
+            Hello::ServerName(Some("www.example.com".into()))
+        );
     }
 
     #[test]
@@ -248,8 +265,15 @@ mod tests {
         let hello = build_client_hello("split.example");
         for cut in 1..hello.len() {
             let mut r = ClientHelloReader::default();
-            assert_eq!(r.feed(&hello[..cut], 16384), Hello::NeedMore, "cut at {cut}");
-            assert_eq!(r.feed(&hello[cut..], 16384), Hello::ServerName(Some("split.example".into())));
+            assert_eq!(
+                r.feed(&hello[..cut], 16384),
+                Hello::NeedMore,
+                "cut at {cut}"
+            );
+            assert_eq!(
+                r.feed(&hello[cut..], 16384),
+                Hello::ServerName(Some("split.example".into()))
+            );
         }
     }
 

@@ -139,7 +139,9 @@ impl Write for Digests {
                 self.head.extend_from_slice(&part[..want]);
             }
             let hash_room = self.max_hash.saturating_sub(self.hashed);
-            let hash_take = part.len().min(usize::try_from(hash_room).unwrap_or(usize::MAX));
+            let hash_take = part
+                .len()
+                .min(usize::try_from(hash_room).unwrap_or(usize::MAX));
             if hash_take > 0 {
                 let h = &part[..hash_take];
                 self.md5.update(h);
@@ -249,12 +251,18 @@ impl BodyReader {
         match &mut self.framing {
             Framing::None => Progress::Done(0),
             Framing::Length(remaining) => {
-                let take = data.len().min(usize::try_from(*remaining).unwrap_or(usize::MAX));
+                let take = data
+                    .len()
+                    .min(usize::try_from(*remaining).unwrap_or(usize::MAX));
                 *remaining -= take as u64;
                 let done = *remaining == 0;
                 self.wire_len += take as u64;
                 self.content(&data[..take]);
-                if done { Progress::Done(take) } else { Progress::NeedMore }
+                if done {
+                    Progress::Done(take)
+                } else {
+                    Progress::NeedMore
+                }
             }
             Framing::Close => {
                 self.wire_len += data.len() as u64;
@@ -292,7 +300,9 @@ impl BodyReader {
                 }
                 ChunkState::Data(remaining) => {
                     let rest = &data[at..];
-                    let take = rest.len().min(usize::try_from(*remaining).unwrap_or(usize::MAX));
+                    let take = rest
+                        .len()
+                        .min(usize::try_from(*remaining).unwrap_or(usize::MAX));
                     *remaining -= take as u64;
                     if *remaining == 0 {
                         *state = ChunkState::DataEnd(false);
@@ -372,7 +382,8 @@ impl BodyReader {
         self.transfer_len += data.len() as u64;
 
         if let Decoder::DeflateUnknown(_) = self.decoder {
-            let Decoder::DeflateUnknown(digests) = std::mem::replace(&mut self.decoder, Decoder::Empty)
+            let Decoder::DeflateUnknown(digests) =
+                std::mem::replace(&mut self.decoder, Decoder::Empty)
             else {
                 return;
             };
@@ -423,22 +434,30 @@ impl BodyReader {
         let (digests, decoded_ok) = match decoder {
             Decoder::Identity(d) | Decoder::DeflateUnknown(d) => (Some(d), true),
             Decoder::Failed(d) => (Some(d), false),
-            Decoder::Gzip(g) => match g.finish() {
-                Ok(d) => (Some(d), true),
-                Err(_) => (None, false),
-            },
-            Decoder::Zlib(z) => match z.finish() {
-                Ok(d) => (Some(d), true),
-                Err(_) => (None, false),
-            },
-            Decoder::Deflate(z) => match z.finish() {
-                Ok(d) => (Some(d), true),
-                Err(_) => (None, false),
-            },
+            Decoder::Gzip(mut g) => {
+                let ok = g.try_finish().is_ok();
+                (Some(std::mem::take(g.get_mut())), ok)
+            }
+            Decoder::Zlib(mut z) => {
+                let ok = z.try_finish().is_ok();
+                (Some(std::mem::take(z.get_mut())), ok)
+            }
+            Decoder::Deflate(mut z) => {
+                let ok = z.try_finish().is_ok();
+                (Some(std::mem::take(z.get_mut())), ok)
+            }
             Decoder::Empty => (None, false),
         };
-        if digests.is_none() && complete && !self.gap {
-            self.anomalies.push(Anomaly::HttpBadContentEncoding);
+        let failed_now = !decoded_ok && !self.anomalies.iter().any(|a| {
+            matches!(a, Anomaly::HttpDecompressionLimit | Anomaly::HttpBadContentEncoding)
+        });
+        if failed_now && complete && !self.gap {
+            let capped = digests.as_ref().is_some_and(|d| d.capped);
+            self.anomalies.push(if capped {
+                Anomaly::HttpDecompressionLimit
+            } else {
+                Anomaly::HttpBadContentEncoding
+            });
         }
 
         let mut summary = BodySummary {
@@ -476,7 +495,10 @@ impl BodyReader {
 /// Parses a chunk-size line: hex digits, then optional `;` extensions.
 fn parse_chunk_size(line: &[u8]) -> Option<u64> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let digits_end = line.iter().position(|b| !b.is_ascii_hexdigit()).unwrap_or(line.len());
+    let digits_end = line
+        .iter()
+        .position(|b| !b.is_ascii_hexdigit())
+        .unwrap_or(line.len());
     let (digits, rest) = line.split_at(digits_end);
     let rest = rest.trim_ascii();
     if digits.is_empty() || digits.len() > 15 || !(rest.is_empty() || rest.starts_with(b";")) {
@@ -522,10 +544,18 @@ pub fn sniff(head: &[u8]) -> Option<&'static str> {
     // HTML: optional byte-order mark and white space, then a telling tag.
     let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
     let text = text.trim_ascii_start();
-    const TAGS: &[&[u8]] = &[b"<!doctype html", b"<html", b"<head", b"<body", b"<script", b"<iframe", b"<title"];
-    let is_html = TAGS.iter().any(|tag| {
-        text.len() >= tag.len() && text[..tag.len()].eq_ignore_ascii_case(tag)
-    });
+    const TAGS: &[&[u8]] = &[
+        b"<!doctype html",
+        b"<html",
+        b"<head",
+        b"<body",
+        b"<script",
+        b"<iframe",
+        b"<title",
+    ];
+    let is_html = TAGS
+        .iter()
+        .any(|tag| text.len() >= tag.len() && text[..tag.len()].eq_ignore_ascii_case(tag));
     is_html.then_some("html")
 }
 
@@ -544,7 +574,10 @@ fn hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    const LIMITS: BodyLimits = BodyLimits { max_hash: 1 << 20, max_decompressed: 1 << 20 };
+    const LIMITS: BodyLimits = BodyLimits {
+        max_hash: 1 << 20,
+        max_decompressed: 1 << 20,
+    };
 
     fn feed_all(reader: &mut BodyReader, pieces: &[&[u8]]) -> Option<usize> {
         for (i, p) in pieces.iter().enumerate() {
@@ -557,20 +590,36 @@ mod tests {
 
     #[test]
     fn chunked_across_pieces() {
-        let mut r = BodyReader::new(Framing::Chunked(ChunkState::Size(Vec::new())), Coding::Identity, true, LIMITS);
-        let done = feed_all(&mut r, &[b"5\r\nhel", b"lo\r\n0;ext=1\r", b"\nX-T: 1\r\n\r\nNEXT"]);
+        let mut r = BodyReader::new(
+            Framing::Chunked(ChunkState::Size(Vec::new())),
+            Coding::Identity,
+            true,
+            LIMITS,
+        );
+        let done = feed_all(
+            &mut r,
+            &[b"5\r\nhel", b"lo\r\n0;ext=1\r", b"\nX-T: 1\r\n\r\nNEXT"],
+        );
         assert_eq!(done, Some(2000 + 11));
         let s = r.finish(true);
         assert_eq!(s.transfer_len, 5);
         let info = s.info.unwrap();
         assert_eq!(info.md5, "5d41402abc4b2a76b9719d911017c592");
         assert_eq!(info.sha1, "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d");
-        assert_eq!(info.sha256, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+        assert_eq!(
+            info.sha256,
+            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
     }
 
     #[test]
     fn bad_chunk_size_is_flagged() {
-        let mut r = BodyReader::new(Framing::Chunked(ChunkState::Size(Vec::new())), Coding::Identity, true, LIMITS);
+        let mut r = BodyReader::new(
+            Framing::Chunked(ChunkState::Size(Vec::new())),
+            Coding::Identity,
+            true,
+            LIMITS,
+        );
         assert!(matches!(r.feed(b"zz\r\nabc"), Progress::Done(4)));
         assert!(r.finish(true).anomalies.contains(&Anomaly::HttpBadChunk));
     }
@@ -581,14 +630,27 @@ mod tests {
         gz.write_all(&[b'a'; 10_000]).unwrap();
         let packed = gz.finish().unwrap();
 
-        let mut r = BodyReader::new(Framing::Length(packed.len() as u64), Coding::Gzip, true, LIMITS);
+        let mut r = BodyReader::new(
+            Framing::Length(packed.len() as u64),
+            Coding::Gzip,
+            true,
+            LIMITS,
+        );
         assert!(matches!(r.feed(&packed), Progress::Done(_)));
         let s = r.finish(true);
         assert_eq!(s.decoded_len, 10_000);
         assert_eq!(s.transfer_len, packed.len() as u64);
 
-        let small = BodyLimits { max_hash: 1 << 20, max_decompressed: 1000 };
-        let mut r = BodyReader::new(Framing::Length(packed.len() as u64), Coding::Gzip, true, small);
+        let small = BodyLimits {
+            max_hash: 1 << 20,
+            max_decompressed: 1000,
+        };
+        let mut r = BodyReader::new(
+            Framing::Length(packed.len() as u64),
+            Coding::Gzip,
+            true,
+            small,
+        );
         r.feed(&packed);
         let s = r.finish(true);
         assert!(s.anomalies.contains(&Anomaly::HttpDecompressionLimit));

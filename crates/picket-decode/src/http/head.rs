@@ -44,7 +44,9 @@ impl Headers {
             10 if name.eq_ignore_ascii_case(b"user-agent") => &mut self.user_agent,
             12 if name.eq_ignore_ascii_case(b"content-type") => &mut self.content_type,
             14 if name.eq_ignore_ascii_case(b"content-length") => {
-                let parsed = std::str::from_utf8(value).ok().and_then(|v| v.trim().parse().ok());
+                let parsed = std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|v| v.trim().parse().ok());
                 if self.content_length.is_none() {
                     self.content_length = Some(parsed);
                 }
@@ -53,11 +55,17 @@ impl Headers {
             15 if name.eq_ignore_ascii_case(b"x-forwarded-for") => &mut self.forwarded_for,
             16 if name.eq_ignore_ascii_case(b"content-encoding") => &mut self.content_encoding,
             17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
-                let last = value.rsplit(|&b| b == b',').next().unwrap_or(b"").trim_ascii();
+                let last = value
+                    .rsplit(|&b| b == b',')
+                    .next()
+                    .unwrap_or(b"")
+                    .trim_ascii();
                 self.chunked = last.eq_ignore_ascii_case(b"chunked");
                 return;
             }
-            19 if name.eq_ignore_ascii_case(b"content-disposition") => &mut self.content_disposition,
+            19 if name.eq_ignore_ascii_case(b"content-disposition") => {
+                &mut self.content_disposition
+            }
             _ => return,
         };
         if slot.is_none() {
@@ -71,11 +79,12 @@ impl Headers {
 pub enum StartLine {
     /// A request line.
     Request {
-        /// Method, as sent.
-        method: String,
+        /// Method, as sent; `None` when the request line is not one.
+        method: Option<String>,
         /// Request target, as sent (may be empty).
         target: String,
-        /// Version such as `1.1`; `None` for HTTP/0.9 or a missing version.
+        /// Version such as `1.1`; `None` when the line has none (HTTP/0.9
+        /// or malformed).
         version: Option<String>,
     },
     /// A status line.
@@ -105,9 +114,16 @@ const MAX_HEADERS: usize = 96;
 /// Whether the line `data` starts looks like a request line: a method token
 /// followed by a space.
 pub fn looks_like_request(data: &[u8]) -> bool {
-    let token_end = data.iter().position(|b| !is_token(*b)).unwrap_or(data.len());
-    token_end > 0 && token_end <= 24 && data.get(token_end).is_some_and(|b| *b == b' ')
-        && data[..token_end].iter().all(|b| b.is_ascii_uppercase() || *b == b'-' || *b == b'_')
+    let token_end = data
+        .iter()
+        .position(|b| !is_token(*b))
+        .unwrap_or(data.len());
+    token_end > 0
+        && token_end <= 24
+        && data.get(token_end).is_some_and(|b| *b == b' ')
+        && data[..token_end]
+            .iter()
+            .all(|b| b.is_ascii_uppercase() || *b == b'-' || *b == b'_')
 }
 
 /// Whether `data` starts like a status line.
@@ -139,7 +155,7 @@ pub fn parse_request(head: &[u8]) -> Head {
         }
         return Head {
             start: StartLine::Request {
-                method: req.method.unwrap_or_default().to_owned(),
+                method: req.method.map(str::to_owned),
                 target: req.path.unwrap_or_default().to_owned(),
                 version: req.version.map(version_text),
             },
@@ -183,7 +199,9 @@ fn has_control(value: &[u8]) -> bool {
 /// A line-by-line parser that accepts what httparse refuses and notes why.
 fn lenient(head: &[u8], request: bool) -> Head {
     let mut anomalies = Vec::new();
-    let mut lines = head.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut lines = head
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     let first = lines.next().unwrap_or_default();
 
     let start = if request {
@@ -227,19 +245,33 @@ fn parse_request_line(line: &[u8], anomalies: &mut Vec<Anomaly>) -> StartLine {
     let text = String::from_utf8_lossy(line);
     let parts: Vec<&str> = text.split(' ').collect();
     let method = parts.first().copied().unwrap_or_default().to_owned();
-    if method.is_empty() || !method.bytes().all(is_token) {
+    let valid_method = !method.is_empty() && method.bytes().all(is_token);
+    if !valid_method {
+        // Not a request line at all ("OPTIONSHTTP/1.1"): nothing in it is
+        // trustworthy, the headers that follow still are.
         anomalies.push(Anomaly::HttpMalformedStartLine);
+        return StartLine::Request {
+            method: None,
+            target: String::new(),
+            version: None,
+        };
     }
 
     let last = parts.last().copied().unwrap_or_default();
-    let (target, version) = if parts.len() >= 3 && looks_like_response(last.as_bytes()) {
-        (parts[1..parts.len() - 1].join(" "), Some(last[5..].to_owned()))
+    let (target, version) = if parts.len() >= 2 && looks_like_response(last.as_bytes()) {
+        (
+            parts[1..parts.len() - 1].join(" "),
+            Some(last[5..].to_owned()),
+        )
     } else {
         anomalies.push(Anomaly::HttpMissingVersion);
-        (parts.get(1..).map(|p| p.join(" ")).unwrap_or_default(), None)
+        (
+            parts.get(1..).map(|p| p.join(" ")).unwrap_or_default(),
+            None,
+        )
     };
     StartLine::Request {
-        method,
+        method: Some(method),
         target,
         version,
     }
@@ -291,7 +323,10 @@ pub fn disposition_filename(value: &str) -> Option<String> {
             return Some(percent_decode(encoded));
         }
         if key.eq_ignore_ascii_case("filename") {
-            let unquoted = val.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(val);
+            let unquoted = val
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(val);
             plain = Some(unquoted.to_owned());
         }
     }
@@ -304,7 +339,11 @@ fn percent_decode(text: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            if let Some(v) = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            if let Some(v) = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
                 out.push(v);
                 i += 3;
                 continue;
@@ -325,7 +364,11 @@ mod tests {
         let head = parse_request(b"GET /a?b=1 HTTP/1.1\r\nHost: Example.com\r\nUser-Agent: x\r\nContent-Length: 5\r\n\r\n");
         assert_eq!(
             head.start,
-            StartLine::Request { method: "GET".into(), target: "/a?b=1".into(), version: Some("1.1".into()) }
+            StartLine::Request {
+                method: Some("GET".into()),
+                target: "/a?b=1".into(),
+                version: Some("1.1".into())
+            }
         );
         assert_eq!(head.headers.host.as_deref(), Some("Example.com"));
         assert_eq!(head.headers.content_length, Some(Some(5)));
@@ -335,13 +378,24 @@ mod tests {
     #[test]
     fn http09_and_odd_targets() {
         let head = parse_request(b"GET /x\r\n");
-        assert_eq!(head.start, StartLine::Request { method: "GET".into(), target: "/x".into(), version: None });
+        assert_eq!(
+            head.start,
+            StartLine::Request {
+                method: Some("GET".into()),
+                target: "/x".into(),
+                version: None
+            }
+        );
         assert_eq!(head.anomalies, vec![Anomaly::HttpMissingVersion]);
 
         let head = parse_request(b"CONNECT host:25 / HTTP/1.0\r\n\r\n");
         assert_eq!(
             head.start,
-            StartLine::Request { method: "CONNECT".into(), target: "host:25 /".into(), version: Some("1.0".into()) }
+            StartLine::Request {
+                method: Some("CONNECT".into()),
+                target: "host:25 /".into(),
+                version: Some("1.0".into())
+            }
         );
     }
 
@@ -354,15 +408,24 @@ mod tests {
 
     #[test]
     fn head_end() {
-        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\nA: b\r\n\r\nbody", 0), Some(24));
+        assert_eq!(
+            find_head_end(b"GET / HTTP/1.1\r\nA: b\r\n\r\nbody", 0),
+            Some(24)
+        );
         assert_eq!(find_head_end(b"GET / HTTP/1.0\n\nbody", 0), Some(16));
         assert_eq!(find_head_end(b"GET / HTTP/1.0\r\nA: b\r\n", 0), None);
     }
 
     #[test]
     fn disposition() {
-        assert_eq!(disposition_filename("attachment; filename=\"test.json\"").as_deref(), Some("test.json"));
-        assert_eq!(disposition_filename("attachment; filename*=UTF-8''a%20b.exe").as_deref(), Some("a b.exe"));
+        assert_eq!(
+            disposition_filename("attachment; filename=\"test.json\"").as_deref(),
+            Some("test.json")
+        );
+        assert_eq!(
+            disposition_filename("attachment; filename*=UTF-8''a%20b.exe").as_deref(),
+            Some("a b.exe")
+        );
         assert_eq!(disposition_filename("inline"), None);
     }
 }

@@ -130,7 +130,21 @@ impl HttpConn {
                     self.requests.state = State::Head;
                 }
                 State::Head => {
-                    let step = take_head(&mut self.requests, data, ctx.config.max_http_head_bytes, true);
+                    if self.requests.head.is_empty() {
+                        // Empty lines before a request line are ignored
+                        // (RFC 9112 section 2.2).
+                        let blank = data.iter().take_while(|b| matches!(b, b'\r' | b'\n')).count();
+                        data = &data[blank..];
+                        if data.is_empty() {
+                            return;
+                        }
+                    }
+                    let step = take_head(
+                        &mut self.requests,
+                        data,
+                        ctx.config.max_http_head_bytes,
+                        true,
+                    );
                     match step {
                         HeadStep::Need => return,
                         HeadStep::TooLarge => {
@@ -186,8 +200,12 @@ impl HttpConn {
                             if t.http09 {
                                 t.response_started = true;
                                 let limits = body_limits(ctx);
-                                self.responses.body =
-                                    Some(BodyReader::new(Framing::Close, Coding::Identity, true, limits));
+                                self.responses.body = Some(BodyReader::new(
+                                    Framing::Close,
+                                    Coding::Identity,
+                                    true,
+                                    limits,
+                                ));
                                 self.responses.state = State::Body;
                                 continue;
                             }
@@ -195,7 +213,12 @@ impl HttpConn {
                         self.lost(false, Anomaly::HttpMalformedStartLine);
                         return;
                     }
-                    let step = take_head(&mut self.responses, data, ctx.config.max_http_head_bytes, false);
+                    let step = take_head(
+                        &mut self.responses,
+                        data,
+                        ctx.config.max_http_head_bytes,
+                        false,
+                    );
                     match step {
                         HeadStep::Need => return,
                         HeadStep::TooLarge => {
@@ -236,7 +259,11 @@ impl HttpConn {
     /// Bytes missing from one direction.
     pub fn gap(&mut self, from_client: bool, n: u64, ctx: &mut Ctx<'_>) {
         self.anomaly(Anomaly::TcpGap);
-        let half = if from_client { &mut self.requests } else { &mut self.responses };
+        let half = if from_client {
+            &mut self.requests
+        } else {
+            &mut self.responses
+        };
         match half.state {
             State::Head => {
                 half.head.clear();
@@ -254,7 +281,11 @@ impl HttpConn {
                     } else {
                         self.finish_response_body(past_end.is_some(), ctx);
                     }
-                    let half = if from_client { &mut self.requests } else { &mut self.responses };
+                    let half = if from_client {
+                        &mut self.requests
+                    } else {
+                        &mut self.responses
+                    };
                     if past_end != Some(0) {
                         half.state = State::Seek;
                     }
@@ -267,7 +298,11 @@ impl HttpConn {
     /// One direction ended (FIN); a close-delimited response is complete.
     pub fn end_of_stream(&mut self, from_client: bool, ctx: &mut Ctx<'_>) {
         if !from_client && self.responses.state == State::Body {
-            let complete = self.responses.body.as_ref().is_some_and(BodyReader::close_delimited);
+            let complete = self
+                .responses
+                .body
+                .as_ref()
+                .is_some_and(BodyReader::close_delimited);
             self.finish_response_body(complete, ctx);
         }
     }
@@ -279,7 +314,11 @@ impl HttpConn {
             self.finish_request_body(false, ctx);
         }
         if self.responses.state == State::Body {
-            let complete = self.responses.body.as_ref().is_some_and(BodyReader::close_delimited);
+            let complete = self
+                .responses
+                .body
+                .as_ref()
+                .is_some_and(BodyReader::close_delimited);
             self.finish_response_body(complete, ctx);
         }
         if let Some(reader) = self.tunnel_hello.as_mut() {
@@ -296,7 +335,11 @@ impl HttpConn {
     /// Gives up on one direction's current message after `anomaly`.
     fn lost(&mut self, from_client: bool, anomaly: Anomaly) {
         self.anomaly(anomaly);
-        let half = if from_client { &mut self.requests } else { &mut self.responses };
+        let half = if from_client {
+            &mut self.requests
+        } else {
+            &mut self.responses
+        };
         half.head.clear();
         half.state = State::Seek;
     }
@@ -326,13 +369,17 @@ impl HttpConn {
             bytes_from_client: Some(wire),
             ..HttpEvent::default()
         };
-        let connect = method.eq_ignore_ascii_case("CONNECT");
-        let head_request = method.eq_ignore_ascii_case("HEAD");
-        let http09 = version.is_none();
+        let is = |name: &str| method.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(name));
+        let connect = is("CONNECT");
+        let head_request = is("HEAD");
+        // A request line without a version is HTTP/0.9 (RFC 1945 section 4.1)
+        // when nothing follows it; with headers after it, it is a broken 1.x
+        // request.
+        let http09 = version.is_none() && method.is_some() && wire_is_line_only(wire, &target, &method);
         fill_target(&mut event, &target, headers.host.as_deref(), connect);
-        event.method = Some(method);
+        event.method = method;
         event.url = target;
-        event.version = version;
+        event.version = version.or_else(|| event.method.is_some().then(|| "0.9".to_owned()));
         event.user_agent = headers.user_agent.clone();
         event.referrer = headers.referer.clone();
         event.forwarded_for = headers.forwarded_for.clone();
@@ -499,7 +546,11 @@ impl HttpConn {
             return;
         };
         let summary = reader.finish(complete);
-        if let Some(t) = self.pending.iter_mut().find(|t| t.response_started && !t.response_done) {
+        if let Some(t) = self
+            .pending
+            .iter_mut()
+            .find(|t| t.response_started && !t.response_done)
+        {
             t.response_done = true;
             t.event.response_body_len = Some(summary.decoded_len);
             *t.event.bytes_to_client.get_or_insert(0) += summary.wire_len;
@@ -511,7 +562,11 @@ impl HttpConn {
 
     /// Emits finished transactions from the front of the queue.
     fn emit_ready(&mut self, ctx: &mut Ctx<'_>) {
-        while self.pending.front().is_some_and(|t| t.response_done && t.request_done) {
+        while self
+            .pending
+            .front()
+            .is_some_and(|t| t.response_done && t.request_done)
+        {
             if let Some(t) = self.pending.pop_front() {
                 ctx.stats.http_transactions += 1;
                 ctx.emit(Event::Http(finish_event(t, ctx)));
@@ -533,7 +588,12 @@ impl HttpConn {
         }
     }
 
-    fn emit_tls(&mut self, server_name: Option<String>, anomalies: Vec<Anomaly>, ctx: &mut Ctx<'_>) {
+    fn emit_tls(
+        &mut self,
+        server_name: Option<String>,
+        anomalies: Vec<Anomaly>,
+        ctx: &mut Ctx<'_>,
+    ) {
         ctx.stats.tls_client_hellos += 1;
         let event = TlsEvent {
             timestamp: ctx.timestamp,
@@ -554,7 +614,10 @@ fn take_head(half: &mut Half, data: &[u8], max: usize, request: bool) -> HeadSte
     let held = half.head.len();
     if held == 0 {
         if let Some(end) = head_end(data, 0, request) {
-            return HeadStep::Done { used: end, buffered: false };
+            return HeadStep::Done {
+                used: end,
+                buffered: false,
+            };
         }
     }
 
@@ -563,7 +626,10 @@ fn take_head(half: &mut Half, data: &[u8], max: usize, request: bool) -> HeadSte
     half.head.extend_from_slice(&data[..take]);
     if let Some(end) = head_end(&half.head, held.saturating_sub(3), request) {
         half.head.truncate(end);
-        return HeadStep::Done { used: end - held, buffered: true };
+        return HeadStep::Done {
+            used: end - held,
+            buffered: true,
+        };
     }
     if half.head.len() > max {
         return HeadStep::TooLarge;
@@ -578,12 +644,26 @@ fn head_end(data: &[u8], from: usize, request: bool) -> Option<usize> {
         if let Some(nl) = memchr::memchr(b'\n', data) {
             let line = data[..nl].strip_suffix(b"\r").unwrap_or(&data[..nl]);
             let last = line.rsplit(|&b| b == b' ').next().unwrap_or_default();
-            if !head::looks_like_response(last) || !line.contains(&b' ') {
+            let versionless = !head::looks_like_response(last) || !line.contains(&b' ');
+            if versionless && !starts_with_header_line(&data[nl + 1..]) {
                 return Some(nl + 1);
             }
         }
     }
     head::find_head_end(data, from)
+}
+
+/// Whether `data` starts with a `Name: value` header line.
+fn starts_with_header_line(data: &[u8]) -> bool {
+    let line_end = memchr::memchr(b'\n', data).unwrap_or(data.len());
+    let line = &data[..line_end];
+    memchr::memchr(b':', line).is_some_and(|colon| colon > 0 && !line[..colon].contains(&b' '))
+}
+
+/// Whether a request head of `wire` bytes was its request line alone.
+fn wire_is_line_only(wire: u64, target: &str, method: &Option<String>) -> bool {
+    let line = method.as_deref().map_or(0, str::len) + 1 + target.len();
+    wire <= line as u64 + 2
 }
 
 fn body_limits(ctx: &Ctx<'_>) -> BodyLimits {
@@ -607,7 +687,10 @@ fn finish_event(t: Transaction, ctx: &Ctx<'_>) -> HttpEvent {
     if !t.request_done {
         push_unique(&mut event.anomalies, vec![Anomaly::HttpIncompleteBody]);
     }
-    if t.response_started && !t.response_done && !event.anomalies.contains(&Anomaly::HttpIncompleteBody) {
+    if t.response_started
+        && !t.response_done
+        && !event.anomalies.contains(&Anomaly::HttpIncompleteBody)
+    {
         event.anomalies.push(Anomaly::HttpIncompleteBody);
     }
     event.location = ctx.location();
@@ -616,21 +699,36 @@ fn finish_event(t: Transaction, ctx: &Ctx<'_>) -> HttpEvent {
 
 /// A Content-Type value without parameters, in lower case.
 fn mime_type(value: &str) -> String {
-    value.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+    value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// Fills scheme, host, port, path and query from the request target and
 /// the Host header.
 fn fill_target(event: &mut HttpEvent, target: &str, host_header: Option<&str>, connect: bool) {
     if connect {
+        // The target is an authority (RFC 9110 section 9.3.6); a target that
+        // is not one leaves the Host header to name the server.
         let authority = target.split_whitespace().next().unwrap_or("");
+        let authority = if authority.is_empty() || authority.contains('/') {
+            host_header.unwrap_or("")
+        } else {
+            authority
+        };
         let (host, port) = split_host_port(authority);
         event.host = host;
         event.port = port;
         return;
     }
 
-    let lower = target.get(..8).map(str::to_ascii_lowercase).unwrap_or_default();
+    let lower = target
+        .get(..8)
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
     let absolute = ["http://", "https://", "ftp://"]
         .iter()
         .find(|scheme| lower.starts_with(*scheme));
@@ -690,7 +788,10 @@ mod tests {
 
     #[test]
     fn host_and_port() {
-        assert_eq!(split_host_port("Example.COM:8080"), (Some("example.com".into()), Some(8080)));
+        assert_eq!(
+            split_host_port("Example.COM:8080"),
+            (Some("example.com".into()), Some(8080))
+        );
         assert_eq!(split_host_port("[::1]:80"), (Some("::1".into()), Some(80)));
         assert_eq!(split_host_port("a.b."), (Some("a.b".into()), None));
     }
@@ -698,7 +799,12 @@ mod tests {
     #[test]
     fn absolute_target() {
         let mut e = HttpEvent::default();
-        fill_target(&mut e, "http://Proxy.Example:3128/a/b?c=d#frag", Some("ignored"), false);
+        fill_target(
+            &mut e,
+            "http://Proxy.Example:3128/a/b?c=d#frag",
+            Some("ignored"),
+            false,
+        );
         assert_eq!(e.host.as_deref(), Some("proxy.example"));
         assert_eq!(e.port, Some(3128));
         assert_eq!(e.path.as_deref(), Some("/a/b"));
