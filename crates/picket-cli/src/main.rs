@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 
 /// Network-defence toolkit: find infected hosts in proxy logs, DNS logs and captures.
 #[derive(Debug, Parser)]
-#[command(name = "picket", version, about, max_term_width = 100)]
+#[command(name = "picket", version, max_term_width = 100)]
 struct Cli {
     /// Log verbosity for diagnostics on stderr: error, warn, info, debug or trace.
     #[arg(long, global = true, env = "PICKET_LOG", default_value = "warn")]
@@ -27,6 +27,9 @@ enum Command {
     /// Read logs and captures, match them against intelligence, run the
     /// detectors, store what was seen and report alerts.
     Analyze(commands::analyze::Args),
+    /// Score proxy-log lines against weighted lists and sort them into
+    /// white, grey and black files; extract lines matching rules.
+    Triage(commands::triage::Args),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
 
     let result = match cli.command {
         Command::Analyze(args) => commands::analyze::run(args),
+        Command::Triage(args) => commands::triage::run(args),
     };
 
     match result {
