@@ -156,54 +156,87 @@ impl DgaDetector {
         )
     }
 
+    /// Counts a failing name under its exact shape, then under the same
+    /// shape with any suffix (DGAs that spread over many TLDs); a name is
+    /// reported under the second only when the first has not reported it.
     fn behaviour(&mut self, event: &Event, dns: &DnsEvent, parts: &NameParts<'_>, lexical: f64, alerts: &mut Vec<Alert>) {
         let now = dns.timestamp;
-        let window = i64::try_from(self.config.window_secs.saturating_mul(1_000_000_000)).unwrap_or(i64::MAX);
         let config = &self.config;
         let client = client_key(dns);
         let state = self.clients.entry(client, now, || ClientState {
             shapes: BoundedTable::new(config.max_shapes_per_client, config.window_secs),
         });
-        let shape = NameShape::of(parts);
-        let fresh = || ShapeWindow {
-            start: now,
-            names: hashbrown::HashSet::new(),
-            pending: Vec::new(),
-            pending_names: Vec::new(),
-            lexical_sum: 0.0,
-            alerted: false,
-        };
-        let slot = state.shapes.entry(shape.clone(), now, fresh);
+        let exact = NameShape::of(parts);
+        let mut any_suffix = exact.clone();
+        any_suffix.suffix = String::from(ANY_SUFFIX);
 
-        if now.nanos_since(slot.start) > window {
-            if slot.alerted && !slot.pending_names.is_empty() {
-                alerts.push(shape_alert(slot, &shape, config, "window closed"));
-            }
-            *slot = fresh();
-        }
-
-        // Past the tracking limit names can no longer be told apart; an
-        // alerted shape then reports every further name.
-        let hash = name_hash(parts.registered);
-        if slot.names.len() >= config.max_shape_names_tracked {
-            if !slot.alerted {
-                return;
-            }
-        } else if !slot.names.insert(hash) {
-            return;
-        }
-        slot.lexical_sum += lexical;
-        if slot.pending.len() < config.max_evidence {
-            slot.pending.push(event.clone());
-        }
-        slot.pending_names.push(parts.registered.to_owned());
-
-        if slot.pending_names.len() >= config.min_shape_names {
-            let reason = if slot.alerted { "more names" } else { "threshold" };
-            alerts.push(shape_alert(slot, &shape, config, reason));
-            slot.alerted = true;
-        }
+        let reported = count_in_shape(state, exact, event, parts.registered, lexical, config, config.min_shape_names, false, alerts);
+        count_in_shape(state, any_suffix, event, parts.registered, lexical, config, config.min_shape_names * 2, reported, alerts);
     }
+}
+
+/// The suffix of the shape that ignores suffixes.
+const ANY_SUFFIX: &str = "*";
+
+/// Adds a name to one shape window; returns true when the shape has alerted
+/// (so the name is reported through it). `silent` counts the name without
+/// reporting it again.
+#[allow(clippy::too_many_arguments)]
+fn count_in_shape(
+    state: &mut ClientState,
+    shape: NameShape,
+    event: &Event,
+    registered: &str,
+    lexical: f64,
+    config: &DgaConfig,
+    threshold: usize,
+    silent: bool,
+    alerts: &mut Vec<Alert>,
+) -> bool {
+    let now = event.timestamp();
+    let window = i64::try_from(config.window_secs.saturating_mul(1_000_000_000)).unwrap_or(i64::MAX);
+    let fresh = || ShapeWindow {
+        start: now,
+        names: hashbrown::HashSet::new(),
+        pending: Vec::new(),
+        pending_names: Vec::new(),
+        lexical_sum: 0.0,
+        alerted: false,
+    };
+    let slot = state.shapes.entry(shape.clone(), now, fresh);
+
+    if now.nanos_since(slot.start) > window {
+        if slot.alerted && !slot.pending_names.is_empty() {
+            alerts.push(shape_alert(slot, &shape, config, "window closed"));
+        }
+        *slot = fresh();
+    }
+
+    // Past the tracking limit names can no longer be told apart; an
+    // alerted shape then reports every further name.
+    let hash = name_hash(registered);
+    if slot.names.len() >= config.max_shape_names_tracked {
+        if !slot.alerted {
+            return false;
+        }
+    } else if !slot.names.insert(hash) {
+        return slot.alerted;
+    }
+    slot.lexical_sum += lexical;
+    if silent {
+        return slot.alerted;
+    }
+    if slot.pending.len() < config.max_evidence {
+        slot.pending.push(event.clone());
+    }
+    slot.pending_names.push(registered.to_owned());
+
+    if slot.pending_names.len() >= threshold {
+        let reason = if slot.alerted { "more names" } else { "threshold" };
+        alerts.push(shape_alert(slot, &shape, config, reason));
+        slot.alerted = true;
+    }
+    slot.alerted
 }
 
 fn shape_alert(slot: &mut ShapeWindow, shape: &NameShape, config: &DgaConfig, reason: &str) -> Alert {

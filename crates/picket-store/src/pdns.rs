@@ -1,0 +1,592 @@
+//! Passive DNS: every answer seen, aggregated into (rrname, rrtype, rdata)
+//! with first and last sighting, a count and the clients and resolvers that
+//! saw it; failing lookups (NXDOMAIN, SERVFAIL, REFUSED ...) per name too.
+//!
+//! # Tables
+//!
+//! - `pdns_rr`: one row per (rrname, rrtype, rdata). `rrname_rev` holds the
+//!   name with its labels reversed (`com.example.www`) so that a left wildcard
+//!   (`*.example.com`) is an index range; `rdata_ip` holds A/AAAA data as 16
+//!   bytes (IPv4 mapped into IPv6) so that a CIDR is an index range too.
+//! - `pdns_rr_seen`: the set of clients (role 0) and resolvers (role 1) per row.
+//! - `pdns_failures`: one row per (rrname, qtype, rcode) of failing lookups,
+//!   with `pdns_failure_clients` for the clients that got them.
+//! - `pdns_domains`: first and last sighting per registered domain, which
+//!   `dns.new_domain` reads through [`PdnsHistory`].
+//!
+//! Times are nanoseconds since the Unix epoch. Output follows the CIRCL
+//! Passive DNS Common Output Format (draft-dulaunoy-dnsop-passive-dns-cof),
+//! with times in whole seconds.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use picket_detect::dns::DomainHistory;
+use picket_detect::dns::name::split_name;
+use picket_event::dns::ResponseCode;
+use picket_event::{DnsEvent, RecordType, Timestamp};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use serde::Serialize;
+
+/// Creates the passive-DNS tables and indexes if they do not exist.
+pub fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS pdns_rr (
+             id          INTEGER PRIMARY KEY,
+             rrname      TEXT NOT NULL,
+             rrname_rev  TEXT NOT NULL,
+             rrtype      INTEGER NOT NULL,
+             rdata       TEXT NOT NULL,
+             rdata_ip    BLOB,
+             first_seen  INTEGER NOT NULL,
+             last_seen   INTEGER NOT NULL,
+             count       INTEGER NOT NULL,
+             UNIQUE (rrname, rrtype, rdata)
+         );
+         CREATE INDEX IF NOT EXISTS pdns_rr_by_rev ON pdns_rr (rrname_rev);
+         CREATE INDEX IF NOT EXISTS pdns_rr_by_rdata ON pdns_rr (rdata);
+         CREATE INDEX IF NOT EXISTS pdns_rr_by_ip ON pdns_rr (rdata_ip) WHERE rdata_ip IS NOT NULL;
+         CREATE TABLE IF NOT EXISTS pdns_rr_seen (
+             rr_id  INTEGER NOT NULL,
+             role   INTEGER NOT NULL,
+             addr   TEXT NOT NULL,
+             PRIMARY KEY (rr_id, role, addr)
+         ) WITHOUT ROWID;
+         CREATE TABLE IF NOT EXISTS pdns_failures (
+             rrname      TEXT NOT NULL,
+             rrname_rev  TEXT NOT NULL,
+             qtype       INTEGER NOT NULL,
+             rcode       INTEGER NOT NULL,
+             first_seen  INTEGER NOT NULL,
+             last_seen   INTEGER NOT NULL,
+             count       INTEGER NOT NULL,
+             PRIMARY KEY (rrname, qtype, rcode)
+         ) WITHOUT ROWID;
+         CREATE INDEX IF NOT EXISTS pdns_failures_by_rev ON pdns_failures (rrname_rev);
+         CREATE TABLE IF NOT EXISTS pdns_failure_clients (
+             rrname  TEXT NOT NULL,
+             rcode   INTEGER NOT NULL,
+             client  TEXT NOT NULL,
+             PRIMARY KEY (rrname, rcode, client)
+         ) WITHOUT ROWID;
+         CREATE TABLE IF NOT EXISTS pdns_domains (
+             registered  TEXT PRIMARY KEY,
+             first_seen  INTEGER NOT NULL,
+             last_seen   INTEGER NOT NULL
+         ) WITHOUT ROWID;",
+    )
+}
+
+/// The name with its labels in reverse order: `www.example.com` becomes
+/// `com.example.www`.
+pub fn reverse_name(name: &str) -> String {
+    let mut labels: Vec<&str> = name.split('.').collect();
+    labels.reverse();
+    labels.join(".")
+}
+
+/// An address as 16 sortable bytes (IPv4 mapped into IPv6).
+fn ip_key(ip: IpAddr) -> [u8; 16] {
+    match ip {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        IpAddr::V6(v6) => v6.octets(),
+    }
+}
+
+/// What one [`ingest`] call stored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IngestCounts {
+    /// Answer records aggregated.
+    pub answers: u64,
+    /// Failing lookups recorded.
+    pub failures: u64,
+    /// Events without answers or a failing code, skipped.
+    pub skipped: u64,
+}
+
+/// Aggregates a batch of DNS events in one transaction: every answer record
+/// into `pdns_rr` (with its client and resolver), every failing response code
+/// into `pdns_failures`, every resolved registered domain into `pdns_domains`.
+pub fn ingest(conn: &mut Connection, events: &[DnsEvent]) -> rusqlite::Result<IngestCounts> {
+    let mut counts = IngestCounts::default();
+    let tx = conn.transaction()?;
+    {
+        let mut upsert_rr = tx.prepare_cached(
+            "INSERT INTO pdns_rr (rrname, rrname_rev, rrtype, rdata, rdata_ip, first_seen, last_seen, count)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 1)
+             ON CONFLICT (rrname, rrtype, rdata) DO UPDATE SET
+                 first_seen = min(first_seen, excluded.first_seen),
+                 last_seen = max(last_seen, excluded.last_seen),
+                 count = count + 1
+             RETURNING id",
+        )?;
+        let mut seen = tx.prepare_cached("INSERT OR IGNORE INTO pdns_rr_seen (rr_id, role, addr) VALUES (?1, ?2, ?3)")?;
+        let mut upsert_failure = tx.prepare_cached(
+            "INSERT INTO pdns_failures (rrname, rrname_rev, qtype, rcode, first_seen, last_seen, count)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1)
+             ON CONFLICT (rrname, qtype, rcode) DO UPDATE SET
+                 first_seen = min(first_seen, excluded.first_seen),
+                 last_seen = max(last_seen, excluded.last_seen),
+                 count = count + 1",
+        )?;
+        let mut failure_client =
+            tx.prepare_cached("INSERT OR IGNORE INTO pdns_failure_clients (rrname, rcode, client) VALUES (?1, ?2, ?3)")?;
+        let mut upsert_domain = tx.prepare_cached(
+            "INSERT INTO pdns_domains (registered, first_seen, last_seen) VALUES (?1, ?2, ?2)
+             ON CONFLICT (registered) DO UPDATE SET
+                 first_seen = min(first_seen, excluded.first_seen),
+                 last_seen = max(last_seen, excluded.last_seen)",
+        )?;
+
+        for event in events {
+            let time = event.timestamp.as_nanos();
+            let client = event.client_ip.map(|ip| ip.to_string());
+            let resolver = event.server_ip.map(|ip| ip.to_string());
+
+            let failing = event.rcode.is_some_and(|code| code != ResponseCode::NOERROR);
+            if failing {
+                let rcode = event.rcode.map_or(0, |c| c.0);
+                let qtype = event.query_type.map_or(0, |t| t.0);
+                upsert_failure.execute(params![event.query_name, reverse_name(&event.query_name), qtype, rcode, time])?;
+                if let Some(client) = &client {
+                    failure_client.execute(params![event.query_name, rcode, client])?;
+                }
+                counts.failures += 1;
+                continue;
+            }
+            if event.answers.is_empty() {
+                counts.skipped += 1;
+                continue;
+            }
+
+            for rr in &event.answers {
+                let ip = rr.ip().map(|ip| ip_key(ip).to_vec());
+                let id: i64 = upsert_rr.query_row(
+                    params![rr.name, reverse_name(&rr.name), rr.rtype.0, rr.data, ip, time],
+                    |row| row.get(0),
+                )?;
+                if let Some(client) = &client {
+                    seen.execute(params![id, 0, client])?;
+                }
+                if let Some(resolver) = &resolver {
+                    seen.execute(params![id, 1, resolver])?;
+                }
+                counts.answers += 1;
+            }
+            if let Some(parts) = split_name(&event.query_name) {
+                upsert_domain.execute(params![parts.registered, time])?;
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(counts)
+}
+
+/// What to match in record data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RdataQuery {
+    /// An exact address.
+    Ip(IpAddr),
+    /// Any address inside a network.
+    Cidr(IpNet),
+    /// A name or other data, exactly (lower case, no trailing dot).
+    Text(String),
+}
+
+impl RdataQuery {
+    /// Parses an address, a network, or else takes the text as a name.
+    pub fn parse(text: &str) -> Self {
+        let text = text.trim();
+        if let Ok(ip) = text.parse::<IpAddr>() {
+            RdataQuery::Ip(ip)
+        } else if let Ok(net) = text.parse::<IpNet>() {
+            RdataQuery::Cidr(net)
+        } else {
+            RdataQuery::Text(picket_event::dns::normalize_name(text))
+        }
+    }
+}
+
+/// A passive-DNS query; every set field must match.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PdnsQuery {
+    /// Owner name: exact, `*.example.com` (strictly below), or `www.example.*`
+    /// (anything after the prefix).
+    pub name: Option<String>,
+    /// Record data.
+    pub rdata: Option<RdataQuery>,
+    /// Record type.
+    pub rrtype: Option<RecordType>,
+    /// First seen at or after.
+    pub first_seen_after: Option<Timestamp>,
+    /// First seen at or before.
+    pub first_seen_before: Option<Timestamp>,
+    /// Last seen at or after.
+    pub last_seen_after: Option<Timestamp>,
+    /// Last seen at or before.
+    pub last_seen_before: Option<Timestamp>,
+    /// Most records returned; 0 means 10,000.
+    pub limit: usize,
+}
+
+/// One aggregated record, serializable as a COF line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PdnsRecord {
+    /// Owner name.
+    pub rrname: String,
+    /// Record type mnemonic.
+    pub rrtype: String,
+    /// Record data in presentation form.
+    pub rdata: String,
+    /// First sighting, seconds since the epoch.
+    pub time_first: i64,
+    /// Last sighting, seconds since the epoch.
+    pub time_last: i64,
+    /// Sightings.
+    pub count: i64,
+    /// Clients that got this answer (a picket extension of COF).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<String>,
+    /// Resolvers that gave it (a picket extension of COF).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resolvers: Vec<String>,
+}
+
+/// One failing lookup aggregate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FailureRecord {
+    /// Query name.
+    pub rrname: String,
+    /// Query type mnemonic.
+    pub rrtype: String,
+    /// Response code mnemonic, such as `NXDOMAIN`.
+    pub rcode: String,
+    /// First sighting, seconds since the epoch.
+    pub time_first: i64,
+    /// Last sighting, seconds since the epoch.
+    pub time_last: i64,
+    /// Sightings.
+    pub count: i64,
+    /// Clients that got it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<String>,
+}
+
+/// The SQL condition and parameters of a name pattern over a table's
+/// `rrname` and `rrname_rev` columns.
+fn name_condition(pattern: &str, conditions: &mut Vec<String>, values: &mut Vec<rusqlite::types::Value>) {
+    let pattern = picket_event::dns::normalize_name(pattern);
+    if let Some(below) = pattern.strip_prefix("*.") {
+        let prefix = format!("{}.", reverse_name(below));
+        conditions.push("rrname_rev >= ? AND rrname_rev < ?".into());
+        values.push(prefix.clone().into());
+        values.push(prefix_end(&prefix).into());
+    } else if let Some(head) = pattern.strip_suffix(".*") {
+        let prefix = format!("{head}.");
+        conditions.push("rrname >= ? AND rrname < ?".into());
+        values.push(prefix.clone().into());
+        values.push(prefix_end(&prefix).into());
+    } else {
+        conditions.push("rrname = ?".into());
+        values.push(pattern.into());
+    }
+}
+
+/// The smallest string greater than every string starting with `prefix`
+/// (its last byte is a dot, so adding one gives `/`).
+fn prefix_end(prefix: &str) -> String {
+    let mut end = prefix.to_owned();
+    if end.pop() == Some('.') {
+        end.push('/');
+    } else {
+        end.push(char::MAX);
+    }
+    end
+}
+
+fn time_conditions(query: &PdnsQuery, conditions: &mut Vec<String>, values: &mut Vec<rusqlite::types::Value>) {
+    let fences = [
+        ("first_seen >= ?", query.first_seen_after),
+        ("first_seen <= ?", query.first_seen_before),
+        ("last_seen >= ?", query.last_seen_after),
+        ("last_seen <= ?", query.last_seen_before),
+    ];
+    for (sql, value) in fences {
+        if let Some(at) = value {
+            conditions.push(sql.into());
+            values.push(at.as_nanos().into());
+        }
+    }
+}
+
+fn type_name(number: i64) -> String {
+    u16::try_from(number).map_or_else(|_| number.to_string(), |n| RecordType(n).to_string())
+}
+
+/// Runs a query over the aggregated answers, newest last sighting first.
+pub fn query(conn: &Connection, query: &PdnsQuery) -> rusqlite::Result<Vec<PdnsRecord>> {
+    let mut conditions = Vec::new();
+    let mut values: Vec<rusqlite::types::Value> = Vec::new();
+    if let Some(name) = &query.name {
+        name_condition(name, &mut conditions, &mut values);
+    }
+    match &query.rdata {
+        Some(RdataQuery::Ip(ip)) => {
+            conditions.push("rdata_ip = ?".into());
+            values.push(ip_key(*ip).to_vec().into());
+        }
+        Some(RdataQuery::Cidr(net)) => {
+            let low = ip_key(net.network());
+            let high = ip_key(net.broadcast());
+            conditions.push("rdata_ip >= ? AND rdata_ip <= ?".into());
+            values.push(low.to_vec().into());
+            values.push(high.to_vec().into());
+        }
+        Some(RdataQuery::Text(text)) => {
+            conditions.push("rdata = ?".into());
+            values.push(text.clone().into());
+        }
+        None => {}
+    }
+    if let Some(rrtype) = query.rrtype {
+        conditions.push("rrtype = ?".into());
+        values.push(i64::from(rrtype.0).into());
+    }
+    time_conditions(query, &mut conditions, &mut values);
+    let limit = if query.limit == 0 { 10_000 } else { query.limit };
+
+    let sql = format!(
+        "SELECT id, rrname, rrtype, rdata, first_seen, last_seen, count FROM pdns_rr {} ORDER BY last_seen DESC LIMIT {limit}",
+        where_clause(&conditions)
+    );
+    let mut statement = conn.prepare_cached(&sql)?;
+    let rows = statement.query_map(params_from_iter(values), |row| {
+        Ok((
+            row.get::<_, i64>(0)?,
+            PdnsRecord {
+                rrname: row.get(1)?,
+                rrtype: type_name(row.get(2)?),
+                rdata: row.get(3)?,
+                time_first: Timestamp::from_nanos(row.get(4)?).as_secs(),
+                time_last: Timestamp::from_nanos(row.get(5)?).as_secs(),
+                count: row.get(6)?,
+                clients: Vec::new(),
+                resolvers: Vec::new(),
+            },
+        ))
+    })?;
+    let mut records = Vec::new();
+    let mut seen = conn.prepare_cached("SELECT role, addr FROM pdns_rr_seen WHERE rr_id = ?1 ORDER BY addr LIMIT 1000")?;
+    for row in rows {
+        let (id, mut record) = row?;
+        for entry in seen.query_map(params![id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
+            let (role, addr) = entry?;
+            if role == 0 {
+                record.clients.push(addr);
+            } else {
+                record.resolvers.push(addr);
+            }
+        }
+        records.push(record);
+    }
+    Ok(records)
+}
+
+/// Failing lookups whose name matches `pattern` (same wildcards as
+/// [`PdnsQuery::name`]), time-fenced like [`query`].
+pub fn failures(conn: &Connection, pattern: &str, fences: &PdnsQuery) -> rusqlite::Result<Vec<FailureRecord>> {
+    let mut conditions = Vec::new();
+    let mut values: Vec<rusqlite::types::Value> = Vec::new();
+    name_condition(pattern, &mut conditions, &mut values);
+    time_conditions(fences, &mut conditions, &mut values);
+    let limit = if fences.limit == 0 { 10_000 } else { fences.limit };
+    let sql = format!(
+        "SELECT rrname, qtype, rcode, first_seen, last_seen, count FROM pdns_failures {} ORDER BY last_seen DESC LIMIT {limit}",
+        where_clause(&conditions)
+    );
+    let mut statement = conn.prepare_cached(&sql)?;
+    let rows = statement.query_map(params_from_iter(values), |row| {
+        Ok(FailureRecord {
+            rrname: row.get(0)?,
+            rrtype: type_name(row.get(1)?),
+            rcode: u16::try_from(row.get::<_, i64>(2)?).map_or_else(|_| "?".into(), |c| ResponseCode(c).to_string()),
+            time_first: Timestamp::from_nanos(row.get(3)?).as_secs(),
+            time_last: Timestamp::from_nanos(row.get(4)?).as_secs(),
+            count: row.get(5)?,
+            clients: Vec::new(),
+        })
+    })?;
+    let mut out = Vec::new();
+    let mut clients = conn.prepare_cached(
+        "SELECT client FROM pdns_failure_clients WHERE rrname = ?1 AND rcode = ?2 ORDER BY client LIMIT 1000",
+    )?;
+    for row in rows {
+        let mut record = row?;
+        let rcode = ResponseCode::from_name(&record.rcode).map_or(0, |c| c.0);
+        for client in clients.query_map(params![record.rrname, rcode], |r| r.get::<_, String>(0))? {
+            record.clients.push(client?);
+        }
+        out.push(record);
+    }
+    Ok(out)
+}
+
+fn where_clause(conditions: &[String]) -> String {
+    if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    }
+}
+
+/// The organisation's resolution history for `dns.new_domain`, read from the
+/// `pdns_domains` table through its own connection.
+pub struct PdnsHistory {
+    conn: Connection,
+    since: Option<Timestamp>,
+}
+
+impl PdnsHistory {
+    /// Wraps a connection (a read-only one beside the writer is typical).
+    pub fn new(conn: Connection) -> rusqlite::Result<Self> {
+        create_schema(&conn).or_else(|e| match e {
+            // A read-only connection cannot create tables; the writer did.
+            rusqlite::Error::SqliteFailure(..) => Ok(()),
+            other => Err(other),
+        })?;
+        let since = conn
+            .query_row("SELECT min(first_seen) FROM pdns_domains", [], |row| row.get::<_, Option<i64>>(0))
+            .optional()?
+            .flatten()
+            .map(Timestamp::from_nanos);
+        Ok(PdnsHistory { conn, since })
+    }
+}
+
+impl DomainHistory for PdnsHistory {
+    fn first_seen(&self, registered_domain: &str) -> Option<Timestamp> {
+        let result = self
+            .conn
+            .prepare_cached("SELECT first_seen FROM pdns_domains WHERE registered = ?1")
+            .and_then(|mut s| s.query_row(params![registered_domain], |row| row.get::<_, i64>(0)).optional());
+        match result {
+            Ok(found) => found.map(Timestamp::from_nanos),
+            Err(error) => {
+                tracing::warn!(%error, "passive DNS history lookup failed");
+                None
+            }
+        }
+    }
+
+    fn recorded_since(&self) -> Option<Timestamp> {
+        self.since
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use picket_event::ResourceRecord;
+
+    fn event(secs: i64, client: &str, name: &str, rcode: ResponseCode, answers: &[(RecordType, &str)]) -> DnsEvent {
+        DnsEvent {
+            timestamp: Timestamp::from_nanos(secs * 1_000_000_000),
+            client_ip: Some(client.parse().unwrap()),
+            server_ip: Some("192.0.2.53".parse().unwrap()),
+            query_name: name.into(),
+            query_type: Some(RecordType::A),
+            rcode: Some(rcode),
+            answers: answers
+                .iter()
+                .map(|(t, d)| ResourceRecord { name: name.into(), rtype: *t, class: 1, ttl: 60, data: (*d).into() })
+                .collect(),
+            ..DnsEvent::default()
+        }
+    }
+
+    fn store() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        create_schema(&conn).unwrap();
+        create_schema(&conn).unwrap();
+        let events = vec![
+            event(100, "10.0.0.1", "www.example.com", ResponseCode::NOERROR, &[(RecordType::A, "198.51.100.7")]),
+            event(200, "10.0.0.2", "www.example.com", ResponseCode::NOERROR, &[(RecordType::A, "198.51.100.7")]),
+            event(150, "10.0.0.2", "mail.example.com", ResponseCode::NOERROR, &[(RecordType::CNAME, "mx.example.net"), (RecordType::A, "203.0.113.9")]),
+            event(300, "10.0.0.3", "www.example.org", ResponseCode::NOERROR, &[(RecordType::AAAA, "2001:db8::1")]),
+            event(400, "10.0.0.9", "qxkzjv.com", ResponseCode::NXDOMAIN, &[]),
+            event(410, "10.0.0.9", "qxkzjv.com", ResponseCode::NXDOMAIN, &[]),
+        ];
+        let counts = ingest(&mut conn, &events).unwrap();
+        assert_eq!(counts, IngestCounts { answers: 5, failures: 2, skipped: 0 });
+        conn
+    }
+
+    #[test]
+    fn aggregates_and_queries_by_name() {
+        let conn = store();
+        let exact = query(&conn, &PdnsQuery { name: Some("www.example.com".into()), ..PdnsQuery::default() }).unwrap();
+        assert_eq!(exact.len(), 1);
+        assert_eq!(exact[0].count, 2);
+        assert_eq!((exact[0].time_first, exact[0].time_last), (100, 200));
+        assert_eq!(exact[0].clients, vec!["10.0.0.1", "10.0.0.2"]);
+        assert_eq!(exact[0].resolvers, vec!["192.0.2.53"]);
+
+        let left = query(&conn, &PdnsQuery { name: Some("*.example.com".into()), ..PdnsQuery::default() }).unwrap();
+        assert_eq!(left.len(), 3);
+        let right = query(&conn, &PdnsQuery { name: Some("www.example.*".into()), ..PdnsQuery::default() }).unwrap();
+        assert_eq!(right.len(), 2);
+    }
+
+    #[test]
+    fn queries_by_rdata_and_time() {
+        let conn = store();
+        let by_ip = query(&conn, &PdnsQuery { rdata: Some(RdataQuery::parse("198.51.100.7")), ..PdnsQuery::default() }).unwrap();
+        assert_eq!(by_ip.len(), 1);
+        let by_net = query(&conn, &PdnsQuery { rdata: Some(RdataQuery::parse("203.0.113.0/24")), ..PdnsQuery::default() }).unwrap();
+        assert_eq!(by_net[0].rrname, "mail.example.com");
+        let by_v6 = query(&conn, &PdnsQuery { rdata: Some(RdataQuery::parse("2001:db8::/32")), ..PdnsQuery::default() }).unwrap();
+        assert_eq!(by_v6.len(), 1);
+        let by_name = query(&conn, &PdnsQuery { rdata: Some(RdataQuery::parse("MX.example.net.")), ..PdnsQuery::default() }).unwrap();
+        assert_eq!(by_name[0].rrtype, "CNAME");
+
+        let fenced = PdnsQuery {
+            name: Some("*.example.com".into()),
+            first_seen_after: Some(Timestamp::from_nanos(120 * 1_000_000_000)),
+            ..PdnsQuery::default()
+        };
+        assert_eq!(query(&conn, &fenced).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn records_failures_per_name() {
+        let conn = store();
+        let nx = failures(&conn, "qxkzjv.com", &PdnsQuery::default()).unwrap();
+        assert_eq!(nx.len(), 1);
+        assert_eq!(nx[0].rcode, "NXDOMAIN");
+        assert_eq!(nx[0].count, 2);
+        assert_eq!(nx[0].clients, vec!["10.0.0.9"]);
+    }
+
+    #[test]
+    fn history_answers_first_seen_per_registered_domain() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pdns.db");
+        let mut conn = Connection::open(&path).unwrap();
+        create_schema(&conn).unwrap();
+        ingest(&mut conn, &[event(100, "10.0.0.1", "www.example.com", ResponseCode::NOERROR, &[(RecordType::A, "198.51.100.7")])]).unwrap();
+        let history = PdnsHistory::new(Connection::open(&path).unwrap()).unwrap();
+        assert_eq!(history.first_seen("example.com"), Some(Timestamp::from_nanos(100 * 1_000_000_000)));
+        assert_eq!(history.first_seen("example.org"), None);
+        assert_eq!(history.recorded_since(), Some(Timestamp::from_nanos(100 * 1_000_000_000)));
+    }
+
+    #[test]
+    fn cof_lines() {
+        let conn = store();
+        let record = &query(&conn, &PdnsQuery { name: Some("www.example.org".into()), ..PdnsQuery::default() }).unwrap()[0];
+        let json = serde_json::to_value(record).unwrap();
+        assert_eq!(json["rrtype"], "AAAA");
+        assert_eq!(json["time_first"], 300);
+        assert_eq!(json["rdata"], "2001:db8::1");
+    }
+}
