@@ -30,6 +30,11 @@ enum Command {
     /// Score proxy-log lines against weighted lists and sort them into
     /// white, grey and black files; extract lines matching rules.
     Triage(commands::triage::Args),
+    /// Run detectors over labelled data and print hits and misses per detector.
+    Eval(commands::eval::Args),
+    /// Score proxy-log lines against weighted lists and sort them into
+    /// white, grey and black files; extract lines matching rules.
+    Triage(commands::triage::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +43,8 @@ fn main() -> ExitCode {
 
     let result = match cli.command {
         Command::Analyze(args) => commands::analyze::run(args),
+        Command::Triage(args) => commands::triage::run(args),
+        Command::Eval(args) => commands::eval::run(args),
         Command::Triage(args) => commands::triage::run(args),
     };
 

@@ -1,6 +1,8 @@
 //! One module per subcommand, plus what they share.
 
 pub mod analyze;
+pub mod eval;
+pub mod triage;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,85 @@
+//! `picket eval`: runs the detectors over labelled data and prints, per
+//! detector, what they found and what they missed.
+//!
+//! One sub-subcommand per detector family.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use picket_event::Event;
+
+/// Options of `picket eval`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Which detectors to evaluate.
+    #[command(subcommand)]
+    pub target: Target,
+}
+
+/// The detector families `picket eval` knows.
+#[derive(Debug, clap::Subcommand)]
+pub enum Target {
+    /// HTTP detectors on labelled proxy-log fixtures (a manifest of cases).
+    Http(HttpArgs),
+}
+
+/// Options of `picket eval http`.
+#[derive(Debug, clap::Args)]
+pub struct HttpArgs {
+    /// Manifest of labelled cases: `file detector expected` per line, files
+    /// relative to the manifest.
+    #[arg(default_value = "crates/picket-detect/tests/fixtures/http/cases.tsv")]
+    pub manifest: PathBuf,
+}
+
+/// Runs the evaluation; exit code 1 when a case is missed.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.target {
+        Target::Http(http) => run_http(&http),
+    }
+}
+
+/// Reads every event of a log; a rejected line fails the fixture.
+fn read_fixture(path: &Path) -> anyhow::Result<Vec<Event>> {
+    let mut reader = picket_sources::open(path, &picket_sources::OpenOptions::default())
+        .with_context(|| format!("cannot open fixture {}", path.display()))?;
+    let mut events = Vec::new();
+    for item in reader.by_ref() {
+        events.push(item.with_context(|| format!("fixture {} has a rejected line", path.display()))?);
+    }
+    Ok(events)
+}
+
+#[allow(clippy::print_stdout)]
+fn run_http(args: &HttpArgs) -> anyhow::Result<ExitCode> {
+    use picket_detect::http::eval::{evaluate, parse_manifest};
+
+    let text = std::fs::read_to_string(&args.manifest)
+        .with_context(|| format!("cannot read manifest {}", args.manifest.display()))?;
+    let cases = parse_manifest(&text).with_context(|| format!("invalid manifest {}", args.manifest.display()))?;
+    let base = args.manifest.parent().unwrap_or(Path::new("."));
+    let (outcomes, tallies) = evaluate(&cases, base, read_fixture)?;
+
+    for outcome in &outcomes {
+        println!(
+            "{:<4} {:<30} {:<28} expected {:<4} got {}",
+            if outcome.passed { "ok" } else { "MISS" },
+            outcome.case.file.display(),
+            outcome.detector,
+            outcome.case.expected.to_string(),
+            outcome.alerts
+        );
+    }
+    println!();
+    println!("{:<28} {:>5} {:>7} {:>15} {:>13}", "detector", "hits", "misses", "true negatives", "false alarms");
+    let mut failed = 0;
+    for (detector, tally) in &tallies {
+        println!(
+            "{detector:<28} {:>5} {:>7} {:>15} {:>13}",
+            tally.hits, tally.misses, tally.true_negatives, tally.false_alarms
+        );
+        failed += tally.misses + tally.false_alarms;
+    }
+    Ok(super::exit_for_alerts(failed as u64))
+}
