@@ -132,8 +132,9 @@ impl Stream {
         if distance < 0 {
             let old = (-distance) as usize;
             let overlap = old.min(data.len());
-            let start = self.delivered - old as u64;
-            if !self.matches_recent(start, &data[..overlap]) {
+            // Bytes from before the stream's start cannot be compared.
+            let start = self.delivered.checked_sub(old as u64);
+            if start.is_some_and(|start| !self.matches_recent(start, &data[..overlap])) {
                 flags.overlap_mismatch = true;
             }
             if old >= data.len() {
@@ -305,7 +306,9 @@ impl Stream {
         self.recent[at..at + first].copy_from_slice(&tail[..first]);
         self.recent[..tail.len() - first].copy_from_slice(&tail[first..]);
         let end = self.delivered + data.len() as u64;
-        self.recent_from = self.recent_from.max(end.saturating_sub(RECENT_WINDOW as u64));
+        self.recent_from = self
+            .recent_from
+            .max(end.saturating_sub(RECENT_WINDOW as u64));
     }
 
     /// Whether `data`, which starts at stream position `start` and lies
@@ -332,7 +335,11 @@ mod tests {
     use super::*;
 
     fn budget() -> Budget {
-        Budget { held: 0, max_total: 1 << 20, max_stream: 1 << 16 }
+        Budget {
+            held: 0,
+            max_total: 1 << 20,
+            max_stream: 1 << 16,
+        }
     }
 
     /// Feeds segments and returns the stream as text, gaps as `_`.
@@ -404,7 +411,11 @@ mod tests {
     #[test]
     fn per_stream_limit_forces_gap() {
         let mut s = Stream::default();
-        let mut b = Budget { held: 0, max_total: 1 << 20, max_stream: 8 };
+        let mut b = Budget {
+            held: 0,
+            max_total: 1 << 20,
+            max_stream: 8,
+        };
         let mut text = String::new();
         let mut sink = |c: Chunk<'_>| match c {
             Chunk::Data(d) => text.push_str(std::str::from_utf8(d).unwrap()),
