@@ -107,9 +107,12 @@ pub struct IngestCounts {
 /// Aggregates a batch of DNS events in one transaction: every answer record
 /// into `pdns_rr` (with its client and resolver), every failing response code
 /// into `pdns_failures`, every resolved registered domain into `pdns_domains`.
-pub fn ingest(conn: &mut Connection, events: &[DnsEvent]) -> rusqlite::Result<IngestCounts> {
+///
+/// Takes a shared connection (as [`Store::connection`](crate::Store::connection)
+/// gives) and opens the transaction itself; the caller must not be inside one.
+pub fn ingest(conn: &Connection, events: &[DnsEvent]) -> rusqlite::Result<IngestCounts> {
     let mut counts = IngestCounts::default();
-    let tx = conn.transaction()?;
+    let tx = conn.unchecked_transaction()?;
     {
         let mut upsert_rr = tx.prepare_cached(
             "INSERT INTO pdns_rr (rrname, rrname_rev, rrtype, rdata, rdata_ip, first_seen, last_seen, count)
@@ -505,7 +508,7 @@ mod tests {
     }
 
     fn store() -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let conn = Connection::open_in_memory().unwrap();
         create_schema(&conn).unwrap();
         create_schema(&conn).unwrap();
         let events = vec![
@@ -516,7 +519,7 @@ mod tests {
             event(400, "10.0.0.9", "qxkzjv.com", ResponseCode::NXDOMAIN, &[]),
             event(410, "10.0.0.9", "qxkzjv.com", ResponseCode::NXDOMAIN, &[]),
         ];
-        let counts = ingest(&mut conn, &events).unwrap();
+        let counts = ingest(&conn, &events).unwrap();
         assert_eq!(counts, IngestCounts { answers: 5, failures: 2, skipped: 0 });
         conn
     }
@@ -571,9 +574,9 @@ mod tests {
     fn history_answers_first_seen_per_registered_domain() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pdns.db");
-        let mut conn = Connection::open(&path).unwrap();
+        let conn = Connection::open(&path).unwrap();
         create_schema(&conn).unwrap();
-        ingest(&mut conn, &[event(100, "10.0.0.1", "www.example.com", ResponseCode::NOERROR, &[(RecordType::A, "198.51.100.7")])]).unwrap();
+        ingest(&conn, &[event(100, "10.0.0.1", "www.example.com", ResponseCode::NOERROR, &[(RecordType::A, "198.51.100.7")])]).unwrap();
         let history = PdnsHistory::new(Connection::open(&path).unwrap()).unwrap();
         assert_eq!(history.first_seen("example.com"), Some(Timestamp::from_nanos(100 * 1_000_000_000)));
         assert_eq!(history.first_seen("example.org"), None);

@@ -22,6 +22,21 @@ pub struct Args {
 pub enum Target {
     /// HTTP detectors on labelled proxy-log fixtures (a manifest of cases).
     Http(HttpArgs),
+    /// DNS detectors on the labelled names of the public corpus: DGA families
+    /// against held-out popular domains, tunnel names against plain names.
+    Dns(DnsArgs),
+}
+
+/// Options of `picket eval dns`.
+#[derive(Debug, clap::Args)]
+pub struct DnsArgs {
+    /// The corpus folder (holding `dga/`, `dns-tunnel/` and
+    /// `benign-and-warninglists/`).
+    #[arg(long, default_value = "../shared/corpus", env = "PICKET_CORPUS")]
+    pub corpus: PathBuf,
+    /// Output: `table` or `jsonl` (one row object per line).
+    #[arg(long, default_value = "table", value_parser = ["table", "jsonl"])]
+    pub format: String,
 }
 
 /// Options of `picket eval http`.
@@ -37,6 +52,7 @@ pub struct HttpArgs {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.target {
         Target::Http(http) => run_http(&http),
+        Target::Dns(dns) => run_dns(&dns),
     }
 }
 
@@ -82,4 +98,44 @@ fn run_http(args: &HttpArgs) -> anyhow::Result<ExitCode> {
         failed += tally.misses + tally.false_alarms;
     }
     Ok(super::exit_for_alerts(failed as u64))
+}
+
+/// Prints the DNS evaluation; exit code 0 (the rows are the result).
+#[allow(clippy::print_stdout)]
+fn run_dns(args: &DnsArgs) -> anyhow::Result<ExitCode> {
+    use picket_detect::dns::eval::{evaluate_dga, evaluate_tunnel_names};
+
+    let mut rows = evaluate_dga(
+        &args.corpus.join("dga/baderj"),
+        &args.corpus.join("benign-and-warninglists/misp-warninglists"),
+    )
+    .context("DGA evaluation failed")?;
+    rows.extend(evaluate_tunnel_names(&args.corpus.join("dns-tunnel/netrack-learn")).context("tunnel evaluation failed")?);
+
+    if args.format == "jsonl" {
+        for row in &rows {
+            println!("{}", serde_json::to_string(row)?);
+        }
+        return Ok(ExitCode::from(super::EXIT_CLEAN));
+    }
+    println!(
+        "{:<12} {:<32} {:<7} {:>6} {:>6} {:>7} {:>6} {:>5} {:>7} {:>7}",
+        "detector", "corpus", "method", "pos", "TP", "recall", "neg", "FP", "FPR", "AUC"
+    );
+    for r in &rows {
+        println!(
+            "{:<12} {:<32} {:<7} {:>6} {:>6} {:>7.4} {:>6} {:>5} {:>7.4} {:>7}",
+            r.detector,
+            r.corpus,
+            r.method,
+            r.positives,
+            r.true_positives,
+            r.recall(),
+            r.negatives,
+            r.false_positives,
+            r.false_positive_rate(),
+            r.auc.map_or_else(|| "-".to_owned(), |a| format!("{a:.4}"))
+        );
+    }
+    Ok(ExitCode::from(super::EXIT_CLEAN))
 }

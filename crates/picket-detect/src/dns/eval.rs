@@ -314,12 +314,26 @@ pub fn read_labelled(path: &Path) -> Result<(Vec<LabelledName>, usize), EvalErro
         match line.split_once(',') {
             Some(("1", name)) | Some(("0", name)) if !name.trim().is_empty() => names.push(LabelledName {
                 tunnel: line.starts_with('1'),
-                original: name.trim().trim_end_matches('.').to_owned(),
+                original: collapse_empty_labels(name.trim().trim_end_matches('.')),
             }),
             _ => skipped += 1,
         }
     }
     Ok((names, skipped))
+}
+
+/// Joins runs of dots into one. The iodine file writes about 2,500 names
+/// with an empty label before the tunnel domain (`...FFFF..hidemyself.org`),
+/// which no wire-format name can hold; a decoder would have given the name
+/// without it.
+fn collapse_empty_labels(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if !(c == '.' && out.ends_with('.')) {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Evaluates `dns.tunnel` on the netrack-learn CSV files in `dir`: each tool's
