@@ -249,6 +249,15 @@ impl IndicatorKind {
         )
     }
 
+    /// The single-address kind of `ip`.
+    pub fn from_ip(ip: std::net::IpAddr) -> Self {
+        if ip.is_ipv4() {
+            IndicatorKind::Ipv4
+        } else {
+            IndicatorKind::Ipv6
+        }
+    }
+
     /// True for MD5, SHA-1 and SHA-256.
     pub fn is_hash(self) -> bool {
         matches!(self, IndicatorKind::Md5 | IndicatorKind::Sha1 | IndicatorKind::Sha256)

@@ -7,13 +7,17 @@
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod expiry;
 mod formats;
 pub mod indicator;
 pub mod load;
 pub mod normalize;
+pub mod whitelist;
 
 pub use error::{IntelError, RecordError, ValueError};
 pub use formats::{Column, ColumnList, Columns, DatasetType};
 pub use indicator::{Indicator, IndicatorKind, Sighting, Tlp};
 pub use load::{detect, load_bytes, load_file, load_file_with, Defaults, Format, LoadOptions, LoadReport};
+pub use expiry::Lifetimes;
 pub use normalize::{classify, classify_observable, normalize, normalize_observable, Observable};
+pub use whitelist::{AllowReason, Warninglist, Whitelist};

@@ -466,6 +466,24 @@ pub fn range_to_cidrs(first: IpAddr, last: IpAddr) -> Vec<IpNet> {
     }
 }
 
+/// The host of a URL: a DNS name or an address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UrlHost {
+    /// A DNS name, lower case.
+    Domain(String),
+    /// An IPv4 or IPv6 address.
+    Ip(IpAddr),
+}
+
+/// The host of a normalised URL, or `None` when it has none.
+pub fn url_host(url: &str) -> Option<UrlHost> {
+    match url::Url::parse(url).ok()?.host()? {
+        url::Host::Domain(d) => Some(UrlHost::Domain(d.to_ascii_lowercase())),
+        url::Host::Ipv4(ip) => Some(UrlHost::Ip(IpAddr::V4(ip))),
+        url::Host::Ipv6(ip) => Some(UrlHost::Ip(IpAddr::V6(ip))),
+    }
+}
+
 /// The parent domains of a name, nearest first, without the name itself
 /// and without the top-level label (`a.b.example.com` gives `b.example.com`,
 /// `example.com`).

@@ -116,3 +116,20 @@ fn zeek_intel_files_and_their_whitelist() {
     let report = load_file(&path).unwrap();
     assert_eq!(report.indicators[0].kind, IndicatorKind::FileName);
 }
+
+#[test]
+fn misp_warninglists_whitelist_popular_names_and_sinkholes() {
+    let dir = picket_corpus::require_corpus!("benign-and-warninglists/misp-warninglists");
+    let mut whitelist = picket_intel::Whitelist::new();
+    assert_eq!(whitelist.load_path(&dir).unwrap(), 14);
+    let check = |kind, value: &str| whitelist.check(kind, value);
+    assert!(check(IndicatorKind::Domain, "www.google.com").is_some());
+    assert!(check(IndicatorKind::Url, "https://docs.google.com/x").is_some());
+    assert!(check(IndicatorKind::Ipv4, "10.20.30.40").is_some());
+    assert!(check(IndicatorKind::Ipv4, "104.155.11.149").is_some(), "a sinkhole");
+    assert!(check(IndicatorKind::Domain, "sfkh21okrrnlu.com").is_none());
+    assert!(check(IndicatorKind::Ipv4, "213.247.47.190").is_none());
+    let reason = check(IndicatorKind::Ipv4, "192.168.1.1").unwrap();
+    assert!(reason.to_string().contains("192.168.0.0/16"), "{reason}");
+    assert!(whitelist.allow_entries().len() > 50_000);
+}

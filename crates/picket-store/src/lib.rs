@@ -19,6 +19,7 @@ mod alerts;
 mod error;
 mod events;
 mod ingest;
+pub mod intel;
 pub mod pdns;
 mod store;
 pub mod useragents;

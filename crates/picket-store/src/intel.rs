@@ -1,0 +1,992 @@
+//! Indicators in the store: one row per value, one row per source's
+//! report of it (a sighting), feed state for conditional downloads and
+//! grace periods, allow rules and warninglists, and the hits the matcher
+//! saw in traffic.
+//!
+//! Every function works on a `rusqlite::Connection` (a `Transaction`
+//! dereferences to one), so the store's writer and the CLI share them.
+//! Times are nanoseconds since the Unix epoch. IP indicators carry their
+//! first and last address as 16-byte big-endian blobs (IPv4 mapped into
+//! `::ffff:0:0/96`) so that containing networks and ranges are found with
+//! indexed lookups.
+//!
+//! Tables: `intel_indicators`, `intel_sightings`, `intel_feeds`,
+//! `intel_allow`, `intel_warninglists`, `intel_hits`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
+
+use picket_event::{IntelSource, Severity, Timestamp};
+use picket_intel::normalize::{ip_bounds, ip_to_u128, parent_domains, parse_net, UrlHost};
+use picket_intel::{AllowReason, Indicator, IndicatorKind, Lifetimes, Observable, Sighting, Tlp, Whitelist};
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// Creates the intelligence tables and indexes when they are missing.
+pub fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS intel_indicators (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            include_subdomains INTEGER NOT NULL DEFAULT 0,
+            match_substring INTEGER NOT NULL DEFAULT 0,
+            prefix_len INTEGER,
+            ip_lo BLOB,
+            ip_hi BLOB,
+            first_seen INTEGER,
+            last_seen INTEGER,
+            expires_at INTEGER NOT NULL,
+            UNIQUE (kind, value)
+        );
+        CREATE INDEX IF NOT EXISTS intel_indicators_range
+            ON intel_indicators (ip_lo) WHERE kind = 'ip_range';
+        CREATE TABLE IF NOT EXISTS intel_sightings (
+            indicator_id INTEGER NOT NULL REFERENCES intel_indicators (id),
+            provider TEXT NOT NULL,
+            feed TEXT NOT NULL,
+            confidence INTEGER NOT NULL,
+            severity TEXT,
+            tlp TEXT,
+            tags TEXT NOT NULL DEFAULT '',
+            assessment TEXT,
+            description TEXT,
+            reference TEXT,
+            first_seen INTEGER,
+            last_seen INTEGER,
+            reported_at INTEGER,
+            valid_until INTEGER,
+            expires_at INTEGER NOT NULL,
+            PRIMARY KEY (indicator_id, provider, feed)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS intel_sightings_feed ON intel_sightings (provider, feed);
+        CREATE TABLE IF NOT EXISTS intel_feeds (
+            provider TEXT NOT NULL,
+            feed TEXT NOT NULL,
+            remote TEXT NOT NULL DEFAULT '',
+            etag TEXT,
+            last_modified TEXT,
+            last_attempt INTEGER,
+            last_success INTEGER,
+            last_error TEXT,
+            grace_until INTEGER,
+            PRIMARY KEY (provider, feed)
+        );
+        CREATE TABLE IF NOT EXISTS intel_allow (
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            include_subdomains INTEGER NOT NULL DEFAULT 0,
+            source TEXT NOT NULL,
+            note TEXT,
+            PRIMARY KEY (kind, value)
+        );
+        CREATE TABLE IF NOT EXISTS intel_warninglists (
+            name TEXT PRIMARY KEY,
+            body TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS intel_hits (
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            hits INTEGER NOT NULL,
+            first_hit INTEGER NOT NULL,
+            last_hit INTEGER NOT NULL,
+            PRIMARY KEY (kind, value)
+        ) WITHOUT ROWID;",
+    )
+}
+
+/// What an upsert did to one feed's reports.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpsertCounts {
+    /// Values this source had not reported before.
+    pub new: u64,
+    /// Values it reported before with different details (tags,
+    /// confidence, TLP, description, assessment, validity).
+    pub updated: u64,
+    /// Values it reported before with the same details; only their times
+    /// were refreshed.
+    pub unchanged: u64,
+}
+
+fn severity_text(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Info => "info",
+        Severity::Low => "low",
+        Severity::Medium => "medium",
+        Severity::High => "high",
+        Severity::Critical => "critical",
+    }
+}
+
+fn severity_from(text: &str) -> Option<Severity> {
+    Some(match text {
+        "info" => Severity::Info,
+        "low" => Severity::Low,
+        "medium" => Severity::Medium,
+        "high" => Severity::High,
+        "critical" => Severity::Critical,
+        _ => return None,
+    })
+}
+
+/// Tags are stored joined by newlines (no tag holds one).
+fn join_tags(tags: &[String]) -> String {
+    let mut out = String::new();
+    for (i, tag) in tags.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&tag.replace('\n', " "));
+    }
+    out
+}
+
+fn split_tags(text: &str) -> Vec<String> {
+    if text.is_empty() {
+        Vec::new()
+    } else {
+        text.split('\n').map(str::to_owned).collect()
+    }
+}
+
+fn be(n: u128) -> [u8; 16] {
+    n.to_be_bytes()
+}
+
+fn ts(n: Option<i64>) -> Option<Timestamp> {
+    n.map(Timestamp::from_nanos)
+}
+
+/// Stores indicators with their sightings; a value already stored gains
+/// or refreshes the sightings of these sources. `now` stands in for
+/// sightings without any time. Run inside a transaction for speed.
+pub fn upsert(
+    conn: &Connection,
+    indicators: &[Indicator],
+    lifetimes: &Lifetimes,
+    now: Timestamp,
+) -> rusqlite::Result<UpsertCounts> {
+    let mut counts = UpsertCounts::default();
+    let mut upsert_indicator = conn.prepare_cached(
+        "INSERT INTO intel_indicators
+            (kind, value, include_subdomains, match_substring, prefix_len, ip_lo, ip_hi, first_seen, last_seen, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (kind, value) DO UPDATE SET
+            include_subdomains = max(include_subdomains, excluded.include_subdomains),
+            match_substring = max(match_substring, excluded.match_substring),
+            first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
+            last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
+            expires_at = max(expires_at, excluded.expires_at)
+         RETURNING id",
+    )?;
+    let mut insert_sighting = conn.prepare_cached(
+        "INSERT OR IGNORE INTO intel_sightings
+            (indicator_id, provider, feed, confidence, severity, tlp, tags, assessment, description, reference,
+             first_seen, last_seen, reported_at, valid_until, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    )?;
+    let mut update_details = conn.prepare_cached(
+        "UPDATE intel_sightings SET
+            confidence = ?4, severity = ?5, tlp = ?6, tags = ?7, assessment = ?8, description = ?9, reference = ?10,
+            first_seen = min(coalesce(first_seen, ?11), coalesce(?11, first_seen)),
+            last_seen = max(coalesce(last_seen, ?12), coalesce(?12, last_seen)),
+            reported_at = ?13, valid_until = ?14, expires_at = ?15
+         WHERE indicator_id = ?1 AND provider = ?2 AND feed = ?3
+           AND (confidence IS NOT ?4 OR severity IS NOT ?5 OR tlp IS NOT ?6 OR tags IS NOT ?7
+                OR assessment IS NOT ?8 OR description IS NOT ?9 OR reference IS NOT ?10 OR valid_until IS NOT ?14)",
+    )?;
+    let mut refresh_times = conn.prepare_cached(
+        "UPDATE intel_sightings SET
+            first_seen = min(coalesce(first_seen, ?4), coalesce(?4, first_seen)),
+            last_seen = max(coalesce(last_seen, ?5), coalesce(?5, last_seen)),
+            reported_at = ?6, expires_at = max(expires_at, ?7)
+         WHERE indicator_id = ?1 AND provider = ?2 AND feed = ?3",
+    )?;
+
+    for indicator in indicators {
+        let bounds = ip_bounds(indicator.kind, &indicator.value);
+        let prefix = (indicator.kind == IndicatorKind::Cidr)
+            .then(|| parse_net(&indicator.value).map(|n| i64::from(n.prefix_len())))
+            .flatten();
+        let expires = indicator
+            .sightings
+            .iter()
+            .map(|s| lifetimes.expires_at(indicator.kind, s, now).as_nanos())
+            .max()
+            .unwrap_or_else(|| now.as_nanos());
+        let first = indicator.sightings.iter().filter_map(|s| s.first_seen.or(s.seen())).min();
+        let last = indicator.sightings.iter().filter_map(Sighting::seen).max();
+        let id: i64 = upsert_indicator.query_row(
+            params![
+                indicator.kind.as_str(),
+                indicator.value,
+                indicator.include_subdomains,
+                indicator.match_substring,
+                prefix,
+                bounds.map(|b| be(b.0)),
+                bounds.map(|b| be(b.1)),
+                first.map(Timestamp::as_nanos),
+                last.map(Timestamp::as_nanos),
+                expires,
+            ],
+            |row| row.get(0),
+        )?;
+
+        for s in &indicator.sightings {
+            let tags = join_tags(&s.source.tags);
+            let expires = lifetimes.expires_at(indicator.kind, s, now).as_nanos();
+            let reported = s.reported_at.unwrap_or(now).as_nanos();
+            let detail = params![
+                id,
+                s.source.provider,
+                s.source.feed,
+                s.source.confidence,
+                s.severity.map(severity_text),
+                s.source.tlp,
+                tags,
+                s.assessment,
+                s.source.description,
+                s.source.reference,
+                s.first_seen.map(Timestamp::as_nanos),
+                s.last_seen.map(Timestamp::as_nanos),
+                reported,
+                s.valid_until.map(Timestamp::as_nanos),
+                expires,
+            ];
+            if insert_sighting.execute(detail)? == 1 {
+                counts.new += 1;
+            } else if update_details.execute(detail)? == 1 {
+                counts.updated += 1;
+            } else {
+                refresh_times.execute(params![
+                    id,
+                    s.source.provider,
+                    s.source.feed,
+                    s.first_seen.map(Timestamp::as_nanos),
+                    s.last_seen.map(Timestamp::as_nanos),
+                    reported,
+                    expires,
+                ])?;
+                counts.unchanged += 1;
+            }
+        }
+    }
+    Ok(counts)
+}
+
+/// Ends the reports of one feed that were not renewed by its latest
+/// successful download (`reported_at` before `pulled_at`): the provider
+/// delisted them. Returns how many sightings expired.
+pub fn expire_delisted(conn: &Connection, provider: &str, feed: &str, pulled_at: Timestamp) -> rusqlite::Result<u64> {
+    let n = conn.execute(
+        "UPDATE intel_sightings SET expires_at = ?3
+         WHERE provider = ?1 AND feed = ?2 AND reported_at < ?3 AND expires_at > ?3",
+        params![provider, feed, pulled_at.as_nanos()],
+    )?;
+    refresh_indicator_expiry(conn, Some((provider, feed)))?;
+    Ok(n as u64)
+}
+
+/// Keeps a failing feed's last good reports alive until `until` (its
+/// grace period): sightings that were valid at the last successful pull
+/// are extended. Returns how many sightings were extended.
+pub fn extend_feed(conn: &Connection, provider: &str, feed: &str, last_success: Timestamp, until: Timestamp) -> rusqlite::Result<u64> {
+    let n = conn.execute(
+        "UPDATE intel_sightings SET expires_at = ?4
+         WHERE provider = ?1 AND feed = ?2 AND expires_at > ?3 AND expires_at < ?4",
+        params![provider, feed, last_success.as_nanos(), until.as_nanos()],
+    )?;
+    refresh_indicator_expiry(conn, Some((provider, feed)))?;
+    Ok(n as u64)
+}
+
+/// Recomputes each indicator's expiry as the latest of its sightings'.
+fn refresh_indicator_expiry(conn: &Connection, feed: Option<(&str, &str)>) -> rusqlite::Result<()> {
+    let sql = "UPDATE intel_indicators SET expires_at =
+                 (SELECT max(s.expires_at) FROM intel_sightings s WHERE s.indicator_id = intel_indicators.id)";
+    match feed {
+        Some((provider, feed)) => conn.execute(
+            &format!("{sql} WHERE id IN (SELECT indicator_id FROM intel_sightings WHERE provider = ?1 AND feed = ?2)"),
+            params![provider, feed],
+        )?,
+        None => conn.execute(sql, [])?,
+    };
+    Ok(())
+}
+
+/// Counts of an expiry run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExpireCounts {
+    /// Indicators whose every sighting has expired at `now`.
+    pub expired_indicators: u64,
+    /// Indicators still active.
+    pub active_indicators: u64,
+    /// Sightings expired at `now`.
+    pub expired_sightings: u64,
+}
+
+/// Recomputes indicator expiry from the sightings and counts what is
+/// expired at `now`. Nothing is deleted: expired indicators stay for
+/// retro-search.
+pub fn expire(conn: &Connection, now: Timestamp) -> rusqlite::Result<ExpireCounts> {
+    refresh_indicator_expiry(conn, None)?;
+    let now = now.as_nanos();
+    let count = |sql: &str| conn.query_row(sql, [now], |r| r.get::<_, i64>(0)).map(|n| n as u64);
+    Ok(ExpireCounts {
+        expired_indicators: count("SELECT count(*) FROM intel_indicators WHERE expires_at <= ?1")?,
+        active_indicators: count("SELECT count(*) FROM intel_indicators WHERE expires_at > ?1")?,
+        expired_sightings: count("SELECT count(*) FROM intel_sightings WHERE expires_at <= ?1")?,
+    })
+}
+
+/// Feed state kept between pulls.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FeedState {
+    /// Provider name.
+    pub provider: String,
+    /// Feed name.
+    pub feed: String,
+    /// URL or path.
+    pub remote: String,
+    /// `ETag` of the last successful download.
+    pub etag: Option<String>,
+    /// `Last-Modified` of the last successful download.
+    pub last_modified: Option<String>,
+    /// Last attempt.
+    pub last_attempt: Option<Timestamp>,
+    /// Last successful pull.
+    pub last_success: Option<Timestamp>,
+    /// Why the last attempt failed, if it did.
+    pub last_error: Option<String>,
+    /// End of the grace period of a failing feed.
+    pub grace_until: Option<Timestamp>,
+}
+
+/// Reads one feed's state.
+pub fn feed_state(conn: &Connection, provider: &str, feed: &str) -> rusqlite::Result<Option<FeedState>> {
+    conn.query_row(
+        "SELECT provider, feed, remote, etag, last_modified, last_attempt, last_success, last_error, grace_until
+         FROM intel_feeds WHERE provider = ?1 AND feed = ?2",
+        params![provider, feed],
+        feed_row,
+    )
+    .optional()
+}
+
+/// Every feed's state.
+pub fn feeds(conn: &Connection) -> rusqlite::Result<Vec<FeedState>> {
+    let mut stmt = conn.prepare(
+        "SELECT provider, feed, remote, etag, last_modified, last_attempt, last_success, last_error, grace_until
+         FROM intel_feeds ORDER BY provider, feed",
+    )?;
+    let rows = stmt.query_map([], feed_row)?;
+    rows.collect()
+}
+
+fn feed_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<FeedState> {
+    Ok(FeedState {
+        provider: row.get(0)?,
+        feed: row.get(1)?,
+        remote: row.get(2)?,
+        etag: row.get(3)?,
+        last_modified: row.get(4)?,
+        last_attempt: ts(row.get(5)?),
+        last_success: ts(row.get(6)?),
+        last_error: row.get(7)?,
+        grace_until: ts(row.get(8)?),
+    })
+}
+
+/// Writes one feed's state.
+pub fn save_feed_state(conn: &Connection, state: &FeedState) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO intel_feeds (provider, feed, remote, etag, last_modified, last_attempt, last_success, last_error, grace_until)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (provider, feed) DO UPDATE SET remote = ?3, etag = ?4, last_modified = ?5,
+            last_attempt = ?6, last_success = ?7, last_error = ?8, grace_until = ?9",
+        params![
+            state.provider,
+            state.feed,
+            state.remote,
+            state.etag,
+            state.last_modified,
+            state.last_attempt.map(Timestamp::as_nanos),
+            state.last_success.map(Timestamp::as_nanos),
+            state.last_error,
+            state.grace_until.map(Timestamp::as_nanos),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Stores a local allow rule.
+pub fn add_allow(conn: &Connection, observable: &Observable, source: &str, note: Option<&str>) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO intel_allow (kind, value, include_subdomains, source, note) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (kind, value) DO UPDATE SET include_subdomains = ?3, source = ?4, note = ?5",
+        params![observable.kind.as_str(), observable.value, observable.include_subdomains, source, note],
+    )?;
+    Ok(())
+}
+
+/// Stores a MISP warninglist (its JSON text) under its name, replacing an
+/// older version.
+pub fn add_warninglist(conn: &Connection, name: &str, body: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO intel_warninglists (name, body) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET body = ?2",
+        params![name, body],
+    )?;
+    Ok(())
+}
+
+/// Builds the whitelist in force: stored warninglists and allow rules. A
+/// stored list that no longer parses is skipped with a warning.
+pub fn load_whitelist(conn: &Connection) -> rusqlite::Result<Whitelist> {
+    let mut whitelist = Whitelist::new();
+    let mut stmt = conn.prepare("SELECT name, body FROM intel_warninglists ORDER BY name")?;
+    let lists = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    for list in lists {
+        let (name, body) = list?;
+        match serde_json::from_str::<picket_intel::Warninglist>(&body) {
+            Ok(list) => {
+                if let Err(reason) = whitelist.add_warninglist(&list) {
+                    tracing::warn!(list = %name, %reason, "stored warninglist skipped");
+                }
+            }
+            Err(e) => tracing::warn!(list = %name, error = %e, "stored warninglist skipped"),
+        }
+    }
+    let mut stmt = conn.prepare("SELECT kind, value, include_subdomains, source, note FROM intel_allow")?;
+    let rules = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, bool>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, Option<String>>(4)?,
+        ))
+    })?;
+    for rule in rules {
+        let (kind, value, include_subdomains, source, note) = rule?;
+        if let Ok(kind) = kind.parse::<IndicatorKind>() {
+            whitelist.add_local(Observable { kind, value, include_subdomains }, &source, note);
+        }
+    }
+    Ok(whitelist)
+}
+
+/// One stored indicator with its state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredIndicator {
+    /// The indicator and every sighting, expired ones included.
+    pub indicator: Indicator,
+    /// When the last sighting expires (or expired).
+    pub expires_at: Timestamp,
+    /// True while some sighting has not expired.
+    pub active: bool,
+    /// Why the value is whitelisted, when it is; a whitelisted indicator
+    /// is never active.
+    pub whitelisted: Option<AllowReason>,
+    /// How often the matcher saw it in traffic, and when last.
+    pub hits: Option<(u64, Timestamp)>,
+}
+
+/// Which indicators an export or a listing takes.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Only these kinds; all when empty.
+    pub kinds: Vec<IndicatorKind>,
+    /// Only sightings with at least this confidence.
+    pub min_confidence: u8,
+    /// Only sightings marked at most this TLP (unmarked counts as clear).
+    pub max_tlp: Option<Tlp>,
+    /// Only sightings carrying one of these tags (or assessments); all when empty.
+    pub tags: Vec<String>,
+    /// Only sightings last seen at or after this time.
+    pub seen_since: Option<Timestamp>,
+    /// Include expired indicators (for retro-search).
+    pub include_expired: bool,
+}
+
+impl Filter {
+    fn keeps(&self, s: &Sighting) -> bool {
+        if s.source.confidence < self.min_confidence {
+            return false;
+        }
+        if let Some(max) = self.max_tlp {
+            let level = s.source.tlp.as_deref().and_then(Tlp::parse).unwrap_or(Tlp::Clear);
+            if level > max {
+                return false;
+            }
+        }
+        if !self.tags.is_empty() {
+            let has = self.tags.iter().any(|t| {
+                s.source.tags.iter().any(|x| x.eq_ignore_ascii_case(t)) || s.assessment.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(t))
+            });
+            if !has {
+                return false;
+            }
+        }
+        if let Some(since) = self.seen_since {
+            if s.seen().is_none_or(|seen| seen < since) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+const INDICATOR_COLUMNS: &str = "i.id, i.kind, i.value, i.include_subdomains, i.match_substring, i.expires_at";
+
+/// Reads the sightings of the given indicator ids.
+fn sightings_of(conn: &Connection, ids: &[i64], now: i64, only_active: bool) -> rusqlite::Result<HashMap<i64, Vec<Sighting>>> {
+    let mut out: HashMap<i64, Vec<Sighting>> = HashMap::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT provider, feed, confidence, severity, tlp, tags, assessment, description, reference,
+                first_seen, last_seen, reported_at, valid_until, expires_at
+         FROM intel_sightings WHERE indicator_id = ?1 ORDER BY provider, feed",
+    )?;
+    for &id in ids {
+        let rows = stmt.query_map([id], |r| {
+            let expires: i64 = r.get(13)?;
+            Ok((
+                expires,
+                Sighting {
+                    source: IntelSource {
+                        provider: r.get(0)?,
+                        feed: r.get(1)?,
+                        confidence: r.get(2)?,
+                        tlp: r.get(4)?,
+                        tags: split_tags(&r.get::<_, String>(5)?),
+                        description: r.get(7)?,
+                        reference: r.get(8)?,
+                    },
+                    severity: r.get::<_, Option<String>>(3)?.as_deref().and_then(severity_from),
+                    assessment: r.get(6)?,
+                    first_seen: ts(r.get(9)?),
+                    last_seen: ts(r.get(10)?),
+                    reported_at: ts(r.get(11)?),
+                    valid_until: ts(r.get(12)?),
+                },
+            ))
+        })?;
+        for row in rows {
+            let (expires, sighting) = row?;
+            if !only_active || expires > now {
+                out.entry(id).or_default().push(sighting);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn hits_of(conn: &Connection, kind: IndicatorKind, value: &str) -> rusqlite::Result<Option<(u64, Timestamp)>> {
+    conn.prepare_cached("SELECT hits, last_hit FROM intel_hits WHERE kind = ?1 AND value = ?2")?
+        .query_row(params![kind.as_str(), value], |r| Ok((r.get::<_, i64>(0)? as u64, Timestamp::from_nanos(r.get(1)?))))
+        .optional()
+}
+
+type Row = (i64, IndicatorKind, String, bool, bool, i64);
+
+fn indicator_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Row>> {
+    let kind: String = r.get(1)?;
+    Ok(kind.parse::<IndicatorKind>().ok().map(|k| -> Row {
+        (
+            r.get(0).unwrap_or_default(),
+            k,
+            r.get(2).unwrap_or_default(),
+            r.get(3).unwrap_or_default(),
+            r.get(4).unwrap_or_default(),
+            r.get(5).unwrap_or_default(),
+        )
+    }))
+}
+
+/// The indicators that cover one value: the value itself, networks and
+/// ranges that contain an address or network, parent domains that cover
+/// their subdomains, and for a URL its host. Expired and whitelisted
+/// indicators are included and marked, for retro-search and for showing
+/// the reason. Returns nothing for a value that is no indicator at all.
+pub fn query(conn: &Connection, value: &str, whitelist: &Whitelist, now: Timestamp) -> rusqlite::Result<Vec<StoredIndicator>> {
+    let Some(observable) = picket_intel::classify_observable(value) else {
+        return Ok(Vec::new());
+    };
+    let prefixes = prefix_lengths(conn)?;
+    query_observable(conn, &observable, &prefixes, whitelist, now)
+}
+
+/// Answers many values; `prefix_lengths` is read once. Results are in the
+/// order of `values`.
+pub fn query_bulk(
+    conn: &Connection,
+    values: &[String],
+    whitelist: &Whitelist,
+    now: Timestamp,
+) -> rusqlite::Result<Vec<(String, Vec<StoredIndicator>)>> {
+    let prefixes = prefix_lengths(conn)?;
+    let mut out = Vec::with_capacity(values.len());
+    for value in values {
+        let found = match picket_intel::classify_observable(value) {
+            Some(observable) => query_observable(conn, &observable, &prefixes, whitelist, now)?,
+            None => Vec::new(),
+        };
+        out.push((value.clone(), found));
+    }
+    Ok(out)
+}
+
+/// Distinct prefix lengths of stored networks, so that a lookup tries only
+/// those.
+pub fn prefix_lengths(conn: &Connection) -> rusqlite::Result<BTreeSet<u8>> {
+    let mut stmt = conn.prepare("SELECT DISTINCT prefix_len FROM intel_indicators WHERE prefix_len IS NOT NULL")?;
+    let rows = stmt.query_map([], |r| r.get::<_, i64>(0))?;
+    let mut out = BTreeSet::new();
+    for row in rows {
+        if let Ok(p) = u8::try_from(row?) {
+            out.insert(p);
+        }
+    }
+    Ok(out)
+}
+
+fn query_observable(
+    conn: &Connection,
+    observable: &Observable,
+    prefixes: &BTreeSet<u8>,
+    whitelist: &Whitelist,
+    now: Timestamp,
+) -> rusqlite::Result<Vec<StoredIndicator>> {
+    let mut keys: Vec<(IndicatorKind, String)> = vec![(observable.kind, observable.value.clone())];
+    let mut parents: Vec<String> = Vec::new();
+    let mut addresses: Vec<(IpAddr, IpAddr)> = Vec::new();
+
+    match observable.kind {
+        IndicatorKind::Ipv4 | IndicatorKind::Ipv6 => {
+            if let Ok(ip) = observable.value.parse::<IpAddr>() {
+                addresses.push((ip, ip));
+            }
+        }
+        IndicatorKind::Cidr => {
+            if let Some(net) = parse_net(&observable.value) {
+                addresses.push((net.network(), net.broadcast()));
+            }
+        }
+        IndicatorKind::Domain => parents.push(observable.value.clone()),
+        IndicatorKind::Url => {
+            match picket_intel::normalize::url_host(&observable.value) {
+                Some(UrlHost::Domain(d)) => parents.push(d),
+                Some(UrlHost::Ip(ip)) => addresses.push((ip, ip)),
+                None => {}
+            }
+        }
+        IndicatorKind::Email => {
+            if let Some((_, host)) = observable.value.rsplit_once('@') {
+                parents.push(host.to_owned());
+            }
+        }
+        _ => {}
+    }
+
+    let mut domain_keys: Vec<(String, bool)> = Vec::new();
+    for host in &parents {
+        domain_keys.push((host.clone(), false));
+        for parent in parent_domains(host) {
+            domain_keys.push((parent.to_owned(), true));
+        }
+    }
+    for &(first, last) in &addresses {
+        let single = IndicatorKind::from_ip(first);
+        if first == last {
+            keys.push((single, first.to_string()));
+        }
+        let max = if first.is_ipv4() { 32 } else { 128 };
+        for &p in prefixes.iter().filter(|&&p| p <= max) {
+            if let Ok(net) = ipnet::IpNet::new(first, p) {
+                let net = net.trunc();
+                if net.contains(&last) {
+                    keys.push((IndicatorKind::Cidr, net.to_string()));
+                }
+            }
+        }
+    }
+
+    let mut rows: Vec<Row> = Vec::new();
+    let mut seen_ids = BTreeSet::new();
+    {
+        let mut exact = conn.prepare_cached(&format!(
+            "SELECT {INDICATOR_COLUMNS} FROM intel_indicators i WHERE kind = ?1 AND value = ?2"
+        ))?;
+        for (kind, value) in &keys {
+            if let Some(row) = exact.query_row(params![kind.as_str(), value], indicator_row).optional()?.flatten() {
+                if seen_ids.insert(row.0) {
+                    rows.push(row);
+                }
+            }
+        }
+        for (name, must_cover_subdomains) in &domain_keys {
+            if let Some(row) = exact.query_row(params!["domain", name], indicator_row).optional()?.flatten() {
+                if (!must_cover_subdomains || row.3) && seen_ids.insert(row.0) {
+                    rows.push(row);
+                }
+            }
+        }
+        let mut ranges = conn.prepare_cached(&format!(
+            "SELECT {INDICATOR_COLUMNS} FROM intel_indicators i WHERE kind = 'ip_range' AND ip_lo <= ?1 AND ip_hi >= ?2"
+        ))?;
+        for &(first, last) in &addresses {
+            let found = ranges.query_map(params![be(ip_to_u128(first)), be(ip_to_u128(last))], indicator_row)?;
+            for row in found {
+                if let Some(row) = row? {
+                    if seen_ids.insert(row.0) {
+                        rows.push(row);
+                    }
+                }
+            }
+        }
+    }
+    materialize(conn, rows, whitelist, now, false)
+}
+
+fn materialize(conn: &Connection, rows: Vec<Row>, whitelist: &Whitelist, now: Timestamp, only_active: bool) -> rusqlite::Result<Vec<StoredIndicator>> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let mut sightings = sightings_of(conn, &ids, now.as_nanos(), only_active)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, kind, value, include_subdomains, match_substring, expires) in rows {
+        let whitelisted = whitelist.check(kind, &value);
+        let hits = hits_of(conn, kind, &value)?;
+        let active = expires > now.as_nanos() && whitelisted.is_none();
+        out.push(StoredIndicator {
+            indicator: Indicator {
+                kind,
+                value,
+                include_subdomains,
+                match_substring,
+                sightings: sightings.remove(&id).unwrap_or_default(),
+            },
+            expires_at: Timestamp::from_nanos(expires),
+            active,
+            whitelisted,
+            hits,
+        });
+    }
+    Ok(out)
+}
+
+/// The active set at `now`: indicators with an unexpired sighting that
+/// passes the filter, not whitelisted, each with only its unexpired and
+/// kept sightings. This is what the matcher and every export take.
+/// Whitelisted values are counted in the second element.
+pub fn active(conn: &Connection, filter: &Filter, whitelist: &Whitelist, now: Timestamp) -> rusqlite::Result<(Vec<Indicator>, u64)> {
+    let now_ns = now.as_nanos();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {INDICATOR_COLUMNS} FROM intel_indicators i WHERE ?1 OR i.expires_at > ?2 ORDER BY i.kind, i.value"
+    ))?;
+    let rows: Vec<Row> = stmt
+        .query_map(params![filter.include_expired, now_ns], indicator_row)?
+        .filter_map(|r| r.transpose())
+        .collect::<rusqlite::Result<_>>()?;
+    let rows: Vec<Row> = rows.into_iter().filter(|r| filter.kinds.is_empty() || filter.kinds.contains(&r.1)).collect();
+
+    let mut whitelisted = 0;
+    let mut out = Vec::new();
+    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let mut sightings = sightings_of(conn, &ids, now_ns, !filter.include_expired)?;
+    for (id, kind, value, include_subdomains, match_substring, _) in rows {
+        let kept: Vec<Sighting> = sightings.remove(&id).unwrap_or_default().into_iter().filter(|s| filter.keeps(s)).collect();
+        if kept.is_empty() {
+            continue;
+        }
+        if whitelist.check(kind, &value).is_some() {
+            whitelisted += 1;
+            continue;
+        }
+        out.push(Indicator { kind, value, include_subdomains, match_substring, sightings: kept });
+    }
+    Ok((out, whitelisted))
+}
+
+/// Records that the matcher saw an indicator in traffic at `at`.
+pub fn record_sighting(conn: &Connection, kind: IndicatorKind, value: &str, at: Timestamp) -> rusqlite::Result<()> {
+    record_sightings(conn, &[(kind, value, at)])
+}
+
+/// Records many hits at once; repeated values are folded before writing,
+/// so a batch costs one statement per distinct value. Call inside the
+/// writer's transaction.
+pub fn record_sightings(conn: &Connection, hits: &[(IndicatorKind, &str, Timestamp)]) -> rusqlite::Result<()> {
+    let mut folded: HashMap<(IndicatorKind, &str), (i64, i64, i64)> = HashMap::new();
+    for &(kind, value, at) in hits {
+        let at = at.as_nanos();
+        let entry = folded.entry((kind, value)).or_insert((0, at, at));
+        entry.0 += 1;
+        entry.1 = entry.1.min(at);
+        entry.2 = entry.2.max(at);
+    }
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO intel_hits (kind, value, hits, first_hit, last_hit) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (kind, value) DO UPDATE SET hits = hits + ?3,
+            first_hit = min(first_hit, ?4), last_hit = max(last_hit, ?5)",
+    )?;
+    for ((kind, value), (count, first, last)) in folded {
+        stmt.execute(params![kind.as_str(), value, count, first, last])?;
+    }
+    Ok(())
+}
+
+/// Counts for `picket intel stats`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Stats {
+    /// (kind, active, expired) per kind.
+    pub by_kind: Vec<(String, u64, u64)>,
+    /// (provider, feed, sightings, active sightings) per feed.
+    pub by_feed: Vec<(String, String, u64, u64)>,
+    /// Every feed's pull state.
+    pub feeds: Vec<FeedState>,
+    /// Stored allow rules.
+    pub allow_rules: u64,
+    /// Stored warninglists.
+    pub warninglists: u64,
+    /// Indicators seen in traffic, and the total hit count.
+    pub hits: (u64, u64),
+}
+
+/// Gathers the store's intelligence counts at `now`.
+pub fn stats(conn: &Connection, now: Timestamp) -> rusqlite::Result<Stats> {
+    let now = now.as_nanos();
+    let mut out = Stats::default();
+    let mut stmt = conn.prepare(
+        "SELECT kind, sum(expires_at > ?1), sum(expires_at <= ?1) FROM intel_indicators GROUP BY kind ORDER BY kind",
+    )?;
+    out.by_kind = stmt
+        .query_map([now], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut stmt = conn.prepare(
+        "SELECT provider, feed, count(*), sum(expires_at > ?1) FROM intel_sightings GROUP BY provider, feed ORDER BY provider, feed",
+    )?;
+    out.by_feed = stmt
+        .query_map([now], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64, r.get::<_, i64>(3)? as u64)))?
+        .collect::<rusqlite::Result<_>>()?;
+    out.feeds = feeds(conn)?;
+    out.allow_rules = conn.query_row("SELECT count(*) FROM intel_allow", [], |r| r.get::<_, i64>(0))? as u64;
+    out.warninglists = conn.query_row("SELECT count(*) FROM intel_warninglists", [], |r| r.get::<_, i64>(0))? as u64;
+    out.hits = conn.query_row("SELECT count(*), coalesce(sum(hits), 0) FROM intel_hits", [], |r| {
+        Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+    })?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use picket_intel::{load_bytes, LoadOptions};
+
+    const DAY: i64 = 86_400 * 1_000_000_000;
+
+    fn store() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        create_schema(&conn).unwrap();
+        create_schema(&conn).unwrap();
+        conn
+    }
+
+    fn load(text: &str, provider: &str, at: i64) -> Vec<Indicator> {
+        let options = LoadOptions {
+            defaults: picket_intel::Defaults { provider: Some(provider.into()), feed: Some("f".into()), ..Default::default() },
+            reported_at: Some(Timestamp::from_nanos(at)),
+            ..LoadOptions::default()
+        };
+        load_bytes("t.txt", text.as_bytes(), &options).unwrap().indicators
+    }
+
+    #[test]
+    fn upsert_counts_new_updated_unchanged_and_merges_sources() {
+        let conn = store();
+        let l = Lifetimes::default();
+        let now = Timestamp::from_nanos(100 * DAY);
+        let a = load("192.0.2.1\nevil.example c2\n10.0.0.0/8\n", "p1", 100 * DAY);
+        assert_eq!(upsert(&conn, &a, &l, now).unwrap(), UpsertCounts { new: 3, updated: 0, unchanged: 0 });
+        let b = load("192.0.2.1\nevil.example c2,botnet\n", "p1", 101 * DAY);
+        assert_eq!(upsert(&conn, &b, &l, now).unwrap(), UpsertCounts { new: 0, updated: 1, unchanged: 1 });
+        let c = load("192.0.2.1\n", "p2", 101 * DAY);
+        assert_eq!(upsert(&conn, &c, &l, now).unwrap().new, 1);
+
+        let w = Whitelist::new();
+        let found = query(&conn, "192.0.2.1", &w, now).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].indicator.sightings.len(), 2);
+        let found = query(&conn, "10.9.8.7", &w, now).unwrap();
+        assert_eq!(found[0].indicator.value, "10.0.0.0/8");
+        let found = query(&conn, "http://a.b.evil.example/x", &w, now).unwrap();
+        assert_eq!(found[0].indicator.value, "evil.example");
+        assert_eq!(found[0].indicator.sightings[0].source.tags, ["c2", "botnet"]);
+        assert!(query(&conn, "other.example", &w, now).unwrap().is_empty());
+    }
+
+    #[test]
+    fn expiry_delisting_grace_and_whitelist() {
+        let conn = store();
+        let l = Lifetimes::default();
+        let t0 = Timestamp::from_nanos(100 * DAY);
+        upsert(&conn, &load("192.0.2.1\n192.0.2.2\n", "p", 100 * DAY), &l, t0).unwrap();
+
+        // The next pull no longer lists .2: it is delisted, .1 stays.
+        let t1 = Timestamp::from_nanos(101 * DAY);
+        upsert(&conn, &load("192.0.2.1\n", "p", 101 * DAY), &l, t1).unwrap();
+        assert_eq!(expire_delisted(&conn, "p", "f", t1).unwrap(), 1);
+        let w = Whitelist::new();
+        let (set, _) = active(&conn, &Filter::default(), &w, t1).unwrap();
+        assert_eq!(set.len(), 1);
+        let old = query(&conn, "192.0.2.2", &w, t1).unwrap();
+        assert!(!old[0].active, "expired but kept for retro-search");
+
+        // After 30 days the address would expire; a failing feed keeps it
+        // until its grace period ends.
+        let t31 = Timestamp::from_nanos(131 * DAY);
+        assert!(active(&conn, &Filter::default(), &w, t31).unwrap().0.is_empty());
+        extend_feed(&conn, "p", "f", t1, Timestamp::from_nanos(140 * DAY)).unwrap();
+        assert_eq!(active(&conn, &Filter::default(), &w, t31).unwrap().0.len(), 1);
+        let counts = expire(&conn, Timestamp::from_nanos(141 * DAY)).unwrap();
+        assert_eq!(counts.active_indicators, 0);
+        assert_eq!(counts.expired_indicators, 2);
+
+        // A whitelisted value never becomes active, and says why.
+        add_allow(&conn, &picket_intel::normalize_observable(IndicatorKind::Cidr, "192.0.2.0/24").unwrap(), "local", Some("lab")).unwrap();
+        let w = load_whitelist(&conn).unwrap();
+        let (set, whitelisted) = active(&conn, &Filter::default(), &w, t1).unwrap();
+        assert!(set.is_empty());
+        assert_eq!(whitelisted, 1);
+        let found = query(&conn, "192.0.2.1", &w, t1).unwrap();
+        assert!(!found[0].active);
+        assert!(found[0].whitelisted.as_ref().unwrap().to_string().contains("lab"));
+    }
+
+    #[test]
+    fn record_sightings_folds_batches() {
+        let conn = store();
+        let t = |n| Timestamp::from_nanos(n);
+        record_sightings(&conn, &[(IndicatorKind::Domain, "evil.example", t(5)), (IndicatorKind::Domain, "evil.example", t(3))]).unwrap();
+        record_sighting(&conn, IndicatorKind::Domain, "evil.example", t(9)).unwrap();
+        let (hits, first, last): (i64, i64, i64) = conn
+            .query_row("SELECT hits, first_hit, last_hit FROM intel_hits", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap();
+        assert_eq!((hits, first, last), (3, 3, 9));
+        let s = stats(&conn, t(0)).unwrap();
+        assert_eq!(s.hits, (1, 3));
+    }
+
+    #[test]
+    fn filter_by_confidence_tlp_tag_and_age() {
+        let conn = store();
+        let now = Timestamp::from_nanos(100 * DAY);
+        let mut a = load("192.0.2.1 c2\n198.51.100.1 scan\n", "p", 100 * DAY);
+        a[0].sightings[0].source.tlp = Some("red".into());
+        a[1].sightings[0].source.confidence = 90;
+        upsert(&conn, &a, &Lifetimes::default(), now).unwrap();
+        let w = Whitelist::new();
+        let get = |f: Filter| active(&conn, &f, &w, now).unwrap().0.into_iter().map(|i| i.value).collect::<Vec<_>>();
+        assert_eq!(get(Filter { min_confidence: 80, ..Filter::default() }), ["198.51.100.1"]);
+        assert_eq!(get(Filter { max_tlp: Some(Tlp::Amber), ..Filter::default() }), ["198.51.100.1"]);
+        assert_eq!(get(Filter { tags: vec!["c2".into()], ..Filter::default() }), ["192.0.2.1"]);
+        assert!(get(Filter { seen_since: Some(Timestamp::from_nanos(101 * DAY)), ..Filter::default() }).is_empty());
+        assert!(get(Filter { kinds: vec![IndicatorKind::Domain], ..Filter::default() }).is_empty());
+    }
+}
