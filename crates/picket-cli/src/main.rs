@@ -27,6 +27,9 @@ enum Command {
     /// Read logs and captures, match them against intelligence, run the
     /// detectors, store what was seen and report alerts.
     Analyze(commands::analyze::Args),
+    /// Match stored event history against indicators and report what was
+    /// not alerted on before, as retrospective alerts.
+    Hunt(commands::hunt::Args),
     /// Score proxy-log lines against weighted lists and sort them into
     /// white, grey and black files; extract lines matching rules.
     Triage(commands::triage::Args),
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
 
     let result = match cli.command {
         Command::Analyze(args) => commands::analyze::run(args),
+        Command::Hunt(args) => commands::hunt::run(args),
         Command::Triage(args) => commands::triage::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Triage(args) => commands::triage::run(args),

@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod eval;
+pub mod hunt;
 pub mod triage;
 
 use std::process::ExitCode;

@@ -1,0 +1,114 @@
+//! End to end on a Squid access log: parse every line with picket's Squid
+//! reader and match each event against 1.5 million indicators, on one core.
+//!
+//! ```text
+//! squid_e2e generate LOG LINES DOMAINS_TXT   write a log and the domain list
+//! squid_e2e match LOG [TOTAL]                parse and match, print lines/s
+//! ```
+//! The domain list is the domain indicators of the same set, for the
+//! `grep -F -f` / `rg -F -f` baseline on the same log.
+#![allow(clippy::print_stdout, clippy::unwrap_used)]
+
+#[path = "../benches/testdata.rs"]
+mod testdata;
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::time::Instant;
+
+use picket_intel::IndicatorKind;
+use picket_match::MatcherBuilder;
+
+const SEED: u64 = 42;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("generate") => generate(Path::new(&args[2]), args[3].parse().unwrap(), Path::new(&args[4])),
+        Some("match") => run(Path::new(&args[2]), args.get(3).and_then(|a| a.parse().ok()).unwrap_or(1_500_000)),
+        _ => println!("usage: squid_e2e generate LOG LINES DOMAINS_TXT | squid_e2e match LOG [TOTAL]"),
+    }
+}
+
+fn generate(log: &Path, lines: usize, domains_txt: &Path) {
+    let mut listed = Vec::new();
+    let mut list = BufWriter::new(File::create(domains_txt).unwrap());
+    testdata::each_indicator(1_500_000, SEED, |i| {
+        if i.kind == IndicatorKind::Domain {
+            writeln!(list, "{}", i.value).unwrap();
+            if listed.len() < 20_000 {
+                listed.push(i.value);
+            }
+        }
+    });
+    list.flush().unwrap();
+
+    let hosts = testdata::lookup_hosts(200_000, &listed, 11);
+    let mut rng = testdata::Rng::new(5);
+    let mut out = BufWriter::new(File::create(log).unwrap());
+    let mut ts = 1_700_000_000u64 * 1000;
+    for i in 0..lines {
+        ts += rng.below(20);
+        let host = rng.pick(&hosts);
+        let client = Ipv4Addr::from(0x0a00_0000 | (rng.below(4096) as u32));
+        let server = Ipv4Addr::from(testdata::public_v4(&mut rng));
+        let (method, url) = if i % 10 == 0 {
+            ("CONNECT", format!("{host}:443"))
+        } else {
+            ("GET", format!("http://{host}/{}/{}.js?v={}", testdata::word(&mut rng), testdata::word(&mut rng), rng.below(1000)))
+        };
+        writeln!(
+            out,
+            "{}.{:03} {:>6} {client} TCP_MISS/200 {} {method} {url} - HIER_DIRECT/{server} text/html",
+            ts / 1000,
+            ts % 1000,
+            rng.below(2000),
+            rng.below(100_000),
+        )
+        .unwrap();
+    }
+    out.flush().unwrap();
+}
+
+fn run(log: &Path, total: usize) {
+    let started = Instant::now();
+    let mut builder = MatcherBuilder::new();
+    for i in testdata::corpus_indicators() {
+        let _ = builder.add(&i);
+    }
+    testdata::each_indicator(total, SEED, |i| {
+        let _ = builder.add(&i);
+    });
+    let matcher = builder.build();
+    println!("matcher: {} indicators in {:.2} s", matcher.len(), started.elapsed().as_secs_f64());
+
+    let options = picket_sources::OpenOptions {
+        format: Some(picket_sources::Format::Squid),
+        ..picket_sources::OpenOptions::default()
+    };
+    let started = Instant::now();
+    let reader = picket_sources::open(log, &options).unwrap();
+    let mut hits = Vec::new();
+    let (mut events, mut matched_events, mut total_hits, mut rejected) = (0u64, 0u64, 0u64, 0u64);
+    for item in reader {
+        match item {
+            Ok(event) => {
+                events += 1;
+                matcher.match_event(&event, &mut hits);
+                if !hits.is_empty() {
+                    matched_events += 1;
+                    total_hits += hits.len() as u64;
+                    hits.clear();
+                }
+            }
+            Err(_) => rejected += 1,
+        }
+    }
+    let dt = started.elapsed().as_secs_f64();
+    println!(
+        "parsed and matched {events} lines ({rejected} rejected) in {dt:.2} s: {:.2} M lines/s; {matched_events} lines hit, {total_hits} hits",
+        events as f64 / dt / 1e6
+    );
+}
