@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use picket_event::{Alert, Event, IntelHit, Sink, Timestamp};
-use picket_intel::{Indicator, Sighting};
+use picket_intel::{Indicator, IndicatorKind, Sighting};
 use picket_match::{Matcher, MatcherBuilder};
 use picket_output::JsonlSink;
 use picket_store::{Store, WriterConfig, dedupe_key};
@@ -312,6 +312,7 @@ pub fn hunt(
 
     let mut record_error = None;
     let mut writer = options.record.then(|| store.writer(WriterConfig::default()));
+    let mut new_sightings: Vec<(IndicatorKind, String, Timestamp)> = Vec::new();
     std::thread::scope(|scope| {
         for _ in 0..threads {
             let tx = tx.clone();
@@ -342,6 +343,11 @@ pub fn hunt(
                     match fresh {
                         Ok(true) => {
                             summary.alerts_new += 1;
+                            if let Some(hit) = alert.indicators.first() {
+                                if let Some(kind) = IndicatorKind::ALL.into_iter().find(|k| k.as_str() == hit.kind) {
+                                    new_sightings.push((kind, hit.indicator.clone(), alert.timestamp));
+                                }
+                            }
                             on_alert(&alert);
                         }
                         Ok(false) => summary.alerts_known += 1,
@@ -363,6 +369,15 @@ pub fn hunt(
         return Err(e).context("cannot record alerts in the store");
     }
     if let Some(mut writer) = writer {
+        // Only hits not alerted before count as new sightings: `analyze`
+        // already counted the others.
+        let batch: Vec<(IndicatorKind, &str, Timestamp)> =
+            new_sightings.iter().map(|(k, v, t)| (*k, v.as_str(), *t)).collect();
+        if !batch.is_empty() {
+            picket_store::intel::create_schema(store.connection())
+                .and_then(|()| picket_store::intel::record_sightings(store.connection(), &batch))
+                .context("cannot record indicator sightings in the store")?;
+        }
         writer.commit().context("cannot record alerts in the store")?;
     }
 
@@ -600,6 +615,12 @@ mod tests {
         assert_eq!(alert.indicators[0].value, "www.evil.example");
         assert_eq!(summary.sightings.len(), 1);
         assert_eq!(summary.sightings[0].count, 2);
+
+        let recorded: i64 = store
+            .connection()
+            .query_row("SELECT hits FROM intel_hits WHERE value = 'evil.example'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(recorded, 1, "only the new hit is a new sighting");
 
         let (again, alerts) = run_hunt(&store, &matcher, &options);
         assert_eq!((again.alerts_new, again.alerts_known), (0, 2));
