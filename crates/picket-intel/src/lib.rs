@@ -8,6 +8,7 @@
 
 pub mod error;
 pub mod expiry;
+pub mod export;
 mod formats;
 pub mod indicator;
 pub mod load;
@@ -19,5 +20,6 @@ pub use formats::{Column, ColumnList, Columns, DatasetType};
 pub use indicator::{Indicator, IndicatorKind, Sighting, Tlp};
 pub use load::{detect, load_bytes, load_file, load_file_with, Defaults, Format, LoadOptions, LoadReport};
 pub use expiry::Lifetimes;
+pub use export::{export, ExportCounts, ExportFormat, ExportOptions};
 pub use normalize::{classify, classify_observable, normalize, normalize_observable, Observable};
 pub use whitelist::{AllowReason, Warninglist, Whitelist};

@@ -8,6 +8,10 @@ mod sensor;
 mod spamhaus;
 mod stix;
 
+pub(crate) use sensor::base64_encode;
+#[cfg(test)]
+pub(crate) use stix::parse_pattern;
+
 use serde::{Deserialize, Serialize};
 
 use picket_event::Timestamp;

@@ -558,6 +558,15 @@ pub(crate) fn parse_pattern(pattern: &str) -> Result<PatternOutcome, String> {
     if parser.at != parser.tokens.len() {
         return Err(format!("unexpected {:?} after the pattern", parser.tokens[parser.at]));
     }
+    // `name = 'x' OR name LIKE '%.x'` is one domain with its subdomains.
+    let mut merged: Vec<Observable> = Vec::with_capacity(parser.outcome.observables.len());
+    for o in parser.outcome.observables.drain(..) {
+        match merged.iter_mut().find(|m| m.kind == o.kind && m.value == o.value) {
+            Some(m) => m.include_subdomains |= o.include_subdomains,
+            None => merged.push(o),
+        }
+    }
+    parser.outcome.observables = merged;
     Ok(parser.outcome)
 }
 
@@ -735,6 +744,16 @@ impl Parser {
             // value comparison beside it.
             return;
         }
+        if operator == "LIKE" && !negated && lower == "domain-name:value" {
+            // `LIKE '%.example.com'` is how picket writes "and subdomains".
+            if let Some(name) = value.strip_prefix("%.") {
+                if let Ok(mut o) = normalize_observable(IndicatorKind::Domain, name) {
+                    o.include_subdomains = true;
+                    self.outcome.observables.push(o);
+                    return;
+                }
+            }
+        }
         let is_subset = operator == "ISSUBSET";
         if negated || !(operator == "=" || is_subset) {
             self.outcome.unsupported.push(describe());
@@ -757,6 +776,9 @@ impl Parser {
                 normalize_observable(IndicatorKind::Email, value).map_err(|e| e.to_string())
             }
             "file:name" => normalize_observable(IndicatorKind::FileName, value).map_err(|e| e.to_string()),
+            "network-traffic:extensions.'http-request-ext'.request_header.'user-agent'" => {
+                normalize_observable(IndicatorKind::UserAgent, value).map_err(|e| e.to_string())
+            }
             p if p.starts_with("file:hashes.") => match hash_kind(&p["file:hashes.".len()..]) {
                 Some(kind) => normalize_observable(kind, value).map_err(|e| e.to_string()),
                 None => Err("hash algorithm picket does not match".into()),
