@@ -1,5 +1,6 @@
 //! The HTTP detectors on the project's labelled fixture logs (Squid, W3C,
 //! TMG) and on the public corpus's proxy and Zeek logs.
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
 use std::path::{Path, PathBuf};
 
@@ -53,7 +54,15 @@ fn labelled_fixtures_meet_their_labels() {
     let failed: Vec<String> = outcomes
         .iter()
         .filter(|o| !o.passed)
-        .map(|o| format!("{} {} expected {} got {}", o.case.file.display(), o.detector, o.case.expected, o.alerts))
+        .map(|o| {
+            format!(
+                "{} {} expected {} got {}",
+                o.case.file.display(),
+                o.detector,
+                o.case.expected,
+                o.alerts
+            )
+        })
         .collect();
     assert!(failed.is_empty(), "{failed:#?}");
 }
@@ -61,10 +70,16 @@ fn labelled_fixtures_meet_their_labels() {
 #[test]
 fn drive_by_alert_lists_stages_in_order() {
     let alerts = alerts_of("drive-by-full.w3c.log");
-    let chain: Vec<&Alert> = alerts.iter().filter(|a| a.detector == "http.drive_by_chain").collect();
+    let chain: Vec<&Alert> = alerts
+        .iter()
+        .filter(|a| a.detector == "http.drive_by_chain")
+        .collect();
     assert_eq!(chain.len(), 1);
     let stages = &chain[0].details["stages"];
-    assert_eq!(stages, &serde_json::json!(["landing", "exploit", "payload", "follow_up"]));
+    assert_eq!(
+        stages,
+        &serde_json::json!(["landing", "exploit", "payload", "follow_up"])
+    );
     let times: Vec<_> = chain[0].events.iter().map(Event::timestamp).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]));
     assert_eq!(chain[0].host, Some("10.20.1.15".parse().unwrap()));
@@ -74,10 +89,19 @@ fn drive_by_alert_lists_stages_in_order() {
 #[test]
 fn jittered_beacon_shows_sub_scores() {
     let alerts = alerts_of("beacon-jitter.squid.log");
-    let beacon: Vec<&Alert> = alerts.iter().filter(|a| a.detector == "http.beacon").collect();
+    let beacon: Vec<&Alert> = alerts
+        .iter()
+        .filter(|a| a.detector == "http.beacon")
+        .collect();
     assert_eq!(beacon.len(), 1);
     assert_eq!(beacon[0].details["server"], "update-check.cdnsvc.example");
-    for key in ["timing_skew_score", "timing_mad_score", "size_score", "persistence_score", "hours_of_day_score"] {
+    for key in [
+        "timing_skew_score",
+        "timing_mad_score",
+        "size_score",
+        "persistence_score",
+        "hours_of_day_score",
+    ] {
         assert!(beacon[0].details.contains_key(key), "missing {key}");
     }
     let median = beacon[0].details["median_gap_secs"].as_f64().unwrap();
@@ -88,7 +112,9 @@ fn jittered_beacon_shows_sub_scores() {
 /// the TeslaBrowser agent.
 #[test]
 fn agent_tesla_zeek_log_alerts() {
-    let path = picket_corpus::require_corpus!("zeek/baselines/scripts.base.protocols.http.ctu-agent-tesla/http.log.cut");
+    let path = picket_corpus::require_corpus!(
+        "zeek/baselines/scripts.base.protocols.http.ctu-agent-tesla/http.log.cut"
+    );
     let (events, _) = read_lenient(&path);
     if events.is_empty() {
         // The log's timestamps are masked as X by Zeek's test baseline, so a
@@ -96,7 +122,10 @@ fn agent_tesla_zeek_log_alerts() {
         return;
     }
     let alerts = run_detectors(&events);
-    assert!(alerts.iter().any(|a| a.detector == "http.raw_ip_host"), "{alerts:#?}");
+    assert!(
+        alerts.iter().any(|a| a.detector == "http.raw_ip_host"),
+        "{alerts:#?}"
+    );
 }
 
 /// The BlueCoat and IIS W3C logs of the corpus: what fires, and that
@@ -106,7 +135,9 @@ fn corpus_w3c_logs_run_cleanly() {
     let dir = picket_corpus::require_corpus!("proxy-logs/w3c-elff-bluecoat");
     let mut total_events = 0;
     for path in expand_inputs(&[dir]) {
-        if path.extension().is_some_and(|e| e == "json") || path.file_name().is_some_and(|n| n == "LICENSE") {
+        if path.extension().is_some_and(|e| e == "json")
+            || path.file_name().is_some_and(|n| n == "LICENSE")
+        {
             continue;
         }
         let (events, _) = read_lenient(&path);
@@ -116,7 +147,11 @@ fn corpus_w3c_logs_run_cleanly() {
             assert!((0.0..=1.0).contains(&alert.score));
             assert!(!alert.events.is_empty());
         }
-        assert!(alerts.len() <= events.len(), "{}: more alerts than events", path.display());
+        assert!(
+            alerts.len() <= events.len(),
+            "{}: more alerts than events",
+            path.display()
+        );
     }
     assert!(total_events > 100, "{total_events}");
 }

@@ -62,7 +62,8 @@ fn read_fixture(path: &Path) -> anyhow::Result<Vec<Event>> {
         .with_context(|| format!("cannot open fixture {}", path.display()))?;
     let mut events = Vec::new();
     for item in reader.by_ref() {
-        events.push(item.with_context(|| format!("fixture {} has a rejected line", path.display()))?);
+        events
+            .push(item.with_context(|| format!("fixture {} has a rejected line", path.display()))?);
     }
     Ok(events)
 }
@@ -71,9 +72,10 @@ fn read_fixture(path: &Path) -> anyhow::Result<Vec<Event>> {
 fn run_http(args: &HttpArgs) -> anyhow::Result<ExitCode> {
     use picket_detect::http::eval::{evaluate, parse_manifest};
 
-    let text = std::fs::read_to_string(&args.manifest)
+    let text = super::triage::read_text_capped(&args.manifest)
         .with_context(|| format!("cannot read manifest {}", args.manifest.display()))?;
-    let cases = parse_manifest(&text).with_context(|| format!("invalid manifest {}", args.manifest.display()))?;
+    let cases = parse_manifest(&text)
+        .with_context(|| format!("invalid manifest {}", args.manifest.display()))?;
     let base = args.manifest.parent().unwrap_or(Path::new("."));
     let (outcomes, tallies) = evaluate(&cases, base, read_fixture)?;
 
@@ -88,7 +90,10 @@ fn run_http(args: &HttpArgs) -> anyhow::Result<ExitCode> {
         );
     }
     println!();
-    println!("{:<28} {:>5} {:>7} {:>15} {:>13}", "detector", "hits", "misses", "true negatives", "false alarms");
+    println!(
+        "{:<28} {:>5} {:>7} {:>15} {:>13}",
+        "detector", "hits", "misses", "true negatives", "false alarms"
+    );
     let mut failed = 0;
     for (detector, tally) in &tallies {
         println!(
@@ -107,10 +112,15 @@ fn run_dns(args: &DnsArgs) -> anyhow::Result<ExitCode> {
 
     let mut rows = evaluate_dga(
         &args.corpus.join("dga/baderj"),
-        &args.corpus.join("benign-and-warninglists/misp-warninglists"),
+        &args
+            .corpus
+            .join("benign-and-warninglists/misp-warninglists"),
     )
     .context("DGA evaluation failed")?;
-    rows.extend(evaluate_tunnel_names(&args.corpus.join("dns-tunnel/netrack-learn")).context("tunnel evaluation failed")?);
+    rows.extend(
+        evaluate_tunnel_names(&args.corpus.join("dns-tunnel/netrack-learn"))
+            .context("tunnel evaluation failed")?,
+    );
 
     if args.format == "jsonl" {
         for row in &rows {

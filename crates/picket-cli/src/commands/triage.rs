@@ -91,7 +91,11 @@ enum Outcome {
     /// A blank line or one the parser skipped.
     Skipped,
     /// A scored line.
-    Scored { band: Band, extractions: Vec<usize>, hits: Vec<usize> },
+    Scored {
+        band: Band,
+        extractions: Vec<usize>,
+        hits: Vec<usize>,
+    },
     /// A line the parser rejected.
     Rejected(String),
 }
@@ -119,22 +123,31 @@ impl Outputs {
         let mut bands = Vec::new();
         for band in Band::ALL {
             let path = dir.join(format!("{}.log", band.name()));
-            let file = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+            let file =
+                File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
             bands.push(BufWriter::with_capacity(1 << 16, file));
         }
-        Ok(Outputs { dir: dir.to_owned(), bands, extractions: HashMap::new() })
+        Ok(Outputs {
+            dir: dir.to_owned(),
+            bands,
+            extractions: HashMap::new(),
+        })
     }
 
     fn extraction(&mut self, index: usize, name: &str) -> anyhow::Result<&mut BufWriter<File>> {
         if !self.extractions.contains_key(&index) {
             let path = self.dir.join(name);
             if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
             }
-            let file = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+            let file =
+                File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
             self.extractions.insert(index, BufWriter::new(file));
         }
-        self.extractions.get_mut(&index).context("extraction output missing")
+        self.extractions
+            .get_mut(&index)
+            .context("extraction output missing")
     }
 
     fn flush(&mut self) -> anyhow::Result<()> {
@@ -147,8 +160,12 @@ impl Outputs {
 
 /// Runs the triage.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config_text = std::fs::read_to_string(&args.config)
-        .with_context(|| format!("cannot read the triage configuration {}", args.config.display()))?;
+    let config_text = read_text_capped(&args.config).with_context(|| {
+        format!(
+            "cannot read the triage configuration {}",
+            args.config.display()
+        )
+    })?;
     let config: TriageConfig = serde_yaml_ng::from_str(&config_text)
         .with_context(|| format!("invalid triage configuration {}", args.config.display()))?;
     let base = args.config.parent().unwrap_or(Path::new("."));
@@ -189,12 +206,25 @@ fn triage_input(
         None if input.as_os_str() == "-" => bail!("standard input needs --format"),
         None => match picket_sources::sniff(input)? {
             InputKind::Log(format) => format,
-            InputKind::Capture => bail!("{} is a packet capture; triage reads proxy logs", input.display()),
-            InputKind::Unknown => bail!("{}: log format not recognised; name it with --format", input.display()),
+            InputKind::Capture => bail!(
+                "{} is a packet capture; triage reads proxy logs",
+                input.display()
+            ),
+            InputKind::Unknown => bail!(
+                "{}: log format not recognised; name it with --format",
+                input.display()
+            ),
         },
     };
-    if !matches!(format, Format::Squid | Format::SquidCombined | Format::W3c | Format::Tmg | Format::Tmg16) {
-        bail!("{}: triage reads proxy logs (squid, w3c, tmg), not {}", input.display(), format.as_str());
+    if !matches!(
+        format,
+        Format::Squid | Format::SquidCombined | Format::W3c | Format::Tmg | Format::Tmg16
+    ) {
+        bail!(
+            "{}: triage reads proxy logs (squid, w3c, tmg), not {}",
+            input.display(),
+            format.as_str()
+        );
     }
     tracing::info!(input = %input.display(), format = format.as_str(), threads, "triage started");
 
@@ -206,16 +236,21 @@ fn triage_input(
     let mut finished = false;
 
     while !finished {
-        // Cut up to `threads` chunks of whole lines.
+        // Cut up to two chunks of whole lines per thread.
         let mut chunks = Vec::with_capacity(threads);
         while chunks.len() < threads.max(1) * 2 && !finished {
-            let mut chunk = Chunk { text: Vec::new(), first_line: 0, lines: Vec::new(), prepended: 0 };
-            if format == Format::W3c {
-                if let Some(header) = &fields_header {
-                    chunk.text.extend_from_slice(header);
-                    chunk.text.push(b'\n');
-                    chunk.prepended = 1;
-                }
+            let mut chunk = Chunk {
+                text: Vec::new(),
+                first_line: 0,
+                lines: Vec::new(),
+                prepended: 0,
+            };
+            if format == Format::W3c
+                && let Some(header) = &fields_header
+            {
+                chunk.text.extend_from_slice(header);
+                chunk.text.push(b'\n');
+                chunk.prepended = 1;
             }
             while chunk.lines.len() < args.chunk_lines.max(1) {
                 match source.next_line() {
@@ -236,10 +271,20 @@ fn triage_input(
                         chunk.text.push(b'\n');
                     }
                     Some(RawLine::TooLong { line, len, .. }) => {
-                        report_rejection(totals, &name, line, &format!("line of {len} bytes exceeds {MAX_LINE_LEN}"));
+                        report_rejection(
+                            totals,
+                            &name,
+                            line,
+                            &format!("line of {len} bytes exceeds {MAX_LINE_LEN}"),
+                        );
                     }
                     Some(RawLine::Error { line, error, .. }) => {
-                        report_rejection(totals, &name, line, &format!("input ends early: {error}"));
+                        report_rejection(
+                            totals,
+                            &name,
+                            line,
+                            &format!("input ends early: {error}"),
+                        );
                         finished = true;
                         break;
                     }
@@ -256,7 +301,10 @@ fn triage_input(
                 .iter()
                 .map(|chunk| scope.spawn(|| process_chunk(chunk, format, &reader_config, triage)))
                 .collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
         });
         for (chunk, outcomes) in chunks.iter().zip(results) {
             write_chunk(chunk, &outcomes, &name, triage, outputs, totals)?;
@@ -266,7 +314,12 @@ fn triage_input(
 }
 
 /// Parses a chunk and scores each line; outcomes are in line order.
-fn process_chunk(chunk: &Chunk, format: Format, config: &ReaderConfig, triage: &Triage) -> Vec<Outcome> {
+fn process_chunk(
+    chunk: &Chunk,
+    format: Format,
+    config: &ReaderConfig,
+    triage: &Triage,
+) -> Vec<Outcome> {
     let (events, rejections, _) = picket_sources::read_all(&chunk.text, format, config);
     let mut outcomes: Vec<Outcome> = chunk
         .lines
@@ -281,7 +334,9 @@ fn process_chunk(chunk: &Chunk, format: Format, config: &ReaderConfig, triage: &
         .collect();
     let index_of = |line: Option<u64>| {
         let line = line?.checked_sub(1 + chunk.prepended)?;
-        usize::try_from(line).ok().filter(|&i| i < chunk.lines.len())
+        usize::try_from(line)
+            .ok()
+            .filter(|&i| i < chunk.lines.len())
     };
 
     for event in &events {
@@ -324,21 +379,32 @@ fn write_chunk(
         match outcome {
             Outcome::Header => {
                 for writer in &mut outputs.bands {
-                    writer.write_all(bytes).context("cannot write a band file")?;
+                    writer
+                        .write_all(bytes)
+                        .context("cannot write a band file")?;
                 }
             }
             Outcome::Skipped => {}
-            Outcome::Scored { band, extractions, hits } => {
+            Outcome::Scored {
+                band,
+                extractions,
+                hits,
+            } => {
                 totals.lines += 1;
                 totals.bands[band.index()] += 1;
                 for &hit in hits {
                     totals.check_hits[hit] += 1;
                 }
-                outputs.bands[band.index()].write_all(bytes).context("cannot write a band file")?;
+                outputs.bands[band.index()]
+                    .write_all(bytes)
+                    .context("cannot write a band file")?;
                 for &index in extractions {
                     totals.extractions[index] += 1;
                     let file = &triage.extraction_outputs()[index];
-                    outputs.extraction(index, file)?.write_all(bytes).context("cannot write an extraction file")?;
+                    outputs
+                        .extraction(index, file)?
+                        .write_all(bytes)
+                        .context("cannot write an extraction file")?;
                 }
             }
             Outcome::Rejected(reason) => {
@@ -395,7 +461,11 @@ fn print_summary(args: &Args, triage: &Triage, totals: &Totals) -> anyhow::Resul
                 println!("  {:<15} {}", band.name(), totals.bands[band.index()]);
             }
             for i in 0..triage.check_count() {
-                println!("check {:<24} {} hits", triage.check_name(i), totals.check_hits[i]);
+                println!(
+                    "check {:<24} {} hits",
+                    triage.check_name(i),
+                    totals.check_hits[i]
+                );
             }
             for (name, count) in triage.extraction_outputs().iter().zip(&totals.extractions) {
                 println!("extract {name:<22} {count} lines");
@@ -404,4 +474,20 @@ fn print_summary(args: &Args, triage: &Triage, totals: &Totals) -> anyhow::Resul
         }
     }
     Ok(())
+}
+
+/// Largest configuration or manifest file read, in bytes.
+const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
+/// Reads a small text file (a configuration or a manifest), refusing files
+/// over [`MAX_CONFIG_BYTES`].
+pub(crate) fn read_text_capped(path: &Path) -> std::io::Result<String> {
+    let file = File::open(path)?;
+    let text = std::io::read_to_string(std::io::Read::take(file, MAX_CONFIG_BYTES + 1))?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(std::io::Error::other(format!(
+            "file is larger than {MAX_CONFIG_BYTES} bytes"
+        )));
+    }
+    Ok(text)
 }

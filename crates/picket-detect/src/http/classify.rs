@@ -300,12 +300,20 @@ pub fn delivered_kind(event: &HttpEvent) -> Option<FileKind> {
         .or_else(|| url_kind(event))
 }
 
-/// True when the response status (if logged) says the body was delivered.
+/// True when the transaction delivered a response body to the client: a
+/// `GET` or `POST` (or a log without methods) with a 2xx status (or none
+/// logged). FTP verbs in W3C logs (`created`, `sent`) and `HEAD` are not
+/// downloads.
 pub fn delivered(event: &HttpEvent) -> bool {
-    match event.status {
+    let download_method = event
+        .method
+        .as_deref()
+        .is_none_or(|m| m.eq_ignore_ascii_case("GET") || m.eq_ignore_ascii_case("POST"));
+    let success = match event.status {
         Some(status) => (200..300).contains(&status),
         None => true,
-    }
+    };
+    download_method && success
 }
 
 /// The host as an IP address, when it is one (IPv6 may be bracketed).

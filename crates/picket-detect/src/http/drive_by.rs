@@ -72,7 +72,9 @@ pub struct DriveByConfig {
     pub updater_hosts: Vec<String>,
     /// User-agent substrings (any case) of software updaters. Default:
     /// `Windows-Update-Agent`, `Google Update`, `Mozilla Maintenance`,
-    /// `Adobe Update`, `JavaUpdate`, `Java Update`.
+    /// `Adobe Update`, `JavaUpdate`, `Java Update`, `Microsoft BITS` (the
+    /// Windows transfer service that Windows and Chrome updates use; its
+    /// binary fetches still reach `http.suspicious_user_agent`).
     pub updater_agents: Vec<String>,
 }
 
@@ -113,6 +115,7 @@ impl Default for DriveByConfig {
                 "Adobe Update",
                 "JavaUpdate",
                 "Java Update",
+                "Microsoft BITS",
             ]),
         }
     }

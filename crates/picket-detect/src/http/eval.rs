@@ -87,7 +87,11 @@ pub fn parse_manifest(text: &str) -> Result<Vec<Case>, ManifestError> {
         if line.is_empty() {
             continue;
         }
-        let error = |reason| ManifestError { line: index + 1, text: raw.to_owned(), reason };
+        let error = |reason| ManifestError {
+            line: index + 1,
+            text: raw.to_owned(),
+            reason,
+        };
         let columns: Vec<&str> = line.split_whitespace().collect();
         let [file, detector, expected] = columns[..] else {
             return Err(error("expected three columns: file, detector, count"));
@@ -158,10 +162,16 @@ pub fn evaluate<E>(
     base: &Path,
     mut read: impl FnMut(&Path) -> Result<Vec<Event>, E>,
 ) -> Result<(Vec<Outcome>, BTreeMap<String, Tally>), E> {
-    let ids: Vec<&'static str> = detectors(&HttpConfig::default()).iter().map(|d| d.id()).collect();
+    let ids: Vec<&'static str> = detectors(&HttpConfig::default())
+        .iter()
+        .map(|d| d.id())
+        .collect();
     let mut cache: BTreeMap<PathBuf, Vec<Alert>> = BTreeMap::new();
     let mut outcomes = Vec::new();
-    let mut tallies: BTreeMap<String, Tally> = ids.iter().map(|id| ((*id).to_owned(), Tally::default())).collect();
+    let mut tallies: BTreeMap<String, Tally> = ids
+        .iter()
+        .map(|id| ((*id).to_owned(), Tally::default()))
+        .collect();
 
     for case in cases {
         if !cache.contains_key(&case.file) {
@@ -169,7 +179,11 @@ pub fn evaluate<E>(
             cache.insert(case.file.clone(), run_detectors(&events));
         }
         let alerts = &cache[&case.file];
-        let targets: Vec<&str> = if case.detector == "*" { ids.clone() } else { vec![case.detector.as_str()] };
+        let targets: Vec<&str> = if case.detector == "*" {
+            ids.clone()
+        } else {
+            vec![case.detector.as_str()]
+        };
         for detector in targets {
             let count = alerts.iter().filter(|a| a.detector == detector).count();
             let passed = case.expected.accepts(count);
@@ -180,7 +194,12 @@ pub fn evaluate<E>(
                 (false, true) => tally.true_negatives += 1,
                 (false, false) => tally.false_alarms += 1,
             }
-            outcomes.push(Outcome { case: case.clone(), detector: detector.to_owned(), alerts: count, passed });
+            outcomes.push(Outcome {
+                case: case.clone(),
+                detector: detector.to_owned(),
+                alerts: count,
+                passed,
+            });
         }
     }
     Ok((outcomes, tallies))
@@ -192,7 +211,8 @@ mod tests {
 
     #[test]
     fn manifest_parses_counts() {
-        let cases = parse_manifest("# comment\na.log http.beacon =1\n\nb.log * >=0 # trailing\n").unwrap();
+        let cases =
+            parse_manifest("# comment\na.log http.beacon =1\n\nb.log * >=0 # trailing\n").unwrap();
         assert_eq!(cases.len(), 2);
         assert_eq!(cases[0].expected, Expected::Exactly(1));
         assert_eq!(cases[1].expected, Expected::AtLeast(0));

@@ -219,10 +219,14 @@ impl Detector for ExecutableDetector {
         if !self.suppressor.allow(digest2(&client, &http.url), now) {
             return;
         }
+        let kind_name = kind.name().replace('_', " ");
+        let article = if kind_name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
         let summary = format!(
-            "{client} downloaded {} {} from {}",
-            if kind == FileKind::Archive { "an" } else { "a" },
-            kind.name().replace('_', " "),
+            "{client} downloaded {article} {kind_name} from {}",
             if host.is_empty() {
                 "an unknown host"
             } else {

@@ -26,7 +26,8 @@
 //! ```
 //!
 //! List files hold one entry per line; blank lines and lines starting with
-//! `#` are ignored, as is anything after ` #` on a line.
+//! `#` are ignored, as is anything after ` #` on a line of a list (not of
+//! a rules file).
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -411,17 +412,34 @@ pub struct Triage {
     bands: Bands,
 }
 
-/// Reads a list file into (line number, entry) pairs.
-fn read_list(path: &Path) -> Result<Vec<(usize, String)>, TriageError> {
-    let text = std::fs::read_to_string(path).map_err(|source| TriageError::Read {
+/// Largest list or rules file read, in bytes.
+pub const MAX_LIST_BYTES: u64 = 512 << 20;
+
+/// Reads a list file into (line number, entry) pairs; `trailing_comments`
+/// cuts each line at ` #` (not for rule files, whose separator is `##`).
+fn read_list(path: &Path, trailing_comments: bool) -> Result<Vec<(usize, String)>, TriageError> {
+    let read_error = |source| TriageError::Read {
         path: path.to_owned(),
         source,
-    })?;
+    };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let text = std::io::read_to_string(std::io::Read::take(file, MAX_LIST_BYTES + 1))
+        .map_err(read_error)?;
+    if text.len() as u64 > MAX_LIST_BYTES {
+        return Err(read_error(std::io::Error::other(format!(
+            "file is larger than the {MAX_LIST_BYTES}-byte limit for lists"
+        ))));
+    }
     Ok(text
         .lines()
         .enumerate()
         .filter_map(|(i, line)| {
-            let line = line.split(" #").next().unwrap_or(line).trim();
+            let line = if trailing_comments {
+                line.split(" #").next().unwrap_or(line)
+            } else {
+                line
+            };
+            let line = line.trim();
             (!line.is_empty() && !line.starts_with('#')).then(|| (i + 1, line.to_owned()))
         })
         .collect())
@@ -440,7 +458,7 @@ impl Triage {
         let mut checks = Vec::new();
         for (index, check) in config.checks.iter().enumerate() {
             let path = base.join(&check.list);
-            let entries = read_list(&path)?;
+            let entries = read_list(&path, true)?;
             let matcher = build_matcher(check, index + 1, &path, entries)?;
             let name = check.name.clone().unwrap_or_else(|| {
                 check.list.file_name().map_or_else(
@@ -469,7 +487,7 @@ impl Triage {
             if let Some(file) = &group.rules_file {
                 let path = base.join(file);
                 rules.extend(
-                    read_list(&path)?
+                    read_list(&path, false)?
                         .into_iter()
                         .map(|(line, r)| (format!("{}:{line}", path.display()), r)),
                 );

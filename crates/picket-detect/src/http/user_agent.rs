@@ -33,7 +33,8 @@ pub struct UserAgentConfig {
     /// `Wget/`, `WindowsPowerShell`, `libwww-perl`, `Go-http-client`,
     /// `CertUtil`, `Microsoft BITS`, `WinHttp`, `NSIS`.
     pub tool_agents: Vec<String>,
-    /// Alerts on requests without a user agent. Default true.
+    /// Alerts on requests without a user agent, in inputs whose other
+    /// events carry one. Default true.
     pub alert_empty: bool,
     /// Alerts on an agent never seen before on a client, once the client's
     /// inventory is older than [`Self::inventory_warmup_secs`]. Default true.
@@ -183,7 +184,14 @@ pub struct UserAgentDetector {
     history: Option<Box<dyn UserAgentHistory>>,
     pending: Vec<UserAgentSighting>,
     suppressor: Suppressor,
+    /// Inputs that carried a user agent on some event: only there does a
+    /// missing agent mean an empty one (Squid's native log has no agent
+    /// column at all). At most [`MAX_SOURCES`] inputs are remembered.
+    sources_with_agents: hashbrown::HashSet<std::sync::Arc<str>>,
 }
+
+/// Inputs remembered in [`UserAgentDetector::sources_with_agents`].
+const MAX_SOURCES: usize = 4096;
 
 impl std::fmt::Debug for UserAgentDetector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -204,6 +212,7 @@ impl UserAgentDetector {
             history,
             pending: Vec::new(),
             suppressor: Suppressor::new(config.max_tracked, config.repeat_suppression_secs),
+            sources_with_agents: hashbrown::HashSet::new(),
             config,
         }
     }
@@ -327,10 +336,20 @@ impl Detector for UserAgentDetector {
             && classify::delivered_kind(http)
                 .is_some_and(|k| k.is_payload() || k.is_exploit_carrier());
 
+        let is_empty = agent.trim().is_empty() || agent.trim() == "-";
+        let file = &http.location.file;
+        if !is_empty
+            && !self.sources_with_agents.contains(file)
+            && self.sources_with_agents.len() < MAX_SOURCES
+        {
+            self.sources_with_agents.insert(file.clone());
+        }
+        let source_logs_agents = self.sources_with_agents.contains(file);
+
         let mut score: f64 = 0.0;
         let mut reasons: Vec<String> = Vec::new();
         if let Some((reason, weight)) = agent_string_problem(agent)
-            && (self.config.alert_empty || reason != "empty user agent")
+            && (!is_empty || (self.config.alert_empty && source_logs_agents))
         {
             score = score.max(weight);
             reasons.push(reason.to_owned());
@@ -343,7 +362,6 @@ impl Detector for UserAgentDetector {
             score = score.max(0.55);
             reasons.push(format!("{tool} agent fetched a binary"));
         }
-        let is_empty = agent.trim().is_empty() || agent.trim() == "-";
         if !is_empty && self.note_agent(http, agent, now) && self.config.alert_new_agent {
             let weight = if binary { 0.5 } else { 0.3 };
             score = score.max(weight) + if score > 0.0 { 0.1 } else { 0.0 };
@@ -427,6 +445,27 @@ mod tests {
         );
         assert_eq!(alerts.len(), 1);
         assert!(alerts[0].score >= 0.7);
+    }
+
+    #[test]
+    fn empty_agent_needs_a_source_that_logs_agents() {
+        let mut detector = UserAgentDetector::new(UserAgentConfig::default(), None);
+        let alerts = run(&mut detector, &[request(0, "", "text/html")]);
+        assert!(
+            alerts.is_empty(),
+            "a log without agents has no empty agents"
+        );
+
+        let mut detector = UserAgentDetector::new(UserAgentConfig::default(), None);
+        let alerts = run(
+            &mut detector,
+            &[
+                request(0, "Firefox/120.0", "text/html"),
+                request(1, "", "text/html"),
+            ],
+        );
+        assert_eq!(alerts.len(), 1);
+        assert!(alerts[0].summary.contains("empty user agent"));
     }
 
     #[test]
