@@ -6,9 +6,11 @@
 //! encoded ([`subdomain_score`]: base32, hex, base64 with `+` and `/`, mixed
 //! case, raw bytes, long high-entropy labels), the share of query types that
 //! tunnels favour (TXT, NULL, CNAME, MX, SRV and private types) and response
-//! sizes. An alert needs `min_distinct_subdomains` distinct subdomains and a
-//! window score of at least `min_score`; one alert per key and window, plus a
-//! summary when a window that alerted closes.
+//! sizes. An alert needs `min_distinct_subdomains` distinct subdomains (or
+//! `min_distinct_with_tunnel_qtypes` when most queries use tunnel query types
+//! and half the subdomains look encoded) and a window score of at least
+//! `min_score`; one alert per key and window, plus a summary when a window
+//! that alerted closes.
 //!
 //! Left alone: names under the allowlist, names with a label starting with
 //! `_` (SRV, `_dmarc`, DKIM `_domainkey`), reverse lookups, private zones.
@@ -42,6 +44,15 @@ pub struct TunnelConfig {
     /// Distinct subdomains under one registered domain from one client in a
     /// window before the detector considers a tunnel. Default: 20.
     pub min_distinct_subdomains: usize,
+    /// Distinct subdomains that suffice when most queries use tunnel query
+    /// types (see `min_tunnel_qtype_share`) and at least half the subdomains
+    /// look encoded: short tunnel sessions, such as a handshake, show fewer
+    /// names. Default: 8.
+    pub min_distinct_with_tunnel_qtypes: usize,
+    /// Share of queries with a tunnel query type (TXT, NULL, CNAME, MX, SRV,
+    /// private types) that lowers the bar to `min_distinct_with_tunnel_qtypes`.
+    /// Default: 0.75.
+    pub min_tunnel_qtype_share: f64,
     /// Window score (0 to 1) that raises an alert. Default: 0.4.
     pub min_score: f64,
     /// [`subdomain_score`] at or above which a subdomain counts as encoded.
@@ -62,6 +73,8 @@ impl Default for TunnelConfig {
             enabled: true,
             window_secs: 300,
             min_distinct_subdomains: 20,
+            min_distinct_with_tunnel_qtypes: 8,
+            min_tunnel_qtype_share: 0.75,
             min_score: 0.4,
             encoded_score: 0.5,
             max_keys: 100_000,
@@ -258,9 +271,11 @@ impl picket_event::Detector for TunnelDetector {
 
         observe_query(window, dns, parts.subdomain, config);
 
-        if !window.alerted && window.distinct.len() >= config.min_distinct_subdomains {
-            let (score, ..) = window.score(config);
-            if score >= config.min_score {
+        if !window.alerted && window.distinct.len() >= config.min_distinct_with_tunnel_qtypes.min(config.min_distinct_subdomains) {
+            let (score, encoded_share, _, qtype_share) = window.score(config);
+            let enough = window.distinct.len() >= config.min_distinct_subdomains
+                || (qtype_share >= config.min_tunnel_qtype_share && encoded_share >= 0.5);
+            if enough && score >= config.min_score {
                 window.alerted = true;
                 alerts.push(window_alert(window, client, config, "threshold"));
             }
