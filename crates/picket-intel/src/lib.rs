@@ -9,10 +9,12 @@
 pub mod error;
 pub mod expiry;
 pub mod export;
+pub mod fetch;
 mod formats;
 pub mod indicator;
 pub mod load;
 pub mod normalize;
+pub mod rules;
 pub mod whitelist;
 
 pub use error::{IntelError, RecordError, ValueError};
@@ -20,6 +22,8 @@ pub use formats::{Column, ColumnList, Columns, DatasetType};
 pub use indicator::{Indicator, IndicatorKind, Sighting, Tlp};
 pub use load::{detect, load_bytes, load_file, load_file_with, Defaults, Format, LoadOptions, LoadReport};
 pub use expiry::Lifetimes;
+pub use fetch::{fetch, FetchOptions, Fetched, Validators};
+pub use rules::{FeedRule, RuleFile};
 pub use export::{export, ExportCounts, ExportFormat, ExportOptions};
 pub use normalize::{classify, classify_observable, normalize, normalize_observable, Observable};
 pub use whitelist::{AllowReason, Warninglist, Whitelist};
