@@ -152,7 +152,11 @@ pub fn agent_string_problem(agent: &str) -> Option<(&'static str, f64)> {
     if trimmed.is_empty() || trimmed == "-" {
         return Some(("empty user agent", 0.3));
     }
-    if trimmed.len() >= 11 && trimmed[..11].eq_ignore_ascii_case("user-agent:") {
+    if trimmed
+        .as_bytes()
+        .get(..11)
+        .is_some_and(|head| head.eq_ignore_ascii_case(b"user-agent:"))
+    {
         return Some(("user agent begins with a User-Agent: header name", 0.7));
     }
     if trimmed.contains(['\r', '\n']) {
