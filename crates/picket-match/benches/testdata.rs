@@ -1,6 +1,6 @@
 //! Seeded generators of realistic indicator sets and lookup values, shared by
 //! the criterion benches and the memory and end-to-end examples.
-#![allow(dead_code, missing_docs)]
+#![allow(dead_code, missing_docs, clippy::disallowed_methods)]
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
@@ -16,7 +16,7 @@ impl Rng {
         Rng(seed)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -25,7 +25,7 @@ impl Rng {
     }
 
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.next_u64() % n.max(1)
     }
 
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
@@ -45,7 +45,7 @@ pub fn word(rng: &mut Rng) -> String {
     (0..n).map(|_| *rng.pick(SYLLABLES)).collect()
 }
 
-/// A registrable-looking domain: `word.tld`, sometimes with a number.
+/// Generates a registrable-looking domain: `word.tld`, sometimes with a number.
 pub fn domain(rng: &mut Rng) -> String {
     let mut w = word(rng);
     if rng.below(4) == 0 {
@@ -54,7 +54,7 @@ pub fn domain(rng: &mut Rng) -> String {
     format!("{w}.{}", rng.pick(TLDS))
 }
 
-/// A host name under a domain: zero to two extra labels.
+/// Generates a host name under a domain, with zero to two extra labels.
 pub fn host_under(rng: &mut Rng, domain: &str) -> String {
     match rng.below(3) {
         0 => domain.to_owned(),
@@ -65,7 +65,7 @@ pub fn host_under(rng: &mut Rng, domain: &str) -> String {
 
 pub fn public_v4(rng: &mut Rng) -> u32 {
     loop {
-        let a = rng.next() as u32;
+        let a = rng.next_u64() as u32;
         let first = a >> 24;
         if !matches!(first, 0 | 10 | 127 | 224..=255) {
             return a;
@@ -76,7 +76,7 @@ pub fn public_v4(rng: &mut Rng) -> u32 {
 fn hex(rng: &mut Rng, bytes: usize) -> String {
     let mut s = String::with_capacity(bytes * 2);
     while s.len() < bytes * 2 {
-        s.push_str(&format!("{:016x}", rng.next()));
+        s.push_str(&format!("{:016x}", rng.next_u64()));
     }
     s.truncate(bytes * 2);
     s
@@ -131,7 +131,7 @@ pub fn each_indicator(total: usize, seed: u64, mut out: impl FnMut(Indicator)) {
         out(indicator(IndicatorKind::Ipv4, Ipv4Addr::from(public_v4(&mut rng)).to_string(), false, f));
     }
     for _ in 0..share(3) {
-        let a = (0x2001_0db8u128 << 96) | u128::from(rng.next()) << 32 | u128::from(rng.next() as u32);
+        let a = (0x2001_0db8u128 << 96) | u128::from(rng.next_u64()) << 32 | u128::from(rng.next_u64() as u32);
         let f = rng.pick(&feeds);
         out(indicator(IndicatorKind::Ipv6, Ipv6Addr::from(a).to_string(), false, f));
     }
@@ -168,7 +168,7 @@ pub fn each_indicator(total: usize, seed: u64, mut out: impl FnMut(Indicator)) {
     }
 }
 
-/// The real lists of the public corpus that parse as feeds, when present.
+/// Loads the real feeds of the public corpus, when present.
 pub fn corpus_indicators() -> Vec<Indicator> {
     let Some(root) = picket_corpus::corpus_dir() else {
         return Vec::new();
@@ -194,7 +194,7 @@ pub fn corpus_indicators() -> Vec<Indicator> {
     out
 }
 
-/// Host names as a proxy sees them: mostly popular, benign names (Zipf-like
+/// Generates host names as a proxy logs them: mostly popular, benign names (Zipf-like
 /// reuse), some under listed domains.
 pub fn lookup_hosts(n: usize, listed: &[String], seed: u64) -> Vec<String> {
     let mut rng = Rng::new(seed);

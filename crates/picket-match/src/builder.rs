@@ -51,12 +51,12 @@ impl Default for MatcherBuilder {
 }
 
 impl MatcherBuilder {
-    /// An empty builder with default settings.
+    /// Creates an empty builder with default settings.
     pub fn new() -> Self {
         Self::with_settings(MatcherSettings::default())
     }
 
-    /// An empty builder with the given limits.
+    /// Creates an empty builder with the given limits.
     pub fn with_settings(settings: MatcherSettings) -> Self {
         MatcherBuilder {
             settings,
@@ -97,7 +97,7 @@ impl MatcherBuilder {
     /// An exact domain, address, URL or digest on the whitelist is never
     /// hit. A whitelisted name under a blacklisted parent domain, or a
     /// whitelisted network inside a blacklisted one, wins for what it
-    /// covers; a blacklisted entry more specific than the whitelist entry
+    /// covers. A blacklisted entry more specific than the whitelist entry
     /// still hits.
     pub fn allow(&mut self, indicator: &Indicator) -> Result<&mut Self, BuildError> {
         let id = self.intern(indicator)?;
@@ -386,7 +386,7 @@ pub(crate) fn canonical_ip(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// An IPv4-mapped IPv6 network (`::ffff:0:0/96` and longer) as an IPv4 network.
+/// Converts an IPv4-mapped IPv6 network (`::ffff:0:0/96` and longer) to an IPv4 network.
 fn ipv4_mapped(first: u128, prefix: u8) -> Option<(u32, u8)> {
     (prefix >= 96 && first >> 32 == 0xffff).then(|| (first as u32, prefix - 96))
 }

@@ -9,7 +9,7 @@ use crate::tag::Tag;
 
 /// A key that sorts and exposes its top 64 bits for the directory.
 pub(crate) trait FixedKey: Copy + Ord {
-    /// The key's most significant 64 bits, big-endian order.
+    /// Returns the key's most significant 64 bits, in big-endian order.
     fn top(&self) -> u64;
 }
 
@@ -78,7 +78,7 @@ impl<K: FixedKey> SortedKeys<K> {
         SortedKeys { bits, dir, keys, tags }
     }
 
-    /// The tag of `key`, if present.
+    /// Returns the tag of `key`, if present.
     #[inline]
     pub(crate) fn get(&self, key: &K) -> Option<Tag> {
         if self.keys.is_empty() {
@@ -95,7 +95,7 @@ impl<K: FixedKey> SortedKeys<K> {
         self.keys.len()
     }
 
-    /// Every (key, tag), sorted by key.
+    /// Iterates over every (key, tag), sorted by key.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&K, Tag)> {
         self.keys.iter().zip(self.tags.iter().copied())
     }

@@ -34,8 +34,8 @@
 //!
 //! # What matches what
 //!
-//! - Addresses: exact IPv4 and IPv6, CIDR networks and `first-last` ranges;
-//!   every indicator containing the address is reported, the exact address
+//! - Addresses: exact IPv4 and IPv6, CIDR networks and `first-last` ranges.
+//!   Every indicator containing the address is reported, the exact address
 //!   first and then networks from the most specific.
 //! - Domains: exact, or with subdomains on label boundaries (`evil.example`
 //!   covers `a.b.evil.example`, never `notevil.example`), ignoring case and
@@ -72,13 +72,13 @@ pub use shared::SharedMatcher;
 /// Limits of a matcher. Every field has a documented default.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MatcherSettings {
-    /// Most hits one event can produce; further hits are dropped. Bounds the
+    /// Maximum hits one event can produce; further hits are dropped. Bounds the
     /// work a hostile event (a DNS response with hundreds of answers) can
     /// cause. Default 256.
     pub max_hits_per_event: usize,
-    /// Most list slots the network table may use (4 bytes each). Nested
+    /// Maximum list slots the network table may use (4 bytes each). Nested
     /// networks need at most 33 (IPv4) or 129 (IPv6) slots per segment, but
-    /// overlapping ranges can need many more; past the limit the widest
+    /// overlapping ranges can need many more. Past the limit the widest
     /// networks are left out and counted in
     /// [`MatcherStats::networks_dropped`]. Default 2^26 (256 MiB).
     pub max_range_pool: usize,
@@ -93,7 +93,7 @@ impl Default for MatcherSettings {
     }
 }
 
-/// Why an indicator could not be added to a [`MatcherBuilder`].
+/// Error adding an indicator to a [`MatcherBuilder`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BuildError {
     /// The value does not parse as its kind.
@@ -103,7 +103,7 @@ pub enum BuildError {
         kind: &'static str,
         /// The value, cut to 256 characters.
         value: String,
-        /// What is wrong with it.
+        /// The problem with the value.
         reason: &'static str,
     },
     /// The value is longer than the matcher stores.

@@ -79,7 +79,7 @@ pub struct MatcherStats {
     pub heap_bytes: usize,
 }
 
-/// Where an indicator was found, for formatting the hit.
+/// Location of a found indicator in the tables, for formatting the hit.
 enum Found<'a> {
     V4(u32),
     V6(u128),
@@ -304,7 +304,7 @@ impl Matcher {
         }
     }
 
-    /// A host that may be an address literal or a name.
+    /// Matches a host that may be an address literal or a name.
     fn host(&self, host: &str, field: MatchedField, hits: &mut Vec<IntelHit>, start: usize) {
         let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
         match bare.parse::<IpAddr>() {

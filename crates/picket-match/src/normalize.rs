@@ -30,9 +30,9 @@ pub fn domain(name: &str) -> Option<Cow<'_, str>> {
 /// query, as in `evil.example/gate.php?id=1`.
 ///
 /// The scheme, user information and fragment are dropped, so `http://` and
-/// `https://` spellings of one resource give one key; the host is
-/// normalised like [`domain`]; a default port (80, 443) is dropped; a
-/// missing path becomes `/`; percent escapes get upper-case hex digits.
+/// `https://` spellings of one resource give one key. The host is
+/// normalised like [`domain`], a default port (80, 443) is dropped, a
+/// missing path becomes `/` and percent escapes get upper-case hex digits.
 /// `default_host` fills in the host for an origin-form target (`/path`), as
 /// captures and Zeek logs give it. Returns `None` when no host is known.
 pub fn url_key(raw: &str, default_host: Option<&str>) -> Option<String> {
@@ -153,7 +153,7 @@ pub fn to_hex(bytes: &[u8]) -> String {
     out
 }
 
-/// The last path segment of a URL key or path, without query: the file name
+/// Returns the last path segment of a URL key or path, without query: the file name
 /// a download would get, or `None` when the path ends in `/`.
 pub fn last_path_segment(path: &str) -> Option<&str> {
     let path = path.split(['?', '#']).next().unwrap_or("");
@@ -161,7 +161,7 @@ pub fn last_path_segment(path: &str) -> Option<&str> {
     (!name.is_empty()).then_some(name)
 }
 
-/// A fast 64-bit hash of `bytes` under `seed`, eight bytes per step, with a
+/// Hashes `bytes` under `seed` to 64 bits, eight bytes per step, with a
 /// full-avalanche finaliser so that both the top bits (bucket) and the next
 /// 32 bits (fingerprint) are well mixed.
 #[inline]

@@ -12,7 +12,7 @@
 //! Cost: per network its item (16 bytes for IPv4, 48 for IPv6), up to two
 //! segment starts with their list offsets, and one pool slot per segment it
 //! covers. Nested CIDR networks cover at most 33 (IPv4) or 129 (IPv6)
-//! distinct prefixes per point; overlapping ranges can cover many more, so
+//! distinct prefixes per point. Overlapping ranges can cover many more, so
 //! the pool is capped by [`crate::MatcherSettings::max_range_pool`].
 
 use crate::keys::FixedKey;
@@ -23,7 +23,7 @@ use crate::tag::{self, Tag};
 pub(crate) trait Addr: FixedKey + std::fmt::Debug {
     /// The lowest address.
     const ZERO: Self;
-    /// The next address, `None` after the highest.
+    /// Returns the next address, or `None` after the highest.
     fn next(self) -> Option<Self>;
     /// `last - first`, as a size measure for ordering.
     fn span(first: Self, last: Self) -> u128;
@@ -203,7 +203,7 @@ impl<A: Addr> Ranges<A> {
         self.items.len()
     }
 
-    /// Every kept indicator.
+    /// Returns every kept indicator.
     pub(crate) fn items(&self) -> &[RangeItem<A>] {
         &self.items
     }
@@ -240,7 +240,7 @@ fn boundaries<A: Addr>(items: &[RangeItem<A>]) -> Vec<A> {
     starts
 }
 
-/// The segments `[s, e)` an item covers.
+/// Returns the segments `[s, e)` an item covers.
 fn segment_span<A: Addr>(starts: &[A], it: &RangeItem<A>) -> (usize, usize) {
     let s = starts.partition_point(|x| *x < it.first);
     let e = match it.last.next() {

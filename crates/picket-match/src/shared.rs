@@ -10,7 +10,7 @@ use crate::Matcher;
 ///
 /// Readers call [`SharedMatcher::current`] (a lock-free load) and keep the
 /// returned `Arc` for as long as they need a stable view, such as one batch
-/// of events; a reload calls [`SharedMatcher::replace`] with a matcher built
+/// of events. A reload calls [`SharedMatcher::replace`] with a matcher built
 /// beside the old one. Readers never wait, and the old matcher is freed when
 /// its last reader lets go.
 #[derive(Debug)]
@@ -26,7 +26,7 @@ impl SharedMatcher {
         }
     }
 
-    /// The matcher in force now.
+    /// Returns the matcher in force now.
     pub fn current(&self) -> Arc<Matcher> {
         self.current.load_full()
     }

@@ -24,7 +24,7 @@ pub(crate) struct SourceTable {
 }
 
 impl SourceTable {
-    /// The id of `sources`, adding the list when it is new; `None` once
+    /// Returns the id of `sources`, adding the list when it is new, or `None` once
     /// [`MAX_LISTS`] lists exist.
     pub(crate) fn intern(&mut self, sources: &[IntelSource]) -> Option<u32> {
         if let Some(last) = self.last
@@ -51,7 +51,7 @@ impl SourceTable {
         Some(id)
     }
 
-    /// The id of the union of two lists, in order, without repeats.
+    /// Returns the id of the union of two lists, in order, without repeats.
     pub(crate) fn merge(&mut self, a: u32, b: u32) -> Option<u32> {
         if a == b {
             return Some(a);
@@ -82,12 +82,12 @@ pub(crate) struct FrozenSources {
 }
 
 impl FrozenSources {
-    /// The list with id `id`.
+    /// Returns the list with id `id`.
     pub(crate) fn list(&self, id: u32) -> &[IntelSource] {
         self.lists.get(id as usize).map(|l| &l[..]).unwrap_or(&[])
     }
 
-    /// The highest confidence in list `id`.
+    /// Returns the highest confidence in list `id`.
     pub(crate) fn confidence(&self, id: u32) -> u8 {
         self.confidence.get(id as usize).copied().unwrap_or(0)
     }

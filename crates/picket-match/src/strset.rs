@@ -13,7 +13,7 @@
 
 use crate::tag::{self, Tag};
 
-/// Longest string the table stores, in bytes.
+/// Maximum length of a stored string, in bytes.
 pub(crate) const MAX_LEN: usize = u16::MAX as usize;
 
 /// Collects entries; [`StrSetBuilder::build`] sorts and merges them.
@@ -130,7 +130,7 @@ pub(crate) fn directory(keys: impl Iterator<Item = u64>, n: usize, bits: u32) ->
     dir
 }
 
-/// The bucket of a 64-bit key: its top `bits` bits.
+/// Returns the bucket of a 64-bit key: its top `bits` bits.
 #[inline]
 pub(crate) fn bucket(key: u64, bits: u32) -> usize {
     key.checked_shr(64 - bits).unwrap_or(0) as usize
@@ -169,7 +169,7 @@ impl StrSet {
         }
     }
 
-    /// The stored string at arena offset `off`.
+    /// Returns the stored string at arena offset `off`.
     #[inline]
     pub(crate) fn string_at(&self, off: u32) -> &[u8] {
         let off = off as usize;
@@ -191,7 +191,7 @@ impl StrSet {
         self.fps.is_empty()
     }
 
-    /// Every entry as (arena offset, tag), in table order.
+    /// Returns every entry as (arena offset, tag), in table order.
     pub(crate) fn entries(&self) -> &[(u32, Tag)] {
         &self.entries
     }

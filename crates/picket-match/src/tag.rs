@@ -16,7 +16,7 @@ pub(crate) const KEY_FLAGS: Tag = SUFFIX | ALLOW;
 /// Mask of the source-list id.
 pub(crate) const ID: Tag = ALLOW - 1;
 
-/// The source-list id of `tag`.
+/// Returns the source-list id of `tag`.
 #[inline]
 pub(crate) fn id(tag: Tag) -> u32 {
     tag & ID

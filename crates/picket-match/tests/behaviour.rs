@@ -1,5 +1,7 @@
 //! What matches where: one small case per rule of the matcher.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use picket_event::{
     BodyInfo, DnsEvent, Event, HttpEvent, IntelHit, IntelSource, MatchedField, RecordType, ResourceRecord, TlsEvent,
 };

@@ -3,6 +3,8 @@
 //! drawn from small alphabets so that values collide, nest and share
 //! label and path boundaries often.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -61,7 +63,7 @@ fn v4_entry() -> impl Strategy<Value = Entry> {
     })
 }
 
-/// The extent of an address entry as (first, last, kind order).
+/// Returns the extent of an address entry as (first, last).
 fn extent(e: &Indicator) -> (u128, u128) {
     let to = |ip: IpAddr| match ip {
         IpAddr::V4(a) => u128::from(u32::from(a)),
@@ -185,7 +187,7 @@ fn name() -> impl Strategy<Value = String> {
     prop::collection::vec(label(), 1..5).prop_map(|labels| labels.join("."))
 }
 
-/// Reference: walk from the name itself up through its parents; at each
+/// Reference: walk from the name itself up through its parents. At each
 /// level a whitelist entry ends the walk, otherwise every entry that
 /// applies there hits.
 fn reference_domain(entries: &[Entry], query: &str) -> BTreeSet<String> {
@@ -257,8 +259,8 @@ fn url() -> impl Strategy<Value = String> {
 }
 
 /// Reference: a prefix entry covers a URL when it is the URL or stops just
-/// before a path `/`, just after one, or just before a `?`; walk from the
-/// longest, a whitelist entry ending the walk.
+/// before a path `/`, just after one, or just before a `?`. The walk goes
+/// from the longest, and a whitelist entry ends it.
 fn reference_url(entries: &[(String, bool, bool)], key: &str) -> BTreeSet<String> {
     let query = key.find('?').unwrap_or(key.len());
     let covers = |p: &str, prefix: bool| {

@@ -2,7 +2,7 @@
 //!
 //! Every day partition in the time range is scanned by its own worker with
 //! its own read-only connection, all sharing one compiled matcher. Hits
-//! become `intel.match` alerts marked retrospective; an alert whose dedupe
+//! become `intel.match` alerts marked retrospective. An alert whose dedupe
 //! key (detector, event location, indicator and field) is already stored,
 //! because `analyze` or an earlier hunt raised it, is counted and not
 //! reported again.
@@ -80,7 +80,7 @@ pub struct Args {
     pub no_record: bool,
 }
 
-/// What to scan and how.
+/// Scan range and settings of a hunt.
 #[derive(Clone, Debug, Default)]
 pub struct HuntOptions {
     /// Events before this instant are skipped.
@@ -93,7 +93,7 @@ pub struct HuntOptions {
     pub record: bool,
 }
 
-/// What a hunt did, printed as its summary.
+/// Counts and timing of a hunt, printed as its summary.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct HuntSummary {
     /// Always `"hunt_summary"`.
@@ -169,10 +169,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut sink = JsonlSink::new(name, writer);
     let mut sink_error = None;
     let summary = hunt(&store, &matcher, &options, &mut |alert| {
-        if sink_error.is_none() {
-            if let Err(e) = sink.write_alert(alert) {
-                sink_error = Some(e);
-            }
+        if sink_error.is_none()
+            && let Err(e) = sink.write_alert(alert)
+        {
+            sink_error = Some(e);
         }
     })?;
     if let Some(e) = sink_error {
@@ -196,9 +196,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 pub fn build_matcher(intel: &[PathBuf], values: &[String], whitelist: &[PathBuf]) -> anyhow::Result<Matcher> {
     let mut builder = MatcherBuilder::new();
     for path in intel {
-        for indicator in load(path)? {
-            if let Err(error) = builder.add(&indicator) {
+        let (indicators, allow) = load(path)?;
+        for indicator in &indicators {
+            if let Err(error) = builder.add(indicator) {
                 warn!(file = %path.display(), %error, "indicator not usable for matching");
+            }
+        }
+        for indicator in &allow {
+            if let Err(error) = builder.allow(indicator) {
+                warn!(file = %path.display(), %error, "whitelist entry not usable for matching");
             }
         }
     }
@@ -218,8 +224,9 @@ pub fn build_matcher(intel: &[PathBuf], values: &[String], whitelist: &[PathBuf]
             .with_context(|| format!("--indicator {value:?}"))?;
     }
     for path in whitelist {
-        for indicator in load(path)? {
-            if let Err(error) = builder.allow(&indicator) {
+        let (indicators, allow) = load(path)?;
+        for indicator in indicators.iter().chain(&allow) {
+            if let Err(error) = builder.allow(indicator) {
                 warn!(file = %path.display(), %error, "whitelist entry not usable for matching");
             }
         }
@@ -227,12 +234,14 @@ pub fn build_matcher(intel: &[PathBuf], values: &[String], whitelist: &[PathBuf]
     Ok(builder.build())
 }
 
-fn load(path: &Path) -> anyhow::Result<Vec<Indicator>> {
+/// Reads an intel file into its indicators and the entries it marks as
+/// whitelisted.
+fn load(path: &Path) -> anyhow::Result<(Vec<Indicator>, Vec<Indicator>)> {
     let report = picket_intel::load_file(path).with_context(|| format!("cannot load the intel file {}", path.display()))?;
     if !report.rejections.is_empty() {
         warn!(file = %path.display(), rejected = report.rejections.len(), first = %report.rejections[0], "indicators rejected");
     }
-    Ok(report.indicators)
+    Ok((report.indicators, report.allow))
 }
 
 /// Hunts for `indicators` over the newest `lookback` of stored history
@@ -317,7 +326,7 @@ pub fn hunt(
         for _ in 0..threads {
             let tx = tx.clone();
             let (days, next, path) = (&days, &next, &path);
-            scope.spawn(move || scan_worker(&path, days, next, matcher, options, &tx));
+            scope.spawn(move || scan_worker(path, days, next, matcher, options, &tx));
         }
         drop(tx);
 
@@ -343,10 +352,10 @@ pub fn hunt(
                     match fresh {
                         Ok(true) => {
                             summary.alerts_new += 1;
-                            if let Some(hit) = alert.indicators.first() {
-                                if let Some(kind) = IndicatorKind::ALL.into_iter().find(|k| k.as_str() == hit.kind) {
-                                    new_sightings.push((kind, hit.indicator.clone(), alert.timestamp));
-                                }
+                            let hit = alert.indicators.first();
+                            let kind = hit.and_then(|h| IndicatorKind::ALL.into_iter().find(|k| k.as_str() == h.kind));
+                            if let (Some(hit), Some(kind)) = (hit, kind) {
+                                new_sightings.push((kind, hit.indicator.clone(), alert.timestamp));
                             }
                             on_alert(&alert);
                         }
@@ -476,7 +485,7 @@ fn scan_worker(
     }
 }
 
-/// One indicator hit as a retrospective `intel.match` alert: the same
+/// Builds a retrospective `intel.match` alert from one indicator hit, with the same
 /// detector, evidence and indicator as `analyze` would raise, so both
 /// share one dedupe key.
 pub fn intel_alert(event: Event, hit: &IntelHit) -> Alert {
@@ -565,8 +574,8 @@ mod tests {
         ]
     }
 
-    /// A store with the events, and the alert `analyze` raised live for
-    /// the first one.
+    /// Creates a store with the events, and the alert `analyze` raised live
+    /// for the first one.
     fn store(dir: &Path, matcher: &Matcher) -> Store {
         let store = Store::open(&dir.join("store.sqlite")).unwrap();
         let mut writer = store.writer(WriterConfig::default());
@@ -657,7 +666,7 @@ mod tests {
     }
 
     #[test]
-    fn new_indicators_are_hunted_over_the_look_back_window() {
+    fn new_indicators_hunted_over_lookback() {
         let dir = tempfile::tempdir().unwrap();
         let matcher = build_matcher(&[], &["*.evil.example".into()], &[]).unwrap();
         let store = store(dir.path(), &matcher);
