@@ -35,9 +35,10 @@ enum Command {
     Triage(commands::triage::Args),
     /// Run detectors over labelled data and print hits and misses per detector.
     Eval(commands::eval::Args),
-    /// Score proxy-log lines against weighted lists and sort them into
-    /// white, grey and black files; extract lines matching rules.
-    Triage(commands::triage::Args),
+    /// Query passive DNS: stored answers and failing lookups by name, data or time.
+    Pdns(commands::pdns::Args),
+    /// Pull feeds, import, export, query and expire threat intelligence.
+    Intel(commands::intel::Args),
 }
 
 fn main() -> ExitCode {
@@ -49,7 +50,8 @@ fn main() -> ExitCode {
         Command::Hunt(args) => commands::hunt::run(args),
         Command::Triage(args) => commands::triage::run(args),
         Command::Eval(args) => commands::eval::run(args),
-        Command::Triage(args) => commands::triage::run(args),
+        Command::Pdns(args) => commands::pdns::run(args),
+        Command::Intel(args) => commands::intel::run(args),
     };
 
     match result {

@@ -286,6 +286,26 @@ pub fn expire_delisted(conn: &Connection, provider: &str, feed: &str, pulled_at:
     Ok(n as u64)
 }
 
+/// Confirms an unchanged feed (the server answered 304): every report of
+/// it still valid at `now` counts as seen again, so its expiry moves to
+/// `now` plus its kind's lifetime (explicit `valid_until` is kept).
+/// Returns how many sightings were confirmed.
+pub fn touch_feed(conn: &Connection, provider: &str, feed: &str, now: Timestamp, lifetimes: &Lifetimes) -> rusqlite::Result<u64> {
+    let mut total = 0;
+    let mut stmt = conn.prepare_cached(
+        "UPDATE intel_sightings SET reported_at = ?3, last_seen = ?3,
+            expires_at = CASE WHEN valid_until IS NULL THEN max(expires_at, ?3 + ?5) ELSE expires_at END
+         WHERE provider = ?1 AND feed = ?2 AND expires_at > ?3
+           AND indicator_id IN (SELECT id FROM intel_indicators WHERE kind = ?4)",
+    )?;
+    for kind in IndicatorKind::ALL {
+        let life = picket_intel::expiry::days_to_nanos(lifetimes.days(kind));
+        total += stmt.execute(params![provider, feed, now.as_nanos(), kind.as_str(), life])? as u64;
+    }
+    refresh_indicator_expiry(conn, Some((provider, feed)))?;
+    Ok(total)
+}
+
 /// Keeps a failing feed's last good reports alive until `until` (its
 /// grace period): sightings that were valid at the last successful pull
 /// are extended. Returns how many sightings were extended.
@@ -483,8 +503,8 @@ pub struct StoredIndicator {
     pub expires_at: Timestamp,
     /// True while some sighting has not expired.
     pub active: bool,
-    /// Why the value is whitelisted, when it is; a whitelisted indicator
-    /// is never active.
+    /// Why the value (or the queried value it covers) is whitelisted, when
+    /// it is; a whitelisted indicator is never active.
     pub whitelisted: Option<AllowReason>,
     /// How often the matcher saw it in traffic, and when last.
     pub hits: Option<(u64, Timestamp)>,
@@ -743,7 +763,17 @@ fn query_observable(
             }
         }
     }
-    materialize(conn, rows, whitelist, now, false)
+    let mut found = materialize(conn, rows, whitelist, now, false)?;
+
+    // A whitelisted query value is not blocked by any broader indicator:
+    // the more specific allow entry wins.
+    if let Some(reason) = whitelist.check(observable.kind, &observable.value) {
+        for f in &mut found {
+            f.active = false;
+            f.whitelisted.get_or_insert_with(|| reason.clone());
+        }
+    }
+    Ok(found)
 }
 
 fn materialize(conn: &Connection, rows: Vec<Row>, whitelist: &Whitelist, now: Timestamp, only_active: bool) -> rusqlite::Result<Vec<StoredIndicator>> {

@@ -3,6 +3,8 @@
 pub mod analyze;
 pub mod eval;
 pub mod hunt;
+pub mod intel;
+pub mod pdns;
 pub mod triage;
 
 use std::process::ExitCode;

@@ -1,0 +1,760 @@
+//! `picket intel`: pull feeds, import files, export, query, stats and expiry
+//! over the indicators in the store.
+//!
+//! Exit codes: 0 when the command worked (for `query`: and no active
+//! indicator covers any value), 1 when `query` found an active indicator,
+//! 2 on an error, including any feed of `pull` that failed.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use picket_event::Timestamp;
+use picket_intel::{
+    Column, ColumnList, Columns, Defaults, ExportFormat, ExportOptions, FeedRule, Fetched, Format, IndicatorKind,
+    Lifetimes, LoadOptions, LoadReport, RuleFile, Tlp, Validators,
+};
+use picket_store::intel::{self as store_intel, FeedState, Filter, StoredIndicator, UpsertCounts};
+use picket_store::Store;
+use serde_json::json;
+use tracing::{info, warn};
+
+/// Version of the `query` JSON Lines records.
+const QUERY_SCHEMA_VERSION: u32 = 1;
+
+/// Options of `picket intel`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    action: Action,
+    /// Store file.
+    #[arg(long, value_name = "PATH", default_value = "picket.sqlite", env = "PICKET_STORE", global = true)]
+    store: PathBuf,
+    /// The current time, RFC 3339; the clock when absent. For replaying
+    /// and testing expiry.
+    #[arg(long, value_name = "TIME", global = true, hide = true)]
+    now: Option<String>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Action {
+    /// Download the feeds of rule files and store what they list.
+    Pull(PullArgs),
+    /// Read intelligence files, allow lists or MISP warninglists into the store.
+    Import(ImportArgs),
+    /// Write the active indicators in a format for a sensor or for exchange.
+    Export(ExportArgs),
+    /// Show every indicator and sighting covering values (IP, CIDR, domain, URL, hash).
+    Query(QueryArgs),
+    /// Count indicators per kind and feed, and show each feed's state.
+    Stats(StatsArgs),
+    /// Recompute expiry and count expired indicators (they stay stored).
+    Expire,
+}
+
+/// Per-kind lifetimes in days, `KIND=DAYS` (kinds: ip, network, domain,
+/// url, email, hash, user-agent, file-name).
+#[derive(Debug, Clone, clap::Args)]
+struct LifetimeArgs {
+    /// Lifetime override, such as `ip=14` or `domain=90`; repeatable.
+    #[arg(long = "lifetime", value_name = "KIND=DAYS")]
+    lifetimes: Vec<String>,
+}
+
+impl LifetimeArgs {
+    fn resolve(&self) -> anyhow::Result<Lifetimes> {
+        let mut out = Lifetimes::default();
+        for item in &self.lifetimes {
+            let (kind, days) = item.split_once('=').with_context(|| format!("--lifetime {item:?}: expected KIND=DAYS"))?;
+            let days: u32 = days.parse().with_context(|| format!("--lifetime {item:?}: DAYS is not a number"))?;
+            let slot = match kind {
+                "ip" => &mut out.ip,
+                "network" => &mut out.network,
+                "domain" => &mut out.domain,
+                "url" => &mut out.url,
+                "email" => &mut out.email,
+                "hash" => &mut out.hash,
+                "user-agent" => &mut out.user_agent,
+                "file-name" => &mut out.file_name,
+                other => bail!("--lifetime: unknown kind {other:?} (ip, network, domain, url, email, hash, user-agent, file-name)"),
+            };
+            *slot = days;
+        }
+        Ok(out)
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct PullArgs {
+    /// Feed rule files (YAML, one per provider).
+    #[arg(required = true)]
+    rules: Vec<PathBuf>,
+    /// Download every feed, even one pulled within its refresh interval.
+    #[arg(long)]
+    force: bool,
+    /// Pull only this feed (by name); repeatable.
+    #[arg(long = "feed", value_name = "NAME")]
+    feeds: Vec<String>,
+    /// Rejected records printed per feed; the rest are counted.
+    #[arg(long, default_value_t = 20)]
+    show_rejections: usize,
+    #[command(flatten)]
+    lifetimes: LifetimeArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct ImportArgs {
+    /// Files to read.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The format; detected from the content when absent.
+    #[arg(long, value_parser = Format::ALL.map(|f| f.as_str()))]
+    format: Option<String>,
+    /// Provider of every sighting (default: the file path).
+    #[arg(long)]
+    provider: Option<String>,
+    /// Feed name of every sighting (default: the file stem).
+    #[arg(long)]
+    feed: Option<String>,
+    /// Confidence 0-100 of every sighting.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
+    confidence: Option<u8>,
+    /// TLP of every sighting: clear, green, amber, amber+strict, red.
+    #[arg(long)]
+    tlp: Option<String>,
+    /// Tag added to every sighting; repeatable.
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    /// Read every value as this kind instead of guessing.
+    #[arg(long)]
+    kind: Option<String>,
+    /// Column map of a delimited file, `FIELD=COLUMN` (fields: value,
+    /// kind, tags, description, first-seen, last-seen, confidence,
+    /// reference; columns are 1-based numbers or header names).
+    #[arg(long = "column", value_name = "FIELD=COLUMN")]
+    columns: Vec<String>,
+    /// The delimited file starts with a header row.
+    #[arg(long)]
+    header: bool,
+    /// Delimiter of a delimited file: one character or `tab`.
+    #[arg(long, default_value = ",")]
+    delimiter: String,
+    /// Store the values as local allow rules instead of indicators.
+    #[arg(long, conflicts_with = "warninglist")]
+    allow: bool,
+    /// The files are MISP warninglists (list.json files or folders of them).
+    #[arg(long)]
+    warninglist: bool,
+    /// Rejected records printed per file; the rest are counted.
+    #[arg(long, default_value_t = 20)]
+    show_rejections: usize,
+    #[command(flatten)]
+    lifetimes: LifetimeArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct ExportArgs {
+    /// Output format.
+    #[arg(long, value_parser = ExportFormat::ALL.map(|f| f.as_str()))]
+    format: String,
+    /// Only these kinds (ipv4, ipv6, cidr, ip_range, domain, url, email, md5, sha1, sha256, user_agent, file_name); repeatable.
+    #[arg(long = "type", value_name = "KIND")]
+    kinds: Vec<String>,
+    /// Only sightings with at least this confidence.
+    #[arg(long, default_value_t = 0)]
+    min_confidence: u8,
+    /// Only sightings marked at most this TLP (unmarked counts as clear).
+    #[arg(long)]
+    max_tlp: Option<String>,
+    /// Only sightings with one of these tags or assessments; repeatable.
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    /// Only sightings seen within this age (`30d`, `12h`).
+    #[arg(long)]
+    max_age: Option<String>,
+    /// Write here instead of standard output.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Origin of the RPZ zone.
+    #[arg(long, default_value = "rpz.picket.")]
+    rpz_origin: String,
+    /// Base name of the ipset sets.
+    #[arg(long, default_value = "picket")]
+    ipset_name: String,
+}
+
+#[derive(Debug, clap::Args)]
+struct QueryArgs {
+    /// Values to look up.
+    values: Vec<String>,
+    /// A file of values, one a line (`#` comments).
+    #[arg(long, value_name = "PATH")]
+    file: Option<PathBuf>,
+    /// Output: `text` or `jsonl`.
+    #[arg(long, default_value = "text", value_parser = ["text", "jsonl"])]
+    format: String,
+}
+
+#[derive(Debug, clap::Args)]
+struct StatsArgs {
+    /// Output: `text` or `json`.
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    format: String,
+}
+
+/// Runs `picket intel`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let now = match &args.now {
+        Some(text) => Timestamp::parse_rfc3339(text).context("--now")?,
+        None => Timestamp::from_jiff(jiff::Timestamp::now()),
+    };
+    let result = match &args.action {
+        Action::Pull(pull) => run_pull(&args.store, pull, now),
+        Action::Import(import) => run_import(&args.store, import, now),
+        Action::Export(export) => run_export(&args.store, export, now),
+        Action::Query(query) => run_query(&args.store, query, now),
+        Action::Stats(stats) => run_stats(&args.store, stats, now),
+        Action::Expire => run_expire(&args.store, now),
+    };
+    // A reader that went away (`| head`) ends the output quietly.
+    match result {
+        Err(error) if is_broken_pipe(&error) => Ok(ExitCode::SUCCESS),
+        other => other,
+    }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            || matches!(cause.downcast_ref::<picket_intel::IntelError>(),
+                Some(picket_intel::IntelError::Write(e)) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn open_writer(path: &Path) -> anyhow::Result<Store> {
+    let store = Store::open(path).with_context(|| format!("cannot open the store {}", path.display()))?;
+    store_intel::create_schema(store.connection()).context("cannot create the intelligence tables")?;
+    Ok(store)
+}
+
+fn open_reader(path: &Path) -> anyhow::Result<Store> {
+    anyhow::ensure!(path.exists(), "the store {} does not exist; run `picket intel import` or `pull` first", path.display());
+    let store = Store::open_read_only(path).with_context(|| format!("cannot open the store {}", path.display()))?;
+    let has_tables: bool = store
+        .connection()
+        .query_row("SELECT count(*) > 0 FROM sqlite_master WHERE name = 'intel_indicators'", [], |r| r.get(0))
+        .context("cannot read the store")?;
+    anyhow::ensure!(has_tables, "the store {} holds no intelligence yet; run `picket intel import` or `pull`", path.display());
+    Ok(store)
+}
+
+/// Prints a report line on stdout and rejections on stderr.
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+fn print_report(name: &str, counts: &UpsertCounts, report: &LoadReport, expired: u64, show: usize) {
+    println!(
+        "{name}: new {}, updated {}, unchanged {}, rejected {}, expired {}",
+        counts.new,
+        counts.updated,
+        counts.unchanged,
+        report.rejections.len(),
+        expired
+    );
+    for rejection in report.rejections.iter().take(show) {
+        eprintln!("  rejected {rejection}");
+    }
+    if report.rejections.len() > show {
+        eprintln!("  ... {} more rejected", report.rejections.len() - show);
+    }
+    if let Some(declared) = report.declared_entries {
+        if declared != report.records {
+            eprintln!("  warning: the file declares {declared} entries, {} were read", report.records);
+        }
+    }
+}
+
+fn run_import(store_path: &Path, args: &ImportArgs, now: Timestamp) -> anyhow::Result<ExitCode> {
+    let store = open_writer(store_path)?;
+    let conn = store.connection();
+
+    if args.warninglist {
+        for path in &args.files {
+            let mut files = Vec::new();
+            if path.is_dir() {
+                for entry in std::fs::read_dir(path).with_context(|| format!("cannot list {}", path.display()))?.flatten() {
+                    let p = entry.path();
+                    if p.is_dir() && p.join("list.json").is_file() {
+                        files.push(p.join("list.json"));
+                    } else if p.extension().is_some_and(|e| e == "json") {
+                        files.push(p);
+                    }
+                }
+                files.sort();
+            } else {
+                files.push(path.clone());
+            }
+            for file in files {
+                let body = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+                let list: picket_intel::Warninglist =
+                    serde_json::from_str(&body).with_context(|| format!("{} is not a MISP warninglist", file.display()))?;
+                picket_intel::Whitelist::new()
+                    .add_warninglist(&list)
+                    .map_err(|reason| anyhow::anyhow!("{}: {reason}", file.display()))?;
+                store_intel::add_warninglist(conn, &list.name, &body)?;
+                report_line(&format!("{}: warninglist {:?}, {} entries", file.display(), list.name, list.list.len()));
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let lifetimes = args.lifetimes.resolve()?;
+    let base = import_options(args)?;
+    for path in &args.files {
+        let mut options = base.clone();
+        options.reported_at = Some(now);
+        let report = picket_intel::load_file_with(path, &options).with_context(|| format!("cannot import {}", path.display()))?;
+        let tx = conn.unchecked_transaction()?;
+        let counts = if args.allow {
+            for indicator in report.indicators.iter().chain(&report.allow) {
+                let observable = picket_intel::Observable {
+                    kind: indicator.kind,
+                    value: indicator.value.clone(),
+                    include_subdomains: indicator.include_subdomains,
+                };
+                let note = indicator.sightings.first().and_then(|s| s.source.description.as_deref());
+                store_intel::add_allow(&tx, &observable, &path.display().to_string(), note)?;
+            }
+            UpsertCounts { new: (report.indicators.len() + report.allow.len()) as u64, ..UpsertCounts::default() }
+        } else {
+            for indicator in &report.allow {
+                let observable = picket_intel::Observable {
+                    kind: indicator.kind,
+                    value: indicator.value.clone(),
+                    include_subdomains: indicator.include_subdomains,
+                };
+                store_intel::add_allow(&tx, &observable, &path.display().to_string(), Some("whitelist entry of the file"))?;
+            }
+            store_intel::upsert(&tx, &report.indicators, &lifetimes, now)?
+        };
+        tx.commit()?;
+        info!(file = %path.display(), indicators = report.indicators.len(), "intelligence imported");
+        print_report(&path.display().to_string(), &counts, &report, 0, args.show_rejections);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::print_stdout)]
+fn report_line(line: &str) {
+    println!("{line}");
+}
+
+fn import_options(args: &ImportArgs) -> anyhow::Result<LoadOptions> {
+    let tlp = match &args.tlp {
+        Some(t) => Some(Tlp::parse(t).with_context(|| format!("--tlp {t:?}: expected clear, green, amber, amber+strict or red"))?),
+        None => None,
+    };
+    let kind = match &args.kind {
+        Some(k) => Some(k.parse::<IndicatorKind>()?),
+        None => None,
+    };
+    let mut columns: Option<Columns> = None;
+    for item in &args.columns {
+        let (field, column) = item.split_once('=').with_context(|| format!("--column {item:?}: expected FIELD=COLUMN"))?;
+        let column = match column.parse::<usize>() {
+            Ok(n) => Column::Index(n),
+            Err(_) => Column::Name(column.to_owned()),
+        };
+        let map = columns.get_or_insert_with(|| Columns {
+            value: ColumnList::Many(Vec::new()),
+            kind: None,
+            tags: None,
+            description: None,
+            first_seen: None,
+            last_seen: None,
+            confidence: None,
+            reference: None,
+            header: args.header,
+        });
+        match field {
+            "value" => {
+                if let ColumnList::Many(list) = &mut map.value {
+                    list.push(column);
+                }
+            }
+            "kind" => map.kind = Some(column),
+            "tags" => map.tags = Some(column),
+            "description" => map.description = Some(column),
+            "first-seen" => map.first_seen = Some(column),
+            "last-seen" => map.last_seen = Some(column),
+            "confidence" => map.confidence = Some(column),
+            "reference" => map.reference = Some(column),
+            other => bail!("--column: unknown field {other:?}"),
+        }
+    }
+    if let Some(map) = &columns {
+        anyhow::ensure!(!map.value.as_slice().is_empty(), "--column: a value=COLUMN is needed");
+    }
+    let delimiter = match args.delimiter.as_str() {
+        "tab" | "\\t" => b'\t',
+        d if d.len() == 1 => d.as_bytes()[0],
+        d => bail!("--delimiter {d:?}: expected one character or `tab`"),
+    };
+    let format = match (&args.format, &columns) {
+        (Some(f), _) => Format::parse(f),
+        (None, Some(_)) => Some(Format::Delimited),
+        (None, None) => None,
+    };
+    Ok(LoadOptions {
+        defaults: Defaults {
+            provider: args.provider.clone(),
+            feed: args.feed.clone(),
+            confidence: args.confidence,
+            tlp,
+            tags: args.tags.clone(),
+            ..Defaults::default()
+        },
+        format,
+        kind,
+        columns,
+        delimiter,
+        ..LoadOptions::default()
+    })
+}
+
+fn duration_nanos(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+}
+
+fn run_pull(store_path: &Path, args: &PullArgs, now: Timestamp) -> anyhow::Result<ExitCode> {
+    let lifetimes = args.lifetimes.resolve()?;
+    let mut rule_files = Vec::new();
+    for path in &args.rules {
+        rule_files.push(RuleFile::load(path)?);
+    }
+    let store = open_writer(store_path)?;
+    let mut failures = 0;
+    for file in &rule_files {
+        for feed in &file.feeds {
+            if !args.feeds.is_empty() && !args.feeds.contains(&feed.name) {
+                continue;
+            }
+            if let Err(error) = pull_feed(&store, feed, &lifetimes, now, args) {
+                failures += 1;
+                warn!(provider = feed.provider(), feed = %feed.name, error = %format!("{error:#}"), "feed pull failed");
+            }
+        }
+    }
+    Ok(if failures > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+/// Pulls one feed. An error means the feed failed (and was reported).
+fn pull_feed(store: &Store, feed: &FeedRule, lifetimes: &Lifetimes, now: Timestamp, args: &PullArgs) -> anyhow::Result<()> {
+    let conn = store.connection();
+    let provider = feed.provider().to_owned();
+    let name = format!("{provider}/{}", feed.name);
+    let mut state = store_intel::feed_state(conn, &provider, &feed.name)?.unwrap_or_else(|| FeedState {
+        provider: provider.clone(),
+        feed: feed.name.clone(),
+        ..FeedState::default()
+    });
+    state.remote.clone_from(&feed.remote);
+
+    if !args.force {
+        if let Some(last) = state.last_success {
+            let due = last.as_nanos().saturating_add(duration_nanos(feed.refresh));
+            if now.as_nanos() < due && state.last_error.is_none() {
+                report_line(&format!("{name}: fresh (pulled {last}), skipped; --force pulls it anyway"));
+                return Ok(());
+            }
+        }
+    }
+
+    let validators = Validators { etag: state.etag.clone(), last_modified: state.last_modified.clone() };
+    state.last_attempt = Some(now);
+    let fetched = picket_intel::fetch(&feed.remote, &validators, &picket_intel::FetchOptions::from_rule(feed));
+    match fetched {
+        Ok(Fetched::NotModified) => {
+            let tx = conn.unchecked_transaction()?;
+            let confirmed = store_intel::touch_feed(&tx, &provider, &feed.name, now, lifetimes)?;
+            state.last_success = Some(now);
+            state.last_error = None;
+            state.grace_until = None;
+            store_intel::save_feed_state(&tx, &state)?;
+            tx.commit()?;
+            report_line(&format!("{name}: not modified; unchanged {confirmed}"));
+            Ok(())
+        }
+        Ok(Fetched::Body { bytes, validators }) => {
+            let mut options = feed.load_options();
+            options.reported_at = Some(now);
+            let parsed = picket_intel::load_bytes(&feed.remote, &bytes, &options);
+            let report = match parsed {
+                Ok(report) => report,
+                Err(error) => {
+                    fail_feed(store, &mut state, feed, now, &error.to_string())?;
+                    return Err(error.into());
+                }
+            };
+            let tx = conn.unchecked_transaction()?;
+            let counts = store_intel::upsert(&tx, &report.indicators, lifetimes, now)?;
+            for indicator in &report.allow {
+                let observable = picket_intel::Observable {
+                    kind: indicator.kind,
+                    value: indicator.value.clone(),
+                    include_subdomains: indicator.include_subdomains,
+                };
+                store_intel::add_allow(&tx, &observable, &name, Some("whitelist entry of the feed"))?;
+            }
+            let expired = store_intel::expire_delisted(&tx, &provider, &feed.name, now)?;
+            state.etag = validators.etag;
+            state.last_modified = validators.last_modified;
+            state.last_success = Some(now);
+            state.last_error = None;
+            state.grace_until = None;
+            store_intel::save_feed_state(&tx, &state)?;
+            tx.commit()?;
+            print_report(&name, &counts, &report, expired, args.show_rejections);
+            Ok(())
+        }
+        Err(error) => {
+            fail_feed(store, &mut state, feed, now, &error.to_string())?;
+            Err(error.into())
+        }
+    }
+}
+
+/// Records a failed pull and keeps the feed's last indicators alive until
+/// its grace period ends, saying so loudly.
+fn fail_feed(store: &Store, state: &mut FeedState, feed: &FeedRule, now: Timestamp, reason: &str) -> anyhow::Result<()> {
+    let name = format!("{}/{}", state.provider, state.feed);
+    state.last_error = Some(reason.to_owned());
+    let tx = store.connection().unchecked_transaction()?;
+    match state.last_success {
+        Some(last) => {
+            let until = Timestamp::from_nanos(last.as_nanos().saturating_add(duration_nanos(feed.grace)));
+            state.grace_until = Some(until);
+            if now < until {
+                let kept = store_intel::extend_feed(&tx, &state.provider, &state.feed, last, until)?;
+                warn!(feed = %name, %reason, grace_until = %until, kept, "FEED DOWN: keeping its last indicators alive until the grace period ends");
+                report_line(&format!(
+                    "{name}: FAILED ({reason}); keeping {kept} extended and the rest of its last pull ({last}) alive until {until}"
+                ));
+            } else {
+                warn!(feed = %name, %reason, grace_ended = %until, "FEED DOWN past its grace period: its indicators expire");
+                report_line(&format!("{name}: FAILED ({reason}); grace period ended {until}, its indicators expire"));
+            }
+        }
+        None => {
+            warn!(feed = %name, %reason, "FEED DOWN: never downloaded, nothing to keep");
+            report_line(&format!("{name}: FAILED ({reason}); never downloaded"));
+        }
+    }
+    store_intel::save_feed_state(&tx, state)?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn run_export(store_path: &Path, args: &ExportArgs, now: Timestamp) -> anyhow::Result<ExitCode> {
+    let store = open_reader(store_path)?;
+    let conn = store.connection();
+    let format = ExportFormat::parse(&args.format).context("--format")?;
+    let kinds = args.kinds.iter().map(|k| k.parse::<IndicatorKind>()).collect::<Result<Vec<_>, _>>()?;
+    let max_tlp = match &args.max_tlp {
+        Some(t) => Some(Tlp::parse(t).with_context(|| format!("--max-tlp {t:?}"))?),
+        None => None,
+    };
+    let seen_since = match &args.max_age {
+        Some(age) => {
+            let d = picket_intel::rules::parse_duration(age).with_context(|| format!("--max-age {age:?}: expected 30d, 12h ..."))?;
+            Some(Timestamp::from_nanos(now.as_nanos().saturating_sub(duration_nanos(d))))
+        }
+        None => None,
+    };
+    let filter = Filter { kinds, min_confidence: args.min_confidence, max_tlp, tags: args.tags.clone(), seen_since, include_expired: false };
+    let whitelist = store_intel::load_whitelist(conn)?;
+    let (indicators, whitelisted) = store_intel::active(conn, &filter, &whitelist, now)?;
+    let options = ExportOptions {
+        now,
+        rpz_origin: args.rpz_origin.clone(),
+        ipset_name: args.ipset_name.clone(),
+        ..ExportOptions::default()
+    };
+    let counts = match &args.output {
+        Some(path) => {
+            let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+            let mut out = BufWriter::new(file);
+            let counts = picket_intel::export(format, &indicators, &whitelist, &options, &mut out)?;
+            out.flush()?;
+            counts
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = BufWriter::new(stdout.lock());
+            let counts = picket_intel::export(format, &indicators, &whitelist, &options, &mut out)?;
+            out.flush()?;
+            counts
+        }
+    };
+    let skipped: Vec<String> = counts.unsupported.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    info!(written = counts.written, whitelisted = whitelisted + counts.whitelisted, "export written");
+    note(&format!(
+        "exported {} indicators as {}; left out {} whitelisted{}",
+        counts.written,
+        format.as_str(),
+        whitelisted + counts.whitelisted,
+        if skipped.is_empty() { String::new() } else { format!("; not expressible in this format: {}", skipped.join(", ")) }
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A message for people on stderr (counts beside output on stdout).
+#[allow(clippy::print_stderr)]
+fn note(line: &str) {
+    eprintln!("{line}");
+}
+
+fn run_query(store_path: &Path, args: &QueryArgs, now: Timestamp) -> anyhow::Result<ExitCode> {
+    let mut values = args.values.clone();
+    if let Some(path) = &args.file {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        values.extend(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned));
+    }
+    anyhow::ensure!(!values.is_empty(), "give values to look up or --file PATH");
+    let store = open_reader(store_path)?;
+    let conn = store.connection();
+    let whitelist = store_intel::load_whitelist(conn)?;
+    let results = store_intel::query_bulk(conn, &values, &whitelist, now)?;
+
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut found_active = false;
+    for (value, found) in &results {
+        found_active |= found.iter().any(|f| f.active);
+        if args.format == "jsonl" {
+            for f in found {
+                writeln!(out, "{}", query_json(value, f))?;
+            }
+            if found.is_empty() {
+                writeln!(out, "{}", json!({"type": "intel_query", "schema_version": QUERY_SCHEMA_VERSION, "query": value, "found": false}))?;
+            }
+        } else {
+            write_query_text(&mut out, value, found)?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::from(if found_active { super::EXIT_ALERTS } else { super::EXIT_CLEAN }))
+}
+
+/// One JSON Lines record of `intel query`: `type` `intel_query`, the
+/// query, the covering indicator with its state and every sighting.
+fn query_json(query: &str, found: &StoredIndicator) -> serde_json::Value {
+    json!({
+        "type": "intel_query",
+        "schema_version": QUERY_SCHEMA_VERSION,
+        "query": query,
+        "found": true,
+        "kind": found.indicator.kind.as_str(),
+        "indicator": found.indicator.value,
+        "include_subdomains": found.indicator.include_subdomains,
+        "active": found.active,
+        "expires_at": found.expires_at.to_string(),
+        "whitelisted": found.whitelisted.as_ref().map(ToString::to_string),
+        "hits": found.hits.map(|(n, last)| json!({"count": n, "last": last.to_string()})),
+        "sightings": found.indicator.sightings,
+    })
+}
+
+fn write_query_text(out: &mut dyn Write, query: &str, found: &[StoredIndicator]) -> std::io::Result<()> {
+    if found.is_empty() {
+        return writeln!(out, "{query}: not found");
+    }
+    for f in found {
+        let state = match (&f.whitelisted, f.active) {
+            (Some(reason), _) => format!("not active: {reason}"),
+            (None, true) => format!("active until {}", f.expires_at),
+            (None, false) => format!("expired {}", f.expires_at),
+        };
+        let subdomains = if f.indicator.include_subdomains { " (and subdomains)" } else { "" };
+        writeln!(out, "{query}: {} {}{subdomains}, {state}", f.indicator.kind, f.indicator.value)?;
+        if let Some((n, last)) = f.hits {
+            writeln!(out, "  seen in traffic {n} times, last {last}")?;
+        }
+        for s in &f.indicator.sightings {
+            let mut parts = vec![format!("confidence {}", s.source.confidence)];
+            if let Some(tlp) = &s.source.tlp {
+                parts.push(format!("tlp {tlp}"));
+            }
+            if !s.source.tags.is_empty() {
+                parts.push(format!("tags {}", s.source.tags.join(",")));
+            }
+            if let Some(a) = &s.assessment {
+                parts.push(format!("assessment {a}"));
+            }
+            if let Some(seen) = s.seen() {
+                parts.push(format!("last seen {seen}"));
+            }
+            if let Some(d) = &s.source.description {
+                parts.push(d.clone());
+            }
+            if let Some(r) = &s.source.reference {
+                parts.push(r.clone());
+            }
+            writeln!(out, "  {}/{}: {}", s.source.provider, s.source.feed, parts.join("; "))?;
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)]
+fn run_stats(store_path: &Path, args: &StatsArgs, now: Timestamp) -> anyhow::Result<ExitCode> {
+    let store = open_reader(store_path)?;
+    let stats = store_intel::stats(store.connection(), now)?;
+    if args.format == "json" {
+        let value = json!({
+            "by_kind": stats.by_kind.iter().map(|(k, a, e)| json!({"kind": k, "active": a, "expired": e})).collect::<Vec<_>>(),
+            "by_feed": stats.by_feed.iter().map(|(p, f, n, a)| json!({"provider": p, "feed": f, "sightings": n, "active": a})).collect::<Vec<_>>(),
+            "feeds": stats.feeds.iter().map(|s| json!({
+                "provider": s.provider, "feed": s.feed, "remote": s.remote,
+                "last_success": s.last_success.map(|t| t.to_string()),
+                "last_error": s.last_error, "grace_until": s.grace_until.map(|t| t.to_string()),
+            })).collect::<Vec<_>>(),
+            "allow_rules": stats.allow_rules,
+            "warninglists": stats.warninglists,
+            "hits": {"indicators": stats.hits.0, "total": stats.hits.1},
+        });
+        println!("{value}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{:<12} {:>10} {:>10}", "kind", "active", "expired");
+    for (kind, active, expired) in &stats.by_kind {
+        println!("{kind:<12} {active:>10} {expired:>10}");
+    }
+    println!();
+    println!("{:<40} {:>10} {:>10}", "provider/feed", "sightings", "active");
+    for (provider, feed, n, active) in &stats.by_feed {
+        println!("{:<40} {n:>10} {active:>10}", format!("{provider}/{feed}"));
+    }
+    for s in &stats.feeds {
+        let health = match (&s.last_error, s.grace_until) {
+            (Some(e), Some(until)) => format!("FAILING ({e}); grace until {until}"),
+            (Some(e), None) => format!("FAILING ({e})"),
+            (None, _) => "ok".into(),
+        };
+        let last = s.last_success.map_or_else(|| "never".into(), |t| t.to_string());
+        println!("feed {}/{}: last success {last}, {health}", s.provider, s.feed);
+    }
+    println!("allow rules {}, warninglists {}, indicators seen in traffic {} ({} hits)", stats.allow_rules, stats.warninglists, stats.hits.0, stats.hits.1);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_expire(store_path: &Path, now: Timestamp) -> anyhow::Result<ExitCode> {
+    let store = open_writer(store_path)?;
+    let counts = store_intel::expire(store.connection(), now)?;
+    report_line(&format!(
+        "active {}, expired {} (kept for retro-search), expired sightings {}",
+        counts.active_indicators, counts.expired_indicators, counts.expired_sightings
+    ));
+    Ok(ExitCode::SUCCESS)
+}
