@@ -28,3 +28,16 @@ pub fn all_detectors(config: &DetectConfig) -> Vec<Box<dyn Detector>> {
     detectors.extend(http::detectors(&config.http));
     detectors
 }
+
+/// Builds every enabled detector, giving `http.suspicious_user_agent` a
+/// persistent per-client user-agent inventory (the store implements
+/// [`http::UserAgentHistory`]) so that "an agent never seen before on this
+/// client" holds across runs.
+pub fn all_detectors_with_history(
+    config: &DetectConfig,
+    user_agents: Option<Box<dyn http::UserAgentHistory>>,
+) -> Vec<Box<dyn Detector>> {
+    let mut detectors = dns::detectors(&config.dns);
+    detectors.extend(http::detectors_with_history(&config.http, user_agents));
+    detectors
+}

@@ -144,20 +144,25 @@ pub(crate) fn client_label(event: &HttpEvent) -> String {
     }
 }
 
-/// A stable 64-bit digest of a string (SipHash with fixed keys, so that the
-/// same input digests the same in every run).
+/// A stable 64-bit digest of a string (FNV-1a): the same input digests
+/// the same in every run, which the persisted history relies on. Not
+/// collision-resistant against chosen input; it keys bounded tables only.
 pub(crate) fn digest(text: &str) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    text.hash(&mut hasher);
-    hasher.finish()
+    fnv1a(0xcbf2_9ce4_8422_2325, text.as_bytes())
 }
 
 /// A stable 64-bit digest of two strings.
 pub(crate) fn digest2(first: &str, second: &str) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    first.hash(&mut hasher);
-    second.hash(&mut hasher);
-    hasher.finish()
+    let h = fnv1a(0xcbf2_9ce4_8422_2325, first.as_bytes());
+    fnv1a(fnv1a(h, &[0xff]), second.as_bytes())
+}
+
+fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
 }
 
 /// Nanoseconds in a second, for turning configured seconds into event time.
@@ -212,62 +217,47 @@ impl Suppressor {
     }
 }
 
-/// A case-insensitive substring list, for user agents and updater names.
+/// A case-insensitive substring list, for user agents and updater names,
+/// searched in one pass by an Aho-Corasick automaton.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SubstringList {
     needles: Vec<String>,
+    automaton: Option<aho_corasick::AhoCorasick>,
 }
 
 impl SubstringList {
-    /// A list of the given substrings, compared without regard to ASCII case.
+    /// Builds a list of the given substrings, compared without regard to ASCII case.
     pub(crate) fn new(needles: &[String]) -> Self {
-        SubstringList {
-            needles: needles
-                .iter()
-                .filter(|n| !n.is_empty())
-                .map(|n| n.to_ascii_lowercase())
-                .collect(),
-        }
+        let needles: Vec<String> = needles
+            .iter()
+            .filter(|n| !n.is_empty())
+            .map(|n| n.to_ascii_lowercase())
+            .collect();
+        let automaton = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(&needles)
+            .ok()
+            .filter(|_| !needles.is_empty());
+        SubstringList { needles, automaton }
     }
 
-    /// The first listed substring contained in `text`.
+    /// Finds the first listed substring contained in `text`.
     pub(crate) fn find(&self, text: &str) -> Option<&str> {
-        if self.needles.is_empty() {
-            return None;
-        }
-        self.needles
-            .iter()
-            .find(|needle| contains_ignore_case(text, needle))
-            .map(String::as_str)
+        let found = self.automaton.as_ref()?.find(text)?;
+        self.needles.get(found.pattern().as_usize()).map(String::as_str)
     }
 }
 
-/// True when `haystack` contains `needle` (already lower case), ignoring ASCII case.
-pub(crate) fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
-    let hay = haystack.as_bytes();
-    let needle = needle.as_bytes();
-    if needle.is_empty() {
-        return true;
-    }
-    if needle.len() > hay.len() {
-        return false;
-    }
-    hay.windows(needle.len()).any(|window| {
-        window
-            .iter()
-            .zip(needle)
-            .all(|(a, b)| a.to_ascii_lowercase() == *b)
-    })
-}
-
-/// A host-suffix list (`windowsupdate.com` covers `x.windowsupdate.com`).
+/// A host-suffix list (`windowsupdate.com` covers `x.windowsupdate.com`),
+/// looked up label by label from the right.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct HostSuffixList {
-    suffixes: Vec<String>,
+    suffixes: hashbrown::HashSet<String>,
 }
 
 impl HostSuffixList {
-    /// A list of the given suffixes, lower-cased, leading dots removed.
+    /// Builds a list of the given suffixes, lower-cased, leading dots removed.
     pub(crate) fn new(suffixes: &[String]) -> Self {
         HostSuffixList {
             suffixes: suffixes
@@ -278,12 +268,19 @@ impl HostSuffixList {
         }
     }
 
-    /// The listed suffix `host` falls under.
+    /// Finds the listed suffix `host` (lower case) falls under.
     pub(crate) fn find(&self, host: &str) -> Option<&str> {
-        self.suffixes
-            .iter()
-            .find(|suffix| classify::host_has_suffix(host, suffix))
-            .map(String::as_str)
+        if self.suffixes.is_empty() {
+            return None;
+        }
+        let host = host.trim_end_matches('.');
+        let mut start = 0;
+        loop {
+            if let Some(found) = self.suffixes.get(&host[start..]) {
+                return Some(found.as_str());
+            }
+            start += host[start..].find('.')? + 1;
+        }
     }
 }
 

@@ -162,22 +162,17 @@ pub fn agent_string_problem(agent: &str) -> Option<(&'static str, f64)> {
     if trimmed.contains(['\r', '\n']) {
         return Some(("user agent contains a line break", 0.7));
     }
-    const HEADER_NAMES: [&str; 6] = [
-        "accept:",
-        "host:",
-        "content-type:",
-        "connection:",
-        "referer:",
-        "cookie:",
-    ];
-    if HEADER_NAMES
-        .iter()
-        .any(|h| super::contains_ignore_case(trimmed, h))
-    {
+    if HEADER_TEXT.find(trimmed).is_some() {
         return Some(("user agent contains other header text", 0.6));
     }
     None
 }
+
+/// Header names that have no business inside a user agent.
+static HEADER_TEXT: std::sync::LazyLock<SubstringList> = std::sync::LazyLock::new(|| {
+    let names = ["accept:", "host:", "content-type:", "connection:", "referer:", "cookie:"];
+    SubstringList::new(&names.map(String::from))
+});
 
 /// The `http.suspicious_user_agent` detector.
 pub struct UserAgentDetector {
