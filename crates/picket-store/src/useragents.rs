@@ -1,5 +1,5 @@
 //! The per-client user-agent inventory: which agents each client has sent,
-//! and since when, so that an agent new to a client stands out across runs.
+//! and since when, so that an agent new to a client is noticed across runs.
 //!
 //! One row per (client, agent) pair. The client is its address, or
 //! `user:<name>` where the log has no address. [`SqliteUserAgentHistory`]
@@ -78,7 +78,7 @@ pub struct UserAgentRecord {
     pub sightings: u64,
 }
 
-/// Every agent of `client`, oldest first, at most `limit`.
+/// Lists the agents of `client`, oldest first, at most `limit`.
 pub fn agents_of(
     conn: &Connection,
     client: &str,

@@ -12,12 +12,12 @@ use picket_event::Event;
 /// Options of `picket eval`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Which detectors to evaluate.
+    /// The detector family to evaluate.
     #[command(subcommand)]
     pub target: Target,
 }
 
-/// The detector families `picket eval` knows.
+/// The detector families `picket eval` evaluates.
 #[derive(Debug, clap::Subcommand)]
 pub enum Target {
     /// HTTP detectors on labelled proxy-log fixtures (a manifest of cases).

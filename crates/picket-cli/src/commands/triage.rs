@@ -57,7 +57,7 @@ pub struct Args {
     pub summary: SummaryFormat,
 }
 
-/// How the summary is printed.
+/// The summary format.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum SummaryFormat {
     /// Aligned lines for people.
@@ -66,7 +66,7 @@ pub enum SummaryFormat {
     Json,
 }
 
-/// Longest line read; longer lines are rejected.
+/// Maximum line length read, in bytes; longer lines are rejected.
 const MAX_LINE_LEN: usize = 1 << 20;
 
 /// Rejections printed on stderr per run before the rest are only counted.
@@ -84,7 +84,7 @@ struct Chunk {
     prepended: u64,
 }
 
-/// What became of one input line.
+/// The outcome of one input line.
 enum Outcome {
     /// A comment or header line, copied to every band file.
     Header,

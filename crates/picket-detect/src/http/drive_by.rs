@@ -43,7 +43,7 @@ use super::{
 pub struct DriveByConfig {
     /// Runs the detector. Default true.
     pub enabled: bool,
-    /// Longest gap, in seconds, between one stage and the next. Default 180.
+    /// Maximum gap, in seconds, between one stage and the next. Default 180.
     pub window_secs: u64,
     /// A stage from an unrelated host without a referrer still joins a chain
     /// when it follows the previous stage within this many seconds. Default 30.
@@ -224,7 +224,7 @@ struct Landing {
     event: HttpEvent,
 }
 
-/// What the detector keeps per client.
+/// The state the detector keeps per client.
 #[derive(Debug, Default)]
 struct ClientState {
     landings: VecDeque<Landing>,
@@ -317,7 +317,7 @@ fn copy_event(dst: &mut HttpEvent, src: &HttpEvent) {
     dst.anomalies.clone_from(anomalies);
 }
 
-/// Which stage an event is by itself (the follow-up needs the chain).
+/// Classifies an event by itself into a stage (the follow-up needs the chain).
 fn intrinsic_stage(http: &HttpEvent) -> Option<(Stage, &'static str)> {
     if !classify::delivered(http) {
         return None;

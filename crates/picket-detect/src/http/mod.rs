@@ -24,7 +24,7 @@ pub mod triage;
 pub mod type_mismatch;
 pub mod user_agent;
 
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::Hash;
 use std::net::IpAddr;
 
 use picket_event::{Detector, Event, HttpEvent};

@@ -94,7 +94,7 @@ impl Field {
     }
 }
 
-/// How a check compares a field with its list.
+/// The comparison a check makes between a field and its list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchKind {
@@ -119,7 +119,7 @@ pub struct CheckConfig {
     pub field: Field,
     /// The list file, relative to the configuration file.
     pub list: PathBuf,
-    /// How entries are compared.
+    /// The comparison of entries with the field.
     #[serde(rename = "match")]
     pub kind: MatchKind,
     /// For `suffix`: the most labels of a parent domain compared.
@@ -197,7 +197,7 @@ impl Band {
 }
 
 impl Bands {
-    /// The band of a score.
+    /// Returns the band of a score.
     pub fn of(&self, score: i64) -> Band {
         if score > self.explicit_white_above {
             Band::ExplicitWhite
@@ -391,7 +391,7 @@ struct Extraction {
     outputs: Vec<usize>,
 }
 
-/// What one line scored.
+/// The score of one line.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LineScore {
     /// Sum of the weights of the checks hit.
@@ -575,7 +575,7 @@ impl Triage {
         result
     }
 
-    /// The band of a score.
+    /// Returns the band of a score.
     pub fn band(&self, score: i64) -> Band {
         self.bands.of(score)
     }
