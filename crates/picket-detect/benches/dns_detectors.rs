@@ -1,5 +1,6 @@
 //! Throughput of the DNS detectors: events per second through all of them,
 //! and the lexical model alone.
+#![allow(missing_docs)]
 
 use std::hint::black_box;
 use std::net::IpAddr;
@@ -91,4 +92,5 @@ fn lexical_model(c: &mut Criterion) {
 }
 
 criterion_group!(benches, all_detectors, lexical_model);
+// The macro below writes `main`, which needs no documentation.
 criterion_main!(benches);

@@ -1,5 +1,6 @@
 //! Behaviour of each DNS detector on events built here: what fires, what
 //! stays quiet, and that hostile names never panic.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::net::IpAddr;
 

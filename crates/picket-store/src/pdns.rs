@@ -77,7 +77,7 @@ pub fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
-/// The name with its labels in reverse order: `www.example.com` becomes
+/// Reverses the labels of a name: `www.example.com` becomes
 /// `com.example.www`.
 pub fn reverse_name(name: &str) -> String {
     let mut labels: Vec<&str> = name.split('.').collect();
@@ -85,7 +85,7 @@ pub fn reverse_name(name: &str) -> String {
     labels.join(".")
 }
 
-/// An address as 16 sortable bytes (IPv4 mapped into IPv6).
+/// Encodes an address as 16 sortable bytes (IPv4 mapped into IPv6).
 fn ip_key(ip: IpAddr) -> [u8; 16] {
     match ip {
         IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
@@ -93,7 +93,7 @@ fn ip_key(ip: IpAddr) -> [u8; 16] {
     }
 }
 
-/// What one [`ingest`] call stored.
+/// Counts of one [`ingest`] call.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct IngestCounts {
     /// Answer records aggregated.
@@ -185,7 +185,7 @@ pub fn ingest(conn: &Connection, events: &[DnsEvent]) -> rusqlite::Result<Ingest
     Ok(counts)
 }
 
-/// What to match in record data.
+/// A match on record data.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RdataQuery {
     /// An exact address.
@@ -275,7 +275,7 @@ pub struct FailureRecord {
     pub clients: Vec<String>,
 }
 
-/// The SQL condition and parameters of a name pattern over a table's
+/// Adds the SQL condition and parameters of a name pattern over a table's
 /// `rrname` and `rrname_rev` columns.
 fn name_condition(pattern: &str, conditions: &mut Vec<String>, values: &mut Vec<rusqlite::types::Value>) {
     let pattern = picket_event::dns::normalize_name(pattern);
@@ -295,7 +295,7 @@ fn name_condition(pattern: &str, conditions: &mut Vec<String>, values: &mut Vec<
     }
 }
 
-/// The smallest string greater than every string starting with `prefix`
+/// Returns the smallest string greater than every string starting with `prefix`
 /// (its last byte is a dot, so adding one gives `/`).
 fn prefix_end(prefix: &str) -> String {
     let mut end = prefix.to_owned();

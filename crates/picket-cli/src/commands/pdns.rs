@@ -17,7 +17,7 @@ use picket_store::pdns::{self, PdnsQuery, RdataQuery};
 /// Options of `picket pdns`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// What to do.
+    /// The action.
     #[command(subcommand)]
     pub action: Action,
 }
@@ -60,7 +60,7 @@ pub struct QueryArgs {
     /// Show failing lookups (NXDOMAIN, SERVFAIL ...) of NAME instead of answers.
     #[arg(long, requires = "name")]
     pub failures: bool,
-    /// Most records per query.
+    /// Maximum records per query.
     #[arg(long, default_value_t = 10_000)]
     pub limit: usize,
     /// Output: `jsonl` (COF) or `table`.

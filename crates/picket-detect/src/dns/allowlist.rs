@@ -1,6 +1,6 @@
 //! Domains the DNS detectors leave alone: the built-in list in
 //! `data/dns-allowlist.txt` (anti-virus clouds, DNS blocklists, CDNs,
-//! telemetry; the file says why each group is there) plus user entries that
+//! telemetry, each group with its reason in the file) plus user entries that
 //! may expire.
 
 use hashbrown::HashMap;
@@ -18,7 +18,7 @@ pub struct AllowEntry {
     /// Event time after which the entry no longer applies; `None` keeps it forever.
     #[serde(default)]
     pub expires: Option<Timestamp>,
-    /// Why the entry is there, for the next analyst.
+    /// The reason for the entry, for the next analyst.
     #[serde(default)]
     pub reason: Option<String>,
 }
@@ -30,7 +30,7 @@ pub struct Allowlist {
 }
 
 impl Allowlist {
-    /// The built-in list (when `builtin`) plus the user's entries. A user entry
+    /// Builds the list from the built-in entries (when `builtin`) and the user's. A user entry
     /// for a built-in suffix replaces it, expiry included.
     pub fn new(builtin: bool, user: &[AllowEntry]) -> Self {
         let mut suffixes = HashMap::new();
@@ -62,10 +62,10 @@ impl Allowlist {
         }
         let mut tail = name;
         loop {
-            if let Some(expires) = self.suffixes.get(tail) {
-                if expires.is_none_or(|at| now <= at) {
-                    return true;
-                }
+            if let Some(expires) = self.suffixes.get(tail)
+                && expires.is_none_or(|at| now <= at)
+            {
+                return true;
             }
             match tail.find('.') {
                 Some(dot) => tail = &tail[dot + 1..],

@@ -112,7 +112,7 @@ pub struct DgaDetector {
 }
 
 impl DgaDetector {
-    /// A detector with the shipped model.
+    /// Builds a detector that scores names with the shipped model.
     pub fn new(config: DgaConfig, allowlist: std::sync::Arc<Allowlist>) -> Self {
         DgaDetector {
             clients: BoundedTable::new(config.max_clients, config.window_secs.saturating_mul(2)),
@@ -212,8 +212,8 @@ fn count_in_shape(
         *slot = fresh();
     }
 
-    // Past the tracking limit names can no longer be told apart; an
-    // alerted shape then reports every further name.
+    // Past the tracking limit, names can no longer be distinguished, so an
+    // alerted shape reports every further name.
     let hash = name_hash(registered);
     if slot.names.len() >= config.max_shape_names_tracked {
         if !slot.alerted {

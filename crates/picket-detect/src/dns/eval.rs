@@ -35,8 +35,8 @@ pub enum EvalError {
         /// The cause.
         source: std::io::Error,
     },
-    /// A folder holds none of the expected files.
-    #[error("{0} holds no evaluation files")]
+    /// A folder contains none of the expected files.
+    #[error("no evaluation files found in {0}")]
     Empty(String),
 }
 
@@ -47,7 +47,7 @@ pub struct EvalRow {
     pub detector: String,
     /// Corpus or family name.
     pub corpus: String,
-    /// How names were judged: `score` (the name alone) or `replay` (as events
+    /// The judging method: `score` (the name alone) or `replay` (as events
     /// through the detector's windows).
     pub method: String,
     /// Positive (malicious) names.
@@ -106,7 +106,7 @@ pub fn roc_auc(positives: &[f64], negatives: &[f64]) -> Option<f64> {
 /// stem), measured apart from the character-random ones.
 pub const DICTIONARY_FAMILIES: &[&str] = &["suppobox", "banjori", "fosniw"];
 
-/// The family name of a baderj file: the file stem without the
+/// Returns the family name of a baderj file: the file stem without the
 /// `_example_domains` / `_domains` tail.
 pub fn family_of(file_stem: &str) -> String {
     file_stem.replace("_example_domains", "").replace("_domains", "")
@@ -117,11 +117,23 @@ pub fn is_dictionary_family(family: &str) -> bool {
     DICTIONARY_FAMILIES.iter().any(|d| family.starts_with(d))
 }
 
+/// Largest evaluation file read, in bytes.
+const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Reads a whole text file of at most [`MAX_FILE_BYTES`].
 fn read_text(path: &Path) -> Result<String, EvalError> {
-    std::fs::read_to_string(path).map_err(|source| EvalError::Read {
+    use std::io::Read as _;
+
+    let error = |source| EvalError::Read {
         path: path.display().to_string(),
         source,
-    })
+    };
+    let file = std::fs::File::open(path).map_err(error)?;
+    let mut text = String::new();
+    // The read is bounded by `take` just before it.
+    #[allow(clippy::disallowed_methods)]
+    file.take(MAX_FILE_BYTES).read_to_string(&mut text).map_err(error)?;
+    Ok(text)
 }
 
 /// Reads a list of names, one per line, skipping blanks and `#` comments;
@@ -134,7 +146,7 @@ pub fn read_names(path: &Path) -> Result<Vec<String>, EvalError> {
         .collect())
 }
 
-/// The held-out benign registered domains: the fifth of the popular lists in
+/// Reads the held-out benign registered domains: the fifth of the popular lists in
 /// `dir` (MISP warninglist JSON files or text lists) that training never saw.
 pub fn held_out_benign(dir: &Path, files: &[&str]) -> Result<Vec<String>, EvalError> {
     let mut set = std::collections::BTreeSet::new();
@@ -154,10 +166,10 @@ pub fn held_out_benign(dir: &Path, files: &[&str]) -> Result<Vec<String>, EvalEr
         };
         for name in names {
             let name = name.trim().trim_start_matches('.').to_ascii_lowercase();
-            if let Some(parts) = split_name(&name) {
-                if held_out(parts.registered) {
-                    set.insert(parts.registered.to_owned());
-                }
+            if let Some(parts) = split_name(&name)
+                && held_out(parts.registered)
+            {
+                set.insert(parts.registered.to_owned());
             }
         }
     }
@@ -361,7 +373,7 @@ pub fn evaluate_tunnel_names(dir: &Path) -> Result<Vec<EvalRow>, EvalError> {
     Ok(rows)
 }
 
-/// The encoding score of a whole query name's subdomain.
+/// Computes the encoding score of a whole query name's subdomain.
 pub fn name_tunnel_score(original: &str) -> f64 {
     let lower = original.to_ascii_lowercase();
     match split_name(&lower) {
@@ -383,10 +395,10 @@ pub fn replay_tunnel(names: &[LabelledName], client: IpAddr, spacing_ms: i64) ->
         let lower = name.original.to_ascii_lowercase();
         registered.push(split_name(&lower).map(|p| p.registered.to_owned()));
         let mut event = dns(at(i as i64 * spacing_ms * 1_000_000), client, &lower, ResponseCode::NOERROR);
-        if let Event::Dns(dns) = &mut event {
-            if name.original != lower {
-                dns.query_name_original = Some(name.original.clone());
-            }
+        if let Event::Dns(dns) = &mut event
+            && name.original != lower
+        {
+            dns.query_name_original = Some(name.original.clone());
         }
         detector.observe(&event, &[], &mut alerts);
     }

@@ -98,7 +98,7 @@ impl NameState {
     }
 }
 
-/// The network an address counts in: its /16 for IPv4, its /32 for IPv6.
+/// Returns the network an address counts in: its /16 for IPv4, its /32 for IPv6.
 pub fn network_of(ip: IpAddr) -> u64 {
     match ip {
         IpAddr::V4(v4) => u64::from(u32::from(v4) >> 16),
@@ -114,7 +114,7 @@ pub struct FastFluxDetector {
 }
 
 impl FastFluxDetector {
-    /// A detector with the given settings and allowlist.
+    /// Builds a detector with the given settings and allowlist.
     pub fn new(config: FastFluxConfig, allowlist: Arc<Allowlist>) -> Self {
         FastFluxDetector {
             names: BoundedTable::new(config.max_names, config.window_secs),

@@ -72,7 +72,7 @@ pub enum ModelError {
     BadLine {
         /// Line number, from 1.
         line: usize,
-        /// What is wrong.
+        /// The problem found.
         reason: &'static str,
         /// The line, cut to 80 characters.
         text: String,
@@ -209,7 +209,7 @@ impl TrigramCounts {
         self.bigram[usize::from(b) * SYMBOLS + usize::from(c)] == 0
     }
 
-    /// The features of a label under these counts.
+    /// Computes the features of a label under these counts.
     pub fn features(&self, label: &str) -> [f64; FEATURES] {
         features(label, |a, b, c| self.probability(a, b, c).log2(), |b, c| {
             self.bigram_unseen(b, c)
@@ -302,7 +302,7 @@ pub fn held_out(registered: &str) -> bool {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
-    hash % 5 == 0
+    hash.is_multiple_of(5)
 }
 
 /// The trained lexical model, immutable and cheap to share.
@@ -330,7 +330,7 @@ pub struct LexicalScore {
 const SHIPPED: &str = include_str!("../../data/dga-model.txt");
 
 impl DgaModel {
-    /// The model shipped in `data/dga-model.txt`.
+    /// Returns the model shipped in `data/dga-model.txt`, parsed once.
     pub fn shipped() -> &'static DgaModel {
         static MODEL: std::sync::OnceLock<DgaModel> = std::sync::OnceLock::new();
         MODEL.get_or_init(|| match DgaModel::parse(SHIPPED) {
@@ -462,7 +462,7 @@ impl DgaModel {
         Ok(DgaModel::from_parts(&counts, mean, scale, bias, weights, cut))
     }
 
-    /// The features of a registered label.
+    /// Computes the features of a registered label.
     pub fn features(&self, label: &str) -> [f64; FEATURES] {
         features(
             label,
@@ -471,12 +471,12 @@ impl DgaModel {
         )
     }
 
-    /// The regression's logit for given features, before the cut.
+    /// Computes the regression's logit for given features, before the cut.
     pub fn logit(&self, features: &[f64; FEATURES]) -> f64 {
         let mut z = self.bias;
-        for i in 0..FEATURES {
+        for (i, value) in features.iter().enumerate() {
             let scale = if self.scale[i] > 0.0 { self.scale[i] } else { 1.0 };
-            z += self.weights[i] * (features[i] - self.mean[i]) / scale;
+            z += self.weights[i] * (value - self.mean[i]) / scale;
         }
         z
     }

@@ -79,7 +79,7 @@ fn under_dynamic_zone(parts: NameParts<'_>) -> NameParts<'_> {
     }
 }
 
-/// The dynamic-DNS zones of the MISP warninglist (CC0) shipped in
+/// Returns the dynamic-DNS zones of the MISP warninglist (CC0) shipped in
 /// `data/dga/dynamic-dns.txt`, which the public suffix list lacks in part
 /// (`dyndns.org`, `yi.org`): names under them are split one label further.
 pub fn dynamic_dns_zones() -> &'static hashbrown::HashSet<&'static str> {
@@ -111,7 +111,7 @@ pub struct CharStats {
     /// Bytes outside `[A-Za-z0-9-]` and the dot (underscore, `+`, `/`, `=`,
     /// bytes above ASCII).
     pub other: usize,
-    /// Longest run of consonant letters.
+    /// Length of the longest run of consonant letters.
     pub max_consonant_run: usize,
     /// Changes between a digit and a letter, in either direction.
     pub digit_letter_switches: usize,
@@ -231,7 +231,7 @@ fn entropy(counts: &[u16; 256], len: usize) -> f64 {
         .sum()
 }
 
-/// The shape of a name, as a DGA sees it: its suffix, its registered label's
+/// The shape of a name as a DGA produces it: its suffix, its registered label's
 /// length and the character classes it uses. Names one DGA produces in one
 /// run share a shape.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -246,7 +246,7 @@ pub struct NameShape {
 }
 
 impl NameShape {
-    /// The shape of a split name.
+    /// Computes the shape of a split name.
     pub fn of(parts: &NameParts<'_>) -> Self {
         let stats = CharStats::of(parts.label);
         let mut classes = 0u8;

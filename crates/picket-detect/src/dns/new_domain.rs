@@ -66,7 +66,7 @@ pub struct NewDomainDetector {
 }
 
 impl NewDomainDetector {
-    /// A detector over an optional stored history.
+    /// Builds a detector over an optional stored history.
     pub fn new(config: NewDomainConfig, allowlist: Arc<Allowlist>, history: Option<Box<dyn DomainHistory>>) -> Self {
         let warmup_from = history.as_ref().and_then(|h| h.recorded_since());
         NewDomainDetector {

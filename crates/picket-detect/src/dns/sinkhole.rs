@@ -117,7 +117,7 @@ pub struct SinkholeDetector {
 }
 
 impl SinkholeDetector {
-    /// A detector with the shipped list (unless turned off) and the user's.
+    /// Builds a detector from the shipped list (unless turned off) and the user's ranges.
     pub fn new(config: SinkholeConfig) -> Result<Self, SinkholeError> {
         let mut ranges = if config.builtin_ranges {
             parse_misp_ranges(MISP_SINKHOLES)?
@@ -137,7 +137,7 @@ impl SinkholeDetector {
         })
     }
 
-    /// The sinkhole range containing `ip`, if any.
+    /// Returns the sinkhole range containing `ip`, if any.
     pub fn range_of(&self, ip: IpAddr) -> Option<IpNet> {
         self.ranges.iter().find(|net| net.contains(&ip)).copied()
     }
@@ -161,11 +161,11 @@ impl picket_event::Detector for SinkholeDetector {
 
         let mut evidence = None;
         for rr in &dns.answers {
-            if let Some(ip) = rr.ip() {
-                if let Some(range) = self.range_of(ip) {
-                    evidence = Some(("answer_in_sinkhole_range", rr.data.clone(), range.to_string()));
-                    break;
-                }
+            if let Some(ip) = rr.ip()
+                && let Some(range) = self.range_of(ip)
+            {
+                evidence = Some(("answer_in_sinkhole_range", rr.data.clone(), range.to_string()));
+                break;
             }
         }
         if evidence.is_none() {

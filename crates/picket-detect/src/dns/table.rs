@@ -26,7 +26,7 @@ struct Slot<V> {
 }
 
 impl<K: Hash + Eq, V> BoundedTable<K, V> {
-    /// An empty table holding at most `capacity` keys (at least 2), evicting
+    /// Creates an empty table holding at most `capacity` keys (at least 2), evicting
     /// keys idle for more than `idle_secs` seconds first.
     pub fn new(capacity: usize, idle_secs: u64) -> Self {
         BoundedTable {
@@ -37,8 +37,8 @@ impl<K: Hash + Eq, V> BoundedTable<K, V> {
         }
     }
 
-    /// The state of `key`, created by `create` when absent; marks the key
-    /// seen at `now`.
+    /// Returns the state of `key`, created by `create` when absent, and
+    /// marks the key seen at `now`.
     pub fn entry(&mut self, key: K, now: Timestamp, create: impl FnOnce() -> V) -> &mut V {
         if !self.map.contains_key(&key) && self.map.len() >= self.capacity {
             self.evict(now);
@@ -53,7 +53,7 @@ impl<K: Hash + Eq, V> BoundedTable<K, V> {
         &mut slot.value
     }
 
-    /// The state of `key`, when present, without touching it.
+    /// Returns the state of `key`, when present, without marking it seen.
     pub fn get(&self, key: &K) -> Option<&V> {
         self.map.get(key).map(|slot| &slot.value)
     }

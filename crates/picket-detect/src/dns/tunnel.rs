@@ -112,10 +112,11 @@ pub fn subdomain_score(subdomain: &str, original: Option<&str>) -> f64 {
     if longest >= 12 && stats.entropy >= 3.0 && stats.digits > 0 && stats.digit_letter_switches >= 3 {
         score = score.max(0.55);
     }
-    if let Some(original) = original {
-        if longest >= 8 && mixed_case_subdomain(original, subdomain.len()) {
-            score = score.max(0.8);
-        }
+    if let Some(original) = original
+        && longest >= 8
+        && mixed_case_subdomain(original, subdomain.len())
+    {
+        score = score.max(0.8);
     }
     score
 }
@@ -174,7 +175,8 @@ impl Window {
         }
     }
 
-    /// The window score and its parts.
+    /// Computes the window score and its parts: (score, encoded share,
+    /// mean subdomain length, tunnel query-type share).
     fn score(&self, config: &TunnelConfig) -> (f64, f64, f64, f64) {
         let distinct = self.distinct.len().max(1) as f64;
         let encoded_share = self.encoded as f64 / distinct;
@@ -197,7 +199,7 @@ pub struct TunnelDetector {
 }
 
 impl TunnelDetector {
-    /// A detector with the given settings and allowlist.
+    /// Builds a detector with the given settings and allowlist.
     pub fn new(config: TunnelConfig, allowlist: Arc<Allowlist>) -> Self {
         TunnelDetector {
             windows: BoundedTable::new(config.max_keys, config.window_secs.saturating_mul(2)),
@@ -334,7 +336,7 @@ mod tests {
     }
 
     #[test]
-    fn mixed_case_counts_only_when_the_rest_is_one_case() {
+    fn mixed_case_needs_single_case_rest() {
         let original = "0eabA822hbYbdn4y.hidemyself.org";
         assert!(mixed_case_subdomain(original, 16));
         let randomised = "WwW.ExAmPlE.CoM";
