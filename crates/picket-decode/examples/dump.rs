@@ -70,5 +70,9 @@ fn main() -> ExitCode {
         eprintln!("{file}: {:?}", reader.capture_stats());
     }
     let _ = out.flush();
-    if failed { ExitCode::from(2) } else { ExitCode::SUCCESS }
+    if failed {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
 }

@@ -93,7 +93,9 @@ impl CaptureSource {
     /// the first bytes.
     pub fn new(input: impl Read + Send + 'static) -> Result<Self, DecodeError> {
         let mut buffered = BufReader::with_capacity(1 << 16, input);
-        let head = buffered.fill_buf().map_err(|_| DecodeError::Read { offset: 0 })?;
+        let head = buffered
+            .fill_buf()
+            .map_err(|_| DecodeError::Read { offset: 0 })?;
         if head.starts_with(&[0x1f, 0x8b]) {
             let gz = MultiGzDecoder::new(buffered);
             return Self::detect(gz);
@@ -215,7 +217,9 @@ impl CaptureSource {
                             let Some(iface) = self.interfaces.get(epb.if_id as usize).copied()
                             else {
                                 return Some(Err((
-                                    DecodeError::UnknownInterface { interface: epb.if_id },
+                                    DecodeError::UnknownInterface {
+                                        interface: epb.if_id,
+                                    },
                                     offset,
                                 )));
                             };
@@ -257,9 +261,7 @@ impl CaptureSource {
                 Err(PcapError::UnexpectedEof) => {
                     Some(BufferState::Fatal(DecodeError::Truncated { offset }))
                 }
-                Err(PcapError::ReadError) => {
-                    Some(BufferState::Fatal(DecodeError::Read { offset }))
-                }
+                Err(PcapError::ReadError) => Some(BufferState::Fatal(DecodeError::Read { offset })),
                 Err(e) => Some(BufferState::Fatal(DecodeError::MalformedRecord {
                     format: self.format.name(),
                     offset,
@@ -277,7 +279,10 @@ impl CaptureSource {
                     let capacity = self.reader.data().len().max(INITIAL_BUFFER) * 2;
                     if capacity > MAX_BUFFER || !self.reader.grow(capacity) {
                         return self.stop(
-                            DecodeError::RecordTooLarge { offset, limit: MAX_BUFFER },
+                            DecodeError::RecordTooLarge {
+                                offset,
+                                limit: MAX_BUFFER,
+                            },
                             offset,
                         );
                     }
@@ -290,7 +295,11 @@ impl CaptureSource {
         }
     }
 
-    fn stop<R>(&mut self, error: DecodeError, offset: u64) -> Option<Result<R, (DecodeError, u64)>> {
+    fn stop<R>(
+        &mut self,
+        error: DecodeError,
+        offset: u64,
+    ) -> Option<Result<R, (DecodeError, u64)>> {
         self.done = true;
         self.pending = 0;
         Some(Err((error, offset)))
@@ -313,6 +322,8 @@ fn ng_timestamp(units: u64, iface: Interface) -> Timestamp {
 }
 
 /// Reads up to `PREFIX` bytes, fewer only at the end of the input.
+// The read is bounded by `take(PREFIX)`; the lint cannot see through it.
+#[allow(clippy::disallowed_methods)]
 fn read_prefix(input: &mut impl Read) -> Result<Vec<u8>, DecodeError> {
     let mut prefix = Vec::with_capacity(PREFIX);
     input

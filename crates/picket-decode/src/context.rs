@@ -8,7 +8,7 @@ use std::sync::Arc;
 use picket_event::dns::{DnsProtocol, Transport};
 use picket_event::{Event, Rejection, SourceLocation, Timestamp};
 
-use crate::dns::{parse_message, DnsPairer, PacketMeta};
+use crate::dns::{DnsPairer, PacketMeta, parse_message};
 use crate::{CaptureStats, DecodeConfig};
 
 /// One side of a connection.

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use picket_event::dns::Transport;
 use picket_event::{DnsEvent, Event, Rejection, SourceLocation, Timestamp};
 
+use crate::DecodeConfig;
 use crate::capture::Frame;
-use crate::context::{dns_protocol, Ctx};
+use crate::context::{Ctx, dns_protocol};
 use crate::dns::{DnsPairer, PairerStats};
 use crate::flow::{FlowTable, TcpStats};
 use crate::frag::{Defragmenter, FragmentStats};
 use crate::packet::{self, Decoded, Outcome, Transport as Layer4};
-use crate::DecodeConfig;
 
 /// Counts of a decoding run, beyond the common [`picket_event::SourceStats`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -93,7 +93,10 @@ impl PacketDecoder {
                 config.max_fragment_datagrams,
                 config.fragment_timeout,
             ),
-            flows: FlowTable::new(config.max_total_reassembly_bytes, config.max_flow_reassembly_bytes),
+            flows: FlowTable::new(
+                config.max_total_reassembly_bytes,
+                config.max_flow_reassembly_bytes,
+            ),
             dns: DnsPairer::new(config.dns_pairing.clone()),
             dns_events: Vec::new(),
             out: VecDeque::new(),
@@ -108,11 +111,17 @@ impl PacketDecoder {
     pub fn frame(&mut self, frame: Frame<'_>) {
         self.stats.packets += 1;
         self.last = (frame.timestamp, frame.number, frame.offset);
-        let decoded = packet::decode(frame.linktype, frame.data, &mut self.defrag, frame.timestamp);
+        let decoded = packet::decode(
+            frame.linktype,
+            frame.data,
+            &mut self.defrag,
+            frame.timestamp,
+        );
         match decoded {
             Err(error) => {
                 self.stats.undecodable += 1;
-                let location = SourceLocation::packet(self.file.clone(), frame.number, frame.offset);
+                let location =
+                    SourceLocation::packet(self.file.clone(), frame.number, frame.offset);
                 self.out.push_back(Err(Rejection::new(location, error)));
             }
             Ok(Outcome::Skipped) => self.stats.skipped += 1,
@@ -122,7 +131,8 @@ impl PacketDecoder {
                 Ok(None) => self.stats.skipped += 1,
                 Err(error) => {
                     self.stats.undecodable += 1;
-                    let location = SourceLocation::packet(self.file.clone(), frame.number, frame.offset);
+                    let location =
+                        SourceLocation::packet(self.file.clone(), frame.number, frame.offset);
                     self.out.push_back(Err(Rejection::new(location, error)));
                 }
             },
@@ -132,18 +142,29 @@ impl PacketDecoder {
     fn transport(&mut self, packet: Decoded<'_>, frame: Frame<'_>) {
         let mut ctx = ctx!(self, frame.timestamp, frame.number, frame.offset);
         match packet.transport {
-            Layer4::Udp { src_port, dst_port, payload } => {
+            Layer4::Udp {
+                src_port,
+                dst_port,
+                payload,
+            } => {
                 ctx.stats.udp_datagrams += 1;
                 let protocol = dns_protocol(dst_port).or_else(|| dns_protocol(src_port));
                 if let Some(protocol) = protocol {
-                    ctx.dns_message(payload, (packet.src, src_port), (packet.dst, dst_port), Transport::Udp, protocol);
+                    ctx.dns_message(
+                        payload,
+                        (packet.src, src_port),
+                        (packet.dst, dst_port),
+                        Transport::Udp,
+                        protocol,
+                    );
                 } else {
                     ctx.stats.skipped += 1;
                 }
             }
             Layer4::Tcp(segment) => {
                 ctx.stats.tcp_segments += 1;
-                self.flows.segment(packet.src, packet.dst, &segment, &mut ctx);
+                self.flows
+                    .segment(packet.src, packet.dst, &segment, &mut ctx);
             }
         }
     }

@@ -83,7 +83,11 @@ mod tests {
         let want = vec![b"abc".to_vec(), b"de".to_vec(), b"fghi".to_vec()];
         assert_eq!(collect(&[stream]), want);
         for cut in 0..stream.len() {
-            assert_eq!(collect(&[&stream[..cut], &stream[cut..]]), want, "cut {cut}");
+            assert_eq!(
+                collect(&[&stream[..cut], &stream[cut..]]),
+                want,
+                "cut {cut}"
+            );
         }
         let bytes: Vec<&[u8]> = stream.chunks(1).collect();
         assert_eq!(collect(&bytes), want);

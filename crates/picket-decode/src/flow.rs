@@ -183,10 +183,10 @@ impl FlowTable {
                 }
             }
         }
-        if seg.rst || (flow.ended[0] && flow.ended[1]) {
-            if let Some(flow) = self.flows.remove(&key) {
-                self.close(flow, ctx);
-            }
+        if (seg.rst || (flow.ended[0] && flow.ended[1]))
+            && let Some(flow) = self.flows.remove(&key)
+        {
+            self.close(flow, ctx);
         }
     }
 
@@ -217,7 +217,8 @@ impl FlowTable {
         match &mut flow.app {
             App::Http(conn) => conn.close(ctx),
             App::Tls(reader) => {
-                if reader.finish() == Hello::Malformed {
+                let outcome = reader.finish();
+                if outcome == Hello::Malformed {
                     emit_tls(flow.ends, None, vec![Anomaly::TlsMalformedClientHello], ctx);
                 }
             }

@@ -1,8 +1,8 @@
 //! IPv4 and IPv6 fragment reassembly (RFC 791 section 3.2, RFC 8200
 //! section 4.5) with bounded memory and a packet-time timeout.
 
-use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::net::IpAddr;
 
 use picket_event::Timestamp;
@@ -120,7 +120,12 @@ impl Defragmenter {
     ///
     /// Where fragments overlap, the bytes received first are kept (the
     /// policy of most BSD stacks and of RFC 5722's advice to drop the rest).
-    pub fn add(&mut self, key: FragmentKey, fragment: Fragment<'_>, now: Timestamp) -> Option<Vec<u8>> {
+    pub fn add(
+        &mut self,
+        key: FragmentKey,
+        fragment: Fragment<'_>,
+        now: Timestamp,
+    ) -> Option<Vec<u8>> {
         self.stats.fragments += 1;
         self.expire(now);
 
@@ -173,7 +178,8 @@ impl Defragmenter {
             }
             if s > cursor {
                 let stop = s.min(end);
-                partial.data[cursor..stop].copy_from_slice(&fragment.data[cursor - start..stop - start]);
+                partial.data[cursor..stop]
+                    .copy_from_slice(&fragment.data[cursor - start..stop - start]);
             }
             cursor = cursor.max(e);
             if cursor >= end {

@@ -6,8 +6,8 @@ use std::net::IpAddr;
 use etherparse::{EtherType, IpNumber, NetSlice, SlicedPacket, TcpSlice, TransportSlice, UdpSlice};
 use picket_event::Timestamp;
 
-use crate::frag::{Defragmenter, Fragment, FragmentKey};
 use crate::DecodeError;
+use crate::frag::{Defragmenter, Fragment, FragmentKey};
 
 /// Link types picket decodes (see tcpdump.org's LINKTYPE list).
 pub mod linktype {
@@ -133,11 +133,17 @@ pub fn decode<'a>(
     let (src, dst) = match &sliced.net {
         Some(NetSlice::Ipv4(ip)) => {
             let header = ip.header();
-            (IpAddr::V4(header.source_addr()), IpAddr::V4(header.destination_addr()))
+            (
+                IpAddr::V4(header.source_addr()),
+                IpAddr::V4(header.destination_addr()),
+            )
         }
         Some(NetSlice::Ipv6(ip)) => {
             let header = ip.header();
-            (IpAddr::V6(header.source_addr()), IpAddr::V6(header.destination_addr()))
+            (
+                IpAddr::V6(header.source_addr()),
+                IpAddr::V6(header.destination_addr()),
+            )
         }
         _ => return Ok(Outcome::Skipped),
     };

@@ -173,12 +173,13 @@ impl Stream {
             return flags;
         }
         let acked_to = self.delivered + distance as u64;
-        if let Some((&first, _)) = self.pending.first_key_value() {
-            if first < acked_to && first > self.delivered {
-                self.skip_to(first, sink);
-                flags.gap = true;
-                flags.merge(self.drain(budget, sink));
-            }
+        if let Some((&first, _)) = self.pending.first_key_value()
+            && first < acked_to
+            && first > self.delivered
+        {
+            self.skip_to(first, sink);
+            flags.gap = true;
+            flags.merge(self.drain(budget, sink));
         }
         flags
     }

@@ -1,6 +1,10 @@
 //! Capture formats, link layers, reassembly and hostile input, on captures
 //! built here with etherparse's packet builder.
 
+// Test helpers may unwrap (a failure there is the test's failure) and read
+// whole corpus files (all small).
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)]
+
 use std::io::Write;
 use std::sync::Arc;
 

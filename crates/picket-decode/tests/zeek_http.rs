@@ -11,6 +11,10 @@
 //! difference fails the test, and so does an entry of the table that no
 //! longer matches a difference (so the table cannot go stale).
 
+// Test helpers may unwrap (a failure there is the test's failure) and read
+// whole corpus files (all small).
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)]
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 

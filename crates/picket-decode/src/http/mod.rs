@@ -87,6 +87,8 @@ pub struct HttpConn {
     carry: Vec<Anomaly>,
     /// TLS inside a CONNECT tunnel.
     tunnel_hello: Option<ClientHelloReader>,
+    /// Whether the client sent anything through the tunnel yet.
+    tunnel_used: bool,
 }
 
 impl HttpConn {
@@ -100,6 +102,7 @@ impl HttpConn {
             pending: VecDeque::new(),
             carry: Vec::new(),
             tunnel_hello: None,
+            tunnel_used: false,
         }
     }
 
@@ -196,19 +199,19 @@ impl HttpConn {
                 State::Head => {
                     if self.responses.head.is_empty() && !head::looks_like_response(data) {
                         // HTTP/0.9 answers with a bare body; anything else is noise.
-                        if let Some(t) = self.pending.iter_mut().find(|t| !t.response_started) {
-                            if t.http09 {
-                                t.response_started = true;
-                                let limits = body_limits(ctx);
-                                self.responses.body = Some(BodyReader::new(
-                                    Framing::Close,
-                                    Coding::Identity,
-                                    true,
-                                    limits,
-                                ));
-                                self.responses.state = State::Body;
-                                continue;
-                            }
+                        if let Some(t) = self.pending.iter_mut().find(|t| !t.response_started)
+                            && t.http09
+                        {
+                            t.response_started = true;
+                            let limits = body_limits(ctx);
+                            self.responses.body = Some(BodyReader::new(
+                                Framing::Close,
+                                Coding::Identity,
+                                true,
+                                limits,
+                            ));
+                            self.responses.state = State::Body;
+                            continue;
                         }
                         self.lost(false, Anomaly::HttpMalformedStartLine);
                         return;
@@ -321,10 +324,10 @@ impl HttpConn {
                 .is_some_and(BodyReader::close_delimited);
             self.finish_response_body(complete, ctx);
         }
-        if let Some(reader) = self.tunnel_hello.as_mut() {
-            if reader.finish() == Hello::Malformed {
-                self.emit_tls(None, vec![Anomaly::TlsMalformedClientHello], ctx);
-            }
+        if let Some(reader) = self.tunnel_hello.as_mut()
+            && reader.finish() == Hello::Malformed
+        {
+            self.emit_tls(None, vec![Anomaly::TlsMalformedClientHello], ctx);
         }
         while let Some(t) = self.pending.pop_front() {
             ctx.stats.http_transactions += 1;
@@ -409,11 +412,11 @@ impl HttpConn {
             connect,
             http09,
         });
-        if self.pending.len() > ctx.config.max_pending_requests {
-            if let Some(oldest) = self.pending.pop_front() {
-                ctx.stats.http_transactions += 1;
-                ctx.emit(Event::Http(finish_event(oldest, ctx)));
-            }
+        if self.pending.len() > ctx.config.max_pending_requests
+            && let Some(oldest) = self.pending.pop_front()
+        {
+            ctx.stats.http_transactions += 1;
+            ctx.emit(Event::Http(finish_event(oldest, ctx)));
         }
         if empty {
             self.requests.body = None;
@@ -450,13 +453,13 @@ impl HttpConn {
         };
 
         // Interim responses (100 Continue, 102, 103) precede the final one.
-        if let Some(code @ 100..=199) = status {
-            if code != 101 {
-                if let Some(t) = self.pending.iter_mut().find(|t| !t.response_started) {
-                    *t.event.bytes_to_client.get_or_insert(0) += wire;
-                }
-                return;
+        if let Some(code @ 100..=199) = status
+            && code != 101
+        {
+            if let Some(t) = self.pending.iter_mut().find(|t| !t.response_started) {
+                *t.event.bytes_to_client.get_or_insert(0) += wire;
             }
+            return;
         }
 
         let index = match self.pending.iter().position(|t| !t.response_started) {
@@ -578,6 +581,16 @@ impl HttpConn {
         let Some(reader) = self.tunnel_hello.as_mut() else {
             return;
         };
+        if !self.tunnel_used && looks_like_versioned_request(data) {
+            // Plain HTTP through the tunnel (a forward proxy's CONNECT to
+            // port 80): parse it as the connection's next transactions.
+            self.tunnel_hello = None;
+            self.requests.state = State::Head;
+            self.responses.state = State::Head;
+            self.client_data(data, ctx);
+            return;
+        }
+        self.tunnel_used = true;
         if reader.done() {
             return;
         }
@@ -612,13 +625,13 @@ impl HttpConn {
 /// Takes a head from `data` (plus what the half already holds).
 fn take_head(half: &mut Half, data: &[u8], max: usize, request: bool) -> HeadStep {
     let held = half.head.len();
-    if held == 0 {
-        if let Some(end) = head_end(data, 0, request) {
-            return HeadStep::Done {
-                used: end,
-                buffered: false,
-            };
-        }
+    if held == 0
+        && let Some(end) = head_end(data, 0, request)
+    {
+        return HeadStep::Done {
+            used: end,
+            buffered: false,
+        };
     }
 
     let room = (max + 1).saturating_sub(held);
@@ -640,17 +653,27 @@ fn take_head(half: &mut Half, data: &[u8], max: usize, request: bool) -> HeadSte
 /// The end of a head; a request line without a version (HTTP/0.9) is a
 /// head on its own.
 fn head_end(data: &[u8], from: usize, request: bool) -> Option<usize> {
-    if request {
-        if let Some(nl) = memchr::memchr(b'\n', data) {
-            let line = data[..nl].strip_suffix(b"\r").unwrap_or(&data[..nl]);
-            let last = line.rsplit(|&b| b == b' ').next().unwrap_or_default();
-            let versionless = !head::looks_like_response(last) || !line.contains(&b' ');
-            if versionless && !starts_with_header_line(&data[nl + 1..]) {
-                return Some(nl + 1);
-            }
+    if request && let Some(nl) = memchr::memchr(b'\n', data) {
+        let line = data[..nl].strip_suffix(b"\r").unwrap_or(&data[..nl]);
+        let last = line.rsplit(|&b| b == b' ').next().unwrap_or_default();
+        let versionless = !head::looks_like_response(last) || !line.contains(&b' ');
+        if versionless && !starts_with_header_line(&data[nl + 1..]) {
+            return Some(nl + 1);
         }
     }
     head::find_head_end(data, from)
+}
+
+/// Whether `data` starts with a whole request line that names an HTTP
+/// version: stricter than [`head::looks_like_request`], for tunnels, where
+/// other protocols' commands ("HELO host") look like methods.
+fn looks_like_versioned_request(data: &[u8]) -> bool {
+    let Some(nl) = memchr::memchr(b'\n', data) else {
+        return false;
+    };
+    let line = data[..nl].strip_suffix(b"\r").unwrap_or(&data[..nl]);
+    let last = line.rsplit(|&b| b == b' ').next().unwrap_or_default();
+    head::looks_like_request(data) && head::looks_like_response(last)
 }
 
 /// Whether `data` starts with a `Name: value` header line.
