@@ -214,7 +214,7 @@ pub fn refang(text: &str) -> std::borrow::Cow<'_, str> {
         .replace("[at]", "@")
         .replace("[://]", "://");
     for (defanged, scheme) in [("hxxps", "https"), ("hxxp", "http"), ("fxp", "ftp")] {
-        if out.len() >= defanged.len() && out[..defanged.len()].eq_ignore_ascii_case(defanged) {
+        if out.as_bytes().get(..defanged.len()).is_some_and(|head| head.eq_ignore_ascii_case(defanged.as_bytes())) {
             out.replace_range(..defanged.len(), scheme);
             break;
         }

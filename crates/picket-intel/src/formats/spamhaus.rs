@@ -46,7 +46,8 @@ pub(crate) fn read_text(bytes: &[u8], batch: &mut Batch<'_>) {
             Some((v, c)) => (v.trim(), Some(c.trim())),
             None => (trimmed, None),
         };
-        if value.len() > 2 && value[..2].eq_ignore_ascii_case("AS") && value[2..].bytes().all(|b| b.is_ascii_digit()) {
+        let bytes = value.as_bytes();
+        if bytes.len() > 2 && bytes[..2].eq_ignore_ascii_case(b"AS") && bytes[2..].iter().all(u8::is_ascii_digit) {
             batch.reject_line(line, offset, RecordError::Unsupported {
                 path: format!("line {line}"),
                 what: "indicator type",
