@@ -5,6 +5,8 @@
 //! qtype, qclass, rcode, the AA, TC, RD and RA flags, Zeek's three-bit Z
 //! field, the answers and their TTLs must agree, or the difference must be
 //! one of [`EXPECTED_DIFFERENCES`].
+// The corpus files read whole here are small, known test inputs.
+#![allow(clippy::disallowed_methods)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 mod dns_support;

@@ -6,7 +6,7 @@ use picket_event::{Anomaly, RecordType, ResourceRecord};
 
 use super::anomalies::AnomalySet;
 use super::limits::DnsLimits;
-use super::name::read_name;
+use super::name::{read_name, skip_name};
 use super::rdata::render_rdata;
 
 /// Length of the fixed header (RFC 1035 section 4.1.1).
@@ -164,7 +164,6 @@ pub fn parse_message(bytes: &[u8], limits: &DnsLimits) -> DnsMessage {
         pos: HEADER_LEN,
         limits,
         anomalies: &mut anomalies,
-        scratch: String::new(),
     };
     let complete = decoder
         .questions(header.qdcount, &mut message.questions)
@@ -205,8 +204,6 @@ struct Decoder<'a, 'b> {
     pos: usize,
     limits: &'b DnsLimits,
     anomalies: &'b mut AnomalySet,
-    /// Reused buffer for names that are read only to be skipped.
-    scratch: String,
 }
 
 impl Decoder<'_, '_> {
@@ -216,20 +213,23 @@ impl Decoder<'_, '_> {
             self.section_entry_start()?;
             let keep = self.within_record_limit(index);
 
-            // QNAME
+            // QNAME; entries past the limit are only stepped over.
+            if !keep {
+                self.pos = skip_name(self.bytes, self.pos, self.anomalies).ok_or(Stop)?;
+                self.fixed::<4>()?;
+                continue;
+            }
             let mut name = String::new();
             let end = read_name(self.bytes, self.pos, self.limits, &mut name, self.anomalies);
             self.pos = end.next.ok_or(Stop)?;
 
             // QTYPE, QCLASS
             let fixed = self.fixed::<4>()?;
-            if keep {
-                out.push(Question {
-                    name,
-                    qtype: RecordType(u16::from_be_bytes([fixed[0], fixed[1]])),
-                    qclass: u16::from_be_bytes([fixed[2], fixed[3]]),
-                });
-            }
+            out.push(Question {
+                name,
+                qtype: RecordType(u16::from_be_bytes([fixed[0], fixed[1]])),
+                qclass: u16::from_be_bytes([fixed[2], fixed[3]]),
+            });
         }
         Ok(())
     }
@@ -240,11 +240,14 @@ impl Decoder<'_, '_> {
             self.section_entry_start()?;
             let keep = self.within_record_limit(index);
 
-            // NAME
-            let mut name = std::mem::take(&mut self.scratch);
-            name.clear();
-            let end = read_name(self.bytes, self.pos, self.limits, &mut name, self.anomalies);
-            self.pos = end.next.ok_or(Stop)?;
+            // NAME; records past the limit are only stepped over.
+            let mut name = String::new();
+            if keep {
+                let end = read_name(self.bytes, self.pos, self.limits, &mut name, self.anomalies);
+                self.pos = end.next.ok_or(Stop)?;
+            } else {
+                self.pos = skip_name(self.bytes, self.pos, self.anomalies).ok_or(Stop)?;
+            }
 
             // TYPE, CLASS, TTL, RDLENGTH
             let fixed = self.fixed::<10>()?;
@@ -284,8 +287,6 @@ impl Decoder<'_, '_> {
                     ttl,
                     data,
                 });
-            } else {
-                self.scratch = name;
             }
         }
         Ok(())

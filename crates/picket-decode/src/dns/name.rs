@@ -93,6 +93,14 @@ pub(crate) fn read_name(
                     too_long = true;
                     anomalies.insert(Anomaly::DnsNameTooLong);
                 }
+                // Past a jump the end is already known, so a name too long
+                // stops here instead of walking on through the message.
+                if too_long && next.is_some() {
+                    return NameEnd {
+                        next,
+                        complete: false,
+                    };
+                }
                 if !too_long {
                     if !first_label {
                         out.push('.');
@@ -165,6 +173,34 @@ pub(crate) fn read_name(
                     next,
                     complete: false,
                 };
+            }
+        }
+    }
+}
+
+/// Finds the end of the name that starts at `start` without decoding it:
+/// inline labels are stepped over and the first pointer ends the walk, so
+/// the cost is that of the bytes the name occupies where it is written.
+/// Records `DnsTruncatedRecord` or `DnsBadLabelType` and returns `None` when
+/// the end cannot be found.
+pub(crate) fn skip_name(message: &[u8], start: usize, anomalies: &mut AnomalySet) -> Option<usize> {
+    let mut pos = start;
+    loop {
+        let Some(&length_byte) = message.get(pos) else {
+            anomalies.insert(Anomaly::DnsTruncatedRecord);
+            return None;
+        };
+        match length_byte >> 6 {
+            0b00 if length_byte == 0 => return Some(pos + 1),
+            0b00 => pos += 1 + usize::from(length_byte),
+            0b11 if pos + 1 < message.len() => return Some(pos + 2),
+            0b11 => {
+                anomalies.insert(Anomaly::DnsTruncatedRecord);
+                return None;
+            }
+            _ => {
+                anomalies.insert(Anomaly::DnsBadLabelType);
+                return None;
             }
         }
     }
@@ -349,6 +385,16 @@ mod tests {
             }
         );
         assert_eq!(anomalies, vec![Anomaly::DnsNameTooLong]);
+    }
+
+    #[test]
+    fn skip_finds_end() {
+        let mut anomalies = AnomalySet::default();
+        assert_eq!(skip_name(b"\x01a\x01b\x00", 0, &mut anomalies), Some(5));
+        assert_eq!(skip_name(b"\x01a\xc0\x00", 0, &mut anomalies), Some(4));
+        assert!(anomalies.to_vec().is_empty());
+        assert_eq!(skip_name(b"\x01a\x05ab", 0, &mut anomalies), None);
+        assert_eq!(anomalies.to_vec(), vec![Anomaly::DnsTruncatedRecord]);
     }
 
     #[test]
