@@ -133,3 +133,22 @@ fn misp_warninglists_whitelist_popular_names_and_sinkholes() {
     assert!(reason.to_string().contains("192.168.0.0/16"), "{reason}");
     assert!(whitelist.allow_entries().len() > 50_000);
 }
+
+#[test]
+fn the_example_feed_rules_are_valid_and_local_ones_load() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../intel/rules");
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        let rules = picket_intel::RuleFile::load(&entry.path()).unwrap_or_else(|e| panic!("{e}"));
+        files += 1;
+        for feed in &rules.feeds {
+            if feed.remote.starts_with("http") {
+                continue;
+            }
+            let report = picket_intel::load_file_with(std::path::Path::new(&feed.remote), &feed.load_options()).unwrap();
+            assert!(report.rejections.is_empty(), "{}: {:?}", feed.name, report.rejections);
+            assert!(!report.indicators.is_empty(), "{}", feed.name);
+        }
+    }
+    assert!(files >= 4);
+}
