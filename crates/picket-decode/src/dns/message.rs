@@ -326,3 +326,174 @@ impl Decoder<'_, '_> {
         Ok(*fixed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A header with the given flags word and counts.
+    fn header(flags: u16, counts: [u16; 4]) -> Vec<u8> {
+        let mut bytes = vec![0x12, 0x34];
+        bytes.extend_from_slice(&flags.to_be_bytes());
+        for count in counts {
+            bytes.extend_from_slice(&count.to_be_bytes());
+        }
+        bytes
+    }
+
+    /// `example.com` A IN as a question.
+    const QUESTION: &[u8] = b"\x07example\x03com\x00\x00\x01\x00\x01";
+
+    /// An A record for the question's name (pointer to offset 12).
+    const ANSWER_A: &[u8] = b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x0e\x10\x00\x04\xc0\x00\x02\x01";
+
+    fn parse(bytes: &[u8]) -> DnsMessage {
+        parse_message(bytes, &DnsLimits::default())
+    }
+
+    #[test]
+    fn response_with_answer() {
+        let mut bytes = header(0x8180, [1, 1, 0, 0]);
+        bytes.extend_from_slice(QUESTION);
+        bytes.extend_from_slice(ANSWER_A);
+        let message = parse(&bytes);
+
+        assert!(message.anomalies.is_empty());
+        assert!(message.is_response());
+        assert_eq!(message.questions[0].name, "example.com");
+        assert_eq!(message.answers[0].name, "example.com");
+        assert_eq!(message.answers[0].ttl, 3600);
+        assert_eq!(message.answers[0].data, "192.0.2.1");
+        assert_eq!(message.rcode(), Some(ResponseCode::NOERROR));
+    }
+
+    #[test]
+    fn short_header() {
+        let message = parse(b"\x12\x34\x01");
+        assert_eq!(message.header, None);
+        assert_eq!(message.anomalies, vec![Anomaly::DnsTruncatedHeader]);
+        assert_eq!(message.size, 3);
+    }
+
+    #[test]
+    fn count_larger_than_message() {
+        let mut bytes = header(0x8180, [1, 3, 0, 0]);
+        bytes.extend_from_slice(QUESTION);
+        bytes.extend_from_slice(ANSWER_A);
+        let message = parse(&bytes);
+        assert_eq!(message.answers.len(), 1);
+        assert_eq!(message.anomalies, vec![Anomaly::DnsCountMismatch]);
+    }
+
+    #[test]
+    fn record_cut_short() {
+        let mut bytes = header(0x8180, [1, 1, 0, 0]);
+        bytes.extend_from_slice(QUESTION);
+        bytes.extend_from_slice(&ANSWER_A[..14]);
+        let message = parse(&bytes);
+        assert!(message.answers.is_empty());
+        assert_eq!(message.questions.len(), 1);
+        assert_eq!(message.anomalies, vec![Anomaly::DnsTruncatedRecord]);
+    }
+
+    #[test]
+    fn bytes_after_last_record() {
+        let mut bytes = header(0x0100, [1, 0, 0, 0]);
+        bytes.extend_from_slice(QUESTION);
+        bytes.extend_from_slice(b"junk");
+        assert_eq!(parse(&bytes).anomalies, vec![Anomaly::DnsTrailingBytes]);
+    }
+
+    #[test]
+    fn z_bit() {
+        let mut bytes = header(0x0140, [1, 0, 0, 0]);
+        bytes.extend_from_slice(QUESTION);
+        let message = parse(&bytes);
+        assert!(message.header.unwrap().flags.z);
+        assert_eq!(message.anomalies, vec![Anomaly::DnsZBitSet]);
+    }
+
+    #[test]
+    fn bad_rdata_keeps_generic_form() {
+        let mut bytes = header(0x8180, [1, 1, 0, 0]);
+        bytes.extend_from_slice(QUESTION);
+        // An A record with three bytes of data.
+        bytes.extend_from_slice(b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x03\x01\x02\x03");
+        let message = parse(&bytes);
+        assert_eq!(message.answers[0].data, "\\# 3 010203");
+        assert_eq!(message.anomalies, vec![Anomaly::DnsBadRdata]);
+    }
+
+    #[test]
+    fn opt_extends_rcode() {
+        let mut bytes = header(0x8180, [1, 0, 0, 1]);
+        bytes.extend_from_slice(QUESTION);
+        // OPT: root owner, payload 1232, extended rcode 1, version 0, DO,
+        // one COOKIE option of 8 bytes.
+        bytes.extend_from_slice(b"\x00\x00\x29\x04\xd0\x01\x00\x80\x00\x00\x0c\x00\x0a\x00\x08");
+        bytes.extend_from_slice(b"\x01\x02\x03\x04\x05\x06\x07\x08");
+        let message = parse(&bytes);
+
+        assert!(message.anomalies.is_empty(), "{:?}", message.anomalies);
+        let edns = message.edns.unwrap();
+        assert_eq!(edns.udp_payload_size, 1232);
+        assert!(edns.dnssec_ok);
+        assert_eq!(message.rcode(), Some(ResponseCode(16)));
+        assert_eq!(message.additionals[0].data, "COOKIE=0102030405060708");
+    }
+
+    #[test]
+    fn records_past_limit_are_skipped() {
+        let mut bytes = header(0x8180, [1, 5, 0, 0]);
+        bytes.extend_from_slice(QUESTION);
+        for _ in 0..5 {
+            bytes.extend_from_slice(ANSWER_A);
+        }
+        let limits = DnsLimits {
+            max_records_per_section: 2,
+            ..DnsLimits::default()
+        };
+        let message = parse_message(&bytes, &limits);
+        assert_eq!(message.answers.len(), 2);
+        assert_eq!(message.anomalies, vec![Anomaly::DnsTooManyRecords]);
+    }
+
+    #[test]
+    fn record_data_forms() {
+        let cases: &[(u16, &[u8], &str)] = &[
+            (15, b"\x00\x0a\xc0\x0c", "10 example.com"),
+            (16, b"\x05hello\x02hi", "TXT 5 hello TXT 2 hi"),
+            (
+                33,
+                b"\x00\x01\x00\x02\x13\xc4\xc0\x0c",
+                "1 2 5060 example.com",
+            ),
+            (257, b"\x00\x05issueca.local", "0 issue \"ca.local\""),
+            (43, b"\x30\x39\x08\x02\xab\xcd", "12345 8 2 ABCD"),
+            (48, b"\x01\x01\x03\x08\x66\x6f\x6f", "257 3 8 Zm9v"),
+            (
+                47,
+                b"\xc0\x0c\x00\x06\x40\x01\x00\x00\x00\x03",
+                "example.com A MX RRSIG NSEC",
+            ),
+            (65280, b"\xde\xad", "\\# 2 DEAD"),
+            (10, b"\x00\x01", "\\# 2 0001"),
+        ];
+        for (rtype, rdata, expected) in cases {
+            let mut bytes = header(0x8180, [1, 1, 0, 0]);
+            bytes.extend_from_slice(QUESTION);
+            bytes.extend_from_slice(b"\xc0\x0c");
+            bytes.extend_from_slice(&rtype.to_be_bytes());
+            bytes.extend_from_slice(b"\x00\x01\x00\x00\x00\x3c");
+            bytes.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+            bytes.extend_from_slice(rdata);
+            let message = parse(&bytes);
+            assert!(
+                message.anomalies.is_empty(),
+                "type {rtype}: {:?}",
+                message.anomalies
+            );
+            assert_eq!(message.answers[0].data, *expected, "type {rtype}");
+        }
+    }
+}

@@ -415,3 +415,260 @@ fn add_anomaly(event: &mut DnsEvent, anomaly: Anomaly) {
         event.anomalies.sort_unstable();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::dns::{DnsLimits, parse_message};
+
+    const CLIENT: &str = "10.0.0.1";
+    const SERVER: &str = "10.0.0.53";
+
+    /// A query (or its response) for `name` A with transaction id `id`.
+    fn message(id: u16, response: bool, name: &str) -> DnsMessage {
+        let mut bytes = id.to_be_bytes().to_vec();
+        bytes.extend_from_slice(if response {
+            &[0x81, 0x80]
+        } else {
+            &[0x01, 0x00]
+        });
+        bytes.extend_from_slice(&[0, 1, 0, u8::from(response), 0, 0, 0, 0]);
+        for label in name.split('.') {
+            bytes.push(label.len() as u8);
+            bytes.extend_from_slice(label.as_bytes());
+        }
+        bytes.extend_from_slice(&[0, 0, 1, 0, 1]);
+        if response {
+            bytes.extend_from_slice(
+                b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\xc0\x00\x02\x01",
+            );
+        }
+        parse_message(&bytes, &DnsLimits::default())
+    }
+
+    /// Packet metadata at `millis` from the client port `port` (or back to it).
+    fn meta(millis: i64, port: u16, response: bool, protocol: DnsProtocol) -> PacketMeta {
+        let (client, server) = (CLIENT.parse().unwrap(), SERVER.parse().unwrap());
+        PacketMeta {
+            timestamp: Timestamp::from_millis(millis).unwrap(),
+            src_ip: if response { server } else { client },
+            src_port: if response { 53 } else { port },
+            dst_ip: if response { client } else { server },
+            dst_port: if response { port } else { 53 },
+            transport: Transport::Udp,
+            protocol,
+            location: SourceLocation::packet(Arc::from("test.pcap"), millis as u64, 0),
+        }
+    }
+
+    fn dns(millis: i64, port: u16, response: bool) -> PacketMeta {
+        meta(millis, port, response, DnsProtocol::Dns)
+    }
+
+    #[test]
+    fn query_and_response_pair() {
+        let mut pairer = DnsPairer::new(PairerConfig::default());
+        let mut out = Vec::new();
+        pairer.push(
+            message(7, false, "WWW.Example.com"),
+            dns(1000, 4000, false),
+            &mut out,
+        );
+        assert!(out.is_empty());
+        pairer.push(
+            message(7, true, "WWW.Example.com"),
+            dns(1250, 4000, true),
+            &mut out,
+        );
+
+        assert_eq!(out.len(), 1);
+        let event = &out[0];
+        assert_eq!(event.exchange, DnsExchange::Complete);
+        assert_eq!(event.query_name, "www.example.com");
+        assert_eq!(
+            event.query_name_original.as_deref(),
+            Some("WWW.Example.com")
+        );
+        assert_eq!(event.client_port, Some(4000));
+        assert_eq!(event.server_port, Some(53));
+        assert_eq!(event.rtt, Some(0.25));
+        assert_eq!(event.timestamp, Timestamp::from_millis(1000).unwrap());
+        assert_eq!(event.location.packet, Some(1250));
+        assert_eq!(event.answers[0].data, "192.0.2.1");
+        assert!(event.flags.qr && event.flags.ra);
+        assert!(event.response_size.is_some());
+        assert!(event.anomalies.is_empty());
+        assert_eq!(pairer.pending(), 0);
+    }
+
+    #[test]
+    fn response_without_query() {
+        let mut pairer = DnsPairer::new(PairerConfig::default());
+        let mut out = Vec::new();
+        pairer.push(message(7, true, "a.example"), dns(0, 4000, true), &mut out);
+        assert_eq!(out[0].exchange, DnsExchange::ResponseOnly);
+        assert_eq!(out[0].anomalies, vec![Anomaly::DnsUnsolicitedResponse]);
+        assert_eq!(out[0].client_ip, Some(CLIENT.parse().unwrap()));
+
+        // mDNS answers go to the group and are not flagged.
+        pairer.push(
+            message(0, true, "b.local"),
+            meta(0, 5353, true, DnsProtocol::Mdns),
+            &mut out,
+        );
+        assert!(out[1].anomalies.is_empty());
+    }
+
+    #[test]
+    fn other_port_does_not_pair() {
+        let mut pairer = DnsPairer::new(PairerConfig::default());
+        let mut out = Vec::new();
+        pairer.push(
+            message(7, false, "a.example"),
+            dns(0, 4000, false),
+            &mut out,
+        );
+        pairer.push(message(7, true, "a.example"), dns(5, 4001, true), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].exchange, DnsExchange::ResponseOnly);
+        pairer.flush(&mut out);
+        assert_eq!(out[1].exchange, DnsExchange::QueryOnly);
+    }
+
+    #[test]
+    fn timeout_in_packet_time() {
+        let config = PairerConfig {
+            query_timeout: Duration::from_secs(2),
+            ..PairerConfig::default()
+        };
+        let mut pairer = DnsPairer::new(config);
+        let mut out = Vec::new();
+        pairer.push(
+            message(1, false, "slow.example"),
+            dns(0, 4000, false),
+            &mut out,
+        );
+        pairer.push(
+            message(2, false, "other.example"),
+            dns(1500, 4001, false),
+            &mut out,
+        );
+        assert!(out.is_empty());
+
+        // 2.5 s later the first query is past its timeout, the second not.
+        pairer.push(
+            message(3, false, "third.example"),
+            dns(2500, 4002, false),
+            &mut out,
+        );
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].query_name, "slow.example");
+        assert_eq!(out[0].exchange, DnsExchange::QueryOnly);
+        assert_eq!(out[0].anomalies, vec![Anomaly::DnsNoResponse]);
+        assert_eq!(out[0].rcode, None);
+
+        // A late response is unsolicited now.
+        pairer.push(
+            message(1, true, "slow.example"),
+            dns(2600, 4000, true),
+            &mut out,
+        );
+        assert_eq!(out[1].exchange, DnsExchange::ResponseOnly);
+        assert_eq!(pairer.pending(), 2);
+    }
+
+    #[test]
+    fn full_table_evicts_oldest() {
+        let config = PairerConfig {
+            max_pending_queries: 2,
+            ..PairerConfig::default()
+        };
+        let mut pairer = DnsPairer::new(config);
+        let mut out = Vec::new();
+        for (index, name) in ["one.example", "two.example", "three.example"]
+            .iter()
+            .enumerate()
+        {
+            pairer.push(
+                message(index as u16, false, name),
+                dns(index as i64, 4000, false),
+                &mut out,
+            );
+        }
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].query_name, "one.example");
+        assert!(out[0].anomalies.is_empty());
+        assert_eq!(pairer.stats().evicted, 1);
+        assert_eq!(pairer.pending(), 2);
+
+        pairer.flush(&mut out);
+        let names: Vec<&str> = out.iter().map(|e| e.query_name.as_str()).collect();
+        assert_eq!(names, ["one.example", "two.example", "three.example"]);
+        assert_eq!(pairer.stats().max_pending, 2);
+    }
+
+    #[test]
+    fn retransmitted_query_pairs_with_first() {
+        let mut pairer = DnsPairer::new(PairerConfig::default());
+        let mut out = Vec::new();
+        pairer.push(
+            message(9, false, "a.example"),
+            dns(0, 4000, false),
+            &mut out,
+        );
+        pairer.push(
+            message(9, false, "a.example"),
+            dns(1000, 4000, false),
+            &mut out,
+        );
+        pairer.push(
+            message(9, true, "a.example"),
+            dns(1100, 4000, true),
+            &mut out,
+        );
+        assert_eq!(out[0].rtt, Some(1.1));
+        pairer.flush(&mut out);
+        assert_eq!(out[1].exchange, DnsExchange::QueryOnly);
+        assert_eq!(out[1].timestamp, Timestamp::from_millis(1000).unwrap());
+    }
+
+    #[test]
+    fn headerless_message() {
+        let mut pairer = DnsPairer::new(PairerConfig::default());
+        let mut out = Vec::new();
+        let short = parse_message(b"\x00\x01", &DnsLimits::default());
+        pairer.push(short, dns(0, 4000, true), &mut out);
+        assert_eq!(out[0].exchange, DnsExchange::ResponseOnly);
+        assert_eq!(out[0].anomalies, vec![Anomaly::DnsTruncatedHeader]);
+        assert_eq!(out[0].server_port, Some(53));
+        assert_eq!(pairer.stats().headerless, 1);
+    }
+
+    #[test]
+    fn arrival_queue_stays_bounded() {
+        let mut pairer = DnsPairer::new(PairerConfig::default());
+        let mut out = Vec::new();
+        for index in 0..20_000u16 {
+            let port = 1024 + index % 30_000;
+            pairer.push(
+                message(index, false, "a.example"),
+                dns(0, port, false),
+                &mut out,
+            );
+            pairer.push(
+                message(index, true, "a.example"),
+                dns(0, port, true),
+                &mut out,
+            );
+        }
+        assert_eq!(out.len(), 20_000);
+        assert!(
+            pairer.arrivals.len() <= 2 * 1024 + 1,
+            "{}",
+            pairer.arrivals.len()
+        );
+    }
+}
