@@ -66,9 +66,9 @@ impl DnsHeader {
 /// One entry of the question section (RFC 1035 section 4.1.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Question {
-    /// The name as it was on the wire: case kept, labels joined by `.`,
-    /// zone-file escapes (`\.`, `\\`, `\DDD`) for other bytes, no trailing
-    /// dot; the root is the empty string.
+    /// The name as it was on the wire, with its case kept and labels joined
+    /// by `.`. Other bytes use zone-file escapes (`\.`, `\\`, `\DDD`). There
+    /// is no trailing dot, and the root is the empty string.
     pub name: String,
     /// Query type.
     pub qtype: RecordType,
@@ -110,7 +110,7 @@ pub struct DnsMessage {
     pub additionals: Vec<ResourceRecord>,
     /// The EDNS header fields, when the message has an OPT record.
     pub edns: Option<Edns>,
-    /// What was wrong with the message, each anomaly once.
+    /// Anomalies found in the message, each listed once.
     pub anomalies: Vec<Anomaly>,
     /// Length of the message in bytes (without a TCP length prefix).
     pub size: usize,
@@ -331,7 +331,7 @@ impl Decoder<'_, '_> {
 mod tests {
     use super::*;
 
-    /// A header with the given flags word and counts.
+    /// Builds a header with the given flags word and counts.
     fn header(flags: u16, counts: [u16; 4]) -> Vec<u8> {
         let mut bytes = vec![0x12, 0x34];
         bytes.extend_from_slice(&flags.to_be_bytes());

@@ -7,23 +7,23 @@ use super::anomalies::AnomalySet;
 use super::limits::DnsLimits;
 use super::text::push_label_byte;
 
-/// Longest name in wire form, length bytes and the root label included
-/// (RFC 1035 section 3.1).
+/// Maximum length of a name in wire form, length bytes and the root label
+/// included (RFC 1035 section 3.1).
 pub(crate) const MAX_NAME_WIRE_BYTES: usize = 255;
 
 /// Pointer positions remembered without allocating; longer chains spill to
 /// the heap.
 const INLINE_POINTERS: usize = 16;
 
-/// Where a name ended and whether it was read whole.
+/// The end of a name and whether it was read whole.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct NameEnd {
-    /// Offset of the first byte after the name where it was written (after
-    /// its terminating zero or its first pointer); `None` when the name was
+    /// Offset of the first byte after the name where it was written, after
+    /// its terminating zero or its first pointer. `None` when the name was
     /// cut off before that point, so nothing after it can be located.
     pub(crate) next: Option<usize>,
-    /// Whether every label was read; `false` after a loop, a bad label type,
-    /// too many pointers, a name too long or a pointer past the end.
+    /// Whether every label was read. It is `false` after a loop, a bad label
+    /// type, too many pointers, a name too long or a pointer past the end.
     pub(crate) complete: bool,
 }
 
@@ -32,10 +32,10 @@ pub(crate) struct NameEnd {
 /// file, case kept, without the trailing dot (the root is the empty string).
 ///
 /// Compression pointers may point anywhere in `message`. A pointer that
-/// points forward is followed and recorded as `DnsForwardPointer`; one that
-/// revisits a pointer already followed stops the name with
-/// `DnsCompressionLoop`; passing [`DnsLimits::max_pointer_jumps`] stops it
-/// with `DnsCompressionTooDeep`. A name past 255 wire bytes keeps its first
+/// points forward is followed and recorded as `DnsForwardPointer`. Coming
+/// back to a pointer already followed stops the name with
+/// `DnsCompressionLoop`, and passing [`DnsLimits::max_pointer_jumps`] stops
+/// it with `DnsCompressionTooDeep`. A name past 255 wire bytes keeps its first
 /// labels and records `DnsNameTooLong`. Every problem is added to `anomalies`.
 pub(crate) fn read_name(
     message: &[u8],
@@ -55,7 +55,7 @@ pub(crate) fn read_name(
     loop {
         let Some(&length_byte) = message.get(pos) else {
             // Running off the end of the inline part means the record was
-            // cut; running off after a jump was already flagged as a pointer
+            // cut. Running off after a jump was already flagged as a pointer
             // past the end.
             if next.is_none() {
                 anomalies.insert(Anomaly::DnsTruncatedRecord);

@@ -10,8 +10,8 @@ use picket_event::{Anomaly, DnsEvent, DnsExchange, SourceLocation, Timestamp};
 use super::limits::PairerConfig;
 use super::message::DnsMessage;
 
-/// Where and when one DNS message was seen: what the capture layer knows
-/// about the packet (or the TCP segment that completed the message).
+/// Where and when one DNS message was seen, as the capture layer reports it
+/// for the packet (or the TCP segment that completed the message).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PacketMeta {
     /// Capture time of the packet.
@@ -195,7 +195,7 @@ impl DnsPairer {
         self.pending_count
     }
 
-    /// The counters so far.
+    /// Returns the counters so far.
     pub fn stats(&self) -> PairerStats {
         self.stats
     }
@@ -365,9 +365,9 @@ fn build_event(
     }
 }
 
-/// The event of a message too short to hold a header: nothing says whether
-/// it is a query or a response, so the side on a well-known DNS port is
-/// taken as the server.
+/// Builds the event of a message too short to hold a header. Such a message
+/// does not show whether it is a query or a response, so the side on a
+/// well-known DNS port is taken as the server.
 fn headerless_event(message: DnsMessage, meta: PacketMeta) -> DnsEvent {
     const SERVER_PORTS: [u16; 3] = [53, 5353, 5355];
     let from_server =
@@ -427,7 +427,7 @@ mod tests {
     const CLIENT: &str = "10.0.0.1";
     const SERVER: &str = "10.0.0.53";
 
-    /// A query (or its response) for `name` A with transaction id `id`.
+    /// Builds a query (or its response) for `name` A with transaction id `id`.
     fn message(id: u16, response: bool, name: &str) -> DnsMessage {
         let mut bytes = id.to_be_bytes().to_vec();
         bytes.extend_from_slice(if response {
@@ -498,7 +498,8 @@ mod tests {
         assert_eq!(event.timestamp, Timestamp::from_millis(1000).unwrap());
         assert_eq!(event.location.packet, Some(1250));
         assert_eq!(event.answers[0].data, "192.0.2.1");
-        assert!(event.flags.qr && event.flags.ra);
+        assert!(event.flags.qr);
+        assert!(event.flags.ra);
         assert!(event.response_size.is_some());
         assert!(event.anomalies.is_empty());
         assert_eq!(pairer.pending(), 0);
