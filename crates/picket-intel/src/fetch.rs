@@ -132,8 +132,7 @@ fn fetch_once(agent: &ureq::Agent, url: &str, previous: &Validators, options: &F
 }
 
 fn fetch_file(path: &Path, previous: &Validators, options: &FetchOptions) -> Result<Fetched, IntelError> {
-    let io = |source| IntelError::Io { path: path.to_owned(), source };
-    let meta = std::fs::metadata(path).map_err(io)?;
+    let meta = std::fs::metadata(path).map_err(|source| IntelError::Io { path: path.to_owned(), source })?;
     let modified = meta
         .modified()
         .ok()
@@ -142,9 +141,6 @@ fn fetch_file(path: &Path, previous: &Validators, options: &FetchOptions) -> Res
     if modified.is_some() && modified == previous.last_modified {
         return Ok(Fetched::NotModified);
     }
-    if meta.len() > options.max_bytes {
-        return Err(IntelError::TooLarge { path: path.to_owned(), size: meta.len(), limit: options.max_bytes });
-    }
-    let bytes = std::fs::read(path).map_err(io)?;
+    let bytes = crate::load::read_capped(path, options.max_bytes)?;
     Ok(Fetched::Body { bytes, validators: Validators { etag: None, last_modified: modified } })
 }

@@ -244,26 +244,8 @@ pub fn load_file_with(path: &Path, options: &LoadOptions) -> Result<LoadReport, 
         path: path.to_owned(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let meta = file.metadata().map_err(io)?;
-    if meta.len() > options.max_bytes {
-        return Err(IntelError::TooLarge {
-            path: path.to_owned(),
-            size: meta.len(),
-            limit: options.max_bytes,
-        });
-    }
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.take(options.max_bytes.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if bytes.len() as u64 > options.max_bytes {
-        return Err(IntelError::TooLarge {
-            path: path.to_owned(),
-            size: bytes.len() as u64,
-            limit: options.max_bytes,
-        });
-    }
+    let meta = std::fs::metadata(path).map_err(io)?;
+    let bytes = read_capped(path, options.max_bytes)?;
 
     let mut options = options.clone();
     if options.reported_at.is_none() {
@@ -280,6 +262,21 @@ pub fn load_file_with(path: &Path, options: &LoadOptions) -> Result<LoadReport, 
             .map(|s| s.to_string_lossy().into_owned());
     }
     load_bytes(&name, &bytes, &options)
+}
+
+/// Reads a whole file of at most `limit` bytes; a larger file is an
+/// error, not a truncated read.
+pub(crate) fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, IntelError> {
+    let io = |source| IntelError::Io { path: path.to_owned(), source };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    // Bounded: `take` stops one byte past the limit, which is then refused.
+    #[allow(clippy::disallowed_methods)]
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(IntelError::TooLarge { path: path.to_owned(), size: bytes.len() as u64, limit });
+    }
+    Ok(bytes)
 }
 
 /// Reads an intelligence document held in memory. `name` is used in

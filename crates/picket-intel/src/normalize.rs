@@ -118,16 +118,14 @@ pub fn classify_observable(text: &str) -> Option<Observable> {
             IpAddr::V6(v6) => plain(IndicatorKind::Ipv6, v6.to_string()),
         };
     }
-    if refanged.contains('/') && !refanged.contains("://") {
-        if let Ok(value) = cidr(&refanged) {
+    if refanged.contains('/') && !refanged.contains("://")
+        && let Ok(value) = cidr(&refanged) {
             return plain(IndicatorKind::Cidr, value);
         }
-    }
-    if refanged.contains('-') && !refanged.contains('/') {
-        if let Ok(value) = ip_range(&refanged) {
+    if refanged.contains('-') && !refanged.contains('/')
+        && let Ok(value) = ip_range(&refanged) {
             return plain(IndicatorKind::IpRange, value);
         }
-    }
     if refanged.bytes().all(|b| b.is_ascii_hexdigit()) {
         let kind = match refanged.len() {
             32 => IndicatorKind::Md5,

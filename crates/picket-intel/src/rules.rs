@@ -30,6 +30,9 @@ use crate::formats::{Columns, DatasetType};
 use crate::load::{Defaults, Format, LoadOptions};
 use crate::IndicatorKind;
 
+/// Largest rule file read, in bytes (1 MiB): rules are short.
+pub const MAX_RULE_BYTES: u64 = 1 << 20;
+
 /// A provider's rule file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RuleFile {
@@ -159,7 +162,11 @@ struct RawFile {
 impl RuleFile {
     /// Reads and checks a rule file, reporting every problem at once.
     pub fn load(path: &Path) -> Result<RuleFile, IntelError> {
-        let text = std::fs::read_to_string(path).map_err(|source| IntelError::Io { path: path.to_owned(), source })?;
+        let bytes = crate::load::read_capped(path, MAX_RULE_BYTES)?;
+        let text = String::from_utf8(bytes).map_err(|e| IntelError::Rule {
+            path: path.to_owned(),
+            problems: vec![format!("not UTF-8: {e}")],
+        })?;
         RuleFile::parse(path, &text)
     }
 
@@ -195,11 +202,10 @@ impl RuleFile {
             for problem in feed.check() {
                 problems.push(format!("feeds.{name}.{problem}"));
             }
-            if !feed.remote.contains("://") && Path::new(&feed.remote).is_relative() {
-                if let Some(dir) = path.parent() {
+            if !feed.remote.contains("://") && Path::new(&feed.remote).is_relative()
+                && let Some(dir) = path.parent() {
                     feed.remote = dir.join(&feed.remote).display().to_string();
                 }
-            }
             feeds.push(feed);
         }
         if !problems.is_empty() {
@@ -258,16 +264,14 @@ impl FeedRule {
         } else if self.remote.trim().is_empty() {
             problems.push("remote: must be a URL or a path".into());
         }
-        if let Some(kind) = &self.kind {
-            if let Err(e) = kind.parse::<IndicatorKind>() {
+        if let Some(kind) = &self.kind
+            && let Err(e) = kind.parse::<IndicatorKind>() {
                 problems.push(format!("kind: {e}"));
             }
-        }
-        if let Some(delimiter) = &self.delimiter {
-            if self.delimiter_byte().is_none() {
+        if let Some(delimiter) = &self.delimiter
+            && self.delimiter_byte().is_none() {
                 problems.push(format!("delimiter: {delimiter:?} is not one ASCII character or `tab`"));
             }
-        }
         if self.defaults.confidence.is_some_and(|c| c > 100) {
             problems.push("defaults.confidence: must be 0 to 100".into());
         }

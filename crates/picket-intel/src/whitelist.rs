@@ -22,6 +22,9 @@ use crate::{Indicator, IndicatorKind, Sighting};
 /// compiled form (the `regex` crate's size limit). Default 1 MiB.
 pub const MAX_REGEX_SIZE: usize = 1 << 20;
 
+/// Largest warninglist file read, in bytes (256 MiB).
+pub const MAX_WARNINGLIST_BYTES: u64 = 256 << 20;
+
 /// How a warninglist compares values (the list's `type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -161,7 +164,7 @@ impl Whitelist {
             }
             return Ok(files.len());
         }
-        let text = std::fs::read(path).map_err(|source| IntelError::Io { path: path.to_owned(), source })?;
+        let text = crate::load::read_capped(path, MAX_WARNINGLIST_BYTES)?;
         let list: Warninglist = serde_json::from_slice(&text).map_err(|e| IntelError::Warninglist {
             path: path.to_owned(),
             reason: e.to_string(),
@@ -259,28 +262,25 @@ impl Whitelist {
                 return found(entry);
             }
             if let Some(host) = &host {
-                if let Some(entry) = list.exact.get(host.as_str()) {
-                    if kind == IndicatorKind::Domain {
+                if let Some(entry) = list.exact.get(host.as_str())
+                    && kind == IndicatorKind::Domain {
                         return found(entry);
                     }
-                }
                 let mut names = std::iter::once(host.as_str()).chain(parent_domains(host));
                 if let Some(entry) = names.find_map(|n| list.hostnames.get(n)) {
                     return found(entry);
                 }
                 // A one-label entry (a TLD such as `com`) is not covered by
                 // parent_domains, which stops at two labels.
-                if let Some(tld) = host.rsplit('.').next() {
-                    if let Some(entry) = list.hostnames.get(tld).filter(|_| host.contains('.')) {
+                if let Some(tld) = host.rsplit('.').next()
+                    && let Some(entry) = list.hostnames.get(tld).filter(|_| host.contains('.')) {
                         return found(entry);
                     }
-                }
             }
-            if let Some((first, last)) = net {
-                if let Some(entry) = list.cidrs.iter().find(|c| c.contains(&first) && c.contains(&last)) {
+            if let Some((first, last)) = net
+                && let Some(entry) = list.cidrs.iter().find(|c| c.contains(&first) && c.contains(&last)) {
                     return found(&entry.to_string());
                 }
-            }
             if let Some(entry) = list.substrings.iter().find(|s| lower.contains(s.as_str())) {
                 return found(entry);
             }
@@ -301,11 +301,10 @@ impl Whitelist {
             return Some(reason(value, rule));
         }
         if let Some(host) = host_of(kind, value) {
-            if kind == IndicatorKind::Url {
-                if let Some(rule) = self.local.get(&(IndicatorKind::Domain, host.clone())) {
+            if kind == IndicatorKind::Url
+                && let Some(rule) = self.local.get(&(IndicatorKind::Domain, host.clone())) {
                     return Some(reason(&host, rule));
                 }
-            }
             for parent in parent_domains(&host) {
                 if let Some(rule) = self.local.get(&(IndicatorKind::Domain, parent.to_owned())).filter(|r| r.0) {
                     return Some(reason(parent, rule));
@@ -414,11 +413,10 @@ fn net_of(kind: IndicatorKind, value: &str) -> Option<(IpAddr, IpAddr)> {
 /// MISP writes PCRE with delimiters (`/^foo$/i`); the `regex` crate takes
 /// the bare pattern.
 fn strip_regex_delimiters(entry: &str) -> &str {
-    if let Some(rest) = entry.strip_prefix('/') {
-        if let Some(end) = rest.rfind('/') {
+    if let Some(rest) = entry.strip_prefix('/')
+        && let Some(end) = rest.rfind('/') {
             return &rest[..end];
         }
-    }
     entry
 }
 

@@ -1,6 +1,8 @@
 //! Whole-document formats from the public corpus: STIX 2.1, OpenIOC and
 //! MISP, plus the hostile XML fixtures beside this file.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods, clippy::print_stderr)]
+
 use std::path::Path;
 
 use picket_intel::{load_file, Format, IndicatorKind, IntelError};

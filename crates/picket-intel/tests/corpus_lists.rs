@@ -1,6 +1,8 @@
 //! Line-oriented feeds from the public corpus, with entry counts taken from
 //! the files' own headers and trailers.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods, clippy::print_stderr)]
+
 use picket_intel::{load_file, Format, IndicatorKind};
 
 /// Data lines of a text file: not blank, not a `;` or `#` comment.

@@ -1,6 +1,8 @@
 //! Downloads against a small HTTP server on 127.0.0.1 started by the test:
 //! conditional GET, retries on 5xx, the size cap.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods, clippy::print_stderr)]
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,11 +33,10 @@ fn serve() -> (String, Arc<AtomicUsize>) {
                 if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
                     break;
                 }
-                if let Some((name, value)) = line.split_once(':') {
-                    if name.eq_ignore_ascii_case("if-none-match") {
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("if-none-match") {
                         if_none_match = Some(value.trim().to_owned());
                     }
-                }
             }
             let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_owned();
             let (status, headers, body): (&str, String, Vec<u8>) = match path.as_str() {

@@ -2,6 +2,8 @@
 //! them with a reason and never panic. (The fuzz targets `intel_*` run the
 //! same entry points for longer.)
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods, clippy::print_stderr)]
+
 use picket_intel::{load_bytes, Format, LoadOptions, RuleFile};
 use proptest::prelude::*;
 

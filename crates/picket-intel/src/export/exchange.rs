@@ -104,20 +104,21 @@ pub(crate) fn stix2(indicators: &[&Indicator], options: &ExportOptions, out: &mu
             .filter_map(|s| s.first_seen.or(s.seen()))
             .min()
             .unwrap_or(options.now);
-        let mut object = json!({
-            "type": "indicator",
-            "spec_version": "2.1",
-            "id": format!("indicator--{}", stable_uuid(&format!("{}|{}", indicator.kind, indicator.value))),
-            "created": now,
-            "modified": now,
-            "name": format!("{} {}", indicator.kind, indicator.value),
-            "indicator_types": ["malicious-activity"],
-            "pattern": pattern(indicator),
-            "pattern_type": "stix",
-            "valid_from": valid_from.to_string(),
-            "confidence": indicator.confidence(),
-        });
-        let map = object.as_object_mut().expect("json! object");
+        let mut map = serde_json::Map::new();
+        let mut put = |key: &str, value: Value| {
+            map.insert(key.to_owned(), value);
+        };
+        put("type", json!("indicator"));
+        put("spec_version", json!("2.1"));
+        put("id", json!(format!("indicator--{}", stable_uuid(&format!("{}|{}", indicator.kind, indicator.value)))));
+        put("created", json!(now));
+        put("modified", json!(now));
+        put("name", json!(format!("{} {}", indicator.kind, indicator.value)));
+        put("indicator_types", json!(["malicious-activity"]));
+        put("pattern", json!(pattern(indicator)));
+        put("pattern_type", json!("stix"));
+        put("valid_from", json!(valid_from.to_string()));
+        put("confidence", json!(indicator.confidence()));
         if let Some(until) = indicator.sightings.iter().filter_map(|s| s.valid_until).max().filter(|u| *u > valid_from) {
             map.insert("valid_until".into(), Value::String(until.to_string()));
         }
@@ -145,7 +146,7 @@ pub(crate) fn stix2(indicators: &[&Indicator], options: &ExportOptions, out: &mu
         if !refs.is_empty() {
             map.insert("external_references".into(), Value::Array(refs));
         }
-        objects.push(object);
+        objects.push(Value::Object(map));
         counts.written += 1;
     }
     let bundle = json!({

@@ -11,8 +11,8 @@ use crate::IndicatorKind;
 /// Iterates the rows of a delimited text with their line number and byte
 /// offset. Blank lines and lines whose first non-blank character is `#` or
 /// `;` are skipped. Quoted fields follow RFC 4180.
-fn rows<'b>(
-    bytes: &'b [u8],
+fn rows(
+    bytes: &[u8],
     delimiter: u8,
     batch: &mut Batch<'_>,
     mut each: impl FnMut(&mut Batch<'_>, u64, u64, &csv::StringRecord),

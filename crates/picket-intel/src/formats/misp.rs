@@ -237,11 +237,10 @@ fn read_attribute(attribute: &Value, path: &str, event: &EventContext, batch: &m
     let (attribute_tags, attribute_tlp) = tags_of(attribute);
     for observable in observables {
         let mut sighting: Sighting = batch.sighting(&observable.value);
-        if batch.options.defaults.provider.is_none() {
-            if let Some(provider) = &event.provider {
+        if batch.options.defaults.provider.is_none()
+            && let Some(provider) = &event.provider {
                 sighting.source.provider.clone_from(provider);
             }
-        }
         for tag in event.tags.iter().chain(&attribute_tags) {
             if !sighting.source.tags.contains(tag) {
                 sighting.source.tags.push(tag.clone());

@@ -326,8 +326,8 @@ fn use_item(item: &Item, operators: &[String], description: &str, batch: &mut Ba
             sighting.source.tags.push("openioc".into());
             let key = (observable.kind, observable.value.clone());
             batch.add(observable, sighting);
-            if substring {
-                if let Some(indicator) = batch
+            if substring
+                && let Some(indicator) = batch
                     .report
                     .indicators
                     .iter_mut()
@@ -336,7 +336,6 @@ fn use_item(item: &Item, operators: &[String], description: &str, batch: &mut Ba
                 {
                     indicator.match_substring = true;
                 }
-            }
         }
         Err(reason) => batch.reject(match reason {
             RecordError::Unsupported { .. } => reason,

@@ -174,11 +174,10 @@ fn validate(object: &Value, path: &str) -> Result<(), RecordError> {
     if SCO_TYPES.contains(&kind) || kind == "marking-definition" {
         return Ok(());
     }
-    if let Some(version) = map.get("spec_version").and_then(Value::as_str) {
-        if version != "2.1" {
+    if let Some(version) = map.get("spec_version").and_then(Value::as_str)
+        && version != "2.1" {
             return Err(RecordError::BadField { field: field("spec_version"), reason: format!("{version:?} is not 2.1") });
         }
-    }
     let time = |name: &str| -> Result<picket_event::Timestamp, RecordError> {
         let text = map
             .get(name)
@@ -243,11 +242,10 @@ fn base_sighting(batch: &Batch<'_>, object: &Value, context: &Context<'_>, value
     if let Some(text) = str_of("description").or_else(|| str_of("name")) {
         sighting.source.description = Some(text.to_owned());
     }
-    if let Some(identity) = str_of("created_by_ref").and_then(|r| context.identities.get(r)) {
-        if batch.options.defaults.provider.is_none() {
+    if let Some(identity) = str_of("created_by_ref").and_then(|r| context.identities.get(r))
+        && batch.options.defaults.provider.is_none() {
             sighting.source.provider = (*identity).to_owned();
         }
-    }
     if let Some(url) = object
         .get("external_references")
         .and_then(Value::as_array)
@@ -343,13 +341,12 @@ fn read_sco(sco: &Value, path: &str, refs: &HashMap<&str, &Value>, sighting: Sig
         }
         ("network-traffic", _) => {
             for key in ["dst_ref", "src_ref"] {
-                if let Some(target) = sco.get(key).and_then(Value::as_str).and_then(|r| refs.get(r)) {
-                    if let Some(v) = target.get("value").and_then(Value::as_str) {
+                if let Some(target) = sco.get(key).and_then(Value::as_str).and_then(|r| refs.get(r))
+                    && let Some(v) = target.get("value").and_then(Value::as_str) {
                         found.push(address(v).or_else(|_| {
                             normalize_observable(IndicatorKind::Domain, v).map_err(Into::into)
                         }));
                     }
-                }
             }
         }
         _ => {}
@@ -378,14 +375,12 @@ fn address(value: &str) -> Result<Observable, RecordError> {
     };
     let mut observable = normalize_observable(kind, value)?;
     // A /32 or /128 network is one address.
-    if kind == IndicatorKind::Cidr {
-        if let Some(net) = crate::normalize::parse_net(&observable.value) {
-            if net.prefix_len() == net.max_prefix_len() {
+    if kind == IndicatorKind::Cidr
+        && let Some(net) = crate::normalize::parse_net(&observable.value)
+            && net.prefix_len() == net.max_prefix_len() {
                 observable.kind = if net.addr().is_ipv4() { IndicatorKind::Ipv4 } else { IndicatorKind::Ipv6 };
                 observable.value = net.addr().to_string();
             }
-        }
-    }
     Ok(observable)
 }
 
@@ -746,13 +741,12 @@ impl Parser {
         }
         if operator == "LIKE" && !negated && lower == "domain-name:value" {
             // `LIKE '%.example.com'` is how picket writes "and subdomains".
-            if let Some(name) = value.strip_prefix("%.") {
-                if let Ok(mut o) = normalize_observable(IndicatorKind::Domain, name) {
+            if let Some(name) = value.strip_prefix("%.")
+                && let Ok(mut o) = normalize_observable(IndicatorKind::Domain, name) {
                     o.include_subdomains = true;
                     self.outcome.observables.push(o);
                     return;
                 }
-            }
         }
         let is_subset = operator == "ISSUBSET";
         if negated || !(operator == "=" || is_subset) {
