@@ -6,6 +6,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod gen_intel;
 mod train_dga;
 
 /// picket's project tasks.
@@ -20,11 +21,14 @@ struct Cli {
 enum Task {
     /// Rebuild the lexical DGA model shipped in crates/picket-detect/data/.
     TrainDga(train_dga::Args),
+    /// Write plain and CSV indicator feeds and a query file for the intel benchmark.
+    GenIntel(gen_intel::Args),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.task {
         Task::TrainDga(args) => train_dga::run(args),
+        Task::GenIntel(args) => gen_intel::run(args),
     }
 }
