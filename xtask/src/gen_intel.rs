@@ -3,7 +3,7 @@
 //! Half of the indicators go to a plain list (value and tags a line), half
 //! to a CSV feed with a header (`value,kind,tags,first_seen,confidence`).
 //! The mix is 40 % IPv4 addresses, 10 % CIDR networks, 30 % domains, 15 %
-//! URLs and 5 % SHA-256 digests; about 2 % of the values repeat. A query
+//! URLs and 5 % SHA-256 digests. About 2 % of the values repeat. A query
 //! file holds values of which half are covered by the feeds (an address
 //! inside a network, a subdomain of a listed domain, a listed value) and
 //! half are not. Seeded: the same arguments write the same bytes.

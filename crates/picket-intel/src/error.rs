@@ -13,7 +13,7 @@ pub enum IntelError {
     Io {
         /// The file.
         path: PathBuf,
-        /// What the operating system said.
+        /// The operating system's error.
         source: std::io::Error,
     },
     /// The input is larger than the configured cap.
@@ -37,12 +37,12 @@ pub enum IntelError {
         reason: String,
     },
     /// The format could not be recognised and none was named.
-    #[error("{path}: cannot tell the intelligence format; name it with a feed rule or --format")]
+    #[error("{path}: unknown intelligence format; name it with a feed rule or --format")]
     UnknownFormat {
         /// The file.
         path: PathBuf,
     },
-    /// A feed rule file is wrong; every problem is listed.
+    /// A feed rule file is wrong. Every problem is listed.
     #[error("{path}: {} problem(s) in the feed rule:\n  {}", problems.len(), problems.join("\n  "))]
     Rule {
         /// The rule file.
@@ -99,7 +99,7 @@ pub enum RecordError {
         reason: String,
     },
     /// A STIX pattern or an OpenIOC term that picket cannot express as
-    /// indicators; the record is reported instead of dropped silently.
+    /// indicators. The record is reported instead of dropped silently.
     #[error("{path}: unsupported {what}: {detail}")]
     Unsupported {
         /// JSON path or XML element path of the construct.

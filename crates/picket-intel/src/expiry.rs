@@ -3,7 +3,7 @@
 //! A sighting expires at its source's explicit `valid_until` when it has
 //! one, else at its last-seen time plus the lifetime of its kind. An
 //! indicator is active while any of its sightings is. Expired indicators
-//! are kept for retro-search; they only leave the active set.
+//! are kept for retro-search. They only leave the active set.
 
 use picket_event::Timestamp;
 use serde::{Deserialize, Serialize};

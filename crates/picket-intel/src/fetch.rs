@@ -28,7 +28,7 @@ pub enum Fetched {
         /// For the next conditional request.
         validators: Validators,
     },
-    /// The server answered 304 (or the local file is unchanged).
+    /// The server returned 304 Not Modified, or the local file is unchanged.
     NotModified,
 }
 
@@ -39,7 +39,7 @@ pub struct FetchOptions {
     pub timeout: Duration,
     /// Extra attempts after a failure (network error or 5xx).
     pub retries: u32,
-    /// Pause before the first retry; doubled for each further one.
+    /// Pause before the first retry. Doubled for each further one.
     pub retry_delay: Duration,
     /// Largest body accepted, in bytes.
     pub max_bytes: u64,
@@ -48,7 +48,7 @@ pub struct FetchOptions {
 }
 
 impl FetchOptions {
-    /// The options a feed rule asks for, with a 1-second first retry delay.
+    /// Builds the options of a feed rule, with a 1-second first retry delay.
     pub fn from_rule(rule: &FeedRule) -> Self {
         FetchOptions {
             timeout: rule.timeout,

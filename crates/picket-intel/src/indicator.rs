@@ -16,7 +16,7 @@ pub enum IndicatorKind {
     Cidr,
     /// An inclusive range of addresses, `first-last`.
     IpRange,
-    /// A DNS name; see [`Indicator::include_subdomains`].
+    /// A DNS name. See [`Indicator::include_subdomains`].
     Domain,
     /// A normalised URL, or a host-and-path prefix.
     Url,
@@ -28,7 +28,7 @@ pub enum IndicatorKind {
     Sha1,
     /// A SHA-256 digest, lower-case hex.
     Sha256,
-    /// An HTTP user agent; see [`Indicator::match_substring`].
+    /// An HTTP user agent. See [`Indicator::match_substring`].
     UserAgent,
     /// A file name.
     FileName,
@@ -96,7 +96,7 @@ pub struct Sighting {
     /// Explicit end of validity from the source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_until: Option<Timestamp>,
-    /// What the source says the value is (`botnet`, `c2`, `phishing`,
+    /// The source's assessment of the value (`botnet`, `c2`, `phishing`,
     /// `scanner`, `malware`, `exploit-kit`, `sinkhole`, `whitelist`...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assessment: Option<String>,
@@ -303,7 +303,7 @@ impl Indicator {
             .unwrap_or(0)
     }
 
-    /// True when every sighting says the value is whitelisted (assessment
+    /// True when every sighting marks the value as whitelisted (assessment
     /// `whitelist`): such an indicator is an allow entry, not a block.
     pub fn is_whitelist(&self) -> bool {
         !self.sightings.is_empty()

@@ -106,10 +106,10 @@ impl std::fmt::Display for Format {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Defaults {
-    /// Who publishes the feed; the file path when absent.
+    /// Who publishes the feed. The file path when absent.
     #[serde(default)]
     pub provider: Option<String>,
-    /// Feed name within the provider; the file stem when absent.
+    /// Feed name within the provider. The file stem when absent.
     #[serde(default)]
     pub feed: Option<String>,
     /// Confidence 0 to 100; 50 when absent.
@@ -144,7 +144,7 @@ pub const DEFAULT_CONFIDENCE: u8 = 50;
 pub struct LoadOptions {
     /// Provider, confidence, TLP, tags and so on for every sighting.
     pub defaults: Defaults,
-    /// The format; detected from the content and extension when `None`.
+    /// The format. Detected from the content and extension when `None`.
     pub format: Option<Format>,
     /// Reads every value of a plain list as this kind instead of guessing.
     pub kind: Option<IndicatorKind>,
@@ -155,9 +155,9 @@ pub struct LoadOptions {
     pub skip_lines: usize,
     /// Largest input read, in bytes. Default 1 GiB.
     pub max_bytes: u64,
-    /// Longest line accepted, in bytes; longer lines are rejected. Default 64 KiB.
+    /// Longest line accepted, in bytes. Longer lines are rejected. Default 64 KiB.
     pub max_line_bytes: usize,
-    /// When the feed was read; the file's modification time when `None`.
+    /// When the feed was read. The file's modification time when `None`.
     pub reported_at: Option<Timestamp>,
     /// Column map for [`Format::Delimited`].
     pub columns: Option<Columns>,
@@ -217,7 +217,7 @@ pub struct LoadReport {
     /// entries`, Spamhaus's JSON `records`), to check against.
     pub declared_entries: Option<u64>,
     /// Everything not an indicator or a rejection that a reader wants to
-    /// tell, such as a STIX bundle id or an OpenIOC description.
+    /// report, such as a STIX bundle id or an OpenIOC description.
     pub notes: Vec<String>,
 }
 
@@ -233,7 +233,7 @@ impl LoadReport {
 ///
 /// This is what `picket analyze --intel PATH` calls. Plain lists (one IP,
 /// CIDR, range, domain or URL a line, `#` or `;` comments, optional
-/// trailing tags) work as they are; a domain also covers its subdomains.
+/// trailing tags) work as they are. A domain also covers its subdomains.
 pub fn load_file(path: &Path) -> Result<LoadReport, IntelError> {
     load_file_with(path, &LoadOptions::default())
 }
@@ -264,13 +264,13 @@ pub fn load_file_with(path: &Path, options: &LoadOptions) -> Result<LoadReport, 
     load_bytes(&name, &bytes, &options)
 }
 
-/// Reads a whole file of at most `limit` bytes; a larger file is an
+/// Reads a whole file of at most `limit` bytes. A larger file is an
 /// error, not a truncated read.
 pub(crate) fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, IntelError> {
     let io = |source| IntelError::Io { path: path.to_owned(), source };
     let file = std::fs::File::open(path).map_err(io)?;
     let mut bytes = Vec::new();
-    // Bounded: `take` stops one byte past the limit, which is then refused.
+    // Bounded: `take` stops one byte past the limit, which is then rejected.
     #[allow(clippy::disallowed_methods)]
     file.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(io)?;
     if bytes.len() as u64 > limit {

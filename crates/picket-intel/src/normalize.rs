@@ -26,7 +26,7 @@ use crate::IndicatorKind;
 const MAX_DOMAIN_LEN: usize = 253;
 /// Longest DNS label (RFC 1035 section 2.3.4).
 const MAX_LABEL_LEN: usize = 63;
-/// Longest URL kept; longer ones are rejected rather than truncated.
+/// Longest URL kept. Longer ones are rejected rather than truncated.
 const MAX_URL_LEN: usize = 8192;
 /// Longest user agent or file name kept.
 const MAX_TEXT_LEN: usize = 4096;
@@ -46,7 +46,7 @@ pub struct Observable {
 /// Normalises `text` as an observable of `kind`.
 ///
 /// Leading and trailing white space is ignored. For domains a leading `*.`
-/// or `.` is accepted and dropped; use [`normalize_observable`] to keep it as
+/// or `.` is accepted and dropped. Use [`normalize_observable`] to keep it as
 /// the include-subdomains flag.
 pub fn normalize(kind: IndicatorKind, text: &str) -> Result<String, ValueError> {
     normalize_observable(kind, text).map(|o| o.value)
@@ -91,7 +91,7 @@ pub fn normalize_observable(kind: IndicatorKind, text: &str) -> Result<Observabl
 /// Order: IP address, CIDR, IP range, hash by length, e-mail address, URL
 /// (a scheme, or a host followed by `/`), domain (at least two labels, the
 /// last one not all digits). A `*.` or `.` prefix marks a domain and its
-/// subdomains; see [`classify_observable`] to keep that flag. User agents and
+/// subdomains. See [`classify_observable`] to keep that flag. User agents and
 /// file names are never guessed: they look like anything.
 pub fn classify(text: &str) -> Option<(IndicatorKind, String)> {
     classify_observable(text).map(|o| (o.kind, o.value))
@@ -234,7 +234,7 @@ fn ipv6(text: &str) -> Result<String, ValueError> {
         .map_err(|_| ValueError::new(IndicatorKind::Ipv6, text, "not an IPv6 address"))
 }
 
-/// Parses a network; host bits are cleared (`10.1.2.3/8` is `10.0.0.0/8`).
+/// Parses a network. Host bits are cleared (`10.1.2.3/8` is `10.0.0.0/8`).
 /// A bare address becomes a /32 or /128.
 fn cidr(text: &str) -> Result<String, ValueError> {
     let net = parse_net(text)
@@ -273,7 +273,7 @@ pub fn parse_range(text: &str) -> Result<(IpAddr, IpAddr), &'static str> {
     Ok((first, last))
 }
 
-/// Normalises a DNS name; the error is the reason.
+/// Normalises a DNS name. The error is the reason.
 pub(crate) fn domain(text: &str) -> Result<String, &'static str> {
     let name = text.trim().trim_end_matches('.');
     if name.is_empty() {
@@ -369,7 +369,7 @@ pub(crate) fn normalize_percent(text: &str) -> String {
                 continue;
             }
         }
-        // Only ASCII '%' sequences are rewritten; copy everything else as is.
+        // Only ASCII '%' sequences are rewritten. Copy everything else as is.
         let ch_len = text[i..].chars().next().map_or(1, char::len_utf8);
         out.push_str(&text[i..i + ch_len]);
         i += ch_len;

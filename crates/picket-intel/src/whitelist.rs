@@ -51,7 +51,7 @@ pub struct Warninglist {
     pub list_type: ListType,
     /// Entries.
     pub list: Vec<String>,
-    /// MISP attribute types the list applies to; empty means all.
+    /// MISP attribute types the list applies to. Empty means all.
     #[serde(default)]
     pub matching_attributes: Vec<String>,
     /// Free text.
@@ -145,7 +145,7 @@ impl Whitelist {
     }
 
     /// Reads a warninglist file (`list.json`) or every `*.json` /
-    /// `*/list.json` under a folder; returns the number of lists added.
+    /// `*/list.json` under a folder. Returns the number of lists added.
     pub fn load_path(&mut self, path: &Path) -> Result<usize, IntelError> {
         if path.is_dir() {
             let mut files = Vec::new();
@@ -330,9 +330,9 @@ impl Whitelist {
 
     /// The entries the matcher can enforce, as indicators for
     /// `MatcherBuilder::allow`: local rules, hostname lists (with their
-    /// subdomains), CIDR lists and string lists that hold addresses or
+    /// subdomains), CIDR lists and string lists that contain addresses or
     /// names. Substring and regex lists cannot be compiled into the
-    /// matcher; they filter the store, queries and exports.
+    /// matcher. They filter the store, queries and exports.
     pub fn allow_entries(&self) -> Vec<Indicator> {
         let mut out = Vec::new();
         let mut push = |observable: Observable, list: &str| {
@@ -410,7 +410,7 @@ fn net_of(kind: IndicatorKind, value: &str) -> Option<(IpAddr, IpAddr)> {
     }
 }
 
-/// MISP writes PCRE with delimiters (`/^foo$/i`); the `regex` crate takes
+/// MISP writes PCRE with delimiters (`/^foo$/i`). The `regex` crate takes
 /// the bare pattern.
 fn strip_regex_delimiters(entry: &str) -> &str {
     if let Some(rest) = entry.strip_prefix('/')

@@ -99,7 +99,7 @@ fn openioc_corpus_files_read() {
     assert!(indicators > 150, "{indicators}");
     assert!(context > 100, "{context}");
 
-    // Zeus's IOC holds only process-handle terms: all context.
+    // Zeus's IOC contains only process-handle terms, so all are context.
     let zeus = root.join("openioc-to-stix/examples/zeus.ioc.xml");
     let report = load_file(&zeus).unwrap();
     assert!(report.indicators.is_empty());

@@ -45,7 +45,7 @@ fn every_truncation_is_handled() {
 }
 
 #[test]
-fn deep_nesting_is_refused() {
+fn deep_nesting_is_rejected() {
     let xml = format!("<ioc>{}{}</ioc>", "<a>".repeat(10_000), "</a>".repeat(10_000));
     assert!(load_bytes("d", xml.as_bytes(), &options(Format::Openioc)).is_err());
     let json = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));

@@ -102,7 +102,7 @@ pub struct UpsertCounts {
     /// Values it reported before with different details (tags,
     /// confidence, TLP, description, assessment, validity).
     pub updated: u64,
-    /// Values it reported before with the same details; only their times
+    /// Values it reported before with the same details. Only their times
     /// were refreshed.
     pub unchanged: u64,
 }
@@ -156,7 +156,7 @@ fn ts(n: Option<i64>) -> Option<Timestamp> {
     n.map(Timestamp::from_nanos)
 }
 
-/// Stores indicators with their sightings; a value already stored gains
+/// Stores indicators with their sightings. A value already stored gains
 /// or refreshes the sightings of these sources. `now` stands in for
 /// sightings without any time. Run inside a transaction for speed.
 pub fn upsert(
@@ -504,7 +504,7 @@ pub struct StoredIndicator {
     /// True while some sighting has not expired.
     pub active: bool,
     /// Why the value (or the queried value it covers) is whitelisted, when
-    /// it is; a whitelisted indicator is never active.
+    /// it is. A whitelisted indicator is never active.
     pub whitelisted: Option<AllowReason>,
     /// How often the matcher saw it in traffic, and when last.
     pub hits: Option<(u64, Timestamp)>,
@@ -513,13 +513,13 @@ pub struct StoredIndicator {
 /// Which indicators an export or a listing takes.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
-    /// Only these kinds; all when empty.
+    /// Only these kinds. All when empty.
     pub kinds: Vec<IndicatorKind>,
     /// Only sightings with at least this confidence.
     pub min_confidence: u8,
     /// Only sightings marked at most this TLP (unmarked counts as clear).
     pub max_tlp: Option<Tlp>,
-    /// Only sightings carrying one of these tags (or assessments); all when empty.
+    /// Only sightings carrying one of these tags (or assessments). All when empty.
     pub tags: Vec<String>,
     /// Only sightings last seen at or after this time.
     pub seen_since: Option<Timestamp>,
@@ -839,7 +839,7 @@ pub fn record_sighting(conn: &Connection, kind: IndicatorKind, value: &str, at: 
     record_sightings(conn, &[(kind, value, at)])
 }
 
-/// Records many hits at once; repeated values are folded before writing,
+/// Records many hits at once. Repeated values are folded before writing,
 /// so a batch costs one statement per distinct value. Call inside the
 /// writer's transaction.
 pub fn record_sightings(conn: &Connection, hits: &[(IndicatorKind, &str, Timestamp)]) -> rusqlite::Result<()> {
@@ -968,7 +968,7 @@ mod tests {
         let old = query(&conn, "192.0.2.2", &w, t1).unwrap();
         assert!(!old[0].active, "expired but kept for retro-search");
 
-        // After 30 days the address would expire; a failing feed keeps it
+        // After 30 days the address would expire. A failing feed keeps it
         // until its grace period ends.
         let t31 = Timestamp::from_nanos(131 * DAY);
         assert!(active(&conn, &Filter::default(), &w, t31).unwrap().0.is_empty());
@@ -978,7 +978,7 @@ mod tests {
         assert_eq!(counts.active_indicators, 0);
         assert_eq!(counts.expired_indicators, 2);
 
-        // A whitelisted value never becomes active, and says why.
+        // A whitelisted value never becomes active, and the reason is shown.
         add_allow(&conn, &picket_intel::normalize_observable(IndicatorKind::Cidr, "192.0.2.0/24").unwrap(), "local", Some("lab")).unwrap();
         let w = load_whitelist(&conn).unwrap();
         let (set, whitelisted) = active(&conn, &Filter::default(), &w, t1).unwrap();

@@ -31,7 +31,7 @@ pub struct Args {
     /// Store file.
     #[arg(long, value_name = "PATH", default_value = "picket.sqlite", env = "PICKET_STORE", global = true)]
     store: PathBuf,
-    /// The current time, RFC 3339; the clock when absent. For replaying
+    /// The current time, RFC 3339. The clock when absent. For replaying
     /// and testing expiry.
     #[arg(long, value_name = "TIME", global = true, hide = true)]
     now: Option<String>,
@@ -57,7 +57,7 @@ enum Action {
 /// url, email, hash, user-agent, file-name).
 #[derive(Debug, Clone, clap::Args)]
 struct LifetimeArgs {
-    /// Lifetime override, such as `ip=14` or `domain=90`; repeatable.
+    /// Lifetime override, such as `ip=14` or `domain=90`. Repeatable.
     #[arg(long = "lifetime", value_name = "KIND=DAYS")]
     lifetimes: Vec<String>,
 }
@@ -93,10 +93,10 @@ struct PullArgs {
     /// Download every feed, even one pulled within its refresh interval.
     #[arg(long)]
     force: bool,
-    /// Pull only this feed (by name); repeatable.
+    /// Pull only this feed (by name). Repeatable.
     #[arg(long = "feed", value_name = "NAME")]
     feeds: Vec<String>,
-    /// Rejected records printed per feed; the rest are counted.
+    /// Rejected records printed per feed. The rest are counted.
     #[arg(long, default_value_t = 20)]
     show_rejections: usize,
     #[command(flatten)]
@@ -108,7 +108,7 @@ struct ImportArgs {
     /// Files to read.
     #[arg(required = true)]
     files: Vec<PathBuf>,
-    /// The format; detected from the content when absent.
+    /// The format. Detected from the content when absent.
     #[arg(long, value_parser = Format::ALL.map(|f| f.as_str()))]
     format: Option<String>,
     /// Provider of every sighting (default: the file path).
@@ -123,7 +123,7 @@ struct ImportArgs {
     /// TLP of every sighting: clear, green, amber, amber+strict, red.
     #[arg(long)]
     tlp: Option<String>,
-    /// Tag added to every sighting; repeatable.
+    /// Tag added to every sighting. Repeatable.
     #[arg(long = "tag")]
     tags: Vec<String>,
     /// Read every value as this kind instead of guessing.
@@ -131,7 +131,7 @@ struct ImportArgs {
     kind: Option<String>,
     /// Column map of a delimited file, `FIELD=COLUMN` (fields: value,
     /// kind, tags, description, first-seen, last-seen, confidence,
-    /// reference; columns are 1-based numbers or header names).
+    /// reference. Columns are 1-based numbers or header names).
     #[arg(long = "column", value_name = "FIELD=COLUMN")]
     columns: Vec<String>,
     /// The delimited file starts with a header row.
@@ -146,7 +146,7 @@ struct ImportArgs {
     /// The files are MISP warninglists (list.json files or folders of them).
     #[arg(long)]
     warninglist: bool,
-    /// Rejected records printed per file; the rest are counted.
+    /// Rejected records printed per file. The rest are counted.
     #[arg(long, default_value_t = 20)]
     show_rejections: usize,
     #[command(flatten)]
@@ -158,7 +158,7 @@ struct ExportArgs {
     /// Output format.
     #[arg(long, value_parser = ExportFormat::ALL.map(|f| f.as_str()))]
     format: String,
-    /// Only these kinds (ipv4, ipv6, cidr, ip_range, domain, url, email, md5, sha1, sha256, user_agent, file_name); repeatable.
+    /// Only these kinds (ipv4, ipv6, cidr, ip_range, domain, url, email, md5, sha1, sha256, user_agent, file_name). Repeatable.
     #[arg(long = "type", value_name = "KIND")]
     kinds: Vec<String>,
     /// Only sightings with at least this confidence.
@@ -167,7 +167,7 @@ struct ExportArgs {
     /// Only sightings marked at most this TLP (unmarked counts as clear).
     #[arg(long)]
     max_tlp: Option<String>,
-    /// Only sightings with one of these tags or assessments; repeatable.
+    /// Only sightings with one of these tags or assessments. Repeatable.
     #[arg(long = "tag")]
     tags: Vec<String>,
     /// Only sightings seen within this age (`30d`, `12h`).
@@ -247,7 +247,7 @@ fn open_reader(path: &Path) -> anyhow::Result<Store> {
         .connection()
         .query_row("SELECT count(*) > 0 FROM sqlite_master WHERE name = 'intel_indicators'", [], |r| r.get(0))
         .context("cannot read the store")?;
-    anyhow::ensure!(has_tables, "the store {} holds no intelligence yet; run `picket intel import` or `pull`", path.display());
+    anyhow::ensure!(has_tables, "the store {} contains no intelligence yet; run `picket intel import` or `pull`", path.display());
     Ok(store)
 }
 

@@ -136,7 +136,7 @@ impl ExportCounts {
 }
 
 /// Writes `indicators` in `format`. Whitelisted values are left out and
-/// counted; indicators of kinds the format cannot hold are counted per kind.
+/// counted. Indicators of kinds the format cannot hold are counted per kind.
 pub fn export(
     format: ExportFormat,
     indicators: &[Indicator],

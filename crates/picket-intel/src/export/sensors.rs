@@ -82,7 +82,7 @@ pub(crate) fn suricata_dataset(indicators: &[&Indicator], out: &mut dyn Write, c
         return Err(IntelError::InvalidDocument {
             path: "export".into(),
             format: "suricata-dataset",
-            reason: format!("a dataset holds one type; choose one with --type (found {})", names.join(", ")),
+            reason: format!("a dataset contains one type; choose one with --type (found {})", names.join(", ")),
         });
     }
     for indicator in indicators {

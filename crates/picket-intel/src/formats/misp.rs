@@ -3,7 +3,7 @@
 //!
 //! Attributes and the attributes of objects whose type maps to an
 //! indicator kind become indicators when `to_ids` is true (MISP's own rule
-//! for detection exports); the others are counted as context. Event and
+//! for detection exports). The others are counted as context. Event and
 //! attribute tags become tags, `tlp:*` tags the TLP.
 
 use serde_json::Value;

@@ -25,7 +25,7 @@ use crate::load::{Batch, Format};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Columns {
-    /// Column or columns holding observables; each non-empty cell becomes
+    /// Column or columns holding observables. Each non-empty cell becomes
     /// an indicator.
     pub value: ColumnList,
     /// Column naming the indicator type (see `IndicatorKind`'s names);

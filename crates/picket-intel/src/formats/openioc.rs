@@ -8,12 +8,12 @@
 //! substring), `Email/From`, `FileItem/Md5sum`, `Sha1sum`, `Sha256sum` and
 //! `FileItem/FileName` (with `is`). Every other term describes a host
 //! (registry, processes, services, paths) and is counted as context. Under
-//! an `AND` each network term becomes an indicator on its own; the
+//! an `AND` each network term becomes an indicator on its own. The
 //! indicator's description names the tree it came from.
 //!
 //! The XML is read without a DTD: a document with `<!DOCTYPE` is rejected
 //! whole, so entity expansion (billion laughs) and external entities (XXE)
-//! cannot happen; only the five predefined entities and character
+//! cannot happen. Only the five predefined entities and character
 //! references are resolved.
 
 use quick_xml::events::{BytesStart, Event};

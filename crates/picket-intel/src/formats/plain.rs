@@ -6,7 +6,7 @@ use crate::normalize::{classify_observable, normalize_observable, Observable};
 use crate::IndicatorKind;
 
 /// Cuts a comment off a line: whole-line comments start with `#`, `;` or
-/// `//`; a trailing comment starts with white space then `#` or `;` (a `#`
+/// `//`. A trailing comment starts with white space then `#` or `;` (a `#`
 /// inside a URL, such as a fragment, is not a comment).
 pub(crate) fn strip_comment(line: &str) -> &str {
     let trimmed = line.trim();
@@ -111,7 +111,7 @@ pub(crate) fn read_plain(bytes: &[u8], batch: &mut Batch<'_>) {
 /// Reads lines with a regular expression whose named groups give `value`
 /// (required) and optionally `kind`, `tags` (comma-separated),
 /// `description`, `first_seen` and `last_seen` (RFC 3339). Lines that do
-/// not match are rejected; comment lines are skipped.
+/// not match are rejected. Comment lines are skipped.
 pub(crate) fn read_regex(bytes: &[u8], batch: &mut Batch<'_>, pattern: &regex::Regex) {
     let skip = batch.options.skip_lines as u64;
     for (number, offset, raw) in lines(bytes) {

@@ -164,7 +164,7 @@ pub(crate) fn read_arkime(bytes: &[u8], batch: &mut Batch<'_>) {
 
 /// Reads a Suricata dataset file of [`crate::LoadOptions::dataset_type`].
 /// String datasets hold base64 values (a `,reputation` suffix of datarep
-/// files is dropped); the decoded text is classified.
+/// files is dropped). The decoded text is classified.
 pub(crate) fn read_suricata_dataset(bytes: &[u8], batch: &mut Batch<'_>) {
     let dataset_type = batch.options.dataset_type;
     for (line, offset, raw) in lines(bytes) {

@@ -76,7 +76,7 @@ struct Entry {
     records: Option<u64>,
 }
 
-/// Reads the NDJSON form; the trailer's `records` is the declared count.
+/// Reads the NDJSON form. The trailer's `records` is the declared count.
 pub(crate) fn read_json(bytes: &[u8], batch: &mut Batch<'_>) {
     for (line, offset, raw) in lines(bytes) {
         if raw.iter().all(u8::is_ascii_whitespace) {

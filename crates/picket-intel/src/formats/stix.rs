@@ -413,7 +413,7 @@ enum Token {
     Number(String),
 }
 
-/// Splits a pattern into tokens; paths keep their quoted parts
+/// Splits a pattern into tokens. Paths keep their quoted parts
 /// (`file:hashes.'SHA-256'`).
 fn tokenize(pattern: &str) -> Result<Vec<Token>, String> {
     let chars: Vec<char> = pattern.chars().collect();
@@ -511,7 +511,7 @@ fn tokenize(pattern: &str) -> Result<Vec<Token>, String> {
     Ok(tokens)
 }
 
-/// Reads a quoted string starting at `chars[start] == '\''`; returns the
+/// Reads a quoted string starting at `chars[start] == '\''`. Returns the
 /// unescaped text and the index after the closing quote.
 fn quoted(chars: &[char], start: usize) -> Result<(String, usize), String> {
     let mut text = String::new();
