@@ -42,6 +42,13 @@ pub struct PairerConfig {
     /// in [`PairerStats::evicted`](super::PairerStats::evicted). Default
     /// 65,536 (a few MiB of pending queries).
     pub max_pending_queries: usize,
+    /// Estimated heap bytes of the waiting queries (names and record data
+    /// in presentation form plus a fixed cost per record). When a new query
+    /// would pass it, the oldest waiting queries are emitted as query-only
+    /// and counted as evicted. A query carrying large sections can weigh
+    /// hundreds of KiB, so this bounds memory where the count alone would
+    /// not. Default 64 MiB.
+    pub max_pending_bytes: usize,
     /// Packet time after which a query with no response is emitted as
     /// query-only with `DnsNoResponse`. Default 10 seconds, Zeek's
     /// `dns_session_timeout`: stub resolvers retry or give up well within it.
@@ -52,6 +59,7 @@ impl Default for PairerConfig {
     fn default() -> Self {
         PairerConfig {
             max_pending_queries: 65_536,
+            max_pending_bytes: 64 << 20,
             query_timeout: Duration::from_secs(10),
         }
     }

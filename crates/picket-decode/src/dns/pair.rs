@@ -93,6 +93,8 @@ pub struct DnsPairer {
     config: PairerConfig,
     pending: HashMap<PairKey, VecDeque<Pending>>,
     pending_count: usize,
+    /// Estimated heap bytes of the waiting queries (see [`message_weight`]).
+    pending_bytes: usize,
     /// Waiting queries in arrival order; entries whose query has been
     /// answered stay here until they reach the front or a compaction.
     arrivals: VecDeque<(Timestamp, PairKey, u64)>,
@@ -107,6 +109,7 @@ impl DnsPairer {
             config,
             pending: HashMap::new(),
             pending_count: 0,
+            pending_bytes: 0,
             arrivals: VecDeque::new(),
             next_seq: 0,
             stats: PairerStats::default(),
@@ -159,6 +162,11 @@ impl DnsPairer {
         if self.pending_count >= self.config.max_pending_queries.max(1) {
             self.evict_oldest(out);
         }
+        let weight = message_weight(&message);
+        while self.pending_count > 0 && self.pending_bytes + weight > self.config.max_pending_bytes
+        {
+            self.evict_oldest(out);
+        }
         let key = PairKey {
             id: header.id,
             client_ip: meta.src_ip,
@@ -174,6 +182,7 @@ impl DnsPairer {
             .or_default()
             .push_back(Pending { message, meta, seq });
         self.pending_count += 1;
+        self.pending_bytes += weight;
         self.stats.max_pending = self.stats.max_pending.max(self.pending_count as u64);
         self.compact_arrivals();
     }
@@ -188,6 +197,7 @@ impl DnsPairer {
         }
         self.pending.clear();
         self.pending_count = 0;
+        self.pending_bytes = 0;
     }
 
     /// Queries waiting for a response now.
@@ -245,8 +255,9 @@ impl DnsPairer {
         if queue.is_empty() {
             self.pending.remove(key);
         }
-        if query.is_some() {
+        if let Some(query) = &query {
             self.pending_count -= 1;
+            self.pending_bytes -= message_weight(&query.message);
         }
         query
     }
@@ -259,6 +270,9 @@ impl DnsPairer {
             self.pending.remove(key);
         }
         self.pending_count -= 1;
+        if let Some(query) = &query {
+            self.pending_bytes -= message_weight(&query.message);
+        }
         query
     }
 
@@ -270,6 +284,25 @@ impl DnsPairer {
         }
         out.push(event);
     }
+}
+
+/// Estimates the heap bytes a waiting query holds: its names and record
+/// data plus a fixed cost per question and record for the structs.
+fn message_weight(message: &DnsMessage) -> usize {
+    const PER_ENTRY: usize = 64;
+    let questions: usize = message
+        .questions
+        .iter()
+        .map(|q| q.name.len() + PER_ENTRY)
+        .sum();
+    let records: usize = message
+        .answers
+        .iter()
+        .chain(&message.authorities)
+        .chain(&message.additionals)
+        .map(|r| r.name.len() + r.data.len() + PER_ENTRY)
+        .sum();
+    std::mem::size_of::<Pending>() + questions + records
 }
 
 /// Builds the event of one exchange from `main`, the response (`is_response`)
@@ -609,6 +642,33 @@ mod tests {
         let names: Vec<&str> = out.iter().map(|e| e.query_name.as_str()).collect();
         assert_eq!(names, ["one.example", "two.example", "three.example"]);
         assert_eq!(pairer.stats().max_pending, 2);
+    }
+
+    #[test]
+    fn pending_bytes_bound_evicts() {
+        let weight = message_weight(&message(0, false, "one.example"));
+        let config = PairerConfig {
+            max_pending_bytes: 2 * weight + weight / 2,
+            ..PairerConfig::default()
+        };
+        let mut pairer = DnsPairer::new(config);
+        let mut out = Vec::new();
+        for (index, name) in ["one.example", "two.example", "six.example"]
+            .iter()
+            .enumerate()
+        {
+            pairer.push(
+                message(index as u16, false, name),
+                dns(index as i64, 4000, false),
+                &mut out,
+            );
+        }
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].query_name, "one.example");
+        assert_eq!(pairer.stats().evicted, 1);
+
+        pairer.flush(&mut out);
+        assert_eq!(pairer.pending_bytes, 0);
     }
 
     #[test]
