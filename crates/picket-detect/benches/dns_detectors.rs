@@ -11,9 +11,10 @@ use picket_detect::dns::{DnsConfig, detectors};
 use picket_event::dns::ResponseCode;
 use picket_event::{DnsEvent, Event, RecordType, ResourceRecord, Timestamp};
 
-/// A realistic mix: mostly popular names resolving, some NXDOMAIN, some
-/// random-looking names, some long subdomains; 200 clients.
-fn events(count: usize) -> Vec<Event> {
+/// A mix of popular names resolving with, one event in `suspicious_every`
+/// each, random-looking NXDOMAIN names and long encoded subdomains; 200
+/// clients. `suspicious_every = 0` gives popular names only.
+fn events(count: usize, suspicious_every: u64) -> Vec<Event> {
     let popular = [
         "www.google.com", "mail.example.org", "cdn.wikipedia.org", "api.github.com", "login.microsoftonline.com",
         "static.xx.fbcdn.net", "www.bbc.co.uk", "s3.eu-west-1.amazonaws.com", "update.mozilla.org", "news.ycombinator.com",
@@ -28,7 +29,8 @@ fn events(count: usize) -> Vec<Event> {
     (0..count)
         .map(|i| {
             let r = next();
-            let (name, rcode) = match r % 20 {
+            let pick = if suspicious_every == 0 { 2 } else { r % suspicious_every };
+            let (name, rcode) = match pick {
                 0 => (format!("{:x}.com", r >> 20), ResponseCode::NXDOMAIN),
                 1 => (format!("{:x}{:x}.tunnel.example.net", r, r >> 3), ResponseCode::NOERROR),
                 _ => (popular[(r >> 8) as usize % popular.len()].to_owned(), ResponseCode::NOERROR),
@@ -57,26 +59,28 @@ fn events(count: usize) -> Vec<Event> {
         .collect()
 }
 
+fn run_all(events: &[Event]) -> usize {
+    let mut detectors = detectors(&DnsConfig::default());
+    let mut alerts = Vec::new();
+    for event in events {
+        for detector in &mut detectors {
+            detector.observe(event, &[], &mut alerts);
+        }
+    }
+    for detector in &mut detectors {
+        detector.finish(&mut alerts);
+    }
+    alerts.len()
+}
+
 fn all_detectors(c: &mut Criterion) {
-    let events = events(100_000);
     let mut group = c.benchmark_group("dns_detectors");
-    group.throughput(Throughput::Elements(events.len() as u64));
     group.sample_size(10);
-    group.bench_function("all_dns_detectors_100k_events", |b| {
-        b.iter(|| {
-            let mut detectors = detectors(&DnsConfig::default());
-            let mut alerts = Vec::new();
-            for event in &events {
-                for detector in &mut detectors {
-                    detector.observe(event, &[], &mut alerts);
-                }
-            }
-            for detector in &mut detectors {
-                detector.finish(&mut alerts);
-            }
-            black_box(alerts.len())
-        });
-    });
+    for (label, every) in [("popular_names_only", 0), ("one_in_100_suspicious", 100), ("one_in_10_suspicious", 10)] {
+        let events = events(100_000, every);
+        group.throughput(Throughput::Elements(events.len() as u64));
+        group.bench_function(label, |b| b.iter(|| black_box(run_all(&events))));
+    }
     group.finish();
 }
 

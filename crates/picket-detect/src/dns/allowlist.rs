@@ -27,6 +27,9 @@ pub struct AllowEntry {
 #[derive(Clone, Debug, Default)]
 pub struct Allowlist {
     suffixes: HashMap<String, Option<Timestamp>>,
+    /// A number unique to this list in the process, naming it in the
+    /// per-thread memo of [`Allowlist::allows`].
+    id: usize,
 }
 
 impl Allowlist {
@@ -51,25 +54,62 @@ impl Allowlist {
                 suffixes.insert(suffix, entry.expires);
             }
         }
-        Allowlist { suffixes }
+        static NEXT_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+        Allowlist {
+            suffixes,
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        }
     }
 
     /// True when `name` (lower case) equals an allowed suffix or sits under
     /// one whose expiry has not passed at `now`.
+    ///
+    /// Several detectors ask about the same name in turn, so the last name of
+    /// each thread and the expiry of its matching suffix are remembered.
     pub fn allows(&self, name: &str, now: Timestamp) -> bool {
+        thread_local! {
+            static LAST: std::cell::RefCell<(usize, String, Option<Option<Timestamp>>)> =
+                const { std::cell::RefCell::new((0, String::new(), None)) };
+        }
+
         if self.suffixes.is_empty() {
             return false;
         }
+        let id = self.id;
+        let cached = LAST.with_borrow(|(list, last, found)| (*list == id && last == name).then_some(*found));
+        let found = match cached {
+            Some(found) => found,
+            None => {
+                let found = self.matching_expiry(name);
+                LAST.with_borrow_mut(|(list, last, cached)| {
+                    *list = id;
+                    last.clear();
+                    last.push_str(name);
+                    *cached = found;
+                });
+                found
+            }
+        };
+        found.is_some_and(|expires| expires.is_none_or(|at| now <= at))
+    }
+
+    /// Returns the expiry of the longest allowed suffix of `name` that is
+    /// still in force at some time: `None` when no suffix matches.
+    fn matching_expiry(&self, name: &str) -> Option<Option<Timestamp>> {
+        let mut best: Option<Option<Timestamp>> = None;
         let mut tail = name;
         loop {
-            if let Some(expires) = self.suffixes.get(tail)
-                && expires.is_none_or(|at| now <= at)
-            {
-                return true;
+            if let Some(&expires) = self.suffixes.get(tail) {
+                // A suffix without expiry wins over expiring ones.
+                best = match (best, expires) {
+                    (_, None) | (Some(None), _) => return Some(None),
+                    (Some(Some(a)), Some(b)) => Some(Some(a.max(b))),
+                    (None, Some(b)) => Some(Some(b)),
+                };
             }
             match tail.find('.') {
                 Some(dot) => tail = &tail[dot + 1..],
-                None => return false,
+                None => return best,
             }
         }
     }

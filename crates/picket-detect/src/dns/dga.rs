@@ -65,6 +65,9 @@ pub struct DgaConfig {
     pub max_alerted_names: usize,
     /// How long a reported pair stays quiet, seconds. Default: 86,400.
     pub dedupe_secs: u64,
+    /// Lexical scores remembered per registered domain (the cache is emptied
+    /// when full). Default: 100,000 (about 2 MiB).
+    pub max_cached_scores: usize,
 }
 
 impl Default for DgaConfig {
@@ -81,6 +84,7 @@ impl Default for DgaConfig {
             max_evidence: 16,
             max_alerted_names: 200_000,
             dedupe_secs: 86_400,
+            max_cached_scores: 100_000,
         }
     }
 }
@@ -109,6 +113,7 @@ pub struct DgaDetector {
     allowlist: std::sync::Arc<Allowlist>,
     clients: BoundedTable<IpAddr, ClientState>,
     reported: BoundedTable<(IpAddr, u64), ()>,
+    scores: hashbrown::HashMap<u64, f64>,
 }
 
 impl DgaDetector {
@@ -118,6 +123,7 @@ impl DgaDetector {
             clients: BoundedTable::new(config.max_clients, config.window_secs.saturating_mul(2)),
             reported: BoundedTable::new(config.max_alerted_names, config.dedupe_secs),
             model: DgaModel::shipped(),
+            scores: hashbrown::HashMap::new(),
             allowlist,
             config,
         }
@@ -154,6 +160,21 @@ impl DgaDetector {
             .with_detail("min_lexical_score", self.config.min_lexical_score)
             .with_detail("nxdomain", nx),
         )
+    }
+
+    /// Returns the lexical score of a registered domain, from the cache when
+    /// it was scored before.
+    fn lexical(&mut self, registered: &str, label: &str) -> f64 {
+        let key = name_hash(registered);
+        if let Some(&score) = self.scores.get(&key) {
+            return score;
+        }
+        if self.scores.len() >= self.config.max_cached_scores {
+            self.scores.clear();
+        }
+        let score = self.model.score(label).score;
+        self.scores.insert(key, score);
+        score
     }
 
     /// Counts a failing name under its exact shape, then under the same
@@ -305,7 +326,7 @@ impl picket_event::Detector for DgaDetector {
             return;
         }
 
-        let lexical = self.model.score(parts.label).score;
+        let lexical = self.lexical(parts.registered, parts.label);
         if let Some(alert) = self.lexical_alert(event, dns, &parts, lexical, nx) {
             alerts.push(alert);
         }

@@ -110,7 +110,7 @@ pub fn network_of(ip: IpAddr) -> u64 {
 pub struct FastFluxDetector {
     config: FastFluxConfig,
     allowlist: Arc<Allowlist>,
-    names: BoundedTable<String, NameState>,
+    names: BoundedTable<u64, NameState>,
 }
 
 impl FastFluxDetector {
@@ -147,7 +147,7 @@ impl picket_event::Detector for FastFluxDetector {
 
         let config = &self.config;
         let window = i64::try_from(config.window_secs.saturating_mul(1_000_000_000)).unwrap_or(i64::MAX);
-        let state = self.names.entry(dns.query_name.clone(), now, || NameState::new(now));
+        let state = self.names.entry(crate::dns::name_hash(&dns.query_name), now, || NameState::new(now));
         if now.nanos_since(state.start) > window {
             *state = NameState::new(now);
         }
@@ -170,10 +170,8 @@ impl picket_event::Detector for FastFluxDetector {
         }
         state.last_set = set_hash;
         state.answers += 1;
-        if state.evidence.len() < config.max_evidence {
+        if state.evidence.len() + 1 < config.max_evidence {
             state.evidence.push(event.clone());
-        } else if let Some(last) = state.evidence.last_mut() {
-            *last = event.clone();
         }
 
         let flux = state.addresses.len() >= config.min_addresses
@@ -184,6 +182,7 @@ impl picket_event::Detector for FastFluxDetector {
             return;
         }
         state.alerted = true;
+        state.evidence.push(event.clone());
 
         let spread = (state.networks.len() as f64 / (3 * config.min_networks) as f64).min(1.0);
         let count = (state.addresses.len() as f64 / (3 * config.min_addresses) as f64).min(1.0);

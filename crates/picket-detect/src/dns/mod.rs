@@ -22,7 +22,6 @@ pub mod sinkhole;
 pub mod table;
 pub mod tunnel;
 
-use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
@@ -127,11 +126,16 @@ pub(crate) fn client_key(dns: &DnsEvent) -> IpAddr {
     dns.client_ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
-/// A 64-bit hash of a name, for compact sets of names.
+/// Hashes a name to 64 bits (FNV-1a) for compact sets of names. The tables
+/// rehash these keys with their own seeded hasher, so crafted collisions can
+/// merge two names' counts but cannot slow a table down.
 pub(crate) fn name_hash(name: &str) -> u64 {
-    let mut hasher = std::hash::DefaultHasher::new();
-    name.hash(&mut hasher);
-    hasher.finish()
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &byte in name.as_bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
 }
 
 /// Rounds a figure for alert details.

@@ -26,7 +26,40 @@ pub struct NameParts<'a> {
 /// names whose suffix is not in the public suffix list (`.local`, `.lan`,
 /// `.internal` and other private zones), reverse-lookup names under `.arpa`,
 /// and names with empty labels.
+///
+/// Every DNS detector splits the same query name in turn, so the last split
+/// of each thread is remembered and reused when the next name is the same.
 pub fn split_name(name: &str) -> Option<NameParts<'_>> {
+    thread_local! {
+        static LAST: std::cell::RefCell<(String, Option<(usize, usize, usize)>)> =
+            const { std::cell::RefCell::new((String::new(), None)) };
+    }
+
+    let cached = LAST.with_borrow(|(last, lens)| (last == name).then_some(*lens));
+    let lens = match cached {
+        Some(lens) => lens,
+        None => {
+            let lens = split_name_uncached(name).map(|p| (p.registered.len(), p.suffix.len(), p.label.len()));
+            LAST.with_borrow_mut(|(last, cached)| {
+                last.clear();
+                last.push_str(name);
+                *cached = lens;
+            });
+            lens
+        }
+    };
+    let (registered_len, suffix_len, label_len) = lens?;
+    let registered = name.get(name.len() - registered_len..)?;
+    Some(NameParts {
+        name,
+        registered,
+        suffix: name.get(name.len() - suffix_len..)?,
+        label: registered.get(..label_len)?,
+        subdomain: if name.len() > registered_len { name.get(..name.len() - registered_len - 1)? } else { "" },
+    })
+}
+
+fn split_name_uncached(name: &str) -> Option<NameParts<'_>> {
     if name.is_empty() || !name.contains('.') || name.ends_with(".arpa") {
         return None;
     }

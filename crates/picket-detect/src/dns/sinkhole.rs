@@ -112,6 +112,9 @@ pub fn parse_misp_ranges(json: &str) -> Result<Vec<IpNet>, SinkholeError> {
 /// The `dns.sinkhole` detector.
 pub struct SinkholeDetector {
     ranges: Vec<IpNet>,
+    /// IPv4 ranges as (first, last, index into `ranges`), sorted by first
+    /// address and without overlaps, for a binary search per answer.
+    v4: Vec<(u32, u32, usize)>,
     name_servers: Vec<String>,
     reported: BoundedTable<(IpAddr, u64), ()>,
 }
@@ -130,8 +133,28 @@ impl SinkholeDetector {
         let mut name_servers: Vec<String> = BUILTIN_NAME_SERVERS.iter().map(|s| (*s).to_owned()).collect();
         name_servers.extend(config.extra_name_servers.iter().map(|s| s.trim_matches('.').to_ascii_lowercase()));
 
+        let mut v4: Vec<(u32, u32, usize)> = ranges
+            .iter()
+            .enumerate()
+            .filter_map(|(i, net)| match net {
+                IpNet::V4(v4) => Some((u32::from(v4.network()), u32::from(v4.broadcast()), i)),
+                IpNet::V6(_) => None,
+            })
+            .collect();
+        v4.sort_unstable();
+        // Nested or overlapping ranges merge into the first; the alert then
+        // names the wider one.
+        let mut merged: Vec<(u32, u32, usize)> = Vec::with_capacity(v4.len());
+        for range in v4 {
+            match merged.last_mut() {
+                Some(last) if range.0 <= last.1 => last.1 = last.1.max(range.1),
+                _ => merged.push(range),
+            }
+        }
+
         Ok(SinkholeDetector {
             ranges,
+            v4: merged,
             name_servers,
             reported: BoundedTable::new(config.max_reported, config.dedupe_secs),
         })
@@ -139,7 +162,15 @@ impl SinkholeDetector {
 
     /// Returns the sinkhole range containing `ip`, if any.
     pub fn range_of(&self, ip: IpAddr) -> Option<IpNet> {
-        self.ranges.iter().find(|net| net.contains(&ip)).copied()
+        match ip {
+            IpAddr::V4(v4) => {
+                let ip = u32::from(v4);
+                let after = self.v4.partition_point(|(first, _, _)| *first <= ip);
+                let (_, last, index) = *self.v4.get(after.checked_sub(1)?)?;
+                (ip <= last).then(|| self.ranges[index])
+            }
+            IpAddr::V6(_) => self.ranges.iter().find(|net| net.contains(&ip)).copied(),
+        }
     }
 
     fn is_sinkhole_server(&self, name: &str) -> bool {
@@ -219,6 +250,10 @@ mod tests {
         assert!(detector.range_of("143.215.130.7".parse().unwrap()).is_some());
         assert!(detector.range_of("104.21.27.14".parse().unwrap()).is_none(), "Cloudflare is shared");
         assert!(detector.range_of("8.8.8.8".parse().unwrap()).is_none());
+        assert!(detector.range_of("143.215.129.255".parse().unwrap()).is_none());
+        assert!(detector.range_of("143.215.131.0".parse().unwrap()).is_none());
+        assert!(detector.range_of("95.211.174.92".parse().unwrap()).is_some(), "the last entry");
+        assert!(detector.range_of("104.155.11.149".parse().unwrap()).is_some(), "the first entry");
     }
 
     #[test]

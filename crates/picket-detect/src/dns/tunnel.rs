@@ -303,14 +303,17 @@ fn observe_query(window: &mut Window, dns: &DnsEvent, subdomain: &str, config: &
         window.response_bytes += u64::from(size);
         window.responses += 1;
     }
-    if window.evidence.len() < config.max_evidence && (!window.alerted || window.evidence.is_empty()) {
-        window.evidence.push(Event::Dns(dns.clone()));
-    }
     if subdomain.is_empty() || window.distinct.len() >= config.max_distinct_tracked {
         return;
     }
     if !window.distinct.insert(name_hash(subdomain)) {
         return;
+    }
+
+    // Evidence is one event per distinct subdomain, so repeated lookups of
+    // one name cost no copies.
+    if window.evidence.len() < config.max_evidence && (!window.alerted || window.evidence.is_empty()) {
+        window.evidence.push(Event::Dns(dns.clone()));
     }
 
     let original = dns.query_name_original.as_deref();
