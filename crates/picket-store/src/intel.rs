@@ -40,6 +40,8 @@ pub fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
         );
         CREATE INDEX IF NOT EXISTS intel_indicators_range
             ON intel_indicators (ip_lo) WHERE kind = 'ip_range';
+        CREATE INDEX IF NOT EXISTS intel_indicators_prefix
+            ON intel_indicators (prefix_len) WHERE prefix_len IS NOT NULL;
         CREATE TABLE IF NOT EXISTS intel_sightings (
             indicator_id INTEGER NOT NULL REFERENCES intel_indicators (id),
             provider TEXT NOT NULL,
@@ -202,7 +204,12 @@ pub fn upsert(
          WHERE indicator_id = ?1 AND provider = ?2 AND feed = ?3",
     )?;
 
-    for indicator in indicators {
+    // In the order of the (kind, value) index, so that the B-tree inserts
+    // land on neighbouring pages: several times faster for large feeds.
+    let mut ordered: Vec<&Indicator> = indicators.iter().collect();
+    ordered.sort_unstable_by(|a, b| (a.kind.as_str(), &a.value).cmp(&(b.kind.as_str(), &b.value)));
+
+    for indicator in ordered {
         let bounds = ip_bounds(indicator.kind, &indicator.value);
         let prefix = (indicator.kind == IndicatorKind::Cidr)
             .then(|| parse_net(&indicator.value).map(|n| i64::from(n.prefix_len())))
@@ -645,13 +652,24 @@ pub fn query_bulk(
     let prefixes = prefix_lengths(conn)?;
     let mut out = Vec::with_capacity(values.len());
     for value in values {
-        let found = match picket_intel::classify_observable(value) {
-            Some(observable) => query_observable(conn, &observable, &prefixes, whitelist, now)?,
-            None => Vec::new(),
-        };
-        out.push((value.clone(), found));
+        out.push((value.clone(), query_with(conn, value, &prefixes, whitelist, now)?));
     }
     Ok(out)
+}
+
+/// Answers one value with the prefix lengths read beforehand by
+/// [`prefix_lengths`], for callers that time or stream queries one by one.
+pub fn query_with(
+    conn: &Connection,
+    value: &str,
+    prefixes: &BTreeSet<u8>,
+    whitelist: &Whitelist,
+    now: Timestamp,
+) -> rusqlite::Result<Vec<StoredIndicator>> {
+    match picket_intel::classify_observable(value) {
+        Some(observable) => query_observable(conn, &observable, prefixes, whitelist, now),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// Distinct prefix lengths of stored networks, so that a lookup tries only

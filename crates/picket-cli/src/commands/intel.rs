@@ -194,6 +194,9 @@ struct QueryArgs {
     /// Output: `text` or `jsonl`.
     #[arg(long, default_value = "text", value_parser = ["text", "jsonl"])]
     format: String,
+    /// Print the query throughput and latency percentiles on stderr.
+    #[arg(long)]
+    timing: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -625,25 +628,46 @@ fn run_query(store_path: &Path, args: &QueryArgs, now: Timestamp) -> anyhow::Res
     let store = open_reader(store_path)?;
     let conn = store.connection();
     let whitelist = store_intel::load_whitelist(conn)?;
-    let results = store_intel::query_bulk(conn, &values, &whitelist, now)?;
+    let prefixes = store_intel::prefix_lengths(conn)?;
 
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut found_active = false;
-    for (value, found) in &results {
+    let mut latencies = Vec::with_capacity(if args.timing { values.len() } else { 0 });
+    let started = std::time::Instant::now();
+    for value in &values {
+        let asked = std::time::Instant::now();
+        let found = store_intel::query_with(conn, value, &prefixes, &whitelist, now)?;
+        if args.timing {
+            latencies.push(asked.elapsed());
+        }
         found_active |= found.iter().any(|f| f.active);
         if args.format == "jsonl" {
-            for f in found {
+            for f in &found {
                 writeln!(out, "{}", query_json(value, f))?;
             }
             if found.is_empty() {
                 writeln!(out, "{}", json!({"type": "intel_query", "schema_version": QUERY_SCHEMA_VERSION, "query": value, "found": false}))?;
             }
         } else {
-            write_query_text(&mut out, value, found)?;
+            write_query_text(&mut out, value, &found)?;
         }
     }
     out.flush()?;
+    if args.timing {
+        let total = started.elapsed();
+        latencies.sort_unstable();
+        let at = |q: f64| latencies.get(((latencies.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or_default();
+        note(&format!(
+            "{} queries in {:.3} s = {:.0}/s; latency p50 {:?}, p99 {:?}, max {:?}",
+            values.len(),
+            total.as_secs_f64(),
+            values.len() as f64 / total.as_secs_f64().max(1e-9),
+            at(0.5),
+            at(0.99),
+            at(1.0)
+        ));
+    }
     Ok(ExitCode::from(if found_active { super::EXIT_ALERTS } else { super::EXIT_CLEAN }))
 }
 
