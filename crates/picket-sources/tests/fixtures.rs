@@ -1,5 +1,7 @@
 //! The project's own fixtures: TMG exports and Suricata EVE records built from
 //! the records Suricata's verification cases list.
+// Test helpers may panic on bad fixtures, and the corpus files are small and trusted.
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
 use std::path::{Path, PathBuf};
 
