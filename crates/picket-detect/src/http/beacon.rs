@@ -98,8 +98,9 @@ impl Default for BeaconConfig {
 /// The samples of one (client, server host) pair.
 #[derive(Debug)]
 struct Series {
-    /// The first event of the pair, kept as evidence.
-    first: Box<Event>,
+    /// The pair's second event, kept as evidence. Copying the first would
+    /// cost a copy for every pair seen once, which is most of them.
+    evidence: Option<Box<Event>>,
     /// Whole seconds of the first connection; samples are offsets from it.
     base_secs: i64,
     /// Connection times in seconds after `base_secs`, one per distinct second.
@@ -127,9 +128,9 @@ struct Series {
 }
 
 impl Series {
-    fn new(event: &Event, secs: i64) -> Self {
+    fn new(secs: i64) -> Self {
         Series {
-            first: Box::new(event.clone()),
+            evidence: None,
             base_secs: secs,
             times: Vec::new(),
             request_sizes: Vec::new(),
@@ -145,8 +146,11 @@ impl Series {
         }
     }
 
-    fn add(&mut self, http: &HttpEvent, secs: i64, max_samples: usize) {
+    fn add(&mut self, event: &Event, http: &HttpEvent, secs: i64, max_samples: usize) {
         self.connections += 1;
+        if self.connections == 2 {
+            self.evidence = Some(Box::new(event.clone()));
+        }
         self.last_secs = self.last_secs.max(secs);
         let hour = secs.div_euclid(3600);
         if hour != self.last_hour {
@@ -381,8 +385,8 @@ impl Detector for BeaconDetector {
         let key = (ClientKey::of(http), server);
         let max_samples = self.config.max_samples;
         self.pairs
-            .entry_or_insert_with(&key, http.timestamp.as_nanos(), || Series::new(event, secs))
-            .add(http, secs, max_samples);
+            .entry_or_insert_with(&key, http.timestamp.as_nanos(), || Series::new(secs))
+            .add(event, http, secs, max_samples);
     }
 
     fn finish(&mut self, alerts: &mut Vec<Alert>) {
@@ -408,7 +412,10 @@ impl Detector for BeaconDetector {
         );
 
         for (score, series) in found {
-            let Some(http) = as_http(&series.first) else {
+            let Some(evidence) = series.evidence else {
+                continue;
+            };
+            let Some(http) = as_http(&evidence) else {
                 continue;
             };
             let client = client_label(http);
@@ -421,7 +428,7 @@ impl Detector for BeaconDetector {
                 "{client} contacted {server} {} times about every {:.0} s (deviation {:.1} s)",
                 series.connections, score.median_gap_secs, score.gap_mad_secs
             );
-            let mut alert = Alert::new(self.id(), score.score, summary, vec![*series.first])
+            let mut alert = Alert::new(self.id(), score.score, summary, vec![(*evidence).clone()])
                 .with_detail("server", server)
                 .with_detail("connections", series.connections)
                 .with_detail("samples", series.times.len() as u64)

@@ -386,6 +386,8 @@ pub struct DriveByDetector {
     window: i64,
     unreferred_gap: i64,
     next_sweep: i64,
+    /// Whether each recently seen agent (by digest) is an updater's.
+    updater_verdicts: BoundedMap<u64, bool>,
 }
 
 impl DriveByDetector {
@@ -398,18 +400,22 @@ impl DriveByDetector {
             window: secs_to_nanos(config.window_secs),
             unreferred_gap: secs_to_nanos(config.unreferred_gap_secs),
             next_sweep: i64::MIN,
+            updater_verdicts: BoundedMap::new(8192),
             config,
         }
     }
 
-    fn is_updater(&self, http: &HttpEvent) -> bool {
-        http.host
-            .as_deref()
-            .is_some_and(|h| self.updater_hosts.find(h).is_some())
-            || http
-                .user_agent
-                .as_deref()
-                .is_some_and(|a| self.updater_agents.find(a).is_some())
+    /// Tells whether an event comes from a software updater, by host or by
+    /// agent; agent verdicts are cached by digest because agents repeat.
+    fn is_updater(&mut self, http: &HttpEvent, agent_digest: u64, now: i64) -> bool {
+        if http.host.as_deref().is_some_and(|h| self.updater_hosts.find(h).is_some()) {
+            return true;
+        }
+        let agents = &self.updater_agents;
+        let agent = http.user_agent.as_deref().unwrap_or("");
+        *self
+            .updater_verdicts
+            .entry_or_insert_with(&agent_digest, now, || agents.find(agent).is_some())
     }
 
     /// Closes chains whose window passed and drops idle clients.
@@ -530,7 +536,8 @@ impl Detector for DriveByDetector {
             self.next_sweep = now.saturating_add(self.window.max(1));
         }
 
-        let updater = self.is_updater(http);
+        let agent = digest(http.user_agent.as_deref().unwrap_or(""));
+        let updater = self.is_updater(http, agent, now);
         let key = ClientKey::of(http);
         let config = &self.config;
         let window = self.window;
@@ -549,7 +556,6 @@ impl Detector for DriveByDetector {
             close_chain(chain, config, alerts);
         }
 
-        let agent = digest(http.user_agent.as_deref().unwrap_or(""));
         let host_name = http.host.as_deref().unwrap_or("");
         let host = digest(host_name);
         let new_agent = !state.agents.contains(&agent);

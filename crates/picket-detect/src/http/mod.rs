@@ -244,8 +244,18 @@ impl SubstringList {
 
     /// Finds the first listed substring contained in `text`.
     pub(crate) fn find(&self, text: &str) -> Option<&str> {
+        self.find_index(text).and_then(|i| self.needle(i))
+    }
+
+    /// Finds the position in the list of the first substring contained in `text`.
+    pub(crate) fn find_index(&self, text: &str) -> Option<usize> {
         let found = self.automaton.as_ref()?.find(text)?;
-        self.needles.get(found.pattern().as_usize()).map(String::as_str)
+        Some(found.pattern().as_usize())
+    }
+
+    /// The listed substring at `index`, lower case.
+    pub(crate) fn needle(&self, index: usize) -> Option<&str> {
+        self.needles.get(index).map(String::as_str)
     }
 }
 

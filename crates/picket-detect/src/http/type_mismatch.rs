@@ -58,11 +58,16 @@ pub fn find_mismatch(event: &HttpEvent) -> Option<Mismatch> {
     if !classify::delivered(event) {
         return None;
     }
+    let declared = classify::declared_kind(event);
+    let sniffed = classify::sniffed_kind(event);
+    let binary = |k: FileKind| k.is_payload() || k.is_exploit_carrier();
+    if !sniffed.is_some_and(binary) && !declared.is_some_and(binary) {
+        // Nothing binary was delivered, so nothing can pose as a page.
+        return None;
+    }
     let path = classify::event_path(event);
     let ext = classify::path_extension(path);
     let url = ext.and_then(classify::kind_of_extension);
-    let declared = classify::declared_kind(event);
-    let sniffed = classify::sniffed_kind(event);
     let dynamic = ext.is_some_and(is_dynamic_page_extension);
 
     let build = |score: f64, reason| Mismatch {

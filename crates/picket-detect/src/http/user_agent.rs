@@ -187,6 +187,22 @@ pub struct UserAgentDetector {
     /// missing agent mean an empty one (Squid's native log has no agent
     /// column at all). At most [`MAX_SOURCES`] inputs are remembered.
     sources_with_agents: hashbrown::HashSet<std::sync::Arc<str>>,
+    /// The input of the previous event, and whether it logs agents.
+    last_source: Option<(std::sync::Arc<str>, bool)>,
+    /// What the string checks found on each recently seen agent, by digest:
+    /// agents repeat on nearly every line, the checks need not.
+    verdicts: BoundedMap<u64, AgentVerdict>,
+}
+
+/// Agents whose string-check results are cached.
+const MAX_VERDICTS: usize = 8192;
+
+/// The string checks' findings on one agent.
+#[derive(Clone, Copy, Debug)]
+struct AgentVerdict {
+    problem: Option<(&'static str, f64)>,
+    known_bad: Option<usize>,
+    tool: Option<usize>,
 }
 
 /// Inputs remembered in [`UserAgentDetector::sources_with_agents`].
@@ -212,6 +228,8 @@ impl UserAgentDetector {
             pending: Vec::new(),
             suppressor: Suppressor::new(config.max_tracked, config.repeat_suppression_secs),
             sources_with_agents: hashbrown::HashSet::new(),
+            last_source: None,
+            verdicts: BoundedMap::new(MAX_VERDICTS),
             config,
         }
     }
@@ -224,9 +242,8 @@ impl UserAgentDetector {
 
     /// Updates the client's inventory and returns whether the agent is new to
     /// a client watched long enough for that to be news.
-    fn note_agent(&mut self, http: &HttpEvent, agent: &str, now: i64) -> bool {
+    fn note_agent(&mut self, http: &HttpEvent, agent: &str, agent_digest: u64, now: i64) -> bool {
         let key = ClientKey::of(http);
-        let agent_digest = digest(agent);
 
         if let Some(known) = self.clients.get_mut(&key, now)
             && known.agents.contains(&agent_digest)
@@ -286,6 +303,23 @@ impl UserAgentDetector {
         !pair_known && watched_long_enough
     }
 
+    /// Records that `file` logs agents when this event has one, and returns
+    /// whether it does.
+    fn note_source(&mut self, file: &std::sync::Arc<str>, is_empty: bool) -> bool {
+        if let Some((last, logs)) = &self.last_source
+            && std::sync::Arc::ptr_eq(last, file)
+            && (*logs || is_empty)
+        {
+            return *logs;
+        }
+        if !is_empty && self.sources_with_agents.len() < MAX_SOURCES {
+            self.sources_with_agents.insert(file.clone());
+        }
+        let logs = self.sources_with_agents.contains(file);
+        self.last_source = Some((file.clone(), logs));
+        logs
+    }
+
     fn flush(&mut self) {
         if self.pending.is_empty() {
             return;
@@ -336,32 +370,33 @@ impl Detector for UserAgentDetector {
                 .is_some_and(|k| k.is_payload() || k.is_exploit_carrier());
 
         let is_empty = agent.trim().is_empty() || agent.trim() == "-";
-        let file = &http.location.file;
-        if !is_empty
-            && !self.sources_with_agents.contains(file)
-            && self.sources_with_agents.len() < MAX_SOURCES
-        {
-            self.sources_with_agents.insert(file.clone());
-        }
-        let source_logs_agents = self.sources_with_agents.contains(file);
+        let source_logs_agents = self.note_source(&http.location.file, is_empty);
+
+        let agent_digest = digest(agent);
+        let (known_bad, tools) = (&self.known_bad, &self.tools);
+        let verdict = *self.verdicts.entry_or_insert_with(&agent_digest, now, || AgentVerdict {
+            problem: agent_string_problem(agent),
+            known_bad: known_bad.find_index(agent),
+            tool: tools.find_index(agent),
+        });
 
         let mut score: f64 = 0.0;
         let mut reasons: Vec<String> = Vec::new();
-        if let Some((reason, weight)) = agent_string_problem(agent)
+        if let Some((reason, weight)) = verdict.problem
             && (!is_empty || (self.config.alert_empty && source_logs_agents))
         {
             score = score.max(weight);
             reasons.push(reason.to_owned());
         }
-        if let Some(bad) = self.known_bad.find(agent) {
+        if let Some(bad) = verdict.known_bad.and_then(|i| self.known_bad.needle(i)) {
             score = score.max(0.8);
             reasons.push(format!("known-bad agent ({bad})"));
         }
-        if binary && let Some(tool) = self.tools.find(agent) {
+        if binary && let Some(tool) = verdict.tool.and_then(|i| self.tools.needle(i)) {
             score = score.max(0.55);
             reasons.push(format!("{tool} agent fetched a binary"));
         }
-        if !is_empty && self.note_agent(http, agent, now) && self.config.alert_new_agent {
+        if !is_empty && self.note_agent(http, agent, agent_digest, now) && self.config.alert_new_agent {
             let weight = if binary { 0.5 } else { 0.3 };
             score = score.max(weight) + if score > 0.0 { 0.1 } else { 0.0 };
             reasons.push(if binary {
