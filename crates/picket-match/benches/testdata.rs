@@ -37,6 +37,20 @@ const SYLLABLES: &[&str] = &[
     "ka", "lo", "mi", "net", "sec", "up", "dat", "ra", "zo", "web", "cdn", "pro", "tel", "box", "shop", "go", "ex", "in",
     "tra", "vel", "ban", "kor", "ix", "on", "ser", "vo", "mail", "cloud", "ad", "trk",
 ];
+/// A separate vocabulary for benign traffic, so that benign names collide
+/// with listed ones only where a test plants them.
+const BENIGN_SYLLABLES: &[&str] = &[
+    "goo", "fa", "ce", "mic", "ro", "am", "zon", "wi", "ki", "ya", "hoo", "bi", "ng", "nf", "lix", "ap", "ple", "twi",
+    "ter", "red", "dit", "lin", "ked", "git", "hub", "so", "ft", "ado", "be", "ora",
+];
+
+/// Generates a benign-looking domain from the benign vocabulary.
+pub fn benign_domain(rng: &mut Rng) -> String {
+    let n = 2 + rng.below(3);
+    let w: String = (0..n).map(|_| *rng.pick(BENIGN_SYLLABLES)).collect();
+    format!("{w}{}.{}", rng.below(100), rng.pick(TLDS))
+}
+
 const TLDS: &[&str] = &["com", "net", "org", "ru", "info", "xyz", "top", "de", "co.uk", "io", "biz", "cn"];
 const SUBS: &[&str] = &["www", "mail", "api", "cdn", "static", "img", "login", "update", "m", "ns1"];
 
@@ -111,7 +125,7 @@ fn indicator(kind: IndicatorKind, value: String, wide: bool, source: &IntelSourc
 }
 
 /// The mix of a large deployment, in shares of `total`: 28 % IPv4, 3 %
-/// IPv6, 12 % networks, 33 % domains (half with subdomains), 13 % URLs (a
+/// IPv6, 12 % networks (/20 to /32), 33 % domains (half with subdomains), 13 % URLs (a
 /// quarter prefixes), 10 % digests, 1 % e-mail, user agents and file names.
 pub fn indicators(total: usize, seed: u64) -> Vec<Indicator> {
     let mut out = Vec::with_capacity(total);
@@ -136,7 +150,7 @@ pub fn each_indicator(total: usize, seed: u64, mut out: impl FnMut(Indicator)) {
         out(indicator(IndicatorKind::Ipv6, Ipv6Addr::from(a).to_string(), false, f));
     }
     for _ in 0..share(12) {
-        let prefix = 16 + rng.below(15) as u32;
+        let prefix = 20 + rng.below(13) as u32;
         let net = public_v4(&mut rng) & (u32::MAX << (32 - prefix));
         let f = rng.pick(&feeds);
         out(indicator(IndicatorKind::Cidr, format!("{}/{prefix}", Ipv4Addr::from(net)), false, f));
@@ -198,7 +212,7 @@ pub fn corpus_indicators() -> Vec<Indicator> {
 /// reuse), some under listed domains.
 pub fn lookup_hosts(n: usize, listed: &[String], seed: u64) -> Vec<String> {
     let mut rng = Rng::new(seed);
-    let popular: Vec<String> = (0..5_000).map(|_| domain(&mut rng)).collect();
+    let popular: Vec<String> = (0..5_000).map(|_| benign_domain(&mut rng)).collect();
     (0..n)
         .map(|_| {
             let r = rng.below(1000);
@@ -210,7 +224,7 @@ pub fn lookup_hosts(n: usize, listed: &[String], seed: u64) -> Vec<String> {
                 let d = popular[i % popular.len()].clone();
                 host_under(&mut rng, &d)
             } else {
-                let d = domain(&mut rng);
+                let d = benign_domain(&mut rng);
                 host_under(&mut rng, &d)
             }
         })
@@ -232,4 +246,13 @@ pub fn rss_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// CPU time this thread has run, in seconds, from the scheduler's
+/// nanosecond counter (Linux): rates over it are not skewed by other
+/// processes competing for the cores, as wall time is.
+pub fn thread_cpu_seconds() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(ns as f64 / 1e9)
 }

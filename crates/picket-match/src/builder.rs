@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use picket_intel::{Indicator, IndicatorKind};
 
+use crate::filter::BlockBitmap;
 use crate::keys::SortedKeys;
 use crate::matcher::{Matcher, Substrings};
 use crate::normalize::{self, hash};
@@ -123,8 +124,9 @@ impl MatcherBuilder {
     }
 
     fn intern(&mut self, indicator: &Indicator) -> Result<Tag, BuildError> {
-        let sources = indicator.sources();
-        self.sources.intern(&sources).ok_or(BuildError::TooManySourceLists)
+        self.sources
+            .intern_sightings(&indicator.sightings)
+            .ok_or(BuildError::TooManySourceLists)
     }
 
     fn insert(&mut self, indicator: &Indicator, tag: Tag) -> Result<(), BuildError> {
@@ -310,7 +312,13 @@ impl MatcherBuilder {
                 "overlapping address ranges exceed the range pool limit; the widest were left out"
             );
         }
+        let v4_blocks = BlockBitmap::new(
+            v4.iter().map(|(k, _)| *k),
+            r4.items().iter().map(|i| (i.first, i.last)),
+            v4.len() + r4.len(),
+        );
         let matcher = Matcher {
+            v4_blocks,
             settings: self.settings,
             seed: self.seed,
             sources: sources.freeze(),

@@ -56,6 +56,7 @@
 #![deny(missing_docs)]
 
 mod builder;
+mod filter;
 mod keys;
 mod matcher;
 pub mod normalize;

@@ -9,6 +9,7 @@ use picket_intel::IndicatorKind;
 
 use crate::MatcherSettings;
 use crate::builder::canonical_ip;
+use crate::filter::BlockBitmap;
 use crate::keys::{FixedKey, SortedKeys};
 use crate::normalize::{self, hash};
 use crate::ranges::{Addr, RANGE, RangeItem, Ranges};
@@ -25,6 +26,8 @@ pub struct Matcher {
     pub(crate) settings: MatcherSettings,
     pub(crate) seed: u64,
     pub(crate) sources: FrozenSources,
+    /// IPv4 /24 blocks any address indicator touches.
+    pub(crate) v4_blocks: BlockBitmap,
     pub(crate) v4: SortedKeys<u32>,
     pub(crate) v6: SortedKeys<u128>,
     pub(crate) r4: Ranges<u32>,
@@ -129,7 +132,8 @@ impl Matcher {
             file_names: self.file_names.len(),
             digests: self.md5.len() + self.sha1.len() + self.sha256.len(),
             source_lists: self.sources.len(),
-            heap_bytes: self.v4.heap_bytes()
+            heap_bytes: self.v4_blocks.heap_bytes()
+                + self.v4.heap_bytes()
                 + self.v6.heap_bytes()
                 + self.r4.heap_bytes()
                 + self.r6.heap_bytes()
@@ -317,6 +321,9 @@ impl Matcher {
         match canonical_ip(ip) {
             IpAddr::V4(a) => {
                 let key = u32::from(a);
+                if !self.v4_blocks.may_contain(key) {
+                    return;
+                }
                 if let Some(t) = self.v4.get(&key) {
                     if tag::is_allow(t) {
                         return;
@@ -558,7 +565,7 @@ impl Matcher {
             field,
             value,
             confidence: self.sources.confidence(id),
-            sources: self.sources.list(id).to_vec(),
+            sources: self.sources.list(id),
         });
     }
 }

@@ -11,6 +11,7 @@
 //! The caller hashes, so that a domain walk can hash each parent suffix and
 //! a URL walk each path prefix without building substrings.
 
+use crate::filter::Bloom;
 use crate::tag::{self, Tag};
 
 /// Maximum length of a stored string, in bytes.
@@ -68,6 +69,7 @@ impl StrSetBuilder {
         });
 
         let mut out = StrSet {
+            bloom: Bloom::default(),
             bits: 0,
             dir: Vec::new(),
             fps: Vec::with_capacity(self.items.len()),
@@ -97,6 +99,7 @@ impl StrSetBuilder {
             out.entries.push((off, it.tag));
         }
 
+        out.bloom = Bloom::new(kept.iter().map(|it| it.hash), kept.len());
         out.bits = directory_bits(kept.len());
         out.dir = directory(kept.iter().map(|it| it.hash), kept.len(), out.bits);
         out.fps.shrink_to_fit();
@@ -139,6 +142,7 @@ pub(crate) fn bucket(key: u64, bits: u32) -> usize {
 /// The immutable table.
 #[derive(Debug, Default)]
 pub(crate) struct StrSet {
+    bloom: Bloom,
     bits: u32,
     dir: Vec<u32>,
     fps: Vec<u32>,
@@ -152,7 +156,7 @@ impl StrSet {
     /// same function the entries were pushed with.
     #[inline]
     pub(crate) fn find(&self, hash: u64, key: &[u8], mut found: impl FnMut(Tag)) {
-        if self.fps.is_empty() {
+        if !self.bloom.may_contain(hash) {
             return;
         }
         let b = bucket(hash, self.bits);
@@ -198,7 +202,11 @@ impl StrSet {
 
     /// Heap bytes held.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.dir.capacity() * 4 + self.fps.capacity() * 4 + self.entries.capacity() * 8 + self.arena.capacity()
+        self.bloom.heap_bytes()
+            + self.dir.capacity() * 4
+            + self.fps.capacity() * 4
+            + self.entries.capacity() * 8
+            + self.arena.capacity()
     }
 }
 
