@@ -348,3 +348,27 @@ fn hostile_values_do_not_panic() {
         let _ = hits(&m, &dns(text, &[(RecordType::CNAME, text), (RecordType::A, text), (RecordType::MX, text), (RecordType::SRV, text)]));
     }
 }
+
+#[test]
+fn large_address_sets_use_the_block_filter() {
+    let mut b = MatcherBuilder::new();
+    for i in 0..5000u32 {
+        let ip = std::net::Ipv4Addr::from(0x0a00_0000 + i * 1000);
+        b.add(&ind(IndicatorKind::Ipv4, &ip.to_string())).unwrap();
+    }
+    b.add(&ind(IndicatorKind::Cidr, "192.168.0.0/16")).unwrap();
+    b.add(&ind(IndicatorKind::IpRange, "172.16.0.5-172.16.1.4")).unwrap();
+    let m = b.build();
+    let count = |ip: &str| {
+        let mut v = Vec::new();
+        m.match_ip(ip.parse().unwrap(), MatchedField::ServerIp, &mut v);
+        v.len()
+    };
+    assert_eq!(count("10.0.3.232"), 1);
+    assert_eq!(count("10.0.3.233"), 0);
+    assert_eq!(count("192.168.77.1"), 1);
+    assert_eq!(count("172.16.1.4"), 1);
+    assert_eq!(count("172.16.1.5"), 0);
+    assert_eq!(count("172.16.0.4"), 0);
+    assert_eq!(count("11.0.0.0"), 0);
+}
