@@ -45,7 +45,7 @@ fn event() -> impl Strategy<Value = Event> {
                 let nanos = if extreme { raw } else { small * 1_000_000_000 };
                 Event::Http(HttpEvent {
                     timestamp: Timestamp::from_nanos(nanos),
-                    client_ip: client.map(|c| IpAddr::from(c)),
+                    client_ip: client.map(IpAddr::from),
                     host: Some(host),
                     path: Some(path),
                     user_agent: Some(agent),

@@ -25,7 +25,7 @@ use picket_event::{Alert, Detector, Event, HttpEvent, IntelHit};
 use serde::Deserialize;
 
 use super::table::BoundedMap;
-use super::{ClientKey, HostSuffixList, as_http, client_label, digest, round3};
+use super::{CachedSuffixList, ClientKey, as_http, client_label, digest, round3};
 
 /// Settings of `http.beacon`.
 #[derive(Clone, Debug, Deserialize)]
@@ -109,6 +109,10 @@ struct Series {
     request_sizes: Vec<u32>,
     /// Response sizes in bytes, one per stored time (`u32::MAX`: unknown).
     response_sizes: Vec<u32>,
+    /// The first sample (time offset, request size, response size), kept
+    /// out of the vectors until a second one comes: most pairs never get
+    /// one, and this spares them three allocations.
+    first_sample: Option<(u32, u32, u32)>,
     /// Store one connection in this many.
     stride: u32,
     /// Connections seen, stored or not.
@@ -135,6 +139,7 @@ impl Series {
             times: Vec::new(),
             request_sizes: Vec::new(),
             response_sizes: Vec::new(),
+            first_sample: None,
             stride: 1,
             connections: 0,
             distinct_seconds: 0,
@@ -175,11 +180,25 @@ impl Series {
         }
         let size =
             |v: Option<u64>| v.map_or(u32::MAX, |n| u32::try_from(n).unwrap_or(u32::MAX - 1));
+        let sample = (
+            offset,
+            size(http.bytes_from_client.or(http.request_body_len)),
+            size(http.bytes_to_client.or(http.response_body_len)),
+        );
+        if self.distinct_seconds == 1 {
+            self.first_sample = Some(sample);
+            return;
+        }
+        if let Some(first) = self.first_sample.take() {
+            self.push(first);
+        }
+        self.push(sample);
+    }
+
+    fn push(&mut self, (offset, request, response): (u32, u32, u32)) {
         self.times.push(offset);
-        self.request_sizes
-            .push(size(http.bytes_from_client.or(http.request_body_len)));
-        self.response_sizes
-            .push(size(http.bytes_to_client.or(http.response_body_len)));
+        self.request_sizes.push(request);
+        self.response_sizes.push(response);
     }
 
     /// Drops every second sample and halves the sampling rate from now on.
@@ -340,7 +359,7 @@ fn score_series(series: &Series, period_secs: f64, config: &BeaconConfig) -> Opt
 #[derive(Debug)]
 pub struct BeaconDetector {
     config: BeaconConfig,
-    allowed: HostSuffixList,
+    allowed: CachedSuffixList,
     pairs: BoundedMap<(ClientKey, u64), Series>,
     first_secs: Option<i64>,
     last_secs: i64,
@@ -350,7 +369,7 @@ impl BeaconDetector {
     /// Creates a detector with the given settings.
     pub fn new(config: BeaconConfig) -> Self {
         BeaconDetector {
-            allowed: HostSuffixList::new(&config.allowed_hosts),
+            allowed: CachedSuffixList::new(&config.allowed_hosts),
             pairs: BoundedMap::new(config.max_pairs),
             first_secs: None,
             last_secs: i64::MIN,
@@ -374,10 +393,14 @@ impl Detector for BeaconDetector {
 
         let server = match (http.host.as_deref(), http.server_ip) {
             (Some(host), _) if !host.is_empty() => {
-                if self.allowed.find(host).is_some() {
+                let host_digest = digest(host);
+                if self
+                    .allowed
+                    .contains(host, host_digest, http.timestamp.as_nanos())
+                {
                     return;
                 }
-                digest(host)
+                host_digest
             }
             (_, Some(ip)) => digest(&ip.to_string()),
             _ => return,

@@ -129,6 +129,15 @@ pub fn kind_of_content_type(content_type: &str) -> Option<FileKind> {
     if ct.is_empty() || ct == "-" {
         return None;
     }
+
+    // The types on nearly every line of a proxy log, before the long match.
+    match ct {
+        "text/html" => return Some(FileKind::Html),
+        "image/jpeg" | "image/png" | "image/gif" | "image/webp" => return Some(FileKind::Image),
+        "application/javascript" | "text/javascript" => return Some(FileKind::JavaScript),
+        "text/css" | "application/json" | "text/plain" => return Some(FileKind::Text),
+        _ => {}
+    }
     // Sources deliver content types in lower case; only other callers pay
     // for a copy.
     let lower: std::borrow::Cow<'_, str> = if ct.bytes().any(|b| b.is_ascii_uppercase()) {

@@ -34,7 +34,8 @@ use super::classify::{self, FileKind};
 use super::table::BoundedMap;
 use super::type_mismatch::find_mismatch;
 use super::{
-    ClientKey, HostSuffixList, SubstringList, as_http, client_label, digest, round3, secs_to_nanos,
+    CachedSuffixList, ClientKey, SubstringList, as_http, client_label, digest, round3,
+    secs_to_nanos,
 };
 
 /// Settings of `http.drive_by_chain`.
@@ -380,7 +381,7 @@ fn intrinsic_stage(http: &HttpEvent) -> Option<(Stage, &'static str)> {
 #[derive(Debug)]
 pub struct DriveByDetector {
     config: DriveByConfig,
-    updater_hosts: HostSuffixList,
+    updater_hosts: CachedSuffixList,
     updater_agents: SubstringList,
     clients: BoundedMap<ClientKey, ClientState>,
     window: i64,
@@ -394,7 +395,7 @@ impl DriveByDetector {
     /// Creates a detector with the given settings.
     pub fn new(config: DriveByConfig) -> Self {
         DriveByDetector {
-            updater_hosts: HostSuffixList::new(&config.updater_hosts),
+            updater_hosts: CachedSuffixList::new(&config.updater_hosts),
             updater_agents: SubstringList::new(&config.updater_agents),
             clients: BoundedMap::new(config.max_clients),
             window: secs_to_nanos(config.window_secs),
@@ -407,8 +408,16 @@ impl DriveByDetector {
 
     /// Tells whether an event comes from a software updater, by host or by
     /// agent; agent verdicts are cached by digest because agents repeat.
-    fn is_updater(&mut self, http: &HttpEvent, agent_digest: u64, now: i64) -> bool {
-        if http.host.as_deref().is_some_and(|h| self.updater_hosts.find(h).is_some()) {
+    fn is_updater(
+        &mut self,
+        http: &HttpEvent,
+        agent_digest: u64,
+        host_digest: u64,
+        now: i64,
+    ) -> bool {
+        if let Some(host) = http.host.as_deref()
+            && self.updater_hosts.contains(host, host_digest, now)
+        {
             return true;
         }
         let agents = &self.updater_agents;
@@ -537,7 +546,9 @@ impl Detector for DriveByDetector {
         }
 
         let agent = digest(http.user_agent.as_deref().unwrap_or(""));
-        let updater = self.is_updater(http, agent, now);
+        let host_name = http.host.as_deref().unwrap_or("");
+        let host = digest(host_name);
+        let updater = self.is_updater(http, agent, host, now);
         let key = ClientKey::of(http);
         let config = &self.config;
         let window = self.window;
@@ -556,8 +567,6 @@ impl Detector for DriveByDetector {
             close_chain(chain, config, alerts);
         }
 
-        let host_name = http.host.as_deref().unwrap_or("");
-        let host = digest(host_name);
         let new_agent = !state.agents.contains(&agent);
         let new_host = !state.hosts.contains(&host);
         remember(&mut state.agents, agent, config.max_recent_per_client);

@@ -294,6 +294,32 @@ impl HostSuffixList {
     }
 }
 
+/// A [`HostSuffixList`] with its recent verdicts cached by host digest,
+/// because the same hosts recur on line after line.
+#[derive(Debug)]
+pub(crate) struct CachedSuffixList {
+    list: HostSuffixList,
+    verdicts: table::BoundedMap<u64, bool>,
+}
+
+impl CachedSuffixList {
+    /// Wraps a list, caching up to 16,384 host verdicts.
+    pub(crate) fn new(suffixes: &[String]) -> Self {
+        CachedSuffixList {
+            list: HostSuffixList::new(suffixes),
+            verdicts: table::BoundedMap::new(16_384),
+        }
+    }
+
+    /// Tells whether `host`, whose digest is `host_digest`, falls under a listed suffix.
+    pub(crate) fn contains(&mut self, host: &str, host_digest: u64, now: i64) -> bool {
+        let list = &self.list;
+        *self
+            .verdicts
+            .entry_or_insert_with(&host_digest, now, || list.find(host).is_some())
+    }
+}
+
 /// Rounds a score to three decimals for alert details.
 pub(crate) fn round3(value: f64) -> f64 {
     (value * 1000.0).round() / 1000.0

@@ -170,7 +170,14 @@ pub fn agent_string_problem(agent: &str) -> Option<(&'static str, f64)> {
 
 /// Header names that have no business inside a user agent.
 static HEADER_TEXT: std::sync::LazyLock<SubstringList> = std::sync::LazyLock::new(|| {
-    let names = ["accept:", "host:", "content-type:", "connection:", "referer:", "cookie:"];
+    let names = [
+        "accept:",
+        "host:",
+        "content-type:",
+        "connection:",
+        "referer:",
+        "cookie:",
+    ];
     SubstringList::new(&names.map(String::from))
 });
 
@@ -374,11 +381,13 @@ impl Detector for UserAgentDetector {
 
         let agent_digest = digest(agent);
         let (known_bad, tools) = (&self.known_bad, &self.tools);
-        let verdict = *self.verdicts.entry_or_insert_with(&agent_digest, now, || AgentVerdict {
-            problem: agent_string_problem(agent),
-            known_bad: known_bad.find_index(agent),
-            tool: tools.find_index(agent),
-        });
+        let verdict = *self
+            .verdicts
+            .entry_or_insert_with(&agent_digest, now, || AgentVerdict {
+                problem: agent_string_problem(agent),
+                known_bad: known_bad.find_index(agent),
+                tool: tools.find_index(agent),
+            });
 
         let mut score: f64 = 0.0;
         let mut reasons: Vec<String> = Vec::new();
@@ -396,7 +405,10 @@ impl Detector for UserAgentDetector {
             score = score.max(0.55);
             reasons.push(format!("{tool} agent fetched a binary"));
         }
-        if !is_empty && self.note_agent(http, agent, agent_digest, now) && self.config.alert_new_agent {
+        if !is_empty
+            && self.note_agent(http, agent, agent_digest, now)
+            && self.config.alert_new_agent
+        {
             let weight = if binary { 0.5 } else { 0.3 };
             score = score.max(weight) + if score > 0.0 { 0.1 } else { 0.0 };
             reasons.push(if binary {
