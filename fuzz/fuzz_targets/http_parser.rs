@@ -15,7 +15,7 @@ use picket_event::Timestamp;
 
 const LIMITS: BodyLimits = BodyLimits { max_hash: 1 << 16, max_decompressed: 1 << 16 };
 
-/// An IPv4 + TCP packet (LINKTYPE_RAW) carrying `payload`.
+/// Builds an IPv4 + TCP packet (LINKTYPE_RAW) carrying `payload`.
 fn packet(from_client: bool, seq: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
     let (src, dst, sport, dport) = if from_client {
         ([10, 0, 0, 1], [10, 0, 0, 2], 40000u16, 80u16)

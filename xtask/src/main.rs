@@ -7,6 +7,7 @@
 use clap::{Parser, Subcommand};
 
 mod gen_intel;
+mod gen_pcap;
 mod train_dga;
 
 /// picket's project tasks.
@@ -23,6 +24,8 @@ enum Task {
     TrainDga(train_dga::Args),
     /// Write plain and CSV indicator feeds and a query file for the intel benchmark.
     GenIntel(gen_intel::Args),
+    /// Write a capture of mixed DNS, HTTP and TLS traffic for decoding benchmarks.
+    GenPcap(gen_pcap::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -30,5 +33,6 @@ fn main() -> anyhow::Result<()> {
     match cli.task {
         Task::TrainDga(args) => train_dga::run(args),
         Task::GenIntel(args) => gen_intel::run(args),
+        Task::GenPcap(args) => gen_pcap::run(args),
     }
 }

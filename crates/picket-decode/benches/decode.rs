@@ -12,8 +12,8 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use etherparse::PacketBuilder;
 use picket_decode::{CaptureReader, DecodeConfig};
 
-/// A pcap of `sessions` sessions: four DNS lookups per HTTP download of
-/// 1 to 16 KiB, like a small office link.
+/// Builds a pcap of `sessions` sessions: four DNS lookups per HTTP
+/// download of 1 to 16 KiB, like a small office link.
 fn synthetic_capture(sessions: u32) -> Vec<u8> {
     let mut out = Vec::new();
     out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());

@@ -144,7 +144,7 @@ impl CaptureSource {
         })
     }
 
-    /// The container format.
+    /// Returns the container format.
     pub fn format(&self) -> CaptureFormat {
         self.format
     }
@@ -306,7 +306,7 @@ impl CaptureSource {
     }
 }
 
-/// Why the reader could not return a block.
+/// Reason the reader could not return a block.
 enum BufferState {
     TooSmall,
     Fatal(DecodeError),

@@ -1,5 +1,5 @@
-//! What the protocol parsers need while handling one packet: limits, the
-//! packet's time and place, and where to put events.
+//! Context of the protocol parsers while they handle one packet: limits,
+//! the packet's time and place, and the event output.
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -37,7 +37,7 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// Where the current packet is.
+    /// Returns the location of the current packet.
     pub fn location(&self) -> SourceLocation {
         SourceLocation::packet(self.file.clone(), self.packet, self.offset)
     }
@@ -80,7 +80,7 @@ impl Ctx<'_> {
     }
 }
 
-/// The DNS dialect of a port, if it is one of the DNS ports.
+/// Returns the DNS dialect of a port, if it is one of the DNS ports.
 pub fn dns_protocol(port: u16) -> Option<DnsProtocol> {
     match port {
         53 => Some(DnsProtocol::Dns),

@@ -85,7 +85,7 @@ macro_rules! ctx {
 }
 
 impl PacketDecoder {
-    /// A decoder whose events name `file` as their source.
+    /// Creates a decoder whose events name `file` as their source.
     pub fn new(config: DecodeConfig, file: Arc<str>) -> Self {
         PacketDecoder {
             defrag: Defragmenter::new(
@@ -179,7 +179,7 @@ impl PacketDecoder {
         ctx.drain_dns();
     }
 
-    /// The next event or rejection ready, in the order they completed.
+    /// Returns the next event or rejection ready, in completion order.
     pub fn pop(&mut self) -> Option<Result<Event, Rejection>> {
         self.out.pop_front()
     }
@@ -189,7 +189,7 @@ impl PacketDecoder {
         self.out.push_back(Err(rejection));
     }
 
-    /// The source name events carry.
+    /// Returns the source name the events carry.
     pub fn file(&self) -> &Arc<str> {
         &self.file
     }

@@ -33,7 +33,7 @@ pub enum DecodeError {
         format: &'static str,
         /// Offset of the record in the decompressed input.
         offset: u64,
-        /// What the parser reported.
+        /// The parser's error message.
         reason: String,
     },
     /// The input ended in the middle of a record.
@@ -71,7 +71,7 @@ pub enum DecodeError {
     /// The link, IP or transport header could not be decoded.
     #[error("undecodable packet: {reason}")]
     MalformedPacket {
-        /// What was wrong.
+        /// The defect found.
         reason: String,
     },
 }

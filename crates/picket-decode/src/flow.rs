@@ -31,7 +31,7 @@ impl FlowKey {
     }
 }
 
-/// What the connection carries, decided from its first bytes.
+/// Application protocol of a connection, chosen from its first bytes.
 #[derive(Debug)]
 enum App {
     /// No data yet.
@@ -88,7 +88,7 @@ pub struct FlowTable {
 }
 
 impl FlowTable {
-    /// An empty table with the limits of `budget`.
+    /// Creates an empty table with these memory limits.
     pub fn new(max_total: usize, max_stream: usize) -> Self {
         FlowTable {
             flows: HashMap::new(),
@@ -286,7 +286,7 @@ fn merge(into: &mut StreamFlags, other: StreamFlags) {
 }
 
 /// Whether the sender of a segment from `src_port` to `dst_port` is the
-/// client, when no SYN said so: the side on a well-known or lower port
+/// client, when no SYN showed it: the side on a well-known or lower port
 /// is the server.
 fn looks_like_client(src_port: u16, dst_port: u16) -> bool {
     let known =

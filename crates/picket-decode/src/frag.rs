@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use picket_event::Timestamp;
 
-/// What identifies the fragments of one datagram.
+/// Identity shared by the fragments of one datagram.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FragmentKey {
     /// Source address.
@@ -97,7 +97,7 @@ pub struct Defragmenter {
 }
 
 impl Defragmenter {
-    /// A defragmenter holding at most `max_bytes` over at most
+    /// Creates a defragmenter holding at most `max_bytes` over at most
     /// `max_datagrams` datagrams, each for at most `timeout` packet time.
     pub fn new(max_bytes: usize, max_datagrams: usize, timeout: std::time::Duration) -> Self {
         Defragmenter {

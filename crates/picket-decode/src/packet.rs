@@ -97,7 +97,7 @@ pub struct Decoded<'a> {
     pub transport: Transport<'a>,
 }
 
-/// What became of a frame.
+/// Result of decoding one frame.
 #[derive(Debug)]
 pub enum Outcome<'a> {
     /// A TCP or UDP packet, borrowed from the frame.
@@ -275,7 +275,7 @@ fn slice_link(linktype: i32, data: &[u8]) -> Result<Option<SlicedPacket<'_>>, De
         l if linktype::RAW_BSD.contains(&l) => SlicedPacket::from_ip(data),
         linktype::NULL | linktype::LOOP => {
             // The 4-byte address family is in either byte order; the IP
-            // version nibble that follows says what the packet is.
+            // version nibble that follows tells v4 from v6.
             let Some(rest) = data.get(4..) else {
                 return Err(truncated_link("loopback"));
             };

@@ -71,7 +71,7 @@ impl CaptureReader {
         })
     }
 
-    /// The container format.
+    /// Returns the container format.
     pub fn format(&self) -> CaptureFormat {
         self.source.format()
     }

@@ -13,7 +13,7 @@ pub enum Chunk<'a> {
     Gap(u64),
 }
 
-/// What went wrong while reassembling, to flag on the next event of the flow.
+/// Problems seen while reassembling, to flag on the flow's next event.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StreamFlags {
     /// Bytes were skipped (a hole that never filled).
@@ -70,7 +70,7 @@ pub struct Stream {
 }
 
 impl Stream {
-    /// Whether all data up to the FIN was delivered.
+    /// Reports whether all data up to the FIN was delivered.
     pub fn finished(&self) -> bool {
         self.fin_at.is_some_and(|fin| self.delivered >= fin)
     }
@@ -312,9 +312,8 @@ impl Stream {
             .max(end.saturating_sub(RECENT_WINDOW as u64));
     }
 
-    /// Whether `data`, which starts at stream position `start` and lies
-    /// before `delivered`, equals the bytes delivered there; bytes no longer
-    /// in the ring count as equal.
+    /// Reports whether `data` equals the bytes delivered at stream position
+    /// `start`. Bytes no longer in the ring count as equal.
     fn matches_recent(&self, start: u64, data: &[u8]) -> bool {
         if self.recent.is_empty() {
             return true;
@@ -426,7 +425,8 @@ mod tests {
         s.segment(1, b"a", false, &mut b, &mut sink);
         s.segment(3, b"cdefg", false, &mut b, &mut sink);
         let flags = s.segment(8, b"hijkl", false, &mut b, &mut sink);
-        assert!(flags.limit && flags.gap);
+        assert!(flags.limit);
+        assert!(flags.gap);
         assert_eq!(text, "a_cdefghijkl");
         assert_eq!(b.held, 0);
     }

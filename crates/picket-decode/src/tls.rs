@@ -1,7 +1,7 @@
 //! The server name of a TLS ClientHello (RFC 8446 section 4.1.2, RFC 6066
 //! section 3), gathered over as many records and segments as it spans.
 
-/// What reading a ClientHello came to.
+/// Outcome of reading a ClientHello.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Hello {
     /// More bytes are needed.
@@ -29,14 +29,14 @@ const CLIENT_HELLO: u8 = 1;
 /// Extension number of server_name.
 const SERVER_NAME: u16 = 0;
 
-/// Whether `data` starts like a TLS handshake record (SSL 3.0 to TLS 1.3
+/// Reports whether `data` starts like a TLS handshake record (SSL 3.0 to TLS 1.3
 /// all put 3 in the version's first byte).
 pub fn looks_like_tls(data: &[u8]) -> bool {
     matches!(data, [HANDSHAKE, 3, minor, ..] if *minor <= 4) || matches!(data, [HANDSHAKE] | [HANDSHAKE, 3])
 }
 
 impl ClientHelloReader {
-    /// Whether a result was already given; later bytes are ignored.
+    /// Reports whether a result was already given (later bytes are ignored).
     pub fn done(&self) -> bool {
         self.done
     }
@@ -102,7 +102,7 @@ fn parse(data: &[u8]) -> Hello {
         let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
         let Some(fragment) = data.get(at + 5..at + 5 + len) else {
             // The rest of this record has not arrived; parse what has when
-            // it is the only record, to answer early for large hellos.
+            // it is the only record, to finish early for large hellos.
             let partial = &data[at + 5..];
             handshake.extend_from_slice(partial);
             return match client_hello(&handshake) {

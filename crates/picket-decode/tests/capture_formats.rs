@@ -17,7 +17,7 @@ use proptest::prelude::*;
 const CLIENT: [u8; 4] = [10, 0, 0, 5];
 const SERVER: [u8; 4] = [192, 0, 2, 80];
 
-/// A classic pcap file: little or big endian, micro or nanosecond stamps.
+/// Builds a classic pcap file: little or big endian, micro or nanosecond stamps.
 fn pcap(linktype: u32, frames: &[Vec<u8>], big_endian: bool, nanos: bool) -> Vec<u8> {
     let magic: u32 = if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 };
     let u32b = |v: u32| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
@@ -40,8 +40,8 @@ fn pcap(linktype: u32, frames: &[Vec<u8>], big_endian: bool, nanos: bool) -> Vec
     out
 }
 
-/// A pcapng file with one interface per entry of `linktypes`; frame `i`
-/// goes out on interface `i % linktypes.len()`.
+/// Builds a pcapng file with one interface per entry of `linktypes`.
+/// Frame `i` goes out on interface `i % linktypes.len()`.
 fn pcapng(linktypes: &[u16], frames: &[Vec<u8>]) -> Vec<u8> {
     let mut out = Vec::new();
     let block = |out: &mut Vec<u8>, kind: u32, body: &[u8]| {

@@ -44,7 +44,7 @@ const COMPARED: &[&str] = &[
     "http.length",
 ];
 
-/// The EVE value picket gives for `key`, or `None` when it has none.
+/// Returns picket's EVE value for `key`, or `None` when it has none.
 fn eve_value(e: &HttpEvent, key: &str) -> Option<String> {
     Some(match key {
         "event_type" => "http".to_owned(),

@@ -10,7 +10,7 @@ use picket_event::{Anomaly, BodyInfo};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
-/// How the end of a body is found.
+/// Framing of a body: the rule that finds its end.
 #[derive(Debug)]
 pub enum Framing {
     /// No body.
@@ -23,7 +23,7 @@ pub enum Framing {
     Close,
 }
 
-/// Where a chunked body's parser stands (RFC 9112 section 7.1).
+/// State of a chunked body's parser (RFC 9112 section 7.1).
 #[derive(Debug)]
 pub enum ChunkState {
     /// Reading a chunk-size line; the bytes seen so far.
@@ -36,13 +36,13 @@ pub enum ChunkState {
     Trailer(usize),
 }
 
-/// Longest chunk-size line accepted (size, extensions and CRLF).
+/// Maximum length of a chunk-size line (size, extensions and CRLF).
 const MAX_CHUNK_LINE: usize = 1024;
 
 /// Bytes of the decoded body kept for sniffing.
 const SNIFF_BYTES: usize = 64;
 
-/// What feeding a body returned.
+/// Progress of a body after a feed.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Progress {
     /// All input used, body not finished.
@@ -88,12 +88,12 @@ pub enum Coding {
     Identity,
     /// gzip or x-gzip.
     Gzip,
-    /// deflate: zlib-wrapped as RFC 9110 says, or raw as some servers send.
+    /// deflate: zlib-wrapped as RFC 9110 specifies, or raw as some servers send.
     Deflate,
 }
 
 impl Coding {
-    /// The coding named by a Content-Encoding value (the last one applied).
+    /// Returns the coding named by a Content-Encoding value (the last one applied).
     pub fn from_header(value: &str) -> Coding {
         let last = value.rsplit(',').next().unwrap_or("").trim();
         if last.eq_ignore_ascii_case("gzip") || last.eq_ignore_ascii_case("x-gzip") {
@@ -184,7 +184,7 @@ impl Decoder {
     }
 }
 
-/// What a finished body gives the event.
+/// Summary of a finished body, for the event.
 #[derive(Debug, Default)]
 pub struct BodySummary {
     /// Body length after transfer decoding.
@@ -202,8 +202,8 @@ pub struct BodySummary {
 }
 
 impl BodyReader {
-    /// A reader for a body with the given framing and coding; `hashing`
-    /// turns on digests and sniffing.
+    /// Creates a reader for a body with the given framing and coding.
+    /// `hashing` turns on digests and sniffing.
     pub fn new(framing: Framing, coding: Coding, hashing: bool, limits: BodyLimits) -> Self {
         let digests = Digests {
             size: 0,
@@ -236,12 +236,12 @@ impl BodyReader {
         }
     }
 
-    /// Whether the body ends only when the connection closes.
+    /// Reports whether the body ends only when the connection closes.
     pub fn close_delimited(&self) -> bool {
         matches!(self.framing, Framing::Close)
     }
 
-    /// Whether the framing says the body is already complete (no body).
+    /// Reports whether the framing makes the body empty.
     pub fn is_empty_framing(&self) -> bool {
         matches!(self.framing, Framing::None | Framing::Length(0))
     }
@@ -369,7 +369,7 @@ impl BodyReader {
         }
     }
 
-    /// Whether a Content-Length body has received all its bytes.
+    /// Reports whether a Content-Length body has received all its bytes.
     pub fn length_done(&self) -> bool {
         matches!(self.framing, Framing::Length(0))
     }
@@ -424,8 +424,8 @@ impl BodyReader {
         self.decoder = Decoder::Failed(digests);
     }
 
-    /// Ends the body: `complete` is false when the connection ended before
-    /// the framing said the body was over.
+    /// Ends the body. `complete` is false when the connection ended before
+    /// the end the framing defines.
     pub fn finish(mut self, complete: bool) -> BodySummary {
         if !complete {
             self.anomalies.push(Anomaly::HttpIncompleteBody);
@@ -508,7 +508,8 @@ fn parse_chunk_size(line: &[u8]) -> Option<u64> {
     u64::from_str_radix(text, 16).ok()
 }
 
-/// RFC 1950 section 2.2: CMF says deflate and the check bits hold.
+/// Reports whether the bytes start a zlib stream (RFC 1950 section 2.2):
+/// CMF names deflate and the check bits are valid.
 fn looks_like_zlib(data: &[u8]) -> bool {
     match data {
         [cmf, flg, ..] => cmf & 0x0f == 8 && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0,

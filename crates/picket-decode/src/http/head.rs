@@ -103,7 +103,7 @@ pub struct Head {
     pub start: StartLine,
     /// The headers kept.
     pub headers: Headers,
-    /// What was wrong with it.
+    /// Defects found in it.
     pub anomalies: Vec<Anomaly>,
 }
 
@@ -126,7 +126,7 @@ pub fn looks_like_request(data: &[u8]) -> bool {
             .all(|b| b.is_ascii_uppercase() || *b == b'-' || *b == b'_')
 }
 
-/// Whether `data` starts like a status line.
+/// Reports whether `data` starts like a status line.
 pub fn looks_like_response(data: &[u8]) -> bool {
     data.len() >= 5 && data[..5].eq_ignore_ascii_case(b"HTTP/")
 }
@@ -196,7 +196,7 @@ fn has_control(value: &[u8]) -> bool {
     value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)
 }
 
-/// A line-by-line parser that accepts what httparse refuses and notes why.
+/// Parses a head line by line, accepting what httparse rejects and noting why.
 fn lenient(head: &[u8], request: bool) -> Head {
     let mut anomalies = Vec::new();
     let mut lines = head
@@ -291,7 +291,7 @@ fn parse_status_line(line: &[u8], anomalies: &mut Vec<Anomaly>) -> StartLine {
     StartLine::Response { version, status }
 }
 
-/// The end of a head in `data`: the index just past the empty line that
+/// Finds the end of a head in `data`: the index just past the empty line that
 /// ends it (CRLF CRLF, or bare LFs), searching from `from`.
 pub fn find_head_end(data: &[u8], from: usize) -> Option<usize> {
     let mut search = from;
@@ -308,7 +308,7 @@ pub fn find_head_end(data: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-/// The file name in a `Content-Disposition` value (RFC 6266), preferring
+/// Extracts the file name of a `Content-Disposition` value (RFC 6266), preferring
 /// the RFC 8187 `filename*` form.
 pub fn disposition_filename(value: &str) -> Option<String> {
     let mut plain = None;

@@ -18,7 +18,7 @@ use crate::tls::{ClientHelloReader, Hello};
 use body::{BodyLimits, BodyReader, ChunkState, Coding, Framing, Progress};
 use head::{Head, StartLine};
 
-/// Where one direction's parser stands.
+/// State of one direction's parser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Reading a start line and headers.
@@ -57,14 +57,14 @@ struct Transaction {
     request_done: bool,
     response_started: bool,
     response_done: bool,
-    /// The response has no body whatever its headers say (HEAD).
+    /// The response has no body whatever its headers declare (HEAD).
     head_request: bool,
     connect: bool,
     /// HTTP/0.9: the response is a bare body up to the close.
     http09: bool,
 }
 
-/// What taking a head from the stream gave.
+/// Result of taking a head from the stream.
 enum HeadStep {
     /// The head is not complete yet; all data was kept.
     Need,
@@ -92,7 +92,7 @@ pub struct HttpConn {
 }
 
 impl HttpConn {
-    /// A connection between `client` and `server`.
+    /// Creates the state of a connection between `client` and `server`.
     pub fn new(client: Endpoint, server: Endpoint) -> Self {
         HttpConn {
             client,
@@ -198,7 +198,7 @@ impl HttpConn {
                 }
                 State::Head => {
                     if self.responses.head.is_empty() && !head::looks_like_response(data) {
-                        // HTTP/0.9 answers with a bare body; anything else is noise.
+                        // An HTTP/0.9 response is a bare body, so anything else is noise.
                         if let Some(t) = self.pending.iter_mut().find(|t| !t.response_started)
                             && t.http09
                         {
@@ -298,7 +298,7 @@ impl HttpConn {
         }
     }
 
-    /// One direction ended (FIN); a close-delimited response is complete.
+    /// Ends one direction (FIN), which completes a close-delimited response.
     pub fn end_of_stream(&mut self, from_client: bool, ctx: &mut Ctx<'_>) {
         if !from_client && self.responses.state == State::Body {
             let complete = self
@@ -311,7 +311,7 @@ impl HttpConn {
     }
 
     /// The connection is over: finish what is open and emit every
-    /// transaction still waiting, answered or not.
+    /// transaction still waiting, with or without its response.
     pub fn close(&mut self, ctx: &mut Ctx<'_>) {
         if self.requests.state == State::Body {
             self.finish_request_body(false, ctx);
@@ -664,7 +664,7 @@ fn head_end(data: &[u8], from: usize, request: bool) -> Option<usize> {
     head::find_head_end(data, from)
 }
 
-/// Whether `data` starts with a whole request line that names an HTTP
+/// Reports whether `data` starts with a whole request line that names an HTTP
 /// version: stricter than [`head::looks_like_request`], for tunnels, where
 /// other protocols' commands ("HELO host") look like methods.
 fn looks_like_versioned_request(data: &[u8]) -> bool {
@@ -676,14 +676,14 @@ fn looks_like_versioned_request(data: &[u8]) -> bool {
     head::looks_like_request(data) && head::looks_like_response(last)
 }
 
-/// Whether `data` starts with a `Name: value` header line.
+/// Reports whether `data` starts with a `Name: value` header line.
 fn starts_with_header_line(data: &[u8]) -> bool {
     let line_end = memchr::memchr(b'\n', data).unwrap_or(data.len());
     let line = &data[..line_end];
     memchr::memchr(b':', line).is_some_and(|colon| colon > 0 && !line[..colon].contains(&b' '))
 }
 
-/// Whether a request head of `wire` bytes was its request line alone.
+/// Reports whether a request head of `wire` bytes was its request line alone.
 fn wire_is_line_only(wire: u64, target: &str, method: &Option<String>) -> bool {
     let line = method.as_deref().map_or(0, str::len) + 1 + target.len();
     wire <= line as u64 + 2
@@ -720,7 +720,7 @@ fn finish_event(t: Transaction, ctx: &Ctx<'_>) -> HttpEvent {
     event
 }
 
-/// A Content-Type value without parameters, in lower case.
+/// Returns a Content-Type value without parameters, in lower case.
 fn mime_type(value: &str) -> String {
     value
         .split(';')
