@@ -158,7 +158,7 @@ fn messages() -> Vec<Vec<u8>> {
     all
 }
 
-fn meta(index: usize) -> PacketMeta {
+fn meta(index: usize, file: &Arc<str>) -> PacketMeta {
     let response = index % 2 == 1;
     let (client, server) = ("10.1.2.3".parse().unwrap(), "10.0.0.53".parse().unwrap());
     PacketMeta {
@@ -169,7 +169,7 @@ fn meta(index: usize) -> PacketMeta {
         dst_port: if response { 40000 } else { 53 },
         transport: Transport::Udp,
         protocol: DnsProtocol::Dns,
-        location: SourceLocation::packet(Arc::from("bench"), index as u64, 0),
+        location: SourceLocation::packet(file.clone(), index as u64, 0),
     }
 }
 
@@ -177,6 +177,7 @@ fn bench(c: &mut Criterion) {
     let messages = messages();
     let bytes: usize = messages.iter().map(Vec::len).sum();
     let limits = DnsLimits::default();
+    let file: Arc<str> = Arc::from("bench.pcap");
 
     for (unit, throughput) in [
         ("messages", Throughput::Elements(messages.len() as u64)),
@@ -203,7 +204,11 @@ fn bench(c: &mut Criterion) {
                 let mut pairer = DnsPairer::new(PairerConfig::default());
                 let mut events = Vec::with_capacity(messages.len() / 2);
                 for (index, message) in messages.iter().enumerate() {
-                    pairer.push(parse_message(message, &limits), meta(index), &mut events);
+                    pairer.push(
+                        parse_message(message, &limits),
+                        meta(index, &file),
+                        &mut events,
+                    );
                 }
                 pairer.flush(&mut events);
                 black_box(events)

@@ -209,6 +209,11 @@ struct Decoder<'a, 'b> {
 impl Decoder<'_, '_> {
     /// The question section (RFC 1035 section 4.1.2).
     fn questions(&mut self, count: u16, out: &mut Vec<Question>) -> Result<(), Stop> {
+        out.reserve(
+            usize::from(count)
+                .min(self.limits.max_records_per_section)
+                .min(8),
+        );
         for index in 0..usize::from(count) {
             self.section_entry_start()?;
             let keep = self.within_record_limit(index);
@@ -236,6 +241,12 @@ impl Decoder<'_, '_> {
 
     /// An answer, authority or additional section (RFC 1035 section 4.1.3).
     fn records(&mut self, count: u16, out: &mut Vec<ResourceRecord>) -> Result<(), Stop> {
+        // Reserved up to a typical response's size: the count is outside data.
+        out.reserve(
+            usize::from(count)
+                .min(self.limits.max_records_per_section)
+                .min(16),
+        );
         for index in 0..usize::from(count) {
             self.section_entry_start()?;
             let keep = self.within_record_limit(index);

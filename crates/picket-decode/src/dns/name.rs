@@ -5,7 +5,7 @@ use picket_event::Anomaly;
 
 use super::anomalies::AnomalySet;
 use super::limits::DnsLimits;
-use super::text::push_label_byte;
+use super::text::push_label;
 
 /// Maximum length of a name in wire form, length bytes and the root label
 /// included (RFC 1035 section 3.1).
@@ -106,9 +106,7 @@ pub(crate) fn read_name(
                         out.push('.');
                     }
                     first_label = false;
-                    for &byte in label {
-                        push_label_byte(out, byte);
-                    }
+                    push_label(out, label);
                 }
                 pos += 1 + length;
             }

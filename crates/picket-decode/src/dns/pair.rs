@@ -72,6 +72,21 @@ struct Pending {
     /// Arrival number, to tell this query's entry in the arrival queue from
     /// a stale one.
     seq: u64,
+    /// The query's estimated heap bytes (see [`message_weight`]).
+    weight: usize,
+}
+
+/// The queries waiting under one key, oldest first. The first sits inline,
+/// so the usual single query per key costs no queue allocation.
+struct PendingSlot {
+    first: Pending,
+    later: VecDeque<Pending>,
+}
+
+impl PendingSlot {
+    fn contains(&self, seq: u64) -> bool {
+        self.first.seq == seq || self.later.iter().any(|query| query.seq == seq)
+    }
 }
 
 /// Pairs queries with responses by (transaction id, client address and
@@ -91,7 +106,7 @@ struct Pending {
 /// server, so flows can be split across pairers by that key.
 pub struct DnsPairer {
     config: PairerConfig,
-    pending: HashMap<PairKey, VecDeque<Pending>>,
+    pending: HashMap<PairKey, PendingSlot>,
     pending_count: usize,
     /// Estimated heap bytes of the waiting queries (see [`message_weight`]).
     pending_bytes: usize,
@@ -177,10 +192,22 @@ impl DnsPairer {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.arrivals.push_back((meta.timestamp, key, seq));
-        self.pending
-            .entry(key)
-            .or_default()
-            .push_back(Pending { message, meta, seq });
+        let query = Pending {
+            message,
+            meta,
+            seq,
+            weight,
+        };
+        match self.pending.get_mut(&key) {
+            Some(slot) => slot.later.push_back(query),
+            None => {
+                let slot = PendingSlot {
+                    first: query,
+                    later: VecDeque::new(),
+                };
+                self.pending.insert(key, slot);
+            }
+        }
         self.pending_count += 1;
         self.pending_bytes += weight;
         self.stats.max_pending = self.stats.max_pending.max(self.pending_count as u64);
@@ -242,38 +269,33 @@ impl DnsPairer {
             return;
         }
         let pending = &self.pending;
-        self.arrivals.retain(|(_, key, seq)| {
-            pending
-                .get(key)
-                .is_some_and(|queue| queue.iter().any(|query| query.seq == *seq))
-        });
+        self.arrivals
+            .retain(|(_, key, seq)| pending.get(key).is_some_and(|slot| slot.contains(*seq)));
     }
 
+    /// Removes and returns the oldest query waiting under `key`.
     fn take_pending(&mut self, key: &PairKey) -> Option<Pending> {
-        let queue = self.pending.get_mut(key)?;
-        let query = queue.pop_front();
-        if queue.is_empty() {
-            self.pending.remove(key);
-        }
-        if let Some(query) = &query {
-            self.pending_count -= 1;
-            self.pending_bytes -= message_weight(&query.message);
-        }
-        query
+        let slot = self.pending.get_mut(key)?;
+        let query = match slot.later.pop_front() {
+            Some(next) => std::mem::replace(&mut slot.first, next),
+            None => self.pending.remove(key)?.first,
+        };
+        self.pending_count -= 1;
+        self.pending_bytes -= query.weight;
+        Some(query)
     }
 
+    /// Removes and returns the query with arrival number `seq`, if it still waits.
     fn remove_pending(&mut self, key: &PairKey, seq: u64) -> Option<Pending> {
-        let queue = self.pending.get_mut(key)?;
-        let index = queue.iter().position(|query| query.seq == seq)?;
-        let query = queue.remove(index);
-        if queue.is_empty() {
-            self.pending.remove(key);
+        let slot = self.pending.get_mut(key)?;
+        if slot.first.seq == seq {
+            return self.take_pending(key);
         }
+        let index = slot.later.iter().position(|query| query.seq == seq)?;
+        let query = slot.later.remove(index)?;
         self.pending_count -= 1;
-        if let Some(query) = &query {
-            self.pending_bytes -= message_weight(&query.message);
-        }
-        query
+        self.pending_bytes -= query.weight;
+        Some(query)
     }
 
     fn emit_query_only(&mut self, query: Pending, no_response: bool, out: &mut Vec<DnsEvent>) {
@@ -321,9 +343,9 @@ fn build_event(
     let mut anomalies = Vec::new();
     let mut query_question = None;
     let mut query_time = None;
-    if let Some((message, meta)) = &query {
-        anomalies.extend_from_slice(&message.anomalies);
-        query_question = message.questions.first().cloned();
+    if let Some((mut message, meta)) = query {
+        anomalies.append(&mut message.anomalies);
+        query_question = message.questions.into_iter().next();
         query_time = Some(meta.timestamp);
     }
 
@@ -333,7 +355,7 @@ fn build_event(
     if !is_response {
         query_time = Some(meta.timestamp);
     }
-    anomalies.extend_from_slice(&message.anomalies);
+    anomalies.append(&mut message.anomalies);
     anomalies.sort_unstable();
     anomalies.dedup();
 
@@ -345,7 +367,10 @@ fn build_event(
 
     // The question: the response's, else the query's; a response without
     // one (mDNS announcements) is named after its first answer, as Zeek does.
-    let question = message.questions.first().cloned().or(query_question);
+    let question = std::mem::take(&mut message.questions)
+        .into_iter()
+        .next()
+        .or(query_question);
     let (original, query_type, query_class) = match question {
         Some(question) => (question.name, Some(question.qtype), Some(question.qclass)),
         None => (

@@ -2,9 +2,20 @@
 
 use std::fmt::Write;
 
-/// Appends one label byte in zone-file form (RFC 1035 section 5.1): printable
+/// Appends one label in zone-file form (RFC 1035 section 5.1): printable
 /// ASCII as is, `.` and `\` escaped with a backslash, every other byte
 /// (space, control, non-ASCII) as `\DDD` in decimal, as tcpdump and BIND print them.
+pub(crate) fn push_label(out: &mut String, label: &[u8]) {
+    let plain = label
+        .iter()
+        .all(|&byte| matches!(byte, 0x21..=0x7e) && byte != b'.' && byte != b'\\');
+    match std::str::from_utf8(label) {
+        Ok(text) if plain => out.push_str(text),
+        _ => label.iter().for_each(|&byte| push_label_byte(out, byte)),
+    }
+}
+
+/// Appends one label byte in zone-file form; see [`push_label`].
 pub(crate) fn push_label_byte(out: &mut String, byte: u8) {
     match byte {
         b'.' | b'\\' => {
@@ -49,6 +60,35 @@ fn push_decimal_escape(out: &mut String, byte: u8) {
     out.push(char::from(b'0' + byte / 100));
     out.push(char::from(b'0' + (byte / 10) % 10));
     out.push(char::from(b'0' + byte % 10));
+}
+
+/// Appends a number in decimal without going through `fmt`, which costs
+/// more than the rest of an A record's decoding.
+pub(crate) fn push_decimal(out: &mut String, number: u32) {
+    let mut digits = [0u8; 10];
+    let mut start = digits.len();
+    let mut rest = number;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for &digit in &digits[start..] {
+        out.push(char::from(digit));
+    }
+}
+
+/// Appends an IPv4 address in dotted-decimal form.
+pub(crate) fn push_ipv4(out: &mut String, octets: [u8; 4]) {
+    for (index, octet) in octets.into_iter().enumerate() {
+        if index > 0 {
+            out.push('.');
+        }
+        push_decimal(out, u32::from(octet));
+    }
 }
 
 /// Appends bytes as upper-case hexadecimal, the form RFC 3597 and RFC 4034
@@ -165,6 +205,14 @@ mod tests {
             "20231114221320"
         );
         assert_eq!(render(|o| push_dnssec_time(o, u32::MAX)), "21060207062815");
+    }
+
+    #[test]
+    fn decimal_and_ipv4() {
+        assert_eq!(render(|o| push_decimal(o, 0)), "0");
+        assert_eq!(render(|o| push_decimal(o, u32::MAX)), "4294967295");
+        assert_eq!(render(|o| push_ipv4(o, [192, 0, 2, 10])), "192.0.2.10");
+        assert_eq!(render(|o| push_ipv4(o, [0, 0, 0, 0])), "0.0.0.0");
     }
 
     #[test]

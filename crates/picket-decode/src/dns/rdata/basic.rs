@@ -2,16 +2,16 @@
 //! the single-name types, MX, TXT and SPF, SOA, SRV, NAPTR, CAA, HINFO and URI.
 
 use std::fmt::Write;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::Ipv6Addr;
 
 use super::{Rdata, push_number};
-use crate::dns::text::{push_quoted, push_text};
+use crate::dns::text::{push_decimal, push_ipv4, push_quoted, push_text};
 
 /// A (RFC 1035 section 3.4.1): a 32-bit IPv4 address.
 pub(super) fn a(rdata: &mut Rdata, out: &mut String) -> Option<()> {
     let bytes: [u8; 4] = rdata.bytes(4)?.try_into().ok()?;
     rdata.finish()?;
-    let _ = write!(out, "{}", Ipv4Addr::from(bytes));
+    push_ipv4(out, bytes);
     Some(())
 }
 
@@ -66,7 +66,8 @@ pub(super) fn soa(rdata: &mut Rdata, out: &mut String) -> Option<()> {
     out.push(' ');
     rdata.name(out)?;
     for _ in 0..5 {
-        let _ = write!(out, " {}", rdata.u32()?);
+        out.push(' ');
+        push_decimal(out, rdata.u32()?);
     }
     rdata.finish()
 }

@@ -9,14 +9,12 @@ mod basic;
 mod dnssec;
 mod edns;
 
-use std::fmt::Write;
-
 use picket_event::{Anomaly, RecordType};
 
 use super::anomalies::AnomalySet;
 use super::limits::DnsLimits;
 use super::name::read_name;
-use super::text::push_generic;
+use super::text::{push_decimal, push_generic};
 
 /// Appends the presentation form of the record data at
 /// `message[start..start + len]` of type `rtype` to `out`.
@@ -156,6 +154,7 @@ impl<'a> Rdata<'a, '_> {
 }
 
 /// Appends a number and a space.
-fn push_number(out: &mut String, number: impl std::fmt::Display) {
-    let _ = write!(out, "{number} ");
+fn push_number(out: &mut String, number: impl Into<u32>) {
+    push_decimal(out, number.into());
+    out.push(' ');
 }
