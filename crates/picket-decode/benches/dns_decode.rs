@@ -7,13 +7,22 @@
 //! seed, so every run decodes the same bytes.
 //!
 //!     cargo bench -p picket-decode --bench dns_decode
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+//!
+//! After criterion's wall-clock figures, a second pass reports throughput
+//! per CPU-second of the benchmarking thread (from `/proc/thread-self/stat`),
+//! which stays meaningful when other work shares the cores.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    missing_docs
+)]
 
 use std::hint::black_box;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::{self, MX, SOA, TXT};
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
@@ -218,5 +227,76 @@ fn bench(c: &mut Criterion) {
     }
 }
 
+/// CPU time of the calling thread in seconds, from `/proc/thread-self/stat`
+/// (user plus system time, in Linux's USER_HZ ticks of 1/100 s).
+fn thread_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let user: f64 = fields.get(11)?.parse().ok()?;
+    let system: f64 = fields.get(12)?.parse().ok()?;
+    Some((user + system) / 100.0)
+}
+
+/// Runs `work` over the message set for at least five CPU-seconds and
+/// prints messages and MiB per CPU-second.
+fn per_cpu_second(name: &str, messages: &[Vec<u8>], mut work: impl FnMut()) {
+    let bytes: usize = messages.iter().map(Vec::len).sum();
+    let Some(start) = thread_cpu_seconds() else {
+        return;
+    };
+    let mut rounds = 0u64;
+    let mut spent = 0.0;
+    while spent < 5.0 {
+        work();
+        rounds += 1;
+        spent = thread_cpu_seconds().unwrap_or(start) - start;
+    }
+    let per_second = rounds as f64 / spent;
+    println!(
+        "{name}: {:.0} messages per CPU-second, {:.1} MiB per CPU-second",
+        per_second * messages.len() as f64,
+        per_second * bytes as f64 / (1024.0 * 1024.0),
+    );
+}
+
+fn cpu_time_report() {
+    let messages = messages();
+    let limits = DnsLimits::default();
+    let file: Arc<str> = Arc::from("bench.pcap");
+    println!("throughput per CPU-second of the benchmark thread:");
+    per_cpu_second("picket_parse_message", &messages, || {
+        for message in &messages {
+            black_box(parse_message(black_box(message), &limits));
+        }
+    });
+    per_cpu_second("hickory_message_from_vec", &messages, || {
+        for message in &messages {
+            black_box(Message::from_vec(black_box(message)).ok());
+        }
+    });
+    per_cpu_second("picket_parse_and_pair", &messages, || {
+        let mut pairer = DnsPairer::new(PairerConfig::default());
+        let mut events = Vec::with_capacity(messages.len() / 2);
+        for (index, message) in messages.iter().enumerate() {
+            pairer.push(
+                parse_message(message, &limits),
+                meta(index, &file),
+                &mut events,
+            );
+        }
+        pairer.flush(&mut events);
+        black_box(events);
+    });
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+
+    // Only under `cargo bench`, not when `cargo test` runs benches once.
+    if std::env::args().any(|arg| arg == "--bench") {
+        cpu_time_report();
+    }
+}
