@@ -7,6 +7,7 @@
 use clap::{Parser, Subcommand};
 
 mod gen_intel;
+mod gen_logs;
 mod gen_pcap;
 mod train_dga;
 
@@ -24,6 +25,8 @@ enum Task {
     TrainDga(train_dga::Args),
     /// Write plain and CSV indicator feeds and a query file for the intel benchmark.
     GenIntel(gen_intel::Args),
+    /// Write realistic proxy or DNS logs with planted infected hosts.
+    GenLogs(gen_logs::Args),
     /// Write a capture of mixed DNS, HTTP and TLS traffic for decoding benchmarks.
     GenPcap(gen_pcap::Args),
 }
@@ -33,6 +36,7 @@ fn main() -> anyhow::Result<()> {
     match cli.task {
         Task::TrainDga(args) => train_dga::run(args),
         Task::GenIntel(args) => gen_intel::run(args),
+        Task::GenLogs(args) => gen_logs::run(args),
         Task::GenPcap(args) => gen_pcap::run(args),
     }
 }

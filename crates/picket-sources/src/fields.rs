@@ -152,10 +152,7 @@ pub fn fill_url(event: &mut HttpEvent, target: &str) {
     event.url = target.to_owned();
     let (before_fragment, _) = target.split_once('#').unwrap_or((target, ""));
 
-    if let Some(scheme_end) = before_fragment.find("://")
-        && before_fragment[..scheme_end].bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
-        && scheme_end > 0
-    {
+    if let Some(scheme_end) = scheme_len(before_fragment) {
         let scheme = &before_fragment[..scheme_end];
         event.scheme = Some(if scheme.bytes().any(|b| b.is_ascii_uppercase()) {
             scheme.to_ascii_lowercase()
@@ -191,6 +188,14 @@ pub fn fill_url(event: &mut HttpEvent, target: &str) {
     } else {
         split_path_query(event, before_fragment);
     }
+}
+
+/// Length of a leading `scheme` followed by `://`, if the target has one.
+#[inline]
+fn scheme_len(target: &str) -> Option<usize> {
+    let b = target.as_bytes();
+    let colon = b.iter().take(16).position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')))?;
+    (colon > 0 && b[colon] == b':' && b.get(colon + 1..colon + 3) == Some(b"//")).then_some(colon)
 }
 
 fn split_path_query(event: &mut HttpEvent, path_query: &str) {

@@ -54,9 +54,23 @@ impl LineParser for SquidParser {
         }
         let mut cols = [""; MAX_COLUMNS];
         let mut found = 0;
-        for token in line.split([' ', '\t']).filter(|t| !t.is_empty()) {
+        let b = line.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+                i += 1;
+            }
+            if i == b.len() {
+                break;
+            }
+            let start = i;
+            while i < b.len() && b[i] != b' ' && b[i] != b'\t' {
+                i += 1;
+            }
             if found < MAX_COLUMNS {
-                cols[found] = token;
+                // Both ends sit on ASCII separators or the line's ends, so
+                // they are character boundaries.
+                cols[found] = &line[start..i];
             }
             found += 1;
         }
