@@ -38,6 +38,16 @@ pub enum StoreError {
         #[source]
         source: picket_event::codec::CodecError,
     },
+    /// A stored block of events is damaged.
+    #[error("stored block {block} in {table} is damaged: {reason}")]
+    CorruptBlock {
+        /// Table holding the block.
+        table: String,
+        /// Its row id.
+        block: i64,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// An input file could not be read to compute its identity.
     #[error("cannot read {path} to identify it: {source}")]
     Identity {

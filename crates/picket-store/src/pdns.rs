@@ -18,6 +18,7 @@
 //! Passive DNS Common Output Format (draft-dulaunoy-dnsop-passive-dns-cof),
 //! with times in whole seconds.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -44,7 +45,7 @@ pub fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
              UNIQUE (rrname, rrtype, rdata)
          );
          CREATE INDEX IF NOT EXISTS pdns_rr_by_rev ON pdns_rr (rrname_rev);
-         CREATE INDEX IF NOT EXISTS pdns_rr_by_rdata ON pdns_rr (rdata);
+         CREATE INDEX IF NOT EXISTS pdns_rr_by_rdata ON pdns_rr (rdata) WHERE rdata_ip IS NULL;
          CREATE INDEX IF NOT EXISTS pdns_rr_by_ip ON pdns_rr (rdata_ip) WHERE rdata_ip IS NOT NULL;
          CREATE TABLE IF NOT EXISTS pdns_rr_seen (
              rr_id  INTEGER NOT NULL,
@@ -104,81 +105,131 @@ pub struct IngestCounts {
     pub skipped: u64,
 }
 
+/// Sightings of one key within a batch: times and the addresses that saw it.
+#[derive(Default)]
+struct Sighting {
+    first: i64,
+    last: i64,
+    count: i64,
+    clients: Vec<IpAddr>,
+    resolvers: Vec<IpAddr>,
+}
+
+impl Sighting {
+    fn add(&mut self, time: i64, client: Option<IpAddr>, resolver: Option<IpAddr>) {
+        if self.count == 0 || time < self.first {
+            self.first = time;
+        }
+        if self.count == 0 || time > self.last {
+            self.last = time;
+        }
+        self.count += 1;
+        if let Some(ip) = client
+            && !self.clients.contains(&ip)
+        {
+            self.clients.push(ip);
+        }
+        if let Some(ip) = resolver
+            && !self.resolvers.contains(&ip)
+        {
+            self.resolvers.push(ip);
+        }
+    }
+}
+
 /// Aggregates a batch of DNS events in one transaction: every answer record
 /// into `pdns_rr` (with its client and resolver), every failing response code
 /// into `pdns_failures`, every resolved registered domain into `pdns_domains`.
 ///
-/// Takes a shared connection (as [`Store::connection`](crate::Store::connection)
-/// gives) and opens the transaction itself; the caller must not be inside one.
+/// The batch is first summed in memory per key, so a record repeated within
+/// the batch costs one row update. Takes a shared connection (as
+/// [`Store::connection`](crate::Store::connection) gives) and opens the
+/// transaction itself, so the caller must not be inside one.
 pub fn ingest(conn: &Connection, events: &[DnsEvent]) -> rusqlite::Result<IngestCounts> {
     let mut counts = IngestCounts::default();
+    let mut answers: HashMap<(&str, u16, &str), Sighting> = HashMap::new();
+    let mut failing: HashMap<(&str, u16, u16), Sighting> = HashMap::new();
+    let mut domains: HashMap<&str, (i64, i64)> = HashMap::new();
+
+    for event in events {
+        let time = event.timestamp.as_nanos();
+        if event.rcode.is_some_and(|code| code != ResponseCode::NOERROR) {
+            let key = (event.query_name.as_str(), event.query_type.map_or(0, |t| t.0), event.rcode.map_or(0, |c| c.0));
+            failing.entry(key).or_default().add(time, event.client_ip, None);
+            counts.failures += 1;
+            continue;
+        }
+        if event.answers.is_empty() {
+            counts.skipped += 1;
+            continue;
+        }
+        for rr in &event.answers {
+            let key = (rr.name.as_str(), rr.rtype.0, rr.data.as_str());
+            answers.entry(key).or_default().add(time, event.client_ip, event.server_ip);
+            counts.answers += 1;
+        }
+        if let Some(parts) = split_name(&event.query_name) {
+            let span = domains.entry(parts.registered).or_insert((time, time));
+            span.0 = span.0.min(time);
+            span.1 = span.1.max(time);
+        }
+    }
+
     let tx = conn.unchecked_transaction()?;
     {
         let mut upsert_rr = tx.prepare_cached(
             "INSERT INTO pdns_rr (rrname, rrname_rev, rrtype, rdata, rdata_ip, first_seen, last_seen, count)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 1)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT (rrname, rrtype, rdata) DO UPDATE SET
                  first_seen = min(first_seen, excluded.first_seen),
                  last_seen = max(last_seen, excluded.last_seen),
-                 count = count + 1
+                 count = count + excluded.count
              RETURNING id",
         )?;
         let mut seen = tx.prepare_cached("INSERT OR IGNORE INTO pdns_rr_seen (rr_id, role, addr) VALUES (?1, ?2, ?3)")?;
+        for ((name, rtype, data), sighting) in &answers {
+            let is_address = matches!(RecordType(*rtype), RecordType::A | RecordType::AAAA);
+            let ip = is_address
+                .then(|| data.parse::<IpAddr>().ok())
+                .flatten()
+                .map(|ip| ip_key(ip).to_vec());
+            let id: i64 = upsert_rr.query_row(
+                params![name, reverse_name(name), rtype, data, ip, sighting.first, sighting.last, sighting.count],
+                |row| row.get(0),
+            )?;
+            for client in &sighting.clients {
+                seen.execute(params![id, 0, client.to_string()])?;
+            }
+            for resolver in &sighting.resolvers {
+                seen.execute(params![id, 1, resolver.to_string()])?;
+            }
+        }
+
         let mut upsert_failure = tx.prepare_cached(
             "INSERT INTO pdns_failures (rrname, rrname_rev, qtype, rcode, first_seen, last_seen, count)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (rrname, qtype, rcode) DO UPDATE SET
                  first_seen = min(first_seen, excluded.first_seen),
                  last_seen = max(last_seen, excluded.last_seen),
-                 count = count + 1",
+                 count = count + excluded.count",
         )?;
         let mut failure_client =
             tx.prepare_cached("INSERT OR IGNORE INTO pdns_failure_clients (rrname, rcode, client) VALUES (?1, ?2, ?3)")?;
+        for ((name, qtype, rcode), sighting) in &failing {
+            upsert_failure.execute(params![name, reverse_name(name), qtype, rcode, sighting.first, sighting.last, sighting.count])?;
+            for client in &sighting.clients {
+                failure_client.execute(params![name, rcode, client.to_string()])?;
+            }
+        }
+
         let mut upsert_domain = tx.prepare_cached(
-            "INSERT INTO pdns_domains (registered, first_seen, last_seen) VALUES (?1, ?2, ?2)
+            "INSERT INTO pdns_domains (registered, first_seen, last_seen) VALUES (?1, ?2, ?3)
              ON CONFLICT (registered) DO UPDATE SET
                  first_seen = min(first_seen, excluded.first_seen),
                  last_seen = max(last_seen, excluded.last_seen)",
         )?;
-
-        for event in events {
-            let time = event.timestamp.as_nanos();
-            let client = event.client_ip.map(|ip| ip.to_string());
-            let resolver = event.server_ip.map(|ip| ip.to_string());
-
-            let failing = event.rcode.is_some_and(|code| code != ResponseCode::NOERROR);
-            if failing {
-                let rcode = event.rcode.map_or(0, |c| c.0);
-                let qtype = event.query_type.map_or(0, |t| t.0);
-                upsert_failure.execute(params![event.query_name, reverse_name(&event.query_name), qtype, rcode, time])?;
-                if let Some(client) = &client {
-                    failure_client.execute(params![event.query_name, rcode, client])?;
-                }
-                counts.failures += 1;
-                continue;
-            }
-            if event.answers.is_empty() {
-                counts.skipped += 1;
-                continue;
-            }
-
-            for rr in &event.answers {
-                let ip = rr.ip().map(|ip| ip_key(ip).to_vec());
-                let id: i64 = upsert_rr.query_row(
-                    params![rr.name, reverse_name(&rr.name), rr.rtype.0, rr.data, ip, time],
-                    |row| row.get(0),
-                )?;
-                if let Some(client) = &client {
-                    seen.execute(params![id, 0, client])?;
-                }
-                if let Some(resolver) = &resolver {
-                    seen.execute(params![id, 1, resolver])?;
-                }
-                counts.answers += 1;
-            }
-            if let Some(parts) = split_name(&event.query_name) {
-                upsert_domain.execute(params![parts.registered, time])?;
-            }
+        for (registered, (first, last)) in &domains {
+            upsert_domain.execute(params![registered, first, last])?;
         }
     }
     tx.commit()?;
@@ -346,7 +397,7 @@ pub fn query(conn: &Connection, query: &PdnsQuery) -> rusqlite::Result<Vec<PdnsR
             values.push(high.to_vec().into());
         }
         Some(RdataQuery::Text(text)) => {
-            conditions.push("rdata = ?".into());
+            conditions.push("rdata = ? AND rdata_ip IS NULL".into());
             values.push(text.clone().into());
         }
         None => {}

@@ -18,7 +18,10 @@ fn http_at(secs: i64, line: u64) -> Event {
 fn events_land_in_their_day() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("s.sqlite")).unwrap();
-    let mut writer = store.writer(WriterConfig { batch_size: 2 });
+    let mut writer = store.writer(WriterConfig {
+        batch_size: 2,
+        ..WriterConfig::default()
+    });
     for (i, secs) in [86_400 * 3 + 5, 86_400 * 3 + 7, 86_400 * 4 + 1].iter().enumerate() {
         writer.write_event(&http_at(*secs, i as u64 + 1)).unwrap();
     }
@@ -136,4 +139,46 @@ fn dropping_a_day_removes_it() {
     store.drop_day(2).unwrap();
     assert!(store.days().unwrap().is_empty());
     assert_eq!(store.scan_day(2, &mut |_, _| {}).unwrap(), 0);
+}
+
+#[test]
+fn blocks_split_and_scan_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.sqlite")).unwrap();
+    let mut writer = store.writer(WriterConfig {
+        batch_size: 7,
+        block_events: 3,
+    });
+    for line in 1..=10 {
+        writer.write_event(&http_at(100 + line as i64, line)).unwrap();
+    }
+    writer.finish().unwrap();
+    drop(writer);
+
+    let mut seen = Vec::new();
+    store
+        .scan_day(0, &mut |at, event| seen.push((at.index, event.location().line.unwrap())))
+        .unwrap();
+    let lines: Vec<u64> = seen.iter().map(|(_, line)| *line).collect();
+    assert_eq!(lines, (1..=10).collect::<Vec<u64>>());
+    assert_eq!(seen[3].0, 0, "the fourth event starts the second block");
+    assert_eq!(store.day_event_count(0).unwrap(), 10);
+}
+
+#[test]
+fn damaged_block_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite");
+    let store = Store::open(&path).unwrap();
+    let mut writer = store.writer(WriterConfig::default());
+    writer.write_event(&http_at(100, 1)).unwrap();
+    writer.finish().unwrap();
+    drop(writer);
+
+    store
+        .connection()
+        .execute("UPDATE events_d0 SET body = x'28b52ffd0000'", [])
+        .unwrap();
+    let error = store.scan_day(0, &mut |_, _| {}).unwrap_err();
+    assert!(error.to_string().contains("events_d0"), "{error}");
 }

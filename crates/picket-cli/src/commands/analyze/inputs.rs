@@ -94,7 +94,7 @@ pub fn analyze_one(
         }
     }
     let skip_before = prior.as_ref().map_or(0, |p| p.end_offset);
-    pipeline.set_ingest(prior.as_ref().map(|p| p.ingest_id));
+    pipeline.set_ingest(prior.as_ref().map(|p| p.ingest_id))?;
 
     let total = std::fs::metadata(path).ok().map(|m| m.len());
     let progress = Progress::start(show_progress, &summary.path, total);

@@ -48,10 +48,13 @@ impl<'a> Pipeline<'a> {
     }
 
     /// Tags the events stored from now on with an ingest record id.
-    pub fn set_ingest(&mut self, ingest: Option<i64>) {
+    pub fn set_ingest(&mut self, ingest: Option<i64>) -> anyhow::Result<()> {
         if let Some(store) = &mut self.store {
-            store.set_ingest(ingest);
+            store
+                .set_ingest(ingest)
+                .context("cannot write events to the store")?;
         }
+        Ok(())
     }
 
     /// Runs one event through matching and detection, stores it when
