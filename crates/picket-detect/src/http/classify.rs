@@ -124,20 +124,26 @@ pub fn kind_of_extension(ext: &str) -> Option<FileKind> {
 /// Maps a declared `Content-Type` (parameters already removed, any case)
 /// to its kind; `None` for types that say nothing useful.
 pub fn kind_of_content_type(content_type: &str) -> Option<FileKind> {
-    let ct = content_type.trim();
-    let ct = ct.split(';').next().unwrap_or(ct).trim();
-    if ct.is_empty() || ct == "-" {
-        return None;
-    }
-
-    // The types on nearly every line of a proxy log, before the long match.
-    match ct {
+    // The types on nearly every line of a proxy log, as sources deliver
+    // them (bare and lower case), before any trimming or the long match.
+    match content_type {
         "text/html" => return Some(FileKind::Html),
         "image/jpeg" | "image/png" | "image/gif" | "image/webp" => return Some(FileKind::Image),
         "application/javascript" | "text/javascript" => return Some(FileKind::JavaScript),
         "text/css" | "application/json" | "text/plain" => return Some(FileKind::Text),
+        "" | "-" => return None,
         _ => {}
     }
+
+    let ct = content_type.trim();
+    let ct = match parameters_start(ct) {
+        Some(i) => ct[..i].trim(),
+        None => ct,
+    };
+    if ct.is_empty() || ct == "-" {
+        return None;
+    }
+
     // Sources deliver content types in lower case; only other callers pay
     // for a copy.
     let lower: std::borrow::Cow<'_, str> = if ct.bytes().any(|b| b.is_ascii_uppercase()) {
@@ -210,6 +216,11 @@ pub fn kind_of_content_type(content_type: &str) -> Option<FileKind> {
         _ => return None,
     };
     Some(kind)
+}
+
+/// Position of the first `;` (the start of content-type parameters).
+fn parameters_start(text: &str) -> Option<usize> {
+    text.bytes().position(|b| b == b';')
 }
 
 /// Maps a sniffed body type, as decoders name it (`pe`, `elf`, `zip`,
