@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 mod gen_intel;
 mod gen_logs;
 mod gen_pcap;
+mod pdns_load;
 mod train_dga;
 
 /// picket's project tasks.
@@ -23,6 +24,8 @@ struct Cli {
 enum Task {
     /// Rebuild the lexical DGA model shipped in crates/picket-detect/data/.
     TrainDga(train_dga::Args),
+    /// Fill a passive-DNS store with generated answers and time inserts and queries.
+    PdnsLoad(pdns_load::Args),
     /// Write plain and CSV indicator feeds and a query file for the intel benchmark.
     GenIntel(gen_intel::Args),
     /// Write realistic proxy or DNS logs with planted infected hosts.
@@ -35,6 +38,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.task {
         Task::TrainDga(args) => train_dga::run(args),
+        Task::PdnsLoad(args) => pdns_load::run(args),
         Task::GenIntel(args) => gen_intel::run(args),
         Task::GenLogs(args) => gen_logs::run(args),
         Task::GenPcap(args) => gen_pcap::run(args),

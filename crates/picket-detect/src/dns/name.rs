@@ -30,9 +30,10 @@ pub struct NameParts<'a> {
 /// Every DNS detector splits the same query name in turn, so the last split
 /// of each thread is remembered and reused when the next name is the same.
 pub fn split_name(name: &str) -> Option<NameParts<'_>> {
+    /// Lengths of the registered domain, the suffix and the label.
+    type Cuts = Option<(usize, usize, usize)>;
     thread_local! {
-        static LAST: std::cell::RefCell<(String, Option<(usize, usize, usize)>)> =
-            const { std::cell::RefCell::new((String::new(), None)) };
+        static LAST: std::cell::RefCell<(String, Cuts)> = const { std::cell::RefCell::new((String::new(), None)) };
     }
 
     let cached = LAST.with_borrow(|(last, lens)| (last == name).then_some(*lens));
