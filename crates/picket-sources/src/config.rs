@@ -2,7 +2,7 @@
 
 use crate::tz::TimeZoneSetting;
 
-/// What a reader does with a line that is not valid UTF-8.
+/// The handling of lines that are not valid UTF-8.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Utf8Policy {
     /// Reject the line with [`crate::RecordError::InvalidUtf8`] and its

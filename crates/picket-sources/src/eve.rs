@@ -229,7 +229,7 @@ fn disposition_filename(value: &str) -> Option<String> {
 // ---------------------------------------------------------------------------
 // DNS
 
-/// What one EVE DNS record is.
+/// One EVE DNS record, classified.
 enum DnsRecord {
     /// A query (all layouts).
     Query(DnsEvent),

@@ -1,10 +1,10 @@
 //! Log readers: Squid, W3C extended, Microsoft TMG, Zeek, Suricata EVE and passive DNS into picket events.
 //!
-//! [`open`] takes a path (or `-` for standard input), undoes gzip, bzip2 or
-//! zstd compression recognised by magic bytes, recognises the log format from
-//! the first lines ([`detect`]) unless one is given, and returns an
-//! [`EventReader`]: an iterator of events and [`Rejection`]s, each with its
-//! [`SourceLocation`](picket_event::SourceLocation) (file, line, byte offset).
+//! [`open`] takes a path (or `-` for standard input) and undoes gzip, bzip2 or
+//! zstd compression, recognised by magic bytes. It then detects the log
+//! format from the first lines ([`detect`]) unless one is given. The result
+//! is an [`EventReader`]: an iterator of events and [`Rejection`]s, each with
+//! its [`SourceLocation`](picket_event::SourceLocation) (file, line, byte offset).
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -75,7 +75,7 @@ pub struct OpenOptions {
     pub config: ReaderConfig,
 }
 
-/// What an input holds, judged from its first bytes after decompression.
+/// The kind of an input, judged from its first bytes after decompression.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InputKind {
     /// A log in a format this crate reads.

@@ -32,7 +32,7 @@ impl LineCtx<'_> {
     }
 }
 
-/// What a parser made of one line.
+/// The result of parsing one line.
 // The event is moved straight into the output queue; boxing it would add an
 // allocation per line on the hot path.
 #[allow(clippy::large_enum_variant)]
