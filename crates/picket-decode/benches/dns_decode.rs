@@ -1,10 +1,10 @@
 //! DNS message decoding speed, beside hickory-proto's `Message::from_vec`
 //! on the same messages.
 //!
-//! The messages are a fixed mix a resolver's clients see: queries with EDNS,
-//! A and AAAA answers behind CNAME chains, MX, TXT and NXDOMAIN responses
-//! with an SOA, all built and name-compressed by hickory-proto from a fixed
-//! seed, so every run decodes the same bytes.
+//! The messages are a fixed mix that a resolver's clients see: queries with
+//! EDNS, A and AAAA answers behind CNAME chains, MX, TXT and NXDOMAIN
+//! responses with an SOA. hickory-proto builds and name-compresses them from
+//! a fixed seed, so every run decodes the same bytes.
 //!
 //!     cargo bench -p picket-decode --bench dns_decode
 //!
@@ -79,7 +79,7 @@ fn name(rng: &mut Rng, labels: u64) -> Name {
     Name::from_ascii(&text).unwrap()
 }
 
-/// One query and its response, encoded.
+/// Builds and encodes one query and its response.
 fn exchange(rng: &mut Rng, id: u16) -> (Vec<u8>, Vec<u8>) {
     let labels = 1 + rng.below(3);
     let qname = name(rng, labels);

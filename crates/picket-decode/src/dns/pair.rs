@@ -10,8 +10,8 @@ use picket_event::{Anomaly, DnsEvent, DnsExchange, SourceLocation, Timestamp};
 use super::limits::PairerConfig;
 use super::message::DnsMessage;
 
-/// Where and when one DNS message was seen, as the capture layer reports it
-/// for the packet (or the TCP segment that completed the message).
+/// Capture facts of one DNS message: the time, endpoints and place of the
+/// packet (or of the TCP segment that completed the message).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PacketMeta {
     /// Capture time of the packet.
@@ -48,9 +48,10 @@ pub struct PairerStats {
     pub query_only: u64,
     /// Responses emitted without a query.
     pub response_only: u64,
-    /// Queries emitted early because the table was full.
+    /// Queries emitted early because the table was full, by count or by
+    /// estimated bytes.
     pub evicted: u64,
-    /// Most queries waiting at once.
+    /// Maximum number of queries waiting at once.
     pub max_pending: u64,
 }
 
