@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use picket_intel::{Indicator, IndicatorKind};
 
-use crate::filter::BlockBitmap;
+use crate::filter::{BlockBitmap, Bloom};
 use crate::keys::SortedKeys;
 use crate::matcher::{Matcher, Substrings};
 use crate::normalize::{self, hash};
@@ -35,6 +35,7 @@ pub struct MatcherBuilder {
     domains: StrSetBuilder,
     domain_suffix_labels: u64,
     urls: StrSetBuilder,
+    url_host_hashes: Vec<u64>,
     url_prefixes: bool,
     emails: StrSetBuilder,
     user_agents: StrSetBuilder,
@@ -70,6 +71,7 @@ impl MatcherBuilder {
             domains: StrSetBuilder::default(),
             domain_suffix_labels: 0,
             urls: StrSetBuilder::default(),
+            url_host_hashes: Vec::new(),
             url_prefixes: false,
             emails: StrSetBuilder::default(),
             user_agents: StrSetBuilder::default(),
@@ -216,6 +218,8 @@ impl MatcherBuilder {
                         max: MAX_LEN,
                     });
                 }
+                let host = key.split('/').next().unwrap_or(&key);
+                self.url_host_hashes.push(hash(self.seed, host.as_bytes()));
             }
             IndicatorKind::Email => {
                 if !value.contains('@') {
@@ -317,7 +321,13 @@ impl MatcherBuilder {
             r4.items().iter().map(|i| (i.first, i.last)),
             v4.len() + r4.len(),
         );
+        let mut url_host_hashes = self.url_host_hashes;
+        url_host_hashes.sort_unstable();
+        url_host_hashes.dedup();
+        let url_hosts = Bloom::new(url_host_hashes.iter().copied(), url_host_hashes.len());
+        drop(url_host_hashes);
         let matcher = Matcher {
+            url_hosts,
             v4_blocks,
             settings: self.settings,
             seed: self.seed,

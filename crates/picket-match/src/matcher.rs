@@ -9,7 +9,7 @@ use picket_intel::IndicatorKind;
 
 use crate::MatcherSettings;
 use crate::builder::canonical_ip;
-use crate::filter::BlockBitmap;
+use crate::filter::{BlockBitmap, Bloom};
 use crate::keys::{FixedKey, SortedKeys};
 use crate::normalize::{self, hash};
 use crate::ranges::{Addr, RANGE, RangeItem, Ranges};
@@ -38,6 +38,9 @@ pub struct Matcher {
     /// that cannot match.
     pub(crate) domain_suffix_labels: u64,
     pub(crate) urls: StrSet,
+    /// Hashes of the hosts of every URL entry: a URL on any other host is
+    /// turned away with one probe instead of one per path prefix.
+    pub(crate) url_hosts: Bloom,
     pub(crate) url_prefixes: bool,
     pub(crate) emails: StrSet,
     pub(crate) user_agents: StrSet,
@@ -139,6 +142,7 @@ impl Matcher {
                 + self.r6.heap_bytes()
                 + self.domains.heap_bytes()
                 + self.urls.heap_bytes()
+                + self.url_hosts.heap_bytes()
                 + self.emails.heap_bytes()
                 + self.user_agents.heap_bytes()
                 + self.file_names.heap_bytes()
@@ -420,13 +424,16 @@ impl Matcher {
             return;
         }
         let bytes = key.as_bytes();
+        let host_end = bytes.iter().position(|&b| b == b'/').unwrap_or(bytes.len());
+        if !self.url_hosts.may_contain(hash(self.seed, &bytes[..host_end])) {
+            return;
+        }
         let value = if original.is_empty() { key } else { original };
         let h = hash(self.seed, bytes);
         if self.probe_level(&self.urls, h, bytes, true, IndicatorKind::Url, field, value, hits, start) || !self.url_prefixes {
             return;
         }
 
-        let host_end = bytes.iter().position(|&b| b == b'/').unwrap_or(bytes.len());
         let query = bytes.iter().position(|&b| b == b'?').unwrap_or(bytes.len());
         let mut i = bytes.len();
         while i > host_end {
