@@ -487,6 +487,13 @@ mod tests {
                 b"\xc0\x0c\x00\x06\x40\x01\x00\x00\x00\x03",
                 "example.com A MX RRSIG NSEC",
             ),
+            (44, b"\x01\x02\xab\xcd", "1 2 ABCD"),
+            (52, b"\x03\x01\x01\x12\x34", "3 1 1 1234"),
+            (
+                250,
+                b"\x08hmac-md5\x00\x00\x00\x63\xf4\x14\x7c\x01\x2c\x00\x02\x66\x6f\x12\x34\x00\x00\x00\x00",
+                "hmac-md5 1676940412 300 Zm8= 4660 0 -",
+            ),
             (65280, b"\xde\xad", "\\# 2 DEAD"),
             (10, b"\x00\x01", "\\# 2 0001"),
         ];

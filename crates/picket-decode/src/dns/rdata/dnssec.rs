@@ -1,5 +1,6 @@
-//! Record data of the DNSSEC types (RFC 4034: DS, DNSKEY, RRSIG, NSEC) and
-//! TKEY (RFC 2930), in their zone-file presentation forms.
+//! Record data of the DNSSEC types (RFC 4034: DS, DNSKEY, RRSIG, NSEC), the
+//! key fingerprints SSHFP (RFC 4255) and TLSA (RFC 6698), and the transaction
+//! records TKEY (RFC 2930) and TSIG (RFC 8945), in presentation form.
 
 use std::fmt::Write;
 
@@ -81,6 +82,49 @@ pub(super) fn nsec(rdata: &mut Rdata, out: &mut String) -> Option<()> {
     Some(())
 }
 
+/// SSHFP (RFC 4255 section 3.2): `algorithm fp-type FINGERPRINT-HEX`, and
+/// TLSA (RFC 6698 section 2.2): `usage selector matching-type DATA-HEX`.
+/// `fields` is the number of one-byte fields before the hex data.
+pub(super) fn fingerprint(rdata: &mut Rdata, fields: usize, out: &mut String) -> Option<()> {
+    for _ in 0..fields {
+        push_number(out, rdata.u8()?);
+    }
+    let data = rdata.rest();
+    if data.is_empty() {
+        return None;
+    }
+    push_hex(out, data);
+    Some(())
+}
+
+/// TSIG (RFC 8945 section 4.2): `algorithm time-signed fudge MAC-BASE64
+/// original-id error OTHER-BASE64`, the time in seconds since the epoch and
+/// an empty MAC or other data printed as `-`.
+pub(super) fn tsig(rdata: &mut Rdata, out: &mut String) -> Option<()> {
+    rdata.name(out)?;
+    let time = rdata.bytes(6)?;
+    let seconds = time
+        .iter()
+        .fold(0u64, |acc, byte| acc << 8 | u64::from(*byte));
+    let _ = write!(out, " {seconds} {}", rdata.u16()?);
+    let mac_size = rdata.u16()?;
+    push_base64_or_dash(out, rdata.bytes(usize::from(mac_size))?);
+    let _ = write!(out, " {} {}", rdata.u16()?, rdata.u16()?);
+    let other_size = rdata.u16()?;
+    push_base64_or_dash(out, rdata.bytes(usize::from(other_size))?);
+    rdata.finish()
+}
+
+/// Appends a space and the bytes in base64, or `-` when there are none.
+fn push_base64_or_dash(out: &mut String, bytes: &[u8]) {
+    out.push(' ');
+    if bytes.is_empty() {
+        out.push('-');
+    } else {
+        push_base64(out, bytes);
+    }
+}
+
 /// TKEY (RFC 2930 section 2): `algorithm inception expiration mode error
 /// KEY-BASE64 OTHER-BASE64`, an empty key or other data printed as `-`.
 pub(super) fn tkey(rdata: &mut Rdata, out: &mut String) -> Option<()> {
@@ -92,13 +136,7 @@ pub(super) fn tkey(rdata: &mut Rdata, out: &mut String) -> Option<()> {
     let _ = write!(out, " {} {}", rdata.u16()?, rdata.u16()?);
     for _ in 0..2 {
         let size = rdata.u16()?;
-        let data = rdata.bytes(usize::from(size))?;
-        out.push(' ');
-        if data.is_empty() {
-            out.push('-');
-        } else {
-            push_base64(out, data);
-        }
+        push_base64_or_dash(out, rdata.bytes(usize::from(size))?);
     }
     rdata.finish()
 }
