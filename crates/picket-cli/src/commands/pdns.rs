@@ -111,7 +111,7 @@ fn run_query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
 
     let mut queries = Vec::new();
     if let Some(path) = &args.bulk {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text = read_bulk(path)?;
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
             let mut query = base.clone();
             match RdataQuery::parse(line) {
@@ -159,6 +159,28 @@ fn run_query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
         other => other?,
     }
     Ok(ExitCode::from(super::EXIT_CLEAN))
+}
+
+/// Largest bulk query file read, in bytes.
+const MAX_BULK_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads a bulk query file of at most [`MAX_BULK_BYTES`].
+fn read_bulk(path: &std::path::Path) -> anyhow::Result<String> {
+    use std::io::Read as _;
+
+    let file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut text = String::new();
+    // The read is bounded by `take` just before it.
+    #[allow(clippy::disallowed_methods)]
+    file.take(MAX_BULK_BYTES + 1)
+        .read_to_string(&mut text)
+        .with_context(|| format!("cannot read {} as UTF-8 text", path.display()))?;
+    anyhow::ensure!(
+        text.len() as u64 <= MAX_BULK_BYTES,
+        "{} is larger than {MAX_BULK_BYTES} bytes; split it",
+        path.display()
+    );
+    Ok(text)
 }
 
 fn write_row(out: &mut impl Write, name: &str, rtype: &str, data: &str, first: i64, last: i64, count: i64) -> std::io::Result<()> {
