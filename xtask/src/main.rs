@@ -6,6 +6,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod gen_http;
 mod gen_intel;
 mod gen_logs;
 mod gen_pcap;
@@ -30,6 +31,8 @@ enum Task {
     GenIntel(gen_intel::Args),
     /// Write realistic proxy or DNS logs with planted infected hosts.
     GenLogs(gen_logs::Args),
+    /// Write a W3C proxy log with planted drive-by chains and beacons for the HTTP benchmark.
+    GenHttp(gen_http::Args),
     /// Write a capture of mixed DNS, HTTP and TLS traffic for decoding benchmarks.
     GenPcap(gen_pcap::Args),
 }
@@ -41,6 +44,7 @@ fn main() -> anyhow::Result<()> {
         Task::PdnsLoad(args) => pdns_load::run(args),
         Task::GenIntel(args) => gen_intel::run(args),
         Task::GenLogs(args) => gen_logs::run(args),
+        Task::GenHttp(args) => gen_http::run(args),
         Task::GenPcap(args) => gen_pcap::run(args),
     }
 }
