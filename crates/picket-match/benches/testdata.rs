@@ -124,9 +124,10 @@ fn indicator(kind: IndicatorKind, value: String, wide: bool, source: &IntelSourc
     }
 }
 
-/// The mix of a large deployment, in shares of `total`: 28 % IPv4, 3 %
-/// IPv6, 12 % networks (/20 to /32), 33 % domains (half with subdomains), 13 % URLs (a
-/// quarter prefixes), 10 % digests, 1 % e-mail, user agents and file names.
+/// Generates the mix of a large deployment, in shares of `total`. The
+/// shares: 28 % IPv4, 3 % IPv6, 12 % networks (/20 to /32), 33 % domains
+/// (half with subdomains), 13 % URLs (a quarter prefixes), 10 % digests and
+/// 1 % e-mail, user agents and file names.
 pub fn indicators(total: usize, seed: u64) -> Vec<Indicator> {
     let mut out = Vec::with_capacity(total);
     each_indicator(total, seed, |i| out.push(i));

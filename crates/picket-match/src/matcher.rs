@@ -156,13 +156,14 @@ impl Matcher {
 
     /// Appends a hit for every indicator that matches any field of `event`.
     ///
-    /// Places checked: client and server address, for HTTP the
-    /// `X-Forwarded-For` and `X-Real-IP` addresses, host, URL, referrer (URL
-    /// and host), user agent, e-mail user name, file name (declared and last
-    /// URL path segment) and body digests; for DNS the query name and every
-    /// answer's address or target name; for TLS the server name. A value
-    /// hit by one indicator at one place is reported once; at most
-    /// [`MatcherSettings::max_hits_per_event`] hits are added per event.
+    /// Every event has its client and server address checked. HTTP events
+    /// add the `X-Forwarded-For` and `X-Real-IP` addresses, host, URL,
+    /// referrer (URL and host), user agent, e-mail user name, file name
+    /// (declared and last URL path segment) and body digests. DNS events add
+    /// the query name and every answer's address or target name, and TLS
+    /// events the server name. A value hit by one indicator at one place is
+    /// reported once, and at most [`MatcherSettings::max_hits_per_event`]
+    /// hits are added per event.
     pub fn match_event(&self, event: &Event, hits: &mut Vec<IntelHit>) {
         let start = hits.len();
         let client = event.client().ip;
