@@ -237,9 +237,17 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
+/// Page cache of an importing connection, in KiB (SQLite's negative
+/// `cache_size`): large feeds then insert without spilling pages mid-way.
+const IMPORT_CACHE_KIB: i64 = 65_536;
+
 fn open_writer(path: &Path) -> anyhow::Result<Store> {
     let store = Store::open(path).with_context(|| format!("cannot open the store {}", path.display()))?;
     store_intel::create_schema(store.connection()).context("cannot create the intelligence tables")?;
+    store
+        .connection()
+        .execute_batch(&format!("PRAGMA cache_size = -{IMPORT_CACHE_KIB}"))
+        .context("cannot size the page cache")?;
     Ok(store)
 }
 
