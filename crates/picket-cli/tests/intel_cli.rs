@@ -2,6 +2,8 @@
 //! the test starts (conditional GET, delisting, a feed that goes down and
 //! its grace period), import, query, allow rules and exports.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::Path;
@@ -32,10 +34,10 @@ fn serve(mode: Arc<Mutex<Mode>>) -> String {
                 if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
                     break;
                 }
-                if let Some((name, value)) = header.split_once(':') {
-                    if name.eq_ignore_ascii_case("if-none-match") {
-                        if_none_match = Some(value.trim().to_owned());
-                    }
+                if let Some((name, value)) = header.split_once(':')
+                    && name.eq_ignore_ascii_case("if-none-match")
+                {
+                    if_none_match = Some(value.trim().to_owned());
                 }
             }
             let current = mode.lock().unwrap().clone();

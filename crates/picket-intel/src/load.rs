@@ -266,7 +266,7 @@ pub fn load_file_with(path: &Path, options: &LoadOptions) -> Result<LoadReport, 
 
 /// Reads a whole file of at most `limit` bytes. A larger file is an
 /// error, not a truncated read.
-pub(crate) fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, IntelError> {
+pub fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, IntelError> {
     let io = |source| IntelError::Io { path: path.to_owned(), source };
     let file = std::fs::File::open(path).map_err(io)?;
     let mut bytes = Vec::new();

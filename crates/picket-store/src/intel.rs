@@ -553,10 +553,10 @@ impl Filter {
                 return false;
             }
         }
-        if let Some(since) = self.seen_since {
-            if s.seen().is_none_or(|seen| seen < since) {
-                return false;
-            }
+        if let Some(since) = self.seen_since
+            && s.seen().is_none_or(|seen| seen < since)
+        {
+            return false;
         }
         true
     }
@@ -754,17 +754,18 @@ fn query_observable(
             "SELECT {INDICATOR_COLUMNS} FROM intel_indicators i WHERE kind = ?1 AND value = ?2"
         ))?;
         for (kind, value) in &keys {
-            if let Some(row) = exact.query_row(params![kind.as_str(), value], indicator_row).optional()?.flatten() {
-                if seen_ids.insert(row.0) {
-                    rows.push(row);
-                }
+            if let Some(row) = exact.query_row(params![kind.as_str(), value], indicator_row).optional()?.flatten()
+                && seen_ids.insert(row.0)
+            {
+                rows.push(row);
             }
         }
         for (name, must_cover_subdomains) in &domain_keys {
-            if let Some(row) = exact.query_row(params!["domain", name], indicator_row).optional()?.flatten() {
-                if (!must_cover_subdomains || row.3) && seen_ids.insert(row.0) {
-                    rows.push(row);
-                }
+            if let Some(row) = exact.query_row(params!["domain", name], indicator_row).optional()?.flatten()
+                && (!must_cover_subdomains || row.3)
+                && seen_ids.insert(row.0)
+            {
+                rows.push(row);
             }
         }
         let mut ranges = conn.prepare_cached(&format!(
@@ -773,10 +774,10 @@ fn query_observable(
         for &(first, last) in &addresses {
             let found = ranges.query_map(params![be(ip_to_u128(first)), be(ip_to_u128(last))], indicator_row)?;
             for row in found {
-                if let Some(row) = row? {
-                    if seen_ids.insert(row.0) {
-                        rows.push(row);
-                    }
+                if let Some(row) = row?
+                    && seen_ids.insert(row.0)
+                {
+                    rows.push(row);
                 }
             }
         }

@@ -279,10 +279,10 @@ fn print_report(name: &str, counts: &UpsertCounts, report: &LoadReport, expired:
     if report.rejections.len() > show {
         eprintln!("  ... {} more rejected", report.rejections.len() - show);
     }
-    if let Some(declared) = report.declared_entries {
-        if declared != report.records {
-            eprintln!("  warning: the file declares {declared} entries, {} were read", report.records);
-        }
+    if let Some(declared) = report.declared_entries
+        && declared != report.records
+    {
+        eprintln!("  warning: the file declares {declared} entries, {} were read", report.records);
     }
 }
 
@@ -307,7 +307,7 @@ fn run_import(store_path: &Path, args: &ImportArgs, now: Timestamp) -> anyhow::R
                 files.push(path.clone());
             }
             for file in files {
-                let body = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+                let body = read_text(&file, picket_intel::whitelist::MAX_WARNINGLIST_BYTES)?;
                 let list: picket_intel::Warninglist =
                     serde_json::from_str(&body).with_context(|| format!("{} is not a MISP warninglist", file.display()))?;
                 picket_intel::Whitelist::new()
@@ -434,6 +434,15 @@ fn import_options(args: &ImportArgs) -> anyhow::Result<LoadOptions> {
     })
 }
 
+/// Largest file of query values read, in bytes (256 MiB).
+const MAX_QUERY_FILE_BYTES: u64 = 256 << 20;
+
+/// Reads a UTF-8 text file of at most `limit` bytes.
+fn read_text(path: &Path, limit: u64) -> anyhow::Result<String> {
+    let bytes = picket_intel::load::read_capped(path, limit)?;
+    String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8", path.display()))
+}
+
 fn duration_nanos(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
 }
@@ -472,13 +481,13 @@ fn pull_feed(store: &Store, feed: &FeedRule, lifetimes: &Lifetimes, now: Timesta
     });
     state.remote.clone_from(&feed.remote);
 
-    if !args.force {
-        if let Some(last) = state.last_success {
-            let due = last.as_nanos().saturating_add(duration_nanos(feed.refresh));
-            if now.as_nanos() < due && state.last_error.is_none() {
-                report_line(&format!("{name}: fresh (pulled {last}), skipped; --force pulls it anyway"));
-                return Ok(());
-            }
+    if !args.force
+        && let Some(last) = state.last_success
+    {
+        let due = last.as_nanos().saturating_add(duration_nanos(feed.refresh));
+        if now.as_nanos() < due && state.last_error.is_none() {
+            report_line(&format!("{name}: fresh (pulled {last}), skipped; --force pulls it anyway"));
+            return Ok(());
         }
     }
 
@@ -629,7 +638,7 @@ fn note(line: &str) {
 fn run_query(store_path: &Path, args: &QueryArgs, now: Timestamp) -> anyhow::Result<ExitCode> {
     let mut values = args.values.clone();
     if let Some(path) = &args.file {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text = read_text(path, MAX_QUERY_FILE_BYTES)?;
         values.extend(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned));
     }
     anyhow::ensure!(!values.is_empty(), "give values to look up or --file PATH");
