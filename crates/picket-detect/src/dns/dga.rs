@@ -274,8 +274,9 @@ fn shape_alert(slot: &mut ShapeWindow, shape: &NameShape, config: &DgaConfig, re
         ID,
         score,
         format!(
-            "{client} got NXDOMAIN for {distinct} distinct .{} domains of one shape in {} s",
-            shape.suffix, config.window_secs
+            "{client} got NXDOMAIN for {distinct} distinct {} domains of one shape in {} s",
+            if shape.suffix == ANY_SUFFIX { "any-suffix".to_owned() } else { format!(".{}", shape.suffix) },
+            config.window_secs
         ),
         events,
     )
