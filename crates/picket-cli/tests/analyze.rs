@@ -149,6 +149,23 @@ fn unreadable_input_does_not_stop_the_run() {
 }
 
 #[test]
+fn closed_pipe_ends_quietly() {
+    let tmg = fixture("tmg-webproxy-30col.tsv");
+    let mut child = picket()
+        .args(["analyze", "--no-store", "--format", "jsonl", tmg.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("error"), "{stderr}");
+    assert_ne!(output.status.code(), Some(2));
+}
+
+#[test]
 fn standard_input_is_read() {
     let mut child = picket()
         .args(["analyze", "--no-store", "--format", "jsonl", "--input-format", "squid", "-"])
@@ -193,4 +210,51 @@ fn wikipedia_capture_matches_intel_in_dns_and_http() {
     };
     assert_eq!(field("dns.question.name"), 8);
     assert_eq!(field("url.domain"), 12);
+}
+
+#[test]
+fn zeek_intel_whitelist_suppresses_meta() {
+    let case = picket_corpus::require_corpus!("ioc-matching/zeek-intel/whitelisting");
+    let pcap = picket_corpus::require_corpus!("zeek/traces/wikipedia.pcap");
+    let output = run(&[
+        "analyze",
+        "--no-store",
+        "--format",
+        "jsonl",
+        "--intel",
+        case.join("intel.dat").to_str().unwrap(),
+        "--intel",
+        case.join("whitelist.dat").to_str().unwrap(),
+        pcap.to_str().unwrap(),
+    ]);
+    let (alerts, _) = alerts_and_summary(&output);
+    let hits: Vec<&Value> = alerts.iter().filter(|a| a["detector"] == "intel.match").collect();
+    let upload = hits
+        .iter()
+        .filter(|a| a["indicators"][0]["indicator"] == "upload.wikimedia.org")
+        .count();
+    let meta = hits
+        .iter()
+        .filter(|a| a["indicators"][0]["indicator"] == "meta.wikimedia.org")
+        .count();
+    assert_eq!(upload, 20, "8 DNS queries and 12 HTTP Host headers");
+    assert_eq!(meta, 0, "meta.wikimedia.org is whitelisted");
+    let source = &hits[0]["indicators"][0]["sources"][0];
+    assert_eq!(source["feed"], "source1");
+    assert_eq!(source["description"], "somehow bad");
+}
+
+#[test]
+fn user_agent_inventory_persists_across_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store.sqlite");
+    let tmg = fixture("tmg-webproxy-30col.tsv");
+    let output = run(&["analyze", "--store", store.to_str().unwrap(), "--format", "jsonl", tmg.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+
+    let conn = rusqlite::Connection::open(&store).unwrap();
+    let pairs: i64 = conn
+        .query_row("SELECT count(*) FROM user_agents WHERE client = '10.20.52.16'", [], |r| r.get(0))
+        .unwrap();
+    assert!(pairs >= 2, "the browser and the Java agent: {pairs}");
 }

@@ -34,7 +34,8 @@ impl Store {
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
-             PRAGMA temp_store = MEMORY;",
+             PRAGMA temp_store = MEMORY;
+             PRAGMA cache_size = -262144;",
         )?;
 
         let store = Store {
@@ -124,6 +125,11 @@ impl Store {
              CREATE INDEX IF NOT EXISTS alerts_ts ON alerts (ts);
              CREATE INDEX IF NOT EXISTS alerts_host ON alerts (host);",
         )?;
+
+        // The tables other stages keep in this file.
+        crate::intel::create_schema(&self.conn)?;
+        crate::pdns::create_schema(&self.conn)?;
+        crate::useragents::create_schema(&self.conn)?;
 
         self.conn
             .execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;

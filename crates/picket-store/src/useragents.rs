@@ -7,7 +7,10 @@
 
 use picket_detect::http::{HistoryError, UserAgentHistory, UserAgentSighting};
 use picket_event::Timestamp;
-use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 /// Creates the inventory table and its index if they do not exist.
 pub fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
@@ -25,20 +28,21 @@ pub fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
+/// Inserts one sighting or folds it into the known pair.
+const UPSERT: &str = "INSERT INTO user_agents (client, user_agent, first_seen, last_seen, sightings)
+     VALUES (?1, ?2, ?3, ?3, 1)
+     ON CONFLICT (client, user_agent) DO UPDATE SET
+         first_seen = min(first_seen, excluded.first_seen),
+         last_seen = max(last_seen, excluded.last_seen),
+         sightings = sightings + 1";
+
 /// Records sightings in one transaction: a new pair is inserted, a known one
 /// keeps its first-seen time (the earlier of the two) and gets the later
 /// last-seen time and one more sighting. Times are nanoseconds since the epoch.
 pub fn record(conn: &mut Connection, sightings: &[UserAgentSighting]) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     {
-        let mut upsert = tx.prepare_cached(
-            "INSERT INTO user_agents (client, user_agent, first_seen, last_seen, sightings)
-             VALUES (?1, ?2, ?3, ?3, 1)
-             ON CONFLICT (client, user_agent) DO UPDATE SET
-                 first_seen = min(first_seen, excluded.first_seen),
-                 last_seen = max(last_seen, excluded.last_seen),
-                 sightings = sightings + 1",
-        )?;
+        let mut upsert = tx.prepare_cached(UPSERT)?;
         for s in sightings {
             upsert.execute(params![s.client, s.user_agent, s.seen.as_nanos()])?;
         }
@@ -117,6 +121,78 @@ impl SqliteUserAgentHistory {
     /// Gives the connection back.
     pub fn into_inner(self) -> Connection {
         self.conn
+    }
+}
+
+/// The inventory for a run that also writes events: lookups go through a
+/// read-only connection of its own, and new sightings wait in memory until
+/// [`PendingUserAgents::write`] stores them after the event writer is done.
+///
+/// Writing from a second connection while the event writer holds its batch
+/// transaction would wait on SQLite's single write lock, so writes are
+/// deferred. Memory grows with the distinct (client, agent) pairs new to
+/// the store, since the detector records only those.
+pub struct DeferredUserAgentHistory {
+    conn: Connection,
+    pending: Arc<Mutex<Vec<UserAgentSighting>>>,
+}
+
+/// Sightings a [`DeferredUserAgentHistory`] has not stored yet.
+pub struct PendingUserAgents {
+    pending: Arc<Mutex<Vec<UserAgentSighting>>>,
+}
+
+impl DeferredUserAgentHistory {
+    /// Opens a read connection to the store file at `path`, whose schema
+    /// [`Store::open`](crate::Store::open) has already created.
+    pub fn open(path: &Path) -> rusqlite::Result<(Self, PendingUserAgents)> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        let pending = Arc::new(Mutex::new(Vec::new()));
+        let history = DeferredUserAgentHistory {
+            conn,
+            pending: Arc::clone(&pending),
+        };
+        Ok((history, PendingUserAgents { pending }))
+    }
+}
+
+impl UserAgentHistory for DeferredUserAgentHistory {
+    fn agent_first_seen(
+        &mut self,
+        client: &str,
+        user_agent: &str,
+    ) -> Result<Option<Timestamp>, HistoryError> {
+        agent_first_seen(&self.conn, client, user_agent).map_err(|e| history_error("lookup", e))
+    }
+
+    fn client_first_seen(&mut self, client: &str) -> Result<Option<Timestamp>, HistoryError> {
+        client_first_seen(&self.conn, client).map_err(|e| history_error("lookup", e))
+    }
+
+    fn record(&mut self, sightings: &[UserAgentSighting]) -> Result<(), HistoryError> {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        pending.extend_from_slice(sightings);
+        Ok(())
+    }
+}
+
+impl PendingUserAgents {
+    /// Stores the waiting sightings through the store's own connection and
+    /// returns how many there were. Call it after the event writer finished.
+    pub fn write(self, store: &crate::Store) -> rusqlite::Result<usize> {
+        let sightings = std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner));
+        let conn = store.connection();
+        let tx = conn.unchecked_transaction()?;
+        {
+            let mut upsert = tx.prepare_cached(UPSERT)?;
+            for s in &sightings {
+                upsert.execute(params![s.client, s.user_agent, s.seen.as_nanos()])?;
+            }
+        }
+        tx.commit()?;
+        Ok(sightings.len())
     }
 }
 

@@ -14,6 +14,11 @@ use std::time::Instant;
 use anyhow::Context;
 use picket_event::Sink;
 use picket_output::{JsonlSink, RunSummary, TextSink};
+use picket_detect::DetectConfig;
+use picket_event::Detector;
+use picket_store::pdns::PdnsHistory;
+use picket_store::useragents::{DeferredUserAgentHistory, PendingUserAgents};
+use rusqlite::{Connection, OpenFlags};
 use picket_store::{Store, WriterConfig};
 
 use self::pipeline::Pipeline;
@@ -101,7 +106,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut summary = RunSummary::new();
 
-    let matcher = intel::build_matcher(&args.intel, &mut summary)?;
     let detect_config = intel::load_detect_config(args.config.as_deref())?;
     let store = if args.no_store {
         None
@@ -111,6 +115,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         summary.store = Some(args.store.display().to_string());
         Some(store)
     };
+    let matcher = intel::build_matcher(&args.intel, store.as_ref(), &mut summary)?;
+    let (detectors, pending_agents) = build_detectors(&detect_config, store.as_ref())?;
 
     let stdout = io::stdout();
     let mut sinks: Vec<Box<dyn Sink + '_>> = Vec::new();
@@ -130,8 +136,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ProgressMode::Never => false,
         ProgressMode::Auto => io::stderr().is_terminal(),
     };
-    let writer = store.as_ref().map(|s| s.writer(WriterConfig::default()));
-    let mut pipeline = Pipeline::new(matcher, &detect_config, writer, sinks, args.format == OutputFormat::Json);
+    let writer = store.as_ref().map(|s| (s, s.writer(WriterConfig::default())));
+    let mut pipeline = Pipeline::new(matcher, detectors, writer, sinks, args.format == OutputFormat::Json);
 
     let options = inputs::InputOptions::from_args(&args)?;
     let paths = inputs::expand(&args.inputs);
@@ -140,11 +146,38 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         summary.inputs.push(input);
     }
     let collected = pipeline.finish(&mut summary)?;
+    if let (Some(store), Some(pending)) = (&store, pending_agents) {
+        pending
+            .write(store)
+            .context("cannot write the user-agent inventory to the store")?;
+    }
 
     summary.elapsed_seconds = started.elapsed().as_secs_f64();
     summary.rank_hosts();
     print_summary(&summary, args.format, &collected)?;
     Ok(super::exit_for_alerts(summary.alert_total()))
+}
+
+/// Builds every detector, with the store's history of domains and user
+/// agents when there is a store. The returned handle holds the user-agent
+/// sightings to write once the event writer is done.
+fn build_detectors(
+    config: &DetectConfig,
+    store: Option<&Store>,
+) -> anyhow::Result<(Vec<Box<dyn Detector>>, Option<PendingUserAgents>)> {
+    let Some(store) = store else {
+        return Ok((picket_detect::all_detectors(config), None));
+    };
+
+    let read_only = Connection::open_with_flags(store.path(), OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .context("cannot open the store for the passive-DNS history")?;
+    let domains = PdnsHistory::new(read_only).context("cannot read the passive-DNS history")?;
+    let (agents, pending) = DeferredUserAgentHistory::open(store.path())
+        .context("cannot read the user-agent inventory from the store")?;
+
+    let mut detectors = picket_detect::dns::detectors_with_history(&config.dns, Some(Box::new(domains)));
+    detectors.extend(picket_detect::http::detectors_with_history(&config.http, Some(Box::new(agents))));
+    Ok((detectors, Some(pending)))
 }
 
 /// Prints the summary: text on stdout for `text`, a last JSON line for
@@ -154,20 +187,17 @@ fn print_summary(
     format: OutputFormat,
     alerts: &[picket_event::Alert],
 ) -> anyhow::Result<()> {
-    let mut stdout = io::stdout().lock();
-    let written = match format {
-        OutputFormat::Text => writeln!(stdout, "\n{}", summary.to_text()),
-        OutputFormat::Jsonl => {
-            serde_json::to_writer(&mut stdout, summary)?;
-            writeln!(stdout)
-        }
+    let text = match format {
+        OutputFormat::Text => format!("\n{}\n", summary.to_text()),
+        OutputFormat::Jsonl => format!("{}\n", serde_json::to_string(summary)?),
         OutputFormat::Json => {
             let document = serde_json::json!({ "alerts": alerts, "summary": summary });
-            serde_json::to_writer_pretty(&mut stdout, &document)?;
-            writeln!(stdout)
+            format!("{}\n", serde_json::to_string_pretty(&document)?)
         }
     };
-    match written.and_then(|()| stdout.flush()) {
+
+    let mut stdout = io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("cannot write to standard output"),
     }

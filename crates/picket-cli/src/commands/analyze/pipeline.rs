@@ -3,21 +3,27 @@
 use std::io;
 
 use anyhow::Context;
-use picket_detect::DetectConfig;
-use picket_event::{Alert, Detector, Event, IntelHit, Sink, SinkError};
+use picket_event::{Alert, Detector, DnsEvent, Event, IntelHit, Sink, SinkError};
 use picket_match::Matcher;
 use picket_output::RunSummary;
-use picket_store::StoreWriter;
+use picket_store::{Store, StoreWriter, pdns};
+use rusqlite::Connection;
 use tracing::warn;
 
 /// Detector id of alerts raised by an indicator match.
 pub const INTEL_MATCH: &str = "intel.match";
+
+/// DNS events gathered before they are folded into passive DNS. Larger
+/// batches fold repeated names into fewer row updates.
+const PDNS_BATCH: usize = 20_000;
 
 /// Everything an event passes through after it was read.
 pub struct Pipeline<'a> {
     matcher: Matcher,
     detectors: Vec<Box<dyn Detector>>,
     store: Option<StoreWriter<'a>>,
+    passive_dns: Option<&'a Connection>,
+    pdns_batch: Vec<DnsEvent>,
     sinks: Vec<Box<dyn Sink + 'a>>,
     collected: Option<Vec<Alert>>,
     hits: Vec<IntelHit>,
@@ -30,15 +36,18 @@ impl<'a> Pipeline<'a> {
     /// for a single JSON document at the end.
     pub fn new(
         matcher: Matcher,
-        detect_config: &DetectConfig,
-        store: Option<StoreWriter<'a>>,
+        detectors: Vec<Box<dyn Detector>>,
+        store: Option<(&'a Store, StoreWriter<'a>)>,
         sinks: Vec<Box<dyn Sink + 'a>>,
         collect: bool,
     ) -> Self {
+        let passive_dns = store.as_ref().map(|(store, _)| store.connection());
         Pipeline {
             matcher,
-            detectors: picket_detect::all_detectors(detect_config),
-            store,
+            detectors,
+            store: store.map(|(_, writer)| writer),
+            passive_dns,
+            pdns_batch: Vec::new(),
             sinks,
             collected: collect.then(Vec::new),
             hits: Vec::new(),
@@ -76,14 +85,31 @@ impl<'a> Pipeline<'a> {
                     .insert_event(event)
                     .context("cannot write an event to the store")?;
             }
+            if let (Some(_), Event::Dns(dns)) = (self.passive_dns, event) {
+                self.pdns_batch.push(dns.clone());
+                if self.pdns_batch.len() >= PDNS_BATCH {
+                    self.commit()?;
+                }
+            }
         }
         self.emit_alerts()
     }
 
-    /// Commits the store after an input, so a later failure keeps it.
+    /// Commits the store and folds the gathered DNS events into passive
+    /// DNS; called after each input, so a later failure keeps it.
     pub fn commit(&mut self) -> anyhow::Result<()> {
         if let Some(store) = &mut self.store {
             store.commit().context("cannot commit to the store")?;
+        }
+
+        // Passive DNS runs its own transaction on the same connection, so
+        // only between the writer's batches.
+        if let Some(conn) = self.passive_dns {
+            if !self.pdns_batch.is_empty() {
+                pdns::ingest(conn, &self.pdns_batch)
+                    .context("cannot write passive DNS to the store")?;
+                self.pdns_batch.clear();
+            }
         }
         Ok(())
     }
@@ -95,10 +121,7 @@ impl<'a> Pipeline<'a> {
             detector.finish(&mut self.alerts);
         }
         self.emit_alerts()?;
-
-        if let Some(store) = &mut self.store {
-            store.finish().context("cannot commit to the store")?;
-        }
+        self.commit()?;
         for sink in &mut self.sinks {
             finish_sink(sink.as_mut())?;
         }
