@@ -68,6 +68,12 @@ pub struct DgaConfig {
     /// Lexical scores remembered per registered domain (the cache is emptied
     /// when full). Default: 100,000 (about 2 MiB).
     pub max_cached_scores: usize,
+    /// Single-name alerts for NXDOMAINs per client and behaviour window.
+    /// A DGA host fails hundreds of names; past this many, its names are
+    /// left to the behaviour alert that sums them up, so one host does not
+    /// flood the output. Random-looking names that resolve are always
+    /// reported. Default: 3.
+    pub max_nx_alerts_per_window: u32,
 }
 
 impl Default for DgaConfig {
@@ -85,6 +91,7 @@ impl Default for DgaConfig {
             max_alerted_names: 200_000,
             dedupe_secs: 86_400,
             max_cached_scores: 100_000,
+            max_nx_alerts_per_window: 3,
         }
     }
 }
@@ -113,6 +120,9 @@ pub struct DgaDetector {
     allowlist: std::sync::Arc<Allowlist>,
     clients: BoundedTable<IpAddr, ClientState>,
     reported: BoundedTable<(IpAddr, u64), ()>,
+    /// Per client: start of the current window (ns) and NXDOMAIN name
+    /// alerts raised in it.
+    nx_alerts: BoundedTable<IpAddr, (i64, u32)>,
     scores: hashbrown::HashMap<u64, f64>,
 }
 
@@ -122,6 +132,7 @@ impl DgaDetector {
         DgaDetector {
             clients: BoundedTable::new(config.max_clients, config.window_secs.saturating_mul(2)),
             reported: BoundedTable::new(config.max_alerted_names, config.dedupe_secs),
+            nx_alerts: BoundedTable::new(config.max_clients, config.window_secs),
             model: DgaModel::shipped(),
             scores: hashbrown::HashMap::new(),
             allowlist,
@@ -140,6 +151,9 @@ impl DgaDetector {
             return None;
         }
         self.reported.entry(key, dns.timestamp, || ());
+        if nx && !self.nx_alert_allowed(client, dns.timestamp) {
+            return None;
+        }
 
         // Lexical evidence alone stays below "high"; a failing lookup adds.
         let mut score = 0.35 + 0.3 * ((lexical - 0.5) / 0.5).clamp(0.0, 1.0);
@@ -160,6 +174,24 @@ impl DgaDetector {
             .with_detail("min_lexical_score", self.config.min_lexical_score)
             .with_detail("nxdomain", nx),
         )
+    }
+
+    /// Counts one NXDOMAIN name alert for a client and tells whether it
+    /// stays within the per-window limit.
+    fn nx_alert_allowed(&mut self, client: IpAddr, now: picket_event::Timestamp) -> bool {
+        let window = i64::try_from(self.config.window_secs)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1_000_000_000);
+        let limit = self.config.max_nx_alerts_per_window;
+        let (start, count) = self
+            .nx_alerts
+            .entry(client, now, || (now.as_nanos(), 0));
+        if now.as_nanos().saturating_sub(*start) >= window {
+            *start = now.as_nanos();
+            *count = 0;
+        }
+        *count += 1;
+        *count <= limit
     }
 
     /// Returns the lexical score of a registered domain, from the cache when

@@ -91,6 +91,13 @@ impl picket_event::Detector for NewDomainDetector {
         let now = dns.timestamp;
         let warmup_from = *self.warmup_from.get_or_insert(now);
 
+        // Only a lookup that returned addresses or records counts as
+        // resolving: an NXDOMAIN name was never reached, and a burst of them
+        // is dns.dga's evidence, not a new domain.
+        let resolved = dns.rcode == Some(ResponseCode::NOERROR) && !dns.answers.is_empty();
+        if !resolved {
+            return;
+        }
         if !self.seen.insert(name_hash(parts.registered)) {
             return;
         }
@@ -113,8 +120,7 @@ impl picket_event::Detector for NewDomainDetector {
         }
 
         let lexical = self.model.score(parts.label).score;
-        let nx = dns.rcode == Some(ResponseCode::NXDOMAIN);
-        let score = 0.15 + 0.5 * lexical + if nx { 0.1 } else { 0.0 };
+        let score = 0.15 + 0.5 * lexical;
         if score < self.config.min_score {
             return;
         }
@@ -128,7 +134,6 @@ impl picket_event::Detector for NewDomainDetector {
             )
             .with_detail("registered_domain", parts.registered)
             .with_detail("lexical_score", round3(lexical))
-            .with_detail("nxdomain", nx)
             .with_detail("history", self.history.is_some())
             .with_detail("warmup_secs", self.config.warmup_secs),
         );
