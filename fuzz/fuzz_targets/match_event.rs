@@ -41,7 +41,8 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let mut parts = text.split('\n');
     let mut next = || parts.next().unwrap_or("").to_owned();
-    let (host, url, referrer, agent, name, xff, answer) = (next(), next(), next(), next(), next(), next(), next());
+    let (host, url, referrer, agent, name, xff, answer) =
+        (next(), next(), next(), next(), next(), next(), next());
     let m = matcher();
     let mut hits = Vec::new();
     m.match_event(
@@ -57,11 +58,22 @@ fuzz_target!(|data: &[u8]| {
         }),
         &mut hits,
     );
-    for rtype in [RecordType::A, RecordType::CNAME, RecordType::MX, RecordType::SRV] {
+    for rtype in [
+        RecordType::A,
+        RecordType::CNAME,
+        RecordType::MX,
+        RecordType::SRV,
+    ] {
         m.match_event(
             &Event::Dns(DnsEvent {
                 query_name: host.clone(),
-                answers: vec![ResourceRecord { name: host.clone(), rtype, class: 1, ttl: 0, data: answer.clone() }],
+                answers: vec![ResourceRecord {
+                    name: host.clone(),
+                    rtype,
+                    class: 1,
+                    ttl: 0,
+                    data: answer.clone(),
+                }],
                 ..DnsEvent::default()
             }),
             &mut hits,

@@ -38,15 +38,23 @@ fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("build");
     group.sample_size(10);
     group.throughput(Throughput::Elements(indicators.len() as u64));
-    group.bench_function("1.5M mixed indicators", |b| b.iter(|| build(black_box(&indicators))));
+    group.bench_function("1.5M mixed indicators", |b| {
+        b.iter(|| build(black_box(&indicators)))
+    });
     group.finish();
 
     let matcher = build(&indicators);
     let listed = testdata::listed_domains(&indicators);
     let hosts = testdata::lookup_hosts(100_000, &listed, 7);
     let mut rng = testdata::Rng::new(9);
-    let ips: Vec<IpAddr> = (0..100_000).map(|_| IpAddr::V4(Ipv4Addr::from(testdata::public_v4(&mut rng)))).collect();
-    let urls: Vec<String> = hosts.iter().take(100_000).map(|h| format!("http://{h}/index.php?id=1")).collect();
+    let ips: Vec<IpAddr> = (0..100_000)
+        .map(|_| IpAddr::V4(Ipv4Addr::from(testdata::public_v4(&mut rng))))
+        .collect();
+    let urls: Vec<String> = hosts
+        .iter()
+        .take(100_000)
+        .map(|h| format!("http://{h}/index.php?id=1"))
+        .collect();
     drop(indicators);
 
     let mut group = c.benchmark_group("lookup");

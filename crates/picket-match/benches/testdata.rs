@@ -34,14 +34,16 @@ impl Rng {
 }
 
 const SYLLABLES: &[&str] = &[
-    "ka", "lo", "mi", "net", "sec", "up", "dat", "ra", "zo", "web", "cdn", "pro", "tel", "box", "shop", "go", "ex", "in",
-    "tra", "vel", "ban", "kor", "ix", "on", "ser", "vo", "mail", "cloud", "ad", "trk",
+    "ka", "lo", "mi", "net", "sec", "up", "dat", "ra", "zo", "web", "cdn", "pro", "tel", "box",
+    "shop", "go", "ex", "in", "tra", "vel", "ban", "kor", "ix", "on", "ser", "vo", "mail", "cloud",
+    "ad", "trk",
 ];
 /// A separate vocabulary for benign traffic, so that benign names collide
 /// with listed ones only where a test plants them.
 const BENIGN_SYLLABLES: &[&str] = &[
-    "goo", "fa", "ce", "mic", "ro", "am", "zon", "wi", "ki", "ya", "hoo", "bi", "ng", "nf", "lix", "ap", "ple", "twi",
-    "ter", "red", "dit", "lin", "ked", "git", "hub", "so", "ft", "ado", "be", "ora",
+    "goo", "fa", "ce", "mic", "ro", "am", "zon", "wi", "ki", "ya", "hoo", "bi", "ng", "nf", "lix",
+    "ap", "ple", "twi", "ter", "red", "dit", "lin", "ked", "git", "hub", "so", "ft", "ado", "be",
+    "ora",
 ];
 
 /// Generates a benign-looking domain from the benign vocabulary.
@@ -51,8 +53,12 @@ pub fn benign_domain(rng: &mut Rng) -> String {
     format!("{w}{}.{}", rng.below(100), rng.pick(TLDS))
 }
 
-const TLDS: &[&str] = &["com", "net", "org", "ru", "info", "xyz", "top", "de", "co.uk", "io", "biz", "cn"];
-const SUBS: &[&str] = &["www", "mail", "api", "cdn", "static", "img", "login", "update", "m", "ns1"];
+const TLDS: &[&str] = &[
+    "com", "net", "org", "ru", "info", "xyz", "top", "de", "co.uk", "io", "biz", "cn",
+];
+const SUBS: &[&str] = &[
+    "www", "mail", "api", "cdn", "static", "img", "login", "update", "m", "ns1",
+];
 
 pub fn word(rng: &mut Rng) -> String {
     let n = 2 + rng.below(3);
@@ -143,18 +149,35 @@ pub fn each_indicator(total: usize, seed: u64, mut out: impl FnMut(Indicator)) {
     let share = |pct: usize| total * pct / 100;
     for _ in 0..share(28) {
         let f = rng.pick(&feeds);
-        out(indicator(IndicatorKind::Ipv4, Ipv4Addr::from(public_v4(&mut rng)).to_string(), false, f));
+        out(indicator(
+            IndicatorKind::Ipv4,
+            Ipv4Addr::from(public_v4(&mut rng)).to_string(),
+            false,
+            f,
+        ));
     }
     for _ in 0..share(3) {
-        let a = (0x2001_0db8u128 << 96) | u128::from(rng.next_u64()) << 32 | u128::from(rng.next_u64() as u32);
+        let a = (0x2001_0db8u128 << 96)
+            | u128::from(rng.next_u64()) << 32
+            | u128::from(rng.next_u64() as u32);
         let f = rng.pick(&feeds);
-        out(indicator(IndicatorKind::Ipv6, Ipv6Addr::from(a).to_string(), false, f));
+        out(indicator(
+            IndicatorKind::Ipv6,
+            Ipv6Addr::from(a).to_string(),
+            false,
+            f,
+        ));
     }
     for _ in 0..share(12) {
         let prefix = 20 + rng.below(13) as u32;
         let net = public_v4(&mut rng) & (u32::MAX << (32 - prefix));
         let f = rng.pick(&feeds);
-        out(indicator(IndicatorKind::Cidr, format!("{}/{prefix}", Ipv4Addr::from(net)), false, f));
+        out(indicator(
+            IndicatorKind::Cidr,
+            format!("{}/{prefix}", Ipv4Addr::from(net)),
+            false,
+            f,
+        ));
     }
     for i in 0..share(33) {
         let d = domain(&mut rng);
@@ -163,20 +186,36 @@ pub fn each_indicator(total: usize, seed: u64, mut out: impl FnMut(Indicator)) {
     }
     for i in 0..share(13) {
         let d = domain(&mut rng);
-        let url = format!("http://{}/{}/{}.php?id={}", host_under(&mut rng, &d), word(&mut rng), word(&mut rng), rng.below(100_000));
+        let url = format!(
+            "http://{}/{}/{}.php?id={}",
+            host_under(&mut rng, &d),
+            word(&mut rng),
+            word(&mut rng),
+            rng.below(100_000)
+        );
         let f = rng.pick(&feeds);
         out(indicator(IndicatorKind::Url, url, i % 4 == 0, f));
     }
     for i in 0..share(10) {
-        let (kind, bytes) = [(IndicatorKind::Md5, 16), (IndicatorKind::Sha1, 20), (IndicatorKind::Sha256, 32)][i % 3];
+        let (kind, bytes) = [
+            (IndicatorKind::Md5, 16),
+            (IndicatorKind::Sha1, 20),
+            (IndicatorKind::Sha256, 32),
+        ][i % 3];
         let f = rng.pick(&feeds);
         out(indicator(kind, hex(&mut rng, bytes), false, f));
     }
     for i in 0..share(1) {
         let f = rng.pick(&feeds);
         let (kind, value) = match i % 3 {
-            0 => (IndicatorKind::Email, format!("{}@{}", word(&mut rng), domain(&mut rng))),
-            1 => (IndicatorKind::UserAgent, format!("{}/{}.{}", word(&mut rng), rng.below(10), rng.below(10))),
+            0 => (
+                IndicatorKind::Email,
+                format!("{}@{}", word(&mut rng), domain(&mut rng)),
+            ),
+            1 => (
+                IndicatorKind::UserAgent,
+                format!("{}/{}.{}", word(&mut rng), rng.below(10), rng.below(10)),
+            ),
             _ => (IndicatorKind::FileName, format!("{}.exe", word(&mut rng))),
         };
         out(indicator(kind, value, false, f));

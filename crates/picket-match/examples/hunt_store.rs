@@ -17,7 +17,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use picket_event::{DnsEvent, Event, HttpEvent, RecordType, ResourceRecord, SourceLocation, Timestamp};
+use picket_event::{
+    DnsEvent, Event, HttpEvent, RecordType, ResourceRecord, SourceLocation, Timestamp,
+};
 use picket_intel::IndicatorKind;
 use picket_store::{Store, WriterConfig};
 
@@ -41,7 +43,10 @@ fn main() {
         if i.kind == IndicatorKind::Domain && listed.len() < 20_000 {
             listed.push(i.value.clone());
         }
-        if matches!(i.kind, IndicatorKind::UserAgent | IndicatorKind::FileName | IndicatorKind::Email) {
+        if matches!(
+            i.kind,
+            IndicatorKind::UserAgent | IndicatorKind::FileName | IndicatorKind::Email
+        ) {
             return;
         }
         let prefix = if i.include_subdomains { "*." } else { "" };
@@ -59,7 +64,9 @@ fn main() {
     let started = Instant::now();
     for n in 0..events {
         let day = start_day + (n / per_day.max(1)).min(days - 1) as i64;
-        let ts = Timestamp::from_nanos(day * 86_400_000_000_000 + (n % per_day.max(1)) as i64 * 1_000_000);
+        let ts = Timestamp::from_nanos(
+            day * 86_400_000_000_000 + (n % per_day.max(1)) as i64 * 1_000_000,
+        );
         let host = rng.pick(&hosts).clone();
         let client = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 | (rng.below(4096) as u32)));
         let server = IpAddr::V4(Ipv4Addr::from(testdata::public_v4(&mut rng)));
@@ -85,7 +92,11 @@ fn main() {
                 client_ip: Some(client),
                 server_ip: Some(server),
                 method: Some("GET".into()),
-                url: format!("http://{host}/{}/app.js?v={}", testdata::word(&mut rng), rng.below(1000)),
+                url: format!(
+                    "http://{host}/{}/app.js?v={}",
+                    testdata::word(&mut rng),
+                    rng.below(1000)
+                ),
                 host: Some(host),
                 status: Some(200),
                 bytes_to_client: Some(rng.below(100_000)),
@@ -98,5 +109,8 @@ fn main() {
     writer.commit().unwrap();
     drop(writer);
     let dt = started.elapsed().as_secs_f64();
-    println!("wrote {events} events over {days} days in {dt:.1} s ({:.0} events/s)", events as f64 / dt);
+    println!(
+        "wrote {events} events over {days} days in {dt:.1} s ({:.0} events/s)",
+        events as f64 / dt
+    );
 }

@@ -26,9 +26,20 @@ const SEED: u64 = 42;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
-        Some("generate") => generate(Path::new(&args[2]), args[3].parse().unwrap(), Path::new(&args[4])),
-        Some("match") => run(Path::new(&args[2]), args.get(3).and_then(|a| a.parse().ok()).unwrap_or(1_500_000)),
-        _ => println!("usage: squid_e2e generate LOG LINES DOMAINS_TXT | squid_e2e match LOG [TOTAL]"),
+        Some("generate") => generate(
+            Path::new(&args[2]),
+            args[3].parse().unwrap(),
+            Path::new(&args[4]),
+        ),
+        Some("match") => run(
+            Path::new(&args[2]),
+            args.get(3)
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(1_500_000),
+        ),
+        _ => println!(
+            "usage: squid_e2e generate LOG LINES DOMAINS_TXT | squid_e2e match LOG [TOTAL]"
+        ),
     }
 }
 
@@ -57,7 +68,15 @@ fn generate(log: &Path, lines: usize, domains_txt: &Path) {
         let (method, url) = if i % 10 == 0 {
             ("CONNECT", format!("{host}:443"))
         } else {
-            ("GET", format!("http://{host}/{}/{}.js?v={}", testdata::word(&mut rng), testdata::word(&mut rng), rng.below(1000)))
+            (
+                "GET",
+                format!(
+                    "http://{host}/{}/{}.js?v={}",
+                    testdata::word(&mut rng),
+                    testdata::word(&mut rng),
+                    rng.below(1000)
+                ),
+            )
         };
         writeln!(
             out,
@@ -82,13 +101,20 @@ fn run(log: &Path, total: usize) {
         let _ = builder.add(&i);
     });
     let matcher = builder.build();
-    println!("matcher: {} indicators in {:.2} s", matcher.len(), started.elapsed().as_secs_f64());
+    println!(
+        "matcher: {} indicators in {:.2} s",
+        matcher.len(),
+        started.elapsed().as_secs_f64()
+    );
 
     let options = picket_sources::OpenOptions {
         format: Some(picket_sources::Format::Squid),
         ..picket_sources::OpenOptions::default()
     };
-    let (started, cpu) = (Instant::now(), testdata::thread_cpu_seconds().unwrap_or(0.0));
+    let (started, cpu) = (
+        Instant::now(),
+        testdata::thread_cpu_seconds().unwrap_or(0.0),
+    );
     let reader = picket_sources::open(log, &options).unwrap();
     let mut hits = Vec::new();
     let (mut events, mut matched_events, mut total_hits, mut rejected) = (0u64, 0u64, 0u64, 0u64);
@@ -106,7 +132,10 @@ fn run(log: &Path, total: usize) {
             Err(_) => rejected += 1,
         }
     }
-    let (dt, dcpu) = (started.elapsed().as_secs_f64(), testdata::thread_cpu_seconds().unwrap_or(0.0) - cpu);
+    let (dt, dcpu) = (
+        started.elapsed().as_secs_f64(),
+        testdata::thread_cpu_seconds().unwrap_or(0.0) - cpu,
+    );
     println!(
         "parsed and matched {events} lines ({rejected} rejected) in {dt:.2} s wall, {dcpu:.2} s CPU: {:.2} M lines/s wall, {:.2} M lines/s CPU time; {matched_events} lines hit, {total_hits} hits",
         events as f64 / dt / 1e6,

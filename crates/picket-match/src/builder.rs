@@ -159,16 +159,25 @@ impl MatcherBuilder {
                 let net: ipnet::IpNet = match value.parse() {
                     Ok(net) => net,
                     Err(_) => {
-                        let ip: IpAddr = value.parse().map_err(|_| invalid("not a CIDR network"))?;
+                        let ip: IpAddr =
+                            value.parse().map_err(|_| invalid("not a CIDR network"))?;
                         ipnet::IpNet::from(ip)
                     }
                 };
                 self.push_network(net.trunc(), tag);
             }
             IndicatorKind::IpRange => {
-                let (a, b) = value.split_once('-').ok_or_else(|| invalid("expected first-last"))?;
-                let a: IpAddr = a.trim().parse().map_err(|_| invalid("first address does not parse"))?;
-                let b: IpAddr = b.trim().parse().map_err(|_| invalid("last address does not parse"))?;
+                let (a, b) = value
+                    .split_once('-')
+                    .ok_or_else(|| invalid("expected first-last"))?;
+                let a: IpAddr = a
+                    .trim()
+                    .parse()
+                    .map_err(|_| invalid("first address does not parse"))?;
+                let b: IpAddr = b
+                    .trim()
+                    .parse()
+                    .map_err(|_| invalid("last address does not parse"))?;
                 match (canonical_ip(a), canonical_ip(b)) {
                     (IpAddr::V4(a), IpAddr::V4(b)) if a <= b => self.r4.push(RangeItem {
                         first: u32::from(a),
@@ -182,15 +191,23 @@ impl MatcherBuilder {
                         tag,
                         prefix: RANGE,
                     }),
-                    _ => return Err(invalid("addresses of different families, or first after last")),
+                    _ => {
+                        return Err(invalid(
+                            "addresses of different families, or first after last",
+                        ));
+                    }
                 }
             }
             IndicatorKind::Domain => {
-                let (name, wildcard) = match value.strip_prefix("*.").or_else(|| value.strip_prefix('.')) {
-                    Some(rest) => (rest, true),
-                    None => (value, false),
-                };
-                if name.bytes().any(|b| b.is_ascii_whitespace() || b == b'/' || b == b'@') {
+                let (name, wildcard) =
+                    match value.strip_prefix("*.").or_else(|| value.strip_prefix('.')) {
+                        Some(rest) => (rest, true),
+                        None => (value, false),
+                    };
+                if name
+                    .bytes()
+                    .any(|b| b.is_ascii_whitespace() || b == b'/' || b == b'@')
+                {
                     return Err(invalid("not a DNS name"));
                 }
                 let name = normalize::domain(name).ok_or_else(|| invalid("not a DNS name"))?;
@@ -204,14 +221,18 @@ impl MatcherBuilder {
                 self.domains.push(hash(self.seed, bytes), bytes, tag);
             }
             IndicatorKind::Url => {
-                let key = normalize::url_key(value, None).ok_or_else(|| invalid("URL without a host"))?;
+                let key =
+                    normalize::url_key(value, None).ok_or_else(|| invalid("URL without a host"))?;
                 let tag = if indicator.match_substring {
                     self.url_prefixes = true;
                     tag | tag::SUFFIX
                 } else {
                     tag
                 };
-                if !self.urls.push(hash(self.seed, key.as_bytes()), key.as_bytes(), tag) {
+                if !self
+                    .urls
+                    .push(hash(self.seed, key.as_bytes()), key.as_bytes(), tag)
+                {
                     return Err(BuildError::TooLong {
                         kind: kind.as_str(),
                         len: key.len(),
@@ -226,29 +247,46 @@ impl MatcherBuilder {
                     return Err(invalid("no @ in e-mail address"));
                 }
                 let key = value.to_lowercase();
-                self.emails.push(hash(self.seed, key.as_bytes()), key.as_bytes(), tag);
+                self.emails
+                    .push(hash(self.seed, key.as_bytes()), key.as_bytes(), tag);
             }
-            IndicatorKind::Md5 => self.md5.push((normalize::hex_digest(value).ok_or_else(|| invalid("not 32 hex digits"))?, tag)),
-            IndicatorKind::Sha1 => self.sha1.push((normalize::hex_digest(value).ok_or_else(|| invalid("not 40 hex digits"))?, tag)),
+            IndicatorKind::Md5 => self.md5.push((
+                normalize::hex_digest(value).ok_or_else(|| invalid("not 32 hex digits"))?,
+                tag,
+            )),
+            IndicatorKind::Sha1 => self.sha1.push((
+                normalize::hex_digest(value).ok_or_else(|| invalid("not 40 hex digits"))?,
+                tag,
+            )),
             IndicatorKind::Sha256 => {
-                self.sha256.push((normalize::hex_digest(value).ok_or_else(|| invalid("not 64 hex digits"))?, tag));
+                self.sha256.push((
+                    normalize::hex_digest(value).ok_or_else(|| invalid("not 64 hex digits"))?,
+                    tag,
+                ));
             }
             IndicatorKind::UserAgent => {
                 if value.is_empty() {
                     return Err(invalid("empty user agent"));
                 }
                 if indicator.match_substring {
-                    self.ua_substrings.push((value.to_owned(), tag | tag::SUFFIX));
+                    self.ua_substrings
+                        .push((value.to_owned(), tag | tag::SUFFIX));
                 } else {
-                    self.user_agents.push(hash(self.seed, value.as_bytes()), value.as_bytes(), tag);
+                    self.user_agents
+                        .push(hash(self.seed, value.as_bytes()), value.as_bytes(), tag);
                 }
             }
             IndicatorKind::FileName => {
-                let name = value.rsplit(['/', '\\']).next().unwrap_or(value).to_lowercase();
+                let name = value
+                    .rsplit(['/', '\\'])
+                    .next()
+                    .unwrap_or(value)
+                    .to_lowercase();
                 if name.is_empty() {
                     return Err(invalid("empty file name"));
                 }
-                self.file_names.push(hash(self.seed, name.as_bytes()), name.as_bytes(), tag);
+                self.file_names
+                    .push(hash(self.seed, name.as_bytes()), name.as_bytes(), tag);
             }
         }
         Ok(())
@@ -368,18 +406,27 @@ fn merge_exact(merge: &mut impl FnMut(Tag, Tag) -> Tag, a: Tag, b: Tag) -> Tag {
 }
 
 /// Compiles user-agent substrings into one case-insensitive automaton.
-fn build_substrings(mut items: Vec<(String, Tag)>, merge: &mut impl FnMut(Tag, Tag) -> Tag) -> Option<Substrings> {
+fn build_substrings(
+    mut items: Vec<(String, Tag)>,
+    merge: &mut impl FnMut(Tag, Tag) -> Tag,
+) -> Option<Substrings> {
     if items.is_empty() {
         return None;
     }
-    items.sort_by(|a, b| a.0.to_ascii_lowercase().cmp(&b.0.to_ascii_lowercase()).then(tag::is_allow(a.1).cmp(&tag::is_allow(b.1))));
+    items.sort_by(|a, b| {
+        a.0.to_ascii_lowercase()
+            .cmp(&b.0.to_ascii_lowercase())
+            .then(tag::is_allow(a.1).cmp(&tag::is_allow(b.1)))
+    });
     let mut kept: Vec<(String, Tag)> = Vec::with_capacity(items.len());
     for (text, t) in items {
         if let Some(prev) = kept.last_mut()
-            && prev.0.eq_ignore_ascii_case(&text) && tag::is_allow(prev.1) == tag::is_allow(t) {
-                prev.1 = merge(prev.1, t);
-                continue;
-            }
+            && prev.0.eq_ignore_ascii_case(&text)
+            && tag::is_allow(prev.1) == tag::is_allow(t)
+        {
+            prev.1 = merge(prev.1, t);
+            continue;
+        }
         kept.push((text, t));
     }
     let automaton: AhoCorasick = AhoCorasickBuilder::new()
@@ -389,7 +436,10 @@ fn build_substrings(mut items: Vec<(String, Tag)>, merge: &mut impl FnMut(Tag, T
         .ok()?;
     Some(Substrings {
         automaton,
-        patterns: kept.into_iter().map(|(p, t)| (p.into_boxed_str(), t)).collect(),
+        patterns: kept
+            .into_iter()
+            .map(|(p, t)| (p.into_boxed_str(), t))
+            .collect(),
     })
 }
 

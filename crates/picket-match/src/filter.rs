@@ -19,7 +19,9 @@ impl Bloom {
             return Bloom::default();
         }
         let words = (n / 4).next_power_of_two().clamp(1, MAX_WORDS);
-        let mut bloom = Bloom { words: vec![0; words] };
+        let mut bloom = Bloom {
+            words: vec![0; words],
+        };
         for h in hashes {
             let (w, bits) = bloom.slot(h);
             bloom.words[w] |= bits;
@@ -66,7 +68,11 @@ const BITMAP_MIN_ENTRIES: usize = 4096;
 impl BlockBitmap {
     /// Builds the bitmap from exact addresses and inclusive ranges, or an
     /// empty (pass-everything) one for small sets.
-    pub(crate) fn new(addresses: impl Iterator<Item = u32>, ranges: impl Iterator<Item = (u32, u32)>, entries: usize) -> Self {
+    pub(crate) fn new(
+        addresses: impl Iterator<Item = u32>,
+        ranges: impl Iterator<Item = (u32, u32)>,
+        entries: usize,
+    ) -> Self {
         if entries < BITMAP_MIN_ENTRIES {
             return BlockBitmap::default();
         }
@@ -105,7 +111,9 @@ mod tests {
 
     #[test]
     fn bloom_has_no_false_negatives() {
-        let hashes: Vec<u64> = (0..10_000u64).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15)).collect();
+        let hashes: Vec<u64> = (0..10_000u64)
+            .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            .collect();
         let bloom = Bloom::new(hashes.iter().copied(), hashes.len());
         assert!(hashes.iter().all(|&h| bloom.may_contain(h)));
         let false_positives = (10_000..110_000u64)

@@ -75,7 +75,12 @@ impl<K: FixedKey> SortedKeys<K> {
         tags.shrink_to_fit();
         let bits = directory_bits(keys.len());
         let dir = directory(keys.iter().map(FixedKey::top), keys.len(), bits);
-        SortedKeys { bits, dir, keys, tags }
+        SortedKeys {
+            bits,
+            dir,
+            keys,
+            tags,
+        }
     }
 
     /// Returns the tag of `key`, if present.
@@ -102,7 +107,9 @@ impl<K: FixedKey> SortedKeys<K> {
 
     /// Heap bytes held.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.dir.capacity() * 4 + self.keys.capacity() * std::mem::size_of::<K>() + self.tags.capacity() * 4
+        self.dir.capacity() * 4
+            + self.keys.capacity() * std::mem::size_of::<K>()
+            + self.tags.capacity() * 4
     }
 }
 
@@ -112,7 +119,10 @@ mod tests {
 
     #[test]
     fn exact_lookup_and_merge() {
-        let items: Vec<(u32, Tag)> = (0..5000u32).map(|i| (i.wrapping_mul(2_654_435_761), i)).chain([(0, 99)]).collect();
+        let items: Vec<(u32, Tag)> = (0..5000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761), i))
+            .chain([(0, 99)])
+            .collect();
         let table = SortedKeys::build(items, |a, b| a.min(b));
         assert_eq!(table.len(), 5000);
         assert_eq!(table.get(&0), Some(0));

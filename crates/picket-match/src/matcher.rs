@@ -109,7 +109,11 @@ impl Matcher {
             + blocking(self.urls.entries().iter().map(|e| e.1))
             + blocking(self.emails.entries().iter().map(|e| e.1))
             + blocking(self.user_agents.entries().iter().map(|e| e.1))
-            + blocking(self.ua_substrings.iter().flat_map(|s| s.patterns.iter().map(|p| p.1)))
+            + blocking(
+                self.ua_substrings
+                    .iter()
+                    .flat_map(|s| s.patterns.iter().map(|p| p.1)),
+            )
             + blocking(self.file_names.entries().iter().map(|e| e.1))
             + blocking(self.md5.iter().map(|(_, t)| t))
             + blocking(self.sha1.iter().map(|(_, t)| t))
@@ -149,7 +153,10 @@ impl Matcher {
                 + self.md5.heap_bytes()
                 + self.sha1.heap_bytes()
                 + self.sha256.heap_bytes()
-                + ua.map_or(0, |s| s.automaton.memory_usage() + s.patterns.iter().map(|p| p.0.len() + 24).sum::<usize>())
+                + ua.map_or(0, |s| {
+                    s.automaton.memory_usage()
+                        + s.patterns.iter().map(|p| p.0.len() + 24).sum::<usize>()
+                })
                 + self.sources.heap_bytes(),
         }
     }
@@ -197,7 +204,13 @@ impl Matcher {
     /// Appends a hit for every URL indicator matching `url` (absolute, or
     /// origin-form with `default_host`): exact, then host-and-path prefixes
     /// from the longest.
-    pub fn match_url(&self, url: &str, default_host: Option<&str>, field: MatchedField, hits: &mut Vec<IntelHit>) {
+    pub fn match_url(
+        &self,
+        url: &str,
+        default_host: Option<&str>,
+        field: MatchedField,
+        hits: &mut Vec<IntelHit>,
+    ) {
         if let Some(key) = normalize::url_key(url, default_host) {
             self.url_key(&key, url, field, hits, hits.len());
         }
@@ -247,43 +260,49 @@ impl Matcher {
                 }
             };
             if !raw.is_empty()
-                && let Some(key) = normalize::url_key(&raw, e.host.as_deref()) {
-                    if !self.urls.is_empty_set() {
-                        self.url_key(&key, &raw, MatchedField::Url, hits, start);
-                    }
-                    if path_for_name.is_none() {
-                        let name = key.find('/').and_then(|i| normalize::last_path_segment(&key[i..]));
-                        if let Some(name) = name {
-                            self.file_name(name, hits, start);
-                        }
+                && let Some(key) = normalize::url_key(&raw, e.host.as_deref())
+            {
+                if !self.urls.is_empty_set() {
+                    self.url_key(&key, &raw, MatchedField::Url, hits, start);
+                }
+                if path_for_name.is_none() {
+                    let name = key
+                        .find('/')
+                        .and_then(|i| normalize::last_path_segment(&key[i..]));
+                    if let Some(name) = name {
+                        self.file_name(name, hits, start);
                     }
                 }
+            }
         }
 
         if let Some(referrer) = e.referrer.as_deref()
-            && let Some(key) = normalize::url_key(referrer, None) {
-                self.url_key(&key, referrer, MatchedField::Referrer, hits, start);
-                let host_end = key.find('/').unwrap_or(key.len());
-                let host = strip_port(&key[..host_end]);
-                self.host(host, MatchedField::Referrer, hits, start);
-            }
+            && let Some(key) = normalize::url_key(referrer, None)
+        {
+            self.url_key(&key, referrer, MatchedField::Referrer, hits, start);
+            let host_end = key.find('/').unwrap_or(key.len());
+            let host = strip_port(&key[..host_end]);
+            self.host(host, MatchedField::Referrer, hits, start);
+        }
 
         if let Some(ua) = e.user_agent.as_deref() {
             self.user_agent(ua, hits, start);
         }
 
         if let Some(user) = e.user_name.as_deref()
-            && user.contains('@') {
-                self.email(user, hits, start);
-            }
+            && user.contains('@')
+        {
+            self.email(user, hits, start);
+        }
 
         if let Some(name) = e.file_name.as_deref() {
             self.file_name(name, hits, start);
         }
         if let Some(path) = path_for_name.take()
-            && let Some(name) = normalize::last_path_segment(path) {
-                self.file_name(name, hits, start);
-            }
+            && let Some(name) = normalize::last_path_segment(path)
+        {
+            self.file_name(name, hits, start);
+        }
 
         if let Some(body) = &e.body {
             for hex in [&body.md5, &body.sha1, &body.sha256] {
@@ -315,7 +334,10 @@ impl Matcher {
 
     /// Matches a host that may be an address literal or a name.
     fn host(&self, host: &str, field: MatchedField, hits: &mut Vec<IntelHit>, start: usize) {
-        let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+        let bare = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
         match bare.parse::<IpAddr>() {
             Ok(ip) => self.ip(ip, field, hits, start),
             Err(_) => self.domain(host, field, hits, start),
@@ -335,7 +357,9 @@ impl Matcher {
                     }
                     self.push(hits, start, Found::V4(key), field, &ip, t);
                 }
-                self.r4.find(key, |item| self.push(hits, start, Found::R4(item), field, &ip, item.tag));
+                self.r4.find(key, |item| {
+                    self.push(hits, start, Found::R4(item), field, &ip, item.tag)
+                });
             }
             IpAddr::V6(a) => {
                 let key = u128::from(a);
@@ -345,7 +369,9 @@ impl Matcher {
                     }
                     self.push(hits, start, Found::V6(key), field, &ip, t);
                 }
-                self.r6.find(key, |item| self.push(hits, start, Found::R6(item), field, &ip, item.tag));
+                self.r6.find(key, |item| {
+                    self.push(hits, start, Found::R6(item), field, &ip, item.tag)
+                });
             }
         }
     }
@@ -365,7 +391,17 @@ impl Matcher {
             let full = pos == 0;
             if full || self.domain_suffix_labels & (1u64 << labels.min(63)) != 0 {
                 let h = hash(self.seed, suffix);
-                if self.probe_level(&self.domains, h, suffix, full, IndicatorKind::Domain, field, name, hits, start) {
+                if self.probe_level(
+                    &self.domains,
+                    h,
+                    suffix,
+                    full,
+                    IndicatorKind::Domain,
+                    field,
+                    name,
+                    hits,
+                    start,
+                ) {
                     return;
                 }
             }
@@ -420,18 +456,39 @@ impl Matcher {
         false
     }
 
-    fn url_key(&self, key: &str, original: &str, field: MatchedField, hits: &mut Vec<IntelHit>, start: usize) {
+    fn url_key(
+        &self,
+        key: &str,
+        original: &str,
+        field: MatchedField,
+        hits: &mut Vec<IntelHit>,
+        start: usize,
+    ) {
         if self.urls.is_empty_set() {
             return;
         }
         let bytes = key.as_bytes();
         let host_end = bytes.iter().position(|&b| b == b'/').unwrap_or(bytes.len());
-        if !self.url_hosts.may_contain(hash(self.seed, &bytes[..host_end])) {
+        if !self
+            .url_hosts
+            .may_contain(hash(self.seed, &bytes[..host_end]))
+        {
             return;
         }
         let value = if original.is_empty() { key } else { original };
         let h = hash(self.seed, bytes);
-        if self.probe_level(&self.urls, h, bytes, true, IndicatorKind::Url, field, value, hits, start) || !self.url_prefixes {
+        if self.probe_level(
+            &self.urls,
+            h,
+            bytes,
+            true,
+            IndicatorKind::Url,
+            field,
+            value,
+            hits,
+            start,
+        ) || !self.url_prefixes
+        {
             return;
         }
 
@@ -443,13 +500,33 @@ impl Matcher {
             if b == b'?' || (b == b'/' && i < query) {
                 if b == b'/' && i + 1 < bytes.len() {
                     let cut = &bytes[..=i];
-                    if self.probe_level(&self.urls, hash(self.seed, cut), cut, false, IndicatorKind::Url, field, value, hits, start) {
+                    if self.probe_level(
+                        &self.urls,
+                        hash(self.seed, cut),
+                        cut,
+                        false,
+                        IndicatorKind::Url,
+                        field,
+                        value,
+                        hits,
+                        start,
+                    ) {
                         return;
                     }
                 }
                 if i > 0 {
                     let cut = &bytes[..i];
-                    if self.probe_level(&self.urls, hash(self.seed, cut), cut, false, IndicatorKind::Url, field, value, hits, start) {
+                    if self.probe_level(
+                        &self.urls,
+                        hash(self.seed, cut),
+                        cut,
+                        false,
+                        IndicatorKind::Url,
+                        field,
+                        value,
+                        hits,
+                        start,
+                    ) {
                         return;
                     }
                 }
@@ -462,7 +539,17 @@ impl Matcher {
         let mark = hits.len();
         if !self.user_agents.is_empty_set() {
             let h = hash(self.seed, ua.as_bytes());
-            if self.probe_level(&self.user_agents, h, ua.as_bytes(), true, IndicatorKind::UserAgent, field, ua, hits, start) {
+            if self.probe_level(
+                &self.user_agents,
+                h,
+                ua.as_bytes(),
+                true,
+                IndicatorKind::UserAgent,
+                field,
+                ua,
+                hits,
+                start,
+            ) {
                 return;
             }
         }
@@ -483,7 +570,14 @@ impl Matcher {
                 hits.truncate(mark);
                 return;
             }
-            self.push(hits, start, Found::Text(IndicatorKind::UserAgent, pattern.as_bytes()), field, &ua, *t);
+            self.push(
+                hits,
+                start,
+                Found::Text(IndicatorKind::UserAgent, pattern.as_bytes()),
+                field,
+                &ua,
+                *t,
+            );
         }
     }
 
@@ -493,14 +587,27 @@ impl Matcher {
         }
         let base = name.rsplit(['/', '\\']).next().unwrap_or(name).trim();
         let lower;
-        let key = if base.bytes().any(|b| !b.is_ascii() || b.is_ascii_uppercase()) {
+        let key = if base
+            .bytes()
+            .any(|b| !b.is_ascii() || b.is_ascii_uppercase())
+        {
             lower = base.to_lowercase();
             lower.as_str()
         } else {
             base
         };
         let h = hash(self.seed, key.as_bytes());
-        self.probe_level(&self.file_names, h, key.as_bytes(), true, IndicatorKind::FileName, MatchedField::FileName, name, hits, start);
+        self.probe_level(
+            &self.file_names,
+            h,
+            key.as_bytes(),
+            true,
+            IndicatorKind::FileName,
+            MatchedField::FileName,
+            name,
+            hits,
+            start,
+        );
     }
 
     fn email(&self, address: &str, hits: &mut Vec<IntelHit>, start: usize) {
@@ -509,7 +616,17 @@ impl Matcher {
         }
         let key = address.trim().to_lowercase();
         let h = hash(self.seed, key.as_bytes());
-        self.probe_level(&self.emails, h, key.as_bytes(), true, IndicatorKind::Email, MatchedField::Email, address, hits, start);
+        self.probe_level(
+            &self.emails,
+            h,
+            key.as_bytes(),
+            true,
+            IndicatorKind::Email,
+            MatchedField::Email,
+            address,
+            hits,
+            start,
+        );
     }
 
     fn digest(&self, hex: &str, field: MatchedField, hits: &mut Vec<IntelHit>, start: usize) {
@@ -539,14 +656,23 @@ impl Matcher {
             return;
         };
         if let Some(t) = table.get(&key)
-            && !tag::is_allow(t) {
-                self.push(hits, start, Found::Digest(kind, &key), field, &hex, t);
-            }
+            && !tag::is_allow(t)
+        {
+            self.push(hits, start, Found::Digest(kind, &key), field, &hex, t);
+        }
     }
 
     /// Appends one hit unless the same indicator already hit the same value
     /// at the same place in this event, or the per-event limit is reached.
-    fn push(&self, hits: &mut Vec<IntelHit>, start: usize, found: Found<'_>, field: MatchedField, value: &dyn std::fmt::Display, t: Tag) {
+    fn push(
+        &self,
+        hits: &mut Vec<IntelHit>,
+        start: usize,
+        found: Found<'_>,
+        field: MatchedField,
+        value: &dyn std::fmt::Display,
+        t: Tag,
+    ) {
         if hits.len().saturating_sub(start) >= self.settings.max_hits_per_event {
             return;
         }
@@ -560,9 +686,9 @@ impl Matcher {
         };
         let value = value.to_string();
         let kind = kind.as_str();
-        let repeated = hits[start.min(hits.len())..]
-            .iter()
-            .any(|h| h.field == field && h.kind == kind && h.indicator == indicator && h.value == value);
+        let repeated = hits[start.min(hits.len())..].iter().any(|h| {
+            h.field == field && h.kind == kind && h.indicator == indicator && h.value == value
+        });
         if repeated {
             return;
         }
@@ -580,9 +706,15 @@ impl Matcher {
 
 fn range_text<A: Addr>(item: &RangeItem<A>, fmt: impl Fn(A) -> String) -> (IndicatorKind, String) {
     if item.prefix == RANGE {
-        (IndicatorKind::IpRange, format!("{}-{}", fmt(item.first), fmt(item.last)))
+        (
+            IndicatorKind::IpRange,
+            format!("{}-{}", fmt(item.first), fmt(item.last)),
+        )
     } else {
-        (IndicatorKind::Cidr, format!("{}/{}", fmt(item.first), item.prefix))
+        (
+            IndicatorKind::Cidr,
+            format!("{}/{}", fmt(item.first), item.prefix),
+        )
     }
 }
 

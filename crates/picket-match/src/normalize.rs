@@ -14,7 +14,10 @@ pub fn domain(name: &str) -> Option<Cow<'_, str>> {
         return None;
     }
     let bytes = trimmed.as_bytes();
-    if bytes.iter().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+    if bytes
+        .iter()
+        .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+    {
         return Some(Cow::Borrowed(trimmed));
     }
     if trimmed.is_ascii() {
@@ -38,7 +41,11 @@ pub fn domain(name: &str) -> Option<Cow<'_, str>> {
 pub fn url_key(raw: &str, default_host: Option<&str>) -> Option<String> {
     let raw = raw.trim();
     let rest = match raw.find("://") {
-        Some(i) if raw[..i].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.') => {
+        Some(i)
+            if raw[..i]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.') =>
+        {
             &raw[i + 3..]
         }
         _ => raw,
@@ -106,7 +113,11 @@ fn push_upper_escapes(out: &mut String, text: &str) {
     let mut i = 0;
     let mut start = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() && bytes[i + 1].is_ascii_hexdigit() && bytes[i + 2].is_ascii_hexdigit() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && bytes[i + 1].is_ascii_hexdigit()
+            && bytes[i + 2].is_ascii_hexdigit()
+        {
             out.push_str(&text[start..i]);
             out.push('%');
             out.push(char::from(bytes[i + 1].to_ascii_uppercase()));
@@ -172,13 +183,17 @@ pub(crate) fn hash(seed: u64, bytes: &[u8]) -> u64 {
     for chunk in &mut chunks {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
-        h = (h ^ u64::from_le_bytes(word)).wrapping_mul(K).rotate_left(29);
+        h = (h ^ u64::from_le_bytes(word))
+            .wrapping_mul(K)
+            .rotate_left(29);
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
         let mut word = [0u8; 8];
         word[..rest.len()].copy_from_slice(rest);
-        h = (h ^ u64::from_le_bytes(word)).wrapping_mul(K).rotate_left(29);
+        h = (h ^ u64::from_le_bytes(word))
+            .wrapping_mul(K)
+            .rotate_left(29);
     }
     fmix64(h)
 }
@@ -201,7 +216,10 @@ mod tests {
     fn domain_forms() {
         assert_eq!(domain("Evil.COM.").as_deref(), Some("evil.com"));
         assert_eq!(domain("evil.com").as_deref(), Some("evil.com"));
-        assert_eq!(domain("bücher.example").as_deref(), Some("xn--bcher-kva.example"));
+        assert_eq!(
+            domain("bücher.example").as_deref(),
+            Some("xn--bcher-kva.example")
+        );
         assert_eq!(domain("."), None);
         assert_eq!(domain(""), None);
     }
@@ -209,7 +227,11 @@ mod tests {
     #[test]
     fn url_keys() {
         let cases = [
-            ("http://Evil.COM/gate.php?id=1#x", None, "evil.com/gate.php?id=1"),
+            (
+                "http://Evil.COM/gate.php?id=1#x",
+                None,
+                "evil.com/gate.php?id=1",
+            ),
             ("https://evil.com:443/a", None, "evil.com/a"),
             ("http://evil.com:8080/a", None, "evil.com:8080/a"),
             ("evil.com", None, "evil.com/"),

@@ -96,7 +96,11 @@ impl<A: Addr> Ranges<A> {
     /// are merged with `merge(old, new)`. When the segment lists would need
     /// more than `max_pool` slots, the widest items are left out and counted
     /// in [`Ranges::dropped`].
-    pub(crate) fn build(mut items: Vec<RangeItem<A>>, max_pool: usize, mut merge: impl FnMut(Tag, Tag) -> Tag) -> Self {
+    pub(crate) fn build(
+        mut items: Vec<RangeItem<A>>,
+        max_pool: usize,
+        mut merge: impl FnMut(Tag, Tag) -> Tag,
+    ) -> Self {
         items.retain(|it| it.first <= it.last);
         items.sort_unstable_by(|a, b| {
             A::span(a.first, a.last)
@@ -109,19 +113,20 @@ impl<A: Addr> Ranges<A> {
         for it in items {
             if let Some(prev) = merged.last_mut()
                 && prev.first == it.first
-                    && prev.last == it.last
-                    && prev.prefix == it.prefix
-                    && tag::is_allow(prev.tag) == tag::is_allow(it.tag)
-                {
-                    prev.tag = merge(prev.tag, it.tag);
-                    continue;
-                }
+                && prev.last == it.last
+                && prev.prefix == it.prefix
+                && tag::is_allow(prev.tag) == tag::is_allow(it.tag)
+            {
+                prev.tag = merge(prev.tag, it.tag);
+                continue;
+            }
             merged.push(it);
         }
         let mut items = merged;
 
         let mut starts = boundaries(&items);
-        let mut spans: Vec<(usize, usize)> = items.iter().map(|it| segment_span(&starts, it)).collect();
+        let mut spans: Vec<(usize, usize)> =
+            items.iter().map(|it| segment_span(&starts, it)).collect();
 
         let mut total = 0usize;
         let mut keep = items.len();
@@ -272,7 +277,12 @@ mod tests {
 
     #[test]
     fn nested_networks_most_specific_first() {
-        let items = vec![net(0x0a00_0000, 8, 1), net(0x0a01_0000, 16, 2), net(0x0a01_0200, 24, 3), net(0, 0, 4)];
+        let items = vec![
+            net(0x0a00_0000, 8, 1),
+            net(0x0a01_0000, 16, 2),
+            net(0x0a01_0200, 24, 3),
+            net(0, 0, 4),
+        ];
         let r = Ranges::build(items, usize::MAX, |a, _| a);
         assert_eq!(found(&r, 0x0a01_0203), vec![3, 2, 1, 4]);
         assert_eq!(found(&r, 0x0a01_0303), vec![2, 1, 4]);
@@ -282,7 +292,11 @@ mod tests {
 
     #[test]
     fn whitelist_stops_less_specific() {
-        let items = vec![net(0x0a00_0000, 8, 1), net(0x0a01_0000, 16, 2 | tag::ALLOW), net(0x0a01_0200, 24, 3)];
+        let items = vec![
+            net(0x0a00_0000, 8, 1),
+            net(0x0a01_0000, 16, 2 | tag::ALLOW),
+            net(0x0a01_0200, 24, 3),
+        ];
         let r = Ranges::build(items, usize::MAX, |a, _| a);
         assert_eq!(found(&r, 0x0a01_0203), vec![3]);
         assert_eq!(found(&r, 0x0a01_0303), Vec::<Tag>::new());

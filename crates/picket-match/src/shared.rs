@@ -34,7 +34,10 @@ impl SharedMatcher {
     /// Puts `matcher` in force and returns the one it replaces.
     pub fn replace(&self, matcher: Matcher) -> Arc<Matcher> {
         let old = self.current.swap(Arc::new(matcher));
-        tracing::info!(indicators = self.current.load().len(), "swapped in a new indicator matcher");
+        tracing::info!(
+            indicators = self.current.load().len(),
+            "swapped in a new indicator matcher"
+        );
         old
     }
 }

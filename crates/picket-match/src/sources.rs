@@ -32,10 +32,10 @@ impl SourceTable {
     /// Returns the id of one source, adding it when new.
     fn source_id(&mut self, source: &IntelSource) -> u32 {
         let key = source_hash(source);
-        if let Some(ids) = self.source_ids.get(&key) {
-            if let Some(&id) = ids.iter().find(|&&id| self.sources[id as usize] == *source) {
-                return id;
-            }
+        if let Some(ids) = self.source_ids.get(&key)
+            && let Some(&id) = ids.iter().find(|&&id| self.sources[id as usize] == *source)
+        {
+            return id;
         }
         let id = self.sources.len() as u32;
         self.sources.push(source.clone());
@@ -77,13 +77,22 @@ impl SourceTable {
         if let Some(last) = self.last {
             let list = &self.lists[last as usize];
             let same = list.len() == sightings.len()
-                && sightings.iter().all(|s| list.iter().any(|&id| self.sources[id as usize] == s.source))
-                && list.iter().all(|&id| sightings.iter().any(|s| self.sources[id as usize] == s.source));
+                && sightings
+                    .iter()
+                    .all(|s| list.iter().any(|&id| self.sources[id as usize] == s.source))
+                && list.iter().all(|&id| {
+                    sightings
+                        .iter()
+                        .any(|s| self.sources[id as usize] == s.source)
+                });
             if same {
                 return Some(last);
             }
         }
-        let ids = sightings.iter().map(|s| self.source_id(&s.source)).collect();
+        let ids = sightings
+            .iter()
+            .map(|s| self.source_id(&s.source))
+            .collect();
         self.list_id(ids)
     }
 
@@ -105,7 +114,11 @@ impl SourceTable {
         for list in &self.lists {
             offsets.push(items.len() as u32);
             items.extend_from_slice(list);
-            let best = list.iter().map(|&id| self.sources[id as usize].confidence).max().unwrap_or(0);
+            let best = list
+                .iter()
+                .map(|&id| self.sources[id as usize].confidence)
+                .max()
+                .unwrap_or(0);
             confidence.push(best);
         }
         offsets.push(items.len() as u32);

@@ -46,7 +46,12 @@ impl StrSetBuilder {
             return false;
         }
         self.arena.extend_from_slice(key);
-        self.items.push(Item { hash, off, len, tag });
+        self.items.push(Item {
+            hash,
+            off,
+            len,
+            tag,
+        });
         true
     }
 
@@ -80,12 +85,12 @@ impl StrSetBuilder {
         for it in &self.items {
             if let Some(prev) = kept.last_mut()
                 && prev.hash == it.hash
-                    && prev.tag & tag::KEY_FLAGS == it.tag & tag::KEY_FLAGS
-                    && bytes(prev) == bytes(it)
-                {
-                    prev.tag = merge(prev.tag, it.tag);
-                    continue;
-                }
+                && prev.tag & tag::KEY_FLAGS == it.tag & tag::KEY_FLAGS
+                && bytes(prev) == bytes(it)
+            {
+                prev.tag = merge(prev.tag, it.tag);
+                continue;
+            }
             kept.push(*it);
         }
 

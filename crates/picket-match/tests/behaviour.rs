@@ -3,7 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use picket_event::{
-    BodyInfo, DnsEvent, Event, HttpEvent, IntelHit, IntelSource, MatchedField, RecordType, ResourceRecord, TlsEvent,
+    BodyInfo, DnsEvent, Event, HttpEvent, IntelHit, IntelSource, MatchedField, RecordType,
+    ResourceRecord, TlsEvent,
 };
 use picket_intel::{Indicator, IndicatorKind, Sighting};
 use picket_match::{Matcher, MatcherBuilder, MatcherSettings};
@@ -73,7 +74,9 @@ fn dns(name: &str, answers: &[(RecordType, &str)]) -> Event {
 }
 
 fn fields(hits: &[IntelHit]) -> Vec<(MatchedField, &str, &str)> {
-    hits.iter().map(|h| (h.field, h.indicator.as_str(), h.value.as_str())).collect()
+    hits.iter()
+        .map(|h| (h.field, h.indicator.as_str(), h.value.as_str()))
+        .collect()
 }
 
 #[test]
@@ -118,7 +121,10 @@ fn internationalised_names_match_in_ascii_form() {
 #[test]
 fn whitelisted_child_wins_over_blacklisted_parent() {
     let m = matcher(
-        &[wide(IndicatorKind::Domain, "wikimedia.org"), ind(IndicatorKind::Domain, "deep.meta.wikimedia.org")],
+        &[
+            wide(IndicatorKind::Domain, "wikimedia.org"),
+            ind(IndicatorKind::Domain, "deep.meta.wikimedia.org"),
+        ],
         &[wide(IndicatorKind::Domain, "meta.wikimedia.org")],
     );
     let names = |name: &str| {
@@ -130,14 +136,24 @@ fn whitelisted_child_wins_over_blacklisted_parent() {
     assert!(names("meta.wikimedia.org").is_empty());
     assert!(names("x.meta.wikimedia.org").is_empty());
     // A blacklisted name more specific than the whitelist entry still hits.
-    assert_eq!(names("deep.meta.wikimedia.org"), ["deep.meta.wikimedia.org"]);
+    assert_eq!(
+        names("deep.meta.wikimedia.org"),
+        ["deep.meta.wikimedia.org"]
+    );
 }
 
 #[test]
 fn allowed_exact_value_is_never_hit() {
     let m = matcher(
-        &[ind(IndicatorKind::Ipv4, "192.0.2.1"), ind(IndicatorKind::Cidr, "192.0.2.0/24"), ind(IndicatorKind::Domain, "a.example")],
-        &[ind(IndicatorKind::Ipv4, "192.0.2.1"), ind(IndicatorKind::Domain, "a.example")],
+        &[
+            ind(IndicatorKind::Ipv4, "192.0.2.1"),
+            ind(IndicatorKind::Cidr, "192.0.2.0/24"),
+            ind(IndicatorKind::Domain, "a.example"),
+        ],
+        &[
+            ind(IndicatorKind::Ipv4, "192.0.2.1"),
+            ind(IndicatorKind::Domain, "a.example"),
+        ],
     );
     let mut v = Vec::new();
     m.match_ip("192.0.2.1".parse().unwrap(), MatchedField::ServerIp, &mut v);
@@ -149,7 +165,14 @@ fn allowed_exact_value_is_never_hit() {
 
 #[test]
 fn dns_answers_catch_addresses_behind_innocent_names() {
-    let m = matcher(&[ind(IndicatorKind::Ipv4, "203.0.113.66"), wide(IndicatorKind::Domain, "c2.example"), wide(IndicatorKind::Domain, "mx.bad")], &[]);
+    let m = matcher(
+        &[
+            ind(IndicatorKind::Ipv4, "203.0.113.66"),
+            wide(IndicatorKind::Domain, "c2.example"),
+            wide(IndicatorKind::Domain, "mx.bad"),
+        ],
+        &[],
+    );
     let event = dns(
         "cdn.innocent.example",
         &[
@@ -179,14 +202,20 @@ fn http_places() {
             ind(IndicatorKind::Cidr, "192.0.2.0/24"),
             wide(IndicatorKind::Domain, "evil.example"),
             ind(IndicatorKind::Domain, "ref.example"),
-            ind(IndicatorKind::Url, "http://WWW.evil.example:80/gate.php?id=1#top"),
+            ind(
+                IndicatorKind::Url,
+                "http://WWW.evil.example:80/gate.php?id=1#top",
+            ),
             wide(IndicatorKind::Url, "http://dl.example/payloads/"),
             wide(IndicatorKind::UserAgent, "BadBot"),
             ind(IndicatorKind::UserAgent, "curl/7.1"),
             ind(IndicatorKind::FileName, "Invoice.EXE"),
             ind(IndicatorKind::Email, "Boss@Corp.example"),
             ind(IndicatorKind::Md5, "d41d8cd98f00b204e9800998ecf8427e"),
-            ind(IndicatorKind::Sha256, "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"),
+            ind(
+                IndicatorKind::Sha256,
+                "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
+            ),
         ],
         &[],
     );
@@ -211,7 +240,10 @@ fn http_places() {
         ..HttpEvent::default()
     });
     let got = hits(&m, &event);
-    let places: Vec<(MatchedField, &str)> = got.iter().map(|h| (h.field, h.indicator.as_str())).collect();
+    let places: Vec<(MatchedField, &str)> = got
+        .iter()
+        .map(|h| (h.field, h.indicator.as_str()))
+        .collect();
     let expected = [
         (MatchedField::ClientIp, "192.0.2.0/24"),
         (MatchedField::ServerIp, "198.51.100.7"),
@@ -223,7 +255,10 @@ fn http_places() {
         (MatchedField::Email, "boss@corp.example"),
         (MatchedField::FileName, "invoice.exe"),
         (MatchedField::BodyHash, "d41d8cd98f00b204e9800998ecf8427e"),
-        (MatchedField::BodyHash, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        (
+            MatchedField::BodyHash,
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        ),
     ];
     assert_eq!(places, expected, "{got:#?}");
 
@@ -233,33 +268,63 @@ fn http_places() {
     assert_eq!(h.confidence, 80);
     assert_eq!(h.sources[0].tlp.as_deref(), Some("amber"));
     assert_eq!(h.sources[0].tags, ["c2"]);
-    assert_eq!(h.sources[0].description.as_deref(), Some("192.0.2.0/24 is bad"));
+    assert_eq!(
+        h.sources[0].description.as_deref(),
+        Some("192.0.2.0/24 is bad")
+    );
 }
 
 #[test]
 fn url_prefixes_cut_on_path_boundaries() {
-    let m = matcher(&[wide(IndicatorKind::Url, "http://dl.example/payloads/"), wide(IndicatorKind::Url, "dl.example/gate.php")], &[]);
+    let m = matcher(
+        &[
+            wide(IndicatorKind::Url, "http://dl.example/payloads/"),
+            wide(IndicatorKind::Url, "dl.example/gate.php"),
+        ],
+        &[],
+    );
     let hit = |url: &str| {
         let mut v = Vec::new();
         m.match_url(url, None, MatchedField::Url, &mut v);
         v.into_iter().map(|h| h.indicator).collect::<Vec<_>>()
     };
-    assert_eq!(hit("https://DL.example/payloads/x.exe"), ["dl.example/payloads/"]);
+    assert_eq!(
+        hit("https://DL.example/payloads/x.exe"),
+        ["dl.example/payloads/"]
+    );
     assert_eq!(hit("http://dl.example/payloads/"), ["dl.example/payloads/"]);
     assert!(hit("http://dl.example/payloadsX/x.exe").is_empty());
-    assert_eq!(hit("http://dl.example/gate.php?x=1"), ["dl.example/gate.php"]);
-    assert_eq!(hit("http://dl.example/gate.php/more"), ["dl.example/gate.php"]);
+    assert_eq!(
+        hit("http://dl.example/gate.php?x=1"),
+        ["dl.example/gate.php"]
+    );
+    assert_eq!(
+        hit("http://dl.example/gate.php/more"),
+        ["dl.example/gate.php"]
+    );
     assert!(hit("http://dl.example/gate.php5").is_empty());
     assert!(hit("http://other.example/payloads/x").is_empty());
 
     let mut v = Vec::new();
-    m.match_url("/payloads/a.bin", Some("dl.example"), MatchedField::Url, &mut v);
+    m.match_url(
+        "/payloads/a.bin",
+        Some("dl.example"),
+        MatchedField::Url,
+        &mut v,
+    );
     assert_eq!(v.len(), 1);
 }
 
 #[test]
 fn tls_and_ipv6() {
-    let m = matcher(&[wide(IndicatorKind::Domain, "evil.example"), ind(IndicatorKind::Cidr, "2001:db8::/32"), ind(IndicatorKind::Ipv4, "192.0.2.1")], &[]);
+    let m = matcher(
+        &[
+            wide(IndicatorKind::Domain, "evil.example"),
+            ind(IndicatorKind::Cidr, "2001:db8::/32"),
+            ind(IndicatorKind::Ipv4, "192.0.2.1"),
+        ],
+        &[],
+    );
     let event = Event::Tls(TlsEvent {
         client_ip: Some("::ffff:192.0.2.1".parse().unwrap()),
         server_ip: Some("2001:db8::1".parse().unwrap()),
@@ -299,7 +364,9 @@ fn hits_per_event_are_capped() {
     });
     b.add(&ind(IndicatorKind::Cidr, "10.0.0.0/8")).unwrap();
     let m = b.build();
-    let answers: Vec<(RecordType, String)> = (0..50).map(|i| (RecordType::A, format!("10.0.0.{i}"))).collect();
+    let answers: Vec<(RecordType, String)> = (0..50)
+        .map(|i| (RecordType::A, format!("10.0.0.{i}")))
+        .collect();
     let answers: Vec<(RecordType, &str)> = answers.iter().map(|(t, d)| (*t, d.as_str())).collect();
     assert_eq!(hits(&m, &dns("x.example", &answers)).len(), 3);
 }
@@ -325,10 +392,33 @@ fn invalid_values_are_rejected_with_the_value() {
 #[test]
 fn hostile_values_do_not_panic() {
     let m = matcher(
-        &[wide(IndicatorKind::Domain, "a.example"), wide(IndicatorKind::Url, "a.example/x/"), wide(IndicatorKind::UserAgent, "x"), ind(IndicatorKind::FileName, "f")],
+        &[
+            wide(IndicatorKind::Domain, "a.example"),
+            wide(IndicatorKind::Url, "a.example/x/"),
+            wide(IndicatorKind::UserAgent, "x"),
+            ind(IndicatorKind::FileName, "f"),
+        ],
         &[],
     );
-    let junk = ["", ".", "..", "...a.example", "a..example", "%", "%z", "http://", "://", "[::1", "[", "a.example:99999/x", "\u{0}", "ü.ü.", "x/%%%/?", "?", "#"];
+    let junk = [
+        "",
+        ".",
+        "..",
+        "...a.example",
+        "a..example",
+        "%",
+        "%z",
+        "http://",
+        "://",
+        "[::1",
+        "[",
+        "a.example:99999/x",
+        "\u{0}",
+        "ü.ü.",
+        "x/%%%/?",
+        "?",
+        "#",
+    ];
     for text in junk {
         let event = Event::Http(HttpEvent {
             host: Some(text.into()),
@@ -345,7 +435,18 @@ fn hostile_values_do_not_panic() {
             ..HttpEvent::default()
         });
         let _ = hits(&m, &event);
-        let _ = hits(&m, &dns(text, &[(RecordType::CNAME, text), (RecordType::A, text), (RecordType::MX, text), (RecordType::SRV, text)]));
+        let _ = hits(
+            &m,
+            &dns(
+                text,
+                &[
+                    (RecordType::CNAME, text),
+                    (RecordType::A, text),
+                    (RecordType::MX, text),
+                    (RecordType::SRV, text),
+                ],
+            ),
+        );
     }
 }
 
@@ -357,7 +458,8 @@ fn large_address_sets_use_the_block_filter() {
         b.add(&ind(IndicatorKind::Ipv4, &ip.to_string())).unwrap();
     }
     b.add(&ind(IndicatorKind::Cidr, "192.168.0.0/16")).unwrap();
-    b.add(&ind(IndicatorKind::IpRange, "172.16.0.5-172.16.1.4")).unwrap();
+    b.add(&ind(IndicatorKind::IpRange, "172.16.0.5-172.16.1.4"))
+        .unwrap();
     let m = b.build();
     let count = |ip: &str| {
         let mut v = Vec::new();

@@ -71,9 +71,16 @@ fn zeek_whitelisting_on_wikipedia_pcap() {
     };
     assert_eq!(upload(MatchedField::DnsQuery), 8);
     assert_eq!(upload(MatchedField::HttpHost), 12);
-    assert!(hits.iter().all(|h| h.indicator != "meta.wikimedia.org"), "{hits:#?}");
+    assert!(
+        hits.iter().all(|h| h.indicator != "meta.wikimedia.org"),
+        "{hits:#?}"
+    );
     assert_eq!(hits.len(), 20, "{hits:#?}");
-    assert!(hits.iter().all(|h| h.sources.iter().any(|s| s.description.as_deref() == Some("somehow bad"))));
+    assert!(hits.iter().all(|h| {
+        h.sources
+            .iter()
+            .any(|s| s.description.as_deref() == Some("somehow bad"))
+    }));
 }
 
 /// The same case on the Zeek logs Zeek wrote for the same capture, parsed
@@ -125,7 +132,13 @@ fn zeek_rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
         if let Some(header) = line.strip_prefix("#fields\t") {
             fields = header.split('\t').map(str::to_owned).collect();
         } else if !line.starts_with('#') && !line.is_empty() {
-            rows.push(fields.iter().cloned().zip(line.split('\t').map(str::to_owned)).collect());
+            rows.push(
+                fields
+                    .iter()
+                    .cloned()
+                    .zip(line.split('\t').map(str::to_owned))
+                    .collect(),
+            );
         }
     }
     rows
@@ -146,7 +159,9 @@ fn zeek_match_subnet_most_specific_first() {
     let lookup = |ip: &str| {
         let mut hits = Vec::new();
         matcher.match_ip(ip.parse().unwrap(), MatchedField::ServerIp, &mut hits);
-        hits.into_iter().map(|h| (h.kind, h.indicator)).collect::<Vec<_>>()
+        hits.into_iter()
+            .map(|h| (h.kind, h.indicator))
+            .collect::<Vec<_>>()
     };
     let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
     assert_eq!(lookup("192.168.1.1"), vec![pair("ipv4", "192.168.1.1")]);
@@ -188,7 +203,13 @@ fn suricata_dataset_subdomains() {
             }
         })
         .collect();
-    let lists = [("domains.lst", load(&dir.join("domains.lst"), Format::SuricataDataset)), ("domains.json", ndjson)];
+    let lists = [
+        (
+            "domains.lst",
+            load(&dir.join("domains.lst"), Format::SuricataDataset),
+        ),
+        ("domains.json", ndjson),
+    ];
     for (list, indicators) in lists {
         let mut builder = MatcherBuilder::new();
         for indicator in &indicators {
@@ -202,7 +223,10 @@ fn suricata_dataset_subdomains() {
         let mut names: Vec<&str> = hits.iter().map(|h| h.value.as_str()).collect();
         names.sort_unstable();
         assert_eq!(names, ["mail.evil.com", "sub.mail.evil.com"], "{list}");
-        assert!(hits.iter().all(|h| h.indicator == "evil.com" && h.field == MatchedField::DnsQuery));
+        assert!(
+            hits.iter()
+                .all(|h| h.indicator == "evil.com" && h.field == MatchedField::DnsQuery)
+        );
     }
 }
 
@@ -210,7 +234,8 @@ fn suricata_dataset_subdomains() {
 /// decoder gives for that capture.
 #[test]
 fn zeek_file_name_indicator() {
-    let dir = picket_corpus::require_corpus!("ioc-matching/zeek-intel/filename-in-http-get-response");
+    let dir =
+        picket_corpus::require_corpus!("ioc-matching/zeek-intel/filename-in-http-get-response");
     let pcap = picket_corpus::require_corpus!("zeek/traces/http/http-filename.pcap");
     let mut builder = MatcherBuilder::new();
     for indicator in load(&dir.join("intel.dat"), Format::ZeekIntel) {
@@ -219,7 +244,8 @@ fn zeek_file_name_indicator() {
     let matcher = builder.build();
     let (_, hits) = capture_hits(&matcher, &pcap);
     assert!(
-        hits.iter().any(|h| h.indicator == "test.json" && h.field == MatchedField::FileName),
+        hits.iter()
+            .any(|h| h.indicator == "test.json" && h.field == MatchedField::FileName),
         "{hits:#?}"
     );
 }

@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use picket_event::{IntelHit, MatchedField};
 use picket_intel::{Indicator, IndicatorKind};
-use picket_match::{normalize, MatcherBuilder};
+use picket_match::{MatcherBuilder, normalize};
 use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
@@ -52,15 +52,27 @@ fn v4_entry() -> impl Strategy<Value = Entry> {
     let exact = small_v4().prop_map(|a| (IndicatorKind::Ipv4, Ipv4Addr::from(a).to_string()));
     let cidr = (small_v4(), 20u8..=32).prop_map(|(a, p)| {
         let mask = u32::MAX.checked_shl(32 - u32::from(p)).unwrap_or(0);
-        (IndicatorKind::Cidr, format!("{}/{p}", Ipv4Addr::from(a & mask)))
+        (
+            IndicatorKind::Cidr,
+            format!("{}/{p}", Ipv4Addr::from(a & mask)),
+        )
     });
     let range = (small_v4(), 0u32..300).prop_map(|(a, len)| {
-        (IndicatorKind::IpRange, format!("{}-{}", Ipv4Addr::from(a), Ipv4Addr::from(a.saturating_add(len))))
+        (
+            IndicatorKind::IpRange,
+            format!(
+                "{}-{}",
+                Ipv4Addr::from(a),
+                Ipv4Addr::from(a.saturating_add(len))
+            ),
+        )
     });
-    (prop_oneof![exact, cidr, range], prop::bool::weighted(0.15)).prop_map(|((kind, value), allow)| Entry {
-        indicator: indicator(kind, value, false),
-        allow,
-    })
+    (prop_oneof![exact, cidr, range], prop::bool::weighted(0.15)).prop_map(
+        |((kind, value), allow)| Entry {
+            indicator: indicator(kind, value, false),
+            allow,
+        },
+    )
 }
 
 /// Returns the extent of an address entry as (first, last).
@@ -80,7 +92,11 @@ fn extent(e: &Indicator) -> (u128, u128) {
             let bits: u32 = if addr.is_ipv4() { 32 } else { 128 };
             let host = bits - prefix.parse::<u32>().unwrap();
             let first = to(addr);
-            let last = first | u128::MAX.checked_shr(128 - host).filter(|_| host > 0).unwrap_or(0);
+            let last = first
+                | u128::MAX
+                    .checked_shr(128 - host)
+                    .filter(|_| host > 0)
+                    .unwrap_or(0);
             (first, last)
         }
         IndicatorKind::IpRange => {
@@ -110,11 +126,20 @@ fn reference_ip(entries: &[Entry], ip: u128) -> Vec<(String, String)> {
         return out;
     }
     if let Some(e) = exacts.first() {
-        out.push((e.indicator.kind.as_str().to_owned(), e.indicator.value.clone()));
+        out.push((
+            e.indicator.kind.as_str().to_owned(),
+            e.indicator.value.clone(),
+        ));
     }
 
     let mut nets: Vec<&&Entry> = containing.iter().filter(|e| !exact(e)).collect();
-    let prefix_order = |e: &Entry| if e.indicator.kind == IndicatorKind::IpRange { 255 } else { 0 };
+    let prefix_order = |e: &Entry| {
+        if e.indicator.kind == IndicatorKind::IpRange {
+            255
+        } else {
+            0
+        }
+    };
     nets.sort_by_key(|e| {
         let (a, b) = extent(&e.indicator);
         (b - a, !e.allow, a, prefix_order(e))
@@ -126,14 +151,19 @@ fn reference_ip(entries: &[Entry], ip: u128) -> Vec<(String, String)> {
         }
         let (a, b) = extent(&e.indicator);
         if seen.insert((a, b, prefix_order(e))) {
-            out.push((e.indicator.kind.as_str().to_owned(), e.indicator.value.clone()));
+            out.push((
+                e.indicator.kind.as_str().to_owned(),
+                e.indicator.value.clone(),
+            ));
         }
     }
     out
 }
 
 fn pairs(hits: &[IntelHit]) -> Vec<(String, String)> {
-    hits.iter().map(|h| (h.kind.clone(), h.indicator.clone())).collect()
+    hits.iter()
+        .map(|h| (h.kind.clone(), h.indicator.clone()))
+        .collect()
 }
 
 proptest! {
@@ -180,7 +210,9 @@ proptest! {
 /// Labels chosen so that one is a suffix of another without a label
 /// boundary (`evil`, `notevil`), with case and IDNA forms.
 fn label() -> impl Strategy<Value = &'static str> {
-    prop::sample::select(vec!["evil", "notevil", "a", "b", "com", "net", "xn--p1ai", "mail"])
+    prop::sample::select(vec![
+        "evil", "notevil", "a", "b", "com", "net", "xn--p1ai", "mail",
+    ])
 }
 
 fn name() -> impl Strategy<Value = String> {
@@ -205,7 +237,11 @@ fn reference_domain(entries: &[Entry], query: &str) -> BTreeSet<String> {
         if applies.iter().any(|e| e.allow) {
             break;
         }
-        out.extend(applies.iter().map(|e| e.indicator.value.to_ascii_lowercase()));
+        out.extend(
+            applies
+                .iter()
+                .map(|e| e.indicator.value.to_ascii_lowercase()),
+        );
     }
     out
 }
@@ -245,17 +281,23 @@ fn url() -> impl Strategy<Value = String> {
     let host = prop::sample::select(vec!["evil.com", "Evil.com", "b.net:8080"]);
     let segment = prop::sample::select(vec!["a", "b", "gate.php", "a%2f", ""]);
     let query = prop::option::of(prop::sample::select(vec!["x=1", "x=/a", "y"]));
-    (host, prop::collection::vec(segment, 0..4), any::<bool>(), query).prop_map(|(h, segs, slash, q)| {
-        let mut u = format!("http://{h}/{}", segs.join("/"));
-        if slash && !u.ends_with('/') {
-            u.push('/');
-        }
-        if let Some(q) = q {
-            u.push('?');
-            u.push_str(q);
-        }
-        u
-    })
+    (
+        host,
+        prop::collection::vec(segment, 0..4),
+        any::<bool>(),
+        query,
+    )
+        .prop_map(|(h, segs, slash, q)| {
+            let mut u = format!("http://{h}/{}", segs.join("/"));
+            if slash && !u.ends_with('/') {
+                u.push('/');
+            }
+            if let Some(q) = q {
+                u.push('?');
+                u.push_str(q);
+            }
+            u
+        })
 }
 
 /// Reference: a prefix entry covers a URL when it is the URL or stops just
@@ -271,15 +313,23 @@ fn reference_url(entries: &[(String, bool, bool)], key: &str) -> BTreeSet<String
             return false;
         }
         let next = key.as_bytes()[p.len()];
-        (next == b'/' && p.len() < query) || next == b'?' || (p.ends_with('/') && p.len() - 1 < query)
+        (next == b'/' && p.len() < query)
+            || next == b'?'
+            || (p.ends_with('/') && p.len() - 1 < query)
     };
-    let mut applies: Vec<&(String, bool, bool)> = entries.iter().filter(|(p, prefix, _)| covers(p, *prefix)).collect();
+    let mut applies: Vec<&(String, bool, bool)> = entries
+        .iter()
+        .filter(|(p, prefix, _)| covers(p, *prefix))
+        .collect();
     applies.sort_by_key(|(p, _, _)| std::cmp::Reverse(p.len()));
     let mut out = BTreeSet::new();
     let mut i = 0;
     while i < applies.len() {
         let len = applies[i].0.len();
-        let level: Vec<_> = applies[i..].iter().take_while(|e| e.0.len() == len).collect();
+        let level: Vec<_> = applies[i..]
+            .iter()
+            .take_while(|e| e.0.len() == len)
+            .collect();
         if level.iter().any(|e| e.2) {
             break;
         }

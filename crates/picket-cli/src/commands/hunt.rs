@@ -38,7 +38,12 @@ const ALERT_QUEUE: usize = 4096;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Store file to scan.
-    #[arg(long, value_name = "PATH", default_value = "picket.sqlite", env = "PICKET_STORE")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "picket.sqlite",
+        env = "PICKET_STORE"
+    )]
     pub store: PathBuf,
 
     /// First instant to scan: a date (`2024-03-01`, start of that UTC day)
@@ -151,8 +156,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     .with_context(|| format!("cannot open the store {}", args.store.display()))?;
 
     let options = HuntOptions {
-        since: args.since.as_deref().map(|d| parse_bound(d, false)).transpose()?,
-        until: args.until.as_deref().map(|d| parse_bound(d, true)).transpose()?,
+        since: args
+            .since
+            .as_deref()
+            .map(|d| parse_bound(d, false))
+            .transpose()?,
+        until: args
+            .until
+            .as_deref()
+            .map(|d| parse_bound(d, true))
+            .transpose()?,
         threads: args.threads.unwrap_or(0),
         record: !args.no_record,
     };
@@ -164,7 +177,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
             )),
         ),
-        None => ("stdout".into(), Box::new(BufWriter::new(io::stdout().lock()))),
+        None => (
+            "stdout".into(),
+            Box::new(BufWriter::new(io::stdout().lock())),
+        ),
     };
     let mut sink = JsonlSink::new(name, writer);
     let mut sink_error = None;
@@ -193,7 +209,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Compiles `--intel` files, `--indicator` values and `--whitelist` files.
-pub fn build_matcher(intel: &[PathBuf], values: &[String], whitelist: &[PathBuf]) -> anyhow::Result<Matcher> {
+pub fn build_matcher(
+    intel: &[PathBuf],
+    values: &[String],
+    whitelist: &[PathBuf],
+) -> anyhow::Result<Matcher> {
     let mut builder = MatcherBuilder::new();
     for path in intel {
         let (indicators, allow) = load(path)?;
@@ -209,8 +229,11 @@ pub fn build_matcher(intel: &[PathBuf], values: &[String], whitelist: &[PathBuf]
         }
     }
     for value in values {
-        let observable = picket_intel::classify_observable(value)
-            .with_context(|| format!("--indicator {value:?} is not an address, network, range, domain, URL or digest"))?;
+        let observable = picket_intel::classify_observable(value).with_context(|| {
+            format!(
+                "--indicator {value:?} is not an address, network, range, domain, URL or digest"
+            )
+        })?;
         let sighting = Sighting {
             source: picket_event::IntelSource {
                 provider: "command line".into(),
@@ -237,7 +260,8 @@ pub fn build_matcher(intel: &[PathBuf], values: &[String], whitelist: &[PathBuf]
 /// Reads an intel file into its indicators and the entries it marks as
 /// whitelisted.
 fn load(path: &Path) -> anyhow::Result<(Vec<Indicator>, Vec<Indicator>)> {
-    let report = picket_intel::load_file(path).with_context(|| format!("cannot load the intel file {}", path.display()))?;
+    let report = picket_intel::load_file(path)
+        .with_context(|| format!("cannot load the intel file {}", path.display()))?;
     if !report.rejections.is_empty() {
         warn!(file = %path.display(), rejected = report.rejections.len(), first = %report.rejections[0], "indicators rejected");
     }
@@ -295,7 +319,9 @@ pub fn hunt(
 ) -> anyhow::Result<HuntSummary> {
     let started = Instant::now();
     let first_day = options.since.map(Timestamp::day_number);
-    let last_day = options.until.map(|t| Timestamp::from_nanos(t.as_nanos().saturating_sub(1)).day_number());
+    let last_day = options
+        .until
+        .map(|t| Timestamp::from_nanos(t.as_nanos().saturating_sub(1)).day_number());
     let days: Vec<i64> = store
         .days()?
         .into_iter()
@@ -306,7 +332,12 @@ pub fn hunt(
         n => n,
     }
     .min(days.len().max(1));
-    info!(days = days.len(), threads, indicators = matcher.len(), "hunting over stored history");
+    info!(
+        days = days.len(),
+        threads,
+        indicators = matcher.len(),
+        "hunting over stored history"
+    );
 
     let mut summary = HuntSummary {
         record_type: "hunt_summary",
@@ -320,7 +351,9 @@ pub fn hunt(
     let (tx, rx) = mpsc::sync_channel::<Message>(ALERT_QUEUE);
 
     let mut record_error = None;
-    let mut writer = options.record.then(|| store.writer(WriterConfig::default()));
+    let mut writer = options
+        .record
+        .then(|| store.writer(WriterConfig::default()));
     let mut new_sightings: Vec<(IndicatorKind, String, Timestamp)> = Vec::new();
     std::thread::scope(|scope| {
         for _ in 0..threads {
@@ -353,7 +386,11 @@ pub fn hunt(
                         Ok(true) => {
                             summary.alerts_new += 1;
                             let hit = alert.indicators.first();
-                            let kind = hit.and_then(|h| IndicatorKind::ALL.into_iter().find(|k| k.as_str() == h.kind));
+                            let kind = hit.and_then(|h| {
+                                IndicatorKind::ALL
+                                    .into_iter()
+                                    .find(|k| k.as_str() == h.kind)
+                            });
                             if let (Some(hit), Some(kind)) = (hit, kind) {
                                 new_sightings.push((kind, hit.indicator.clone(), alert.timestamp));
                             }
@@ -380,14 +417,18 @@ pub fn hunt(
     if let Some(mut writer) = writer {
         // Only hits not alerted before count as new sightings: `analyze`
         // already counted the others.
-        let batch: Vec<(IndicatorKind, &str, Timestamp)> =
-            new_sightings.iter().map(|(k, v, t)| (*k, v.as_str(), *t)).collect();
+        let batch: Vec<(IndicatorKind, &str, Timestamp)> = new_sightings
+            .iter()
+            .map(|(k, v, t)| (*k, v.as_str(), *t))
+            .collect();
         if !batch.is_empty() {
             picket_store::intel::create_schema(store.connection())
                 .and_then(|()| picket_store::intel::record_sightings(store.connection(), &batch))
                 .context("cannot record indicator sightings in the store")?;
         }
-        writer.commit().context("cannot record alerts in the store")?;
+        writer
+            .commit()
+            .context("cannot record alerts in the store")?;
     }
 
     let mut counts: Vec<SightingCount> = sightings
@@ -399,7 +440,11 @@ pub fn hunt(
             last_seen,
         })
         .collect();
-    counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.indicator.cmp(&b.indicator)));
+    counts.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| a.indicator.cmp(&b.indicator))
+    });
     summary.sightings = counts;
     summary.seconds = started.elapsed().as_secs_f64();
     summary.events_per_second = if summary.seconds > 0.0 {
@@ -464,9 +509,16 @@ fn scan_worker(
             let last = hits.len() - 1;
             let mut event = Some(event);
             for (i, hit) in hits.iter().enumerate() {
-                let evidence = if i == last { event.take() } else { event.clone() };
+                let evidence = if i == last {
+                    event.take()
+                } else {
+                    event.clone()
+                };
                 let Some(evidence) = evidence else { break };
-                if tx.send(Message::Alert(Box::new(intel_alert(evidence, hit)))).is_err() {
+                if tx
+                    .send(Message::Alert(Box::new(intel_alert(evidence, hit))))
+                    .is_err()
+                {
                     receiver_gone = true;
                     return;
                 }
@@ -501,7 +553,12 @@ pub fn intel_alert(event: Event, hit: &IntelHit) -> Alert {
         hit.indicator,
         providers.join(", ")
     );
-    let mut alert = Alert::new(INTEL_MATCH, f64::from(hit.confidence) / 100.0, summary, vec![event]);
+    let mut alert = Alert::new(
+        INTEL_MATCH,
+        f64::from(hit.confidence) / 100.0,
+        summary,
+        vec![event],
+    );
     alert.indicators.push(hit.clone());
     alert.retrospective = true;
     alert
@@ -512,7 +569,8 @@ pub fn intel_alert(event: Event, hit: &IntelHit) -> Alert {
 fn parse_bound(text: &str, end: bool) -> anyhow::Result<Timestamp> {
     if let Ok(date) = text.parse::<jiff::civil::Date>() {
         let date = if end {
-            date.tomorrow().with_context(|| format!("{text} is the last representable day"))?
+            date.tomorrow()
+                .with_context(|| format!("{text} is the last representable day"))?
         } else {
             date
         };
@@ -522,19 +580,31 @@ fn parse_bound(text: &str, end: bool) -> anyhow::Result<Timestamp> {
             .timestamp();
         return Ok(Timestamp::from_jiff(ts));
     }
-    Timestamp::parse_rfc3339(text).with_context(|| format!("{text:?} is neither a date (2024-03-01) nor an RFC 3339 instant"))
+    Timestamp::parse_rfc3339(text)
+        .with_context(|| format!("{text:?} is neither a date (2024-03-01) nor an RFC 3339 instant"))
 }
 
 fn summary_text(s: &HuntSummary) -> String {
     let mut text = format!(
         "hunt: {} indicators over {} days: {} events scanned ({} in range) in {:.2} s ({:.0} events/s); {} hits, {} new alerts, {} already stored",
-        s.indicators, s.days, s.events_scanned, s.events_matched, s.seconds, s.events_per_second, s.hits, s.alerts_new, s.alerts_known
+        s.indicators,
+        s.days,
+        s.events_scanned,
+        s.events_matched,
+        s.seconds,
+        s.events_per_second,
+        s.hits,
+        s.alerts_new,
+        s.alerts_known
     );
     if s.days_failed > 0 {
         text.push_str(&format!("; {} days could not be read", s.days_failed));
     }
     for c in s.sightings.iter().take(20) {
-        text.push_str(&format!("\n  {} {}: {} hits, last {}", c.kind, c.indicator, c.count, c.last_seen));
+        text.push_str(&format!(
+            "\n  {} {}: {} hits, last {}",
+            c.kind, c.indicator, c.count, c.last_seen
+        ));
     }
     text
 }
@@ -593,7 +663,11 @@ mod tests {
         store
     }
 
-    fn run_hunt(store: &Store, matcher: &Matcher, options: &HuntOptions) -> (HuntSummary, Vec<Alert>) {
+    fn run_hunt(
+        store: &Store,
+        matcher: &Matcher,
+        options: &HuntOptions,
+    ) -> (HuntSummary, Vec<Alert>) {
         let mut alerts = Vec::new();
         let summary = hunt(store, matcher, options, &mut |a| alerts.push(a.clone())).unwrap();
         (summary, alerts)
@@ -627,7 +701,11 @@ mod tests {
 
         let recorded: i64 = store
             .connection()
-            .query_row("SELECT hits FROM intel_hits WHERE value = 'evil.example'", [], |r| r.get(0))
+            .query_row(
+                "SELECT hits FROM intel_hits WHERE value = 'evil.example'",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(recorded, 1, "only the new hit is a new sighting");
 
@@ -653,7 +731,11 @@ mod tests {
         assert_eq!(summary.days, 1);
         assert_eq!(summary.events_scanned, 2);
         assert_eq!(alerts.len(), 1);
-        assert_eq!(store.alert_count().unwrap(), 1, "a read-only hunt records nothing");
+        assert_eq!(
+            store.alert_count().unwrap(),
+            1,
+            "a read-only hunt records nothing"
+        );
 
         let narrow = HuntOptions {
             since: Some(parse_bound("2022-01-09T00:00:25Z", false).unwrap()),
@@ -676,7 +758,10 @@ mod tests {
         );
         let mut alerts = Vec::new();
         let summary =
-            hunt_new_indicators(&store, &[fresh], Duration::from_secs(86_400), &mut |a| alerts.push(a.clone())).unwrap();
+            hunt_new_indicators(&store, &[fresh], Duration::from_secs(86_400), &mut |a| {
+                alerts.push(a.clone())
+            })
+            .unwrap();
         assert_eq!(summary.days, 1);
         assert_eq!(alerts.len(), 1);
         assert_eq!(alerts[0].indicators[0].indicator, "good.example");
