@@ -157,13 +157,23 @@ pub fn decode<'a>(
             }));
         }
         Some(TransportSlice::Udp(udp)) => {
+            // A UDP length shorter than the IP payload hides bytes from a
+            // receiver that trusts it; crafted DNS attacks do this (tcpdump's
+            // dns-zlip captures). Decode up to the IP length, as tcpdump
+            // does, so the hidden message is seen and its anomalies flagged.
+            let mut payload = udp.payload();
+            if let Some(ip_payload) = net_payload(&sliced.net)
+                && ip_payload.len() > 8 + payload.len()
+            {
+                payload = &ip_payload[8..];
+            }
             return Ok(Outcome::Packet(Decoded {
                 src,
                 dst,
                 transport: Transport::Udp {
                     src_port: udp.source_port(),
                     dst_port: udp.destination_port(),
-                    payload: udp.payload(),
+                    payload,
                 },
             }));
         }
@@ -299,5 +309,14 @@ fn truncated_link(name: &str) -> DecodeError {
 fn malformed(error: impl std::fmt::Display) -> DecodeError {
     DecodeError::MalformedPacket {
         reason: error.to_string(),
+    }
+}
+
+/// The IP payload of a sliced packet (the transport header included).
+fn net_payload<'a>(net: &Option<NetSlice<'a>>) -> Option<&'a [u8]> {
+    match net {
+        Some(NetSlice::Ipv4(ip)) => Some(ip.payload().payload),
+        Some(NetSlice::Ipv6(ip)) => Some(ip.payload().payload),
+        _ => None,
     }
 }

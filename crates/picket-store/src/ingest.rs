@@ -13,7 +13,7 @@ use crate::{Store, StoreError};
 /// identity, so a re-run reads on from where the last one stopped.
 const IDENTITY_HEAD: u64 = 64 * 1024;
 
-/// What identifies an input file independently of its name.
+/// The identity of an input file, independent of its name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileIdentity {
     /// SHA-256 of the first 64 KiB (of the whole file when shorter), hex.
@@ -65,7 +65,7 @@ pub struct IngestRecord {
 }
 
 impl Store {
-    /// The most complete earlier read of a file with this identity, if any.
+    /// The earlier read of a file with this identity that got furthest, if any.
     pub fn find_ingest(&self, identity: &FileIdentity) -> Result<Option<IngestRecord>, StoreError> {
         let record = self
             .conn

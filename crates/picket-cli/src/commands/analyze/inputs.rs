@@ -17,7 +17,7 @@ use super::progress::Progress;
 /// Events between progress-bar updates.
 const PROGRESS_EVERY: u64 = 16_384;
 
-/// How inputs are opened, from the command line.
+/// Input settings from the command line.
 pub struct InputOptions {
     format: Option<Format>,
     force_capture: bool,
@@ -175,7 +175,7 @@ fn open_reader(path: &Path, options: &InputOptions) -> anyhow::Result<Box<dyn Ev
     }
 }
 
-/// What the store knows of an input from earlier runs.
+/// The store's record of an input from earlier runs.
 struct PriorIngest {
     ingest_id: i64,
     complete: bool,

@@ -57,9 +57,8 @@ pub fn build_matcher(
         summary.indicators += add_all(&mut builder, &stored, store.path());
     }
 
-    // Allow entries go in last so that every blacklisted parent they
-    // override is already known; the matcher does not depend on the order,
-    // but the count of usable entries is logged once.
+    // The matcher applies allow entries whatever the order they are added
+    // in. Adding them last logs the count of usable entries once.
     let allow = whitelist.allow_entries();
     let mut allowed = 0;
     for entry in &allow {

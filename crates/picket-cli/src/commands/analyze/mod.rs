@@ -23,7 +23,7 @@ use picket_store::{Store, WriterConfig};
 
 use self::pipeline::Pipeline;
 
-/// How results are printed on stdout.
+/// Output format of results on stdout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
     /// One readable line per alert, then the summary.
@@ -91,7 +91,7 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
-    /// Read inputs again even when the store says they were read before.
+    /// Read inputs again even when the store records that they were read before.
     /// Events and alerts already stored are still not duplicated.
     #[arg(long)]
     pub reread: bool,
