@@ -27,14 +27,14 @@ enum Task {
     TrainDga(train_dga::Args),
     /// Fill a passive-DNS store with generated answers and time inserts and queries.
     PdnsLoad(pdns_load::Args),
-    /// Write plain and CSV indicator feeds and a query file for the intel benchmark.
-    GenIntel(gen_intel::Args),
     /// Write realistic proxy or DNS logs with planted infected hosts.
     GenLogs(gen_logs::Args),
     /// Write a W3C proxy log with planted drive-by chains and beacons for the HTTP benchmark.
     GenHttp(gen_http::Args),
     /// Write a capture of mixed DNS, HTTP and TLS traffic for decoding benchmarks.
     GenPcap(gen_pcap::Args),
+    /// Write plain and CSV indicator feeds and a query file for the intel benchmark.
+    GenIntel(gen_intel::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -42,9 +42,9 @@ fn main() -> anyhow::Result<()> {
     match cli.task {
         Task::TrainDga(args) => train_dga::run(args),
         Task::PdnsLoad(args) => pdns_load::run(args),
-        Task::GenIntel(args) => gen_intel::run(args),
         Task::GenLogs(args) => gen_logs::run(args),
         Task::GenHttp(args) => gen_http::run(args),
         Task::GenPcap(args) => gen_pcap::run(args),
+        Task::GenIntel(args) => gen_intel::run(args),
     }
 }

@@ -258,3 +258,32 @@ fn user_agent_inventory_persists_across_runs() {
         .unwrap();
     assert!(pairs >= 2, "the browser and the Java agent: {pairs}");
 }
+
+#[test]
+fn live_hits_are_recorded_as_sightings() {
+    let case = picket_corpus::require_corpus!("ioc-matching/zeek-intel/whitelisting");
+    let pcap = picket_corpus::require_corpus!("zeek/traces/wikipedia.pcap");
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store.sqlite");
+    let output = run(&[
+        "analyze",
+        "--store",
+        store.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--intel",
+        case.join("intel.dat").to_str().unwrap(),
+        pcap.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+
+    let conn = rusqlite::Connection::open(&store).unwrap();
+    let hits: i64 = conn
+        .query_row(
+            "SELECT hits FROM intel_hits WHERE kind = 'domain' AND value = 'upload.wikimedia.org'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(hits, 20);
+}

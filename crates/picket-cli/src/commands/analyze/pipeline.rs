@@ -3,9 +3,11 @@
 use std::io;
 
 use anyhow::Context;
-use picket_event::{Alert, Detector, DnsEvent, Event, IntelHit, Sink, SinkError};
+use picket_event::{Alert, Detector, DnsEvent, Event, IntelHit, Sink, SinkError, Timestamp};
 use picket_match::Matcher;
 use picket_output::RunSummary;
+use picket_intel::IndicatorKind;
+use picket_store::intel as store_intel;
 use picket_store::{Store, StoreWriter, pdns};
 use rusqlite::Connection;
 use tracing::warn;
@@ -24,6 +26,7 @@ pub struct Pipeline<'a> {
     store: Option<StoreWriter<'a>>,
     passive_dns: Option<&'a Connection>,
     pdns_batch: Vec<DnsEvent>,
+    sightings: Vec<(IndicatorKind, String, Timestamp)>,
     sinks: Vec<Box<dyn Sink + 'a>>,
     collected: Option<Vec<Alert>>,
     hits: Vec<IntelHit>,
@@ -48,6 +51,7 @@ impl<'a> Pipeline<'a> {
             store: store.map(|(_, writer)| writer),
             passive_dns,
             pdns_batch: Vec::new(),
+            sightings: Vec::new(),
             sinks,
             collected: collect.then(Vec::new),
             hits: Vec::new(),
@@ -73,6 +77,12 @@ impl<'a> Pipeline<'a> {
         self.matcher.match_event(event, &mut self.hits);
         for hit in &self.hits {
             self.alerts.push(intel_alert(event, hit));
+            if self.passive_dns.is_some() && store_event {
+                if let Ok(kind) = hit.kind.parse::<IndicatorKind>() {
+                    self.sightings
+                        .push((kind, hit.indicator.clone(), event.timestamp()));
+                }
+            }
         }
 
         for detector in &mut self.detectors {
@@ -102,14 +112,19 @@ impl<'a> Pipeline<'a> {
             store.commit().context("cannot commit to the store")?;
         }
 
-        // Passive DNS runs its own transaction on the same connection, so
-        // only between the writer's batches.
-        if let Some(conn) = self.passive_dns {
-            if !self.pdns_batch.is_empty() {
-                pdns::ingest(conn, &self.pdns_batch)
-                    .context("cannot write passive DNS to the store")?;
-                self.pdns_batch.clear();
-            }
+        // Passive DNS and sightings run their own transactions on the same
+        // connection, so only between the writer's batches.
+        let Some(conn) = self.passive_dns else {
+            return Ok(());
+        };
+        if !self.pdns_batch.is_empty() {
+            pdns::ingest(conn, &self.pdns_batch).context("cannot write passive DNS to the store")?;
+            self.pdns_batch.clear();
+        }
+        if !self.sightings.is_empty() {
+            record_sightings(conn, &self.sightings)
+                .context("cannot record indicator sightings in the store")?;
+            self.sightings.clear();
         }
         Ok(())
     }
@@ -148,6 +163,21 @@ impl<'a> Pipeline<'a> {
         }
         Ok(())
     }
+}
+
+/// Counts live hits on their indicators ("last sighted" and the hit count
+/// that `picket intel query` shows), in one transaction.
+fn record_sightings(
+    conn: &Connection,
+    sightings: &[(IndicatorKind, String, Timestamp)],
+) -> rusqlite::Result<()> {
+    let borrowed: Vec<(IndicatorKind, &str, Timestamp)> = sightings
+        .iter()
+        .map(|(kind, value, at)| (*kind, value.as_str(), *at))
+        .collect();
+    let transaction = conn.unchecked_transaction()?;
+    store_intel::record_sightings(&transaction, &borrowed)?;
+    transaction.commit()
 }
 
 /// Writes an alert; returns false to drop a sink whose reader went away
