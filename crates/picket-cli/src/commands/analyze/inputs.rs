@@ -13,9 +13,7 @@ use tracing::{info, warn};
 use super::Args;
 use super::pipeline::Pipeline;
 use super::progress::Progress;
-
-/// Events between progress-bar updates.
-const PROGRESS_EVERY: u64 = 16_384;
+use super::readahead::read_ahead;
 
 /// Input settings from the command line.
 pub struct InputOptions {
@@ -75,7 +73,7 @@ pub fn analyze_one(
         ..InputSummary::default()
     };
 
-    let mut reader = match open_reader(path, options) {
+    let reader = match open_reader(path, options) {
         Ok(reader) => reader,
         Err(error) => {
             warn!(input = %path.display(), error = %format!("{error:#}"), "input skipped");
@@ -99,34 +97,33 @@ pub fn analyze_one(
     let total = std::fs::metadata(path).ok().map(|m| m.len());
     let progress = Progress::start(show_progress, &summary.path, total);
     let mut end_offset = skip_before;
-    let mut since_update = 0;
 
-    while let Some(item) = reader.next() {
-        match item {
-            Ok(event) => {
-                let offset = event.location().offset.unwrap_or(0);
-                let stored_before = offset < skip_before;
-                if stored_before {
-                    summary.already_stored += 1;
-                    if !options.reread {
-                        continue;
-                    }
+    let stats = read_ahead(reader, |batch| {
+        for record in batch.records {
+            let event = match record {
+                Ok(event) => event,
+                Err(rejection) => {
+                    summary.record_rejection(&rejection);
+                    continue;
                 }
-                end_offset = end_offset.max(offset + 1);
-                pipeline.process(&event, !stored_before)?;
-            }
-            Err(rejection) => summary.record_rejection(&rejection),
-        }
+            };
 
-        since_update += 1;
-        if since_update == PROGRESS_EVERY {
-            since_update = 0;
-            progress.set_position(reader.stats().bytes);
+            let offset = event.location().offset.unwrap_or(0);
+            let stored_before = offset < skip_before;
+            if stored_before {
+                summary.already_stored += 1;
+                if !options.reread {
+                    continue;
+                }
+            }
+            end_offset = end_offset.max(offset + 1);
+            pipeline.process(&event, !stored_before)?;
         }
-    }
+        progress.set_position(batch.bytes_read);
+        Ok(())
+    })?;
     progress.finish();
 
-    let stats = reader.stats();
     summary.records = stats.records;
     summary.events = stats.events;
     summary.skipped = stats.skipped;

@@ -4,6 +4,7 @@ mod inputs;
 mod intel;
 mod pipeline;
 mod progress;
+mod readahead;
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
