@@ -1,4 +1,5 @@
 //! End-to-end runs of `picket analyze` as a user runs it.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test stops at the first unexpected value
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -158,6 +158,8 @@ impl Store {
             };
 
             records.clear();
+            // Bounded: take() stops one byte past the limit checked below.
+            #[allow(clippy::disallowed_methods)]
             zstd::stream::read::Decoder::new(body)
                 .map_err(|e| corrupt(&e.to_string()))?
                 .take(MAX_BLOCK_BYTES as u64 + 1)

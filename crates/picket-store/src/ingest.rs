@@ -33,6 +33,8 @@ impl FileIdentity {
         let length = file.metadata().map_err(io_error)?.len();
 
         let mut head = Vec::with_capacity(IDENTITY_HEAD as usize);
+        // Bounded by take() to the identifying head.
+        #[allow(clippy::disallowed_methods)]
         file.take(IDENTITY_HEAD)
             .read_to_end(&mut head)
             .map_err(io_error)?;

@@ -1,4 +1,5 @@
 //! Store behaviour: day partitions, scanning, alert de-duplication, ingest records.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test stops at the first unexpected value
 
 use picket_event::{Alert, DnsEvent, Event, HttpEvent, Sink, SourceLocation, Timestamp};
 use picket_store::{FileIdentity, Store, WriterConfig, dedupe_key};

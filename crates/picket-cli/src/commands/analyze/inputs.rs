@@ -84,12 +84,13 @@ pub fn analyze_one(
     summary.format = reader.format_name().to_owned();
 
     let prior = prior_ingest(path, store, reader.format_name())?;
-    if let Some(prior) = &prior {
-        if prior.complete && !options.reread {
-            info!(input = %path.display(), "already in the store; skipped");
-            summary.already_stored = prior.events;
-            return Ok(summary);
-        }
+    if let Some(prior) = &prior
+        && prior.complete
+        && !options.reread
+    {
+        info!(input = %path.display(), "already in the store; skipped");
+        summary.already_stored = prior.events;
+        return Ok(summary);
     }
     let skip_before = prior.as_ref().map_or(0, |p| p.end_offset);
     pipeline.set_ingest(prior.as_ref().map(|p| p.ingest_id))?;

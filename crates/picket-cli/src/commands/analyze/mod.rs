@@ -159,13 +159,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(super::exit_for_alerts(summary.alert_total()))
 }
 
+/// The detectors, and the user-agent sightings they leave for the store.
+type DetectorSet = (Vec<Box<dyn Detector>>, Option<PendingUserAgents>);
+
 /// Builds every detector, with the store's history of domains and user
 /// agents when there is a store. The returned handle holds the user-agent
 /// sightings to write once the event writer is done.
-fn build_detectors(
-    config: &DetectConfig,
-    store: Option<&Store>,
-) -> anyhow::Result<(Vec<Box<dyn Detector>>, Option<PendingUserAgents>)> {
+fn build_detectors(config: &DetectConfig, store: Option<&Store>) -> anyhow::Result<DetectorSet> {
     let Some(store) = store else {
         return Ok((picket_detect::all_detectors(config), None));
     };

@@ -77,11 +77,12 @@ impl<'a> Pipeline<'a> {
         self.matcher.match_event(event, &mut self.hits);
         for hit in &self.hits {
             self.alerts.push(intel_alert(event, hit));
-            if self.passive_dns.is_some() && store_event {
-                if let Ok(kind) = hit.kind.parse::<IndicatorKind>() {
-                    self.sightings
-                        .push((kind, hit.indicator.clone(), event.timestamp()));
-                }
+            if self.passive_dns.is_some()
+                && store_event
+                && let Ok(kind) = hit.kind.parse::<IndicatorKind>()
+            {
+                self.sightings
+                    .push((kind, hit.indicator.clone(), event.timestamp()));
             }
         }
 
