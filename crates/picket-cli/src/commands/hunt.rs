@@ -28,7 +28,8 @@ use tracing::{info, warn};
 use super::exit_for_alerts;
 
 /// Detector id of alerts raised by an indicator match.
-pub const INTEL_MATCH: &str = "intel.match";
+#[cfg(test)]
+use super::INTEL_MATCH;
 
 /// Alerts buffered between the scanning workers and the writer; bounds
 /// memory when an indicator matches a large part of the history.
@@ -537,29 +538,11 @@ fn scan_worker(
     }
 }
 
-/// Builds a retrospective `intel.match` alert from one indicator hit, with the same
-/// detector, evidence and indicator as `analyze` would raise, so both
-/// share one dedupe key.
+/// Builds a retrospective `intel.match` alert from one indicator hit, the
+/// same alert `analyze` raises apart from the flag, so both share one dedupe
+/// key.
 pub fn intel_alert(event: Event, hit: &IntelHit) -> Alert {
-    let providers: Vec<&str> = hit.sources.iter().map(|s| s.provider.as_str()).collect();
-    let field = serde_json::to_value(hit.field)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    let summary = format!(
-        "{field} {} matched {} indicator {} from {}",
-        hit.value,
-        hit.kind,
-        hit.indicator,
-        providers.join(", ")
-    );
-    let mut alert = Alert::new(
-        INTEL_MATCH,
-        f64::from(hit.confidence) / 100.0,
-        summary,
-        vec![event],
-    );
-    alert.indicators.push(hit.clone());
+    let mut alert = super::intel_alert(event, hit);
     alert.retrospective = true;
     alert
 }

@@ -9,6 +9,8 @@ pub mod triage;
 
 use std::process::ExitCode;
 
+use picket_event::{Alert, Event, IntelHit};
+
 /// Exit code of a run that finished without raising an alert.
 pub const EXIT_CLEAN: u8 = 0;
 /// Exit code of a run that finished and raised at least one alert.
@@ -37,4 +39,35 @@ pub fn report_error(error: &anyhow::Error) {
 /// Maps an alert count to the documented exit code.
 pub fn exit_for_alerts(alerts: u64) -> ExitCode {
     ExitCode::from(if alerts > 0 { EXIT_ALERTS } else { EXIT_CLEAN })
+}
+
+/// Detector id of alerts raised by an indicator match.
+pub const INTEL_MATCH: &str = "intel.match";
+
+/// Turns one indicator hit into an `intel.match` alert; `analyze` and `hunt`
+/// both raise it this way, so a live and a retrospective alert for the same
+/// hit share one dedupe key. The score is the indicator's confidence as a
+/// fraction.
+pub fn intel_alert(event: Event, hit: &IntelHit) -> Alert {
+    let providers: Vec<&str> = hit.sources.iter().map(|s| s.provider.as_str()).collect();
+    let field = serde_json::to_value(hit.field)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let summary = format!(
+        "{field} {} matched {} indicator {} from {}",
+        hit.value,
+        hit.kind,
+        hit.indicator,
+        providers.join(", ")
+    );
+
+    let mut alert = Alert::new(
+        INTEL_MATCH,
+        f64::from(hit.confidence) / 100.0,
+        summary,
+        vec![event],
+    );
+    alert.indicators.push(hit.clone());
+    alert
 }

@@ -12,9 +12,6 @@ use picket_store::{Store, StoreWriter, pdns};
 use rusqlite::Connection;
 use tracing::warn;
 
-/// Detector id of alerts raised by an indicator match.
-pub const INTEL_MATCH: &str = "intel.match";
-
 /// DNS events gathered before they are folded into passive DNS. Larger
 /// batches fold repeated names into fewer row updates.
 const PDNS_BATCH: usize = 20_000;
@@ -76,7 +73,7 @@ impl<'a> Pipeline<'a> {
         self.hits.clear();
         self.matcher.match_event(event, &mut self.hits);
         for hit in &self.hits {
-            self.alerts.push(intel_alert(event, hit));
+            self.alerts.push(super::super::intel_alert(event.clone(), hit));
             if self.passive_dns.is_some()
                 && store_event
                 && let Ok(kind) = hit.kind.parse::<IndicatorKind>()
@@ -210,29 +207,4 @@ fn is_broken_pipe(error: &SinkError) -> bool {
             .and_then(serde_json::Error::io_error_kind),
     };
     kind == Some(io::ErrorKind::BrokenPipe)
-}
-
-/// Turns one indicator hit into an `intel.match` alert. The score is the
-/// indicator's confidence as a fraction.
-fn intel_alert(event: &Event, hit: &IntelHit) -> Alert {
-    let providers: Vec<&str> = hit.sources.iter().map(|s| s.provider.as_str()).collect();
-    let field = serde_json::to_value(hit.field)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    let summary = format!(
-        "{field} {} matched {} indicator {} from {}",
-        hit.value,
-        hit.kind,
-        hit.indicator,
-        providers.join(", ")
-    );
-    let mut alert = Alert::new(
-        INTEL_MATCH,
-        f64::from(hit.confidence) / 100.0,
-        summary,
-        vec![event.clone()],
-    );
-    alert.indicators.push(hit.clone());
-    alert
 }
