@@ -145,6 +145,7 @@ fn unreadable_input_does_not_stop_the_run() {
     let output = run(&["analyze", "--no-store", "--format", "jsonl", "/nonexistent/a.log", tmg.to_str().unwrap()]);
     let (alerts, summary) = alerts_and_summary(&output);
     assert!(!alerts.is_empty());
+    assert_eq!(output.status.code(), Some(2), "an unreadable input makes the run an error");
     assert!(summary["inputs"][0]["error"].as_str().unwrap().contains("/nonexistent/a.log"));
     assert_eq!(summary["inputs"][1]["format"], "tmg");
 }
@@ -287,4 +288,41 @@ fn live_hits_are_recorded_as_sightings() {
         )
         .unwrap();
     assert_eq!(hits, 20);
+}
+
+#[test]
+fn output_over_an_input_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("in.log");
+    std::fs::copy(fixture("tmg-webproxy-30col.tsv"), &log).unwrap();
+    let before = std::fs::metadata(&log).unwrap().len();
+
+    let output = run(&["analyze", "--no-store", "--output", log.to_str().unwrap(), log.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is one of the inputs"));
+    assert_eq!(std::fs::metadata(&log).unwrap().len(), before, "the input is untouched");
+
+    let store = dir.path().join("store.sqlite");
+    let first = run(&["analyze", "--store", store.to_str().unwrap(), log.to_str().unwrap()]);
+    assert_eq!(first.status.code(), Some(1));
+    let output = run(&[
+        "analyze",
+        "--store",
+        store.to_str().unwrap(),
+        "--output",
+        store.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(std::fs::metadata(&store).unwrap().len() > 0, "the store is untouched");
+}
+
+#[test]
+fn hunt_on_a_missing_store_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("typo.sqlite");
+    let output = run(&["hunt", "--store", store.to_str().unwrap(), "--indicator", "10.20.52.16"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not found"));
+    assert!(!store.exists(), "no empty store is created");
 }

@@ -32,9 +32,10 @@ pub fn alert_line(alert: &Alert) -> String {
         .map(|e| e.location().to_string())
         .unwrap_or_default();
     let severity = format!("{:?}", alert.severity).to_uppercase();
+    let time = alert.timestamp.to_jiff().strftime("%Y-%m-%dT%H:%M:%S%.3fZ");
     format!(
-        "{} {:<8} {:<26} {:<15} {} ({})",
-        alert.timestamp, severity, alert.detector, host, alert.summary, location
+        "{time} {:<8} {:<26} {:<15} {} ({})",
+        severity, alert.detector, host, alert.summary, location
     )
 }
 

@@ -149,6 +149,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!("no indicator to hunt for: give --intel PATH or --indicator VALUE");
     }
 
+    // Opening for writing would create a missing file, and a mistyped path
+    // would then report "no hits" instead of an error.
+    if !args.store.is_file() {
+        anyhow::bail!(
+            "store {} not found: give the --store that `picket analyze` wrote",
+            args.store.display()
+        );
+    }
     let store = if args.no_record {
         Store::open_read_only(&args.store)
     } else {

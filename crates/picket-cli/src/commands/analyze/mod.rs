@@ -8,11 +8,12 @@ mod readahead;
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
+use tracing::warn;
 use picket_event::Sink;
 use picket_output::{JsonlSink, RunSummary, TextSink};
 use picket_detect::DetectConfig;
@@ -126,6 +127,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         OutputFormat::Jsonl => sinks.push(Box::new(JsonlSink::new("stdout", stdout.lock()))),
         OutputFormat::Json => {}
     }
+    let paths = inputs::expand(&args.inputs);
+    if let Some(output) = &args.output {
+        refuse_overwrite(output, &paths, (!args.no_store).then_some(args.store.as_path()))?;
+    }
     if let Some(path) = &args.output {
         let file = File::create(path)
             .with_context(|| format!("cannot create the output file {}", path.display()))?;
@@ -141,12 +146,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut pipeline = Pipeline::new(matcher, detectors, writer, sinks, args.format == OutputFormat::Json);
 
     let options = inputs::InputOptions::from_args(&args)?;
-    let paths = inputs::expand(&args.inputs);
     for path in &paths {
         let input = inputs::analyze_one(path, &options, store.as_ref(), &mut pipeline, show_progress)?;
         summary.inputs.push(input);
     }
     let collected = pipeline.finish(&mut summary)?;
+    warn_skipped_with_new_intel(&summary, !args.intel.is_empty());
     if let (Some(store), Some(pending)) = (&store, pending_agents) {
         pending
             .write(store)
@@ -156,7 +161,52 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     summary.elapsed_seconds = started.elapsed().as_secs_f64();
     summary.rank_hosts();
     print_summary(&summary, args.format, &collected)?;
+    // As grep does: an input that could not be read makes the exit code 2,
+    // even when alerts were raised from the other inputs.
+    if summary.inputs.iter().any(|input| input.error.is_some()) {
+        return Ok(ExitCode::from(2));
+    }
     Ok(super::exit_for_alerts(summary.alert_total()))
+}
+
+/// Rejects an `--output` path that is one of the inputs or the store, which
+/// creating the output file would empty before either is read.
+fn refuse_overwrite(output: &Path, inputs: &[PathBuf], store: Option<&Path>) -> anyhow::Result<()> {
+    let Ok(output_path) = output.canonicalize() else {
+        // The file does not exist yet, so it is neither an input nor the store.
+        return Ok(());
+    };
+    let same = |other: &Path| other.canonicalize().is_ok_and(|p| p == output_path);
+    if inputs.iter().any(|input| same(input)) {
+        anyhow::bail!(
+            "--output {} is one of the inputs; writing alerts there would erase it",
+            output.display()
+        );
+    }
+    if store.is_some_and(same) {
+        anyhow::bail!(
+            "--output {} is the store; writing alerts there would erase it",
+            output.display()
+        );
+    }
+    Ok(())
+}
+
+/// Warns when inputs were skipped as already stored although new
+/// intelligence was given: their events are not matched again by analyze.
+fn warn_skipped_with_new_intel(summary: &RunSummary, intel_given: bool) {
+    let skipped = summary
+        .inputs
+        .iter()
+        .filter(|input| input.events == 0 && input.already_stored > 0)
+        .count();
+    if intel_given && skipped > 0 {
+        warn!(
+            inputs = skipped,
+            "inputs already in the store were not matched again; run `picket hunt --intel PATH` \
+             to match new intelligence against stored events, or `picket analyze --reread`"
+        );
+    }
 }
 
 /// The detectors, and the user-agent sightings they leave for the store.
