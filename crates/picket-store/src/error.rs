@@ -14,6 +14,15 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    /// The writer lock beside the store could not be taken.
+    #[error("cannot lock the store for writing ({path}): {source}")]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// The I/O failure.
+        #[source]
+        source: std::io::Error,
+    },
     /// The file was written by a newer picket with a schema this one does not know.
     #[error("store {path} has schema version {found}, newer than this picket's {supported}; upgrade picket")]
     SchemaTooNew {

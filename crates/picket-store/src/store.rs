@@ -1,9 +1,12 @@
 //! Opening the store file and keeping its schema current.
 
+use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
+
+use tracing::info;
 
 use crate::StoreError;
 
@@ -20,12 +23,21 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Store {
     pub(crate) conn: Connection,
     path: PathBuf,
+    /// The writer lock file, held open (and locked) while this writer lives;
+    /// `None` for readers.
+    _writer_lock: Option<File>,
 }
 
 impl Store {
     /// Opens the store at `path` for writing, creating the file and the
     /// schema when missing.
+    ///
+    /// Only one writer may use a store at a time: a second `open` of the same
+    /// file waits until the first writer is dropped, so that two runs never
+    /// read the same input into the store twice. The lock is an advisory
+    /// lock on `PATH.lock` beside the store file.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let writer_lock = lock_writer(path)?;
         let conn = Connection::open(path).map_err(|source| StoreError::Open {
             path: path.to_owned(),
             source,
@@ -41,6 +53,7 @@ impl Store {
         let store = Store {
             conn,
             path: path.to_owned(),
+            _writer_lock: Some(writer_lock),
         };
         store.migrate()?;
         Ok(store)
@@ -59,6 +72,7 @@ impl Store {
         let store = Store {
             conn,
             path: path.to_owned(),
+            _writer_lock: None,
         };
         store.check_version()?;
         Ok(store)
@@ -135,4 +149,31 @@ impl Store {
             .execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
         Ok(())
     }
+}
+
+/// Takes the store's writer lock, waiting while another writer holds it.
+fn lock_writer(path: &Path) -> Result<File, StoreError> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = PathBuf::from(lock_path);
+    let io_error = |source| StoreError::Lock {
+        path: lock_path.clone(),
+        source,
+    };
+
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(io_error)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            info!(store = %path.display(), "another writer is using the store; waiting for it");
+            file.lock().map_err(io_error)?;
+        }
+        Err(TryLockError::Error(source)) => return Err(io_error(source)),
+    }
+    Ok(file)
 }

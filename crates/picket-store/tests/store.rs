@@ -183,3 +183,28 @@ fn damaged_block_is_an_error_not_a_panic() {
     let error = store.scan_day(0, &mut |_, _| {}).unwrap_err();
     assert!(error.to_string().contains("events_d0"), "{error}");
 }
+
+#[test]
+fn second_writer_waits_for_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite");
+    let first = Store::open(&path).unwrap();
+
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let waiting = std::thread::spawn({
+        let path = path.clone();
+        move || {
+            let _second = Store::open(&path).unwrap();
+            sender.send(()).unwrap();
+        }
+    });
+    assert!(
+        receiver.recv_timeout(std::time::Duration::from_millis(300)).is_err(),
+        "the second writer must wait while the first is open"
+    );
+
+    drop(first);
+    receiver.recv().unwrap();
+    waiting.join().unwrap();
+    let _reader = Store::open_read_only(&path).unwrap();
+}
