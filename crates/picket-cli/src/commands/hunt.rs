@@ -63,7 +63,8 @@ pub struct Args {
     pub intel: Vec<PathBuf>,
 
     /// One indicator value to hunt for: an address, network, range, domain
-    /// (`*.example.com` for its subdomains too), URL or digest. Repeatable.
+    /// (with the names below it, as in a plain intel list), URL or digest.
+    /// Repeatable.
     #[arg(long, value_name = "VALUE")]
     pub indicator: Vec<String>,
 
@@ -238,11 +239,15 @@ pub fn build_matcher(
         }
     }
     for value in values {
-        let observable = picket_intel::classify_observable(value).with_context(|| {
+        let mut observable = picket_intel::classify_observable(value).with_context(|| {
             format!(
                 "--indicator {value:?} is not an address, network, range, domain, URL or digest"
             )
         })?;
+        // As in a plain intel list, a domain covers the names below it.
+        if observable.kind == IndicatorKind::Domain {
+            observable.include_subdomains = true;
+        }
         let sighting = Sighting {
             source: picket_event::IntelSource {
                 provider: "command line".into(),
