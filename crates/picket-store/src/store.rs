@@ -78,13 +78,13 @@ impl Store {
         Ok(store)
     }
 
-    /// The store file's path.
+    /// Returns the store file's path.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// The underlying connection, for the store modules of other stages
-    /// (indicators, passive DNS) that keep their own tables in this file.
+    /// Returns the underlying connection. The store modules of other stages
+    /// (indicators, passive DNS) keep their own tables in this file.
     pub fn connection(&self) -> &Connection {
         &self.conn
     }

@@ -45,7 +45,7 @@ pub fn exit_for_alerts(alerts: u64) -> ExitCode {
 /// Detector id of alerts raised by an indicator match.
 pub const INTEL_MATCH: &str = "intel.match";
 
-/// Turns one indicator hit into an `intel.match` alert; `analyze` and `hunt`
+/// Turns one indicator hit into an `intel.match` alert. `analyze` and `hunt`
 /// both raise it this way, so a live and a retrospective alert for the same
 /// hit share one dedupe key. The score is the indicator's confidence as a
 /// fraction.
