@@ -326,3 +326,22 @@ fn hunt_on_a_missing_store_is_an_error() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("not found"));
     assert!(!store.exists(), "no empty store is created");
 }
+
+#[test]
+fn lossy_utf8_keeps_latin1_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("latin1.log");
+    let mut bytes = squid_line(1_344_941_160, "10.0.0.1", "http://a.example/").into_bytes();
+    bytes.extend(b"1344941162.000 10 10.0.0.3 TCP_MISS/200 5 GET http://b.example/caf\xe9 - HIER_DIRECT/- text/html\n");
+    std::fs::write(&log, &bytes).unwrap();
+
+    let strict = run(&["analyze", "--no-store", "--format", "jsonl", log.to_str().unwrap()]);
+    let (_, summary) = alerts_and_summary(&strict);
+    assert_eq!(summary["inputs"][0]["events"], 1);
+    assert_eq!(summary["inputs"][0]["rejected"], 1);
+
+    let lossy = run(&["analyze", "--no-store", "--lossy-utf8", "--format", "jsonl", log.to_str().unwrap()]);
+    let (_, summary) = alerts_and_summary(&lossy);
+    assert_eq!(summary["inputs"][0]["events"], 2);
+    assert_eq!(summary["inputs"][0]["rejected"], 0);
+}

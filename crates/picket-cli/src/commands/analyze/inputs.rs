@@ -6,7 +6,7 @@ use anyhow::Context;
 use picket_decode::DecodeConfig;
 use picket_event::EventReader;
 use picket_output::InputSummary;
-use picket_sources::{Format, InputKind, OpenOptions};
+use picket_sources::{Format, InputKind, OpenOptions, Utf8Policy};
 use picket_store::{FileIdentity, Store};
 use tracing::{info, warn};
 
@@ -44,6 +44,9 @@ impl InputOptions {
             .timezone
             .parse()
             .with_context(|| format!("invalid --timezone {:?}", args.timezone))?;
+        if args.lossy_utf8 {
+            sources.config.utf8 = Utf8Policy::Lossy;
+        }
         Ok(InputOptions {
             format,
             force_capture,

@@ -89,6 +89,13 @@ pub struct Args {
     #[arg(long, value_name = "ZONE", default_value = "UTC")]
     pub timezone: String,
 
+    /// Parse log lines that are not valid UTF-8, replacing the invalid bytes
+    /// with U+FFFD, instead of rejecting them. For logs that hold Latin-1
+    /// user names or URLs; without it, each such line is rejected with its
+    /// location and its request is hidden from the detectors.
+    #[arg(long)]
+    pub lossy_utf8: bool,
+
     /// YAML configuration of detector thresholds (the `detect:` settings).
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
