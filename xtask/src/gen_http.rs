@@ -20,6 +20,7 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
+use crate::rng::Rng;
 
 /// Arguments of `gen-http`.
 #[derive(Debug, clap::Args)]
@@ -64,22 +65,6 @@ const RESOURCES: [(&str, &str); 8] = [
     ("/api/feed.json", "application/json"),
     ("/docs/guide.pdf", "application/pdf"),
 ];
-
-/// xorshift64*: small, fast and reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
 
 /// One log line before formatting.
 struct Line {
@@ -212,7 +197,7 @@ fn plant(args: &Args, rng: &mut Rng) -> Vec<Line> {
 
 /// Writes the log and the ground truth.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let mut rng = Rng(args.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut rng = Rng::seeded(args.seed);
     let planted = plant(&args, &mut rng);
     let background = args.lines.saturating_sub(planted.len() as u64).max(1);
     let file =

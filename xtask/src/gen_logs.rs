@@ -26,6 +26,7 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use crate::rng::Rng;
 
 /// Arguments of `gen-logs`.
 #[derive(Debug, clap::Args)]
@@ -101,26 +102,6 @@ const AGENTS: [&str; 5] = [
 const JAVA_UA: &str = "Java/1.6.0_26";
 const DOWNLOADER_UA: &str = "Mozilla/4.0 (compatible; Win32; WinHttp.WinHttpRequest.5)";
 
-/// xorshift64*: small, fast, and enough for synthetic traffic.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-}
-
 /// One HTTP request of the simulated day.
 #[derive(Clone)]
 struct Req {
@@ -182,7 +163,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "zeek-http" => Kind::ZeekHttp,
         other => anyhow::bail!("unknown format {other:?}: use squid, w3c, tmg, zeek-dns or zeek-http"),
     };
-    let mut rng = Rng(args.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut rng = Rng::seeded(args.seed);
     let dns = kind == Kind::ZeekDns;
     let mut planted = plant(dns, &mut rng);
     planted.sort_by_key(Planted::t_ms);

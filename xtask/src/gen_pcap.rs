@@ -16,6 +16,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use etherparse::PacketBuilder;
+use crate::rng::Rng;
 
 /// Arguments of `gen-pcap`.
 #[derive(Debug, clap::Args)]
@@ -30,26 +31,6 @@ pub struct Args {
     /// Output file.
     #[arg(long)]
     out: PathBuf,
-}
-
-/// xorshift64*: small, fast, and enough for synthetic traffic.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
 }
 
 const DOMAINS: &[&str] = &[
@@ -263,7 +244,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         micros: 0,
         written: 24,
     };
-    let mut rng = Rng(args.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut rng = Rng::seeded(args.seed);
 
     // pcap header: little endian, microseconds, Ethernet.
     let mut header = Vec::with_capacity(24);

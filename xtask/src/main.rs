@@ -11,6 +11,7 @@ mod gen_intel;
 mod gen_logs;
 mod gen_pcap;
 mod pdns_load;
+mod rng;
 mod train_dga;
 
 /// picket's project tasks.

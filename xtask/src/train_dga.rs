@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use picket_detect::dns::model::{self, DgaModel, FEATURES, TrigramCounts};
 use picket_detect::dns::name::split_name;
+use crate::rng::Rng;
 
 /// Arguments of `train-dga`.
 #[derive(Debug, clap::Args)]
@@ -64,30 +65,6 @@ pub fn benign_domains(dir: &Path) -> anyhow::Result<BTreeSet<String>> {
     Ok(names)
 }
 
-/// A small seeded generator (xorshift64*), enough for sampling names.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn range(&mut self, low: usize, high: usize) -> usize {
-        low + self.below(high - low + 1)
-    }
-
-    fn pick(&mut self, alphabet: &[u8]) -> char {
-        char::from(alphabet[self.below(alphabet.len())])
-    }
-}
-
 /// One generated random label, from a mix of generator styles.
 fn random_label(rng: &mut Rng) -> String {
     const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
@@ -110,16 +87,16 @@ fn random_label(rng: &mut Rng) -> String {
             return (0..len)
                 .map(|i| {
                     if (i % 2 == 0) == start_vowel {
-                        rng.pick(VOWELS)
+                        char::from(*rng.pick(VOWELS))
                     } else {
-                        rng.pick(CONSONANTS)
+                        char::from(*rng.pick(CONSONANTS))
                     }
                 })
                 .collect();
         }
     };
     let len = rng.range(low, high);
-    (0..len).map(|_| rng.pick(alphabet)).collect()
+    (0..len).map(|_| char::from(*rng.pick(alphabet))).collect()
 }
 
 /// Fits a class-weighted logistic regression by full-batch gradient descent
@@ -176,7 +153,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         loo.add_label(label);
         labels.push(false);
     }
-    let mut rng = Rng(args.seed.max(1));
+    let mut rng = Rng::from_state(args.seed);
     for _ in 0..training.len() * args.random_per_benign {
         rows.push(counts.features(&random_label(&mut rng)));
         labels.push(true);
