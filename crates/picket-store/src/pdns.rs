@@ -94,6 +94,17 @@ fn ip_key(ip: IpAddr) -> [u8; 16] {
     }
 }
 
+/// Tells whether [`ingest`] would record anything of an event: an answer, or
+/// a failing response code. Callers filter on it before copying events into
+/// a batch.
+pub fn records_anything(event: &DnsEvent) -> bool {
+    !event.answers.is_empty() || is_failure(event)
+}
+
+fn is_failure(event: &DnsEvent) -> bool {
+    event.rcode.is_some_and(|code| code != ResponseCode::NOERROR)
+}
+
 /// Counts of one [`ingest`] call.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct IngestCounts {
@@ -153,7 +164,7 @@ pub fn ingest(conn: &Connection, events: &[DnsEvent]) -> rusqlite::Result<Ingest
 
     for event in events {
         let time = event.timestamp.as_nanos();
-        if event.rcode.is_some_and(|code| code != ResponseCode::NOERROR) {
+        if is_failure(event) {
             let key = (event.query_name.as_str(), event.query_type.map_or(0, |t| t.0), event.rcode.map_or(0, |c| c.0));
             failing.entry(key).or_default().add(time, event.client_ip, None);
             counts.failures += 1;

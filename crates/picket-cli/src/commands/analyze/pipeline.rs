@@ -93,7 +93,9 @@ impl<'a> Pipeline<'a> {
                     .insert_event(event)
                     .context("cannot write an event to the store")?;
             }
-            if let (Some(_), Event::Dns(dns)) = (self.passive_dns, event) {
+            if let (Some(_), Event::Dns(dns)) = (self.passive_dns, event)
+                && pdns::records_anything(dns)
+            {
                 self.pdns_batch.push(dns.clone());
                 if self.pdns_batch.len() >= PDNS_BATCH {
                     self.commit()?;
