@@ -14,7 +14,7 @@ pub struct DnsEvent {
     /// When the query was sent, or the response seen when there was no query.
     #[serde(rename = "@timestamp")]
     pub timestamp: Timestamp,
-    /// Where this event was read.
+    /// Source location of this event.
     #[serde(flatten)]
     pub location: SourceLocation,
 
@@ -36,7 +36,7 @@ pub struct DnsEvent {
     /// Application protocol: `dns`, `mdns` or `llmnr`.
     #[serde(rename = "network.protocol", default)]
     pub protocol: DnsProtocol,
-    /// Which halves of the exchange the source saw.
+    /// The halves of the exchange the source saw.
     #[serde(rename = "dns.exchange", default)]
     pub exchange: DnsExchange,
 
@@ -87,7 +87,7 @@ pub struct DnsEvent {
     pub anomalies: Vec<Anomaly>,
 }
 
-/// Which halves of a DNS exchange an event holds.
+/// The halves of a DNS exchange that an event contains.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DnsExchange {
@@ -147,7 +147,7 @@ fn class_in() -> u16 {
 }
 
 impl ResourceRecord {
-    /// The address in an A or AAAA record's data.
+    /// Returns the address in an A or AAAA record's data.
     pub fn ip(&self) -> Option<IpAddr> {
         match self.rtype {
             RecordType::A | RecordType::AAAA => self.data.parse().ok(),
@@ -155,7 +155,7 @@ impl ResourceRecord {
         }
     }
 
-    /// The target name of a CNAME, DNAME, NS, PTR or MX record (MX without
+    /// Returns the target name of a CNAME, DNAME, NS, PTR or MX record (MX without
     /// its preference), or of SRV (without priority, weight and port).
     pub fn target_name(&self) -> Option<&str> {
         match self.rtype {
@@ -265,7 +265,7 @@ impl RecordType {
 }
 
 impl RecordType {
-    /// The mnemonic, when this type has one in picket's table.
+    /// Returns the mnemonic, when this type has one in picket's table.
     pub fn mnemonic(self) -> Option<&'static str> {
         RECORD_TYPES
             .iter()
@@ -359,7 +359,7 @@ impl ResponseCode {
 }
 
 impl ResponseCode {
-    /// The mnemonic, when this code has one.
+    /// Returns the mnemonic, when this code has one.
     pub fn mnemonic(self) -> Option<&'static str> {
         RESPONSE_CODES
             .iter()
@@ -552,8 +552,11 @@ mod tests {
     #[test]
     fn flags_from_header() {
         let flags = DnsFlags::from_header_word(0x8180);
-        assert!(flags.qr && flags.rd && flags.ra);
-        assert!(!flags.aa && !flags.tc);
+        assert!(flags.qr);
+        assert!(flags.rd);
+        assert!(flags.ra);
+        assert!(!flags.aa);
+        assert!(!flags.tc);
         assert_eq!(serde_json::to_string(&flags).unwrap(), r#"["QR","RD","RA"]"#);
     }
 

@@ -29,7 +29,7 @@ impl Endpoint {
 ///
 /// JSON carries the variant in the ECS field `"event.dataset"` (`"http"`,
 /// `"dns"` or `"tls"`).
-// HTTP events are the largest variant; boxing it would cost an allocation
+// HTTP events are the largest variant. Boxing it would cost an allocation
 // per event on the hot path to save copies of a few hundred bytes.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -16,7 +16,7 @@ pub struct HttpEvent {
     /// When the request was made (proxy logs: when it was logged).
     #[serde(rename = "@timestamp")]
     pub timestamp: Timestamp,
-    /// Where this event was read.
+    /// Source location of this event.
     #[serde(flatten)]
     pub location: SourceLocation,
 

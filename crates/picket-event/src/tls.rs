@@ -12,7 +12,7 @@ pub struct TlsEvent {
     /// When the ClientHello was seen.
     #[serde(rename = "@timestamp")]
     pub timestamp: Timestamp,
-    /// Where this event was read.
+    /// Source location of this event.
     #[serde(flatten)]
     pub location: SourceLocation,
     /// Address of the TLS client.
