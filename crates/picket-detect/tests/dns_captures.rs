@@ -31,7 +31,10 @@ fn run(path: &Path) -> (Vec<Alert>, usize) {
 }
 
 fn describe(alerts: &[Alert]) -> Vec<String> {
-    alerts.iter().map(|a| format!("{} {:.2} {}", a.detector, a.score, a.summary)).collect()
+    alerts
+        .iter()
+        .map(|a| format!("{} {:.2} {}", a.detector, a.score, a.summary))
+        .collect()
 }
 
 #[test]
@@ -40,7 +43,10 @@ fn tunnel_captures_are_flagged_on_their_domain_only() {
         ("dns-tunnel/dmachard/iodine.pcap", "biillpi.com"),
         ("dns-tunnel/dmachard/dnscat2.pcap", "biillpi.com"),
         ("dns-tunnel/dmachard/dns2tcp.pcap", "hsc.fr"),
-        ("dns-tunnel/suricata-verify-bug-1158/dns2tcp-input.pcap", "tunnel.com"),
+        (
+            "dns-tunnel/suricata-verify-bug-1158/dns2tcp-input.pcap",
+            "tunnel.com",
+        ),
     ];
     for (file, domain) in cases {
         let path = picket_corpus::require_corpus!(file);
@@ -48,7 +54,12 @@ fn tunnel_captures_are_flagged_on_their_domain_only() {
         assert!(dns > 0, "{file}: no DNS events decoded");
         assert!(!alerts.is_empty(), "{file}: no alert");
         for alert in &alerts {
-            assert_eq!(alert.detector, "dns.tunnel", "{file}: {:?}", describe(&alerts));
+            assert_eq!(
+                alert.detector,
+                "dns.tunnel",
+                "{file}: {:?}",
+                describe(&alerts)
+            );
             assert_eq!(alert.details["registered_domain"], domain, "{file}");
             assert!(alert.host.is_some(), "{file}: the alert names the client");
         }
@@ -65,7 +76,10 @@ fn ordinary_dns_in_zeek_traces_raises_nothing() {
             let path = entry.path();
             if path.is_dir() {
                 folders.push(path);
-            } else if path.extension().is_some_and(|e| e == "pcap" || e == "pcapng" || e == "trace") {
+            } else if path
+                .extension()
+                .is_some_and(|e| e == "pcap" || e == "pcapng" || e == "trace")
+            {
                 files.push(path);
             }
         }
@@ -75,9 +89,17 @@ fn ordinary_dns_in_zeek_traces_raises_nothing() {
     for path in files {
         let (alerts, dns) = run(&path);
         dns_total += dns;
-        assert!(alerts.is_empty(), "{}: {:?}", path.display(), describe(&alerts));
+        assert!(
+            alerts.is_empty(),
+            "{}: {:?}",
+            path.display(),
+            describe(&alerts)
+        );
     }
-    assert!(dns_total > 50, "only {dns_total} DNS events decoded from the Zeek traces");
+    assert!(
+        dns_total > 50,
+        "only {dns_total} DNS events decoded from the Zeek traces"
+    );
 }
 
 #[test]
@@ -95,11 +117,16 @@ fn zeek_dns_logs_raise_nothing() {
     let mut dns_total = 0;
     for log in logs {
         // Zeek's baselines mask times as X; give every line the same real time.
-        let text = std::fs::read_to_string(&log).unwrap().replace("XXXXXXXXXX.XXXXXX", "1700000000.000000");
+        let text = std::fs::read_to_string(&log)
+            .unwrap()
+            .replace("XXXXXXXXXX.XXXXXX", "1700000000.000000");
         let name = log.display().to_string();
-        let reader =
-            picket_sources::open_reader(Box::new(std::io::Cursor::new(text.into_bytes())), &name, &picket_sources::OpenOptions::default())
-                .unwrap();
+        let reader = picket_sources::open_reader(
+            Box::new(std::io::Cursor::new(text.into_bytes())),
+            &name,
+            &picket_sources::OpenOptions::default(),
+        )
+        .unwrap();
         let mut all = detectors(&DnsConfig::default());
         let mut alerts = Vec::new();
         for event in reader.flatten() {
@@ -113,7 +140,15 @@ fn zeek_dns_logs_raise_nothing() {
         for detector in &mut all {
             detector.finish(&mut alerts);
         }
-        assert!(alerts.is_empty(), "{}: {:?}", log.display(), describe(&alerts));
+        assert!(
+            alerts.is_empty(),
+            "{}: {:?}",
+            log.display(),
+            describe(&alerts)
+        );
     }
-    assert!(dns_total > 20, "only {dns_total} DNS events read from Zeek dns.log files");
+    assert!(
+        dns_total > 20,
+        "only {dns_total} DNS events read from Zeek dns.log files"
+    );
 }

@@ -4,11 +4,11 @@
 
 use std::net::IpAddr;
 
-use picket_detect::dns::{
-    DnsConfig, DomainHistory, FastFluxConfig, FastFluxDetector, NewDomainConfig, NewDomainDetector, SinkholeConfig,
-    SinkholeDetector, detectors, detectors_with_history,
-};
 use picket_detect::dns::allowlist::Allowlist;
+use picket_detect::dns::{
+    DnsConfig, DomainHistory, FastFluxConfig, FastFluxDetector, NewDomainConfig, NewDomainDetector,
+    SinkholeConfig, SinkholeDetector, detectors, detectors_with_history,
+};
 use picket_event::dns::ResponseCode;
 use picket_event::{Alert, Detector, DnsEvent, Event, RecordType, ResourceRecord, Timestamp};
 use proptest::prelude::*;
@@ -17,7 +17,13 @@ fn at(secs: i64) -> Timestamp {
     Timestamp::from_nanos(1_700_000_000_000_000_000 + secs * 1_000_000_000)
 }
 
-fn query(secs: i64, client: &str, name: &str, rcode: ResponseCode, answers: &[(RecordType, &str, u32)]) -> Event {
+fn query(
+    secs: i64,
+    client: &str,
+    name: &str,
+    rcode: ResponseCode,
+    answers: &[(RecordType, &str, u32)],
+) -> Event {
     Event::Dns(DnsEvent {
         timestamp: at(secs),
         client_ip: Some(client.parse().unwrap()),
@@ -27,7 +33,13 @@ fn query(secs: i64, client: &str, name: &str, rcode: ResponseCode, answers: &[(R
         rcode: Some(rcode),
         answers: answers
             .iter()
-            .map(|(t, d, ttl)| ResourceRecord { name: name.into(), rtype: *t, class: 1, ttl: *ttl, data: (*d).into() })
+            .map(|(t, d, ttl)| ResourceRecord {
+                name: name.into(),
+                rtype: *t,
+                class: 1,
+                ttl: *ttl,
+                data: (*d).into(),
+            })
             .collect(),
         ..DnsEvent::default()
     })
@@ -61,11 +73,35 @@ fn sinkhole_answer_names_the_client() {
     let mut detector = SinkholeDetector::new(SinkholeConfig::default()).unwrap();
     let events = [
         // 143.215.130.0/24 is in the MISP sinkhole list (Georgia Tech).
-        query(0, "10.1.2.3", "c2.badhost.example", ResponseCode::NOERROR, &[(RecordType::A, "143.215.130.33", 300)]),
-        query(1, "10.1.2.3", "c2.badhost.example", ResponseCode::NOERROR, &[(RecordType::A, "143.215.130.33", 300)]),
-        query(2, "10.1.2.4", "www.wikipedia.org", ResponseCode::NOERROR, &[(RecordType::A, "208.80.154.224", 300)]),
+        query(
+            0,
+            "10.1.2.3",
+            "c2.badhost.example",
+            ResponseCode::NOERROR,
+            &[(RecordType::A, "143.215.130.33", 300)],
+        ),
+        query(
+            1,
+            "10.1.2.3",
+            "c2.badhost.example",
+            ResponseCode::NOERROR,
+            &[(RecordType::A, "143.215.130.33", 300)],
+        ),
+        query(
+            2,
+            "10.1.2.4",
+            "www.wikipedia.org",
+            ResponseCode::NOERROR,
+            &[(RecordType::A, "208.80.154.224", 300)],
+        ),
         // A Cloudflare address listed by MISP is shared with popular sites.
-        query(3, "10.1.2.5", "shop.example.com", ResponseCode::NOERROR, &[(RecordType::A, "104.21.27.14", 300)]),
+        query(
+            3,
+            "10.1.2.5",
+            "shop.example.com",
+            ResponseCode::NOERROR,
+            &[(RecordType::A, "104.21.27.14", 300)],
+        ),
     ];
     let alerts = run(&mut detector, &events);
     assert_eq!(alerts.len(), 1, "{alerts:?}");
@@ -76,7 +112,10 @@ fn sinkhole_answer_names_the_client() {
 #[test]
 fn sinkhole_name_server_delegation() {
     let mut detector = SinkholeDetector::new(SinkholeConfig::default()).unwrap();
-    let Event::Dns(mut dns) = query(0, "10.1.2.3", "old-c2.example", ResponseCode::NOERROR, &[]) else { unreachable!() };
+    let Event::Dns(mut dns) = query(0, "10.1.2.3", "old-c2.example", ResponseCode::NOERROR, &[])
+    else {
+        unreachable!()
+    };
     dns.authorities.push(ResourceRecord {
         name: "old-c2.example".into(),
         rtype: RecordType::NS,
@@ -91,16 +130,31 @@ fn sinkhole_name_server_delegation() {
 
 #[test]
 fn fast_flux_needs_spread_low_ttl_and_rotation() {
-    let mut detector = FastFluxDetector::new(FastFluxConfig::default(), std::sync::Arc::new(Allowlist::new(true, &[])));
+    let mut detector = FastFluxDetector::new(
+        FastFluxConfig::default(),
+        std::sync::Arc::new(Allowlist::new(true, &[])),
+    );
     let mut events = Vec::new();
     for i in 0..8u8 {
         let a = format!("{}.{}.1.1", 20 + i * 7, 3 + i);
         let b = format!("{}.{}.2.2", 90 + i * 5, 40 + i);
-        events.push(query(i64::from(i) * 60, "10.0.0.7", "flux.example", ResponseCode::NOERROR, &[(RecordType::A, &a, 120), (RecordType::A, &b, 120)]));
+        events.push(query(
+            i64::from(i) * 60,
+            "10.0.0.7",
+            "flux.example",
+            ResponseCode::NOERROR,
+            &[(RecordType::A, &a, 120), (RecordType::A, &b, 120)],
+        ));
     }
     // A stable name with a long TTL never alerts.
     for i in 0..8 {
-        events.push(query(i * 60, "10.0.0.8", "stable.example", ResponseCode::NOERROR, &[(RecordType::A, "198.51.100.1", 3600)]));
+        events.push(query(
+            i * 60,
+            "10.0.0.8",
+            "stable.example",
+            ResponseCode::NOERROR,
+            &[(RecordType::A, "198.51.100.1", 3600)],
+        ));
     }
     let alerts = run(&mut detector, &events);
     assert_eq!(alerts.len(), 1, "{alerts:?}");
@@ -110,28 +164,77 @@ fn fast_flux_needs_spread_low_ttl_and_rotation() {
 
 #[test]
 fn dga_nxdomain_burst_of_one_shape() {
-    let names = ["qwhxkzpdlm", "zrtplkqwvb", "mnbvcxzlkj", "plmoknijbu", "xswcdevfrb", "tgbyhnujmk", "qazwsxedcr", "rfvtgbyhnu", "ujmikolpqa"];
+    let names = [
+        "qwhxkzpdlm",
+        "zrtplkqwvb",
+        "mnbvcxzlkj",
+        "plmoknijbu",
+        "xswcdevfrb",
+        "tgbyhnujmk",
+        "qazwsxedcr",
+        "rfvtgbyhnu",
+        "ujmikolpqa",
+    ];
     let mut events: Vec<Event> = names
         .iter()
         .enumerate()
-        .map(|(i, n)| query(i as i64, "10.9.9.9", &format!("{n}.net"), ResponseCode::NXDOMAIN, &[]))
+        .map(|(i, n)| {
+            query(
+                i as i64,
+                "10.9.9.9",
+                &format!("{n}.net"),
+                ResponseCode::NXDOMAIN,
+                &[],
+            )
+        })
         .collect();
     // Another client's ordinary failures do not group.
-    events.push(query(20, "10.9.9.10", "wpad.example.com", ResponseCode::NXDOMAIN, &[]));
+    events.push(query(
+        20,
+        "10.9.9.10",
+        "wpad.example.com",
+        ResponseCode::NXDOMAIN,
+        &[],
+    ));
     let alerts = run_all(&DnsConfig::default(), &events);
-    let burst: Vec<&Alert> = alerts.iter().filter(|a| a.details.get("kind").is_some_and(|k| k == "nxdomain_shape")).collect();
+    let burst: Vec<&Alert> = alerts
+        .iter()
+        .filter(|a| a.details.get("kind").is_some_and(|k| k == "nxdomain_shape"))
+        .collect();
     assert!(!burst.is_empty(), "{alerts:?}");
-    assert!(burst.iter().all(|a| a.host == Some("10.9.9.9".parse().unwrap())));
-    assert!(alerts.iter().all(|a| a.host != Some("10.9.9.10".parse().unwrap())));
+    assert!(
+        burst
+            .iter()
+            .all(|a| a.host == Some("10.9.9.9".parse().unwrap()))
+    );
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a.host != Some("10.9.9.10".parse().unwrap()))
+    );
 }
 
 #[test]
 fn dga_ignores_popular_names_and_local_zones() {
-    let names = ["www.google.com", "en.wikipedia.org", "login.microsoftonline.com", "printer.local", "1.0.168.192.in-addr.arpa"];
+    let names = [
+        "www.google.com",
+        "en.wikipedia.org",
+        "login.microsoftonline.com",
+        "printer.local",
+        "1.0.168.192.in-addr.arpa",
+    ];
     let events: Vec<Event> = names
         .iter()
         .enumerate()
-        .map(|(i, n)| query(i as i64, "10.0.0.1", n, ResponseCode::NOERROR, &[(RecordType::A, "198.51.100.9", 300)]))
+        .map(|(i, n)| {
+            query(
+                i as i64,
+                "10.0.0.1",
+                n,
+                ResponseCode::NOERROR,
+                &[(RecordType::A, "198.51.100.9", 300)],
+            )
+        })
         .collect();
     assert!(run_all(&DnsConfig::default(), &events).is_empty());
 }
@@ -151,11 +254,33 @@ impl DomainHistory for FixedHistory {
 #[test]
 fn new_domain_after_history_and_warmup() {
     let config = NewDomainConfig::default();
-    let mut detector = NewDomainDetector::new(config, std::sync::Arc::new(Allowlist::new(true, &[])), Some(Box::new(FixedHistory)));
+    let mut detector = NewDomainDetector::new(
+        config,
+        std::sync::Arc::new(Allowlist::new(true, &[])),
+        Some(Box::new(FixedHistory)),
+    );
     let events = [
-        query(0, "10.0.0.1", "www.example.com", ResponseCode::NOERROR, &[(RecordType::A, "198.51.100.9", 300)]),
-        query(1, "10.0.0.2", "xjwqkvzptrhm.com", ResponseCode::NOERROR, &[(RecordType::A, "198.51.100.10", 300)]),
-        query(2, "10.0.0.2", "xjwqkvzptrhm.com", ResponseCode::NOERROR, &[(RecordType::A, "198.51.100.10", 300)]),
+        query(
+            0,
+            "10.0.0.1",
+            "www.example.com",
+            ResponseCode::NOERROR,
+            &[(RecordType::A, "198.51.100.9", 300)],
+        ),
+        query(
+            1,
+            "10.0.0.2",
+            "xjwqkvzptrhm.com",
+            ResponseCode::NOERROR,
+            &[(RecordType::A, "198.51.100.10", 300)],
+        ),
+        query(
+            2,
+            "10.0.0.2",
+            "xjwqkvzptrhm.com",
+            ResponseCode::NOERROR,
+            &[(RecordType::A, "198.51.100.10", 300)],
+        ),
     ];
     let alerts = run(&mut detector, &events);
     assert_eq!(alerts.len(), 1, "{alerts:?}");
@@ -166,11 +291,20 @@ fn new_domain_after_history_and_warmup() {
 fn new_domain_warms_up_on_the_input_without_history() {
     let mut all = detectors_with_history(&DnsConfig::default(), None);
     let mut alerts = Vec::new();
-    let event = query(0, "10.0.0.2", "xjwqkvzptrhm.com", ResponseCode::NOERROR, &[(RecordType::A, "198.51.100.10", 300)]);
+    let event = query(
+        0,
+        "10.0.0.2",
+        "xjwqkvzptrhm.com",
+        ResponseCode::NOERROR,
+        &[(RecordType::A, "198.51.100.10", 300)],
+    );
     for d in &mut all {
         d.observe(&event, &[], &mut alerts);
     }
-    assert!(alerts.iter().all(|a| a.detector != "dns.new_domain"), "first day is warm-up");
+    assert!(
+        alerts.iter().all(|a| a.detector != "dns.new_domain"),
+        "first day is warm-up"
+    );
 }
 
 #[test]

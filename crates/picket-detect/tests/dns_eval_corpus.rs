@@ -37,19 +37,42 @@ fn dga_on_baderj_families() {
 
     // False positives on held-out popular domains stay at or under 0.5 %.
     let all = find(&rows, "all character-based families", "replay");
-    assert!(all.false_positive_rate() <= 0.005, "FPR {}", all.false_positive_rate());
+    assert!(
+        all.false_positive_rate() <= 0.005,
+        "FPR {}",
+        all.false_positive_rate()
+    );
     let score = find(&rows, "all character-based families", "score");
-    assert!(score.false_positive_rate() <= 0.005, "FPR {}", score.false_positive_rate());
+    assert!(
+        score.false_positive_rate() <= 0.005,
+        "FPR {}",
+        score.false_positive_rate()
+    );
 
     // Replayed as a host's failing lookups, most names are flagged. The 98 %
     // target is not reached yet (short names on many TLDs: qsnatch, locky,
     // pykspa); this pins what is reached.
     assert!(all.recall() >= 0.94, "recall {}", all.recall());
     let dictionary = find(&rows, "all dictionary families", "replay");
-    assert!(dictionary.recall() >= 0.95, "recall {}", dictionary.recall());
+    assert!(
+        dictionary.recall() >= 0.95,
+        "recall {}",
+        dictionary.recall()
+    );
 
     // Long character-random families separate from popular names.
-    for family in ["chinad", "corebot", "darkcracks", "murofet_v1", "newgoz", "qadars", "shiotob", "tufik", "fobber_1", "ranbyus_september"] {
+    for family in [
+        "chinad",
+        "corebot",
+        "darkcracks",
+        "murofet_v1",
+        "newgoz",
+        "qadars",
+        "shiotob",
+        "tufik",
+        "fobber_1",
+        "ranbyus_september",
+    ] {
         let row = find(&rows, family, "score");
         let auc = row.auc.unwrap();
         assert!(auc >= 0.99, "{family}: AUC {auc}");
@@ -64,6 +87,10 @@ fn tunnel_on_netrack_names() {
     for tool in ["netrack-learn iodine", "netrack-learn dns2tcp"] {
         let row = find(&rows, tool, "replay");
         assert!(row.recall() >= 0.99, "{tool}: recall {}", row.recall());
-        assert!(row.false_positive_rate() < 0.001, "{tool}: FPR {}", row.false_positive_rate());
+        assert!(
+            row.false_positive_rate() < 0.001,
+            "{tool}: FPR {}",
+            row.false_positive_rate()
+        );
     }
 }

@@ -21,6 +21,10 @@ use std::time::Instant;
 use picket_intel::IndicatorKind;
 use picket_match::MatcherBuilder;
 
+/// The allocator the `picket` binary uses, so that the rates match it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SEED: u64 = 42;
 
 fn main() {

@@ -76,7 +76,8 @@ impl Allowlist {
             return false;
         }
         let id = self.id;
-        let cached = LAST.with_borrow(|(list, last, found)| (*list == id && last == name).then_some(*found));
+        let cached =
+            LAST.with_borrow(|(list, last, found)| (*list == id && last == name).then_some(*found));
         let found = match cached {
             Some(found) => found,
             None => {

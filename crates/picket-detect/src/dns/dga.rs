@@ -140,7 +140,14 @@ impl DgaDetector {
         }
     }
 
-    fn lexical_alert(&mut self, event: &Event, dns: &DnsEvent, parts: &NameParts<'_>, lexical: f64, nx: bool) -> Option<Alert> {
+    fn lexical_alert(
+        &mut self,
+        event: &Event,
+        dns: &DnsEvent,
+        parts: &NameParts<'_>,
+        lexical: f64,
+        nx: bool,
+    ) -> Option<Alert> {
         if lexical < self.config.min_lexical_score || (!nx && !self.config.alert_resolved) {
             return None;
         }
@@ -165,7 +172,11 @@ impl DgaDetector {
             Alert::new(
                 ID,
                 score,
-                format!("{} {outcome} the random-looking domain {}", display_client(dns), parts.registered),
+                format!(
+                    "{} {outcome} the random-looking domain {}",
+                    display_client(dns),
+                    parts.registered
+                ),
                 vec![event.clone()],
             )
             .with_detail("kind", "lexical")
@@ -183,9 +194,7 @@ impl DgaDetector {
             .unwrap_or(i64::MAX)
             .saturating_mul(1_000_000_000);
         let limit = self.config.max_nx_alerts_per_window;
-        let (start, count) = self
-            .nx_alerts
-            .entry(client, now, || (now.as_nanos(), 0));
+        let (start, count) = self.nx_alerts.entry(client, now, || (now.as_nanos(), 0));
         if now.as_nanos().saturating_sub(*start) >= window {
             *start = now.as_nanos();
             *count = 0;
@@ -212,7 +221,14 @@ impl DgaDetector {
     /// Counts a failing name under its exact shape, then under the same
     /// shape with any suffix (DGAs that spread over many TLDs); a name is
     /// reported under the second only when the first has not reported it.
-    fn behaviour(&mut self, event: &Event, dns: &DnsEvent, parts: &NameParts<'_>, lexical: f64, alerts: &mut Vec<Alert>) {
+    fn behaviour(
+        &mut self,
+        event: &Event,
+        dns: &DnsEvent,
+        parts: &NameParts<'_>,
+        lexical: f64,
+        alerts: &mut Vec<Alert>,
+    ) {
         let now = dns.timestamp;
         let config = &self.config;
         let client = client_key(dns);
@@ -223,8 +239,28 @@ impl DgaDetector {
         let mut any_suffix = exact.clone();
         any_suffix.suffix = String::from(ANY_SUFFIX);
 
-        let reported = count_in_shape(state, exact, event, parts.registered, lexical, config, config.min_shape_names, false, alerts);
-        count_in_shape(state, any_suffix, event, parts.registered, lexical, config, config.min_shape_names * 2, reported, alerts);
+        let reported = count_in_shape(
+            state,
+            exact,
+            event,
+            parts.registered,
+            lexical,
+            config,
+            config.min_shape_names,
+            false,
+            alerts,
+        );
+        count_in_shape(
+            state,
+            any_suffix,
+            event,
+            parts.registered,
+            lexical,
+            config,
+            config.min_shape_names * 2,
+            reported,
+            alerts,
+        );
     }
 }
 
@@ -247,7 +283,8 @@ fn count_in_shape(
     alerts: &mut Vec<Alert>,
 ) -> bool {
     let now = event.timestamp();
-    let window = i64::try_from(config.window_secs.saturating_mul(1_000_000_000)).unwrap_or(i64::MAX);
+    let window =
+        i64::try_from(config.window_secs.saturating_mul(1_000_000_000)).unwrap_or(i64::MAX);
     let fresh = || ShapeWindow {
         start: now,
         names: hashbrown::HashSet::new(),
@@ -285,19 +322,30 @@ fn count_in_shape(
     slot.pending_names.push(registered.to_owned());
 
     if slot.pending_names.len() >= threshold {
-        let reason = if slot.alerted { "more names" } else { "threshold" };
+        let reason = if slot.alerted {
+            "more names"
+        } else {
+            "threshold"
+        };
         alerts.push(shape_alert(slot, &shape, config, reason));
         slot.alerted = true;
     }
     slot.alerted
 }
 
-fn shape_alert(slot: &mut ShapeWindow, shape: &NameShape, config: &DgaConfig, reason: &str) -> Alert {
+fn shape_alert(
+    slot: &mut ShapeWindow,
+    shape: &NameShape,
+    config: &DgaConfig,
+    reason: &str,
+) -> Alert {
     let names = std::mem::take(&mut slot.pending_names);
     let events = std::mem::take(&mut slot.pending);
     let distinct = slot.names.len();
     let mean_lexical = slot.lexical_sum / distinct.max(1) as f64;
-    let score = 0.7 + 0.15 * mean_lexical.clamp(0.0, 1.0) + 0.15 * (distinct as f64 / (4 * config.min_shape_names) as f64).min(1.0);
+    let score = 0.7
+        + 0.15 * mean_lexical.clamp(0.0, 1.0)
+        + 0.15 * (distinct as f64 / (4 * config.min_shape_names) as f64).min(1.0);
     let client = events
         .last()
         .and_then(|e| e.client().ip)
@@ -307,7 +355,11 @@ fn shape_alert(slot: &mut ShapeWindow, shape: &NameShape, config: &DgaConfig, re
         score,
         format!(
             "{client} got NXDOMAIN for {distinct} distinct {} domains of one shape in {} s",
-            if shape.suffix == ANY_SUFFIX { "any-suffix".to_owned() } else { format!(".{}", shape.suffix) },
+            if shape.suffix == ANY_SUFFIX {
+                "any-suffix".to_owned()
+            } else {
+                format!(".{}", shape.suffix)
+            },
             config.window_secs
         ),
         events,
@@ -315,7 +367,14 @@ fn shape_alert(slot: &mut ShapeWindow, shape: &NameShape, config: &DgaConfig, re
     .with_detail("kind", "nxdomain_shape")
     .with_detail("reason", reason)
     .with_detail("suffix", shape.suffix.clone())
-    .with_detail("label_length_bucket", format!("{}-{}", u32::from(shape.length_bucket) * 4, u32::from(shape.length_bucket) * 4 + 3))
+    .with_detail(
+        "label_length_bucket",
+        format!(
+            "{}-{}",
+            u32::from(shape.length_bucket) * 4,
+            u32::from(shape.length_bucket) * 4 + 3
+        ),
+    )
     .with_detail("character_classes", classes_text(shape.classes))
     .with_detail("distinct_names", distinct)
     .with_detail("min_shape_names", config.min_shape_names)
@@ -338,9 +397,9 @@ fn classes_text(classes: u8) -> String {
 }
 
 fn display_client(dns: &DnsEvent) -> String {
-    dns.client_ip.map_or_else(|| "A client".to_owned(), |ip| ip.to_string())
+    dns.client_ip
+        .map_or_else(|| "A client".to_owned(), |ip| ip.to_string())
 }
-
 
 impl picket_event::Detector for DgaDetector {
     fn id(&self) -> &'static str {
@@ -349,7 +408,9 @@ impl picket_event::Detector for DgaDetector {
 
     fn observe(&mut self, event: &Event, _hits: &[IntelHit], alerts: &mut Vec<Alert>) {
         let Some(dns) = dns_event(event) else { return };
-        let Some(parts) = split_name(&dns.query_name) else { return };
+        let Some(parts) = split_name(&dns.query_name) else {
+            return;
+        };
         if self.allowlist.allows(parts.name, dns.timestamp) {
             return;
         }

@@ -85,7 +85,11 @@ pub fn roc_auc(positives: &[f64], negatives: &[f64]) -> Option<f64> {
     if positives.is_empty() || negatives.is_empty() {
         return None;
     }
-    let mut all: Vec<(f64, bool)> = positives.iter().map(|&s| (s, true)).chain(negatives.iter().map(|&s| (s, false))).collect();
+    let mut all: Vec<(f64, bool)> = positives
+        .iter()
+        .map(|&s| (s, true))
+        .chain(negatives.iter().map(|&s| (s, false)))
+        .collect();
     all.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut rank_sum = 0.0;
     let mut i = 0;
@@ -109,7 +113,9 @@ pub const DICTIONARY_FAMILIES: &[&str] = &["suppobox", "banjori", "fosniw"];
 /// Returns the family name of a baderj file: the file stem without the
 /// `_example_domains` / `_domains` tail.
 pub fn family_of(file_stem: &str) -> String {
-    file_stem.replace("_example_domains", "").replace("_domains", "")
+    file_stem
+        .replace("_example_domains", "")
+        .replace("_domains", "")
 }
 
 /// True when the family builds names from words.
@@ -132,7 +138,9 @@ fn read_text(path: &Path) -> Result<String, EvalError> {
     let mut text = String::new();
     // The read is bounded by `take` just before it.
     #[allow(clippy::disallowed_methods)]
-    file.take(MAX_FILE_BYTES).read_to_string(&mut text).map_err(error)?;
+    file.take(MAX_FILE_BYTES)
+        .read_to_string(&mut text)
+        .map_err(error)?;
     Ok(text)
 }
 
@@ -162,7 +170,10 @@ pub fn held_out_benign(dir: &Path, files: &[&str]) -> Result<Vec<String>, EvalEr
                 .filter_map(|v| v.as_str().map(str::to_owned))
                 .collect()
         } else {
-            text.lines().filter(|l| !l.starts_with('#')).map(str::to_owned).collect()
+            text.lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(str::to_owned)
+                .collect()
         };
         for name in names {
             let name = name.trim().trim_start_matches('.').to_ascii_lowercase();
@@ -177,7 +188,12 @@ pub fn held_out_benign(dir: &Path, files: &[&str]) -> Result<Vec<String>, EvalEr
 }
 
 /// Popular-domain lists of the MISP warninglists used as benign names.
-pub const BENIGN_LISTS: &[&str] = &["tranco10k.json", "alexa.json", "cisco_top1000.json", "moz-top500.json"];
+pub const BENIGN_LISTS: &[&str] = &[
+    "tranco10k.json",
+    "alexa.json",
+    "cisco_top1000.json",
+    "moz-top500.json",
+];
 
 fn lexical_scores(model: &DgaModel, names: &[String]) -> Vec<f64> {
     names
@@ -215,7 +231,11 @@ fn dns(time: Timestamp, client: IpAddr, name: &str, rcode: ResponseCode) -> Even
 
 /// Registered domains an alert names.
 fn alerted_domains(alert: &Alert, into: &mut HashSet<String>) {
-    if let Some(name) = alert.details.get("registered_domain").and_then(|v| v.as_str()) {
+    if let Some(name) = alert
+        .details
+        .get("registered_domain")
+        .and_then(|v| v.as_str())
+    {
         into.insert(name.to_owned());
     }
     if let Some(names) = alert.details.get("names").and_then(|v| v.as_array()) {
@@ -226,7 +246,12 @@ fn alerted_domains(alert: &Alert, into: &mut HashSet<String>) {
 /// Replays names through `dns.dga` from one client, one query every
 /// `spacing_ms`, with the given response code; returns the registered
 /// domains it alerted on.
-pub fn replay_dga(names: &[String], rcode: ResponseCode, client: IpAddr, spacing_ms: i64) -> HashSet<String> {
+pub fn replay_dga(
+    names: &[String],
+    rcode: ResponseCode,
+    client: IpAddr,
+    spacing_ms: i64,
+) -> HashSet<String> {
     let mut detector = DgaDetector::new(DgaConfig::default(), Arc::new(Allowlist::new(true, &[])));
     let mut alerts = Vec::new();
     for (i, name) in names.iter().enumerate() {
@@ -247,15 +272,24 @@ pub fn evaluate_dga(dga_dir: &Path, benign_dir: &Path) -> Result<Vec<EvalRow>, E
     let model = DgaModel::shipped();
     let benign = held_out_benign(benign_dir, BENIGN_LISTS)?;
     let benign_scores = lexical_scores(model, &benign);
-    let benign_fp = benign_scores.iter().filter(|&&s| s >= DgaConfig::default().min_lexical_score).count();
+    let benign_fp = benign_scores
+        .iter()
+        .filter(|&&s| s >= DgaConfig::default().min_lexical_score)
+        .count();
 
     // Benign names replayed as resolved lookups from one client.
     let client: IpAddr = IpAddr::from([10, 0, 0, 20]);
     let benign_replayed = replay_dga(&benign, ResponseCode::NOERROR, client, 1000);
-    let benign_replay_fp = benign.iter().filter(|n| split_name(n).is_some_and(|p| benign_replayed.contains(p.registered))).count();
+    let benign_replay_fp = benign
+        .iter()
+        .filter(|n| split_name(n).is_some_and(|p| benign_replayed.contains(p.registered)))
+        .count();
 
     let mut files: Vec<_> = std::fs::read_dir(dga_dir)
-        .map_err(|source| EvalError::Read { path: dga_dir.display().to_string(), source })?
+        .map_err(|source| EvalError::Read {
+            path: dga_dir.display().to_string(),
+            source,
+        })?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "txt"))
         .collect();
@@ -267,14 +301,28 @@ pub fn evaluate_dga(dga_dir: &Path, benign_dir: &Path) -> Result<Vec<EvalRow>, E
     let mut rows = Vec::new();
     let mut groups: [(Vec<f64>, usize, usize, usize); 2] = Default::default();
     for path in files {
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
         let family = family_of(stem);
         let names = read_names(&path)?;
         let scores = lexical_scores(model, &names);
-        let flagged = scores.iter().filter(|&&s| s >= DgaConfig::default().min_lexical_score).count();
+        let flagged = scores
+            .iter()
+            .filter(|&&s| s >= DgaConfig::default().min_lexical_score)
+            .count();
 
-        let replayed = replay_dga(&names, ResponseCode::NXDOMAIN, IpAddr::from([10, 0, 0, 66]), 500);
-        let replay_flagged = names.iter().filter(|n| split_name(n).is_some_and(|p| replayed.contains(p.registered))).count();
+        let replayed = replay_dga(
+            &names,
+            ResponseCode::NXDOMAIN,
+            IpAddr::from([10, 0, 0, 66]),
+            500,
+        );
+        let replay_flagged = names
+            .iter()
+            .filter(|n| split_name(n).is_some_and(|p| replayed.contains(p.registered)))
+            .count();
 
         let group = &mut groups[usize::from(is_dictionary_family(&family))];
         group.0.extend(&scores);
@@ -282,19 +330,67 @@ pub fn evaluate_dga(dga_dir: &Path, benign_dir: &Path) -> Result<Vec<EvalRow>, E
         group.2 += flagged;
         group.3 += replay_flagged;
 
-        rows.push(row("dns.dga", &family, "score", names.len(), benign.len(), flagged, benign_fp, roc_auc(&scores, &benign_scores)));
-        rows.push(row("dns.dga", &family, "replay", names.len(), benign.len(), replay_flagged, benign_replay_fp, None));
+        rows.push(row(
+            "dns.dga",
+            &family,
+            "score",
+            names.len(),
+            benign.len(),
+            flagged,
+            benign_fp,
+            roc_auc(&scores, &benign_scores),
+        ));
+        rows.push(row(
+            "dns.dga",
+            &family,
+            "replay",
+            names.len(),
+            benign.len(),
+            replay_flagged,
+            benign_replay_fp,
+            None,
+        ));
     }
-    for (index, label) in ["all character-based families", "all dictionary families"].into_iter().enumerate() {
+    for (index, label) in ["all character-based families", "all dictionary families"]
+        .into_iter()
+        .enumerate()
+    {
         let (scores, total, flagged, replayed) = &groups[index];
-        rows.push(row("dns.dga", label, "score", *total, benign.len(), *flagged, benign_fp, roc_auc(scores, &benign_scores)));
-        rows.push(row("dns.dga", label, "replay", *total, benign.len(), *replayed, benign_replay_fp, None));
+        rows.push(row(
+            "dns.dga",
+            label,
+            "score",
+            *total,
+            benign.len(),
+            *flagged,
+            benign_fp,
+            roc_auc(scores, &benign_scores),
+        ));
+        rows.push(row(
+            "dns.dga",
+            label,
+            "replay",
+            *total,
+            benign.len(),
+            *replayed,
+            benign_replay_fp,
+            None,
+        ));
     }
     Ok(rows)
 }
 
 #[allow(clippy::too_many_arguments)]
-fn row(detector: &str, corpus: &str, method: &str, positives: usize, negatives: usize, tp: usize, fp: usize, auc: Option<f64>) -> EvalRow {
+fn row(
+    detector: &str,
+    corpus: &str,
+    method: &str,
+    positives: usize,
+    negatives: usize,
+    tp: usize,
+    fp: usize,
+    auc: Option<f64>,
+) -> EvalRow {
     EvalRow {
         detector: detector.to_owned(),
         corpus: corpus.to_owned(),
@@ -324,10 +420,12 @@ pub fn read_labelled(path: &Path) -> Result<(Vec<LabelledName>, usize), EvalErro
     let mut skipped = 0;
     for line in text.lines().skip(1) {
         match line.split_once(',') {
-            Some(("1", name)) | Some(("0", name)) if !name.trim().is_empty() => names.push(LabelledName {
-                tunnel: line.starts_with('1'),
-                original: collapse_empty_labels(name.trim().trim_end_matches('.')),
-            }),
+            Some(("1", name)) | Some(("0", name)) if !name.trim().is_empty() => {
+                names.push(LabelledName {
+                    tunnel: line.starts_with('1'),
+                    original: collapse_empty_labels(name.trim().trim_end_matches('.')),
+                })
+            }
             _ => skipped += 1,
         }
     }
@@ -353,22 +451,56 @@ fn collapse_empty_labels(name: &str) -> String {
 /// names from another client at one per second.
 pub fn evaluate_tunnel_names(dir: &Path) -> Result<Vec<EvalRow>, EvalError> {
     let plain = read_labelled(&dir.join("plain-names.csv"))?.0;
-    let plain_scores: Vec<f64> = plain.iter().map(|n| name_tunnel_score(&n.original)).collect();
+    let plain_scores: Vec<f64> = plain
+        .iter()
+        .map(|n| name_tunnel_score(&n.original))
+        .collect();
     let plain_replay = replay_tunnel(&plain, IpAddr::from([10, 0, 0, 30]), 1000);
     let plain_fp = plain_replay.iter().filter(|&&f| f).count();
-    let plain_score_fp = plain_scores.iter().filter(|&&s| s >= TunnelConfig::default().encoded_score).count();
+    let plain_score_fp = plain_scores
+        .iter()
+        .filter(|&&s| s >= TunnelConfig::default().encoded_score)
+        .count();
 
     let mut rows = Vec::new();
     for (index, tool) in ["iodine", "dns2tcp"].into_iter().enumerate() {
-        let names: Vec<LabelledName> = read_labelled(&dir.join(format!("{tool}-names.csv")))?.0.into_iter().filter(|n| n.tunnel).collect();
-        let scores: Vec<f64> = names.iter().map(|n| name_tunnel_score(&n.original)).collect();
-        let score_flagged = scores.iter().filter(|&&s| s >= TunnelConfig::default().encoded_score).count();
+        let names: Vec<LabelledName> = read_labelled(&dir.join(format!("{tool}-names.csv")))?
+            .0
+            .into_iter()
+            .filter(|n| n.tunnel)
+            .collect();
+        let scores: Vec<f64> = names
+            .iter()
+            .map(|n| name_tunnel_score(&n.original))
+            .collect();
+        let score_flagged = scores
+            .iter()
+            .filter(|&&s| s >= TunnelConfig::default().encoded_score)
+            .count();
         let client = IpAddr::from([10, 0, 1, u8::try_from(index).unwrap_or(0) + 1]);
         let replay = replay_tunnel(&names, client, 50);
         let replay_flagged = replay.iter().filter(|&&f| f).count();
         let corpus = format!("netrack-learn {tool}");
-        rows.push(row(tunnel::ID, &corpus, "score", names.len(), plain.len(), score_flagged, plain_score_fp, roc_auc(&scores, &plain_scores)));
-        rows.push(row(tunnel::ID, &corpus, "replay", names.len(), plain.len(), replay_flagged, plain_fp, None));
+        rows.push(row(
+            tunnel::ID,
+            &corpus,
+            "score",
+            names.len(),
+            plain.len(),
+            score_flagged,
+            plain_score_fp,
+            roc_auc(&scores, &plain_scores),
+        ));
+        rows.push(row(
+            tunnel::ID,
+            &corpus,
+            "replay",
+            names.len(),
+            plain.len(),
+            replay_flagged,
+            plain_fp,
+            None,
+        ));
     }
     Ok(rows)
 }
@@ -388,13 +520,19 @@ pub fn name_tunnel_score(original: &str) -> f64 {
 /// Replays names through `dns.tunnel` as TXT-less A queries; returns, per
 /// name, whether its (client, registered domain) key raised an alert.
 pub fn replay_tunnel(names: &[LabelledName], client: IpAddr, spacing_ms: i64) -> Vec<bool> {
-    let mut detector = TunnelDetector::new(TunnelConfig::default(), Arc::new(Allowlist::new(true, &[])));
+    let mut detector =
+        TunnelDetector::new(TunnelConfig::default(), Arc::new(Allowlist::new(true, &[])));
     let mut alerts = Vec::new();
     let mut registered = Vec::with_capacity(names.len());
     for (i, name) in names.iter().enumerate() {
         let lower = name.original.to_ascii_lowercase();
         registered.push(split_name(&lower).map(|p| p.registered.to_owned()));
-        let mut event = dns(at(i as i64 * spacing_ms * 1_000_000), client, &lower, ResponseCode::NOERROR);
+        let mut event = dns(
+            at(i as i64 * spacing_ms * 1_000_000),
+            client,
+            &lower,
+            ResponseCode::NOERROR,
+        );
         if let Event::Dns(dns) = &mut event
             && name.original != lower
         {
@@ -405,9 +543,17 @@ pub fn replay_tunnel(names: &[LabelledName], client: IpAddr, spacing_ms: i64) ->
     detector.finish(&mut alerts);
     let flagged: HashSet<String> = alerts
         .iter()
-        .filter_map(|a| a.details.get("registered_domain").and_then(|v| v.as_str()).map(str::to_owned))
+        .filter_map(|a| {
+            a.details
+                .get("registered_domain")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        })
         .collect();
-    registered.iter().map(|r| r.as_ref().is_some_and(|r| flagged.contains(r))).collect()
+    registered
+        .iter()
+        .map(|r| r.as_ref().is_some_and(|r| flagged.contains(r)))
+        .collect()
 }
 
 #[cfg(test)]

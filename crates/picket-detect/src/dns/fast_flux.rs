@@ -131,23 +131,33 @@ impl picket_event::Detector for FastFluxDetector {
 
     fn observe(&mut self, event: &Event, _hits: &[IntelHit], alerts: &mut Vec<Alert>) {
         let Some(dns) = dns_event(event) else { return };
-        if !dns.answers.iter().any(|rr| matches!(rr.rtype, RecordType::A | RecordType::AAAA)) {
+        if !dns
+            .answers
+            .iter()
+            .any(|rr| matches!(rr.rtype, RecordType::A | RecordType::AAAA))
+        {
             return;
         }
         let now = dns.timestamp;
         if self.allowlist.allows(&dns.query_name, now) {
             return;
         }
-        let through_allowed_cname = dns.answers.iter().any(|rr| {
-            rr.rtype == RecordType::CNAME && self.allowlist.allows(&rr.data, now)
-        });
+        let through_allowed_cname = dns
+            .answers
+            .iter()
+            .any(|rr| rr.rtype == RecordType::CNAME && self.allowlist.allows(&rr.data, now));
         if through_allowed_cname {
             return;
         }
 
         let config = &self.config;
-        let window = i64::try_from(config.window_secs.saturating_mul(1_000_000_000)).unwrap_or(i64::MAX);
-        let state = self.names.entry(crate::dns::name_hash(&dns.query_name), now, || NameState::new(now));
+        let window =
+            i64::try_from(config.window_secs.saturating_mul(1_000_000_000)).unwrap_or(i64::MAX);
+        let state = self
+            .names
+            .entry(crate::dns::name_hash(&dns.query_name), now, || {
+                NameState::new(now)
+            });
         if now.nanos_since(state.start) > window {
             *state = NameState::new(now);
         }
@@ -157,7 +167,9 @@ impl picket_event::Detector for FastFluxDetector {
             let Some(ip) = rr.ip() else { continue };
             state.min_ttl = state.min_ttl.min(rr.ttl);
             set_hash ^= crate::dns::name_hash(&rr.data);
-            if state.addresses.len() < config.max_addresses_tracked && !state.addresses.contains(&ip) {
+            if state.addresses.len() < config.max_addresses_tracked
+                && !state.addresses.contains(&ip)
+            {
                 state.addresses.push(ip);
                 let network = network_of(ip);
                 if !state.networks.contains(&network) {
@@ -187,7 +199,11 @@ impl picket_event::Detector for FastFluxDetector {
         let spread = (state.networks.len() as f64 / (3 * config.min_networks) as f64).min(1.0);
         let count = (state.addresses.len() as f64 / (3 * config.min_addresses) as f64).min(1.0);
         let ttl = 1.0 - (f64::from(state.min_ttl) / f64::from(config.max_ttl.max(1))).min(1.0);
-        let score = 0.45 + 0.2 * spread + 0.15 * count + 0.1 * ttl + 0.1 * (f64::from(state.rotations) / 10.0).min(1.0);
+        let score = 0.45
+            + 0.2 * spread
+            + 0.15 * count
+            + 0.1 * ttl
+            + 0.1 * (f64::from(state.rotations) / 10.0).min(1.0);
         let addresses: Vec<String> = state.addresses.iter().map(ToString::to_string).collect();
         alerts.push(
             Alert::new(

@@ -88,17 +88,29 @@ pub fn detectors(config: &DnsConfig) -> Vec<Box<dyn Detector>> {
 }
 
 /// Builds the enabled DNS detectors; `history` feeds `dns.new_domain`.
-pub fn detectors_with_history(config: &DnsConfig, history: Option<Box<dyn DomainHistory>>) -> Vec<Box<dyn Detector>> {
+pub fn detectors_with_history(
+    config: &DnsConfig,
+    history: Option<Box<dyn DomainHistory>>,
+) -> Vec<Box<dyn Detector>> {
     let allowlist = Arc::new(Allowlist::new(config.builtin_allowlist, &config.allow));
     let mut detectors: Vec<Box<dyn Detector>> = Vec::new();
     if config.dga.enabled {
-        detectors.push(Box::new(DgaDetector::new(config.dga.clone(), Arc::clone(&allowlist))));
+        detectors.push(Box::new(DgaDetector::new(
+            config.dga.clone(),
+            Arc::clone(&allowlist),
+        )));
     }
     if config.tunnel.enabled {
-        detectors.push(Box::new(TunnelDetector::new(config.tunnel.clone(), Arc::clone(&allowlist))));
+        detectors.push(Box::new(TunnelDetector::new(
+            config.tunnel.clone(),
+            Arc::clone(&allowlist),
+        )));
     }
     if config.fast_flux.enabled {
-        detectors.push(Box::new(FastFluxDetector::new(config.fast_flux.clone(), Arc::clone(&allowlist))));
+        detectors.push(Box::new(FastFluxDetector::new(
+            config.fast_flux.clone(),
+            Arc::clone(&allowlist),
+        )));
     }
     if config.sinkhole.enabled {
         match SinkholeDetector::new(config.sinkhole.clone()) {
@@ -107,7 +119,11 @@ pub fn detectors_with_history(config: &DnsConfig, history: Option<Box<dyn Domain
         }
     }
     if config.new_domain.enabled {
-        detectors.push(Box::new(NewDomainDetector::new(config.new_domain.clone(), allowlist, history)));
+        detectors.push(Box::new(NewDomainDetector::new(
+            config.new_domain.clone(),
+            allowlist,
+            history,
+        )));
     }
     detectors
 }
@@ -116,7 +132,9 @@ pub fn detectors_with_history(config: &DnsConfig, history: Option<Box<dyn Domain
 /// Multicast DNS and LLMNR stay on the local link and are skipped.
 pub(crate) fn dns_event(event: &Event) -> Option<&DnsEvent> {
     match event {
-        Event::Dns(dns) if dns.protocol == DnsProtocol::Dns && !dns.query_name.is_empty() => Some(dns),
+        Event::Dns(dns) if dns.protocol == DnsProtocol::Dns && !dns.query_name.is_empty() => {
+            Some(dns)
+        }
         _ => None,
     }
 }

@@ -194,7 +194,10 @@ impl TrigramCounts {
     /// Smoothed probability of `c` after `a b`.
     pub fn probability(&self, a: u8, b: u8, c: u8) -> f64 {
         let (ia, ib, ic) = (usize::from(a), usize::from(b), usize::from(c));
-        let p3 = share(self.trigram[index(a, b, c)], self.context2[ia * SYMBOLS + ib]);
+        let p3 = share(
+            self.trigram[index(a, b, c)],
+            self.context2[ia * SYMBOLS + ib],
+        );
         let p2 = share(self.bigram[ib * SYMBOLS + ic], self.context1[ib]);
         let p1 = if self.total == 0 {
             0.0
@@ -211,9 +214,11 @@ impl TrigramCounts {
 
     /// Computes the features of a label under these counts.
     pub fn features(&self, label: &str) -> [f64; FEATURES] {
-        features(label, |a, b, c| self.probability(a, b, c).log2(), |b, c| {
-            self.bigram_unseen(b, c)
-        })
+        features(
+            label,
+            |a, b, c| self.probability(a, b, c).log2(),
+            |b, c| self.bigram_unseen(b, c),
+        )
     }
 
     /// Writes the trigram lines of the model file.
@@ -414,8 +419,16 @@ impl DgaModel {
                     }
                     version = true;
                 }
-                "mean" => mean = Some(parse_array(words).ok_or_else(|| bad("expected one number per feature"))?),
-                "scale" => scale = Some(parse_array(words).ok_or_else(|| bad("expected one number per feature"))?),
+                "mean" => {
+                    mean = Some(
+                        parse_array(words).ok_or_else(|| bad("expected one number per feature"))?,
+                    )
+                }
+                "scale" => {
+                    scale = Some(
+                        parse_array(words).ok_or_else(|| bad("expected one number per feature"))?,
+                    )
+                }
                 "weights" => {
                     let values: Vec<f64> = words
                         .map(str::parse)
@@ -459,7 +472,9 @@ impl DgaModel {
         let scale = scale.ok_or(ModelError::Missing("scale"))?;
         let (bias, weights) = weights.ok_or(ModelError::Missing("weights"))?;
         let cut = cut.ok_or(ModelError::Missing("cut"))?;
-        Ok(DgaModel::from_parts(&counts, mean, scale, bias, weights, cut))
+        Ok(DgaModel::from_parts(
+            &counts, mean, scale, bias, weights, cut,
+        ))
     }
 
     /// Computes the features of a registered label.
@@ -475,7 +490,11 @@ impl DgaModel {
     pub fn logit(&self, features: &[f64; FEATURES]) -> f64 {
         let mut z = self.bias;
         for (i, value) in features.iter().enumerate() {
-            let scale = if self.scale[i] > 0.0 { self.scale[i] } else { 1.0 };
+            let scale = if self.scale[i] > 0.0 {
+                self.scale[i]
+            } else {
+                1.0
+            };
             z += self.weights[i] * (value - self.mean[i]) / scale;
         }
         z
@@ -513,7 +532,13 @@ pub fn write_model(
     cut: f64,
     header: &str,
 ) -> String {
-    let join = |values: &[f64]| values.iter().map(|v| format!("{v:.6}")).collect::<Vec<_>>().join(" ");
+    let join = |values: &[f64]| {
+        values
+            .iter()
+            .map(|v| format!("{v:.6}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     let mut out = String::new();
     for line in header.lines() {
         let _ = writeln!(out, "# {line}");
@@ -542,9 +567,24 @@ mod tests {
         let mut counts = TrigramCounts::default();
         counts.add_label("google");
         counts.add_label("wikipedia");
-        let text = write_model(&counts, &[0.5; FEATURES], &[2.0; FEATURES], 0.1, &[1.0; FEATURES], 0.3, "test");
+        let text = write_model(
+            &counts,
+            &[0.5; FEATURES],
+            &[2.0; FEATURES],
+            0.1,
+            &[1.0; FEATURES],
+            0.3,
+            "test",
+        );
         let model = DgaModel::parse(&text).unwrap();
-        let direct = DgaModel::from_parts(&counts, [0.5; FEATURES], [2.0; FEATURES], 0.1, [1.0; FEATURES], 0.3);
+        let direct = DgaModel::from_parts(
+            &counts,
+            [0.5; FEATURES],
+            [2.0; FEATURES],
+            0.1,
+            [1.0; FEATURES],
+            0.3,
+        );
         let a = model.score("googlepedia");
         let b = direct.score("googlepedia");
         assert!((a.score - b.score).abs() < 1e-4);
@@ -564,7 +604,13 @@ mod tests {
     fn bad_model_lines_are_reported() {
         let err = DgaModel::parse("version 1\ntrigram ab 3\n").unwrap_err();
         assert!(err.to_string().contains("line 2"), "{err}");
-        assert!(matches!(DgaModel::parse("mean 1\n"), Err(ModelError::BadLine { .. })));
-        assert!(matches!(DgaModel::parse("version 1\n"), Err(ModelError::Missing("mean"))));
+        assert!(matches!(
+            DgaModel::parse("mean 1\n"),
+            Err(ModelError::BadLine { .. })
+        ));
+        assert!(matches!(
+            DgaModel::parse("version 1\n"),
+            Err(ModelError::Missing("mean"))
+        ));
     }
 }

@@ -40,7 +40,8 @@ pub fn split_name(name: &str) -> Option<NameParts<'_>> {
     let lens = match cached {
         Some(lens) => lens,
         None => {
-            let lens = split_name_uncached(name).map(|p| (p.registered.len(), p.suffix.len(), p.label.len()));
+            let lens = split_name_uncached(name)
+                .map(|p| (p.registered.len(), p.suffix.len(), p.label.len()));
             LAST.with_borrow_mut(|(last, cached)| {
                 last.clear();
                 last.push_str(name);
@@ -56,7 +57,11 @@ pub fn split_name(name: &str) -> Option<NameParts<'_>> {
         registered,
         suffix: name.get(name.len() - suffix_len..)?,
         label: registered.get(..label_len)?,
-        subdomain: if name.len() > registered_len { name.get(..name.len() - registered_len - 1)? } else { "" },
+        subdomain: if name.len() > registered_len {
+            name.get(..name.len() - registered_len - 1)?
+        } else {
+            ""
+        },
     })
 }
 
@@ -117,7 +122,8 @@ fn under_dynamic_zone(parts: NameParts<'_>) -> NameParts<'_> {
 /// `data/dga/dynamic-dns.txt`, which the public suffix list lacks in part
 /// (`dyndns.org`, `yi.org`): names under them are split one label further.
 pub fn dynamic_dns_zones() -> &'static hashbrown::HashSet<&'static str> {
-    static ZONES: std::sync::OnceLock<hashbrown::HashSet<&'static str>> = std::sync::OnceLock::new();
+    static ZONES: std::sync::OnceLock<hashbrown::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
     ZONES.get_or_init(|| {
         include_str!("../../data/dga/dynamic-dns.txt")
             .lines()
@@ -333,12 +339,23 @@ mod tests {
         assert_eq!(parts.suffix, "marginreport.com");
         assert_eq!(parts.label, "smhburg");
         assert_eq!(parts.subdomain, "www");
-        assert_eq!(split_name("marginreport.com").unwrap().registered, "marginreport.com");
+        assert_eq!(
+            split_name("marginreport.com").unwrap().registered,
+            "marginreport.com"
+        );
     }
 
     #[test]
     fn leaves_local_and_reverse_names_alone() {
-        for name in ["printer.local", "host.lan", "1.0.0.10.in-addr.arpa", "localhost", "", "a..b.com", ".com"] {
+        for name in [
+            "printer.local",
+            "host.lan",
+            "1.0.0.10.in-addr.arpa",
+            "localhost",
+            "",
+            "a..b.com",
+            ".com",
+        ] {
             assert_eq!(split_name(name), None, "{name}");
         }
         assert_eq!(split_name("com"), None);

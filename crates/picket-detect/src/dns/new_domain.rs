@@ -67,7 +67,11 @@ pub struct NewDomainDetector {
 
 impl NewDomainDetector {
     /// Builds a detector over an optional stored history.
-    pub fn new(config: NewDomainConfig, allowlist: Arc<Allowlist>, history: Option<Box<dyn DomainHistory>>) -> Self {
+    pub fn new(
+        config: NewDomainConfig,
+        allowlist: Arc<Allowlist>,
+        history: Option<Box<dyn DomainHistory>>,
+    ) -> Self {
         let warmup_from = history.as_ref().and_then(|h| h.recorded_since());
         NewDomainDetector {
             config,
@@ -87,7 +91,9 @@ impl picket_event::Detector for NewDomainDetector {
 
     fn observe(&mut self, event: &Event, _hits: &[IntelHit], alerts: &mut Vec<Alert>) {
         let Some(dns) = dns_event(event) else { return };
-        let Some(parts) = split_name(&dns.query_name) else { return };
+        let Some(parts) = split_name(&dns.query_name) else {
+            return;
+        };
         let now = dns.timestamp;
         let warmup_from = *self.warmup_from.get_or_insert(now);
 
@@ -102,16 +108,23 @@ impl picket_event::Detector for NewDomainDetector {
             return;
         }
         if self.seen.len() > self.config.max_domains {
-            tracing::warn!(max = self.config.max_domains, "dns.new_domain forgot its domains and warms up again");
+            tracing::warn!(
+                max = self.config.max_domains,
+                "dns.new_domain forgot its domains and warms up again"
+            );
             self.seen.clear();
             self.warmup_from = Some(now);
             return;
         }
-        let warm_nanos = i64::try_from(self.config.warmup_secs.saturating_mul(1_000_000_000)).unwrap_or(i64::MAX);
+        let warm_nanos = i64::try_from(self.config.warmup_secs.saturating_mul(1_000_000_000))
+            .unwrap_or(i64::MAX);
         if now.nanos_since(warmup_from) < warm_nanos {
             return;
         }
-        let first_seen = self.history.as_ref().and_then(|h| h.first_seen(parts.registered));
+        let first_seen = self
+            .history
+            .as_ref()
+            .and_then(|h| h.first_seen(parts.registered));
         if first_seen.is_some_and(|at| at < now) {
             return;
         }
@@ -124,12 +137,17 @@ impl picket_event::Detector for NewDomainDetector {
         if score < self.config.min_score {
             return;
         }
-        let who = dns.client_ip.map_or_else(|| "A client".to_owned(), |ip| ip.to_string());
+        let who = dns
+            .client_ip
+            .map_or_else(|| "A client".to_owned(), |ip| ip.to_string());
         alerts.push(
             Alert::new(
                 ID,
                 score,
-                format!("{who} is the first in the organisation to resolve {}", parts.registered),
+                format!(
+                    "{who} is the first in the organisation to resolve {}",
+                    parts.registered
+                ),
                 vec![event.clone()],
             )
             .with_detail("registered_domain", parts.registered)

@@ -57,7 +57,12 @@ pub struct SinkholeConfig {
 
 impl Default for SinkholeConfig {
     fn default() -> Self {
-        let shared = ["104.16.0.0/13", "172.64.0.0/13", "13.107.0.0/16", "151.139.0.0/16"];
+        let shared = [
+            "104.16.0.0/13",
+            "172.64.0.0/13",
+            "13.107.0.0/16",
+            "151.139.0.0/16",
+        ];
         SinkholeConfig {
             enabled: true,
             builtin_ranges: true,
@@ -127,11 +132,24 @@ impl SinkholeDetector {
         } else {
             Vec::new()
         };
-        ranges.retain(|net| !config.shared_ranges.iter().any(|shared| shared.contains(net)));
+        ranges.retain(|net| {
+            !config
+                .shared_ranges
+                .iter()
+                .any(|shared| shared.contains(net))
+        });
         ranges.extend(config.extra_ranges.iter().copied());
 
-        let mut name_servers: Vec<String> = BUILTIN_NAME_SERVERS.iter().map(|s| (*s).to_owned()).collect();
-        name_servers.extend(config.extra_name_servers.iter().map(|s| s.trim_matches('.').to_ascii_lowercase()));
+        let mut name_servers: Vec<String> = BUILTIN_NAME_SERVERS
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        name_servers.extend(
+            config
+                .extra_name_servers
+                .iter()
+                .map(|s| s.trim_matches('.').to_ascii_lowercase()),
+        );
 
         let mut v4: Vec<(u32, u32, usize)> = ranges
             .iter()
@@ -175,10 +193,12 @@ impl SinkholeDetector {
 
     fn is_sinkhole_server(&self, name: &str) -> bool {
         name.split('.').any(|label| label.contains("sinkhole"))
-            || self
-                .name_servers
-                .iter()
-                .any(|suffix| name == suffix || name.strip_suffix(suffix.as_str()).is_some_and(|head| head.ends_with('.')))
+            || self.name_servers.iter().any(|suffix| {
+                name == suffix
+                    || name
+                        .strip_suffix(suffix.as_str())
+                        .is_some_and(|head| head.ends_with('.'))
+            })
     }
 }
 
@@ -195,7 +215,11 @@ impl picket_event::Detector for SinkholeDetector {
             if let Some(ip) = rr.ip()
                 && let Some(range) = self.range_of(ip)
             {
-                evidence = Some(("answer_in_sinkhole_range", rr.data.clone(), range.to_string()));
+                evidence = Some((
+                    "answer_in_sinkhole_range",
+                    rr.data.clone(),
+                    range.to_string(),
+                ));
                 break;
             }
         }
@@ -210,7 +234,9 @@ impl picket_event::Detector for SinkholeDetector {
                 evidence = Some(("sinkhole_name_server", rr.data.clone(), rr.name.clone()));
             }
         }
-        let Some((kind, value, context)) = evidence else { return };
+        let Some((kind, value, context)) = evidence else {
+            return;
+        };
 
         let client = client_key(dns);
         let key = (client, name_hash(&dns.query_name));
@@ -220,19 +246,37 @@ impl picket_event::Detector for SinkholeDetector {
         }
         self.reported.entry(key, dns.timestamp, || ());
 
-        let who = dns.client_ip.map_or_else(|| "A client".to_owned(), |ip| ip.to_string());
+        let who = dns
+            .client_ip
+            .map_or_else(|| "A client".to_owned(), |ip| ip.to_string());
         let (summary, score) = if kind == "answer_in_sinkhole_range" {
-            (format!("{who} resolved {} to the sinkhole address {value} ({context}); the host likely runs malware whose C2 was taken over", dns.query_name), 0.85)
+            (
+                format!(
+                    "{who} resolved {} to the sinkhole address {value} ({context}); the host likely runs malware whose C2 was taken over",
+                    dns.query_name
+                ),
+                0.85,
+            )
         } else {
-            (format!("{who} resolved {}, delegated to the sinkhole name server {value}", dns.query_name), 0.75)
+            (
+                format!(
+                    "{who} resolved {}, delegated to the sinkhole name server {value}",
+                    dns.query_name
+                ),
+                0.75,
+            )
         };
         let mut alert = Alert::new(ID, score, summary, vec![event.clone()])
             .with_detail("kind", kind)
             .with_detail("query_name", dns.query_name.clone());
         if kind == "answer_in_sinkhole_range" {
-            alert = alert.with_detail("address", value).with_detail("sinkhole_range", context);
+            alert = alert
+                .with_detail("address", value)
+                .with_detail("sinkhole_range", context);
         } else {
-            alert = alert.with_detail("name_server", value).with_detail("zone", context);
+            alert = alert
+                .with_detail("name_server", value)
+                .with_detail("zone", context);
         }
         alerts.push(alert);
     }
@@ -247,13 +291,38 @@ mod tests {
     #[test]
     fn shipped_list_loads_without_shared_ranges() {
         let detector = SinkholeDetector::new(SinkholeConfig::default()).unwrap();
-        assert!(detector.range_of("143.215.130.7".parse().unwrap()).is_some());
-        assert!(detector.range_of("104.21.27.14".parse().unwrap()).is_none(), "Cloudflare is shared");
+        assert!(
+            detector
+                .range_of("143.215.130.7".parse().unwrap())
+                .is_some()
+        );
+        assert!(
+            detector.range_of("104.21.27.14".parse().unwrap()).is_none(),
+            "Cloudflare is shared"
+        );
         assert!(detector.range_of("8.8.8.8".parse().unwrap()).is_none());
-        assert!(detector.range_of("143.215.129.255".parse().unwrap()).is_none());
-        assert!(detector.range_of("143.215.131.0".parse().unwrap()).is_none());
-        assert!(detector.range_of("95.211.174.92".parse().unwrap()).is_some(), "the last entry");
-        assert!(detector.range_of("104.155.11.149".parse().unwrap()).is_some(), "the first entry");
+        assert!(
+            detector
+                .range_of("143.215.129.255".parse().unwrap())
+                .is_none()
+        );
+        assert!(
+            detector
+                .range_of("143.215.131.0".parse().unwrap())
+                .is_none()
+        );
+        assert!(
+            detector
+                .range_of("95.211.174.92".parse().unwrap())
+                .is_some(),
+            "the last entry"
+        );
+        assert!(
+            detector
+                .range_of("104.155.11.149".parse().unwrap())
+                .is_some(),
+            "the first entry"
+        );
     }
 
     #[test]

@@ -83,7 +83,8 @@ impl<K: Hash + Eq, V> BoundedTable<K, V> {
     fn evict(&mut self, now: Timestamp) {
         let before = self.map.len();
         let idle = self.idle_nanos;
-        self.map.retain(|_, slot| now.nanos_since(slot.last_seen) <= idle);
+        self.map
+            .retain(|_, slot| now.nanos_since(slot.last_seen) <= idle);
 
         if before - self.map.len() < (self.capacity / 8).max(1) {
             let mut seen: Vec<Timestamp> = self.map.values().map(|slot| slot.last_seen).collect();

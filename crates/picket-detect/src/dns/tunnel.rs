@@ -109,7 +109,8 @@ pub fn subdomain_score(subdomain: &str, original: Option<&str>) -> f64 {
     if longest >= 16 && (stats.hex_only || (stats.base32_only && stats.digits > 0)) {
         score = score.max(0.6);
     }
-    if longest >= 12 && stats.entropy >= 3.0 && stats.digits > 0 && stats.digit_letter_switches >= 3 {
+    if longest >= 12 && stats.entropy >= 3.0 && stats.digits > 0 && stats.digit_letter_switches >= 3
+    {
         score = score.max(0.55);
     }
     if let Some(original) = original
@@ -127,18 +128,22 @@ fn mixed_case_subdomain(original: &str, sub_len: usize) -> bool {
     let (Some(sub), Some(rest)) = (original.get(..sub_len), original.get(sub_len..)) else {
         return false;
     };
-    let rest_mixed = rest.bytes().any(|b| b.is_ascii_uppercase()) && rest.bytes().any(|b| b.is_ascii_lowercase());
+    let rest_mixed = rest.bytes().any(|b| b.is_ascii_uppercase())
+        && rest.bytes().any(|b| b.is_ascii_lowercase());
     !rest_mixed
-        && sub
-            .split('.')
-            .any(|label| label.bytes().any(|b| b.is_ascii_uppercase()) && label.bytes().any(|b| b.is_ascii_lowercase()))
+        && sub.split('.').any(|label| {
+            label.bytes().any(|b| b.is_ascii_uppercase())
+                && label.bytes().any(|b| b.is_ascii_lowercase())
+        })
 }
 
 /// True for query types that tunnels favour because their answers carry
 /// data or names: TXT, NULL, CNAME, MX, SRV, and the private-use range.
 pub fn is_tunnel_qtype(qtype: RecordType) -> bool {
-    matches!(qtype, RecordType::TXT | RecordType::NULL | RecordType::CNAME | RecordType::MX | RecordType::SRV)
-        || qtype.0 >= 65280
+    matches!(
+        qtype,
+        RecordType::TXT | RecordType::NULL | RecordType::CNAME | RecordType::MX | RecordType::SRV
+    ) || qtype.0 >= 65280
 }
 
 #[derive(Debug)]
@@ -183,7 +188,10 @@ impl Window {
         let mean_len = self.subdomain_bytes as f64 / distinct;
         let qtype_share = self.tunnel_qtypes as f64 / self.queries.max(1) as f64;
         let volume = (distinct / (5 * config.min_distinct_subdomains) as f64).min(1.0);
-        let mut score = 0.5 * encoded_share + 0.2 * (mean_len / 40.0).min(1.0) + 0.15 * qtype_share + 0.15 * volume;
+        let mut score = 0.5 * encoded_share
+            + 0.2 * (mean_len / 40.0).min(1.0)
+            + 0.15 * qtype_share
+            + 0.15 * volume;
         if self.responses > 0 && self.response_bytes / self.responses >= 200 {
             score += 0.05;
         }
@@ -211,7 +219,11 @@ impl TunnelDetector {
 
 fn window_alert(window: &mut Window, client: IpAddr, config: &TunnelConfig, reason: &str) -> Alert {
     let (score, encoded_share, mean_len, qtype_share) = window.score(config);
-    let client_text = if client.is_unspecified() { "a client".to_owned() } else { client.to_string() };
+    let client_text = if client.is_unspecified() {
+        "a client".to_owned()
+    } else {
+        client.to_string()
+    };
     let events = std::mem::take(&mut window.evidence);
     let mut alert = Alert::new(
         ID,
@@ -250,7 +262,9 @@ impl picket_event::Detector for TunnelDetector {
 
     fn observe(&mut self, event: &Event, _hits: &[IntelHit], alerts: &mut Vec<Alert>) {
         let Some(dns) = dns_event(event) else { return };
-        let Some(parts) = split_name(&dns.query_name) else { return };
+        let Some(parts) = split_name(&dns.query_name) else {
+            return;
+        };
         if parts.name.starts_with('_') || parts.name.contains("._") {
             return;
         }
@@ -262,8 +276,11 @@ impl picket_event::Detector for TunnelDetector {
         let client = client_key(dns);
         let key = (client, name_hash(parts.registered));
         let config = &self.config;
-        let window_nanos = i64::try_from(config.window_secs.saturating_mul(1_000_000_000)).unwrap_or(i64::MAX);
-        let window = self.windows.entry(key, now, || Window::new(now, parts.registered));
+        let window_nanos =
+            i64::try_from(config.window_secs.saturating_mul(1_000_000_000)).unwrap_or(i64::MAX);
+        let window = self
+            .windows
+            .entry(key, now, || Window::new(now, parts.registered));
         if now.nanos_since(window.start) > window_nanos {
             if window.alerted {
                 alerts.push(window_alert(window, client, config, "window closed"));
@@ -273,7 +290,12 @@ impl picket_event::Detector for TunnelDetector {
 
         observe_query(window, dns, parts.subdomain, config);
 
-        if !window.alerted && window.distinct.len() >= config.min_distinct_with_tunnel_qtypes.min(config.min_distinct_subdomains) {
+        if !window.alerted
+            && window.distinct.len()
+                >= config
+                    .min_distinct_with_tunnel_qtypes
+                    .min(config.min_distinct_subdomains)
+        {
             let (score, encoded_share, _, qtype_share) = window.score(config);
             let enough = window.distinct.len() >= config.min_distinct_subdomains
                 || (qtype_share >= config.min_tunnel_qtype_share && encoded_share >= 0.5);
@@ -312,7 +334,9 @@ fn observe_query(window: &mut Window, dns: &DnsEvent, subdomain: &str, config: &
 
     // Evidence is one event per distinct subdomain, so repeated lookups of
     // one name cost no copies.
-    if window.evidence.len() < config.max_evidence && (!window.alerted || window.evidence.is_empty()) {
+    if window.evidence.len() < config.max_evidence
+        && (!window.alerted || window.evidence.is_empty())
+    {
         window.evidence.push(Event::Dns(dns.clone()));
     }
 
@@ -321,7 +345,9 @@ fn observe_query(window: &mut Window, dns: &DnsEvent, subdomain: &str, config: &
         window.encoded += 1;
     }
     window.subdomain_bytes += subdomain.len() as u64;
-    window.longest_label = window.longest_label.max(subdomain.split('.').map(str::len).max().unwrap_or(0));
+    window.longest_label = window
+        .longest_label
+        .max(subdomain.split('.').map(str::len).max().unwrap_or(0));
 }
 
 #[cfg(test)]

@@ -48,9 +48,16 @@ pub struct BeaconConfig {
     /// Windows Update, Microsoft telemetry, OCSP/CRL hosts of the large
     /// certificate authorities, and Google's and Mozilla's update services.
     pub allowed_hosts: Vec<String>,
-    /// Pairs tracked at once; the least recently seen are dropped first. A
-    /// pair costs about 120 bytes plus 12 per stored sample. Default 200,000.
+    /// Pairs with two or more distinct connection seconds tracked at once;
+    /// the least recently seen are dropped first. A pair costs about 160
+    /// bytes plus 12 per stored sample. Default 200,000.
     pub max_pairs: usize,
+    /// Slots for pairs seen in one second so far, 32 bytes each (rounded up
+    /// to a power of two, at least 4). Most (client, host) pairs in a proxy
+    /// log never come back, so they wait here without a sample series.
+    /// When a hash bucket's slots are full, its oldest sighting is dropped.
+    /// Default 524,288 (16 MiB, touched as used).
+    pub max_single_pairs: usize,
     /// Samples stored per pair. Beyond it every second sample is dropped and
     /// from then on only every second connection is stored, which keeps the
     /// shape of a regular series. Default 1,024.
@@ -90,29 +97,32 @@ impl Default for BeaconConfig {
             .map(String::from)
             .collect(),
             max_pairs: 200_000,
+            max_single_pairs: 524_288,
             max_samples: 1_024,
         }
     }
 }
 
+/// One stored connection: seconds after the pair's first connection, and
+/// the request and response sizes in bytes (`u32::MAX`: unknown).
+#[derive(Clone, Copy, Debug)]
+struct Sample {
+    offset: u32,
+    request: u32,
+    response: u32,
+}
+
 /// The samples of one (client, server host) pair.
 #[derive(Debug)]
 struct Series {
-    /// The pair's second event, kept as evidence. Copying the first would
-    /// cost a copy for every pair seen once, which is most of them.
+    /// An event of the pair, kept as evidence. It is taken at the third
+    /// distinct second, the fewest a pair needs to be scored, so that the
+    /// many pairs seen once or twice cost no copy.
     evidence: Option<Box<Event>>,
     /// Whole seconds of the first connection; samples are offsets from it.
     base_secs: i64,
-    /// Connection times in seconds after `base_secs`, one per distinct second.
-    times: Vec<u32>,
-    /// Request sizes in bytes, one per stored time (`u32::MAX`: unknown).
-    request_sizes: Vec<u32>,
-    /// Response sizes in bytes, one per stored time (`u32::MAX`: unknown).
-    response_sizes: Vec<u32>,
-    /// The first sample (time offset, request size, response size), kept
-    /// out of the vectors until a second one comes: most pairs never get
-    /// one, and this spares them three allocations.
-    first_sample: Option<(u32, u32, u32)>,
+    /// One sample per stored distinct second, in time order.
+    samples: Vec<Sample>,
     /// Store one connection in this many.
     stride: u32,
     /// Connections seen, stored or not.
@@ -136,10 +146,7 @@ impl Series {
         Series {
             evidence: None,
             base_secs: secs,
-            times: Vec::new(),
-            request_sizes: Vec::new(),
-            response_sizes: Vec::new(),
-            first_sample: None,
+            samples: Vec::new(),
             stride: 1,
             connections: 0,
             distinct_seconds: 0,
@@ -151,11 +158,27 @@ impl Series {
         }
     }
 
+    /// A series whose first second is a pair's single sighting.
+    fn from_single(single: &Single) -> Self {
+        let mut series = Series::new(single.secs);
+        series.connections = single.connections;
+        series.last_secs = single.secs;
+        let hour = single.secs.div_euclid(3600);
+        series.active_hours = 1;
+        series.last_hour = hour;
+        series.hours_of_day = 1 << hour.rem_euclid(24);
+        series.last_offset = Some(0);
+        series.distinct_seconds = 1;
+        series.samples.push(Sample {
+            offset: 0,
+            request: single.request,
+            response: single.response,
+        });
+        series
+    }
+
     fn add(&mut self, event: &Event, http: &HttpEvent, secs: i64, max_samples: usize) {
         self.connections += 1;
-        if self.connections == 2 {
-            self.evidence = Some(Box::new(event.clone()));
-        }
         self.last_secs = self.last_secs.max(secs);
         let hour = secs.div_euclid(3600);
         if hour != self.last_hour {
@@ -172,48 +195,108 @@ impl Series {
         }
         self.last_offset = Some(offset);
         self.distinct_seconds += 1;
+        if self.distinct_seconds == 3 {
+            self.evidence = Some(Box::new(event.clone()));
+        }
         if !(self.distinct_seconds - 1).is_multiple_of(u64::from(self.stride)) {
             return;
         }
-        if self.times.len() >= max_samples.max(2) {
+        if self.samples.len() >= max_samples.max(2) {
             self.thin();
         }
-        let size =
-            |v: Option<u64>| v.map_or(u32::MAX, |n| u32::try_from(n).unwrap_or(u32::MAX - 1));
-        let sample = (
+        let (request, response) = sizes(http);
+        self.samples.push(Sample {
             offset,
-            size(http.bytes_from_client.or(http.request_body_len)),
-            size(http.bytes_to_client.or(http.response_body_len)),
-        );
-        if self.distinct_seconds == 1 {
-            self.first_sample = Some(sample);
-            return;
-        }
-        if let Some(first) = self.first_sample.take() {
-            self.push(first);
-        }
-        self.push(sample);
-    }
-
-    fn push(&mut self, (offset, request, response): (u32, u32, u32)) {
-        self.times.push(offset);
-        self.request_sizes.push(request);
-        self.response_sizes.push(response);
+            request,
+            response,
+        });
     }
 
     /// Drops every second sample and halves the sampling rate from now on.
     fn thin(&mut self) {
-        let keep_even = |v: &mut Vec<u32>| {
-            let mut index = 0;
-            v.retain(|_| {
-                index += 1;
-                index % 2 == 1
-            });
-        };
-        keep_even(&mut self.times);
-        keep_even(&mut self.request_sizes);
-        keep_even(&mut self.response_sizes);
+        let mut index = 0;
+        self.samples.retain(|_| {
+            index += 1;
+            index % 2 == 1
+        });
         self.stride = self.stride.saturating_mul(2);
+    }
+}
+
+/// Request and response sizes of an event in bytes, `u32::MAX` when the
+/// source logged none.
+fn sizes(http: &HttpEvent) -> (u32, u32) {
+    let size = |v: Option<u64>| v.map_or(u32::MAX, |n| u32::try_from(n).unwrap_or(u32::MAX - 1));
+    (
+        size(http.bytes_from_client.or(http.request_body_len)),
+        size(http.bytes_to_client.or(http.response_body_len)),
+    )
+}
+
+/// A pair seen in one distinct second so far.
+#[derive(Clone, Copy, Debug, Default)]
+struct Single {
+    /// Digest of the pair's key; 0 marks a free slot.
+    key: u64,
+    /// Whole seconds of the sighting.
+    secs: i64,
+    /// Connections in that second.
+    connections: u64,
+    request: u32,
+    response: u32,
+}
+
+/// Slots for pairs seen in one second so far, in buckets of four: a
+/// lookup reads one cache line, and a full bucket drops its oldest entry.
+#[derive(Debug)]
+struct Singles {
+    slots: Vec<Single>,
+    bucket_mask: usize,
+}
+
+impl Singles {
+    const WAYS: usize = 4;
+
+    fn new(capacity: usize) -> Self {
+        let buckets = (capacity / Self::WAYS).max(1).next_power_of_two();
+        Singles {
+            slots: vec![Single::default(); buckets * Self::WAYS],
+            bucket_mask: buckets - 1,
+        }
+    }
+
+    fn bucket(&mut self, key: u64) -> &mut [Single] {
+        // The high bits pick the bucket; the low bits are what hashbrown
+        // and the key test already spread.
+        let start = ((key >> 32) as usize & self.bucket_mask) * Self::WAYS;
+        &mut self.slots[start..start + Self::WAYS]
+    }
+
+    /// Records a sighting of `key` at `secs`. Returns the pair's earlier
+    /// single sighting, removed, when this one is in another second: the
+    /// pair then needs a series.
+    fn see(&mut self, key: u64, secs: i64, (request, response): (u32, u32)) -> Option<Single> {
+        let bucket = self.bucket(key);
+        if let Some(slot) = bucket.iter_mut().find(|s| s.key == key) {
+            if slot.secs == secs {
+                slot.connections += 1;
+                return None;
+            }
+            return Some(std::mem::take(slot));
+        }
+        let free = bucket
+            .iter_mut()
+            .min_by_key(|s| if s.key == 0 { i64::MIN } else { s.secs });
+        if let Some(slot) = free {
+            *slot = Single {
+                key,
+                secs,
+                connections: 1,
+                request,
+                response,
+            };
+        }
+        None
     }
 }
 
@@ -272,13 +355,10 @@ fn skew_and_mad(values: &mut [f64]) -> (f64, f64, f64) {
 }
 
 /// Size score of one size series, or `None` when the source logged none.
-fn size_score(sizes: &[u32], mad_ceiling: f64) -> Option<f64> {
-    let mut known: Vec<f64> = sizes
-        .iter()
-        .filter(|&&s| s != u32::MAX)
-        .map(|&s| f64::from(s))
-        .collect();
-    if known.len() < sizes.len() / 2 || known.len() < 3 {
+fn size_score(sizes: impl ExactSizeIterator<Item = u32>, mad_ceiling: f64) -> Option<f64> {
+    let total = sizes.len();
+    let mut known: Vec<f64> = sizes.filter(|&s| s != u32::MAX).map(f64::from).collect();
+    if known.len() < total / 2 || known.len() < 3 {
         return None;
     }
     let (skew, mad, _) = skew_and_mad(&mut known);
@@ -305,22 +385,28 @@ fn size_score(sizes: &[u32], mad_ceiling: f64) -> Option<f64> {
 fn score_series(series: &Series, period_secs: f64, config: &BeaconConfig) -> Option<BeaconScore> {
     let enough =
         usize::try_from(series.distinct_seconds).unwrap_or(usize::MAX) >= config.min_connections;
-    if !enough || series.times.len() < 3 {
+    if !enough || series.samples.len() < 3 {
         return None;
     }
     let stride = f64::from(series.stride);
     let mut gaps: Vec<f64> = series
-        .times
+        .samples
         .windows(2)
-        .map(|w| f64::from(w[1].saturating_sub(w[0])) / stride)
+        .map(|w| f64::from(w[1].offset.saturating_sub(w[0].offset)) / stride)
         .collect();
     let (timing_skew, gap_mad, median_gap) = skew_and_mad(&mut gaps);
     let timing_mad = (1.0 - gap_mad / config.timing_mad_ceiling_secs.max(0.001)).max(0.0);
     let timing = (timing_skew + timing_mad) / 2.0;
 
     let size = match (
-        size_score(&series.request_sizes, config.size_mad_ceiling_bytes),
-        size_score(&series.response_sizes, config.size_mad_ceiling_bytes),
+        size_score(
+            series.samples.iter().map(|s| s.request),
+            config.size_mad_ceiling_bytes,
+        ),
+        size_score(
+            series.samples.iter().map(|s| s.response),
+            config.size_mad_ceiling_bytes,
+        ),
     ) {
         (Some(a), Some(b)) => Some((a + b) / 2.0),
         (a, b) => a.or(b),
@@ -360,7 +446,10 @@ fn score_series(series: &Series, period_secs: f64, config: &BeaconConfig) -> Opt
 pub struct BeaconDetector {
     config: BeaconConfig,
     allowed: CachedSuffixList,
-    pairs: BoundedMap<(ClientKey, u64), Series>,
+    /// Boxed so that the table's slots stay small: most pairs are seen once
+    /// and a slot is moved on every growth of the table.
+    pairs: BoundedMap<(ClientKey, u64), Box<Series>>,
+    singles: Singles,
     first_secs: Option<i64>,
     last_secs: i64,
 }
@@ -371,6 +460,7 @@ impl BeaconDetector {
         BeaconDetector {
             allowed: CachedSuffixList::new(&config.allowed_hosts),
             pairs: BoundedMap::new(config.max_pairs),
+            singles: Singles::new(config.max_single_pairs),
             first_secs: None,
             last_secs: i64::MIN,
             config,
@@ -406,10 +496,20 @@ impl Detector for BeaconDetector {
             _ => return,
         };
         let key = (ClientKey::of(http), server);
+        let now = http.timestamp.as_nanos();
         let max_samples = self.config.max_samples;
-        self.pairs
-            .entry_or_insert_with(&key, http.timestamp.as_nanos(), || Series::new(secs))
-            .add(event, http, secs, max_samples);
+        if let Some(series) = self.pairs.get_mut(&key, now) {
+            series.add(event, http, secs, max_samples);
+            return;
+        }
+
+        // A pair earns a series when it comes back in another second.
+        let single_key = super::digest_key(&key).max(1);
+        if let Some(first) = self.singles.see(single_key, secs, sizes(http)) {
+            self.pairs
+                .entry_or_insert_with(&key, now, || Box::new(Series::from_single(&first)))
+                .add(event, http, secs, max_samples);
+        }
     }
 
     fn finish(&mut self, alerts: &mut Vec<Alert>) {
@@ -454,7 +554,7 @@ impl Detector for BeaconDetector {
             let mut alert = Alert::new(self.id(), score.score, summary, vec![(*evidence).clone()])
                 .with_detail("server", server)
                 .with_detail("connections", series.connections)
-                .with_detail("samples", series.times.len() as u64)
+                .with_detail("samples", series.samples.len() as u64)
                 .with_detail("median_gap_secs", round3(score.median_gap_secs))
                 .with_detail("gap_mad_secs", round3(score.gap_mad_secs))
                 .with_detail("timing_skew_score", round3(score.timing_skew))
@@ -541,6 +641,42 @@ mod tests {
         assert_eq!(alerts.len(), 1, "{alerts:#?}");
         assert!(alerts[0].summary.contains("c2.example"));
         assert!(alerts[0].details["timing_mad_score"].as_f64().unwrap() > 0.3);
+    }
+
+    #[test]
+    fn first_second_counts_once_the_pair_returns() {
+        // Three requests in the first second, then one a minute: the
+        // series starts from the single sighting with all three counted.
+        let mut events = vec![
+            request(0, "10.0.0.3", "c2.example", 250),
+            request(0, "10.0.0.3", "c2.example", 250),
+            request(0, "10.0.0.3", "c2.example", 250),
+        ];
+        events.extend((1..40).map(|i| request(i * 60, "10.0.0.3", "c2.example", 250)));
+        let alerts = run(&events, BeaconConfig::default());
+        assert_eq!(alerts.len(), 1, "{alerts:#?}");
+        assert_eq!(alerts[0].details["connections"], 42);
+        assert_eq!(alerts[0].details["samples"], 40);
+        assert_eq!(alerts[0].details["first_seen_secs"], 0);
+    }
+
+    #[test]
+    fn full_bucket_drops_its_oldest_single_sighting() {
+        let mut singles = Singles::new(4);
+        let sizes = (1, 2);
+        for (key, secs) in [(1u64, 10), (2, 5), (3, 20), (4, 30)] {
+            assert!(singles.see(key, secs, sizes).is_none());
+        }
+        // The fifth pair pushes out the oldest, pair 2.
+        assert!(singles.see(5, 40, sizes).is_none());
+        assert!(singles.see(2, 50, sizes).is_none(), "pair 2 starts over");
+        // Pair 3 is still there and comes back in another second.
+        let first = singles.see(3, 60, sizes).expect("pair 3 returns");
+        assert_eq!((first.secs, first.connections), (20, 1));
+        assert!(
+            singles.see(3, 70, sizes).is_none(),
+            "promoted pairs leave the table"
+        );
     }
 
     #[test]

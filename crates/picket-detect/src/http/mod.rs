@@ -24,7 +24,7 @@ pub mod triage;
 pub mod type_mismatch;
 pub mod user_agent;
 
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 use std::net::IpAddr;
 
 use picket_event::{Detector, Event, HttpEvent};
@@ -144,26 +144,27 @@ pub(crate) fn client_label(event: &HttpEvent) -> String {
     }
 }
 
-/// A stable 64-bit digest of a string (FNV-1a): the same input digests
-/// the same in every run, which the persisted history relies on. Not
-/// collision-resistant against chosen input; it keys bounded tables only.
+/// A 64-bit digest of a string, the key of the detectors' in-memory
+/// tables. Not collision-resistant against chosen input; it keys bounded
+/// tables only and is never stored.
 pub(crate) fn digest(text: &str) -> u64 {
-    fnv1a(0xcbf2_9ce4_8422_2325, text.as_bytes())
+    DIGEST.hash_one(text)
 }
 
 /// A stable 64-bit digest of two strings.
 pub(crate) fn digest2(first: &str, second: &str) -> u64 {
-    let h = fnv1a(0xcbf2_9ce4_8422_2325, first.as_bytes());
-    fnv1a(fnv1a(h, &[0xff]), second.as_bytes())
+    DIGEST.hash_one((first, second))
 }
 
-fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
-    for &b in bytes {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    hash
+/// A 64-bit digest of any hashable key, with the same hasher.
+pub(crate) fn digest_key(key: &impl Hash) -> u64 {
+    DIGEST.hash_one(key)
 }
+
+/// The hasher behind [`digest`]: fixed-seeded, so that equal strings give
+/// equal digests in every table, and it reads eight bytes a step.
+const DIGEST: foldhash::quality::FixedState =
+    foldhash::quality::FixedState::with_seed(0x7069_636b_6574);
 
 /// Nanoseconds in a second, for turning configured seconds into event time.
 pub(crate) const NANOS: i64 = 1_000_000_000;
