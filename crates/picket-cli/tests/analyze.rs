@@ -34,13 +34,21 @@ fn alerts_and_summary(output: &Output) -> (Vec<Value>, Value) {
 }
 
 fn squid_line(secs: u64, client: &str, url: &str) -> String {
-    format!("{secs}.123    150 {client} TCP_MISS/200 1024 GET {url} - HIER_DIRECT/192.0.2.10 text/html\n")
+    format!(
+        "{secs}.123    150 {client} TCP_MISS/200 1024 GET {url} - HIER_DIRECT/192.0.2.10 text/html\n"
+    )
 }
 
 #[test]
 fn tmg_drive_by_chain_is_reported() {
     let tmg = fixture("tmg-webproxy-30col.tsv");
-    let output = run(&["analyze", "--no-store", "--format", "jsonl", tmg.to_str().unwrap()]);
+    let output = run(&[
+        "analyze",
+        "--no-store",
+        "--format",
+        "jsonl",
+        tmg.to_str().unwrap(),
+    ]);
 
     assert_eq!(output.status.code(), Some(1), "alerts found means exit 1");
     let (alerts, summary) = alerts_and_summary(&output);
@@ -96,15 +104,33 @@ fn bad_lines_are_located_and_good_ones_kept() {
     bytes.extend(squid_line(1_344_941_163, "10.0.0.4", "http://c.example/").as_bytes());
     std::fs::write(&log, &bytes).unwrap();
 
-    let output = run(&["analyze", "--no-store", "--format", "jsonl", log.to_str().unwrap()]);
+    let output = run(&[
+        "analyze",
+        "--no-store",
+        "--format",
+        "jsonl",
+        log.to_str().unwrap(),
+    ]);
     assert!(output.status.code() == Some(0) || output.status.code() == Some(1));
     let (_, summary) = alerts_and_summary(&output);
     let input = &summary["inputs"][0];
     assert_eq!(input["format"], "squid");
-    assert!(input["events"].as_u64().unwrap() >= 3, "the three good lines: {input}");
-    assert!(input["rejected"].as_u64().unwrap() >= 2, "garbage and the long line: {input}");
+    assert!(
+        input["events"].as_u64().unwrap() >= 3,
+        "the three good lines: {input}"
+    );
+    assert!(
+        input["rejected"].as_u64().unwrap() >= 2,
+        "garbage and the long line: {input}"
+    );
     let first = &input["rejection_samples"][0];
-    assert!(first["location"].as_str().unwrap().ends_with("access.log:2"), "{first}");
+    assert!(
+        first["location"]
+            .as_str()
+            .unwrap()
+            .ends_with("access.log:2"),
+        "{first}"
+    );
     assert!(!first["reason"].as_str().unwrap().is_empty());
 }
 
@@ -113,7 +139,11 @@ fn truncated_gzip_keeps_what_came_before() {
     let dir = tempfile::tempdir().unwrap();
     let mut plain = String::new();
     for i in 0..2_000 {
-        plain.push_str(&squid_line(1_344_941_160 + i, "10.0.0.1", &format!("http://a.example/{i}")));
+        plain.push_str(&squid_line(
+            1_344_941_160 + i,
+            "10.0.0.1",
+            &format!("http://a.example/{i}"),
+        ));
     }
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     encoder.write_all(plain.as_bytes()).unwrap();
@@ -122,18 +152,36 @@ fn truncated_gzip_keeps_what_came_before() {
     let path = dir.path().join("access.log.gz");
     std::fs::write(&path, cut).unwrap();
 
-    let output = run(&["analyze", "--no-store", "--format", "jsonl", path.to_str().unwrap()]);
+    let output = run(&[
+        "analyze",
+        "--no-store",
+        "--format",
+        "jsonl",
+        path.to_str().unwrap(),
+    ]);
     let (_, summary) = alerts_and_summary(&output);
     let input = &summary["inputs"][0];
     let events = input["events"].as_u64().unwrap();
-    assert!(events > 100 && events < 2_000, "a prefix of the lines: {input}");
-    assert!(input["rejected"].as_u64().unwrap() >= 1, "the cut is reported: {input}");
+    assert!(
+        events > 100 && events < 2_000,
+        "a prefix of the lines: {input}"
+    );
+    assert!(
+        input["rejected"].as_u64().unwrap() >= 1,
+        "the cut is reported: {input}"
+    );
 }
 
 #[test]
 fn missing_intel_file_is_an_error() {
     let tmg = fixture("tmg-webproxy-30col.tsv");
-    let output = run(&["analyze", "--no-store", "--intel", "/nonexistent/intel.txt", tmg.to_str().unwrap()]);
+    let output = run(&[
+        "analyze",
+        "--no-store",
+        "--intel",
+        "/nonexistent/intel.txt",
+        tmg.to_str().unwrap(),
+    ]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("/nonexistent/intel.txt"), "{stderr}");
@@ -142,11 +190,27 @@ fn missing_intel_file_is_an_error() {
 #[test]
 fn unreadable_input_does_not_stop_the_run() {
     let tmg = fixture("tmg-webproxy-30col.tsv");
-    let output = run(&["analyze", "--no-store", "--format", "jsonl", "/nonexistent/a.log", tmg.to_str().unwrap()]);
+    let output = run(&[
+        "analyze",
+        "--no-store",
+        "--format",
+        "jsonl",
+        "/nonexistent/a.log",
+        tmg.to_str().unwrap(),
+    ]);
     let (alerts, summary) = alerts_and_summary(&output);
     assert!(!alerts.is_empty());
-    assert_eq!(output.status.code(), Some(2), "an unreadable input makes the run an error");
-    assert!(summary["inputs"][0]["error"].as_str().unwrap().contains("/nonexistent/a.log"));
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "an unreadable input makes the run an error"
+    );
+    assert!(
+        summary["inputs"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("/nonexistent/a.log")
+    );
     assert_eq!(summary["inputs"][1]["format"], "tmg");
 }
 
@@ -154,7 +218,13 @@ fn unreadable_input_does_not_stop_the_run() {
 fn closed_pipe_ends_quietly() {
     let tmg = fixture("tmg-webproxy-30col.tsv");
     let mut child = picket()
-        .args(["analyze", "--no-store", "--format", "jsonl", tmg.to_str().unwrap()])
+        .args([
+            "analyze",
+            "--no-store",
+            "--format",
+            "jsonl",
+            tmg.to_str().unwrap(),
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -170,7 +240,15 @@ fn closed_pipe_ends_quietly() {
 #[test]
 fn standard_input_is_read() {
     let mut child = picket()
-        .args(["analyze", "--no-store", "--format", "jsonl", "--input-format", "squid", "-"])
+        .args([
+            "analyze",
+            "--no-store",
+            "--format",
+            "jsonl",
+            "--input-format",
+            "squid",
+            "-",
+        ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -204,10 +282,16 @@ fn wikipedia_capture_matches_intel_in_dns_and_http() {
         pcap.to_str().unwrap(),
     ]);
     let (alerts, _) = alerts_and_summary(&output);
-    let hits: Vec<&Value> = alerts.iter().filter(|a| a["detector"] == "intel.match").collect();
+    let hits: Vec<&Value> = alerts
+        .iter()
+        .filter(|a| a["detector"] == "intel.match")
+        .collect();
     let field = |name: &str| {
         hits.iter()
-            .filter(|a| a["indicators"][0]["field"] == name && a["indicators"][0]["value"] == "upload.wikimedia.org")
+            .filter(|a| {
+                a["indicators"][0]["field"] == name
+                    && a["indicators"][0]["value"] == "upload.wikimedia.org"
+            })
             .count()
     };
     assert_eq!(field("dns.question.name"), 8);
@@ -230,7 +314,10 @@ fn zeek_intel_whitelist_suppresses_meta() {
         pcap.to_str().unwrap(),
     ]);
     let (alerts, _) = alerts_and_summary(&output);
-    let hits: Vec<&Value> = alerts.iter().filter(|a| a["detector"] == "intel.match").collect();
+    let hits: Vec<&Value> = alerts
+        .iter()
+        .filter(|a| a["detector"] == "intel.match")
+        .collect();
     let upload = hits
         .iter()
         .filter(|a| a["indicators"][0]["indicator"] == "upload.wikimedia.org")
@@ -251,12 +338,23 @@ fn user_agent_inventory_persists_across_runs() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store.sqlite");
     let tmg = fixture("tmg-webproxy-30col.tsv");
-    let output = run(&["analyze", "--store", store.to_str().unwrap(), "--format", "jsonl", tmg.to_str().unwrap()]);
+    let output = run(&[
+        "analyze",
+        "--store",
+        store.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        tmg.to_str().unwrap(),
+    ]);
     assert_eq!(output.status.code(), Some(1));
 
     let conn = rusqlite::Connection::open(&store).unwrap();
     let pairs: i64 = conn
-        .query_row("SELECT count(*) FROM user_agents WHERE client = '10.20.52.16'", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM user_agents WHERE client = '10.20.52.16'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert!(pairs >= 2, "the browser and the Java agent: {pairs}");
 }
@@ -297,13 +395,28 @@ fn output_over_an_input_is_rejected() {
     std::fs::copy(fixture("tmg-webproxy-30col.tsv"), &log).unwrap();
     let before = std::fs::metadata(&log).unwrap().len();
 
-    let output = run(&["analyze", "--no-store", "--output", log.to_str().unwrap(), log.to_str().unwrap()]);
+    let output = run(&[
+        "analyze",
+        "--no-store",
+        "--output",
+        log.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("is one of the inputs"));
-    assert_eq!(std::fs::metadata(&log).unwrap().len(), before, "the input is untouched");
+    assert_eq!(
+        std::fs::metadata(&log).unwrap().len(),
+        before,
+        "the input is untouched"
+    );
 
     let store = dir.path().join("store.sqlite");
-    let first = run(&["analyze", "--store", store.to_str().unwrap(), log.to_str().unwrap()]);
+    let first = run(&[
+        "analyze",
+        "--store",
+        store.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
     assert_eq!(first.status.code(), Some(1));
     let output = run(&[
         "analyze",
@@ -314,14 +427,23 @@ fn output_over_an_input_is_rejected() {
         log.to_str().unwrap(),
     ]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(std::fs::metadata(&store).unwrap().len() > 0, "the store is untouched");
+    assert!(
+        std::fs::metadata(&store).unwrap().len() > 0,
+        "the store is untouched"
+    );
 }
 
 #[test]
 fn hunt_on_a_missing_store_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("typo.sqlite");
-    let output = run(&["hunt", "--store", store.to_str().unwrap(), "--indicator", "10.20.52.16"]);
+    let output = run(&[
+        "hunt",
+        "--store",
+        store.to_str().unwrap(),
+        "--indicator",
+        "10.20.52.16",
+    ]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("not found"));
     assert!(!store.exists(), "no empty store is created");
@@ -335,13 +457,63 @@ fn lossy_utf8_keeps_latin1_lines() {
     bytes.extend(b"1344941162.000 10 10.0.0.3 TCP_MISS/200 5 GET http://b.example/caf\xe9 - HIER_DIRECT/- text/html\n");
     std::fs::write(&log, &bytes).unwrap();
 
-    let strict = run(&["analyze", "--no-store", "--format", "jsonl", log.to_str().unwrap()]);
+    let strict = run(&[
+        "analyze",
+        "--no-store",
+        "--format",
+        "jsonl",
+        log.to_str().unwrap(),
+    ]);
     let (_, summary) = alerts_and_summary(&strict);
     assert_eq!(summary["inputs"][0]["events"], 1);
     assert_eq!(summary["inputs"][0]["rejected"], 1);
 
-    let lossy = run(&["analyze", "--no-store", "--lossy-utf8", "--format", "jsonl", log.to_str().unwrap()]);
+    let lossy = run(&[
+        "analyze",
+        "--no-store",
+        "--lossy-utf8",
+        "--format",
+        "jsonl",
+        log.to_str().unwrap(),
+    ]);
     let (_, summary) = alerts_and_summary(&lossy);
     assert_eq!(summary["inputs"][0]["events"], 2);
     assert_eq!(summary["inputs"][0]["rejected"], 0);
+}
+
+#[test]
+fn w3c_layout_without_agents_raises_no_empty_agent_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("proxy.w3c.log");
+    let mut text =
+        String::from("#Fields: date time c-ip cs(User-Agent) cs-host cs-uri-path sc-status\n");
+    text.push_str("2024-03-01 10:00:00 10.0.0.1 \"Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0\" a.example /x 200\n");
+    text.push_str("2024-03-01 10:00:01 10.0.0.2 - a.example /y 200\n");
+    text.push_str("#Fields: date time c-ip cs-host cs-uri-path sc-status\n");
+    for second in 2..12 {
+        text.push_str(&format!(
+            "2024-03-01 10:00:{second:02} 10.0.0.3 b.example /z 200\n"
+        ));
+    }
+    std::fs::write(&log, text).unwrap();
+
+    let output = run(&[
+        "analyze",
+        "--no-store",
+        "--format",
+        "jsonl",
+        log.to_str().unwrap(),
+    ]);
+    let (alerts, summary) = alerts_and_summary(&output);
+    assert_eq!(summary["inputs"][0]["events"], 12);
+
+    let empty_agent: Vec<&Value> = alerts
+        .iter()
+        .filter(|a| a["detector"] == "http.suspicious_user_agent")
+        .collect();
+    assert_eq!(empty_agent.len(), 1, "{empty_agent:#?}");
+    assert_eq!(
+        empty_agent[0]["host"], "10.0.0.2",
+        "only the request sent without an agent"
+    );
 }

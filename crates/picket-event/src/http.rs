@@ -63,7 +63,8 @@ pub struct HttpEvent {
     #[serde(rename = "http.version", default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
 
-    /// `User-Agent` header.
+    /// `User-Agent` header. `Some("")` when the source records agents and
+    /// the request had none; `None` when the source does not record them.
     #[serde(rename = "user_agent.original", default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
     /// `Referer` header.

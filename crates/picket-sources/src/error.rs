@@ -15,7 +15,9 @@ pub enum SourceError {
         source: std::io::Error,
     },
     /// No reader recognised the content and no format was given.
-    #[error("cannot tell the log format of {path}; name it with --input-format (first line: {first_line:?})")]
+    #[error(
+        "cannot tell the log format of {path}; name it with --input-format (first line: {first_line:?})"
+    )]
     UnknownFormat {
         /// The input path.
         path: PathBuf,

@@ -49,7 +49,9 @@ use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
 use picket_event::dns::{DnsProtocol, ResponseCode, Transport, normalize_name};
-use picket_event::{DnsEvent, DnsExchange, DnsFlags, Event, HttpEvent, RecordType, ResourceRecord, Timestamp};
+use picket_event::{
+    DnsEvent, DnsExchange, DnsFlags, Event, HttpEvent, RecordType, ResourceRecord, Timestamp,
+};
 use serde_json::{Map, Value};
 
 use crate::config::ReaderConfig;
@@ -63,7 +65,13 @@ pub const PAIR_WINDOW_SECS: i64 = 5;
 
 /// Identity of a DNS transaction: client address and port, server address
 /// and port, DNS id.
-type TxKey = (Option<IpAddr>, Option<u16>, Option<IpAddr>, Option<u16>, Option<u16>);
+type TxKey = (
+    Option<IpAddr>,
+    Option<u16>,
+    Option<IpAddr>,
+    Option<u16>,
+    Option<u16>,
+);
 
 /// A v1 response being gathered from consecutive answer records.
 #[derive(Debug)]
@@ -98,11 +106,18 @@ impl LineParser for EveParser {
         "suricata-eve"
     }
 
-    fn parse_line(&mut self, line: &str, ctx: &LineCtx<'_>, out: &mut Output) -> Result<Parsed, RecordError> {
+    fn parse_line(
+        &mut self,
+        line: &str,
+        ctx: &LineCtx<'_>,
+        out: &mut Output,
+    ) -> Result<Parsed, RecordError> {
         if line.trim().is_empty() {
             return Ok(Parsed::Skipped);
         }
-        let value: Value = serde_json::from_str(line).map_err(|e| RecordError::Json { message: e.to_string() })?;
+        let value: Value = serde_json::from_str(line).map_err(|e| RecordError::Json {
+            message: e.to_string(),
+        })?;
         let Value::Object(record) = value else {
             return Err(RecordError::Json {
                 message: "not an object".into(),
@@ -115,7 +130,9 @@ impl LineParser for EveParser {
                 Ok(Parsed::Consumed)
             }
             Some(_) => Ok(Parsed::Skipped),
-            None => Err(RecordError::MissingField { field: "event_type" }),
+            None => Err(RecordError::MissingField {
+                field: "event_type",
+            }),
         }
     }
 
@@ -130,23 +147,33 @@ impl LineParser for EveParser {
 }
 
 fn str_field<'a>(m: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
-    m.get(name).and_then(Value::as_str).filter(|s| !s.is_empty())
+    m.get(name)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
 }
 
 fn u64_field(m: &Map<String, Value>, name: &'static str) -> Result<Option<u64>, RecordError> {
     match m.get(name) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| bad(name, &n.to_string())),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| bad(name, &n.to_string())),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
         Some(Value::String(s)) => s.parse().map(Some).map_err(|_| bad(name, s)),
         Some(other) => Err(bad(name, &other.to_string())),
     }
 }
 
-fn small<T: TryFrom<u64>>(m: &Map<String, Value>, name: &'static str) -> Result<Option<T>, RecordError> {
+fn small<T: TryFrom<u64>>(
+    m: &Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<T>, RecordError> {
     match u64_field(m, name)? {
         None => Ok(None),
-        Some(n) => T::try_from(n).map(Some).map_err(|_| bad(name, &n.to_string())),
+        Some(n) => T::try_from(n)
+            .map(Some)
+            .map_err(|_| bad(name, &n.to_string())),
     }
 }
 
@@ -158,13 +185,19 @@ fn ip_field(m: &Map<String, Value>, name: &'static str) -> Result<Option<IpAddr>
 }
 
 fn timestamp(record: &Map<String, Value>) -> Result<Timestamp, RecordError> {
-    let text = str_field(record, "timestamp").ok_or(RecordError::MissingField { field: "timestamp" })?;
-    parse_iso_instant(text).ok_or_else(|| RecordError::BadTimestamp { value: excerpt(text) })
+    let text =
+        str_field(record, "timestamp").ok_or(RecordError::MissingField { field: "timestamp" })?;
+    parse_iso_instant(text).ok_or_else(|| RecordError::BadTimestamp {
+        value: excerpt(text),
+    })
 }
 
 fn http_event(record: &Map<String, Value>, ctx: &LineCtx<'_>) -> Result<HttpEvent, RecordError> {
     let empty = Map::new();
-    let http = record.get("http").and_then(Value::as_object).unwrap_or(&empty);
+    let http = record
+        .get("http")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
     let mut e = HttpEvent {
         timestamp: timestamp(record)?,
         location: ctx.location(),
@@ -173,9 +206,11 @@ fn http_event(record: &Map<String, Value>, ctx: &LineCtx<'_>) -> Result<HttpEven
         server_ip: ip_field(record, "dest_ip")?,
         server_port: small(record, "dest_port")?,
         method: str_field(http, "http_method").map(str::to_owned),
-        version: str_field(http, "protocol").map(|v| v.strip_prefix("HTTP/").unwrap_or(v).to_owned()),
+        version: str_field(http, "protocol")
+            .map(|v| v.strip_prefix("HTTP/").unwrap_or(v).to_owned()),
         status: small::<u16>(http, "status")?.filter(|s| *s != 0),
-        user_agent: str_field(http, "http_user_agent").map(str::to_owned),
+        // EVE leaves the key out when the request had no agent.
+        user_agent: Some(str_field(http, "http_user_agent").unwrap_or("").to_owned()),
         referrer: str_field(http, "http_refer").map(str::to_owned),
         content_type: str_field(http, "http_content_type").and_then(content_type),
         response_body_len: u64_field(http, "length")?,
@@ -210,7 +245,10 @@ fn http_event(record: &Map<String, Value>, ctx: &LineCtx<'_>) -> Result<HttpEven
     Ok(e)
 }
 
-fn headers<'a>(http: &'a Map<String, Value>, key: &str) -> impl Iterator<Item = (&'a str, &'a str)> {
+fn headers<'a>(
+    http: &'a Map<String, Value>,
+    key: &str,
+) -> impl Iterator<Item = (&'a str, &'a str)> {
     http.get(key)
         .and_then(Value::as_array)
         .into_iter()
@@ -222,7 +260,9 @@ fn headers<'a>(http: &'a Map<String, Value>, key: &str) -> impl Iterator<Item = 
 fn disposition_filename(value: &str) -> Option<String> {
     value.split(';').find_map(|part| {
         let (k, v) = part.trim().split_once('=')?;
-        k.trim().eq_ignore_ascii_case("filename").then(|| v.trim().trim_matches('"').to_owned())
+        k.trim()
+            .eq_ignore_ascii_case("filename")
+            .then(|| v.trim().trim_matches('"').to_owned())
     })
 }
 
@@ -246,10 +286,17 @@ enum Section {
 }
 
 impl EveParser {
-    fn dns_record(&mut self, record: &Map<String, Value>, ctx: &LineCtx<'_>, out: &mut Output) -> Result<(), RecordError> {
+    fn dns_record(
+        &mut self,
+        record: &Map<String, Value>,
+        ctx: &LineCtx<'_>,
+        out: &mut Output,
+    ) -> Result<(), RecordError> {
         let parsed = parse_dns(record, ctx)?;
         let now = match &parsed {
-            DnsRecord::Query(e) | DnsRecord::Response(e) | DnsRecord::V1Part { event: e, .. } => e.timestamp,
+            DnsRecord::Query(e) | DnsRecord::Response(e) | DnsRecord::V1Part { event: e, .. } => {
+                e.timestamp
+            }
         };
         if !matches!(parsed, DnsRecord::V1Part { .. }) {
             self.flush_gathering(out);
@@ -351,14 +398,26 @@ fn query_key(e: &DnsEvent) -> TxKey {
 
 fn parse_dns(record: &Map<String, Value>, ctx: &LineCtx<'_>) -> Result<DnsRecord, RecordError> {
     let empty = Map::new();
-    let dns = record.get("dns").and_then(Value::as_object).unwrap_or(&empty);
+    let dns = record
+        .get("dns")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
     let kind = str_field(dns, "type").ok_or(RecordError::MissingField { field: "dns.type" })?;
     let is_query = matches!(kind, "query" | "request");
 
-    let (src_ip, src_port) = (ip_field(record, "src_ip")?, small::<u16>(record, "src_port")?);
-    let (dst_ip, dst_port) = (ip_field(record, "dest_ip")?, small::<u16>(record, "dest_port")?);
-    let (client_ip, client_port, server_ip, server_port) =
-        if is_query { (src_ip, src_port, dst_ip, dst_port) } else { (dst_ip, dst_port, src_ip, src_port) };
+    let (src_ip, src_port) = (
+        ip_field(record, "src_ip")?,
+        small::<u16>(record, "src_port")?,
+    );
+    let (dst_ip, dst_port) = (
+        ip_field(record, "dest_ip")?,
+        small::<u16>(record, "dest_port")?,
+    );
+    let (client_ip, client_port, server_ip, server_port) = if is_query {
+        (src_ip, src_port, dst_ip, dst_port)
+    } else {
+        (dst_ip, dst_port, src_ip, src_port)
+    };
 
     let mut e = DnsEvent {
         timestamp: timestamp(record)?,
@@ -369,7 +428,11 @@ fn parse_dns(record: &Map<String, Value>, ctx: &LineCtx<'_>) -> Result<DnsRecord
         server_port,
         id: small(dns, "id")?,
         opcode: small(dns, "opcode")?,
-        exchange: if is_query { DnsExchange::QueryOnly } else { DnsExchange::ResponseOnly },
+        exchange: if is_query {
+            DnsExchange::QueryOnly
+        } else {
+            DnsExchange::ResponseOnly
+        },
         ..DnsEvent::default()
     };
     e.transport = match str_field(record, "proto") {
@@ -405,7 +468,11 @@ fn parse_dns(record: &Map<String, Value>, ctx: &LineCtx<'_>) -> Result<DnsRecord
     }
     if is_v1_part {
         let rr = v1_record(dns)?;
-        let section = if kind == "authority" { Section::Authority } else { Section::Answer };
+        let section = if kind == "authority" {
+            Section::Authority
+        } else {
+            Section::Answer
+        };
         // The first owner name stands in for the question until the query pairs.
         if let Some(name) = str_field(dns, "rrname") {
             set_name(&mut e, name);
@@ -433,7 +500,11 @@ fn parse_dns(record: &Map<String, Value>, ctx: &LineCtx<'_>) -> Result<DnsRecord
 /// no answer arrays and no flags.
 fn is_v1_answer(dns: &Map<String, Value>) -> bool {
     let version = dns.get("version").and_then(Value::as_u64).unwrap_or(1);
-    version <= 1 && !dns.contains_key("answers") && !dns.contains_key("grouped") && !dns.contains_key("flags") && !dns.contains_key("queries")
+    version <= 1
+        && !dns.contains_key("answers")
+        && !dns.contains_key("grouped")
+        && !dns.contains_key("flags")
+        && !dns.contains_key("queries")
 }
 
 fn set_name(e: &mut DnsEvent, name: &str) {
@@ -459,7 +530,9 @@ fn set_question(e: &mut DnsEvent, q: &Map<String, Value>) -> Result<(), RecordEr
 
 fn flags(dns: &Map<String, Value>) -> Result<DnsFlags, RecordError> {
     let mut flags = match str_field(dns, "flags") {
-        Some(hex) => DnsFlags::from_header_word(u16::from_str_radix(hex, 16).map_err(|_| bad("dns.flags", hex))?),
+        Some(hex) => DnsFlags::from_header_word(
+            u16::from_str_radix(hex, 16).map_err(|_| bad("dns.flags", hex))?,
+        ),
         None => DnsFlags::default(),
     };
     let on = |name: &str| dns.get(name).and_then(Value::as_bool) == Some(true);
@@ -483,7 +556,11 @@ fn records(dns: &Map<String, Value>, key: &str) -> Result<Vec<ResourceRecord>, R
     let Some(items) = dns.get(key).and_then(Value::as_array) else {
         return Ok(Vec::new());
     };
-    items.iter().filter_map(Value::as_object).map(resource_record).collect()
+    items
+        .iter()
+        .filter_map(Value::as_object)
+        .map(resource_record)
+        .collect()
 }
 
 fn resource_record(m: &Map<String, Value>) -> Result<ResourceRecord, RecordError> {
@@ -505,27 +582,52 @@ fn rdata(m: &Map<String, Value>, rtype: RecordType) -> String {
     if let Some(srv) = m.get("srv").and_then(Value::as_object) {
         let n = |k: &str| srv.get(k).and_then(Value::as_u64).unwrap_or(0);
         let target = srv.get("name").and_then(Value::as_str).unwrap_or("");
-        return format!("{} {} {} {}", n("priority"), n("weight"), n("port"), normalize_name(target));
+        return format!(
+            "{} {} {} {}",
+            n("priority"),
+            n("weight"),
+            n("port"),
+            normalize_name(target)
+        );
     }
     if let Some(soa) = m.get("soa").and_then(Value::as_object) {
         return soa_text(soa);
     }
     if let Some(sshfp) = m.get("sshfp").and_then(Value::as_object) {
         let n = |k: &str| sshfp.get(k).and_then(Value::as_u64).unwrap_or(0);
-        let fp = sshfp.get("fingerprint").and_then(Value::as_str).unwrap_or("");
+        let fp = sshfp
+            .get("fingerprint")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         return format!("{} {} {}", n("algo"), n("type"), fp.replace(':', ""));
     }
     let data = m.get("rdata").and_then(Value::as_str).unwrap_or("");
     match rtype {
-        RecordType::CNAME | RecordType::NS | RecordType::PTR | RecordType::DNAME => normalize_name(data),
+        RecordType::CNAME | RecordType::NS | RecordType::PTR | RecordType::DNAME => {
+            normalize_name(data)
+        }
         _ => data.to_owned(),
     }
 }
 
 fn soa_text(soa: &Map<String, Value>) -> String {
-    let s = |k: &str| soa.get(k).and_then(Value::as_str).map(normalize_name).unwrap_or_default();
+    let s = |k: &str| {
+        soa.get(k)
+            .and_then(Value::as_str)
+            .map(normalize_name)
+            .unwrap_or_default()
+    };
     let n = |k: &str| soa.get(k).and_then(Value::as_u64).unwrap_or(0);
-    format!("{} {} {} {} {} {} {}", s("mname"), s("rname"), n("serial"), n("refresh"), n("retry"), n("expire"), n("minimum"))
+    format!(
+        "{} {} {} {} {} {} {}",
+        s("mname"),
+        s("rname"),
+        n("serial"),
+        n("refresh"),
+        n("retry"),
+        n("expire"),
+        n("minimum")
+    )
 }
 
 /// Answers from the `grouped` object, when the full list was not logged.
@@ -536,7 +638,9 @@ fn grouped(dns: &Map<String, Value>, qname: &str) -> Vec<ResourceRecord> {
     };
     let mut out = Vec::new();
     for (type_name, values) in groups {
-        let Some(rtype) = RecordType::from_name(type_name) else { continue };
+        let Some(rtype) = RecordType::from_name(type_name) else {
+            continue;
+        };
         for value in values.as_array().into_iter().flatten() {
             let data = match value {
                 Value::String(s) => match rtype {
@@ -578,9 +682,19 @@ mod tests {
 "#;
         let (events, rejects, stats) = parse_all(Format::SuricataEve, text.as_bytes());
         assert_eq!((events.len(), rejects.len(), stats.skipped), (2, 1, 1));
-        let Event::Dns(first) = &events[0] else { panic!() };
-        assert_eq!((first.query_name.as_str(), first.exchange), ("lost.example", DnsExchange::QueryOnly));
-        let Event::Dns(second) = &events[1] else { panic!() };
-        assert_eq!(second.query_name_original.as_deref(), Some("Later.Example."));
+        let Event::Dns(first) = &events[0] else {
+            panic!()
+        };
+        assert_eq!(
+            (first.query_name.as_str(), first.exchange),
+            ("lost.example", DnsExchange::QueryOnly)
+        );
+        let Event::Dns(second) = &events[1] else {
+            panic!()
+        };
+        assert_eq!(
+            second.query_name_original.as_deref(),
+            Some("Later.Example.")
+        );
     }
 }

@@ -22,6 +22,13 @@ pub fn opt_string(field: &str) -> Option<String> {
     opt(field).map(str::to_owned)
 }
 
+/// Returns an owned field that the log always records, with `-` and empty
+/// as `Some("")`. `None` is left to mean that the log has no such field.
+#[inline]
+pub fn recorded_string(field: &str) -> Option<String> {
+    Some(opt(field).unwrap_or("").to_owned())
+}
+
 /// Parses an unsigned decimal integer; `-` and empty give `None`.
 #[inline]
 pub fn opt_u64(field: &'static str, value: &str) -> Result<Option<u64>, RecordError> {
@@ -91,7 +98,10 @@ pub fn parse_ip(text: &str) -> Option<IpAddr> {
     if let Ok(ip) = text.parse::<Ipv4Addr>() {
         return Some(IpAddr::V4(ip));
     }
-    let inner = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')).unwrap_or(text);
+    let inner = text
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .unwrap_or(text);
     let inner = inner.split('%').next().unwrap_or(inner);
     inner.parse().ok()
 }
@@ -109,7 +119,10 @@ pub fn content_type(value: &str) -> Option<String> {
 /// Normalises a host name: lower case, no trailing dot, no IPv6 brackets.
 pub fn normalize_host(host: &str) -> Option<String> {
     let host = host.strip_suffix('.').unwrap_or(host);
-    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
     if host.is_empty() || host == "-" {
         return None;
     }
@@ -126,7 +139,9 @@ pub fn split_host_port(authority: &str) -> (&str, Option<u16>) {
     if let Some(rest) = authority.strip_prefix('[') {
         if let Some(close) = rest.find(']') {
             let host = &rest[..close];
-            let port = rest[close + 1..].strip_prefix(':').and_then(|p| p.parse().ok());
+            let port = rest[close + 1..]
+                .strip_prefix(':')
+                .and_then(|p| p.parse().ok());
             return (host, port);
         }
         return (authority, None);
@@ -194,7 +209,10 @@ pub fn fill_url(event: &mut HttpEvent, target: &str) {
 #[inline]
 fn scheme_len(target: &str) -> Option<usize> {
     let b = target.as_bytes();
-    let colon = b.iter().take(16).position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')))?;
+    let colon = b
+        .iter()
+        .take(16)
+        .position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')))?;
     (colon > 0 && b[colon] == b':' && b.get(colon + 1..colon + 3) == Some(b"//")).then_some(colon)
 }
 
@@ -441,7 +459,11 @@ pub fn parse_iso_instant(text: &str) -> Option<Timestamp> {
                 return None;
             }
             let hours: i64 = digits.get(..2)?.parse().ok()?;
-            let minutes: i64 = if digits.len() == 4 { digits[2..].parse().ok()? } else { 0 };
+            let minutes: i64 = if digits.len() == 4 {
+                digits[2..].parse().ok()?
+            } else {
+                0
+            };
             let secs = hours * 3600 + minutes * 60;
             if sign == b'-' { -secs } else { secs }
         }
@@ -479,7 +501,10 @@ pub fn parse_epoch(text: &str) -> Option<Timestamp> {
 /// such a line is binary garbage or a corrupt block.
 #[inline]
 pub fn check_text(line: &str) -> Result<(), RecordError> {
-    if let Some(position) = line.bytes().position(|b| b < 0x20 && b != b'\t' || b == 0x7f) {
+    if let Some(position) = line
+        .bytes()
+        .position(|b| b < 0x20 && b != b'\t' || b == 0x7f)
+    {
         return Err(RecordError::Binary {
             byte: line.as_bytes()[position],
             position,
@@ -504,35 +529,67 @@ mod tests {
 
         let mut e = HttpEvent::default();
         fill_url(&mut e, "secure.example.com:443");
-        assert_eq!((e.host.as_deref(), e.port), (Some("secure.example.com"), Some(443)));
+        assert_eq!(
+            (e.host.as_deref(), e.port),
+            (Some("secure.example.com"), Some(443))
+        );
 
         let mut e = HttpEvent::default();
         fill_url(&mut e, "http://[2001:db8::1]:81");
-        assert_eq!((e.host.as_deref(), e.port, e.path.as_deref()), (Some("2001:db8::1"), Some(81), Some("/")));
+        assert_eq!(
+            (e.host.as_deref(), e.port, e.path.as_deref()),
+            (Some("2001:db8::1"), Some(81), Some("/"))
+        );
 
-        let mut e = HttpEvent { host: Some("h".into()), ..HttpEvent::default() };
+        let mut e = HttpEvent {
+            host: Some("h".into()),
+            ..HttpEvent::default()
+        };
         fill_url(&mut e, "/x?");
-        assert_eq!((e.host.as_deref(), e.path.as_deref(), e.query.as_deref()), (Some("h"), Some("/x"), None));
+        assert_eq!(
+            (e.host.as_deref(), e.path.as_deref(), e.query.as_deref()),
+            (Some("h"), Some("/x"), None)
+        );
     }
 
     #[test]
     fn content_types() {
-        assert_eq!(content_type("Text/HTML; charset=UTF-8").as_deref(), Some("text/html"));
+        assert_eq!(
+            content_type("Text/HTML; charset=UTF-8").as_deref(),
+            Some("text/html")
+        );
         assert_eq!(content_type("-"), None);
     }
 
     #[test]
     fn times() {
         let tz = TimeZoneSetting::utc();
-        let t = parse_local_datetime("8/14/2012 10:46").unwrap().to_timestamp(&tz).unwrap();
+        let t = parse_local_datetime("8/14/2012 10:46")
+            .unwrap()
+            .to_timestamp(&tz)
+            .unwrap();
         assert_eq!(t.to_string(), "2012-08-14T10:46:00Z");
-        let t = parse_local_datetime("2012-08-14 10:50:01.097").unwrap().to_timestamp(&tz).unwrap();
+        let t = parse_local_datetime("2012-08-14 10:50:01.097")
+            .unwrap()
+            .to_timestamp(&tz)
+            .unwrap();
         assert_eq!(t.to_string(), "2012-08-14T10:50:01.097Z");
-        let t = parse_local_datetime("8/14/2012 12:05:01 AM").unwrap().to_timestamp(&tz).unwrap();
+        let t = parse_local_datetime("8/14/2012 12:05:01 AM")
+            .unwrap()
+            .to_timestamp(&tz)
+            .unwrap();
         assert_eq!(t.to_string(), "2012-08-14T00:05:01Z");
         assert!(parse_local_datetime("2/30/2012 10:46").is_none());
-        assert_eq!(parse_iso_instant("2017-06-08T15:45:58.520996+0200").unwrap().to_string(), "2017-06-08T13:45:58.520996Z");
-        assert_eq!(parse_epoch("1677971734.079").unwrap().to_string(), "2023-03-04T23:15:34.079Z");
+        assert_eq!(
+            parse_iso_instant("2017-06-08T15:45:58.520996+0200")
+                .unwrap()
+                .to_string(),
+            "2017-06-08T13:45:58.520996Z"
+        );
+        assert_eq!(
+            parse_epoch("1677971734.079").unwrap().to_string(),
+            "2023-03-04T23:15:34.079Z"
+        );
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
     }

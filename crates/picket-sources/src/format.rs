@@ -68,7 +68,9 @@ impl fmt::Display for Format {
 
 /// A format name that is not one of [`Format::as_str`]'s.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("unknown input format {0:?}; known: squid, squid-combined, w3c, tmg, tmg16, zeek-tsv, zeek-json, suricata-eve, passivedns, circl-pdns")]
+#[error(
+    "unknown input format {0:?}; known: squid, squid-combined, w3c, tmg, tmg16, zeek-tsv, zeek-json, suricata-eve, passivedns, circl-pdns"
+)]
 pub struct UnknownFormatName(pub String);
 
 impl FromStr for Format {
@@ -121,7 +123,14 @@ pub fn detect(head: &[u8]) -> Option<Format> {
 fn classify_line(line: &str) -> Option<Format> {
     if let Some(rest) = line.strip_prefix('#') {
         const ZEEK: [&str; 4] = ["separator ", "fields\t", "path\t", "set_separator"];
-        const W3C: [&str; 6] = ["Software:", "Version:", "Fields:", "Date:", "Start-Date:", "Remark:"];
+        const W3C: [&str; 6] = [
+            "Software:",
+            "Version:",
+            "Fields:",
+            "Date:",
+            "Start-Date:",
+            "Remark:",
+        ];
         if ZEEK.iter().any(|p| rest.starts_with(p)) {
             return Some(Format::ZeekTsv);
         }
@@ -170,10 +179,16 @@ fn classify_json(line: &str) -> Option<Format> {
     if object.contains_key("event_type") {
         return Some(Format::SuricataEve);
     }
-    if object.contains_key("rrname") && (object.contains_key("time_first") || object.contains_key("rdata")) {
+    if object.contains_key("rrname")
+        && (object.contains_key("time_first") || object.contains_key("rdata"))
+    {
         return Some(Format::CirclPdns);
     }
-    if object.contains_key("ts") && (object.contains_key("uid") || object.contains_key("id.orig_h") || object.contains_key("_path")) {
+    if object.contains_key("ts")
+        && (object.contains_key("uid")
+            || object.contains_key("id.orig_h")
+            || object.contains_key("_path"))
+    {
         return Some(Format::ZeekJson);
     }
     None
@@ -194,14 +209,35 @@ mod tests {
     #[test]
     fn detects_each_format() {
         let cases: &[(&str, Format)] = &[
-            ("1677971735.123    567 192.168.1.100 TCP_MISS/200 5432 GET http://example.com/ - HIER_DIRECT/93.184.216.34 text/html\n", Format::Squid),
-            ("10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \"GET http://a/ HTTP/1.1\" 200 2326 \"-\" \"curl\" TCP_MISS:HIER_DIRECT\n", Format::SquidCombined),
-            ("#Software: SGOS\r\n#Fields: date time c-ip\r\n", Format::W3c),
+            (
+                "1677971735.123    567 192.168.1.100 TCP_MISS/200 5432 GET http://example.com/ - HIER_DIRECT/93.184.216.34 text/html\n",
+                Format::Squid,
+            ),
+            (
+                "10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] \"GET http://a/ HTTP/1.1\" 200 2326 \"-\" \"curl\" TCP_MISS:HIER_DIRECT\n",
+                Format::SquidCombined,
+            ),
+            (
+                "#Software: SGOS\r\n#Fields: date time c-ip\r\n",
+                Format::W3c,
+            ),
             ("### BTest\n#separator \\x09\n", Format::ZeekTsv),
-            ("{\"ts\":1.5,\"uid\":\"C1\",\"id.orig_h\":\"10.0.0.1\"}\n", Format::ZeekJson),
-            ("{\"timestamp\":\"2017-06-08T15:45:58.520996+0000\",\"event_type\":\"dns\"}\n", Format::SuricataEve),
-            ("{\"rrname\":\"a.example\",\"rrtype\":\"A\",\"rdata\":\"1.2.3.4\",\"time_first\":1}\n", Format::CirclPdns),
-            ("1322849924.408856||10.1.1.1||8.8.8.8||IN||a.example.||A||1.2.3.4||46587||5\n", Format::PassiveDns),
+            (
+                "{\"ts\":1.5,\"uid\":\"C1\",\"id.orig_h\":\"10.0.0.1\"}\n",
+                Format::ZeekJson,
+            ),
+            (
+                "{\"timestamp\":\"2017-06-08T15:45:58.520996+0000\",\"event_type\":\"dns\"}\n",
+                Format::SuricataEve,
+            ),
+            (
+                "{\"rrname\":\"a.example\",\"rrtype\":\"A\",\"rdata\":\"1.2.3.4\",\"time_first\":1}\n",
+                Format::CirclPdns,
+            ),
+            (
+                "1322849924.408856||10.1.1.1||8.8.8.8||IN||a.example.||A||1.2.3.4||46587||5\n",
+                Format::PassiveDns,
+            ),
         ];
         for (text, format) in cases {
             assert_eq!(detect(text.as_bytes()), Some(*format), "{text}");

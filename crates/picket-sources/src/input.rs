@@ -29,7 +29,8 @@ impl Compression {
     pub fn from_magic(head: &[u8]) -> Compression {
         if head.starts_with(&[0x1f, 0x8b]) {
             Compression::Gzip
-        } else if head.starts_with(b"BZh") && head.get(3).is_some_and(|d| (b'1'..=b'9').contains(d)) {
+        } else if head.starts_with(b"BZh") && head.get(3).is_some_and(|d| (b'1'..=b'9').contains(d))
+        {
             Compression::Bzip2
         } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
             Compression::Zstd
@@ -56,7 +57,10 @@ pub fn decompress(raw: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>>
 ///
 /// A read error after some bytes were read ends the head early; the error
 /// is then met again by whoever reads the rest.
-pub fn peek_head(mut read: Box<dyn Read + Send>, len: usize) -> io::Result<(Vec<u8>, Box<dyn Read + Send>)> {
+pub fn peek_head(
+    mut read: Box<dyn Read + Send>,
+    len: usize,
+) -> io::Result<(Vec<u8>, Box<dyn Read + Send>)> {
     let mut head = vec![0; len];
     let mut filled = 0;
     while filled < len {
@@ -197,7 +201,11 @@ impl LineSource {
         self.line += 1;
         self.offset += (next - start) as u64;
         self.start = next;
-        RawLine::Line { bytes, line, offset }
+        RawLine::Line {
+            bytes,
+            line,
+            offset,
+        }
     }
 
     fn consume_too_long(&mut self, next: usize, len: u64) -> RawLine<'static> {
@@ -233,7 +241,11 @@ impl LineSource {
             if let Err(error) = self.fill() {
                 self.offset += len;
                 self.failed = true;
-                return RawLine::Error { line, offset, error };
+                return RawLine::Error {
+                    line,
+                    offset,
+                    error,
+                };
             }
         }
     }
@@ -284,7 +296,11 @@ mod tests {
         let mut out = Vec::new();
         while let Some(line) = src.next_line() {
             out.push(match line {
-                RawLine::Line { bytes, line, offset } => {
+                RawLine::Line {
+                    bytes,
+                    line,
+                    offset,
+                } => {
                     format!("{line}@{offset}:{}", String::from_utf8_lossy(bytes))
                 }
                 RawLine::TooLong { line, offset, len } => format!("{line}@{offset}:long {len}"),
@@ -296,7 +312,10 @@ mod tests {
 
     #[test]
     fn lines_with_crlf_and_no_final_newline() {
-        assert_eq!(collect(b"a\r\nbb\n\nccc", 100), ["1@0:a", "2@3:bb", "3@6:", "4@7:ccc"]);
+        assert_eq!(
+            collect(b"a\r\nbb\n\nccc", 100),
+            ["1@0:a", "2@3:bb", "3@6:", "4@7:ccc"]
+        );
     }
 
     #[test]
@@ -305,7 +324,14 @@ mod tests {
         data.extend(std::iter::repeat_n(b'x', 5 * BLOCK));
         data.extend(b"\nafter\n");
         let lines = collect(&data, 1000);
-        assert_eq!(lines, ["1@0:ok".to_string(), format!("2@3:long {}", 5 * BLOCK), format!("3@{}:after", 5 * BLOCK + 4)]);
+        assert_eq!(
+            lines,
+            [
+                "1@0:ok".to_string(),
+                format!("2@3:long {}", 5 * BLOCK),
+                format!("3@{}:after", 5 * BLOCK + 4)
+            ]
+        );
     }
 
     #[test]

@@ -143,9 +143,16 @@ pub fn open(path: &Path, options: &OpenOptions) -> Result<Box<dyn EventReader>, 
 
 /// Reads an already opened stream (compressed or not) as a log, naming it
 /// `name` in locations. For tests, benchmarks and embedding.
-pub fn open_reader(read: Box<dyn Read + Send>, name: &str, options: &OpenOptions) -> Result<Box<dyn EventReader>, SourceError> {
+pub fn open_reader(
+    read: Box<dyn Read + Send>,
+    name: &str,
+    options: &OpenOptions,
+) -> Result<Box<dyn EventReader>, SourceError> {
     let path = PathBuf::from(name);
-    let read = input::decompress(read).map_err(|source| SourceError::Io { path: path.clone(), source })?;
+    let read = input::decompress(read).map_err(|source| SourceError::Io {
+        path: path.clone(),
+        source,
+    })?;
     open_stream(read, Arc::from(name), &path, options)
 }
 
@@ -163,9 +170,14 @@ fn open_stream(
         Some(format) => format,
         None => match kind_of(&head) {
             InputKind::Log(format) => format,
-            InputKind::Capture => return Err(SourceError::Capture { path: path.to_owned() }),
+            InputKind::Capture => {
+                return Err(SourceError::Capture {
+                    path: path.to_owned(),
+                });
+            }
             InputKind::Unknown => {
-                let first_line = String::from_utf8_lossy(head.split(|b| *b == b'\n').next().unwrap_or(&[]));
+                let first_line =
+                    String::from_utf8_lossy(head.split(|b| *b == b'\n').next().unwrap_or(&[]));
                 return Err(SourceError::UnknownFormat {
                     path: path.to_owned(),
                     first_line: error::excerpt(first_line.trim_end()),
@@ -177,16 +189,48 @@ fn open_stream(
     Ok(reader_for(format, lines, name, &options.config))
 }
 
-fn reader_for(format: Format, lines: LineSource, name: Arc<str>, config: &ReaderConfig) -> Box<dyn EventReader> {
+fn reader_for(
+    format: Format,
+    lines: LineSource,
+    name: Arc<str>,
+    config: &ReaderConfig,
+) -> Box<dyn EventReader> {
     match format {
         Format::Squid => Box::new(LogReader::new(lines, squid::SquidParser, name, config)),
-        Format::SquidCombined => Box::new(LogReader::new(lines, squid::CombinedParser, name, config)),
-        Format::W3c => Box::new(LogReader::new(lines, w3c::W3cParser::default(), name, config)),
-        Format::Tmg => Box::new(LogReader::new(lines, tmg::TmgParser::new(tmg::Layout::Full, config), name, config)),
-        Format::Tmg16 => Box::new(LogReader::new(lines, tmg::TmgParser::new(tmg::Layout::Reduced, config), name, config)),
-        Format::ZeekTsv => Box::new(LogReader::new(lines, zeek::ZeekTsvParser::default(), name, config)),
+        Format::SquidCombined => {
+            Box::new(LogReader::new(lines, squid::CombinedParser, name, config))
+        }
+        Format::W3c => Box::new(LogReader::new(
+            lines,
+            w3c::W3cParser::default(),
+            name,
+            config,
+        )),
+        Format::Tmg => Box::new(LogReader::new(
+            lines,
+            tmg::TmgParser::new(tmg::Layout::Full, config),
+            name,
+            config,
+        )),
+        Format::Tmg16 => Box::new(LogReader::new(
+            lines,
+            tmg::TmgParser::new(tmg::Layout::Reduced, config),
+            name,
+            config,
+        )),
+        Format::ZeekTsv => Box::new(LogReader::new(
+            lines,
+            zeek::ZeekTsvParser::default(),
+            name,
+            config,
+        )),
         Format::ZeekJson => Box::new(LogReader::new(lines, zeek::ZeekJsonParser, name, config)),
-        Format::SuricataEve => Box::new(LogReader::new(lines, eve::EveParser::new(config), name, config)),
+        Format::SuricataEve => Box::new(LogReader::new(
+            lines,
+            eve::EveParser::new(config),
+            name,
+            config,
+        )),
         Format::PassiveDns => Box::new(LogReader::new(lines, pdns::PassiveDnsParser, name, config)),
         Format::CirclPdns => Box::new(LogReader::new(lines, pdns::CirclParser, name, config)),
     }
@@ -236,12 +280,24 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// Reads a whole in-memory input with a given format, for fuzzing and
 /// property tests: every event and rejection, then the stats.
-pub fn read_all(bytes: &[u8], format: Format, config: &ReaderConfig) -> (Vec<picket_event::Event>, Vec<picket_event::Rejection>, picket_event::SourceStats) {
+pub fn read_all(
+    bytes: &[u8],
+    format: Format,
+    config: &ReaderConfig,
+) -> (
+    Vec<picket_event::Event>,
+    Vec<picket_event::Rejection>,
+    picket_event::SourceStats,
+) {
     let options = OpenOptions {
         format: Some(format),
         config: config.clone(),
     };
-    let reader = open_reader(Box::new(std::io::Cursor::new(bytes.to_vec())), "input", &options);
+    let reader = open_reader(
+        Box::new(std::io::Cursor::new(bytes.to_vec())),
+        "input",
+        &options,
+    );
     let mut reader = match reader {
         Ok(reader) => reader,
         Err(_) => return (Vec::new(), Vec::new(), picket_event::SourceStats::default()),
@@ -263,7 +319,14 @@ pub(crate) mod testing {
     use super::*;
 
     /// Parses `bytes` as `format` with default settings.
-    pub fn parse_all(format: Format, bytes: &[u8]) -> (Vec<picket_event::Event>, Vec<picket_event::Rejection>, picket_event::SourceStats) {
+    pub fn parse_all(
+        format: Format,
+        bytes: &[u8],
+    ) -> (
+        Vec<picket_event::Event>,
+        Vec<picket_event::Rejection>,
+        picket_event::SourceStats,
+    ) {
         read_all(bytes, format, &ReaderConfig::default())
     }
 }
@@ -276,7 +339,10 @@ mod tests {
     fn sniff_kinds() {
         assert_eq!(kind_of(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0]), InputKind::Capture);
         assert_eq!(kind_of(&[0x0a, 0x0d, 0x0d, 0x0a]), InputKind::Capture);
-        assert_eq!(kind_of(b"#Fields: date time\n"), InputKind::Log(Format::W3c));
+        assert_eq!(
+            kind_of(b"#Fields: date time\n"),
+            InputKind::Log(Format::W3c)
+        );
         assert_eq!(kind_of(b"hello\n"), InputKind::Unknown);
     }
 
@@ -290,7 +356,10 @@ mod tests {
         let got = expand_inputs(&[dir.path().to_owned(), PathBuf::from("-")]);
         let names: Vec<String> = got
             .iter()
-            .map(|p| p.strip_prefix(dir.path()).map_or("-".into(), |r| r.to_string_lossy().into_owned()))
+            .map(|p| {
+                p.strip_prefix(dir.path())
+                    .map_or("-".into(), |r| r.to_string_lossy().into_owned())
+            })
             .collect();
         assert_eq!(names, ["a.log", "b/2.log", "c.log", "-"]);
     }

@@ -46,7 +46,12 @@ impl LineParser for PassiveDnsParser {
         "passivedns"
     }
 
-    fn parse_line(&mut self, line: &str, ctx: &LineCtx<'_>, _out: &mut Output) -> Result<Parsed, RecordError> {
+    fn parse_line(
+        &mut self,
+        line: &str,
+        ctx: &LineCtx<'_>,
+        _out: &mut Output,
+    ) -> Result<Parsed, RecordError> {
         if line.starts_with('#') {
             return Ok(Parsed::Skipped);
         }
@@ -57,12 +62,20 @@ impl LineParser for PassiveDnsParser {
                 found: f.len(),
             });
         }
-        let timestamp = parse_epoch(f[0]).ok_or_else(|| RecordError::BadTimestamp { value: excerpt(f[0]) })?;
+        let timestamp = parse_epoch(f[0]).ok_or_else(|| RecordError::BadTimestamp {
+            value: excerpt(f[0]),
+        })?;
         let class = class_number(f[3]).ok_or_else(|| bad("class", f[3]))?;
         let rtype = RecordType::from_name(f[5])
-            .or_else(|| parse_u64(f[5]).and_then(|n| u16::try_from(n).ok()).map(RecordType))
+            .or_else(|| {
+                parse_u64(f[5])
+                    .and_then(|n| u16::try_from(n).ok())
+                    .map(RecordType)
+            })
             .ok_or_else(|| bad("type", f[5]))?;
-        let ttl = parse_u64(f[7]).and_then(|n| u32::try_from(n).ok()).ok_or_else(|| bad("ttl", f[7]))?;
+        let ttl = parse_u64(f[7])
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| bad("ttl", f[7]))?;
 
         let mut e = DnsEvent {
             timestamp,
@@ -111,7 +124,9 @@ fn set_name(e: &mut DnsEvent, name: &str) {
 
 fn answer_data(data: &str, rtype: RecordType) -> String {
     match rtype {
-        RecordType::CNAME | RecordType::NS | RecordType::PTR | RecordType::DNAME => normalize_name(data),
+        RecordType::CNAME | RecordType::NS | RecordType::PTR | RecordType::DNAME => {
+            normalize_name(data)
+        }
         _ => data.to_owned(),
     }
 }
@@ -125,11 +140,18 @@ impl LineParser for CirclParser {
         "circl-pdns"
     }
 
-    fn parse_line(&mut self, line: &str, ctx: &LineCtx<'_>, _out: &mut Output) -> Result<Parsed, RecordError> {
+    fn parse_line(
+        &mut self,
+        line: &str,
+        ctx: &LineCtx<'_>,
+        _out: &mut Output,
+    ) -> Result<Parsed, RecordError> {
         if line.trim().is_empty() {
             return Ok(Parsed::Skipped);
         }
-        let value: Value = serde_json::from_str(line).map_err(|e| RecordError::Json { message: e.to_string() })?;
+        let value: Value = serde_json::from_str(line).map_err(|e| RecordError::Json {
+            message: e.to_string(),
+        })?;
         let record = value.as_object().ok_or_else(|| RecordError::Json {
             message: "not an object".into(),
         })?;
@@ -179,7 +201,10 @@ impl LineParser for CirclParser {
     }
 }
 
-fn epoch_field(value: Option<&Value>, name: &'static str) -> Result<Option<Timestamp>, RecordError> {
+fn epoch_field(
+    value: Option<&Value>,
+    name: &'static str,
+) -> Result<Option<Timestamp>, RecordError> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => {
@@ -187,7 +212,9 @@ fn epoch_field(value: Option<&Value>, name: &'static str) -> Result<Option<Times
                 Some(secs) => Timestamp::from_secs_nanos(secs, 0),
                 None => n.as_f64().and_then(Timestamp::from_secs_f64),
             };
-            parsed.map(Some).ok_or_else(|| RecordError::BadTimestamp { value: n.to_string() })
+            parsed.map(Some).ok_or_else(|| RecordError::BadTimestamp {
+                value: n.to_string(),
+            })
         }
         Some(Value::String(s)) => parse_epoch(s)
             .or_else(|| crate::fields::parse_iso_instant(s))
@@ -219,7 +246,10 @@ mod tests {
         let Event::Dns(b) = &events[1] else { panic!() };
         assert_eq!(b.answers[0].target_name(), Some("example.com"));
         let Event::Dns(c) = &events[2] else { panic!() };
-        assert_eq!((c.rcode, c.answers.len()), (Some(ResponseCode::NXDOMAIN), 0));
+        assert_eq!(
+            (c.rcode, c.answers.len()),
+            (Some(ResponseCode::NXDOMAIN), 0)
+        );
     }
 
     #[test]

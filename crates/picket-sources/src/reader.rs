@@ -56,7 +56,12 @@ pub(crate) trait LineParser: Send {
     fn format_name(&self) -> &'static str;
 
     /// Parses one line (without its newline).
-    fn parse_line(&mut self, line: &str, ctx: &LineCtx<'_>, out: &mut Output) -> Result<Parsed, RecordError>;
+    fn parse_line(
+        &mut self,
+        line: &str,
+        ctx: &LineCtx<'_>,
+        out: &mut Output,
+    ) -> Result<Parsed, RecordError>;
 
     /// Flushes events held back for pairing, at the end of input.
     fn finish(&mut self, _out: &mut Output) {}
@@ -106,13 +111,24 @@ impl<P: LineParser> LogReader<P> {
                 break;
             };
             match raw {
-                RawLine::Line { bytes, line, offset } => {
+                RawLine::Line {
+                    bytes,
+                    line,
+                    offset,
+                } => {
                     let ctx = LineCtx {
                         file: &self.file,
                         line,
                         offset,
                     };
-                    if let Some(event) = handle_line(&mut self.parser, &mut self.stats, &mut self.queue, self.utf8, bytes, &ctx) {
+                    if let Some(event) = handle_line(
+                        &mut self.parser,
+                        &mut self.stats,
+                        &mut self.queue,
+                        self.utf8,
+                        bytes,
+                        &ctx,
+                    ) {
                         return Some(Ok(event));
                     }
                 }
@@ -125,7 +141,11 @@ impl<P: LineParser> LogReader<P> {
                     };
                     self.queue.push_back(Err(Rejection::new(location, reason)));
                 }
-                RawLine::Error { line, offset, error } => {
+                RawLine::Error {
+                    line,
+                    offset,
+                    error,
+                } => {
                     let location = SourceLocation::line(self.file.clone(), line, offset);
                     let reason = RecordError::Truncated {
                         message: error.to_string(),

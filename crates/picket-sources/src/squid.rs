@@ -33,7 +33,10 @@
 use picket_event::{Event, HttpEvent, Timestamp};
 
 use crate::error::{RecordError, excerpt};
-use crate::fields::{content_type, days_from_civil, fill_url, opt, opt_status, opt_string, opt_u64, parse_epoch, parse_ip};
+use crate::fields::{
+    content_type, days_from_civil, fill_url, opt, opt_status, opt_string, opt_u64, parse_epoch,
+    parse_ip, recorded_string,
+};
 use crate::reader::{LineCtx, LineParser, Output, Parsed};
 
 /// Parser for the Squid native format.
@@ -48,7 +51,12 @@ impl LineParser for SquidParser {
         "squid"
     }
 
-    fn parse_line(&mut self, line: &str, ctx: &LineCtx<'_>, _out: &mut Output) -> Result<Parsed, RecordError> {
+    fn parse_line(
+        &mut self,
+        line: &str,
+        ctx: &LineCtx<'_>,
+        _out: &mut Output,
+    ) -> Result<Parsed, RecordError> {
         if line.starts_with('#') {
             return Ok(Parsed::Skipped);
         }
@@ -119,7 +127,12 @@ impl LineParser for CombinedParser {
         "squid-combined"
     }
 
-    fn parse_line(&mut self, line: &str, ctx: &LineCtx<'_>, _out: &mut Output) -> Result<Parsed, RecordError> {
+    fn parse_line(
+        &mut self,
+        line: &str,
+        ctx: &LineCtx<'_>,
+        _out: &mut Output,
+    ) -> Result<Parsed, RecordError> {
         if line.starts_with('#') {
             return Ok(Parsed::Skipped);
         }
@@ -178,7 +191,10 @@ impl<'a> Cursor<'a> {
 }
 
 fn parse_combined(line: &str, ctx: &LineCtx<'_>) -> Result<HttpEvent, RecordError> {
-    let mut cur = Cursor { rest: line, found: 0 };
+    let mut cur = Cursor {
+        rest: line,
+        found: 0,
+    };
     let client = cur.token()?;
     let _ident = cur.token()?;
     let user = cur.token()?;
@@ -190,7 +206,9 @@ fn parse_combined(line: &str, ctx: &LineCtx<'_>) -> Result<HttpEvent, RecordErro
     let agent = cur.enclosed('"', b'"')?;
     let tail = cur.token().ok();
 
-    let timestamp = parse_clf_time(time).ok_or_else(|| RecordError::BadTimestamp { value: excerpt(time) })?;
+    let timestamp = parse_clf_time(time).ok_or_else(|| RecordError::BadTimestamp {
+        value: excerpt(time),
+    })?;
     let mut event = HttpEvent {
         timestamp,
         location: ctx.location(),
@@ -199,7 +217,7 @@ fn parse_combined(line: &str, ctx: &LineCtx<'_>) -> Result<HttpEvent, RecordErro
         status: opt_status("status", status)?,
         bytes_to_client: opt_u64("bytes", bytes)?,
         referrer: opt_string(referrer),
-        user_agent: opt_string(agent),
+        user_agent: recorded_string(agent),
         ..HttpEvent::default()
     };
 
@@ -208,7 +226,9 @@ fn parse_combined(line: &str, ctx: &LineCtx<'_>) -> Result<HttpEvent, RecordErro
     if let Some(target) = parts.next() {
         fill_url(&mut event, target);
     }
-    event.version = parts.next().map(|v| v.strip_prefix("HTTP/").unwrap_or(v).to_owned());
+    event.version = parts
+        .next()
+        .map(|v| v.strip_prefix("HTTP/").unwrap_or(v).to_owned());
 
     if let Some(tail) = tail {
         let (action, hierarchy) = tail.split_once(':').unwrap_or((tail, "-"));
@@ -236,21 +256,30 @@ fn parse_clf_time(text: &str) -> Option<Timestamp> {
         _ => return None,
     };
     let digits = zone.get(1..5)?;
-    let offset = sign * (digits.get(..2)?.parse::<i64>().ok()? * 3600 + digits.get(2..)?.parse::<i64>().ok()? * 60);
-    let secs = days_from_civil(year, month, day) * 86_400 + i64::from(hour * 3600 + minute * 60 + second) - offset;
+    let offset = sign
+        * (digits.get(..2)?.parse::<i64>().ok()? * 3600
+            + digits.get(2..)?.parse::<i64>().ok()? * 60);
+    let secs = days_from_civil(year, month, day) * 86_400
+        + i64::from(hour * 3600 + minute * 60 + second)
+        - offset;
     Timestamp::from_secs_nanos(secs, nanos)
 }
 
 fn month_number(name: &str) -> Option<u32> {
-    const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-    MONTHS.iter().position(|m| m.eq_ignore_ascii_case(name)).map(|i| i as u32 + 1)
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    MONTHS
+        .iter()
+        .position(|m| m.eq_ignore_ascii_case(name))
+        .map(|i| i as u32 + 1)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::parse_all;
     use crate::Format;
+    use crate::testing::parse_all;
 
     #[test]
     fn native_edge_cases() {
@@ -265,20 +294,29 @@ not a squid line
         assert_eq!(events.len(), 3);
         assert_eq!(rejects.len(), 2);
         assert_eq!(stats.records, 5);
-        let Event::Http(connect) = &events[0] else { panic!() };
+        let Event::Http(connect) = &events[0] else {
+            panic!()
+        };
         assert_eq!(connect.method.as_deref(), Some("CONNECT"));
         assert_eq!(connect.host.as_deref(), Some("domain.xyz"));
         assert_eq!(connect.port, Some(443));
         assert_eq!(connect.user_name, None);
         assert_eq!(connect.content_type, None);
-        let Event::Http(v6) = &events[1] else { panic!() };
+        let Event::Http(v6) = &events[1] else {
+            panic!()
+        };
         assert_eq!(v6.client_ip, Some("2001:db8::1".parse().unwrap()));
         assert_eq!(v6.host.as_deref(), Some("example.com"));
         assert_eq!(v6.query.as_deref(), Some("a=b"));
         assert_eq!(v6.content_type.as_deref(), Some("text/html"));
         assert_eq!(v6.server_ip, Some("93.184.216.34".parse().unwrap()));
-        let Event::Http(denied) = &events[2] else { panic!() };
-        assert_eq!((denied.proxy_action.as_deref(), denied.status), (Some("TCP_DENIED"), Some(407)));
+        let Event::Http(denied) = &events[2] else {
+            panic!()
+        };
+        assert_eq!(
+            (denied.proxy_action.as_deref(), denied.status),
+            (Some("TCP_DENIED"), Some(407))
+        );
         assert_eq!(denied.proxy_hierarchy.as_deref(), Some("HIER_NONE"));
         assert_eq!(rejects[0].location.line, Some(4));
         assert!(rejects[1].reason.to_string().contains("timestamp"));

@@ -50,7 +50,10 @@ use picket_event::{Event, HttpEvent};
 
 use crate::config::ReaderConfig;
 use crate::error::{RecordError, bad, excerpt};
-use crate::fields::{content_type, fill_url, normalize_host, opt, opt_port, opt_string, opt_u64, parse_ip, parse_local_datetime, parse_u64};
+use crate::fields::{
+    content_type, fill_url, normalize_host, opt, opt_port, opt_string, opt_u64, parse_ip,
+    parse_local_datetime, parse_u64, recorded_string,
+};
 use crate::reader::{LineCtx, LineParser, Output, Parsed};
 use crate::tz::TimeZoneSetting;
 
@@ -97,7 +100,12 @@ impl LineParser for TmgParser {
         }
     }
 
-    fn parse_line(&mut self, line: &str, ctx: &LineCtx<'_>, _out: &mut Output) -> Result<Parsed, RecordError> {
+    fn parse_line(
+        &mut self,
+        line: &str,
+        ctx: &LineCtx<'_>,
+        _out: &mut Output,
+    ) -> Result<Parsed, RecordError> {
         if line.starts_with('#') {
             return Ok(Parsed::Skipped);
         }
@@ -115,7 +123,10 @@ impl LineParser for TmgParser {
                 found,
             });
         }
-        if cols[0].eq_ignore_ascii_case("ClientIP") || cols[0].eq_ignore_ascii_case("UserAgent") && cols[1].eq_ignore_ascii_case("LocalTime") {
+        if cols[0].eq_ignore_ascii_case("ClientIP")
+            || cols[0].eq_ignore_ascii_case("UserAgent")
+                && cols[1].eq_ignore_ascii_case("LocalTime")
+        {
             return Ok(Parsed::Skipped);
         }
         let event = match self.layout {
@@ -133,7 +144,7 @@ impl TmgParser {
             location: ctx.location(),
             client_ip: tmg_ip("ClientIP", c[0])?,
             user_name: opt_string(c[1]),
-            user_agent: opt_string(c[2]),
+            user_agent: recorded_string(c[2]),
             server_ip: tmg_ip("DestHostIP", c[9])?,
             server_port: opt_port("DestHostPort", c[10])?,
             bytes_from_client: opt_u64("bytesrecvd", c[12])?,
@@ -154,7 +165,7 @@ impl TmgParser {
         let mut e = HttpEvent {
             timestamp: self.time(c[14], c[1])?,
             location: ctx.location(),
-            user_agent: opt_string(c[0]),
+            user_agent: recorded_string(c[0]),
             referrer: opt_string(c[2]),
             server_ip: tmg_ip("DestHostIP", c[4])?,
             server_port: opt_port("DestHostPort", c[5])?,
@@ -176,12 +187,16 @@ impl TmgParser {
         if let Some(gmt) = opt(gmt) {
             return parse_local_datetime(gmt)
                 .and_then(|t| t.to_timestamp(&TimeZoneSetting::Utc))
-                .ok_or_else(|| RecordError::BadTimestamp { value: excerpt(gmt) });
+                .ok_or_else(|| RecordError::BadTimestamp {
+                    value: excerpt(gmt),
+                });
         }
         let local = opt(local).ok_or(RecordError::MissingField { field: "logTime" })?;
         parse_local_datetime(local)
             .and_then(|t| t.to_timestamp(&self.timezone))
-            .ok_or_else(|| RecordError::BadTimestamp { value: excerpt(local) })
+            .ok_or_else(|| RecordError::BadTimestamp {
+                value: excerpt(local),
+            })
     }
 }
 
@@ -192,7 +207,9 @@ fn tmg_ip(field: &'static str, value: &str) -> Result<Option<IpAddr>, RecordErro
         return Ok(None);
     };
     if value.bytes().all(|b| b.is_ascii_digit()) {
-        let n = parse_u64(value).and_then(|n| u32::try_from(n).ok()).ok_or_else(|| bad(field, value))?;
+        let n = parse_u64(value)
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| bad(field, value))?;
         return Ok(Some(IpAddr::V4(Ipv4Addr::from(n))));
     }
     parse_ip(value).map(Some).ok_or_else(|| bad(field, value))
@@ -204,7 +221,9 @@ fn result_code(e: &mut HttpEvent, value: &str) -> Result<(), RecordError> {
     let Some(value) = opt(value) else {
         return Ok(());
     };
-    let code = parse_u64(value).and_then(|n| u32::try_from(n).ok()).ok_or_else(|| bad("resultcode", value))?;
+    let code = parse_u64(value)
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| bad("resultcode", value))?;
     match code {
         0 => {}
         100..=599 => e.status = u16::try_from(code).ok(),
@@ -215,7 +234,13 @@ fn result_code(e: &mut HttpEvent, value: &str) -> Result<(), RecordError> {
 
 /// Fills the URL parts from `uri`, then the host and scheme from their own
 /// columns where the URI lacks them.
-fn fill_target(e: &mut HttpEvent, uri: &str, dest_host: &str, protocol: &str, dest_port: Option<u16>) {
+fn fill_target(
+    e: &mut HttpEvent,
+    uri: &str,
+    dest_host: &str,
+    protocol: &str,
+    dest_port: Option<u16>,
+) {
     if let Some(uri) = opt(uri) {
         fill_url(e, uri);
     }
@@ -256,17 +281,33 @@ mod tests {
             (17, "mail.example.com:443"),
             (20, "12209"),
             (28, "2012-08-14 10:46:00.097"),
-        ]) + &full_line(&[(0, "169096208"), (4, "8/14/2012 10:46"), (17, "http://Ex.com/a.jar"), (20, "200"), (14, "http")]);
+        ]) + &full_line(&[
+            (0, "169096208"),
+            (4, "8/14/2012 10:46"),
+            (17, "http://Ex.com/a.jar"),
+            (20, "200"),
+            (14, "http"),
+        ]);
         let (events, rejects, _) = parse_all(Format::Tmg, text.as_bytes());
         assert!(rejects.is_empty(), "{rejects:?}");
-        let Event::Http(tunnel) = &events[0] else { panic!() };
+        let Event::Http(tunnel) = &events[0] else {
+            panic!()
+        };
         assert_eq!(tunnel.client_ip, Some("10.20.52.16".parse().unwrap()));
         assert_eq!(tunnel.server_ip, Some("192.168.1.1".parse().unwrap()));
         assert_eq!(tunnel.method, None);
-        assert_eq!((tunnel.host.as_deref(), tunnel.port), (Some("mail.example.com"), Some(443)));
-        assert_eq!((tunnel.status, tunnel.proxy_result_code), (None, Some(12209)));
+        assert_eq!(
+            (tunnel.host.as_deref(), tunnel.port),
+            (Some("mail.example.com"), Some(443))
+        );
+        assert_eq!(
+            (tunnel.status, tunnel.proxy_result_code),
+            (None, Some(12209))
+        );
         assert_eq!(tunnel.timestamp.to_string(), "2012-08-14T10:46:00.097Z");
-        let Event::Http(get) = &events[1] else { panic!() };
+        let Event::Http(get) = &events[1] else {
+            panic!()
+        };
         assert_eq!(get.status, Some(200));
         assert_eq!(get.timestamp.to_string(), "2012-08-14T10:46:00Z");
     }
@@ -284,10 +325,17 @@ mod tests {
 
     #[test]
     fn bad_columns() {
-        let text = "a\tb\tc\r\n".to_string() + &full_line(&[(0, "99999999999"), (28, "2012-08-14 10:46:00")]) + &full_line(&[(28, "yesterday")]);
+        let text = "a\tb\tc\r\n".to_string()
+            + &full_line(&[(0, "99999999999"), (28, "2012-08-14 10:46:00")])
+            + &full_line(&[(28, "yesterday")]);
         let (events, rejects, _) = parse_all(Format::Tmg, text.as_bytes());
         assert_eq!((events.len(), rejects.len()), (0, 3));
-        assert!(rejects[0].reason.to_string().contains("expected 30 columns, found 3"));
+        assert!(
+            rejects[0]
+                .reason
+                .to_string()
+                .contains("expected 30 columns, found 3")
+        );
         assert!(rejects[1].reason.to_string().contains("ClientIP"));
         assert!(rejects[2].reason.to_string().contains("timestamp"));
     }

@@ -31,7 +31,11 @@ impl TimeZoneSetting {
     /// Times that fall in a daylight-saving gap or fold resolve the way
     /// most systems do (the earlier offset for a fold, the offset before the
     /// gap for a gap).
-    pub(crate) fn offset_seconds_for_local(&self, _local_secs: i64, civil: &CivilTime) -> Option<i64> {
+    pub(crate) fn offset_seconds_for_local(
+        &self,
+        _local_secs: i64,
+        civil: &CivilTime,
+    ) -> Option<i64> {
         match self {
             TimeZoneSetting::Utc => Some(0),
             TimeZoneSetting::Fixed(secs) => Some(i64::from(*secs)),
@@ -55,7 +59,9 @@ impl TimeZoneSetting {
 
 /// A time-zone text that is neither UTC, an offset nor a known zone.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("unknown time zone {0:?}: give UTC, an offset such as +02:00, or an IANA name such as Europe/Berlin")]
+#[error(
+    "unknown time zone {0:?}: give UTC, an offset such as +02:00, or an IANA name such as Europe/Berlin"
+)]
 pub struct TimeZoneError(pub String);
 
 impl FromStr for TimeZoneSetting {
@@ -63,10 +69,16 @@ impl FromStr for TimeZoneSetting {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let t = text.trim();
-        if t.eq_ignore_ascii_case("utc") || t.eq_ignore_ascii_case("z") || t.eq_ignore_ascii_case("gmt") {
+        if t.eq_ignore_ascii_case("utc")
+            || t.eq_ignore_ascii_case("z")
+            || t.eq_ignore_ascii_case("gmt")
+        {
             return Ok(TimeZoneSetting::Utc);
         }
-        if let Some(sign) = t.strip_prefix(['+', '-']).map(|_| if t.starts_with('-') { -1 } else { 1 }) {
+        if let Some(sign) = t
+            .strip_prefix(['+', '-'])
+            .map(|_| if t.starts_with('-') { -1 } else { 1 })
+        {
             let digits: String = t[1..].chars().filter(|c| *c != ':').collect();
             let (h, m) = match digits.len() {
                 1 | 2 => (digits.parse::<i32>().ok(), Some(0)),
@@ -74,7 +86,9 @@ impl FromStr for TimeZoneSetting {
                 _ => (None, None),
             };
             return match (h, m) {
-                (Some(h), Some(m)) if h <= 14 && m < 60 => Ok(TimeZoneSetting::Fixed(sign * (h * 3600 + m * 60))),
+                (Some(h), Some(m)) if h <= 14 && m < 60 => {
+                    Ok(TimeZoneSetting::Fixed(sign * (h * 3600 + m * 60)))
+                }
                 _ => Err(TimeZoneError(t.to_owned())),
             };
         }
@@ -107,7 +121,10 @@ mod tests {
     fn parse_forms() {
         assert!(matches!("UTC".parse(), Ok(TimeZoneSetting::Utc)));
         assert!(matches!("+02:00".parse(), Ok(TimeZoneSetting::Fixed(7200))));
-        assert!(matches!("-0530".parse(), Ok(TimeZoneSetting::Fixed(-19800))));
+        assert!(matches!(
+            "-0530".parse(),
+            Ok(TimeZoneSetting::Fixed(-19800))
+        ));
         assert!("Mars/Olympus".parse::<TimeZoneSetting>().is_err());
     }
 
@@ -117,8 +134,14 @@ mod tests {
             return; // no time-zone database on this machine
         };
         let summer = parse_local_datetime("2012-08-14 10:46:00").unwrap();
-        assert_eq!(summer.to_timestamp(&tz).unwrap().to_string(), "2012-08-14T08:46:00Z");
+        assert_eq!(
+            summer.to_timestamp(&tz).unwrap().to_string(),
+            "2012-08-14T08:46:00Z"
+        );
         let winter = parse_local_datetime("1/14/2012 10:46").unwrap();
-        assert_eq!(winter.to_timestamp(&tz).unwrap().to_string(), "2012-01-14T09:46:00Z");
+        assert_eq!(
+            winter.to_timestamp(&tz).unwrap().to_string(),
+            "2012-01-14T09:46:00Z"
+        );
     }
 }

@@ -32,7 +32,10 @@
 use picket_event::{Event, HttpEvent, Timestamp};
 
 use crate::error::{RecordError, excerpt};
-use crate::fields::{content_type, normalize_host, opt, opt_ip, opt_port, opt_status, opt_u64, parse_date, parse_ip, utc_from_date_time};
+use crate::fields::{
+    content_type, normalize_host, opt, opt_ip, opt_port, opt_status, opt_u64, parse_date, parse_ip,
+    utc_from_date_time,
+};
 use crate::reader::{LineCtx, LineParser, Output, Parsed};
 
 /// Splits a W3C data line into its values: whitespace-separated, with
@@ -174,7 +177,12 @@ impl LineParser for W3cParser {
         "w3c"
     }
 
-    fn parse_line(&mut self, line: &str, ctx: &LineCtx<'_>, _out: &mut Output) -> Result<Parsed, RecordError> {
+    fn parse_line(
+        &mut self,
+        line: &str,
+        ctx: &LineCtx<'_>,
+        _out: &mut Output,
+    ) -> Result<Parsed, RecordError> {
         if let Some(directive) = line.strip_prefix('#') {
             self.directive(directive)?;
             return Ok(Parsed::Skipped);
@@ -200,7 +208,8 @@ impl LineParser for W3cParser {
         }
         let values = &self.values;
         let get = |i: Option<usize>| i.map(|i| &line[values[i].0..values[i].1]).and_then(opt);
-        build_event(columns, get, self.header_date.as_deref(), ctx).map(|e| Parsed::Event(Event::Http(e)))
+        build_event(columns, get, self.header_date.as_deref(), ctx)
+            .map(|e| Parsed::Event(Event::Http(e)))
     }
 }
 
@@ -240,8 +249,13 @@ fn build_event<'a>(
         status: opt_status("sc-status", get(c.status).unwrap_or("-"))?,
         proxy_action: get(c.action).map(str::to_owned),
         proxy_hierarchy: get(c.hierarchy).map(str::to_owned),
-        content_type: get(c.rs_content_type).or(get(c.sc_content_type)).and_then(content_type),
-        user_agent: get(c.user_agent).map(str::to_owned),
+        content_type: get(c.rs_content_type)
+            .or(get(c.sc_content_type))
+            .and_then(content_type),
+        // Present column, empty agent: `Some("")`; no column: `None`.
+        user_agent: c
+            .user_agent
+            .map(|_| get(c.user_agent).unwrap_or("").to_owned()),
         referrer: get(c.referrer).map(str::to_owned),
         forwarded_for: get(c.forwarded_for).map(str::to_owned),
         bytes_to_client: opt_u64("sc-bytes", get(c.sc_bytes).unwrap_or("-"))?,
@@ -256,7 +270,9 @@ fn build_event<'a>(
     e.server_port = opt_port("r-port", get(c.r_port).unwrap_or("-"))?;
     if c.host.is_none() {
         e.server_ip = e.server_ip.or_else(|| get(c.s_ip).and_then(parse_ip));
-        e.server_port = e.server_port.or(opt_port("s-port", get(c.s_port).unwrap_or("-"))?);
+        e.server_port = e
+            .server_port
+            .or(opt_port("s-port", get(c.s_port).unwrap_or("-"))?);
     }
 
     if let Some(uri) = get(c.uri) {
@@ -299,7 +315,10 @@ fn rebuild_url(e: &HttpEvent) -> String {
             url.push_str(host);
         }
         if let Some(port) = e.port {
-            let default = matches!((e.scheme.as_deref(), port), (Some("http") | None, 80) | (Some("https"), 443));
+            let default = matches!(
+                (e.scheme.as_deref(), port),
+                (Some("http") | None, 80) | (Some("https"), 443)
+            );
             if !default {
                 url.push(':');
                 url.push_str(&port.to_string());
@@ -322,8 +341,14 @@ fn timestamp(date: Option<&str>, time: Option<&str>) -> Result<Timestamp, Record
     let time = time.ok_or(RecordError::MissingField { field: "time" })?;
     let date = date.ok_or(RecordError::MissingField { field: "date" })?;
     utc_from_date_time(date, time).ok_or_else(|| {
-        let value = if parse_date(date).is_none() { date } else { time };
-        RecordError::BadTimestamp { value: excerpt(value) }
+        let value = if parse_date(date).is_none() {
+            date
+        } else {
+            time
+        };
+        RecordError::BadTimestamp {
+            value: excerpt(value),
+        }
     })
 }
 
@@ -341,7 +366,10 @@ mod tests {
 
     #[test]
     fn split_quoted() {
-        assert_eq!(split_fields(r#"a  "b c" - "" "d"e" f"#), ["a", "b c", "-", "", "d\"e", "f"]);
+        assert_eq!(
+            split_fields(r#"a  "b c" - "" "d"e" f"#),
+            ["a", "b c", "-", "", "d\"e", "f"]
+        );
         assert_eq!(split_fields("x\t\ty "), ["x", "y"]);
     }
 
@@ -360,10 +388,31 @@ mod tests {
         assert_eq!(a.query.as_deref(), Some("x=1"));
         let Event::Http(b) = &events[1] else { panic!() };
         assert_eq!(b.user_agent.as_deref(), Some("Java/1.6.0_26"));
-        assert_eq!((b.host.as_deref(), b.port), (Some("evil.example"), Some(8080)));
+        assert_eq!(
+            (b.host.as_deref(), b.port),
+            (Some("evil.example"), Some(8080))
+        );
         assert_eq!(url_of(b), "http://evil.example:8080/a.jar");
         assert!(rejects[0].reason.to_string().contains("expected 7 columns"));
         assert!(rejects[1].reason.to_string().contains("timestamp"));
+    }
+
+    #[test]
+    fn agent_column_tells_unsent_from_unlogged() {
+        let text = "#Fields: date time c-ip cs(User-Agent) cs-uri\n\
+2012-08-14 10:46:00 10.0.0.1 - http://a.example/\n\
+#Fields: date time c-ip cs-uri\n\
+2012-08-14 10:46:01 10.0.0.1 http://b.example/\n";
+        let (events, rejects, _) = parse_all(Format::W3c, text.as_bytes());
+        assert_eq!((events.len(), rejects.len()), (2, 0));
+        let Event::Http(sent_none) = &events[0] else {
+            panic!()
+        };
+        assert_eq!(sent_none.user_agent.as_deref(), Some(""));
+        let Event::Http(not_logged) = &events[1] else {
+            panic!()
+        };
+        assert_eq!(not_logged.user_agent, None);
     }
 
     #[test]

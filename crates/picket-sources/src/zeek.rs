@@ -57,11 +57,15 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use picket_event::dns::{DnsProtocol, ResponseCode, Transport};
-use picket_event::{DnsEvent, DnsExchange, DnsFlags, Event, HttpEvent, RecordType, ResourceRecord, Timestamp};
+use picket_event::{
+    DnsEvent, DnsExchange, DnsFlags, Event, HttpEvent, RecordType, ResourceRecord, Timestamp,
+};
 use serde_json::{Map, Value};
 
 use crate::error::{RecordError, bad, excerpt};
-use crate::fields::{fill_url, normalize_host, parse_epoch, parse_ip, parse_iso_instant, parse_u64, split_host_port};
+use crate::fields::{
+    fill_url, normalize_host, parse_epoch, parse_ip, parse_iso_instant, parse_u64, split_host_port,
+};
 use crate::reader::{LineCtx, LineParser, Output, Parsed};
 
 /// Which Zeek log a record belongs to.
@@ -77,6 +81,8 @@ trait Record {
     fn text(&self, name: &str) -> Option<Cow<'_, str>>;
     /// A set or vector field, element by element; empty when absent.
     fn list(&self, name: &str) -> Vec<String>;
+    /// Returns whether the log has the field at all, set or not.
+    fn declares(&self, name: &str) -> bool;
     /// A number field as text (JSON numbers are written back exactly).
     fn number(&self, name: &str) -> Option<Cow<'_, str>> {
         self.text(name)
@@ -121,22 +127,36 @@ struct TsvRecord<'a> {
 }
 
 impl Record for TsvRecord<'_> {
+    fn declares(&self, name: &str) -> bool {
+        self.parser.fields.contains_key(name)
+    }
+
     fn text(&self, name: &str) -> Option<Cow<'_, str>> {
         let value = *self.values.get(*self.parser.fields.get(name)?)?;
-        if value == self.parser.unset_field || value == self.parser.empty_field || value.is_empty() {
+        if value == self.parser.unset_field || value == self.parser.empty_field || value.is_empty()
+        {
             return None;
         }
         Some(unescape(value))
     }
 
     fn list(&self, name: &str) -> Vec<String> {
-        let Some(&value) = self.parser.fields.get(name).and_then(|i| self.values.get(*i)) else {
+        let Some(&value) = self
+            .parser
+            .fields
+            .get(name)
+            .and_then(|i| self.values.get(*i))
+        else {
             return Vec::new();
         };
-        if value == self.parser.unset_field || value == self.parser.empty_field || value.is_empty() {
+        if value == self.parser.unset_field || value == self.parser.empty_field || value.is_empty()
+        {
             return Vec::new();
         }
-        value.split(self.parser.set_separator.as_str()).map(|v| unescape(v).into_owned()).collect()
+        value
+            .split(self.parser.set_separator.as_str())
+            .map(|v| unescape(v).into_owned())
+            .collect()
     }
 }
 
@@ -151,7 +171,10 @@ fn unescape(value: &str) -> Cow<'_, str> {
     while i < b.len() {
         if b[i] == b'\\'
             && b.get(i + 1) == Some(&b'x')
-            && let Some(byte) = b.get(i + 2..i + 4).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok())
+            && let Some(byte) = b
+                .get(i + 2..i + 4)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
         {
             out.push(byte);
             i += 4;
@@ -180,7 +203,11 @@ impl ZeekTsvParser {
                 self.unsupported = false;
             }
             "#fields" => {
-                self.fields = value.split(self.separator.as_str()).enumerate().map(|(i, n)| (n.to_owned(), i)).collect();
+                self.fields = value
+                    .split(self.separator.as_str())
+                    .enumerate()
+                    .map(|(i, n)| (n.to_owned(), i))
+                    .collect();
                 self.kind = match self.path.as_deref() {
                     Some("http") => Some(Kind::Http),
                     Some("dns") => Some(Kind::Dns),
@@ -207,7 +234,12 @@ impl LineParser for ZeekTsvParser {
         "zeek-tsv"
     }
 
-    fn parse_line(&mut self, line: &str, ctx: &LineCtx<'_>, _out: &mut Output) -> Result<Parsed, RecordError> {
+    fn parse_line(
+        &mut self,
+        line: &str,
+        ctx: &LineCtx<'_>,
+        _out: &mut Output,
+    ) -> Result<Parsed, RecordError> {
         if line.starts_with('#') {
             self.header(line)?;
             return Ok(Parsed::Skipped);
@@ -225,7 +257,10 @@ impl LineParser for ZeekTsvParser {
                 found: values.len(),
             });
         }
-        let record = TsvRecord { values, parser: self };
+        let record = TsvRecord {
+            values,
+            parser: self,
+        };
         to_event(kind, &record, ctx).map(Parsed::Event)
     }
 }
@@ -270,13 +305,22 @@ fn scalar(v: &Value) -> Option<Cow<'_, str>> {
 }
 
 impl Record for JsonRecord<'_> {
+    /// Zeek's JSON writer leaves unset fields out, so a missing key looks the
+    /// same as a missing column. Every field counts as present.
+    fn declares(&self, _name: &str) -> bool {
+        true
+    }
+
     fn text(&self, name: &str) -> Option<Cow<'_, str>> {
         scalar(self.value(name)?)
     }
 
     fn list(&self, name: &str) -> Vec<String> {
         match self.value(name) {
-            Some(Value::Array(items)) => items.iter().filter_map(|v| scalar(v).map(Cow::into_owned)).collect(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|v| scalar(v).map(Cow::into_owned))
+                .collect(),
             Some(v) => scalar(v).map(Cow::into_owned).into_iter().collect(),
             None => Vec::new(),
         }
@@ -288,11 +332,18 @@ impl LineParser for ZeekJsonParser {
         "zeek-json"
     }
 
-    fn parse_line(&mut self, line: &str, ctx: &LineCtx<'_>, _out: &mut Output) -> Result<Parsed, RecordError> {
+    fn parse_line(
+        &mut self,
+        line: &str,
+        ctx: &LineCtx<'_>,
+        _out: &mut Output,
+    ) -> Result<Parsed, RecordError> {
         if line.trim().is_empty() {
             return Ok(Parsed::Skipped);
         }
-        let value: Value = serde_json::from_str(line).map_err(|e| RecordError::Json { message: e.to_string() })?;
+        let value: Value = serde_json::from_str(line).map_err(|e| RecordError::Json {
+            message: e.to_string(),
+        })?;
         let Value::Object(map) = &value else {
             return Err(RecordError::Json {
                 message: "not an object".into(),
@@ -316,10 +367,14 @@ impl LineParser for ZeekJsonParser {
 // Mapping
 
 fn to_event(kind: Kind, r: &dyn Record, ctx: &LineCtx<'_>) -> Result<Event, RecordError> {
-    let ts = r.text("ts").ok_or(RecordError::MissingField { field: "ts" })?;
+    let ts = r
+        .text("ts")
+        .ok_or(RecordError::MissingField { field: "ts" })?;
     let timestamp = parse_epoch(&ts)
         .or_else(|| parse_iso_instant(&ts))
-        .ok_or_else(|| RecordError::BadTimestamp { value: excerpt(&ts) })?;
+        .ok_or_else(|| RecordError::BadTimestamp {
+            value: excerpt(&ts),
+        })?;
     match kind {
         Kind::Http => http_event(r, timestamp, ctx).map(Event::Http),
         Kind::Dns => dns_event(r, timestamp, ctx).map(Event::Dns),
@@ -336,7 +391,10 @@ fn ip(r: &dyn Record, name: &'static str) -> Result<Option<std::net::IpAddr>, Re
 fn num<T: TryFrom<u64>>(r: &dyn Record, name: &'static str) -> Result<Option<T>, RecordError> {
     match r.number(name) {
         None => Ok(None),
-        Some(v) => parse_u64(&v).and_then(|n| T::try_from(n).ok()).map(Some).ok_or_else(|| bad(name, &v)),
+        Some(v) => parse_u64(&v)
+            .and_then(|n| T::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| bad(name, &v)),
     }
 }
 
@@ -344,7 +402,11 @@ fn owned(r: &dyn Record, name: &str) -> Option<String> {
     r.text(name).map(Cow::into_owned)
 }
 
-fn http_event(r: &dyn Record, timestamp: Timestamp, ctx: &LineCtx<'_>) -> Result<HttpEvent, RecordError> {
+fn http_event(
+    r: &dyn Record,
+    timestamp: Timestamp,
+    ctx: &LineCtx<'_>,
+) -> Result<HttpEvent, RecordError> {
     let mut e = HttpEvent {
         timestamp,
         location: ctx.location(),
@@ -355,12 +417,18 @@ fn http_event(r: &dyn Record, timestamp: Timestamp, ctx: &LineCtx<'_>) -> Result
         method: owned(r, "method"),
         version: owned(r, "version"),
         referrer: owned(r, "referrer"),
-        user_agent: owned(r, "user_agent"),
+        user_agent: r
+            .declares("user_agent")
+            .then(|| owned(r, "user_agent").unwrap_or_default()),
         user_name: owned(r, "username"),
         request_body_len: num(r, "request_body_len")?,
         response_body_len: num(r, "response_body_len")?,
         status: num::<u16>(r, "status_code")?.filter(|s| *s != 0),
-        content_type: r.list("resp_mime_types").into_iter().next().map(|m| m.to_ascii_lowercase()),
+        content_type: r
+            .list("resp_mime_types")
+            .into_iter()
+            .next()
+            .map(|m| m.to_ascii_lowercase()),
         file_name: r.list("resp_filenames").into_iter().next(),
         ..HttpEvent::default()
     };
@@ -371,12 +439,18 @@ fn http_event(r: &dyn Record, timestamp: Timestamp, ctx: &LineCtx<'_>) -> Result
     }
     if let Some(uri) = r.text("uri") {
         // Zeek logs a CONNECT target as `host:port /`; the authority is the first word.
-        let target = if e.method.as_deref() == Some("CONNECT") { uri.split(' ').next().unwrap_or(&uri) } else { &uri };
+        let target = if e.method.as_deref() == Some("CONNECT") {
+            uri.split(' ').next().unwrap_or(&uri)
+        } else {
+            &uri
+        };
         fill_url(&mut e, target);
         e.url = uri.into_owned();
     }
     for header in r.list("proxied") {
-        let Some((name, value)) = header.split_once(" -> ") else { continue };
+        let Some((name, value)) = header.split_once(" -> ") else {
+            continue;
+        };
         if name.eq_ignore_ascii_case("X-FORWARDED-FOR") {
             e.forwarded_for = Some(value.to_owned());
         } else if name.eq_ignore_ascii_case("X-REAL-IP") {
@@ -395,7 +469,11 @@ fn flag(r: &dyn Record, name: &'static str) -> Result<bool, RecordError> {
     }
 }
 
-fn dns_event(r: &dyn Record, timestamp: Timestamp, ctx: &LineCtx<'_>) -> Result<DnsEvent, RecordError> {
+fn dns_event(
+    r: &dyn Record,
+    timestamp: Timestamp,
+    ctx: &LineCtx<'_>,
+) -> Result<DnsEvent, RecordError> {
     let mut e = DnsEvent {
         timestamp,
         location: ctx.location(),
@@ -438,16 +516,23 @@ fn dns_event(r: &dyn Record, timestamp: Timestamp, ctx: &LineCtx<'_>) -> Result<
     };
     e.rcode = match num::<u16>(r, "rcode")? {
         Some(c) => Some(ResponseCode(c)),
-        None => r.text("rcode_name").and_then(|n| ResponseCode::from_name(&n)),
+        None => r
+            .text("rcode_name")
+            .and_then(|n| ResponseCode::from_name(&n)),
     };
 
     let answers = r.list("answers");
     let ttls = r.list("TTLs");
     for (i, data) in answers.into_iter().enumerate() {
-        let ttl = ttls.get(i).and_then(|t| t.parse::<f64>().ok()).map_or(0, |t| t.clamp(0.0, f64::from(u32::MAX)) as u32);
+        let ttl = ttls
+            .get(i)
+            .and_then(|t| t.parse::<f64>().ok())
+            .map_or(0, |t| t.clamp(0.0, f64::from(u32::MAX)) as u32);
         let rtype = answer_type(&data, e.query_type);
         let data = match rtype {
-            RecordType::CNAME | RecordType::PTR | RecordType::NS => picket_event::dns::normalize_name(&data),
+            RecordType::CNAME | RecordType::PTR | RecordType::NS => {
+                picket_event::dns::normalize_name(&data)
+            }
             _ => data,
         };
         e.answers.push(ResourceRecord {
@@ -471,7 +556,8 @@ fn dns_event(r: &dyn Record, timestamp: Timestamp, ctx: &LineCtx<'_>) -> Result<
     };
     // Zeek fills `qtype` and `qclass` from the request; a reply with no
     // request (`mdns-no-assoc`) has the name but not those.
-    let asked = query.is_some() && (e.query_type.is_some() || e.query_class.is_some() || !responded);
+    let asked =
+        query.is_some() && (e.query_type.is_some() || e.query_class.is_some() || !responded);
     e.exchange = match (asked, responded) {
         (true, true) => DnsExchange::Complete,
         (true, false) => DnsExchange::QueryOnly,
@@ -491,7 +577,15 @@ fn answer_type(data: &str, qtype: Option<RecordType>) -> RecordType {
         return RecordType::TXT;
     }
     match qtype {
-        Some(t @ (RecordType::PTR | RecordType::NS | RecordType::MX | RecordType::SRV | RecordType::CNAME | RecordType::NAPTR | RecordType::TXT)) => t,
+        Some(
+            t @ (RecordType::PTR
+            | RecordType::NS
+            | RecordType::MX
+            | RecordType::SRV
+            | RecordType::CNAME
+            | RecordType::NAPTR
+            | RecordType::TXT),
+        ) => t,
         _ => RecordType::CNAME,
     }
 }
@@ -517,7 +611,10 @@ mod tests {
         assert_eq!(a.query_name, "www.example.com");
         assert_eq!(a.query_name_original.as_deref(), Some("WWW.Example.com."));
         assert_eq!(a.answers.len(), 2);
-        assert_eq!((a.answers[0].rtype, a.answers[0].ttl), (RecordType::CNAME, 60));
+        assert_eq!(
+            (a.answers[0].rtype, a.answers[0].ttl),
+            (RecordType::CNAME, 60)
+        );
         assert_eq!(a.answers[1].ip(), Some("192.0.2.1".parse().unwrap()));
         assert_eq!(a.exchange, DnsExchange::Complete);
         assert!(a.flags.rd && a.flags.ra && a.flags.qr);
@@ -537,7 +634,10 @@ mod tests {
         assert!(rejects.is_empty(), "{rejects:?}");
         assert_eq!((events.len(), stats.skipped), (2, 1));
         let Event::Http(h) = &events[0] else { panic!() };
-        assert_eq!((h.host.as_deref(), h.port, h.path.as_deref()), (Some("evil.example"), Some(8080), Some("/a.jar")));
+        assert_eq!(
+            (h.host.as_deref(), h.port, h.path.as_deref()),
+            (Some("evil.example"), Some(8080), Some("/a.jar"))
+        );
         assert_eq!(h.forwarded_for.as_deref(), Some("10.9.9.9"));
         assert_eq!(h.content_type.as_deref(), Some("application/java-archive"));
         let Event::Dns(d) = &events[1] else { panic!() };

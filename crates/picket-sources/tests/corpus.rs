@@ -60,11 +60,18 @@ fn w3c_bluecoat_and_iis_logs_match_their_expected_records() {
     let dir = picket_corpus::require_corpus!("proxy-logs/w3c-elff-bluecoat");
     let mut checked_files = 0;
     let mut checked_records = 0;
-    let mut names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     names.sort();
-    for log in names.iter().filter(|p| p.to_string_lossy().ends_with(".log.derived")) {
+    for log in names
+        .iter()
+        .filter(|p| p.to_string_lossy().ends_with(".log.derived"))
+    {
         let json_path = log.to_string_lossy().replace(".log.derived", ".json");
-        let golden: Value = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+        let golden: Value =
+            serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
         // The reference parser writes an empty record for a blank line; picket skips those.
         let expected: Vec<&serde_json::Map<String, Value>> = golden["expected"]
             .as_array()
@@ -95,36 +102,76 @@ fn w3c_bluecoat_and_iis_logs_match_their_expected_records() {
         }
         for ((line, want), event) in data_lines.iter().zip(&expected).zip(&events) {
             let values = picket_sources::w3c::split_fields(line);
-            let got: BTreeMap<&str, &str> = fields.iter().map(String::as_str).zip(values.iter().copied()).collect();
+            let got: BTreeMap<&str, &str> = fields
+                .iter()
+                .map(String::as_str)
+                .zip(values.iter().copied())
+                .collect();
             for (name, value) in want.iter() {
                 let want_text = expected_text(value);
-                let got_text = got.get(name.as_str()).copied().filter(|v| *v != "-" && !v.is_empty());
+                let got_text = got
+                    .get(name.as_str())
+                    .copied()
+                    .filter(|v| *v != "-" && !v.is_empty());
                 match name.as_str() {
                     // The reference parser drops ":00" seconds and trailing dots; compare parsed.
                     "time" => assert!(got_text.unwrap().starts_with(&want_text.unwrap()[..5])),
                     "ip2" => {}
-                    _ => assert_eq!(got_text.map(str::to_owned), want_text, "{} column {name}", log.display()),
+                    _ => assert_eq!(
+                        got_text.map(str::to_owned),
+                        want_text,
+                        "{} column {name}",
+                        log.display()
+                    ),
                 }
             }
 
             // Mapping onto the event.
             let h = as_http(event);
             let s = |name: &str| want.get(name).and_then(expected_text);
-            assert_eq!(h.client_ip.map(|ip| ip.to_string()), s("c-ip"), "{}", log.display());
+            assert_eq!(
+                h.client_ip.map(|ip| ip.to_string()),
+                s("c-ip"),
+                "{}",
+                log.display()
+            );
             assert_eq!(h.host, s("cs-host").map(|v| v.to_ascii_lowercase()));
             assert_eq!(h.method, s("cs-method"));
             assert_eq!(h.user_name, s("cs-username"));
-            assert_eq!(h.user_agent, s("cs(User-Agent)"));
+            // A log with an agent column records an unsent agent as "".
+            let agent_column = fields
+                .iter()
+                .any(|f| f.eq_ignore_ascii_case("cs(User-Agent)"));
+            let want_agent = s("cs(User-Agent)").or_else(|| agent_column.then(String::new));
+            assert_eq!(h.user_agent, want_agent);
             assert_eq!(h.referrer, s("cs(Referer)").or(s("cs(Referrer)")));
             assert_eq!(h.proxy_action, s("s-action"));
             assert_eq!(h.path, s("cs-uri-path").or(s("cs-uri-stem")));
-            assert_eq!(h.query, s("cs-uri-query").map(|q| q.trim_start_matches('?').to_owned()).filter(|q| !q.is_empty()));
+            assert_eq!(
+                h.query,
+                s("cs-uri-query")
+                    .map(|q| q.trim_start_matches('?').to_owned())
+                    .filter(|q| !q.is_empty())
+            );
             assert_eq!(h.bytes_to_client.map(|b| b.to_string()), s("sc-bytes"));
             assert_eq!(h.bytes_from_client.map(|b| b.to_string()), s("cs-bytes"));
-            assert_eq!(h.status.map(|b| b.to_string()), s("sc-status").filter(|v| v != "0"));
-            assert_eq!(h.content_type, s("rs(Content-Type)").map(|c| c.split(';').next().unwrap().to_ascii_lowercase()));
+            assert_eq!(
+                h.status.map(|b| b.to_string()),
+                s("sc-status").filter(|v| v != "0")
+            );
+            assert_eq!(
+                h.content_type,
+                s("rs(Content-Type)").map(|c| c.split(';').next().unwrap().to_ascii_lowercase())
+            );
             let date = s("date").unwrap_or_else(|| header_date.clone());
-            assert!(h.timestamp.to_string().starts_with(&format!("{date}T{}", &s("time").unwrap()[..5])), "{} {}", h.timestamp, log.display());
+            assert!(
+                h.timestamp
+                    .to_string()
+                    .starts_with(&format!("{date}T{}", &s("time").unwrap()[..5])),
+                "{} {}",
+                h.timestamp,
+                log.display()
+            );
             checked_records += 1;
         }
         checked_files += 1;
@@ -136,9 +183,19 @@ fn w3c_bluecoat_and_iis_logs_match_their_expected_records() {
 /// A Zeek baseline with its masked timestamps (`XXXXXXXXXX.XXXXXX`) given a value.
 fn read_baseline(relative: &str) -> Option<(usize, Vec<Event>, Vec<String>)> {
     let path = picket_corpus::corpus_path(relative)?;
-    let text = std::fs::read_to_string(path).ok()?.replace("XXXXXXXXXX.XXXXXX", "1300000000.250000");
-    let data_lines = text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).count();
-    let mut reader = open_reader(Box::new(std::io::Cursor::new(text.into_bytes())), relative, &OpenOptions::default()).unwrap();
+    let text = std::fs::read_to_string(path)
+        .ok()?
+        .replace("XXXXXXXXXX.XXXXXX", "1300000000.250000");
+    let data_lines = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .count();
+    let mut reader = open_reader(
+        Box::new(std::io::Cursor::new(text.into_bytes())),
+        relative,
+        &OpenOptions::default(),
+    )
+    .unwrap();
     assert_eq!(reader.format_name(), "zeek-tsv");
     let mut events = Vec::new();
     let mut rejects = Vec::new();
@@ -159,7 +216,10 @@ fn zeek_baselines_parse_completely() {
         let case = case.unwrap().path();
         for name in ["http.log", "dns.log"] {
             if case.join(name).exists() {
-                logs.push(format!("zeek/baselines/{}/{name}", case.file_name().unwrap().to_string_lossy()));
+                logs.push(format!(
+                    "zeek/baselines/{}/{name}",
+                    case.file_name().unwrap().to_string_lossy()
+                ));
             }
         }
     }
@@ -171,43 +231,89 @@ fn zeek_baselines_parse_completely() {
         assert_eq!(events.len(), lines, "{log}");
         for e in &events {
             assert_eq!(e.timestamp().to_string(), "2011-03-13T07:06:40.25Z");
-            assert_eq!(e.dataset(), if log.ends_with("dns.log") { "dns" } else { "http" }, "{log}");
+            assert_eq!(
+                e.dataset(),
+                if log.ends_with("dns.log") {
+                    "dns"
+                } else {
+                    "http"
+                },
+                "{log}"
+            );
         }
     }
 }
 
 #[test]
 fn zeek_baseline_field_values() {
-    let Some((_, events, _)) = read_baseline("zeek/baselines/scripts.base.protocols.dns.multiple-txt-strings/dns.log") else {
+    let Some((_, events, _)) =
+        read_baseline("zeek/baselines/scripts.base.protocols.dns.multiple-txt-strings/dns.log")
+    else {
         return;
     };
-    let Event::Dns(txt) = &events[0] else { panic!() };
+    let Event::Dns(txt) = &events[0] else {
+        panic!()
+    };
     assert_eq!(txt.query_name, "flkr._domainkey.flickr.com");
     assert_eq!(txt.answers.len(), 3);
-    assert_eq!((txt.answers[0].rtype, txt.answers[0].data.as_str(), txt.answers[0].ttl), (RecordType::CNAME, "fa14._domainkey.flickr.com", 900));
-    assert_eq!((txt.answers[2].rtype, txt.answers[2].ttl), (RecordType::TXT, 7200));
+    assert_eq!(
+        (
+            txt.answers[0].rtype,
+            txt.answers[0].data.as_str(),
+            txt.answers[0].ttl
+        ),
+        (RecordType::CNAME, "fa14._domainkey.flickr.com", 900)
+    );
+    assert_eq!(
+        (txt.answers[2].rtype, txt.answers[2].ttl),
+        (RecordType::TXT, 7200)
+    );
     assert!(txt.answers[2].data.starts_with("TXT 127 k=rsa; p=MIGfMA0G"));
     assert!(txt.flags.aa && !txt.flags.rd);
-    assert_eq!((txt.client_ip.unwrap().to_string(), txt.client_port), ("192.150.187.50".to_string(), Some(51946)));
+    assert_eq!(
+        (txt.client_ip.unwrap().to_string(), txt.client_port),
+        ("192.150.187.50".to_string(), Some(51946))
+    );
 
-    let (_, events, _) = read_baseline("zeek/baselines/scripts.policy.protocols.dns.original_case/dns.log").unwrap();
-    let Event::Dns(case) = &events[0] else { panic!() };
+    let (_, events, _) =
+        read_baseline("zeek/baselines/scripts.policy.protocols.dns.original_case/dns.log").unwrap();
+    let Event::Dns(case) = &events[0] else {
+        panic!()
+    };
     assert_eq!(case.query_name, "us.v27.distributed.net");
-    assert_eq!(case.query_name_original.as_deref(), Some("Us.V27.DiStRiBuTeD.NET"));
+    assert_eq!(
+        case.query_name_original.as_deref(),
+        Some("Us.V27.DiStRiBuTeD.NET")
+    );
     assert_eq!(case.exchange, DnsExchange::QueryOnly);
     assert!(case.flags.z);
 
-    let (_, events, _) = read_baseline("zeek/baselines/scripts.base.protocols.dns.mdns-no-assoc/dns.log").unwrap();
-    let Event::Dns(mdns) = &events[2] else { panic!() };
+    let (_, events, _) =
+        read_baseline("zeek/baselines/scripts.base.protocols.dns.mdns-no-assoc/dns.log").unwrap();
+    let Event::Dns(mdns) = &events[2] else {
+        panic!()
+    };
     assert_eq!(mdns.protocol, DnsProtocol::Mdns);
-    assert_eq!((mdns.exchange, mdns.answers[0].ip().unwrap().to_string()), (DnsExchange::ResponseOnly, "192.168.0.2".to_string()));
+    assert_eq!(
+        (mdns.exchange, mdns.answers[0].ip().unwrap().to_string()),
+        (DnsExchange::ResponseOnly, "192.168.0.2".to_string())
+    );
     assert_eq!(mdns.answers[0].ttl, 120);
 
-    let (_, events, _) = read_baseline("zeek/baselines/scripts.base.protocols.http.http-connect/http.log").unwrap();
+    let (_, events, _) =
+        read_baseline("zeek/baselines/scripts.base.protocols.http.http-connect/http.log").unwrap();
     let connect = as_http(&events[0]);
-    assert_eq!((connect.method.as_deref(), connect.host.as_deref(), connect.port), (Some("CONNECT"), Some("mailin03.sul.t-online.de"), Some(25)));
+    assert_eq!(
+        (
+            connect.method.as_deref(),
+            connect.host.as_deref(),
+            connect.port
+        ),
+        (Some("CONNECT"), Some("mailin03.sul.t-online.de"), Some(25))
+    );
 
-    let (_, events, _) = read_baseline("zeek/baselines/scripts.base.protocols.http.http-filename/http.log").unwrap();
+    let (_, events, _) =
+        read_baseline("zeek/baselines/scripts.base.protocols.http.http-filename/http.log").unwrap();
     let file = as_http(&events[0]);
     assert_eq!(file.file_name.as_deref(), Some("test.json"));
     assert_eq!(file.content_type.as_deref(), Some("text/json"));
@@ -215,14 +321,26 @@ fn zeek_baseline_field_values() {
     assert_eq!(file.path.as_deref(), Some("/response-headers"));
     assert_eq!(file.response_body_len, Some(191));
 
-    let (_, events, _) = read_baseline("zeek/baselines/scripts.base.protocols.http.http-basic-auth-colon/http.log").unwrap();
+    let (_, events, _) =
+        read_baseline("zeek/baselines/scripts.base.protocols.http.http-basic-auth-colon/http.log")
+            .unwrap();
     let auth = as_http(&events[0]);
-    assert_eq!((auth.host.as_deref(), auth.port, auth.user_name.as_deref()), (Some("172.24.133.205"), Some(8000), Some("test")));
+    assert_eq!(
+        (auth.host.as_deref(), auth.port, auth.user_name.as_deref()),
+        (Some("172.24.133.205"), Some(8000), Some("test"))
+    );
 
     let (lines, events, _) = read_baseline("zeek/baselines/opt.basic/http.log").unwrap();
     assert_eq!(events.len(), lines);
     let css = as_http(&events[0]);
-    assert_eq!((css.host.as_deref(), css.status, css.referrer.as_deref()), (Some("bits.wikimedia.org"), Some(304), Some("http://www.wikipedia.org/")));
+    assert_eq!(
+        (css.host.as_deref(), css.status, css.referrer.as_deref()),
+        (
+            Some("bits.wikimedia.org"),
+            Some(304),
+            Some("http://www.wikipedia.org/")
+        )
+    );
 }
 
 #[test]
@@ -235,15 +353,37 @@ fn squid_sample_edge_cases() {
     let h: Vec<&HttpEvent> = events.iter().map(as_http).collect();
 
     assert_eq!(h[0].timestamp.to_string(), "2023-03-04T23:15:34.079Z");
-    assert_eq!((h[0].method.as_deref(), h[0].host.as_deref(), h[0].port), (Some("CONNECT"), Some("domain.xyz"), Some(443)));
-    assert_eq!((h[0].proxy_action.as_deref(), h[0].status), (Some("TCP_TUNNEL"), Some(200)));
+    assert_eq!(
+        (h[0].method.as_deref(), h[0].host.as_deref(), h[0].port),
+        (Some("CONNECT"), Some("domain.xyz"), Some(443))
+    );
+    assert_eq!(
+        (h[0].proxy_action.as_deref(), h[0].status),
+        (Some("TCP_TUNNEL"), Some(200))
+    );
     // Two spaces before the last column.
-    assert_eq!((h[1].content_type.as_deref(), h[1].server_ip.unwrap().to_string()), (None, "1.2.3.4".to_string()));
+    assert_eq!(
+        (
+            h[1].content_type.as_deref(),
+            h[1].server_ip.unwrap().to_string()
+        ),
+        (None, "1.2.3.4".to_string())
+    );
     assert_eq!(h[2].user_name.as_deref(), Some("user1"));
     assert_eq!(h[2].content_type.as_deref(), Some("text/html"));
-    assert_eq!((h[3].status, h[3].proxy_hierarchy.as_deref(), h[3].server_ip), (Some(304), Some("NONE"), None));
+    assert_eq!(
+        (h[3].status, h[3].proxy_hierarchy.as_deref(), h[3].server_ip),
+        (Some(304), Some("NONE"), None)
+    );
     assert_eq!(h[4].client_ip.unwrap().to_string(), "2001:db8::1");
-    assert_eq!((h[5].proxy_action.as_deref(), h[5].status, h[5].method.as_deref()), (Some("TCP_DENIED"), Some(403), Some("POST")));
+    assert_eq!(
+        (
+            h[5].proxy_action.as_deref(),
+            h[5].status,
+            h[5].method.as_deref()
+        ),
+        (Some("TCP_DENIED"), Some(403), Some("POST"))
+    );
     assert_eq!(h[6].bytes_to_client, Some(8192));
     assert_eq!(h[7].user_name.as_deref(), Some("user@domain.com"));
     assert_eq!(h[7].location.line, Some(8));

@@ -9,16 +9,32 @@ use proptest::prelude::*;
 /// One good line per format, to surround bad input with.
 fn good_line(format: Format) -> &'static str {
     match format {
-        Format::Squid => "1677971735.123 567 192.168.1.100 TCP_MISS/200 5432 GET http://example.com/index.html user1 HIER_DIRECT/93.184.216.34 text/html",
-        Format::SquidCombined => r#"10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET http://a.example/ HTTP/1.1" 200 2326 "-" "curl/8" TCP_MISS:HIER_DIRECT"#,
+        Format::Squid => {
+            "1677971735.123 567 192.168.1.100 TCP_MISS/200 5432 GET http://example.com/index.html user1 HIER_DIRECT/93.184.216.34 text/html"
+        }
+        Format::SquidCombined => {
+            r#"10.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET http://a.example/ HTTP/1.1" 200 2326 "-" "curl/8" TCP_MISS:HIER_DIRECT"#
+        }
         Format::W3c => "2005-04-12 21:03:45 192.16.170.46 www.yahoo.com 200",
-        Format::Tmg => "169096208\t-\tJava/1.6.0_26\tN\t2012-08-14 10:46:00\tw3proxy\tTMG\t-\tevil.example\t-\t80\t1\t2\t3\thttp\tTCP\tGET\thttp://evil.example/a.jar\tapplication/java-archive\tInternet\t200\t0\t-\t-\t-\t-\t-\tAllowed\t2012-08-14 10:46:00\t-",
-        Format::Tmg16 => "Java/1.6.0_26\t8/14/2012 10:46\t-\tevil.example\t192.0.2.1\t80\tGET\thttp://evil.example/a.jar\tapplication/java-archive\t200\tTCP\t1\t2\thttp\t2012-08-14 10:50:01.097\tAllowed",
+        Format::Tmg => {
+            "169096208\t-\tJava/1.6.0_26\tN\t2012-08-14 10:46:00\tw3proxy\tTMG\t-\tevil.example\t-\t80\t1\t2\t3\thttp\tTCP\tGET\thttp://evil.example/a.jar\tapplication/java-archive\tInternet\t200\t0\t-\t-\t-\t-\t-\tAllowed\t2012-08-14 10:46:00\t-"
+        }
+        Format::Tmg16 => {
+            "Java/1.6.0_26\t8/14/2012 10:46\t-\tevil.example\t192.0.2.1\t80\tGET\thttp://evil.example/a.jar\tapplication/java-archive\t200\tTCP\t1\t2\thttp\t2012-08-14 10:50:01.097\tAllowed"
+        }
         Format::ZeekTsv => "1258535653.0\t10.0.0.1\tGET\tevil.example\t/a.jar",
-        Format::ZeekJson => r#"{"ts":1258535653.0,"uid":"C1","id.orig_h":"10.0.0.1","method":"GET","host":"evil.example","uri":"/a"}"#,
-        Format::SuricataEve => r#"{"timestamp":"2017-06-08T15:45:58.520996+0000","event_type":"http","src_ip":"10.0.0.1","http":{"hostname":"a.example","url":"/"}}"#,
-        Format::PassiveDns => "1322849924.408856||10.1.1.1||8.8.8.8||IN||a.example.||A||192.0.2.1||60||1",
-        Format::CirclPdns => r#"{"rrname":"a.example","rrtype":"A","rdata":"192.0.2.1","time_first":1,"time_last":2,"count":1}"#,
+        Format::ZeekJson => {
+            r#"{"ts":1258535653.0,"uid":"C1","id.orig_h":"10.0.0.1","method":"GET","host":"evil.example","uri":"/a"}"#
+        }
+        Format::SuricataEve => {
+            r#"{"timestamp":"2017-06-08T15:45:58.520996+0000","event_type":"http","src_ip":"10.0.0.1","http":{"hostname":"a.example","url":"/"}}"#
+        }
+        Format::PassiveDns => {
+            "1322849924.408856||10.1.1.1||8.8.8.8||IN||a.example.||A||192.0.2.1||60||1"
+        }
+        Format::CirclPdns => {
+            r#"{"rrname":"a.example","rrtype":"A","rdata":"192.0.2.1","time_first":1,"time_last":2,"count":1}"#
+        }
     }
 }
 
@@ -26,7 +42,9 @@ fn good_line(format: Format) -> &'static str {
 fn header(format: Format) -> &'static str {
     match format {
         Format::W3c => "#Fields: date time c-ip cs-host sc-status\n",
-        Format::ZeekTsv => "#separator \\x09\n#path\thttp\n#fields\tts\tid.orig_h\tmethod\thost\turi\n",
+        Format::ZeekTsv => {
+            "#separator \\x09\n#path\thttp\n#fields\tts\tid.orig_h\tmethod\thost\turi\n"
+        }
         _ => "",
     }
 }
@@ -45,8 +63,13 @@ fn surround(format: Format, bad: &[u8]) -> Vec<u8> {
 #[test]
 fn good_lines_parse_in_every_format() {
     for format in Format::ALL {
-        let (events, rejects, _) = read_all(&surround(format, b""), format, &ReaderConfig::default());
-        assert_eq!((events.len(), rejects.len()), (2, 0), "{format}: {rejects:?}");
+        let (events, rejects, _) =
+            read_all(&surround(format, b""), format, &ReaderConfig::default());
+        assert_eq!(
+            (events.len(), rejects.len()),
+            (2, 0),
+            "{format}: {rejects:?}"
+        );
     }
 }
 
@@ -61,7 +84,11 @@ fn bad_lines_are_rejected_with_location_and_neighbours_kept() {
     ];
     for format in Format::ALL {
         for bad_line in bad {
-            let (events, rejects, stats) = read_all(&surround(format, bad_line), format, &ReaderConfig::default());
+            let (events, rejects, stats) = read_all(
+                &surround(format, bad_line),
+                format,
+                &ReaderConfig::default(),
+            );
             assert_eq!(events.len(), 2, "{format} {bad_line:?}");
             assert_eq!(rejects.len(), 1, "{format} {bad_line:?}");
             let line = header(format).lines().count() as u64 + 2;
@@ -79,7 +106,10 @@ fn invalid_utf8_is_rejected_or_decoded_as_configured() {
     let reason = rejects[0].reason.downcast_ref::<RecordError>().unwrap();
     assert_eq!(*reason, RecordError::InvalidUtf8 { position: 65 });
 
-    let lossy = ReaderConfig { utf8: Utf8Policy::Lossy, ..ReaderConfig::default() };
+    let lossy = ReaderConfig {
+        utf8: Utf8Policy::Lossy,
+        ..ReaderConfig::default()
+    };
     let (events, rejects, _) = read_all(&data, Format::Squid, &lossy);
     assert_eq!((events.len(), rejects.len()), (3, 0));
 }
@@ -88,9 +118,16 @@ fn invalid_utf8_is_rejected_or_decoded_as_configured() {
 fn ten_megabyte_line_is_skipped_without_losing_neighbours() {
     for format in Format::ALL {
         let huge = vec![b'A'; 10 << 20];
-        let (events, rejects, stats) = read_all(&surround(format, &huge), format, &ReaderConfig::default());
+        let (events, rejects, stats) =
+            read_all(&surround(format, &huge), format, &ReaderConfig::default());
         assert_eq!((events.len(), rejects.len()), (2, 1), "{format}");
-        assert!(rejects[0].to_string().contains("exceeds the limit of 1048576 bytes"), "{}", rejects[0]);
+        assert!(
+            rejects[0]
+                .to_string()
+                .contains("exceeds the limit of 1048576 bytes"),
+            "{}",
+            rejects[0]
+        );
         assert!(stats.bytes > 10 << 20);
     }
 }
@@ -111,8 +148,16 @@ fn truncated_gzip_member_ends_with_a_located_rejection() {
     data.truncate(data.len() - 100);
     let (events, rejects, _) = read_all(&data, Format::Squid, &ReaderConfig::default());
     assert_eq!(rejects.len(), 1, "{rejects:?}");
-    assert!(rejects[0].to_string().contains("input ends early"), "{}", rejects[0]);
-    assert!(events.len() > 4900, "{} events before the cut", events.len());
+    assert!(
+        rejects[0].to_string().contains("input ends early"),
+        "{}",
+        rejects[0]
+    );
+    assert!(
+        events.len() > 4900,
+        "{} events before the cut",
+        events.len()
+    );
     assert_eq!(rejects[0].location.line, Some(events.len() as u64 + 1));
 }
 

@@ -136,7 +136,10 @@ impl HttpConn {
                     if self.requests.head.is_empty() {
                         // Empty lines before a request line are ignored
                         // (RFC 9112 section 2.2).
-                        let blank = data.iter().take_while(|b| matches!(b, b'\r' | b'\n')).count();
+                        let blank = data
+                            .iter()
+                            .take_while(|b| matches!(b, b'\r' | b'\n'))
+                            .count();
                         data = &data[blank..];
                         if data.is_empty() {
                             return;
@@ -372,18 +375,23 @@ impl HttpConn {
             bytes_from_client: Some(wire),
             ..HttpEvent::default()
         };
-        let is = |name: &str| method.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(name));
+        let is = |name: &str| {
+            method
+                .as_deref()
+                .is_some_and(|m| m.eq_ignore_ascii_case(name))
+        };
         let connect = is("CONNECT");
         let head_request = is("HEAD");
         // A request line without a version is HTTP/0.9 (RFC 1945 section 4.1)
         // when nothing follows it; with headers after it, it is a broken 1.x
         // request.
-        let http09 = version.is_none() && method.is_some() && wire_is_line_only(wire, &target, &method);
+        let http09 =
+            version.is_none() && method.is_some() && wire_is_line_only(wire, &target, &method);
         fill_target(&mut event, &target, headers.host.as_deref(), connect);
         event.method = method;
         event.url = target;
         event.version = version.or_else(|| event.method.is_some().then(|| "0.9".to_owned()));
-        event.user_agent = headers.user_agent.clone();
+        event.user_agent = Some(headers.user_agent.clone().unwrap_or_default());
         event.referrer = headers.referer.clone();
         event.forwarded_for = headers.forwarded_for.clone();
         event.real_ip = headers.real_ip.clone();

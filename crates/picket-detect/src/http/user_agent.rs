@@ -190,12 +190,6 @@ pub struct UserAgentDetector {
     history: Option<Box<dyn UserAgentHistory>>,
     pending: Vec<UserAgentSighting>,
     suppressor: Suppressor,
-    /// Inputs that carried a user agent on some event: only there does a
-    /// missing agent mean an empty one (Squid's native log has no agent
-    /// column at all). At most [`MAX_SOURCES`] inputs are remembered.
-    sources_with_agents: hashbrown::HashSet<std::sync::Arc<str>>,
-    /// The input of the previous event, and whether it logs agents.
-    last_source: Option<(std::sync::Arc<str>, bool)>,
     /// What the string checks found on each recently seen agent, by digest:
     /// agents repeat on nearly every line, the checks need not.
     verdicts: BoundedMap<u64, AgentVerdict>,
@@ -211,9 +205,6 @@ struct AgentVerdict {
     known_bad: Option<usize>,
     tool: Option<usize>,
 }
-
-/// Inputs remembered in [`UserAgentDetector::sources_with_agents`].
-const MAX_SOURCES: usize = 4096;
 
 impl std::fmt::Debug for UserAgentDetector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -234,8 +225,6 @@ impl UserAgentDetector {
             history,
             pending: Vec::new(),
             suppressor: Suppressor::new(config.max_tracked, config.repeat_suppression_secs),
-            sources_with_agents: hashbrown::HashSet::new(),
-            last_source: None,
             verdicts: BoundedMap::new(MAX_VERDICTS),
             config,
         }
@@ -310,23 +299,6 @@ impl UserAgentDetector {
         !pair_known && watched_long_enough
     }
 
-    /// Records that `file` logs agents when this event has one, and returns
-    /// whether it does.
-    fn note_source(&mut self, file: &std::sync::Arc<str>, is_empty: bool) -> bool {
-        if let Some((last, logs)) = &self.last_source
-            && std::sync::Arc::ptr_eq(last, file)
-            && (*logs || is_empty)
-        {
-            return *logs;
-        }
-        if !is_empty && self.sources_with_agents.len() < MAX_SOURCES {
-            self.sources_with_agents.insert(file.clone());
-        }
-        let logs = self.sources_with_agents.contains(file);
-        self.last_source = Some((file.clone(), logs));
-        logs
-    }
-
     fn flush(&mut self) {
         if self.pending.is_empty() {
             return;
@@ -370,14 +342,17 @@ impl Detector for UserAgentDetector {
             // Proxies log tunnels with the agent of the CONNECT only, if any.
             return;
         }
+        // `None`: the source does not record agents, so there is nothing to
+        // judge; an empty string is a request sent without one.
+        let Some(agent) = http.user_agent.as_deref() else {
+            return;
+        };
         let now = http.timestamp.as_nanos();
-        let agent = http.user_agent.as_deref().unwrap_or("");
         let binary = classify::delivered(http)
             && classify::delivered_kind(http)
                 .is_some_and(|k| k.is_payload() || k.is_exploit_carrier());
 
         let is_empty = agent.trim().is_empty() || agent.trim() == "-";
-        let source_logs_agents = self.note_source(&http.location.file, is_empty);
 
         let agent_digest = digest(agent);
         let (known_bad, tools) = (&self.known_bad, &self.tools);
@@ -392,7 +367,7 @@ impl Detector for UserAgentDetector {
         let mut score: f64 = 0.0;
         let mut reasons: Vec<String> = Vec::new();
         if let Some((reason, weight)) = verdict.problem
-            && (!is_empty || (self.config.alert_empty && source_logs_agents))
+            && (!is_empty || self.config.alert_empty)
         {
             score = score.max(weight);
             reasons.push(reason.to_owned());
@@ -495,21 +470,22 @@ mod tests {
 
     #[test]
     fn empty_agent_needs_a_source_that_logs_agents() {
+        let mut unrecorded = request(1, "", "text/html");
+        if let Event::Http(http) = &mut unrecorded {
+            http.user_agent = None;
+        }
         let mut detector = UserAgentDetector::new(UserAgentConfig::default(), None);
-        let alerts = run(&mut detector, &[request(0, "", "text/html")]);
+        let alerts = run(
+            &mut detector,
+            &[request(0, "Firefox/120.0", "text/html"), unrecorded],
+        );
         assert!(
             alerts.is_empty(),
             "a log without agents has no empty agents"
         );
 
         let mut detector = UserAgentDetector::new(UserAgentConfig::default(), None);
-        let alerts = run(
-            &mut detector,
-            &[
-                request(0, "Firefox/120.0", "text/html"),
-                request(1, "", "text/html"),
-            ],
-        );
+        let alerts = run(&mut detector, &[request(0, "", "text/html")]);
         assert_eq!(alerts.len(), 1);
         assert!(alerts[0].summary.contains("empty user agent"));
     }
