@@ -158,9 +158,81 @@ fn ts(n: Option<i64>) -> Option<Timestamp> {
     n.map(Timestamp::from_nanos)
 }
 
+/// Rows per multi-row `INSERT` of new indicators and sightings: the cost of
+/// running a statement is paid once for this many rows. 64 rows of 15
+/// columns stay far below SQLite's limit of 32,766 parameters.
+const BULK_ROWS: usize = 64;
+
+/// Columns of `intel_indicators` written for a new indicator.
+const INDICATOR_INSERT: &str = "intel_indicators
+    (id, kind, value, include_subdomains, match_substring, prefix_len, ip_lo, ip_hi, first_seen, last_seen, expires_at)";
+const INDICATOR_COLUMNS_WRITTEN: usize = 11;
+
+/// Columns of `intel_sightings` written for a new sighting.
+const SIGHTING_INSERT: &str = "intel_sightings
+    (indicator_id, provider, feed, confidence, severity, tlp, tags, assessment, description, reference,
+     first_seen, last_seen, reported_at, valid_until, expires_at)";
+const SIGHTING_COLUMNS_WRITTEN: usize = 15;
+
+/// `INSERT INTO {target} VALUES (?, ...), ...` for `rows` rows of `columns`.
+fn multi_row_insert(target: &str, columns: usize, rows: usize) -> String {
+    let row = format!("({})", vec!["?"; columns].join(","));
+    format!("INSERT INTO {target} VALUES {}", vec![row; rows].join(","))
+}
+
+/// The tags column text, without copying a single tag.
+fn tags_text(tags: &[String]) -> std::borrow::Cow<'_, str> {
+    match tags {
+        [] => std::borrow::Cow::Borrowed(""),
+        [one] if !one.contains('\n') => std::borrow::Cow::Borrowed(one.as_str()),
+        many => std::borrow::Cow::Owned(join_tags(many)),
+    }
+}
+
+/// The columns of an indicator row derived from its value and sightings.
+struct IndicatorFacts {
+    prefix: Option<i64>,
+    bounds: Option<([u8; 16], [u8; 16])>,
+    first: Option<i64>,
+    last: Option<i64>,
+    expires: i64,
+}
+
+impl IndicatorFacts {
+    fn of(indicator: &Indicator, lifetimes: &Lifetimes, now: Timestamp) -> Self {
+        let (prefix, bounds) = match indicator.kind {
+            IndicatorKind::Cidr => match parse_net(&indicator.value) {
+                Some(net) => (
+                    Some(i64::from(net.prefix_len())),
+                    Some((ip_to_u128(net.network()), ip_to_u128(net.broadcast()))),
+                ),
+                None => (None, None),
+            },
+            kind => (None, ip_bounds(kind, &indicator.value)),
+        };
+        IndicatorFacts {
+            prefix,
+            bounds: bounds.map(|(lo, hi)| (be(lo), be(hi))),
+            first: indicator.sightings.iter().filter_map(|s| s.first_seen.or(s.seen())).min().map(Timestamp::as_nanos),
+            last: indicator.sightings.iter().filter_map(Sighting::seen).max().map(Timestamp::as_nanos),
+            expires: indicator
+                .sightings
+                .iter()
+                .map(|s| lifetimes.expires_at(indicator.kind, s, now).as_nanos())
+                .max()
+                .unwrap_or_else(|| now.as_nanos()),
+        }
+    }
+}
+
 /// Stores indicators with their sightings. A value already stored gains
 /// or refreshes the sightings of these sources. `now` stands in for
 /// sightings without any time. Run inside a transaction for speed.
+///
+/// Values the store does not hold yet take the bulk path: ids are handed
+/// out in `(kind, value)` order and rows go in with multi-row `INSERT`s,
+/// so every B-tree is filled in key order. Values already stored (and
+/// repeats within `indicators`) are merged one by one.
 pub fn upsert(
     conn: &Connection,
     indicators: &[Indicator],
@@ -168,6 +240,145 @@ pub fn upsert(
     now: Timestamp,
 ) -> rusqlite::Result<UpsertCounts> {
     let mut counts = UpsertCounts::default();
+
+    // In the order of the (kind, value) index, so that the B-tree inserts
+    // land on neighbouring pages: several times faster for large feeds.
+    let mut ordered: Vec<&Indicator> = indicators.iter().collect();
+    ordered.sort_unstable_by(|a, b| (a.kind.as_str(), &a.value).cmp(&(b.kind.as_str(), &b.value)));
+
+    let empty: bool = conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM intel_indicators)", [], |r| r.get(0))?;
+    let mut next_id: i64 = conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM intel_indicators", [], |r| r.get(0))?;
+    let ids_left = i64::MAX.saturating_sub(next_id);
+
+    let mut fresh: Vec<(i64, &Indicator)> = Vec::with_capacity(if empty { ordered.len() } else { 0 });
+    let mut known: Vec<&Indicator> = Vec::new();
+    {
+        let mut lookup = conn.prepare_cached("SELECT 1 FROM intel_indicators WHERE kind = ?1 AND value = ?2")?;
+        let mut previous: Option<(IndicatorKind, &str)> = None;
+        for indicator in ordered {
+            let key = (indicator.kind, indicator.value.as_str());
+            let repeat = previous == Some(key);
+            previous = Some(key);
+            let merge = repeat
+                || ids_left < indicators.len() as i64
+                || has_repeated_source(indicator)
+                || (!empty && lookup.exists(params![indicator.kind.as_str(), indicator.value])?);
+            if merge {
+                known.push(indicator);
+            } else {
+                fresh.push((next_id, indicator));
+                next_id += 1;
+            }
+        }
+    }
+
+    insert_fresh(conn, &fresh, lifetimes, now, &mut counts)?;
+    for indicator in known {
+        merge_one(conn, indicator, lifetimes, now, &mut counts)?;
+    }
+    Ok(counts)
+}
+
+/// True when two sightings of `indicator` name the same provider and feed:
+/// the second then updates the first, which the bulk path cannot do.
+fn has_repeated_source(indicator: &Indicator) -> bool {
+    let s = &indicator.sightings;
+    s.len() > 1
+        && s.iter().enumerate().any(|(i, a)| {
+            s[..i].iter().any(|b| a.source.provider == b.source.provider && a.source.feed == b.source.feed)
+        })
+}
+
+/// Inserts indicators the store does not hold, with the ids given, and
+/// their sightings, `BULK_ROWS` rows per statement.
+fn insert_fresh(
+    conn: &Connection,
+    fresh: &[(i64, &Indicator)],
+    lifetimes: &Lifetimes,
+    now: Timestamp,
+    counts: &mut UpsertCounts,
+) -> rusqlite::Result<()> {
+    let mut sightings: Vec<(i64, IndicatorKind, &Sighting)> = Vec::with_capacity(BULK_ROWS);
+    for block in fresh.chunks(BULK_ROWS) {
+        let sql = multi_row_insert(INDICATOR_INSERT, INDICATOR_COLUMNS_WRITTEN, block.len());
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut at = 1;
+        for &(id, indicator) in block {
+            let facts = IndicatorFacts::of(indicator, lifetimes, now);
+            stmt.raw_bind_parameter(at, id)?;
+            stmt.raw_bind_parameter(at + 1, indicator.kind.as_str())?;
+            stmt.raw_bind_parameter(at + 2, indicator.value.as_str())?;
+            stmt.raw_bind_parameter(at + 3, indicator.include_subdomains)?;
+            stmt.raw_bind_parameter(at + 4, indicator.match_substring)?;
+            stmt.raw_bind_parameter(at + 5, facts.prefix)?;
+            stmt.raw_bind_parameter(at + 6, facts.bounds.as_ref().map(|b| &b.0[..]))?;
+            stmt.raw_bind_parameter(at + 7, facts.bounds.as_ref().map(|b| &b.1[..]))?;
+            stmt.raw_bind_parameter(at + 8, facts.first)?;
+            stmt.raw_bind_parameter(at + 9, facts.last)?;
+            stmt.raw_bind_parameter(at + 10, facts.expires)?;
+            at += INDICATOR_COLUMNS_WRITTEN;
+        }
+        stmt.raw_execute()?;
+
+        for &(id, indicator) in block {
+            for s in &indicator.sightings {
+                sightings.push((id, indicator.kind, s));
+                if sightings.len() == BULK_ROWS {
+                    insert_sightings(conn, &sightings, lifetimes, now)?;
+                    counts.new += sightings.len() as u64;
+                    sightings.clear();
+                }
+            }
+        }
+    }
+    if !sightings.is_empty() {
+        insert_sightings(conn, &sightings, lifetimes, now)?;
+        counts.new += sightings.len() as u64;
+    }
+    Ok(())
+}
+
+/// Inserts new sightings with one statement.
+fn insert_sightings(
+    conn: &Connection,
+    rows: &[(i64, IndicatorKind, &Sighting)],
+    lifetimes: &Lifetimes,
+    now: Timestamp,
+) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(&multi_row_insert(SIGHTING_INSERT, SIGHTING_COLUMNS_WRITTEN, rows.len()))?;
+    let mut at = 1;
+    for &(id, kind, s) in rows {
+        stmt.raw_bind_parameter(at, id)?;
+        stmt.raw_bind_parameter(at + 1, s.source.provider.as_str())?;
+        stmt.raw_bind_parameter(at + 2, s.source.feed.as_str())?;
+        stmt.raw_bind_parameter(at + 3, s.source.confidence)?;
+        stmt.raw_bind_parameter(at + 4, s.severity.map(severity_text))?;
+        stmt.raw_bind_parameter(at + 5, s.source.tlp.as_deref())?;
+        stmt.raw_bind_parameter(at + 6, tags_text(&s.source.tags).as_ref())?;
+        stmt.raw_bind_parameter(at + 7, s.assessment.as_deref())?;
+        stmt.raw_bind_parameter(at + 8, s.source.description.as_deref())?;
+        stmt.raw_bind_parameter(at + 9, s.source.reference.as_deref())?;
+        stmt.raw_bind_parameter(at + 10, s.first_seen.map(Timestamp::as_nanos))?;
+        stmt.raw_bind_parameter(at + 11, s.last_seen.map(Timestamp::as_nanos))?;
+        stmt.raw_bind_parameter(at + 12, s.reported_at.unwrap_or(now).as_nanos())?;
+        stmt.raw_bind_parameter(at + 13, s.valid_until.map(Timestamp::as_nanos))?;
+        stmt.raw_bind_parameter(at + 14, lifetimes.expires_at(kind, s, now).as_nanos())?;
+        at += SIGHTING_COLUMNS_WRITTEN;
+    }
+    stmt.raw_execute()?;
+    Ok(())
+}
+
+/// Merges one indicator into the store: its row is created or widened,
+/// and each sighting is added, updated (details changed) or refreshed
+/// (only its times).
+fn merge_one(
+    conn: &Connection,
+    indicator: &Indicator,
+    lifetimes: &Lifetimes,
+    now: Timestamp,
+    counts: &mut UpsertCounts,
+) -> rusqlite::Result<()> {
     let mut upsert_indicator = conn.prepare_cached(
         "INSERT INTO intel_indicators
             (kind, value, include_subdomains, match_substring, prefix_len, ip_lo, ip_hi, first_seen, last_seen, expires_at)
@@ -204,80 +415,62 @@ pub fn upsert(
          WHERE indicator_id = ?1 AND provider = ?2 AND feed = ?3",
     )?;
 
-    // In the order of the (kind, value) index, so that the B-tree inserts
-    // land on neighbouring pages: several times faster for large feeds.
-    let mut ordered: Vec<&Indicator> = indicators.iter().collect();
-    ordered.sort_unstable_by(|a, b| (a.kind.as_str(), &a.value).cmp(&(b.kind.as_str(), &b.value)));
+    let facts = IndicatorFacts::of(indicator, lifetimes, now);
+    let id: i64 = upsert_indicator.query_row(
+        params![
+            indicator.kind.as_str(),
+            indicator.value,
+            indicator.include_subdomains,
+            indicator.match_substring,
+            facts.prefix,
+            facts.bounds.as_ref().map(|b| &b.0[..]),
+            facts.bounds.as_ref().map(|b| &b.1[..]),
+            facts.first,
+            facts.last,
+            facts.expires,
+        ],
+        |row| row.get(0),
+    )?;
 
-    for indicator in ordered {
-        let bounds = ip_bounds(indicator.kind, &indicator.value);
-        let prefix = (indicator.kind == IndicatorKind::Cidr)
-            .then(|| parse_net(&indicator.value).map(|n| i64::from(n.prefix_len())))
-            .flatten();
-        let expires = indicator
-            .sightings
-            .iter()
-            .map(|s| lifetimes.expires_at(indicator.kind, s, now).as_nanos())
-            .max()
-            .unwrap_or_else(|| now.as_nanos());
-        let first = indicator.sightings.iter().filter_map(|s| s.first_seen.or(s.seen())).min();
-        let last = indicator.sightings.iter().filter_map(Sighting::seen).max();
-        let id: i64 = upsert_indicator.query_row(
-            params![
-                indicator.kind.as_str(),
-                indicator.value,
-                indicator.include_subdomains,
-                indicator.match_substring,
-                prefix,
-                bounds.map(|b| be(b.0)),
-                bounds.map(|b| be(b.1)),
-                first.map(Timestamp::as_nanos),
-                last.map(Timestamp::as_nanos),
-                expires,
-            ],
-            |row| row.get(0),
-        )?;
-
-        for s in &indicator.sightings {
-            let tags = join_tags(&s.source.tags);
-            let expires = lifetimes.expires_at(indicator.kind, s, now).as_nanos();
-            let reported = s.reported_at.unwrap_or(now).as_nanos();
-            let detail = params![
+    for s in &indicator.sightings {
+        let tags = tags_text(&s.source.tags);
+        let expires = lifetimes.expires_at(indicator.kind, s, now).as_nanos();
+        let reported = s.reported_at.unwrap_or(now).as_nanos();
+        let detail = params![
+            id,
+            s.source.provider,
+            s.source.feed,
+            s.source.confidence,
+            s.severity.map(severity_text),
+            s.source.tlp,
+            tags.as_ref(),
+            s.assessment,
+            s.source.description,
+            s.source.reference,
+            s.first_seen.map(Timestamp::as_nanos),
+            s.last_seen.map(Timestamp::as_nanos),
+            reported,
+            s.valid_until.map(Timestamp::as_nanos),
+            expires,
+        ];
+        if insert_sighting.execute(detail)? == 1 {
+            counts.new += 1;
+        } else if update_details.execute(detail)? == 1 {
+            counts.updated += 1;
+        } else {
+            refresh_times.execute(params![
                 id,
                 s.source.provider,
                 s.source.feed,
-                s.source.confidence,
-                s.severity.map(severity_text),
-                s.source.tlp,
-                tags,
-                s.assessment,
-                s.source.description,
-                s.source.reference,
                 s.first_seen.map(Timestamp::as_nanos),
                 s.last_seen.map(Timestamp::as_nanos),
                 reported,
-                s.valid_until.map(Timestamp::as_nanos),
                 expires,
-            ];
-            if insert_sighting.execute(detail)? == 1 {
-                counts.new += 1;
-            } else if update_details.execute(detail)? == 1 {
-                counts.updated += 1;
-            } else {
-                refresh_times.execute(params![
-                    id,
-                    s.source.provider,
-                    s.source.feed,
-                    s.first_seen.map(Timestamp::as_nanos),
-                    s.last_seen.map(Timestamp::as_nanos),
-                    reported,
-                    expires,
-                ])?;
-                counts.unchanged += 1;
-            }
+            ])?;
+            counts.unchanged += 1;
         }
     }
-    Ok(counts)
+    Ok(())
 }
 
 /// Ends the reports of one feed that were not renewed by its latest
@@ -968,6 +1161,43 @@ mod tests {
         assert_eq!(found[0].indicator.value, "evil.example");
         assert_eq!(found[0].indicator.sightings[0].source.tags, ["c2", "botnet"]);
         assert!(query(&conn, "other.example", &w, now).unwrap().is_empty());
+    }
+
+    #[test]
+    fn bulk_and_merge_paths_agree() {
+        let conn = store();
+        let l = Lifetimes::default();
+        let now = Timestamp::from_nanos(100 * DAY);
+        upsert(&conn, &load("192.0.2.1\nold.example\n", "p1", 100 * DAY), &l, now).unwrap();
+
+        // One call with values already stored, new values, the same value
+        // twice (once covering subdomains, once not) and one indicator
+        // naming the same source twice.
+        let mut batch = load("192.0.2.1 c2\nnew.example\n198.51.100.7\n", "p1", 101 * DAY);
+        let mut twin = batch[1].clone();
+        twin.include_subdomains = false;
+        twin.sightings[0].source.tags = vec!["twin".into()];
+        batch.push(twin);
+        let mut doubled = load("203.0.113.9 a\n", "p2", 101 * DAY).remove(0);
+        let mut again = doubled.sightings[0].clone();
+        again.source.tags = vec!["b".into()];
+        doubled.sightings.push(again);
+        batch.push(doubled);
+        let counts = upsert(&conn, &batch, &l, now).unwrap();
+        assert_eq!(counts, UpsertCounts { new: 3, updated: 3, unchanged: 0 });
+
+        let w = Whitelist::new();
+        let found = query(&conn, "a.new.example", &w, now).unwrap();
+        assert_eq!(found.len(), 1);
+        assert!(found[0].indicator.include_subdomains, "the wider twin wins");
+        assert_eq!(found[0].indicator.sightings[0].source.tags, ["twin"]);
+        let found = query(&conn, "203.0.113.9", &w, now).unwrap();
+        assert_eq!(found[0].indicator.sightings.len(), 1);
+        assert_eq!(found[0].indicator.sightings[0].source.tags, ["b"]);
+        let found = query(&conn, "198.51.100.7", &w, now).unwrap();
+        assert_eq!(found[0].expires_at.as_nanos(), 131 * DAY);
+        let count: i64 = conn.query_row("SELECT count(*) FROM intel_indicators", [], |r| r.get(0)).unwrap();
+        assert_eq!(count, 5);
     }
 
     #[test]

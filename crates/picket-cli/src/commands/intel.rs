@@ -9,14 +9,14 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use picket_event::Timestamp;
 use picket_intel::{
-    Column, ColumnList, Columns, Defaults, ExportFormat, ExportOptions, FeedRule, Fetched, Format, IndicatorKind,
-    Lifetimes, LoadOptions, LoadReport, RuleFile, Tlp, Validators,
+    Column, ColumnList, Columns, Defaults, ExportFormat, ExportOptions, FeedRule, Fetched, Format,
+    IndicatorKind, Lifetimes, LoadOptions, LoadReport, RuleFile, Tlp, Validators,
 };
-use picket_store::intel::{self as store_intel, FeedState, Filter, StoredIndicator, UpsertCounts};
 use picket_store::Store;
+use picket_store::intel::{self as store_intel, FeedState, Filter, StoredIndicator, UpsertCounts};
 use serde_json::json;
 use tracing::{info, warn};
 
@@ -29,7 +29,13 @@ pub struct Args {
     #[command(subcommand)]
     action: Action,
     /// Store file.
-    #[arg(long, value_name = "PATH", default_value = "picket.sqlite", env = "PICKET_STORE", global = true)]
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "picket.sqlite",
+        env = "PICKET_STORE",
+        global = true
+    )]
     store: PathBuf,
     /// The current time, RFC 3339. The clock when absent. For replaying
     /// and testing expiry.
@@ -66,8 +72,12 @@ impl LifetimeArgs {
     fn resolve(&self) -> anyhow::Result<Lifetimes> {
         let mut out = Lifetimes::default();
         for item in &self.lifetimes {
-            let (kind, days) = item.split_once('=').with_context(|| format!("--lifetime {item:?}: expected KIND=DAYS"))?;
-            let days: u32 = days.parse().with_context(|| format!("--lifetime {item:?}: DAYS is not a number"))?;
+            let (kind, days) = item
+                .split_once('=')
+                .with_context(|| format!("--lifetime {item:?}: expected KIND=DAYS"))?;
+            let days: u32 = days
+                .parse()
+                .with_context(|| format!("--lifetime {item:?}: DAYS is not a number"))?;
             let slot = match kind {
                 "ip" => &mut out.ip,
                 "network" => &mut out.network,
@@ -77,7 +87,9 @@ impl LifetimeArgs {
                 "hash" => &mut out.hash,
                 "user-agent" => &mut out.user_agent,
                 "file-name" => &mut out.file_name,
-                other => bail!("--lifetime: unknown kind {other:?} (ip, network, domain, url, email, hash, user-agent, file-name)"),
+                other => bail!(
+                    "--lifetime: unknown kind {other:?} (ip, network, domain, url, email, hash, user-agent, file-name)"
+                ),
             };
             *slot = days;
         }
@@ -242,8 +254,10 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 const IMPORT_CACHE_KIB: i64 = 65_536;
 
 fn open_writer(path: &Path) -> anyhow::Result<Store> {
-    let store = Store::open(path).with_context(|| format!("cannot open the store {}", path.display()))?;
-    store_intel::create_schema(store.connection()).context("cannot create the intelligence tables")?;
+    let store =
+        Store::open(path).with_context(|| format!("cannot open the store {}", path.display()))?;
+    store_intel::create_schema(store.connection())
+        .context("cannot create the intelligence tables")?;
     store
         .connection()
         .execute_batch(&format!("PRAGMA cache_size = -{IMPORT_CACHE_KIB}"))
@@ -252,13 +266,26 @@ fn open_writer(path: &Path) -> anyhow::Result<Store> {
 }
 
 fn open_reader(path: &Path) -> anyhow::Result<Store> {
-    anyhow::ensure!(path.exists(), "the store {} does not exist; run `picket intel import` or `pull` first", path.display());
-    let store = Store::open_read_only(path).with_context(|| format!("cannot open the store {}", path.display()))?;
+    anyhow::ensure!(
+        path.exists(),
+        "the store {} does not exist; run `picket intel import` or `pull` first",
+        path.display()
+    );
+    let store = Store::open_read_only(path)
+        .with_context(|| format!("cannot open the store {}", path.display()))?;
     let has_tables: bool = store
         .connection()
-        .query_row("SELECT count(*) > 0 FROM sqlite_master WHERE name = 'intel_indicators'", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE name = 'intel_indicators'",
+            [],
+            |r| r.get(0),
+        )
         .context("cannot read the store")?;
-    anyhow::ensure!(has_tables, "the store {} contains no intelligence yet; run `picket intel import` or `pull`", path.display());
+    anyhow::ensure!(
+        has_tables,
+        "the store {} contains no intelligence yet; run `picket intel import` or `pull`",
+        path.display()
+    );
     Ok(store)
 }
 
@@ -282,7 +309,10 @@ fn print_report(name: &str, counts: &UpsertCounts, report: &LoadReport, expired:
     if let Some(declared) = report.declared_entries
         && declared != report.records
     {
-        eprintln!("  warning: the file declares {declared} entries, {} were read", report.records);
+        eprintln!(
+            "  warning: the file declares {declared} entries, {} were read",
+            report.records
+        );
     }
 }
 
@@ -294,7 +324,10 @@ fn run_import(store_path: &Path, args: &ImportArgs, now: Timestamp) -> anyhow::R
         for path in &args.files {
             let mut files = Vec::new();
             if path.is_dir() {
-                for entry in std::fs::read_dir(path).with_context(|| format!("cannot list {}", path.display()))?.flatten() {
+                for entry in std::fs::read_dir(path)
+                    .with_context(|| format!("cannot list {}", path.display()))?
+                    .flatten()
+                {
                     let p = entry.path();
                     if p.is_dir() && p.join("list.json").is_file() {
                         files.push(p.join("list.json"));
@@ -308,13 +341,18 @@ fn run_import(store_path: &Path, args: &ImportArgs, now: Timestamp) -> anyhow::R
             }
             for file in files {
                 let body = read_text(&file, picket_intel::whitelist::MAX_WARNINGLIST_BYTES)?;
-                let list: picket_intel::Warninglist =
-                    serde_json::from_str(&body).with_context(|| format!("{} is not a MISP warninglist", file.display()))?;
+                let list: picket_intel::Warninglist = serde_json::from_str(&body)
+                    .with_context(|| format!("{} is not a MISP warninglist", file.display()))?;
                 picket_intel::Whitelist::new()
                     .add_warninglist(&list)
                     .map_err(|reason| anyhow::anyhow!("{}: {reason}", file.display()))?;
                 store_intel::add_warninglist(conn, &list.name, &body)?;
-                report_line(&format!("{}: warninglist {:?}, {} entries", file.display(), list.name, list.list.len()));
+                report_line(&format!(
+                    "{}: warninglist {:?}, {} entries",
+                    file.display(),
+                    list.name,
+                    list.list.len()
+                ));
             }
         }
         return Ok(ExitCode::SUCCESS);
@@ -325,7 +363,11 @@ fn run_import(store_path: &Path, args: &ImportArgs, now: Timestamp) -> anyhow::R
     for path in &args.files {
         let mut options = base.clone();
         options.reported_at = Some(now);
-        let report = picket_intel::load_file_with(path, &options).with_context(|| format!("cannot import {}", path.display()))?;
+        let parse_started = std::time::Instant::now();
+        let report = picket_intel::load_file_with(path, &options)
+            .with_context(|| format!("cannot import {}", path.display()))?;
+        let parsed_in = parse_started.elapsed();
+        let store_started = std::time::Instant::now();
         let tx = conn.unchecked_transaction()?;
         let counts = if args.allow {
             for indicator in report.indicators.iter().chain(&report.allow) {
@@ -334,10 +376,16 @@ fn run_import(store_path: &Path, args: &ImportArgs, now: Timestamp) -> anyhow::R
                     value: indicator.value.clone(),
                     include_subdomains: indicator.include_subdomains,
                 };
-                let note = indicator.sightings.first().and_then(|s| s.source.description.as_deref());
+                let note = indicator
+                    .sightings
+                    .first()
+                    .and_then(|s| s.source.description.as_deref());
                 store_intel::add_allow(&tx, &observable, &path.display().to_string(), note)?;
             }
-            UpsertCounts { new: (report.indicators.len() + report.allow.len()) as u64, ..UpsertCounts::default() }
+            UpsertCounts {
+                new: (report.indicators.len() + report.allow.len()) as u64,
+                ..UpsertCounts::default()
+            }
         } else {
             for indicator in &report.allow {
                 let observable = picket_intel::Observable {
@@ -345,13 +393,25 @@ fn run_import(store_path: &Path, args: &ImportArgs, now: Timestamp) -> anyhow::R
                     value: indicator.value.clone(),
                     include_subdomains: indicator.include_subdomains,
                 };
-                store_intel::add_allow(&tx, &observable, &path.display().to_string(), Some("whitelist entry of the file"))?;
+                store_intel::add_allow(
+                    &tx,
+                    &observable,
+                    &path.display().to_string(),
+                    Some("whitelist entry of the file"),
+                )?;
             }
             store_intel::upsert(&tx, &report.indicators, &lifetimes, now)?
         };
         tx.commit()?;
-        info!(file = %path.display(), indicators = report.indicators.len(), "intelligence imported");
-        print_report(&path.display().to_string(), &counts, &report, 0, args.show_rejections);
+        info!(file = %path.display(), indicators = report.indicators.len(), parse_s = parsed_in.as_secs_f64(),
+            store_s = store_started.elapsed().as_secs_f64(), "intelligence imported");
+        print_report(
+            &path.display().to_string(),
+            &counts,
+            &report,
+            0,
+            args.show_rejections,
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -363,7 +423,9 @@ fn report_line(line: &str) {
 
 fn import_options(args: &ImportArgs) -> anyhow::Result<LoadOptions> {
     let tlp = match &args.tlp {
-        Some(t) => Some(Tlp::parse(t).with_context(|| format!("--tlp {t:?}: expected clear, green, amber, amber+strict or red"))?),
+        Some(t) => Some(Tlp::parse(t).with_context(|| {
+            format!("--tlp {t:?}: expected clear, green, amber, amber+strict or red")
+        })?),
         None => None,
     };
     let kind = match &args.kind {
@@ -372,7 +434,9 @@ fn import_options(args: &ImportArgs) -> anyhow::Result<LoadOptions> {
     };
     let mut columns: Option<Columns> = None;
     for item in &args.columns {
-        let (field, column) = item.split_once('=').with_context(|| format!("--column {item:?}: expected FIELD=COLUMN"))?;
+        let (field, column) = item
+            .split_once('=')
+            .with_context(|| format!("--column {item:?}: expected FIELD=COLUMN"))?;
         let column = match column.parse::<usize>() {
             Ok(n) => Column::Index(n),
             Err(_) => Column::Name(column.to_owned()),
@@ -405,7 +469,10 @@ fn import_options(args: &ImportArgs) -> anyhow::Result<LoadOptions> {
         }
     }
     if let Some(map) = &columns {
-        anyhow::ensure!(!map.value.as_slice().is_empty(), "--column: a value=COLUMN is needed");
+        anyhow::ensure!(
+            !map.value.as_slice().is_empty(),
+            "--column: a value=COLUMN is needed"
+        );
     }
     let delimiter = match args.delimiter.as_str() {
         "tab" | "\\t" => b'\t',
@@ -466,19 +533,30 @@ fn run_pull(store_path: &Path, args: &PullArgs, now: Timestamp) -> anyhow::Resul
             }
         }
     }
-    Ok(if failures > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    Ok(if failures > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Pulls one feed. An error means the feed failed (and was reported).
-fn pull_feed(store: &Store, feed: &FeedRule, lifetimes: &Lifetimes, now: Timestamp, args: &PullArgs) -> anyhow::Result<()> {
+fn pull_feed(
+    store: &Store,
+    feed: &FeedRule,
+    lifetimes: &Lifetimes,
+    now: Timestamp,
+    args: &PullArgs,
+) -> anyhow::Result<()> {
     let conn = store.connection();
     let provider = feed.provider().to_owned();
     let name = format!("{provider}/{}", feed.name);
-    let mut state = store_intel::feed_state(conn, &provider, &feed.name)?.unwrap_or_else(|| FeedState {
-        provider: provider.clone(),
-        feed: feed.name.clone(),
-        ..FeedState::default()
-    });
+    let mut state =
+        store_intel::feed_state(conn, &provider, &feed.name)?.unwrap_or_else(|| FeedState {
+            provider: provider.clone(),
+            feed: feed.name.clone(),
+            ..FeedState::default()
+        });
     state.remote.clone_from(&feed.remote);
 
     if !args.force
@@ -486,14 +564,23 @@ fn pull_feed(store: &Store, feed: &FeedRule, lifetimes: &Lifetimes, now: Timesta
     {
         let due = last.as_nanos().saturating_add(duration_nanos(feed.refresh));
         if now.as_nanos() < due && state.last_error.is_none() {
-            report_line(&format!("{name}: fresh (pulled {last}), skipped; --force pulls it anyway"));
+            report_line(&format!(
+                "{name}: fresh (pulled {last}), skipped; --force pulls it anyway"
+            ));
             return Ok(());
         }
     }
 
-    let validators = Validators { etag: state.etag.clone(), last_modified: state.last_modified.clone() };
+    let validators = Validators {
+        etag: state.etag.clone(),
+        last_modified: state.last_modified.clone(),
+    };
     state.last_attempt = Some(now);
-    let fetched = picket_intel::fetch(&feed.remote, &validators, &picket_intel::FetchOptions::from_rule(feed));
+    let fetched = picket_intel::fetch(
+        &feed.remote,
+        &validators,
+        &picket_intel::FetchOptions::from_rule(feed),
+    );
     match fetched {
         Ok(Fetched::NotModified) => {
             let tx = conn.unchecked_transaction()?;
@@ -525,7 +612,12 @@ fn pull_feed(store: &Store, feed: &FeedRule, lifetimes: &Lifetimes, now: Timesta
                     value: indicator.value.clone(),
                     include_subdomains: indicator.include_subdomains,
                 };
-                store_intel::add_allow(&tx, &observable, &name, Some("whitelist entry of the feed"))?;
+                store_intel::add_allow(
+                    &tx,
+                    &observable,
+                    &name,
+                    Some("whitelist entry of the feed"),
+                )?;
             }
             let expired = store_intel::expire_delisted(&tx, &provider, &feed.name, now)?;
             state.etag = validators.etag;
@@ -547,23 +639,33 @@ fn pull_feed(store: &Store, feed: &FeedRule, lifetimes: &Lifetimes, now: Timesta
 
 /// Records a failed pull and keeps the feed's last indicators alive until
 /// its grace period ends, saying so loudly.
-fn fail_feed(store: &Store, state: &mut FeedState, feed: &FeedRule, now: Timestamp, reason: &str) -> anyhow::Result<()> {
+fn fail_feed(
+    store: &Store,
+    state: &mut FeedState,
+    feed: &FeedRule,
+    now: Timestamp,
+    reason: &str,
+) -> anyhow::Result<()> {
     let name = format!("{}/{}", state.provider, state.feed);
     state.last_error = Some(reason.to_owned());
     let tx = store.connection().unchecked_transaction()?;
     match state.last_success {
         Some(last) => {
-            let until = Timestamp::from_nanos(last.as_nanos().saturating_add(duration_nanos(feed.grace)));
+            let until =
+                Timestamp::from_nanos(last.as_nanos().saturating_add(duration_nanos(feed.grace)));
             state.grace_until = Some(until);
             if now < until {
-                let kept = store_intel::extend_feed(&tx, &state.provider, &state.feed, last, until)?;
+                let kept =
+                    store_intel::extend_feed(&tx, &state.provider, &state.feed, last, until)?;
                 warn!(feed = %name, %reason, grace_until = %until, kept, "FEED DOWN: keeping its last indicators alive until the grace period ends");
                 report_line(&format!(
                     "{name}: FAILED ({reason}); keeping {kept} extended and the rest of its last pull ({last}) alive until {until}"
                 ));
             } else {
                 warn!(feed = %name, %reason, grace_ended = %until, "FEED DOWN past its grace period: its indicators expire");
-                report_line(&format!("{name}: FAILED ({reason}); grace period ended {until}, its indicators expire"));
+                report_line(&format!(
+                    "{name}: FAILED ({reason}); grace period ended {until}, its indicators expire"
+                ));
             }
         }
         None => {
@@ -580,19 +682,33 @@ fn run_export(store_path: &Path, args: &ExportArgs, now: Timestamp) -> anyhow::R
     let store = open_reader(store_path)?;
     let conn = store.connection();
     let format = ExportFormat::parse(&args.format).context("--format")?;
-    let kinds = args.kinds.iter().map(|k| k.parse::<IndicatorKind>()).collect::<Result<Vec<_>, _>>()?;
+    let kinds = args
+        .kinds
+        .iter()
+        .map(|k| k.parse::<IndicatorKind>())
+        .collect::<Result<Vec<_>, _>>()?;
     let max_tlp = match &args.max_tlp {
         Some(t) => Some(Tlp::parse(t).with_context(|| format!("--max-tlp {t:?}"))?),
         None => None,
     };
     let seen_since = match &args.max_age {
         Some(age) => {
-            let d = picket_intel::rules::parse_duration(age).with_context(|| format!("--max-age {age:?}: expected 30d, 12h ..."))?;
-            Some(Timestamp::from_nanos(now.as_nanos().saturating_sub(duration_nanos(d))))
+            let d = picket_intel::rules::parse_duration(age)
+                .with_context(|| format!("--max-age {age:?}: expected 30d, 12h ..."))?;
+            Some(Timestamp::from_nanos(
+                now.as_nanos().saturating_sub(duration_nanos(d)),
+            ))
         }
         None => None,
     };
-    let filter = Filter { kinds, min_confidence: args.min_confidence, max_tlp, tags: args.tags.clone(), seen_since, include_expired: false };
+    let filter = Filter {
+        kinds,
+        min_confidence: args.min_confidence,
+        max_tlp,
+        tags: args.tags.clone(),
+        seen_since,
+        include_expired: false,
+    };
     let whitelist = store_intel::load_whitelist(conn)?;
     let (indicators, whitelisted) = store_intel::active(conn, &filter, &whitelist, now)?;
     let options = ExportOptions {
@@ -603,7 +719,8 @@ fn run_export(store_path: &Path, args: &ExportArgs, now: Timestamp) -> anyhow::R
     };
     let counts = match &args.output {
         Some(path) => {
-            let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
             let mut out = BufWriter::new(file);
             let counts = picket_intel::export(format, &indicators, &whitelist, &options, &mut out)?;
             out.flush()?;
@@ -617,14 +734,26 @@ fn run_export(store_path: &Path, args: &ExportArgs, now: Timestamp) -> anyhow::R
             counts
         }
     };
-    let skipped: Vec<String> = counts.unsupported.iter().map(|(k, n)| format!("{n} {k}")).collect();
-    info!(written = counts.written, whitelisted = whitelisted + counts.whitelisted, "export written");
+    let skipped: Vec<String> = counts
+        .unsupported
+        .iter()
+        .map(|(k, n)| format!("{n} {k}"))
+        .collect();
+    info!(
+        written = counts.written,
+        whitelisted = whitelisted + counts.whitelisted,
+        "export written"
+    );
     note(&format!(
         "exported {} indicators as {}; left out {} whitelisted{}",
         counts.written,
         format.as_str(),
         whitelisted + counts.whitelisted,
-        if skipped.is_empty() { String::new() } else { format!("; not expressible in this format: {}", skipped.join(", ")) }
+        if skipped.is_empty() {
+            String::new()
+        } else {
+            format!("; not expressible in this format: {}", skipped.join(", "))
+        }
     ));
     Ok(ExitCode::SUCCESS)
 }
@@ -639,7 +768,12 @@ fn run_query(store_path: &Path, args: &QueryArgs, now: Timestamp) -> anyhow::Res
     let mut values = args.values.clone();
     if let Some(path) = &args.file {
         let text = read_text(path, MAX_QUERY_FILE_BYTES)?;
-        values.extend(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned));
+        values.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_owned),
+        );
     }
     anyhow::ensure!(!values.is_empty(), "give values to look up or --file PATH");
     let store = open_reader(store_path)?;
@@ -664,7 +798,11 @@ fn run_query(store_path: &Path, args: &QueryArgs, now: Timestamp) -> anyhow::Res
                 writeln!(out, "{}", query_json(value, f))?;
             }
             if found.is_empty() {
-                writeln!(out, "{}", json!({"type": "intel_query", "schema_version": QUERY_SCHEMA_VERSION, "query": value, "found": false}))?;
+                writeln!(
+                    out,
+                    "{}",
+                    json!({"type": "intel_query", "schema_version": QUERY_SCHEMA_VERSION, "query": value, "found": false})
+                )?;
             }
         } else {
             write_query_text(&mut out, value, &found)?;
@@ -674,7 +812,12 @@ fn run_query(store_path: &Path, args: &QueryArgs, now: Timestamp) -> anyhow::Res
     if args.timing {
         let total = started.elapsed();
         latencies.sort_unstable();
-        let at = |q: f64| latencies.get(((latencies.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or_default();
+        let at = |q: f64| {
+            latencies
+                .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
+                .copied()
+                .unwrap_or_default()
+        };
         note(&format!(
             "{} queries in {:.3} s = {:.0}/s; latency p50 {:?}, p99 {:?}, max {:?}",
             values.len(),
@@ -685,7 +828,11 @@ fn run_query(store_path: &Path, args: &QueryArgs, now: Timestamp) -> anyhow::Res
             at(1.0)
         ));
     }
-    Ok(ExitCode::from(if found_active { super::EXIT_ALERTS } else { super::EXIT_CLEAN }))
+    Ok(ExitCode::from(if found_active {
+        super::EXIT_ALERTS
+    } else {
+        super::EXIT_CLEAN
+    }))
 }
 
 /// One JSON Lines record of `intel query`: `type` `intel_query`, the
@@ -707,7 +854,11 @@ fn query_json(query: &str, found: &StoredIndicator) -> serde_json::Value {
     })
 }
 
-fn write_query_text(out: &mut dyn Write, query: &str, found: &[StoredIndicator]) -> std::io::Result<()> {
+fn write_query_text(
+    out: &mut dyn Write,
+    query: &str,
+    found: &[StoredIndicator],
+) -> std::io::Result<()> {
     if found.is_empty() {
         return writeln!(out, "{query}: not found");
     }
@@ -717,8 +868,16 @@ fn write_query_text(out: &mut dyn Write, query: &str, found: &[StoredIndicator])
             (None, true) => format!("active until {}", f.expires_at),
             (None, false) => format!("expired {}", f.expires_at),
         };
-        let subdomains = if f.indicator.include_subdomains { " (and subdomains)" } else { "" };
-        writeln!(out, "{query}: {} {}{subdomains}, {state}", f.indicator.kind, f.indicator.value)?;
+        let subdomains = if f.indicator.include_subdomains {
+            " (and subdomains)"
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "{query}: {} {}{subdomains}, {state}",
+            f.indicator.kind, f.indicator.value
+        )?;
         if let Some((n, last)) = f.hits {
             writeln!(out, "  seen in traffic {n} times, last {last}")?;
         }
@@ -742,7 +901,13 @@ fn write_query_text(out: &mut dyn Write, query: &str, found: &[StoredIndicator])
             if let Some(r) = &s.source.reference {
                 parts.push(r.clone());
             }
-            writeln!(out, "  {}/{}: {}", s.source.provider, s.source.feed, parts.join("; "))?;
+            writeln!(
+                out,
+                "  {}/{}: {}",
+                s.source.provider,
+                s.source.feed,
+                parts.join("; ")
+            )?;
         }
     }
     Ok(())
@@ -773,7 +938,10 @@ fn run_stats(store_path: &Path, args: &StatsArgs, now: Timestamp) -> anyhow::Res
         println!("{kind:<12} {active:>10} {expired:>10}");
     }
     println!();
-    println!("{:<40} {:>10} {:>10}", "provider/feed", "sightings", "active");
+    println!(
+        "{:<40} {:>10} {:>10}",
+        "provider/feed", "sightings", "active"
+    );
     for (provider, feed, n, active) in &stats.by_feed {
         println!("{:<40} {n:>10} {active:>10}", format!("{provider}/{feed}"));
     }
@@ -783,10 +951,18 @@ fn run_stats(store_path: &Path, args: &StatsArgs, now: Timestamp) -> anyhow::Res
             (Some(e), None) => format!("FAILING ({e})"),
             (None, _) => "ok".into(),
         };
-        let last = s.last_success.map_or_else(|| "never".into(), |t| t.to_string());
-        println!("feed {}/{}: last success {last}, {health}", s.provider, s.feed);
+        let last = s
+            .last_success
+            .map_or_else(|| "never".into(), |t| t.to_string());
+        println!(
+            "feed {}/{}: last success {last}, {health}",
+            s.provider, s.feed
+        );
     }
-    println!("allow rules {}, warninglists {}, indicators seen in traffic {} ({} hits)", stats.allow_rules, stats.warninglists, stats.hits.0, stats.hits.1);
+    println!(
+        "allow rules {}, warninglists {}, indicators seen in traffic {} ({} hits)",
+        stats.allow_rules, stats.warninglists, stats.hits.0, stats.hits.1
+    );
     Ok(ExitCode::SUCCESS)
 }
 
