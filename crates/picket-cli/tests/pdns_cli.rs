@@ -17,14 +17,27 @@ fn answer(secs: i64, client: &str, name: &str, rtype: RecordType, data: &str) ->
         query_name: name.into(),
         query_type: Some(rtype),
         rcode: Some(ResponseCode::NOERROR),
-        answers: vec![ResourceRecord { name: name.into(), rtype, class: 1, ttl: 60, data: data.into() }],
+        answers: vec![ResourceRecord {
+            name: name.into(),
+            rtype,
+            class: 1,
+            ttl: 60,
+            data: data.into(),
+        }],
         ..DnsEvent::default()
     }
 }
 
 fn picket(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_picket")).args(args).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    let out = Command::new(env!("CARGO_BIN_EXE_picket"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
 }
 
 #[test]
@@ -35,10 +48,34 @@ fn query_by_wildcard_rdata_and_bulk() {
         let store = Store::open(&path).unwrap();
         pdns::create_schema(store.connection()).unwrap();
         let events = [
-            answer(1_700_000_000, "10.0.0.1", "www.example.com", RecordType::A, "198.51.100.7"),
-            answer(1_700_000_100, "10.0.0.2", "www.example.com", RecordType::A, "198.51.100.7"),
-            answer(1_700_000_200, "10.0.0.2", "mail.example.com", RecordType::A, "203.0.113.9"),
-            answer(1_700_000_300, "10.0.0.3", "www.example.org", RecordType::AAAA, "2001:db8::1"),
+            answer(
+                1_700_000_000,
+                "10.0.0.1",
+                "www.example.com",
+                RecordType::A,
+                "198.51.100.7",
+            ),
+            answer(
+                1_700_000_100,
+                "10.0.0.2",
+                "www.example.com",
+                RecordType::A,
+                "198.51.100.7",
+            ),
+            answer(
+                1_700_000_200,
+                "10.0.0.2",
+                "mail.example.com",
+                RecordType::A,
+                "203.0.113.9",
+            ),
+            answer(
+                1_700_000_300,
+                "10.0.0.3",
+                "www.example.org",
+                RecordType::AAAA,
+                "2001:db8::1",
+            ),
         ];
         pdns::ingest(store.connection(), &events).unwrap();
     }
@@ -46,24 +83,56 @@ fn query_by_wildcard_rdata_and_bulk() {
 
     let (code, out, err) = picket(&["pdns", "query", "*.example.com", "--store", store]);
     assert_eq!(code, 0, "{err}");
-    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 2);
-    let www = lines.iter().find(|l| l["rrname"] == "www.example.com").unwrap();
+    let www = lines
+        .iter()
+        .find(|l| l["rrname"] == "www.example.com")
+        .unwrap();
     assert_eq!(www["count"], 2);
     assert_eq!(www["time_first"], 1_700_000_000);
     assert_eq!(www["rrtype"], "A");
 
-    let (code, out, _) = picket(&["pdns", "query", "--rdata", "203.0.113.0/24", "--store", store]);
+    let (code, out, _) = picket(&[
+        "pdns",
+        "query",
+        "--rdata",
+        "203.0.113.0/24",
+        "--store",
+        store,
+    ]);
     assert_eq!(code, 0);
     assert!(out.contains("mail.example.com"));
 
-    let (_, out, _) = picket(&["pdns", "query", "www.example.*", "--format", "table", "--store", store]);
+    let (_, out, _) = picket(&[
+        "pdns",
+        "query",
+        "www.example.*",
+        "--format",
+        "table",
+        "--store",
+        store,
+    ]);
     assert!(out.starts_with("rrname"));
     assert_eq!(out.lines().count(), 3);
 
     let bulk = dir.path().join("bulk.txt");
-    std::fs::write(&bulk, "# names and addresses\nwww.example.org\n198.51.100.7\n").unwrap();
-    let (_, out, _) = picket(&["pdns", "query", "--bulk", bulk.to_str().unwrap(), "--store", store]);
+    std::fs::write(
+        &bulk,
+        "# names and addresses\nwww.example.org\n198.51.100.7\n",
+    )
+    .unwrap();
+    let (_, out, _) = picket(&[
+        "pdns",
+        "query",
+        "--bulk",
+        bulk.to_str().unwrap(),
+        "--store",
+        store,
+    ]);
     assert_eq!(out.lines().count(), 2);
 
     let (code, _, err) = picket(&["pdns", "query", "--store", store]);

@@ -8,7 +8,7 @@
 
 use std::io::Cursor;
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use etherparse::PacketBuilder;
 use picket_decode::{CaptureReader, DecodeConfig};
 
@@ -17,7 +17,9 @@ use picket_decode::{CaptureReader, DecodeConfig};
 fn synthetic_capture(sessions: u32) -> Vec<u8> {
     let mut out = Vec::new();
     out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-    out.extend_from_slice(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0]);
+    out.extend_from_slice(&[
+        2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0,
+    ]);
     let mut packet = Vec::new();
     let record = |out: &mut Vec<u8>, packet: &[u8], n: u32| {
         out.extend_from_slice(&(1_700_000_000 + n / 1000).to_le_bytes());
@@ -26,18 +28,42 @@ fn synthetic_capture(sessions: u32) -> Vec<u8> {
         out.extend_from_slice(&(packet.len() as u32).to_le_bytes());
         out.extend_from_slice(packet);
     };
-    let body: Vec<u8> = (0..16_384u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let body: Vec<u8> = (0..16_384u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
     let mut n = 0;
     for s in 0..sessions {
         let client = [10, 0, (s >> 8) as u8, s as u8];
         let port = 30_000 + (s % 30_000) as u16;
         for q in 0..4u16 {
-            let mut query = vec![(s >> 8) as u8, s as u8, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 3, b'w', b'w', b'w', 7];
+            let mut query = vec![
+                (s >> 8) as u8,
+                s as u8,
+                1,
+                0,
+                0,
+                1,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                3,
+                b'w',
+                b'w',
+                b'w',
+                7,
+            ];
             query.extend_from_slice(b"example");
             query.extend_from_slice(&[3, b'c', b'o', b'm', 0, 0, 1, 0, 1]);
             for response in [false, true] {
                 let mut m = query.clone();
-                let (src, dst, sp, dp) = if response { ([10, 0, 0, 53], client, 53, port + q) } else { (client, [10, 0, 0, 53], port + q, 53) };
+                let (src, dst, sp, dp) = if response {
+                    ([10, 0, 0, 53], client, 53, port + q)
+                } else {
+                    (client, [10, 0, 0, 53], port + q, 53)
+                };
                 if response {
                     m[2] = 0x81;
                     m[3] = 0x80;
@@ -45,17 +71,24 @@ fn synthetic_capture(sessions: u32) -> Vec<u8> {
                     m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
                 }
                 packet.clear();
-                PacketBuilder::ethernet2([1; 6], [2; 6]).ipv4(src, dst, 64).udp(sp, dp).write(&mut packet, &m).unwrap();
+                PacketBuilder::ethernet2([1; 6], [2; 6])
+                    .ipv4(src, dst, 64)
+                    .udp(sp, dp)
+                    .write(&mut packet, &m)
+                    .unwrap();
                 n += 1;
                 record(&mut out, &packet, n);
             }
         }
         let size = 1024 + (s as usize * 4099) % 15_360;
-        let request = format!("GET /f/{s} HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: bench\r\n\r\n");
-        let mut response = format!("HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n").into_bytes();
+        let request =
+            format!("GET /f/{s} HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: bench\r\n\r\n");
+        let mut response =
+            format!("HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n").into_bytes();
         response.extend_from_slice(&body[..size]);
         let server = [192, 0, 2, 80];
-        let mut segs: Vec<(bool, u32, Vec<u8>, bool)> = vec![(true, 0, vec![], true), (false, 0, vec![], true)];
+        let mut segs: Vec<(bool, u32, Vec<u8>, bool)> =
+            vec![(true, 0, vec![], true), (false, 0, vec![], true)];
         segs.push((true, 1, request.clone().into_bytes(), false));
         let mut seq = 1;
         for chunk in response.chunks(1460) {
@@ -63,9 +96,15 @@ fn synthetic_capture(sessions: u32) -> Vec<u8> {
             seq += chunk.len() as u32;
         }
         for (from_client, seq, data, syn) in segs {
-            let (src, dst, sp, dp) = if from_client { (client, server, port, 80) } else { (server, client, 80, port) };
+            let (src, dst, sp, dp) = if from_client {
+                (client, server, port, 80)
+            } else {
+                (server, client, 80, port)
+            };
             packet.clear();
-            let mut b = PacketBuilder::ethernet2([1; 6], [2; 6]).ipv4(src, dst, 64).tcp(sp, dp, if syn { 0 } else { seq }, 65_535);
+            let mut b = PacketBuilder::ethernet2([1; 6], [2; 6])
+                .ipv4(src, dst, 64)
+                .tcp(sp, dp, if syn { 0 } else { seq }, 65_535);
             if syn {
                 b = b.syn();
             }
@@ -78,7 +117,9 @@ fn synthetic_capture(sessions: u32) -> Vec<u8> {
 }
 
 fn decode_all(bytes: Vec<u8>) -> usize {
-    CaptureReader::from_reader(Cursor::new(bytes), "bench", DecodeConfig::default()).unwrap().count()
+    CaptureReader::from_reader(Cursor::new(bytes), "bench", DecodeConfig::default())
+        .unwrap()
+        .count()
 }
 
 fn bench(c: &mut Criterion) {
@@ -92,7 +133,9 @@ fn bench(c: &mut Criterion) {
         && let Ok(bytes) = std::fs::read(path)
     {
         group.throughput(Throughput::Bytes(bytes.len() as u64));
-        group.bench_function("wikipedia_pcap", |b| b.iter_batched(|| bytes.clone(), decode_all, BatchSize::LargeInput));
+        group.bench_function("wikipedia_pcap", |b| {
+            b.iter_batched(|| bytes.clone(), decode_all, BatchSize::LargeInput)
+        });
     }
     group.finish();
 }

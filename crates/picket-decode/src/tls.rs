@@ -32,7 +32,8 @@ const SERVER_NAME: u16 = 0;
 /// Reports whether `data` starts like a TLS handshake record (SSL 3.0 to TLS 1.3
 /// all put 3 in the version's first byte).
 pub fn looks_like_tls(data: &[u8]) -> bool {
-    matches!(data, [HANDSHAKE, 3, minor, ..] if *minor <= 4) || matches!(data, [HANDSHAKE] | [HANDSHAKE, 3])
+    matches!(data, [HANDSHAKE, 3, minor, ..] if *minor <= 4)
+        || matches!(data, [HANDSHAKE] | [HANDSHAKE, 3])
 }
 
 impl ClientHelloReader {

@@ -20,8 +20,20 @@ const SERVER: [u8; 4] = [192, 0, 2, 80];
 /// Builds a classic pcap file: little or big endian, micro or nanosecond stamps.
 fn pcap(linktype: u32, frames: &[Vec<u8>], big_endian: bool, nanos: bool) -> Vec<u8> {
     let magic: u32 = if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 };
-    let u32b = |v: u32| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
-    let u16b = |v: u16| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
+    let u32b = |v: u32| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let u16b = |v: u16| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
     let mut out = Vec::new();
     out.extend_from_slice(&u32b(magic));
     out.extend_from_slice(&u16b(2));
@@ -101,16 +113,23 @@ fn dns_response(id: u16, name: &str, addr: [u8; 4]) -> Vec<u8> {
 }
 
 fn udp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let b = PacketBuilder::ethernet2([1; 6], [2; 6]).ipv4(src, dst, 64).udp(sport, dport);
+    let b = PacketBuilder::ethernet2([1; 6], [2; 6])
+        .ipv4(src, dst, 64)
+        .udp(sport, dport);
     let mut out = Vec::new();
     b.write(&mut out, payload).unwrap();
     out
 }
 
 fn tcp(from_client: bool, seq: u32, ack: u32, flags: &str, payload: &[u8]) -> Vec<u8> {
-    let (src, dst, sport, dport) =
-        if from_client { (CLIENT, SERVER, 40000, 80) } else { (SERVER, CLIENT, 80, 40000) };
-    let mut b = PacketBuilder::ethernet2([1; 6], [2; 6]).ipv4(src, dst, 64).tcp(sport, dport, seq, 65_535);
+    let (src, dst, sport, dport) = if from_client {
+        (CLIENT, SERVER, 40000, 80)
+    } else {
+        (SERVER, CLIENT, 80, 40000)
+    };
+    let mut b = PacketBuilder::ethernet2([1; 6], [2; 6])
+        .ipv4(src, dst, 64)
+        .tcp(sport, dport, seq, 65_535);
     if flags.contains('S') {
         b = b.syn();
     }
@@ -126,7 +145,9 @@ fn tcp(from_client: bool, seq: u32, ack: u32, flags: &str, payload: &[u8]) -> Ve
 }
 
 fn events(bytes: Vec<u8>) -> (Vec<Event>, usize, CaptureReader) {
-    let mut reader = CaptureReader::from_reader(std::io::Cursor::new(bytes), "test", DecodeConfig::default()).unwrap();
+    let mut reader =
+        CaptureReader::from_reader(std::io::Cursor::new(bytes), "test", DecodeConfig::default())
+            .unwrap();
     let mut out = Vec::new();
     let mut rejected = 0;
     for item in reader.by_ref() {
@@ -140,8 +161,20 @@ fn events(bytes: Vec<u8>) -> (Vec<Event>, usize, CaptureReader) {
 
 fn dns_pair() -> Vec<Vec<u8>> {
     vec![
-        udp(CLIENT, [10, 0, 0, 53], 5555, 53, &dns_query(7, "evil.example")),
-        udp([10, 0, 0, 53], CLIENT, 53, 5555, &dns_response(7, "evil.example", [192, 0, 2, 1])),
+        udp(
+            CLIENT,
+            [10, 0, 0, 53],
+            5555,
+            53,
+            &dns_query(7, "evil.example"),
+        ),
+        udp(
+            [10, 0, 0, 53],
+            CLIENT,
+            53,
+            5555,
+            &dns_response(7, "evil.example", [192, 0, 2, 1]),
+        ),
     ]
 }
 
@@ -151,8 +184,20 @@ fn http_session(request: &[u8], response: &[u8]) -> Vec<Vec<u8>> {
         tcp(false, 500, 101, "SA", b""),
         tcp(true, 101, 501, "A", request),
         tcp(false, 501, 101 + request.len() as u32, "A", response),
-        tcp(true, 101 + request.len() as u32, 501 + response.len() as u32, "FA", b""),
-        tcp(false, 501 + response.len() as u32, 102 + request.len() as u32, "FA", b""),
+        tcp(
+            true,
+            101 + request.len() as u32,
+            501 + response.len() as u32,
+            "FA",
+            b"",
+        ),
+        tcp(
+            false,
+            501 + response.len() as u32,
+            102 + request.len() as u32,
+            "FA",
+            b"",
+        ),
     ]
 }
 
@@ -163,10 +208,15 @@ fn every_pcap_variant_yields_the_dns_exchange() {
             let (ev, rejected, reader) = events(pcap(1, &dns_pair(), big_endian, nanos));
             assert_eq!(rejected, 0);
             assert_eq!(reader.format_name(), "pcap");
-            let [Event::Dns(dns)] = ev.as_slice() else { panic!("{ev:?}") };
+            let [Event::Dns(dns)] = ev.as_slice() else {
+                panic!("{ev:?}")
+            };
             assert_eq!(dns.query_name, "evil.example");
             assert_eq!(dns.answers[0].data, "192.0.2.1");
-            assert_eq!(dns.timestamp, Timestamp::from_secs_nanos(1_700_000_000, 500_000_000).unwrap());
+            assert_eq!(
+                dns.timestamp,
+                Timestamp::from_secs_nanos(1_700_000_000, 500_000_000).unwrap()
+            );
             assert_eq!(dns.location.packet, Some(2));
         }
     }
@@ -176,8 +226,11 @@ fn every_pcap_variant_yields_the_dns_exchange() {
 fn gzip_pcapng_with_two_link_types() {
     // Interface 0 is Ethernet, interface 1 raw IP: strip the Ethernet header
     // from the frames sent on it.
-    let frames: Vec<Vec<u8>> =
-        dns_pair().into_iter().enumerate().map(|(i, f)| if i % 2 == 1 { f[14..].to_vec() } else { f }).collect();
+    let frames: Vec<Vec<u8>> = dns_pair()
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| if i % 2 == 1 { f[14..].to_vec() } else { f })
+        .collect();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(&pcapng(&[1, 101], &frames)).unwrap();
     let (ev, rejected, reader) = events(gz.finish().unwrap());
@@ -195,21 +248,37 @@ fn link_layers_vlan_sll_sll2_null() {
     qinq.extend_from_slice(ip);
     let mut sll = vec![0, 0, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, 0x08, 0x00];
     sll.extend_from_slice(ip);
-    let mut sll2 = vec![0x08, 0x00, 0, 0, 0, 0, 0, 1, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0];
+    let mut sll2 = vec![
+        0x08, 0x00, 0, 0, 0, 0, 0, 1, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0,
+    ];
     sll2.extend_from_slice(ip);
     let mut null = 2u32.to_le_bytes().to_vec();
     null.extend_from_slice(ip);
-    for (linktype, frame) in [(1, qinq), (113, sll), (276, sll2), (0, null), (228, ip.to_vec())] {
+    for (linktype, frame) in [
+        (1, qinq),
+        (113, sll),
+        (276, sll2),
+        (0, null),
+        (228, ip.to_vec()),
+    ] {
         let (ev, rejected, _) = events(pcap(linktype, &[frame], false, false));
         assert_eq!(rejected, 0, "linktype {linktype}");
-        let [Event::Dns(dns)] = ev.as_slice() else { panic!("linktype {linktype}: {ev:?}") };
+        let [Event::Dns(dns)] = ev.as_slice() else {
+            panic!("linktype {linktype}: {ev:?}")
+        };
         assert_eq!(dns.query_name, "a.example");
     }
 }
 
 #[test]
 fn fragmented_udp_dns_is_reassembled() {
-    let full = udp(CLIENT, [10, 0, 0, 53], 5555, 53, &dns_query(3, &"x".repeat(60)));
+    let full = udp(
+        CLIENT,
+        [10, 0, 0, 53],
+        5555,
+        53,
+        &dns_query(3, &"x".repeat(60)),
+    );
     let ip = &full[14..];
     let header = &ip[..20];
     let payload = &ip[20..];
@@ -230,7 +299,9 @@ fn fragmented_udp_dns_is_reassembled() {
     }
     let (ev, _, reader) = events(pcap(1, &frames, false, false));
     assert_eq!(reader.capture_stats().fragments.reassembled, 1);
-    let [Event::Dns(dns)] = ev.as_slice() else { panic!("{ev:?}") };
+    let [Event::Dns(dns)] = ev.as_slice() else {
+        panic!("{ev:?}")
+    };
     assert_eq!(dns.query_name, "x".repeat(60));
 }
 
@@ -240,20 +311,28 @@ fn http_transaction_with_body_digest() {
     let response = b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream; x=1\r\nContent-Length: 4\r\nContent-Disposition: attachment; filename=\"a.exe\"\r\nServer: s\r\n\r\nMZ\x90\x00";
     let (ev, rejected, _) = events(pcap(1, &http_session(request, response), false, false));
     assert_eq!(rejected, 0);
-    let [Event::Http(http)] = ev.as_slice() else { panic!("{ev:?}") };
+    let [Event::Http(http)] = ev.as_slice() else {
+        panic!("{ev:?}")
+    };
     assert_eq!(http.method.as_deref(), Some("GET"));
     assert_eq!(http.host.as_deref(), Some("files.example"));
     assert_eq!(http.port, Some(8080));
     assert_eq!(http.path.as_deref(), Some("/dl/a.exe"));
     assert_eq!(http.status, Some(200));
-    assert_eq!(http.content_type.as_deref(), Some("application/octet-stream"));
+    assert_eq!(
+        http.content_type.as_deref(),
+        Some("application/octet-stream")
+    );
     assert_eq!(http.file_name.as_deref(), Some("a.exe"));
     assert_eq!(http.forwarded_for.as_deref(), Some("10.9.9.9"));
     let body = http.body.as_ref().unwrap();
     assert_eq!(body.size, 4);
     assert_eq!(body.sniffed_type.as_deref(), Some("pe"));
     use sha2::Digest;
-    let want: String = sha2::Sha256::digest(b"MZ\x90\x00").iter().map(|b| format!("{b:02x}")).collect();
+    let want: String = sha2::Sha256::digest(b"MZ\x90\x00")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     assert_eq!(body.sha256, want);
     assert_eq!(body.md5.len(), 32);
     assert!(http.anomalies.is_empty(), "{:?}", http.anomalies);
@@ -277,10 +356,16 @@ fn out_of_order_retransmitted_and_altered_segments() {
     frames.insert(5, tcp(false, resp_seq, ack, "A", &altered));
     frames.insert(6, tcp(false, resp_seq + 20, ack, "A", m));
     let (ev, _, reader) = events(pcap(1, &frames, false, false));
-    let [Event::Http(http)] = ev.as_slice() else { panic!("{ev:?}") };
+    let [Event::Http(http)] = ev.as_slice() else {
+        panic!("{ev:?}")
+    };
     assert_eq!(http.status, Some(200));
     assert_eq!(http.response_body_len, Some(10));
-    assert!(http.anomalies.contains(&Anomaly::TcpOverlapMismatch), "{:?}", http.anomalies);
+    assert!(
+        http.anomalies.contains(&Anomaly::TcpOverlapMismatch),
+        "{:?}",
+        http.anomalies
+    );
     assert_eq!(reader.capture_stats().tcp.overlap_mismatches, 1);
 }
 
@@ -292,10 +377,25 @@ fn missing_segment_is_a_gap() {
     let ack = 101 + request.len() as u32;
     let head_len = response.len() as u32 - 30;
     frames[3] = tcp(false, 501, ack, "A", &response[..head_len as usize]);
-    frames.insert(4, tcp(false, 501 + head_len + 10, ack, "A", &response[head_len as usize + 10..]));
+    frames.insert(
+        4,
+        tcp(
+            false,
+            501 + head_len + 10,
+            ack,
+            "A",
+            &response[head_len as usize + 10..],
+        ),
+    );
     let (ev, _, reader) = events(pcap(1, &frames, false, false));
-    let [Event::Http(http)] = ev.as_slice() else { panic!("{ev:?}") };
-    assert!(http.anomalies.contains(&Anomaly::TcpGap), "{:?}", http.anomalies);
+    let [Event::Http(http)] = ev.as_slice() else {
+        panic!("{ev:?}")
+    };
+    assert!(
+        http.anomalies.contains(&Anomaly::TcpGap),
+        "{:?}",
+        http.anomalies
+    );
     assert!(http.body.is_none());
     assert!(reader.capture_stats().tcp.gaps >= 1);
 }
@@ -312,9 +412,14 @@ fn tcp_dns_and_tls_sni() {
     let mut resp = (r.len() as u16).to_be_bytes().to_vec();
     resp.extend_from_slice(&r);
     let mk = |from_client: bool, seq: u32, ack: u32, flags: &str, payload: &[u8]| {
-        let (src, dst, sport, dport) =
-            if from_client { (CLIENT, SERVER, 40001, 53) } else { (SERVER, CLIENT, 53, 40001) };
-        let mut b = PacketBuilder::ethernet2([1; 6], [2; 6]).ipv4(src, dst, 64).tcp(sport, dport, seq, 1000);
+        let (src, dst, sport, dport) = if from_client {
+            (CLIENT, SERVER, 40001, 53)
+        } else {
+            (SERVER, CLIENT, 53, 40001)
+        };
+        let mut b = PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4(src, dst, 64)
+            .tcp(sport, dport, seq, 1000);
         if flags.contains('S') {
             b = b.syn();
         }
@@ -342,10 +447,22 @@ fn tcp_dns_and_tls_sni() {
     frames.extend(tls);
     let (ev, rejected, _) = events(pcap(1, &frames, false, false));
     assert_eq!(rejected, 0);
-    let dns: Vec<_> = ev.iter().filter_map(|e| if let Event::Dns(d) = e { Some(d) } else { None }).collect();
+    let dns: Vec<_> = ev
+        .iter()
+        .filter_map(|e| if let Event::Dns(d) = e { Some(d) } else { None })
+        .collect();
     assert_eq!(dns.len(), 2, "{dns:?}");
     assert!(dns.iter().all(|d| d.query_name == "tcp.example"));
-    let sni: Vec<_> = ev.iter().filter_map(|e| if let Event::Tls(t) = e { t.server_name.clone() } else { None }).collect();
+    let sni: Vec<_> = ev
+        .iter()
+        .filter_map(|e| {
+            if let Event::Tls(t) = e {
+                t.server_name.clone()
+            } else {
+                None
+            }
+        })
+        .collect();
     assert_eq!(sni, vec!["secure.example".to_owned()]);
 }
 
@@ -369,8 +486,22 @@ fn truncated_capture_is_a_final_rejection() {
 
 #[test]
 fn not_a_capture_is_an_error() {
-    assert!(CaptureReader::from_reader(std::io::Cursor::new(b"hello world".to_vec()), "x", DecodeConfig::default()).is_err());
-    assert!(CaptureReader::from_reader(std::io::Cursor::new(Vec::new()), "x", DecodeConfig::default()).is_err());
+    assert!(
+        CaptureReader::from_reader(
+            std::io::Cursor::new(b"hello world".to_vec()),
+            "x",
+            DecodeConfig::default()
+        )
+        .is_err()
+    );
+    assert!(
+        CaptureReader::from_reader(
+            std::io::Cursor::new(Vec::new()),
+            "x",
+            DecodeConfig::default()
+        )
+        .is_err()
+    );
 }
 
 proptest! {

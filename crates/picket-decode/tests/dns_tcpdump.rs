@@ -183,7 +183,11 @@ fn dnssec_records() {
     let sshfp = records.iter().find(|r| r.rtype == RecordType(44)).unwrap();
     let fields: Vec<&str> = sshfp.data.split(' ').collect();
     assert_eq!(fields.len(), 3, "{}", sshfp.data);
-    assert!(fields[2].bytes().all(|b| b.is_ascii_hexdigit()), "{}", sshfp.data);
+    assert!(
+        fields[2].bytes().all(|b| b.is_ascii_hexdigit()),
+        "{}",
+        sshfp.data
+    );
 }
 
 #[test]

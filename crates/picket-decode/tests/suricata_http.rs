@@ -20,15 +20,30 @@ use serde_yaml_ng::Value;
 /// Cases with HTTP field checks, and the capture each one reads.
 const CASES: &[(&str, &str)] = &[
     ("http-all-headers", "http-all-headers/input.pcap"),
-    ("http-connect/http-connect-simple", "http-connect/http-connect-simple/input.pcap"),
-    ("http-connect/http-connect-tls", "http-connect/http-connect-tls/input.pcap"),
+    (
+        "http-connect/http-connect-simple",
+        "http-connect/http-connect-simple/input.pcap",
+    ),
+    (
+        "http-connect/http-connect-tls",
+        "http-connect/http-connect-tls/input.pcap",
+    ),
 ];
 
 /// EVE keys with no picket counterpart, and why.
 const NOT_COMPARABLE: &[(&str, &str)] = &[
-    ("tx_id", "Suricata's transaction counter, which restarts after CONNECT; picket events carry no transaction number"),
-    ("http.request_headers", "picket keeps the headers named in HttpEvent, not the full list"),
-    ("http.response_headers", "picket keeps the headers named in HttpEvent, not the full list"),
+    (
+        "tx_id",
+        "Suricata's transaction counter, which restarts after CONNECT; picket events carry no transaction number",
+    ),
+    (
+        "http.request_headers",
+        "picket keeps the headers named in HttpEvent, not the full list",
+    ),
+    (
+        "http.response_headers",
+        "picket keeps the headers named in HttpEvent, not the full list",
+    ),
 ];
 
 /// EVE keys compared, each mapped in [`eve_value`].
@@ -86,13 +101,18 @@ fn http_fields_match_suricata() {
     let mut checked = 0;
 
     for (case, pcap) in CASES {
-        let yaml: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(root.join(case).join("test.yaml")).unwrap()).unwrap();
+        let yaml: Value = serde_yaml_ng::from_str(
+            &std::fs::read_to_string(root.join(case).join("test.yaml")).unwrap(),
+        )
+        .unwrap();
         let events = http_events(&root.join(pcap));
         let checks = yaml["checks"].as_sequence().cloned().unwrap_or_default();
 
         for check in checks {
             let filter = &check["filter"];
-            let Some(matcher) = filter["match"].as_mapping() else { continue };
+            let Some(matcher) = filter["match"].as_mapping() else {
+                continue;
+            };
             if matcher.get("event_type").map(yaml_text).as_deref() != Some("http") {
                 continue;
             }
@@ -101,7 +121,9 @@ fn http_fields_match_suricata() {
             let mut keys = Vec::new();
             for (k, v) in matcher {
                 let key = yaml_text(k);
-                let skip = NOT_COMPARABLE.iter().any(|(prefix, _)| key.starts_with(prefix));
+                let skip = NOT_COMPARABLE
+                    .iter()
+                    .any(|(prefix, _)| key.starts_with(prefix));
                 if skip {
                     continue;
                 }
@@ -113,7 +135,10 @@ fn http_fields_match_suricata() {
             }
             let got = events
                 .iter()
-                .filter(|e| keys.iter().all(|(k, v)| eve_value(e, k).as_deref() == Some(v.as_str())))
+                .filter(|e| {
+                    keys.iter()
+                        .all(|(k, v)| eve_value(e, k).as_deref() == Some(v.as_str()))
+                })
                 .count() as u64;
             checked += 1;
             if got != want {
@@ -131,7 +156,11 @@ fn connect_tunnel_carries_tls() {
     // client sends only the first 14 bytes of a handshake record, so picket
     // reports the ClientHello as malformed, without a server name.
     let root = picket_corpus::require_corpus!("suricata-verify");
-    let reader = CaptureReader::open(&root.join("http-connect/http-connect-tls/input.pcap"), DecodeConfig::default()).unwrap();
+    let reader = CaptureReader::open(
+        &root.join("http-connect/http-connect-tls/input.pcap"),
+        DecodeConfig::default(),
+    )
+    .unwrap();
     let tls: Vec<_> = reader
         .filter_map(|item| match item {
             Ok(Event::Tls(t)) => Some(t),
@@ -140,7 +169,10 @@ fn connect_tunnel_carries_tls() {
         .collect();
     assert_eq!(tls.len(), 1, "{tls:?}");
     assert_eq!(tls[0].server_name, None);
-    assert_eq!(tls[0].anomalies, vec![picket_event::Anomaly::TlsMalformedClientHello]);
+    assert_eq!(
+        tls[0].anomalies,
+        vec![picket_event::Anomaly::TlsMalformedClientHello]
+    );
 }
 
 #[test]
@@ -149,6 +181,13 @@ fn forwarded_for_header_is_kept() {
     // X-Forwarded-For header.
     let root = picket_corpus::require_corpus!("suricata-verify");
     let events = http_events(&root.join("http-xff-eve-reverse-overwrite/test.pcap"));
-    let xff: Vec<_> = events.iter().filter_map(|e| e.forwarded_for.as_deref()).collect();
-    assert!(xff.iter().any(|v| v.split(',').any(|a| a.trim() == "10.2.2.2")), "{xff:?}");
+    let xff: Vec<_> = events
+        .iter()
+        .filter_map(|e| e.forwarded_for.as_deref())
+        .collect();
+    assert!(
+        xff.iter()
+            .any(|v| v.split(',').any(|a| a.trim() == "10.2.2.2")),
+        "{xff:?}"
+    );
 }

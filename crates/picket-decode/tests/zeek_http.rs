@@ -107,7 +107,8 @@ const VERSION_WHY: &str = "Zeek's version column ends up holding the response's 
 
 /// Rows of http-methods whose request line has no version but is followed
 /// by headers ("GET /HTTP/1.1", "HEAD /HTTP/1.1", ...).
-const VERSIONLESS_WITH_HEADERS: &str = "46568/1 46578/1 46583/1 46588/1 46593/1 46598/1 46603/1 46608/1";
+const VERSIONLESS_WITH_HEADERS: &str =
+    "46568/1 46578/1 46583/1 46588/1 46593/1 46598/1 46603/1 46608/1";
 
 const VERSIONLESS_WHY: &str = "after a request line without a version but with headers, \
     Zeek reads the response as a bare HTTP/0.9 body (status 0, the status line and \
@@ -201,13 +202,62 @@ const EXPECTED: &[Expected] = &[
         why: "Zeek logs the empty line after the HTTP/0.9 request as a second, empty \
               request; RFC 9112 section 2.2 says to ignore empty lines before a request",
     },
-    Expected { case: "opt.basic", row: "*", field: "version", zeek: None, right: Right::Neither, why: VERSION_WHY },
-    Expected { case: "scripts.base.protocols.http.curl-http-09", row: "*", field: "version", zeek: None, right: Right::Neither, why: VERSION_WHY },
-    Expected { case: "scripts.base.protocols.http.http-basic-auth-colon", row: "*", field: "version", zeek: None, right: Right::Neither, why: VERSION_WHY },
-    Expected { case: "scripts.base.protocols.http.http-connect-with-header", row: "*", field: "version", zeek: None, right: Right::Neither, why: VERSION_WHY },
-    Expected { case: "scripts.base.protocols.http.http-methods", row: "*", field: "version", zeek: None, right: Right::Neither, why: VERSION_WHY },
-    Expected { case: "scripts.base.protocols.http.multipart-body-length", row: "*", field: "version", zeek: None, right: Right::Neither, why: VERSION_WHY },
-    Expected { case: "scripts.base.protocols.http.version-mismatch", row: "*", field: "version", zeek: None, right: Right::Neither, why: VERSION_WHY },
+    Expected {
+        case: "opt.basic",
+        row: "*",
+        field: "version",
+        zeek: None,
+        right: Right::Neither,
+        why: VERSION_WHY,
+    },
+    Expected {
+        case: "scripts.base.protocols.http.curl-http-09",
+        row: "*",
+        field: "version",
+        zeek: None,
+        right: Right::Neither,
+        why: VERSION_WHY,
+    },
+    Expected {
+        case: "scripts.base.protocols.http.http-basic-auth-colon",
+        row: "*",
+        field: "version",
+        zeek: None,
+        right: Right::Neither,
+        why: VERSION_WHY,
+    },
+    Expected {
+        case: "scripts.base.protocols.http.http-connect-with-header",
+        row: "*",
+        field: "version",
+        zeek: None,
+        right: Right::Neither,
+        why: VERSION_WHY,
+    },
+    Expected {
+        case: "scripts.base.protocols.http.http-methods",
+        row: "*",
+        field: "version",
+        zeek: None,
+        right: Right::Neither,
+        why: VERSION_WHY,
+    },
+    Expected {
+        case: "scripts.base.protocols.http.multipart-body-length",
+        row: "*",
+        field: "version",
+        zeek: None,
+        right: Right::Neither,
+        why: VERSION_WHY,
+    },
+    Expected {
+        case: "scripts.base.protocols.http.version-mismatch",
+        row: "*",
+        field: "version",
+        zeek: None,
+        right: Right::Neither,
+        why: VERSION_WHY,
+    },
 ];
 
 /// One field of one row where the two sides differ.

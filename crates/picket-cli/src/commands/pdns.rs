@@ -67,7 +67,12 @@ pub struct QueryArgs {
     #[arg(long, default_value = "jsonl", value_parser = ["jsonl", "table"])]
     pub format: String,
     /// Store file.
-    #[arg(long, value_name = "PATH", default_value = "picket.sqlite", env = "PICKET_STORE")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "picket.sqlite",
+        env = "PICKET_STORE"
+    )]
     pub store: PathBuf,
 }
 
@@ -92,11 +97,14 @@ fn parse_fence(text: Option<&String>) -> anyhow::Result<Option<Timestamp>> {
 }
 
 fn run_query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
-    let store = Store::open_read_only(&args.store).with_context(|| format!("cannot open the store {}", args.store.display()))?;
+    let store = Store::open_read_only(&args.store)
+        .with_context(|| format!("cannot open the store {}", args.store.display()))?;
     let conn = store.connection();
 
     let rrtype = match &args.rrtype {
-        Some(name) => Some(RecordType::from_name(name).with_context(|| format!("unknown record type {name:?}"))?),
+        Some(name) => Some(
+            RecordType::from_name(name).with_context(|| format!("unknown record type {name:?}"))?,
+        ),
         None => None,
     };
     let base = PdnsQuery {
@@ -112,7 +120,11 @@ fn run_query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
     let mut queries = Vec::new();
     if let Some(path) = &args.bulk {
         let text = read_bulk(path)?;
-        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        for line in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
             let mut query = base.clone();
             match RdataQuery::parse(line) {
                 RdataQuery::Text(_) => query.name = Some(line.to_owned()),
@@ -121,7 +133,10 @@ fn run_query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
             queries.push(query);
         }
     } else {
-        anyhow::ensure!(args.name.is_some() || args.rdata.is_some(), "give a NAME, --rdata or --bulk FILE");
+        anyhow::ensure!(
+            args.name.is_some() || args.rdata.is_some(),
+            "give a NAME, --rdata or --bulk FILE"
+        );
         let mut query = base.clone();
         query.name.clone_from(&args.name);
         query.rdata = args.rdata.as_deref().map(RdataQuery::parse);
@@ -132,14 +147,26 @@ fn run_query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let table = args.format == "table";
     if table {
-        writeln!(out, "{:<40} {:<6} {:<40} {:<20} {:<20} {:>8}", "rrname", "type", "rdata/rcode", "first seen", "last seen", "count")?;
+        writeln!(
+            out,
+            "{:<40} {:<6} {:<40} {:<20} {:<20} {:>8}",
+            "rrname", "type", "rdata/rcode", "first seen", "last seen", "count"
+        )?;
     }
     for query in &queries {
         if args.failures {
             let name = query.name.as_deref().unwrap_or_default();
             for record in pdns::failures(conn, name, query).context("passive DNS query failed")? {
                 if table {
-                    write_row(&mut out, &record.rrname, &record.rrtype, &record.rcode, record.time_first, record.time_last, record.count)?;
+                    write_row(
+                        &mut out,
+                        &record.rrname,
+                        &record.rrtype,
+                        &record.rcode,
+                        record.time_first,
+                        record.time_last,
+                        record.count,
+                    )?;
                 } else {
                     writeln!(out, "{}", serde_json::to_string(&record)?)?;
                 }
@@ -147,7 +174,15 @@ fn run_query(args: &QueryArgs) -> anyhow::Result<ExitCode> {
         } else {
             for record in pdns::query(conn, query).context("passive DNS query failed")? {
                 if table {
-                    write_row(&mut out, &record.rrname, &record.rrtype, &record.rdata, record.time_first, record.time_last, record.count)?;
+                    write_row(
+                        &mut out,
+                        &record.rrname,
+                        &record.rrtype,
+                        &record.rdata,
+                        record.time_first,
+                        record.time_last,
+                        record.count,
+                    )?;
                 } else {
                     writeln!(out, "{}", serde_json::to_string(&record)?)?;
                 }
@@ -168,7 +203,8 @@ const MAX_BULK_BYTES: u64 = 64 * 1024 * 1024;
 fn read_bulk(path: &std::path::Path) -> anyhow::Result<String> {
     use std::io::Read as _;
 
-    let file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut text = String::new();
     // The read is bounded by `take` just before it.
     #[allow(clippy::disallowed_methods)]
@@ -183,7 +219,22 @@ fn read_bulk(path: &std::path::Path) -> anyhow::Result<String> {
     Ok(text)
 }
 
-fn write_row(out: &mut impl Write, name: &str, rtype: &str, data: &str, first: i64, last: i64, count: i64) -> std::io::Result<()> {
-    let time = |secs: i64| Timestamp::from_secs_nanos(secs, 0).map_or_else(|| secs.to_string(), |t| t.to_string());
-    writeln!(out, "{name:<40} {rtype:<6} {data:<40} {:<20} {:<20} {count:>8}", time(first), time(last))
+fn write_row(
+    out: &mut impl Write,
+    name: &str,
+    rtype: &str,
+    data: &str,
+    first: i64,
+    last: i64,
+    count: i64,
+) -> std::io::Result<()> {
+    let time = |secs: i64| {
+        Timestamp::from_secs_nanos(secs, 0).map_or_else(|| secs.to_string(), |t| t.to_string())
+    };
+    writeln!(
+        out,
+        "{name:<40} {rtype:<6} {data:<40} {:<20} {:<20} {count:>8}",
+        time(first),
+        time(last)
+    )
 }

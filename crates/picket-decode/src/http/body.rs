@@ -448,9 +448,13 @@ impl BodyReader {
             }
             Decoder::Empty => (None, false),
         };
-        let failed_now = !decoded_ok && !self.anomalies.iter().any(|a| {
-            matches!(a, Anomaly::HttpDecompressionLimit | Anomaly::HttpBadContentEncoding)
-        });
+        let failed_now = !decoded_ok
+            && !self.anomalies.iter().any(|a| {
+                matches!(
+                    a,
+                    Anomaly::HttpDecompressionLimit | Anomaly::HttpBadContentEncoding
+                )
+            });
         if failed_now && complete && !self.gap {
             let capped = digests.as_ref().is_some_and(|d| d.capped);
             self.anomalies.push(if capped {

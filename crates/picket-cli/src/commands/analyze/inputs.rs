@@ -31,7 +31,9 @@ impl InputOptions {
             Some("pcap" | "pcapng") => (None, true),
             Some(name) => {
                 let format: Format = name.parse().with_context(|| {
-                    format!("unknown --input-format {name:?}; run `picket analyze --help` for the list")
+                    format!(
+                        "unknown --input-format {name:?}; run `picket analyze --help` for the list"
+                    )
                 })?;
                 (Some(format), false)
             }
@@ -160,8 +162,9 @@ fn open_reader(path: &Path, options: &InputOptions) -> anyhow::Result<Box<dyn Ev
             // Through the sources' decompression, so `x.pcap.gz` reads like `x.pcap`.
             let read = picket_sources::open_decompressed(path)?;
             let name = path.display().to_string();
-            let reader = picket_decode::CaptureReader::from_reader(read, &name, DecodeConfig::default())
-                .with_context(|| format!("cannot read the capture {name}"))?;
+            let reader =
+                picket_decode::CaptureReader::from_reader(read, &name, DecodeConfig::default())
+                    .with_context(|| format!("cannot read the capture {name}"))?;
             Ok(Box::new(reader))
         }
         InputKind::Log(_) => {

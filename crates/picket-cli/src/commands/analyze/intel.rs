@@ -7,9 +7,9 @@ use picket_detect::DetectConfig;
 use picket_event::Timestamp;
 use picket_intel::{Indicator, Whitelist};
 use picket_match::{Matcher, MatcherBuilder};
+use picket_output::RunSummary;
 use picket_store::Store;
 use picket_store::intel::{self as store_intel, Filter};
-use picket_output::RunSummary;
 use serde::Deserialize;
 use tracing::{info, warn};
 
@@ -53,7 +53,10 @@ pub fn build_matcher(
         let (stored, whitelisted) =
             store_intel::active(store.connection(), &Filter::default(), &whitelist, now)
                 .context("cannot read the active indicators from the store")?;
-        info!(indicators = stored.len(), whitelisted, "store indicators loaded");
+        info!(
+            indicators = stored.len(),
+            whitelisted, "store indicators loaded"
+        );
         summary.indicators += add_all(&mut builder, &stored, store.path());
     }
 

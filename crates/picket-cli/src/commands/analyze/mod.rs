@@ -13,15 +13,15 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
-use tracing::warn;
-use picket_event::Sink;
-use picket_output::{JsonlSink, RunSummary, TextSink};
 use picket_detect::DetectConfig;
 use picket_event::Detector;
+use picket_event::Sink;
+use picket_output::{JsonlSink, RunSummary, TextSink};
 use picket_store::pdns::PdnsHistory;
 use picket_store::useragents::{DeferredUserAgentHistory, PendingUserAgents};
-use rusqlite::{Connection, OpenFlags};
 use picket_store::{Store, WriterConfig};
+use rusqlite::{Connection, OpenFlags};
+use tracing::warn;
 
 use self::pipeline::Pipeline;
 
@@ -63,7 +63,12 @@ pub struct Args {
 
     /// Embedded store file for events, alerts and ingest records; created
     /// when missing.
-    #[arg(long, value_name = "PATH", default_value = "picket.sqlite", env = "PICKET_STORE")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "picket.sqlite",
+        env = "PICKET_STORE"
+    )]
     pub store: PathBuf,
 
     /// Do not write a store; only report.
@@ -136,12 +141,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let paths = inputs::expand(&args.inputs);
     if let Some(output) = &args.output {
-        refuse_overwrite(output, &paths, (!args.no_store).then_some(args.store.as_path()))?;
+        refuse_overwrite(
+            output,
+            &paths,
+            (!args.no_store).then_some(args.store.as_path()),
+        )?;
     }
     if let Some(path) = &args.output {
         let file = File::create(path)
             .with_context(|| format!("cannot create the output file {}", path.display()))?;
-        sinks.push(Box::new(JsonlSink::new(path.display().to_string(), BufWriter::new(file))));
+        sinks.push(Box::new(JsonlSink::new(
+            path.display().to_string(),
+            BufWriter::new(file),
+        )));
     }
 
     let show_progress = match args.progress {
@@ -149,12 +161,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ProgressMode::Never => false,
         ProgressMode::Auto => io::stderr().is_terminal(),
     };
-    let writer = store.as_ref().map(|s| (s, s.writer(WriterConfig::default())));
-    let mut pipeline = Pipeline::new(matcher, detectors, writer, sinks, args.format == OutputFormat::Json);
+    let writer = store
+        .as_ref()
+        .map(|s| (s, s.writer(WriterConfig::default())));
+    let mut pipeline = Pipeline::new(
+        matcher,
+        detectors,
+        writer,
+        sinks,
+        args.format == OutputFormat::Json,
+    );
 
     let options = inputs::InputOptions::from_args(&args)?;
     for path in &paths {
-        let input = inputs::analyze_one(path, &options, store.as_ref(), &mut pipeline, show_progress)?;
+        let input =
+            inputs::analyze_one(path, &options, store.as_ref(), &mut pipeline, show_progress)?;
         summary.inputs.push(input);
     }
     let collected = pipeline.finish(&mut summary)?;
@@ -233,8 +254,12 @@ fn build_detectors(config: &DetectConfig, store: Option<&Store>) -> anyhow::Resu
     let (agents, pending) = DeferredUserAgentHistory::open(store.path())
         .context("cannot read the user-agent inventory from the store")?;
 
-    let mut detectors = picket_detect::dns::detectors_with_history(&config.dns, Some(Box::new(domains)));
-    detectors.extend(picket_detect::http::detectors_with_history(&config.http, Some(Box::new(agents))));
+    let mut detectors =
+        picket_detect::dns::detectors_with_history(&config.dns, Some(Box::new(domains)));
+    detectors.extend(picket_detect::http::detectors_with_history(
+        &config.http,
+        Some(Box::new(agents)),
+    ));
     Ok((detectors, Some(pending)))
 }
 
@@ -255,7 +280,10 @@ fn print_summary(
     };
 
     let mut stdout = io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("cannot write to standard output"),
     }

@@ -4,9 +4,9 @@ use std::io;
 
 use anyhow::Context;
 use picket_event::{Alert, Detector, DnsEvent, Event, IntelHit, Sink, SinkError, Timestamp};
+use picket_intel::IndicatorKind;
 use picket_match::Matcher;
 use picket_output::RunSummary;
-use picket_intel::IndicatorKind;
 use picket_store::intel as store_intel;
 use picket_store::{Store, StoreWriter, pdns};
 use rusqlite::Connection;
@@ -73,7 +73,8 @@ impl<'a> Pipeline<'a> {
         self.hits.clear();
         self.matcher.match_event(event, &mut self.hits);
         for hit in &self.hits {
-            self.alerts.push(super::super::intel_alert(event.clone(), hit));
+            self.alerts
+                .push(super::super::intel_alert(event.clone(), hit));
             if self.passive_dns.is_some()
                 && store_event
                 && let Ok(kind) = hit.kind.parse::<IndicatorKind>()
@@ -118,7 +119,8 @@ impl<'a> Pipeline<'a> {
             return Ok(());
         };
         if !self.pdns_batch.is_empty() {
-            pdns::ingest(conn, &self.pdns_batch).context("cannot write passive DNS to the store")?;
+            pdns::ingest(conn, &self.pdns_batch)
+                .context("cannot write passive DNS to the store")?;
             self.pdns_batch.clear();
         }
         if !self.sightings.is_empty() {
