@@ -17,11 +17,12 @@
 #![deny(missing_docs)]
 
 pub mod alert;
-pub mod codec;
 pub mod anomaly;
+pub mod codec;
 pub mod detector;
 pub mod dns;
 pub mod event;
+pub mod host;
 pub mod http;
 pub mod location;
 pub mod reader;

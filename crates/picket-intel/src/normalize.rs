@@ -333,7 +333,7 @@ fn url(text: &str) -> Result<String, ValueError> {
         return Err(err("URL has no host"));
     }
     parsed.set_fragment(None);
-    let path = normalize_percent(parsed.path());
+    let path = url_path(parsed.path()).into_owned();
     parsed.set_path(&path);
     if let Some(query) = parsed.query().map(normalize_percent) {
         parsed.set_query(Some(&query));
@@ -341,9 +341,44 @@ fn url(text: &str) -> Result<String, ValueError> {
     Ok(parsed.to_string())
 }
 
+/// Returns the canonical form of a URL path, the same for an indicator and
+/// for a logged request. Escapes are normalised as by [`normalize_percent`]
+/// and `.` and `..` segments removed (RFC 3986 section 5.2.4). Runs of `/`
+/// become one, as nginx and Apache read them by default.
+pub fn url_path(path: &str) -> std::borrow::Cow<'_, str> {
+    if !path.contains('%') && !path.contains("//") && !path.contains("/.") {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    let decoded = normalize_percent(path);
+    let body = decoded.strip_prefix('/').unwrap_or(&decoded);
+
+    let segments: Vec<&str> = body.split('/').collect();
+    let mut kept: Vec<&str> = Vec::with_capacity(segments.len());
+    for (i, segment) in segments.iter().enumerate() {
+        let last = i + 1 == segments.len();
+        match *segment {
+            "." => {}
+            ".." => {
+                kept.pop();
+            }
+            "" if !last => {}
+            other => kept.push(other),
+        }
+        // A path ending in `.` or `..` names the directory: keep its slash.
+        if last && matches!(*segment, "." | "..") {
+            kept.push("");
+        }
+    }
+
+    let mut out = String::with_capacity(decoded.len());
+    out.push('/');
+    out.push_str(&kept.join("/"));
+    std::borrow::Cow::Owned(out)
+}
+
 /// Decodes percent-escapes of unreserved characters (RFC 3986 section 2.3)
 /// and upper-cases the hex digits of the others (section 6.2.2.1).
-pub(crate) fn normalize_percent(text: &str) -> String {
+pub fn normalize_percent(text: &str) -> String {
     if !text.contains('%') {
         return text.to_owned();
     }
@@ -601,5 +636,24 @@ mod tests {
     #[test]
     fn percent_normalisation_keeps_utf8_and_bad_escapes() {
         assert_eq!(normalize_percent("/%41%zz%e9/é%"), "/A%zz%E9/é%");
+    }
+
+    #[test]
+    fn url_paths_in_canonical_form() {
+        for (raw, want) in [
+            ("/gate.php", "/gate.php"),
+            ("/%67ate.php", "/gate.php"),
+            ("//gate.php", "/gate.php"),
+            ("/a//b///c/", "/a/b/c/"),
+            ("/a/./b/../c", "/a/c"),
+            ("/a/%2E%2E/c", "/c"),
+            ("/a/b/..", "/a/"),
+            ("/%2f/x", "/%2F/x"),
+            ("/", "/"),
+            ("//", "/"),
+            ("/../../x", "/x"),
+        ] {
+            assert_eq!(url_path(raw), want, "{raw}");
+        }
     }
 }

@@ -334,13 +334,10 @@ impl Matcher {
 
     /// Matches a host that may be an address literal or a name.
     fn host(&self, host: &str, field: MatchedField, hits: &mut Vec<IntelHit>, start: usize) {
-        let bare = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host);
-        match bare.parse::<IpAddr>() {
-            Ok(ip) => self.ip(ip, field, hits, start),
-            Err(_) => self.domain(host, field, hits, start),
+        // Browsers read `3405803842` or `0xcb.0.0x71.0x42` as an address.
+        match picket_event::host::parse_ip(host) {
+            Some(ip) => self.ip(ip, field, hits, start),
+            None => self.domain(host, field, hits, start),
         }
     }
 

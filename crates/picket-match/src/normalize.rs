@@ -63,7 +63,7 @@ pub fn url_key(raw: &str, default_host: Option<&str>) -> Option<String> {
 
     let authority = authority.rsplit('@').next().unwrap_or(authority);
     let (host, port) = split_port(authority);
-    let host = domain(host)?;
+    let host = url_host(host)?;
 
     let mut key = String::with_capacity(host.len() + path_and_query.len() + 8);
     if host.contains(':') {
@@ -77,11 +77,42 @@ pub fn url_key(raw: &str, default_host: Option<&str>) -> Option<String> {
         key.push(':');
         key.push_str(port);
     }
-    if !path_and_query.starts_with('/') {
+    let (path, query) = match path_and_query.find('?') {
+        Some(i) => (&path_and_query[..i], Some(&path_and_query[i + 1..])),
+        None => (path_and_query, None),
+    };
+    if !path.starts_with('/') {
         key.push('/');
     }
-    push_upper_escapes(&mut key, path_and_query);
+    key.push_str(&picket_intel::normalize::url_path(path));
+    if let Some(query) = query {
+        key.push('?');
+        if query.contains('%') {
+            key.push_str(&picket_intel::normalize::normalize_percent(query));
+        } else {
+            key.push_str(query);
+        }
+    }
     Some(key)
+}
+
+/// Normalises a URL host like [`domain`], except that a host naming an IPv4
+/// address in any spelling browsers accept (`3405803842`, `0xcb.0.0x71.0x42`)
+/// becomes its dotted quad, as indicators store it.
+fn url_host(host: &str) -> Option<Cow<'_, str>> {
+    let ends_in_digit = host
+        .strip_suffix('.')
+        .unwrap_or(host)
+        .bytes()
+        .last()
+        .is_some_and(|b| b.is_ascii_hexdigit());
+    if ends_in_digit
+        && host.parse::<std::net::Ipv4Addr>().is_err()
+        && let Some(ip) = picket_event::host::parse_ipv4(host)
+    {
+        return Some(Cow::Owned(ip.to_string()));
+    }
+    domain(host)
 }
 
 /// Splits `host:port`, keeping a bracketed IPv6 literal whole.
@@ -101,34 +132,6 @@ fn split_port(authority: &str) -> (&str, Option<&str>) {
         }
         _ => (authority, None),
     }
-}
-
-/// Appends `text`, writing the hex digits of every `%XX` escape in upper case.
-fn push_upper_escapes(out: &mut String, text: &str) {
-    if !text.contains('%') {
-        out.push_str(text);
-        return;
-    }
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    let mut start = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && bytes[i + 1].is_ascii_hexdigit()
-            && bytes[i + 2].is_ascii_hexdigit()
-        {
-            out.push_str(&text[start..i]);
-            out.push('%');
-            out.push(char::from(bytes[i + 1].to_ascii_uppercase()));
-            out.push(char::from(bytes[i + 2].to_ascii_uppercase()));
-            i += 3;
-            start = i;
-        } else {
-            i += 1;
-        }
-    }
-    out.push_str(&text[start..]);
 }
 
 /// Decodes a hex digest of exactly `N` bytes, either case.

@@ -316,6 +316,53 @@ fn url_prefixes_cut_on_path_boundaries() {
 }
 
 #[test]
+fn integer_and_hex_hosts_match_address_indicators() {
+    let m = matcher(&[ind(IndicatorKind::Ipv4, "203.0.113.66")], &[]);
+    for host in ["3405803842", "0xcb.0.0x71.0x42", "0313.0.0161.0102"] {
+        let event = Event::Http(HttpEvent {
+            host: Some(host.into()),
+            url: format!("http://{host}/gate.php"),
+            ..HttpEvent::default()
+        });
+        let found = hits(&m, &event);
+        // The hit shows the address read; the event keeps the spelling.
+        assert_eq!(
+            fields(&found),
+            [(MatchedField::HttpHost, "203.0.113.66", "203.0.113.66")],
+            "{host}"
+        );
+    }
+}
+
+#[test]
+fn url_spellings_of_one_path_match() {
+    let indicator = picket_intel::normalize(IndicatorKind::Url, "http://evil.example/panel/gate.php?id=A").unwrap();
+    let m = matcher(&[ind(IndicatorKind::Url, &indicator)], &[]);
+    let hit = |url: &str| {
+        let mut v = Vec::new();
+        m.match_url(url, None, MatchedField::Url, &mut v);
+        v.len()
+    };
+    for url in [
+        "http://evil.example/panel/gate.php?id=A",
+        "http://evil.example//panel//gate.php?id=A",
+        "http://evil.example/panel/%67ate.php?id=%41",
+        "http://EVIL.example:80/panel/./gate.php?id=A",
+        "http://evil.example/x/../panel/gate.php?id=A",
+    ] {
+        assert_eq!(hit(url), 1, "{url}");
+    }
+    assert_eq!(hit("http://evil.example/panel/gate.php?id=B"), 0);
+    assert_eq!(hit("http://evil.example/panel%2Fgate.php?id=A"), 0);
+
+    let by_address = picket_intel::normalize(IndicatorKind::Url, "http://3405803842/drop.exe").unwrap();
+    let m = matcher(&[ind(IndicatorKind::Url, &by_address)], &[]);
+    let mut v = Vec::new();
+    m.match_url("http://0xcb007142/drop.exe", None, MatchedField::Url, &mut v);
+    assert_eq!(v.len(), 1, "{by_address}");
+}
+
+#[test]
 fn tls_and_ipv6() {
     let m = matcher(
         &[

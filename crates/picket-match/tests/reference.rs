@@ -363,3 +363,37 @@ proptest! {
         }
     }
 }
+
+/// One part of an IPv4 host in any radix browsers accept, or a stray token.
+fn ipv4_part() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (0u64..70_000).prop_map(|n| n.to_string()),
+        (0u64..70_000).prop_map(|n| format!("0{n:o}")),
+        (0u64..70_000).prop_map(|n| format!("0x{n:x}")),
+        (0u64..5_000_000_000).prop_map(|n| n.to_string()),
+        "[0-9a-fxX]{0,6}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4_000))]
+
+    /// The matcher's host reading agrees with the `url` crate, an
+    /// implementation of the WHATWG URL Standard, on which hosts are
+    /// addresses and which address each names.
+    #[test]
+    fn ipv4_hosts_agree_with_the_url_standard(
+        parts in proptest::collection::vec(ipv4_part(), 1..6),
+        trailing_dot in any::<bool>(),
+    ) {
+        let mut host = parts.join(".");
+        if trailing_dot {
+            host.push('.');
+        }
+        let reference = match url::Host::parse(&host) {
+            Ok(url::Host::Ipv4(ip)) => Some(ip),
+            _ => None,
+        };
+        prop_assert_eq!(picket_event::host::parse_ipv4(&host), reference, "{}", host);
+    }
+}

@@ -338,8 +338,7 @@ pub fn delivered(event: &HttpEvent) -> bool {
 
 /// The host as an IP address, when it is one (IPv6 may be bracketed).
 pub fn host_ip(host: &str) -> Option<IpAddr> {
-    let trimmed = host.trim_start_matches('[').trim_end_matches(']');
-    trimmed.parse().ok()
+    picket_event::host::parse_ip(host)
 }
 
 /// True for an address that is private, loopback, link-local or otherwise

@@ -88,6 +88,10 @@ impl Detector for RawIpDetector {
         let method = http.method.as_deref().unwrap_or("GET");
         let mut score: f64 = 0.3;
         let mut reasons = vec!["host is a bare IP address"];
+        if obscured_spelling(host, ip) {
+            score += 0.2;
+            reasons.push("address spelt as an integer, hex or octal number");
+        }
         let post = method.eq_ignore_ascii_case("POST");
         if post {
             score += 0.25;
@@ -148,6 +152,13 @@ impl Detector for RawIpDetector {
     }
 }
 
+/// Tells whether `host` writes `ip` in another form than the usual
+/// dotted quad or IPv6 literal, such as `3405803842` or `0xcb.0.0x71.0x42`.
+/// Browsers accept these, but ordinary links rarely use them.
+fn obscured_spelling(host: &str, ip: std::net::IpAddr) -> bool {
+    ip.is_ipv4() && host.strip_suffix('.').unwrap_or(host) != ip.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use picket_event::{HttpEvent, Timestamp};
@@ -191,6 +202,17 @@ mod tests {
         let alerts = run(&[request("POST", "45.9.74.78", "/c2sock")]);
         assert_eq!(alerts.len(), 1);
         assert!(alerts[0].score >= 0.5);
+    }
+
+    #[test]
+    fn integer_and_hex_hosts_are_addresses() {
+        for host in ["3405803842", "0xcb.0.0x71.0x42", "0313.0.0161.0102"] {
+            let alerts = run(&[request("GET", host, "/x.exe")]);
+            assert_eq!(alerts.len(), 1, "{host}");
+            assert_eq!(alerts[0].details["server"], "203.0.113.66");
+            let reasons = alerts[0].details["reasons"].to_string();
+            assert!(reasons.contains("integer, hex or octal"), "{reasons}");
+        }
     }
 
     #[test]
