@@ -75,3 +75,27 @@ fn wikipedia_capture_is_quiet() {
         .collect();
     assert!(http_alerts.is_empty(), "{http_alerts:#?}");
 }
+
+/// Real loopback traffic recorded by `fixtures/record_beacon.py`: a client
+/// checking in to `c2.test` every 2 s (jitter up to 0.3 s, one TCP
+/// connection each) beside a reader browsing `news.test` in bursts.
+#[test]
+fn recorded_beacon_capture_alerts_once() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/beacon-loopback.pcap");
+    let (events, alerts) = alerts_of_capture(&path);
+    let host_count = |host: &str| {
+        events
+            .iter()
+            .filter(|e| matches!(e, Event::Http(h) if h.host.as_deref() == Some(host)))
+            .count()
+    };
+    assert_eq!(host_count("c2.test"), 45, "every check-in decoded");
+    assert_eq!(host_count("news.test"), 60, "every page and resource decoded");
+
+    let beacons: Vec<&Alert> = alerts.iter().filter(|a| a.detector == "http.beacon").collect();
+    assert_eq!(beacons.len(), 1, "{beacons:#?}");
+    assert_eq!(beacons[0].details["server"], "c2.test");
+    assert_eq!(beacons[0].details["connections"], 45);
+    assert!(beacons[0].score >= 0.8, "{}", beacons[0].score);
+    assert_eq!(beacons[0].details["median_gap_secs"], 2.0);
+}
