@@ -29,6 +29,7 @@ pub mod reader;
 pub mod sink;
 pub mod time;
 pub mod tls;
+pub mod view;
 
 pub use alert::{Alert, IntelHit, IntelSource, MatchedField, Severity};
 pub use anomaly::Anomaly;
@@ -41,3 +42,4 @@ pub use reader::{EventReader, Rejection, SourceStats};
 pub use sink::{Sink, SinkError};
 pub use time::Timestamp;
 pub use tls::TlsEvent;
+pub use view::{AnswerValue, EventKind, EventView, decode_view};

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use aho_corasick::AhoCorasick;
-use picket_event::{DnsEvent, Event, HttpEvent, IntelHit, MatchedField, TlsEvent};
+use picket_event::{AnswerValue, Event, EventKind, EventView, IntelHit, MatchedField};
 use picket_intel::IndicatorKind;
 
 use crate::MatcherSettings;
@@ -172,19 +172,25 @@ impl Matcher {
     /// reported once, and at most [`MatcherSettings::max_hits_per_event`]
     /// hits are added per event.
     pub fn match_event(&self, event: &Event, hits: &mut Vec<IntelHit>) {
+        self.match_view(&event.view(), hits);
+    }
+
+    /// Appends a hit for every indicator that matches a field of `view`,
+    /// exactly as [`Matcher::match_event`] does for the event it was taken
+    /// from. A retro-hunt reads stored records into views and decodes the
+    /// full event only when this finds a hit.
+    pub fn match_view(&self, view: &EventView<'_>, hits: &mut Vec<IntelHit>) {
         let start = hits.len();
-        let client = event.client().ip;
-        let server = event.server().ip;
-        if let Some(ip) = client {
+        if let Some(ip) = view.client_ip {
             self.ip(ip, MatchedField::ClientIp, hits, start);
         }
-        if let Some(ip) = server {
+        if let Some(ip) = view.server_ip {
             self.ip(ip, MatchedField::ServerIp, hits, start);
         }
-        match event {
-            Event::Http(http) => self.http(http, hits, start),
-            Event::Dns(dns) => self.dns(dns, hits, start),
-            Event::Tls(tls) => self.tls(tls, hits, start),
+        match view.kind {
+            EventKind::Http => self.http(view, hits, start),
+            EventKind::Dns => self.dns(view, hits, start),
+            EventKind::Tls => self.tls(view, hits, start),
         }
     }
 
@@ -239,28 +245,28 @@ impl Matcher {
         self.digest(hex, field, hits, hits.len());
     }
 
-    fn http(&self, e: &HttpEvent, hits: &mut Vec<IntelHit>, start: usize) {
+    fn http(&self, e: &EventView<'_>, hits: &mut Vec<IntelHit>, start: usize) {
         for ip in e.forwarded_addresses() {
             self.ip(ip, MatchedField::ForwardedFor, hits, start);
         }
 
-        if let Some(host) = e.host.as_deref() {
+        if let Some(host) = e.host {
             self.host(host, MatchedField::HttpHost, hits, start);
         }
 
-        let mut path_for_name: Option<&str> = e.path.as_deref();
+        let mut path_for_name: Option<&str> = e.path;
         if !self.urls.is_empty_set() || !self.file_names.is_empty_set() {
             let raw: std::borrow::Cow<'_, str> = if !e.url.is_empty() {
-                e.url.as_str().into()
+                e.url.into()
             } else {
-                match (e.path.as_deref(), e.query.as_deref()) {
+                match (e.path, e.query) {
                     (Some(p), Some(q)) => format!("{p}?{q}").into(),
                     (Some(p), None) => p.into(),
                     _ => "".into(),
                 }
             };
             if !raw.is_empty()
-                && let Some(key) = normalize::url_key(&raw, e.host.as_deref())
+                && let Some(key) = normalize::url_key(&raw, e.host)
             {
                 if !self.urls.is_empty_set() {
                     self.url_key(&key, &raw, MatchedField::Url, hits, start);
@@ -276,7 +282,7 @@ impl Matcher {
             }
         }
 
-        if let Some(referrer) = e.referrer.as_deref()
+        if let Some(referrer) = e.referrer
             && let Some(key) = normalize::url_key(referrer, None)
         {
             self.url_key(&key, referrer, MatchedField::Referrer, hits, start);
@@ -285,17 +291,17 @@ impl Matcher {
             self.host(host, MatchedField::Referrer, hits, start);
         }
 
-        if let Some(ua) = e.user_agent.as_deref() {
+        if let Some(ua) = e.user_agent {
             self.user_agent(ua, hits, start);
         }
 
-        if let Some(user) = e.user_name.as_deref()
+        if let Some(user) = e.user_name
             && user.contains('@')
         {
             self.email(user, hits, start);
         }
 
-        if let Some(name) = e.file_name.as_deref() {
+        if let Some(name) = e.file_name {
             self.file_name(name, hits, start);
         }
         if let Some(path) = path_for_name.take()
@@ -304,30 +310,29 @@ impl Matcher {
             self.file_name(name, hits, start);
         }
 
-        if let Some(body) = &e.body {
-            for hex in [&body.md5, &body.sha1, &body.sha256] {
-                if !hex.is_empty() {
-                    self.digest(hex, MatchedField::BodyHash, hits, start);
+        for hex in e.body_digests {
+            if !hex.is_empty() {
+                self.digest(hex, MatchedField::BodyHash, hits, start);
+            }
+        }
+    }
+
+    fn dns(&self, e: &EventView<'_>, hits: &mut Vec<IntelHit>, start: usize) {
+        if !e.query_name.is_empty() {
+            self.domain(e.query_name, MatchedField::DnsQuery, hits, start);
+        }
+        for answer in e.answer_values() {
+            match answer {
+                AnswerValue::Ip(ip) => self.ip(ip, MatchedField::DnsAnswer, hits, start),
+                AnswerValue::Name(target) => {
+                    self.domain(target, MatchedField::DnsAnswer, hits, start)
                 }
             }
         }
     }
 
-    fn dns(&self, e: &DnsEvent, hits: &mut Vec<IntelHit>, start: usize) {
-        if !e.query_name.is_empty() {
-            self.domain(&e.query_name, MatchedField::DnsQuery, hits, start);
-        }
-        for rr in &e.answers {
-            if let Some(ip) = rr.ip() {
-                self.ip(ip, MatchedField::DnsAnswer, hits, start);
-            } else if let Some(target) = rr.target_name() {
-                self.domain(target, MatchedField::DnsAnswer, hits, start);
-            }
-        }
-    }
-
-    fn tls(&self, e: &TlsEvent, hits: &mut Vec<IntelHit>, start: usize) {
-        if let Some(name) = e.server_name.as_deref() {
+    fn tls(&self, e: &EventView<'_>, hits: &mut Vec<IntelHit>, start: usize) {
+        if let Some(name) = e.server_name {
             self.host(name, MatchedField::TlsSni, hits, start);
         }
     }
