@@ -234,7 +234,7 @@ fn sizes(http: &HttpEvent) -> (u32, u32) {
 }
 
 /// A pair seen in one distinct second so far.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 struct Single {
     /// Digest of the pair's key; 0 marks a free slot.
     key: u64,
@@ -248,10 +248,36 @@ struct Single {
 
 /// Slots for pairs seen in one second so far, in buckets of four: a
 /// lookup reads one cache line, and a full bucket drops its oldest entry.
+///
+/// A slot is stored as four words (key, seconds, connections, sizes) so
+/// that the table is allocated zeroed: the operating system then maps its
+/// pages only as they are first written, and a short input touches little
+/// of it.
 #[derive(Debug)]
 struct Singles {
-    slots: Vec<Single>,
+    slots: Vec<[u64; 4]>,
     bucket_mask: usize,
+}
+
+impl Single {
+    fn from_slot(slot: &[u64; 4]) -> Self {
+        Single {
+            key: slot[0],
+            secs: slot[1] as i64,
+            connections: slot[2],
+            request: (slot[3] >> 32) as u32,
+            response: slot[3] as u32,
+        }
+    }
+
+    fn to_slot(self) -> [u64; 4] {
+        [
+            self.key,
+            self.secs as u64,
+            self.connections,
+            (u64::from(self.request) << 32) | u64::from(self.response),
+        ]
+    }
 }
 
 impl Singles {
@@ -260,41 +286,40 @@ impl Singles {
     fn new(capacity: usize) -> Self {
         let buckets = (capacity / Self::WAYS).max(1).next_power_of_two();
         Singles {
-            slots: vec![Single::default(); buckets * Self::WAYS],
+            slots: vec![[0u64; 4]; buckets * Self::WAYS],
             bucket_mask: buckets - 1,
         }
-    }
-
-    fn bucket(&mut self, key: u64) -> &mut [Single] {
-        // The high bits pick the bucket; the low bits are what hashbrown
-        // and the key test already spread.
-        let start = ((key >> 32) as usize & self.bucket_mask) * Self::WAYS;
-        &mut self.slots[start..start + Self::WAYS]
     }
 
     /// Records a sighting of `key` at `secs`. Returns the pair's earlier
     /// single sighting, removed, when this one is in another second: the
     /// pair then needs a series.
     fn see(&mut self, key: u64, secs: i64, (request, response): (u32, u32)) -> Option<Single> {
-        let bucket = self.bucket(key);
-        if let Some(slot) = bucket.iter_mut().find(|s| s.key == key) {
-            if slot.secs == secs {
-                slot.connections += 1;
+        // The high bits pick the bucket: hashbrown already spreads the low ones.
+        let start = ((key >> 32) as usize & self.bucket_mask) * Self::WAYS;
+        let bucket = &mut self.slots[start..start + Self::WAYS];
+
+        if let Some(slot) = bucket.iter_mut().find(|s| s[0] == key) {
+            if slot[1] as i64 == secs {
+                slot[2] += 1;
                 return None;
             }
-            return Some(std::mem::take(slot));
+            let earlier = Single::from_slot(slot);
+            *slot = [0; 4];
+            return Some(earlier);
         }
-        let free = bucket
+        let oldest = bucket
             .iter_mut()
-            .min_by_key(|s| if s.key == 0 { i64::MIN } else { s.secs });
-        if let Some(slot) = free {
+            .min_by_key(|s| if s[0] == 0 { i64::MIN } else { s[1] as i64 });
+        if let Some(slot) = oldest {
             *slot = Single {
                 key,
                 secs,
                 connections: 1,
                 request,
                 response,
-            };
+            }
+            .to_slot();
         }
         None
     }

@@ -104,7 +104,10 @@ pub fn analyze_one(
     let progress = Progress::start(show_progress, &summary.path, total);
     let mut end_offset = skip_before;
 
+    let (mut events, mut store_flags) = (Vec::new(), Vec::new());
     let stats = read_ahead(reader, |batch| {
+        events.clear();
+        store_flags.clear();
         for record in batch.records {
             let event = match record {
                 Ok(event) => event,
@@ -123,8 +126,10 @@ pub fn analyze_one(
                 }
             }
             end_offset = end_offset.max(offset + 1);
-            pipeline.process(&event, !stored_before)?;
+            events.push(event);
+            store_flags.push(!stored_before);
         }
+        pipeline.process_batch(&events, &store_flags)?;
         progress.set_position(batch.bytes_read);
         Ok(())
     })?;

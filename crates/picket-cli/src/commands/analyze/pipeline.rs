@@ -26,7 +26,10 @@ pub struct Pipeline<'a> {
     sightings: Vec<(IndicatorKind, String, Timestamp)>,
     sinks: Vec<Box<dyn Sink + 'a>>,
     collected: Option<Vec<Alert>>,
+    /// Hits of the current batch, event after event.
     hits: Vec<IntelHit>,
+    /// Where each event's hits end in `hits`.
+    hit_ends: Vec<usize>,
     alerts: Vec<Alert>,
     summary: RunSummary,
 }
@@ -52,6 +55,7 @@ impl<'a> Pipeline<'a> {
             sinks,
             collected: collect.then(Vec::new),
             hits: Vec::new(),
+            hit_ends: Vec::new(),
             alerts: Vec::new(),
             summary: RunSummary::new(),
         }
@@ -67,43 +71,65 @@ impl<'a> Pipeline<'a> {
         Ok(())
     }
 
-    /// Runs one event through matching and detection, stores it when
-    /// `store_event` is set, and reports the alerts it completes.
-    pub fn process(&mut self, event: &Event, store_event: bool) -> anyhow::Result<()> {
+    /// Runs a batch of events through matching and detection, stores those
+    /// whose `store` flag is set, and reports the alerts they complete.
+    ///
+    /// Each detector takes the whole batch before the next one starts, so
+    /// its tables stay in cache across events (BENCHMARKS.md measures the
+    /// gain). Detectors share no state, so the order of calls changes
+    /// nothing they find. Only alerts within one batch come out grouped by
+    /// detector.
+    pub fn process_batch(&mut self, events: &[Event], store: &[bool]) -> anyhow::Result<()> {
         self.hits.clear();
-        self.matcher.match_event(event, &mut self.hits);
-        for hit in &self.hits {
-            self.alerts
-                .push(super::super::intel_alert(event.clone(), hit));
-            if self.passive_dns.is_some()
-                && store_event
-                && let Ok(kind) = hit.kind.parse::<IndicatorKind>()
-            {
-                self.sightings
-                    .push((kind, hit.indicator.clone(), event.timestamp()));
+        self.hit_ends.clear();
+        for (event, &store_event) in events.iter().zip(store) {
+            let start = self.hits.len();
+            self.matcher.match_event(event, &mut self.hits);
+            self.hit_ends.push(self.hits.len());
+            for hit in &self.hits[start..] {
+                self.alerts
+                    .push(super::super::intel_alert(event.clone(), hit));
+                if self.passive_dns.is_some()
+                    && store_event
+                    && let Ok(kind) = hit.kind.parse::<IndicatorKind>()
+                {
+                    self.sightings
+                        .push((kind, hit.indicator.clone(), event.timestamp()));
+                }
             }
         }
 
         for detector in &mut self.detectors {
-            detector.observe(event, &self.hits, &mut self.alerts);
+            let mut start = 0;
+            for (event, &end) in events.iter().zip(&self.hit_ends) {
+                detector.observe(event, &self.hits[start..end], &mut self.alerts);
+                start = end;
+            }
         }
 
-        if store_event {
-            if let Some(store) = &mut self.store {
-                store
-                    .insert_event(event)
-                    .context("cannot write an event to the store")?;
-            }
-            if let (Some(_), Event::Dns(dns)) = (self.passive_dns, event)
-                && pdns::records_anything(dns)
-            {
-                self.pdns_batch.push(dns.clone());
-                if self.pdns_batch.len() >= PDNS_BATCH {
-                    self.commit()?;
-                }
+        for (event, &store_event) in events.iter().zip(store) {
+            if store_event {
+                self.store_event(event)?;
             }
         }
         self.emit_alerts()
+    }
+
+    fn store_event(&mut self, event: &Event) -> anyhow::Result<()> {
+        if let Some(store) = &mut self.store {
+            store
+                .insert_event(event)
+                .context("cannot write an event to the store")?;
+        }
+        if let (Some(_), Event::Dns(dns)) = (self.passive_dns, event)
+            && pdns::records_anything(dns)
+        {
+            self.pdns_batch.push(dns.clone());
+            if self.pdns_batch.len() >= PDNS_BATCH {
+                self.commit()?;
+            }
+        }
+        Ok(())
     }
 
     /// Commits the store and folds the gathered DNS events into passive
