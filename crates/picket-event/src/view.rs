@@ -8,11 +8,7 @@
 //! gives the same view of a decoded event, so one matching code path serves
 //! both.
 
-use std::fmt;
 use std::net::IpAddr;
-
-use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer};
 
 use crate::codec::CodecError;
 use crate::{Event, RecordType, ResourceRecord, Timestamp};
@@ -214,205 +210,316 @@ fn answer_value(rtype: RecordType, data: &str) -> Option<AnswerValue<'_>> {
 /// an [`Event`], borrowing text from `bytes`.
 ///
 /// Only the fields read are checked: a record this accepts may still fail
-/// the full decode, which a caller needing the event reports.
+/// the full decode (bad UTF-8 in a skipped string, say), which a caller
+/// needing the event reports.
 pub fn decode_view(bytes: &[u8]) -> Result<EventView<'_>, CodecError> {
-    let mut deserializer = rmp_serde::Deserializer::from_read_ref(bytes).with_human_readable();
-    EventView::deserialize(&mut deserializer).map_err(CodecError::Decode)
+    let mut view = EventView::empty(EventKind::Http);
+    let mut cursor = Cursor { bytes, pos: 0 };
+    read_event(&mut cursor, &mut view).map_err(|e| CodecError::Decode(e.into_rmp()))?;
+    Ok(view)
 }
 
-impl<'de> Deserialize<'de> for EventView<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(ViewVisitor)
+/// Deepest nesting of skipped values, so that hostile records cannot
+/// exhaust the stack.
+const MAX_DEPTH: u32 = 64;
+
+/// The reason a record could not be read.
+#[derive(Debug)]
+enum ReadError {
+    Eof,
+    Marker(u8),
+    Utf8(std::str::Utf8Error),
+    Value(String),
+}
+
+impl ReadError {
+    fn into_rmp(self) -> rmp_serde::decode::Error {
+        use rmp_serde::decode::Error;
+        match self {
+            ReadError::Eof => Error::Syntax("record cut short".into()),
+            ReadError::Marker(m) => {
+                Error::Syntax(format!("unexpected MessagePack marker 0x{m:02x}"))
+            }
+            ReadError::Utf8(e) => Error::Utf8Error(e),
+            ReadError::Value(text) => Error::Syntax(text),
+        }
     }
 }
 
-struct ViewVisitor;
-
-impl<'de> Visitor<'de> for ViewVisitor {
-    type Value = EventView<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an event record")
+fn read_event<'a>(c: &mut Cursor<'a>, view: &mut EventView<'a>) -> Result<(), ReadError> {
+    let marker = c.byte()?;
+    let fields = c.map_len(marker)?.ok_or(ReadError::Marker(marker))?;
+    let mut kind = None;
+    for _ in 0..fields {
+        let key = c.key()?;
+        match key {
+            b"event.dataset" => {
+                kind = Some(match c.str()? {
+                    "http" => EventKind::Http,
+                    "dns" => EventKind::Dns,
+                    "tls" => EventKind::Tls,
+                    other => return Err(ReadError::Value(format!("unknown dataset {other:?}"))),
+                });
+            }
+            b"@timestamp" => view.timestamp = c.stamp()?,
+            b"client.ip" => view.client_ip = c.ip()?,
+            b"server.ip" => view.server_ip = c.ip()?,
+            b"http.request.x_forwarded_for" => view.forwarded_for = c.opt_str()?,
+            b"http.request.x_real_ip" => view.real_ip = c.opt_str()?,
+            b"url.domain" => view.host = c.opt_str()?,
+            b"url.original" => view.url = c.str()?,
+            b"url.path" => view.path = c.opt_str()?,
+            b"url.query" => view.query = c.opt_str()?,
+            b"http.request.referrer" => view.referrer = c.opt_str()?,
+            b"user_agent.original" => view.user_agent = c.opt_str()?,
+            b"user.name" => view.user_name = c.opt_str()?,
+            b"file.name" => view.file_name = c.opt_str()?,
+            b"http.response.body" => read_body(c, &mut view.body_digests)?,
+            b"dns.question.name" => view.query_name = c.str()?,
+            b"dns.answers" => view.answers = Answers::Borrowed(read_answers(c)?),
+            b"tls.client.server_name" => view.server_name = c.opt_str()?,
+            _ => c.skip(0)?,
+        }
     }
+    view.kind = kind.ok_or_else(|| ReadError::Value("missing field event.dataset".into()))?;
+    Ok(())
+}
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut view = EventView::empty(EventKind::Http);
-        let mut kind = None;
-        while let Some(key) = map.next_key::<&'de str>()? {
-            match key {
-                "event.dataset" => {
-                    kind = Some(match map.next_value::<&'de str>()? {
-                        "http" => EventKind::Http,
-                        "dns" => EventKind::Dns,
-                        "tls" => EventKind::Tls,
-                        other => {
-                            return Err(de::Error::unknown_variant(other, &["http", "dns", "tls"]));
-                        }
-                    });
-                }
-                "@timestamp" => view.timestamp = map.next_value::<StampValue<'de>>()?.0,
-                "client.ip" => view.client_ip = ip(map.next_value()?)?,
-                "server.ip" => view.server_ip = ip(map.next_value()?)?,
-                "http.request.x_forwarded_for" => view.forwarded_for = map.next_value()?,
-                "http.request.x_real_ip" => view.real_ip = map.next_value()?,
-                "url.domain" => view.host = map.next_value()?,
-                "url.original" => view.url = map.next_value()?,
-                "url.path" => view.path = map.next_value()?,
-                "url.query" => view.query = map.next_value()?,
-                "http.request.referrer" => view.referrer = map.next_value()?,
-                "user_agent.original" => view.user_agent = map.next_value()?,
-                "user.name" => view.user_name = map.next_value()?,
-                "file.name" => view.file_name = map.next_value()?,
-                "http.response.body" => {
-                    if let Some(body) = map.next_value::<Option<BodyDigests<'de>>>()? {
-                        view.body_digests = body.0;
-                    }
-                }
-                "dns.question.name" => view.query_name = map.next_value()?,
-                "dns.answers" => {
-                    view.answers = Answers::Borrowed(map.next_value::<AnswerList<'de>>()?.0);
-                }
-                "tls.client.server_name" => view.server_name = map.next_value()?,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+fn read_body<'a>(c: &mut Cursor<'a>, digests: &mut [&'a str; 3]) -> Result<(), ReadError> {
+    let marker = c.byte()?;
+    if marker == NIL {
+        return Ok(());
+    }
+    let fields = c.map_len(marker)?.ok_or(ReadError::Marker(marker))?;
+    for _ in 0..fields {
+        let slot = match c.key()? {
+            b"md5" => 0,
+            b"sha1" => 1,
+            b"sha256" => 2,
+            _ => {
+                c.skip(1)?;
+                continue;
+            }
+        };
+        digests[slot] = c.str()?;
+    }
+    Ok(())
+}
+
+fn read_answers<'a>(c: &mut Cursor<'a>) -> Result<Vec<(RecordType, &'a str)>, ReadError> {
+    let marker = c.byte()?;
+    let count = c.array_len(marker)?.ok_or(ReadError::Marker(marker))?;
+    // Each record takes at least one byte, so the record's length bounds this.
+    let mut answers = Vec::with_capacity(count.min(c.remaining()));
+    for _ in 0..count {
+        let marker = c.byte()?;
+        let fields = c.map_len(marker)?.ok_or(ReadError::Marker(marker))?;
+        let (mut rtype, mut data) = (None, None);
+        for _ in 0..fields {
+            match c.key()? {
+                b"type" => rtype = Some(c.record_type()?),
+                b"data" => data = Some(c.str()?),
+                _ => c.skip(2)?,
             }
         }
-        view.kind = kind.ok_or_else(|| de::Error::missing_field("event.dataset"))?;
-        Ok(view)
-    }
-}
-
-fn ip<E: de::Error>(text: Option<&str>) -> Result<Option<IpAddr>, E> {
-    text.map(|t| {
-        t.parse()
-            .map_err(|_| E::invalid_value(de::Unexpected::Str(t), &"an IP address"))
-    })
-    .transpose()
-}
-
-/// A timestamp as stored: RFC 3339 text, or nanoseconds.
-struct StampValue<'a>(Stamp<'a>);
-
-impl<'de> Deserialize<'de> for StampValue<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = StampValue<'de>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an RFC 3339 string or an integer of nanoseconds")
-            }
-
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(StampValue(Stamp::Text(v)))
-            }
-
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(StampValue(Stamp::Known(Timestamp::from_nanos(v))))
-            }
-
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                i64::try_from(v)
-                    .map(|v| StampValue(Stamp::Known(Timestamp::from_nanos(v))))
-                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
-            }
+        match (rtype, data) {
+            (Some(rtype), Some(data)) => answers.push((rtype, data)),
+            _ => return Err(ReadError::Value("answer without type or data".into())),
         }
-        deserializer.deserialize_any(V)
     }
+    Ok(answers)
 }
 
-/// The digests of `http.response.body`.
-struct BodyDigests<'a>([&'a str; 3]);
+const NIL: u8 = 0xc0;
 
-impl<'de> Deserialize<'de> for BodyDigests<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = BodyDigests<'de>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("body information")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut digests = ["", "", ""];
-                while let Some(key) = map.next_key::<&'de str>()? {
-                    let slot = match key {
-                        "md5" => 0,
-                        "sha1" => 1,
-                        "sha256" => 2,
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                            continue;
-                        }
-                    };
-                    digests[slot] = map.next_value()?;
-                }
-                Ok(BodyDigests(digests))
-            }
-        }
-        deserializer.deserialize_map(V)
-    }
+/// A reader of MessagePack values over one record.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    pos: usize,
 }
 
-/// Type and data of each record of `dns.answers`.
-struct AnswerList<'a>(Vec<(RecordType, &'a str)>);
-
-impl<'de> Deserialize<'de> for AnswerList<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = AnswerList<'de>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a list of resource records")
-            }
-
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                // Bounded by the record's length: each element takes bytes.
-                let mut records = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
-                while let Some(record) = seq.next_element::<Answer<'de>>()? {
-                    records.push((record.0, record.1));
-                }
-                Ok(AnswerList(records))
-            }
-        }
-        deserializer.deserialize_seq(V)
+impl<'a> Cursor<'a> {
+    fn remaining(&self) -> usize {
+        self.bytes.len() - self.pos
     }
-}
 
-/// Type and data of one resource record.
-struct Answer<'a>(RecordType, &'a str);
+    fn byte(&mut self) -> Result<u8, ReadError> {
+        let byte = *self.bytes.get(self.pos).ok_or(ReadError::Eof)?;
+        self.pos += 1;
+        Ok(byte)
+    }
 
-impl<'de> Deserialize<'de> for Answer<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Answer<'de>;
+    fn take(&mut self, n: usize) -> Result<&'a [u8], ReadError> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&end| end <= self.bytes.len())
+            .ok_or(ReadError::Eof)?;
+        let taken = &self.bytes[self.pos..end];
+        self.pos = end;
+        Ok(taken)
+    }
 
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a resource record")
-            }
+    /// Reads an `n`-byte big-endian unsigned integer.
+    fn be(&mut self, n: usize) -> Result<usize, ReadError> {
+        let value = self
+            .take(n)?
+            .iter()
+            .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+        usize::try_from(value).map_err(|_| ReadError::Value(format!("length {value} too large")))
+    }
 
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let (mut rtype, mut data) = (None, None);
-                while let Some(key) = map.next_key::<&'de str>()? {
-                    match key {
-                        "type" => rtype = Some(map.next_value::<RecordType>()?),
-                        "data" => data = Some(map.next_value::<&'de str>()?),
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Answer(
-                    rtype.ok_or_else(|| de::Error::missing_field("type"))?,
-                    data.ok_or_else(|| de::Error::missing_field("data"))?,
-                ))
-            }
+    fn str_len(&mut self, marker: u8) -> Result<Option<usize>, ReadError> {
+        Ok(Some(match marker {
+            0xa0..=0xbf => usize::from(marker & 0x1f),
+            0xd9 => self.be(1)?,
+            0xda => self.be(2)?,
+            0xdb => self.be(4)?,
+            _ => return Ok(None),
+        }))
+    }
+
+    fn map_len(&mut self, marker: u8) -> Result<Option<usize>, ReadError> {
+        Ok(Some(match marker {
+            0x80..=0x8f => usize::from(marker & 0x0f),
+            0xde => self.be(2)?,
+            0xdf => self.be(4)?,
+            _ => return Ok(None),
+        }))
+    }
+
+    fn array_len(&mut self, marker: u8) -> Result<Option<usize>, ReadError> {
+        Ok(Some(match marker {
+            0x90..=0x9f => usize::from(marker & 0x0f),
+            0xdc => self.be(2)?,
+            0xdd => self.be(4)?,
+            _ => return Ok(None),
+        }))
+    }
+
+    /// Reads a map key's bytes; keys are compared, never shown, so they
+    /// are not checked as UTF-8.
+    fn key(&mut self) -> Result<&'a [u8], ReadError> {
+        let marker = self.byte()?;
+        let len = self.str_len(marker)?.ok_or(ReadError::Marker(marker))?;
+        self.take(len)
+    }
+
+    fn opt_str(&mut self) -> Result<Option<&'a str>, ReadError> {
+        let marker = self.byte()?;
+        if marker == NIL {
+            return Ok(None);
         }
-        deserializer.deserialize_map(V)
+        let len = self.str_len(marker)?.ok_or(ReadError::Marker(marker))?;
+        std::str::from_utf8(self.take(len)?)
+            .map(Some)
+            .map_err(ReadError::Utf8)
+    }
+
+    fn str(&mut self) -> Result<&'a str, ReadError> {
+        self.opt_str()?.ok_or(ReadError::Marker(NIL))
+    }
+
+    fn ip(&mut self) -> Result<Option<IpAddr>, ReadError> {
+        self.opt_str()?
+            .map(|text| {
+                text.parse()
+                    .map_err(|_| ReadError::Value(format!("invalid IP address {text:?}")))
+            })
+            .transpose()
+    }
+
+    /// Reads an integer of any width, `None` for any other value.
+    fn int(&mut self, marker: u8) -> Result<Option<i128>, ReadError> {
+        let signed = |bytes: &[u8]| {
+            let unsigned = bytes.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+            let shift = 64 - 8 * bytes.len() as u32;
+            i128::from(((unsigned << shift) as i64) >> shift)
+        };
+        Ok(Some(match marker {
+            0x00..=0x7f => i128::from(marker),
+            0xe0..=0xff => i128::from(marker as i8),
+            0xcc => self.be(1)? as i128,
+            0xcd => self.be(2)? as i128,
+            0xce => self.be(4)? as i128,
+            0xcf => {
+                let bytes = self.take(8)?;
+                i128::from(bytes.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
+            }
+            0xd0 => signed(self.take(1)?),
+            0xd1 => signed(self.take(2)?),
+            0xd2 => signed(self.take(4)?),
+            0xd3 => signed(self.take(8)?),
+            _ => return Ok(None),
+        }))
+    }
+
+    fn stamp(&mut self) -> Result<Stamp<'a>, ReadError> {
+        let marker = self.byte()?;
+        if let Some(len) = self.str_len(marker)? {
+            let text = std::str::from_utf8(self.take(len)?).map_err(ReadError::Utf8)?;
+            return Ok(Stamp::Text(text));
+        }
+        let nanos = self.int(marker)?.ok_or(ReadError::Marker(marker))?;
+        i64::try_from(nanos)
+            .map(|n| Stamp::Known(Timestamp::from_nanos(n)))
+            .map_err(|_| ReadError::Value(format!("timestamp {nanos} out of range")))
+    }
+
+    /// Reads a record type as [`RecordType`]'s own decoding does: a
+    /// mnemonic, `TYPEnnn` or a number.
+    fn record_type(&mut self) -> Result<RecordType, ReadError> {
+        let marker = self.byte()?;
+        if let Some(len) = self.str_len(marker)? {
+            let name = std::str::from_utf8(self.take(len)?).map_err(ReadError::Utf8)?;
+            return RecordType::from_name(name)
+                .ok_or_else(|| ReadError::Value(format!("unknown record type {name:?}")));
+        }
+        let number = self.int(marker)?.ok_or(ReadError::Marker(marker))?;
+        u16::try_from(number)
+            .map(RecordType)
+            .map_err(|_| ReadError::Value(format!("record type {number} does not fit in 16 bits")))
+    }
+
+    /// Skips one value of any type.
+    fn skip(&mut self, depth: u32) -> Result<(), ReadError> {
+        if depth > MAX_DEPTH {
+            return Err(ReadError::Value("values nested too deep".into()));
+        }
+        let marker = self.byte()?;
+        let (items, bytes) = match marker {
+            0x00..=0x7f | 0xe0..=0xff | NIL | 0xc2 | 0xc3 => (0, 0),
+            0x80..=0x8f => (2 * usize::from(marker & 0x0f), 0),
+            0x90..=0x9f => (usize::from(marker & 0x0f), 0),
+            0xa0..=0xbf => (0, usize::from(marker & 0x1f)),
+            0xc4 | 0xd9 => (0, self.be(1)?),
+            0xc5 | 0xda => (0, self.be(2)?),
+            0xc6 | 0xdb => (0, self.be(4)?),
+            0xc7 => (0, self.be(1)?.saturating_add(1)),
+            0xc8 => (0, self.be(2)?.saturating_add(1)),
+            0xc9 => (0, self.be(4)?.saturating_add(1)),
+            0xca => (0, 4),
+            0xcb => (0, 8),
+            0xcc | 0xd0 => (0, 1),
+            0xcd | 0xd1 => (0, 2),
+            0xce | 0xd2 => (0, 4),
+            0xcf | 0xd3 => (0, 8),
+            0xd4 => (0, 2),
+            0xd5 => (0, 3),
+            0xd6 => (0, 5),
+            0xd7 => (0, 9),
+            0xd8 => (0, 17),
+            0xdc => (self.be(2)?, 0),
+            0xdd => (self.be(4)?, 0),
+            0xde => (self.be(2)?.saturating_mul(2), 0),
+            0xdf => (self.be(4)?.saturating_mul(2), 0),
+            _ => return Err(ReadError::Marker(marker)),
+        };
+        self.take(bytes)?;
+        for _ in 0..items {
+            self.skip(depth + 1)?;
+        }
+        Ok(())
     }
 }
 
@@ -549,6 +656,58 @@ mod tests {
         let b: Vec<IpAddr> = http.forwarded_addresses().collect();
         assert_eq!(a, b);
         assert_eq!(a.len(), 2);
+    }
+
+    #[test]
+    fn unread_fields_of_every_type_skipped() {
+        let long = "x".repeat(70_000);
+        let value = serde_json::json!({
+            "float": 1.5,
+            "negative": -70_000,
+            "big": u64::MAX,
+            "flag": true,
+            "nothing": null,
+            "nested": [[1, {"a": [2, 3]}], {"b": long}],
+            "event.dataset": "dns",
+            "@timestamp": 1_700_000_000_000_000_000i64,
+            "client.ip": null,
+            "dns.question.name": "q.example",
+            "dns.answers": [{"name": "q.example", "type": 28, "ttl": 5, "data": "2001:db8::1"}],
+            "http.response.body": null,
+        });
+        let bytes = codec::encode(&value).unwrap();
+        let view = decode_view(&bytes).unwrap();
+        assert_eq!(view.kind, EventKind::Dns);
+        assert_eq!(view.query_name, "q.example");
+        assert_eq!(view.client_ip, None);
+        assert_eq!(
+            view.timestamp(),
+            Some(Timestamp::from_nanos(1_700_000_000_000_000_000))
+        );
+        let answers: Vec<AnswerValue<'_>> = view.answer_values().collect();
+        assert_eq!(
+            answers,
+            vec![AnswerValue::Ip("2001:db8::1".parse().unwrap())]
+        );
+
+        // A map of three: the dataset, a bin 8 of three bytes, a fixext 4.
+        let mut raw = vec![0x83, 0xad];
+        raw.extend_from_slice(b"event.dataset");
+        raw.extend_from_slice(&[0xa3, b't', b'l', b's', 0xa1, b'x', 0xc4, 3, 1, 2, 3]);
+        raw.extend_from_slice(&[0xa1, b'y', 0xd6, 7, 0, 0, 0, 0]);
+        assert_eq!(decode_view(&raw).unwrap().kind, EventKind::Tls);
+        raw.truncate(raw.len() - 1);
+        assert!(decode_view(&raw).is_err());
+    }
+
+    #[test]
+    fn deep_nesting_rejected() {
+        let mut raw = vec![0x82, 0xad];
+        raw.extend_from_slice(b"event.dataset");
+        raw.extend_from_slice(&[0xa3, b'd', b'n', b's', 0xa1, b'z']);
+        raw.extend(std::iter::repeat_n(0x91, 100_000));
+        raw.push(0xc0);
+        assert!(decode_view(&raw).is_err());
     }
 
     #[test]

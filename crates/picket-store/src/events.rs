@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
-use picket_event::{Alert, Event, Sink, SinkError, codec};
+use picket_event::{Alert, Event, Sink, SinkError, Timestamp, codec};
 use rusqlite::{Connection, params};
 
 use crate::{Store, StoreError, alerts};
@@ -17,6 +17,109 @@ pub struct EventRef {
     pub block: i64,
     /// Position of the event inside its block, from 0.
     pub index: u32,
+}
+
+/// The blocks and time span of a day that [`Store::scan_records`] reads.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RecordScan {
+    /// First and last block number to read, inclusive; `None` reads all.
+    pub blocks: Option<(i64, i64)>,
+    /// Blocks holding only events before this instant are skipped.
+    pub since: Option<Timestamp>,
+    /// Blocks holding only events at or after this instant are skipped.
+    pub until: Option<Timestamp>,
+}
+
+/// The stored block a record passed to [`Store::scan_records`] belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockInfo {
+    /// Day number (days since the Unix epoch, UTC).
+    pub day: i64,
+    /// Row id of the block inside the day's table.
+    pub block: i64,
+    /// Time of the block's oldest event.
+    pub ts_min: Timestamp,
+    /// Time of the block's newest event.
+    pub ts_max: Timestamp,
+    /// True when every event of the block lies inside the scan's time span,
+    /// so that the caller can skip reading each event's time.
+    pub within: bool,
+}
+
+impl BlockInfo {
+    /// Returns the name of the day table holding this block, as errors
+    /// name it.
+    pub fn table(&self) -> String {
+        day_table(self.day)
+    }
+
+    /// Returns the address of the record at `index` in this block.
+    pub fn event_ref(&self, index: u32) -> EventRef {
+        EventRef {
+            day: self.day,
+            block: self.block,
+            index,
+        }
+    }
+}
+
+/// The callback of [`Store::scan_records`]: a record's block, its position
+/// in the block, and its bytes.
+pub type RecordVisitor<'v> = dyn FnMut(&BlockInfo, u32, &[u8]) -> Result<(), StoreError> + 'v;
+
+/// Decompresses blocks into one reused buffer with one reused context.
+struct BlockDecompressor<'t> {
+    table: &'t str,
+    context: zstd::bulk::Decompressor<'static>,
+    buffer: Vec<u8>,
+}
+
+impl<'t> BlockDecompressor<'t> {
+    fn new(table: &'t str) -> Result<Self, StoreError> {
+        let context = zstd::bulk::Decompressor::new().map_err(|e| StoreError::CorruptBlock {
+            table: table.to_owned(),
+            block: 0,
+            reason: format!("cannot create a decompression context: {e}"),
+        })?;
+        Ok(BlockDecompressor {
+            table,
+            context,
+            buffer: Vec::new(),
+        })
+    }
+
+    /// Returns the decompressed records of one block body.
+    fn decompress(&mut self, block: i64, body: &[u8]) -> Result<&[u8], StoreError> {
+        let corrupt = |reason: String| StoreError::CorruptBlock {
+            table: self.table.to_owned(),
+            block,
+            reason,
+        };
+        self.buffer.clear();
+        match zstd::zstd_safe::get_frame_content_size(body) {
+            Ok(Some(size)) if size <= MAX_BLOCK_BYTES as u64 => {
+                // The writer's frames state their size: one call, no copies.
+                self.buffer.reserve(size as usize);
+                self.context
+                    .decompress_to_buffer(body, &mut self.buffer)
+                    .map_err(|e| corrupt(e.to_string()))?;
+            }
+            Ok(Some(_)) => return Err(corrupt("block larger than the scan limit".into())),
+            Ok(None) | Err(_) => {
+                // Bounded: take() stops one byte past the limit checked below.
+                #[allow(clippy::disallowed_methods)]
+                zstd::stream::read::Decoder::new(body)
+                    .map_err(|e| corrupt(e.to_string()))?
+                    .take(MAX_BLOCK_BYTES as u64 + 1)
+                    .read_to_end(&mut self.buffer)
+                    .map_err(|e| corrupt(e.to_string()))?;
+                if self.buffer.len() > MAX_BLOCK_BYTES {
+                    return Err(corrupt("block larger than the scan limit".into()));
+                }
+            }
+        }
+        Ok(&self.buffer)
+    }
 }
 
 /// Name of the table holding one day's events. Days before 1970 (negative
@@ -133,45 +236,82 @@ impl Store {
         visit: &mut dyn FnMut(EventRef, Event),
     ) -> Result<u64, StoreError> {
         let table = day_table(day);
-        let exists: bool = self.conn.query_row(
-            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-            [&table],
-            |row| row.get(0),
+        self.scan_records(day, &RecordScan::default(), &mut |block, index, record| {
+            let event: Event = codec::decode(record).map_err(|source| StoreError::Codec {
+                table: table.clone(),
+                row: block.block,
+                source,
+            })?;
+            visit(block.event_ref(index), event);
+            Ok(())
+        })
+    }
+
+    /// Returns the first and last block number of one day, `None` when the
+    /// day holds no block. A scan can be split into block ranges with them.
+    pub fn day_blocks(&self, day: i64) -> Result<Option<(i64, i64)>, StoreError> {
+        if !self.day_table_exists(day)? {
+            return Ok(None);
+        }
+        let range: (Option<i64>, Option<i64>) = self.conn.query_row(
+            &format!("SELECT min(block), max(block) FROM {}", day_table(day)),
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
         )?;
-        if !exists {
+        Ok(range.0.zip(range.1))
+    }
+
+    /// Calls `visit` with the undecoded record of every event of one day in
+    /// the blocks and time span of `scan`, in insertion order, and returns
+    /// how many records were visited. An error from `visit` stops the scan.
+    ///
+    /// Records are in the compact binary form of [`codec`]. Blocks whose
+    /// time span lies wholly outside the scan's are skipped without being
+    /// decompressed, but a block that overlaps it is visited whole, so the
+    /// caller still checks each event's time when [`BlockInfo::within`] is
+    /// false.
+    pub fn scan_records(
+        &self,
+        day: i64,
+        scan: &RecordScan,
+        visit: &mut RecordVisitor<'_>,
+    ) -> Result<u64, StoreError> {
+        if !self.day_table_exists(day)? {
             return Ok(0);
         }
 
-        let mut statement = self
-            .conn
-            .prepare(&format!("SELECT block, body FROM {table} ORDER BY block"))?;
-        let mut rows = statement.query([])?;
+        let table = day_table(day);
+        let (first, last) = scan.blocks.unwrap_or((i64::MIN, i64::MAX));
+        let since = scan.since.map_or(i64::MIN, Timestamp::as_nanos);
+        let until = scan.until.map_or(i64::MAX, Timestamp::as_nanos);
+        let mut statement = self.conn.prepare(&format!(
+            "SELECT block, ts_min, ts_max, body FROM {table}
+             WHERE block BETWEEN ?1 AND ?2 AND ts_max >= ?3 AND ts_min < ?4
+             ORDER BY block"
+        ))?;
+        let mut rows = statement.query(params![first, last, since, until])?;
+        let mut decompressor = BlockDecompressor::new(&table)?;
         let mut visited = 0;
-        let mut records = Vec::new();
         while let Some(row) = rows.next()? {
-            let block: i64 = row.get(0)?;
-            let body = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
-            let corrupt = |reason: &str| StoreError::CorruptBlock {
-                table: table.clone(),
-                block,
-                reason: reason.to_owned(),
+            let (ts_min, ts_max): (i64, i64) = (row.get(1)?, row.get(2)?);
+            let block = BlockInfo {
+                day,
+                block: row.get(0)?,
+                ts_min: Timestamp::from_nanos(ts_min),
+                ts_max: Timestamp::from_nanos(ts_max),
+                within: ts_min >= since && ts_max < until,
             };
+            let body = row.get_ref(3)?.as_blob().map_err(rusqlite::Error::from)?;
+            let records = decompressor.decompress(block.block, body)?;
 
-            records.clear();
-            // Bounded: take() stops one byte past the limit checked below.
-            #[allow(clippy::disallowed_methods)]
-            zstd::stream::read::Decoder::new(body)
-                .map_err(|e| corrupt(&e.to_string()))?
-                .take(MAX_BLOCK_BYTES as u64 + 1)
-                .read_to_end(&mut records)
-                .map_err(|e| corrupt(&e.to_string()))?;
-            if records.len() > MAX_BLOCK_BYTES {
-                return Err(corrupt("block larger than the scan limit"));
-            }
-
-            let mut rest = records.as_slice();
+            let mut rest = records;
             let mut index = 0u32;
             while !rest.is_empty() {
+                let corrupt = |reason: &str| StoreError::CorruptBlock {
+                    table: table.clone(),
+                    block: block.block,
+                    reason: reason.to_owned(),
+                };
                 let (length, tail) = rest
                     .split_first_chunk::<4>()
                     .ok_or_else(|| corrupt("record length cut short"))?;
@@ -180,12 +320,7 @@ impl Store {
                     return Err(corrupt("record cut short"));
                 }
                 let (record, tail) = tail.split_at(length);
-                let event: Event = codec::decode(record).map_err(|source| StoreError::Codec {
-                    table: table.clone(),
-                    row: block,
-                    source,
-                })?;
-                visit(EventRef { day, block, index }, event);
+                visit(&block, index, record)?;
                 visited += 1;
                 index += 1;
                 rest = tail;
@@ -194,11 +329,22 @@ impl Store {
         Ok(visited)
     }
 
+    fn day_table_exists(&self, day: i64) -> Result<bool, StoreError> {
+        let exists = self.conn.query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [day_table(day)],
+            |row| row.get(0),
+        )?;
+        Ok(exists)
+    }
+
     /// Drops one day's events whole.
     pub fn drop_day(&self, day: i64) -> Result<(), StoreError> {
         let table = day_table(day);
-        self.conn.execute_batch(&format!("DROP TABLE IF EXISTS {table}"))?;
-        self.conn.execute("DELETE FROM days WHERE day = ?1", [day])?;
+        self.conn
+            .execute_batch(&format!("DROP TABLE IF EXISTS {table}"))?;
+        self.conn
+            .execute("DELETE FROM days WHERE day = ?1", [day])?;
         Ok(())
     }
 }
@@ -289,7 +435,13 @@ impl StoreWriter<'_> {
         let mut insert = self.conn.prepare_cached(&format!(
             "INSERT INTO {table} (ts_min, ts_max, events, ingest, body) VALUES (?1, ?2, ?3, ?4, ?5)"
         ))?;
-        insert.execute(params![block.ts_min, block.ts_max, block.events, self.ingest, body])?;
+        insert.execute(params![
+            block.ts_min,
+            block.ts_max,
+            block.events,
+            self.ingest,
+            body
+        ])?;
         let mut count = self
             .conn
             .prepare_cached("UPDATE days SET events = events + ?2 WHERE day = ?1")?;

@@ -26,7 +26,7 @@ pub mod useragents;
 
 pub use alerts::StoredAlert;
 pub use error::StoreError;
-pub use events::{EventRef, StoreWriter, WriterConfig};
+pub use events::{BlockInfo, EventRef, RecordScan, RecordVisitor, StoreWriter, WriterConfig};
 pub use ingest::{FileIdentity, IngestRecord};
 pub use store::Store;
 pub use alerts::dedupe_key;

@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test stops at the first unexpected value
 
 use picket_event::{Alert, DnsEvent, Event, HttpEvent, Sink, SourceLocation, Timestamp};
-use picket_store::{FileIdentity, Store, WriterConfig, dedupe_key};
+use picket_store::{FileIdentity, RecordScan, Store, WriterConfig, dedupe_key};
 
 fn http_at(secs: i64, line: u64) -> Event {
     Event::Http(HttpEvent {
@@ -23,7 +23,10 @@ fn events_land_in_their_day() {
         batch_size: 2,
         ..WriterConfig::default()
     });
-    for (i, secs) in [86_400 * 3 + 5, 86_400 * 3 + 7, 86_400 * 4 + 1].iter().enumerate() {
+    for (i, secs) in [86_400 * 3 + 5, 86_400 * 3 + 7, 86_400 * 4 + 1]
+        .iter()
+        .enumerate()
+    {
         writer.write_event(&http_at(*secs, i as u64 + 1)).unwrap();
     }
     writer.finish().unwrap();
@@ -34,7 +37,9 @@ fn events_land_in_their_day() {
 
     let mut lines = Vec::new();
     let visited = store
-        .scan_day(3, &mut |_, event| lines.push(event.location().line.unwrap()))
+        .scan_day(3, &mut |_, event| {
+            lines.push(event.location().line.unwrap())
+        })
         .unwrap();
     assert_eq!(visited, 2);
     assert_eq!(lines, vec![1, 2]);
@@ -151,19 +156,135 @@ fn blocks_split_and_scan_in_order() {
         block_events: 3,
     });
     for line in 1..=10 {
-        writer.write_event(&http_at(100 + line as i64, line)).unwrap();
+        writer
+            .write_event(&http_at(100 + line as i64, line))
+            .unwrap();
     }
     writer.finish().unwrap();
     drop(writer);
 
     let mut seen = Vec::new();
     store
-        .scan_day(0, &mut |at, event| seen.push((at.index, event.location().line.unwrap())))
+        .scan_day(0, &mut |at, event| {
+            seen.push((at.index, event.location().line.unwrap()))
+        })
         .unwrap();
     let lines: Vec<u64> = seen.iter().map(|(_, line)| *line).collect();
     assert_eq!(lines, (1..=10).collect::<Vec<u64>>());
     assert_eq!(seen[3].0, 0, "the fourth event starts the second block");
     assert_eq!(store.day_event_count(0).unwrap(), 10);
+}
+
+/// Writes events at seconds 101..=110 in blocks of three, numbered 1 to 4.
+fn ten_events_in_blocks(store: &Store) {
+    let mut writer = store.writer(WriterConfig {
+        batch_size: 100,
+        block_events: 3,
+    });
+    for line in 1..=10 {
+        writer
+            .write_event(&http_at(100 + line as i64, line))
+            .unwrap();
+    }
+    writer.finish().unwrap();
+}
+
+fn scanned_lines(store: &Store, scan: &RecordScan) -> Vec<(i64, bool, u64)> {
+    let mut seen = Vec::new();
+    store
+        .scan_records(0, scan, &mut |block, index, record| {
+            let event: Event = picket_event::codec::decode(record).unwrap();
+            assert_eq!(block.event_ref(index).block, block.block);
+            seen.push((block.block, block.within, event.location().line.unwrap()));
+            Ok(())
+        })
+        .unwrap();
+    seen
+}
+
+#[test]
+fn record_scan_selects_blocks_and_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.sqlite")).unwrap();
+    ten_events_in_blocks(&store);
+    assert_eq!(store.day_blocks(0).unwrap(), Some((1, 4)));
+    assert_eq!(store.day_blocks(5).unwrap(), None);
+
+    let all = scanned_lines(&store, &RecordScan::default());
+    assert_eq!(all.len(), 10);
+    assert!(all.iter().all(|(_, within, _)| *within));
+
+    let middle = RecordScan {
+        blocks: Some((2, 3)),
+        ..RecordScan::default()
+    };
+    let lines: Vec<u64> = scanned_lines(&store, &middle).iter().map(|s| s.2).collect();
+    assert_eq!(lines, vec![4, 5, 6, 7, 8, 9]);
+
+    // 105 falls inside block 2 (104..=106), 109 inside block 3 (107..=109).
+    let span = RecordScan {
+        since: Timestamp::from_secs_nanos(105, 0),
+        until: Timestamp::from_secs_nanos(109, 0),
+        ..RecordScan::default()
+    };
+    let seen = scanned_lines(&store, &span);
+    let blocks: Vec<(i64, bool)> = seen.iter().map(|s| (s.0, s.1)).collect();
+    assert_eq!(
+        blocks,
+        vec![
+            (2, false),
+            (2, false),
+            (2, false),
+            (3, false),
+            (3, false),
+            (3, false)
+        ]
+    );
+
+    let exact = RecordScan {
+        since: Timestamp::from_secs_nanos(104, 0),
+        until: Timestamp::from_secs_nanos(107, 0),
+        ..RecordScan::default()
+    };
+    let seen = scanned_lines(&store, &exact);
+    assert_eq!(seen.len(), 3);
+    assert!(seen.iter().all(|s| s.0 == 2 && s.1), "{seen:?}");
+}
+
+#[test]
+fn block_without_stated_size_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.sqlite")).unwrap();
+    ten_events_in_blocks(&store);
+    let body: Vec<u8> = store
+        .connection()
+        .query_row("SELECT body FROM events_d0 WHERE block = 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let records = zstd::bulk::decompress(&body, 1 << 20).unwrap();
+    let mut streamed = Vec::new();
+    let mut encoder = zstd::stream::write::Encoder::new(&mut streamed, 3).unwrap();
+    encoder.include_contentsize(false).unwrap();
+    std::io::Write::write_all(&mut encoder, &records).unwrap();
+    encoder.finish().unwrap();
+    assert!(matches!(
+        zstd::zstd_safe::get_frame_content_size(&streamed),
+        Ok(None)
+    ));
+    store
+        .connection()
+        .execute(
+            "UPDATE events_d0 SET body = ?1 WHERE block = 1",
+            [&streamed],
+        )
+        .unwrap();
+
+    let lines: Vec<u64> = scanned_lines(&store, &RecordScan::default())
+        .iter()
+        .map(|s| s.2)
+        .collect();
+    assert_eq!(lines, (1..=10).collect::<Vec<u64>>());
 }
 
 #[test]
@@ -199,7 +320,9 @@ fn second_writer_waits_for_the_first() {
         }
     });
     assert!(
-        receiver.recv_timeout(std::time::Duration::from_millis(300)).is_err(),
+        receiver
+            .recv_timeout(std::time::Duration::from_millis(300))
+            .is_err(),
         "the second writer must wait while the first is open"
     );
 

@@ -1,13 +1,16 @@
 //! `picket hunt`: match stored event history against indicators.
 //!
-//! Every day partition in the time range is scanned by its own worker with
-//! its own read-only connection, all sharing one compiled matcher. Hits
-//! become `intel.match` alerts marked retrospective. An alert whose dedupe
+//! The day partitions in the time range are cut into runs of blocks, which
+//! worker threads take in turn, each with its own read-only connection and
+//! all sharing one compiled matcher. A worker reads each stored record into
+//! a borrowed view of the fields matching reads and decodes the whole event
+//! only for a hit. Hits become `intel.match` alerts marked retrospective.
+//! An alert whose dedupe
 //! key (detector, event location, indicator and field) is already stored,
 //! because `analyze` or an earlier hunt raised it, is counted and not
 //! reported again.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -17,11 +20,11 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use picket_event::{Alert, Event, IntelHit, Sink, Timestamp};
+use picket_event::{Alert, Event, IntelHit, Sink, Timestamp, codec, decode_view};
 use picket_intel::{Indicator, IndicatorKind, Sighting};
 use picket_match::{Matcher, MatcherBuilder};
 use picket_output::JsonlSink;
-use picket_store::{Store, WriterConfig, dedupe_key};
+use picket_store::{BlockInfo, RecordScan, Store, StoreError, WriterConfig, dedupe_key};
 use serde::Serialize;
 use tracing::{info, warn};
 
@@ -34,6 +37,11 @@ use super::INTEL_MATCH;
 /// Alerts buffered between the scanning workers and the writer; bounds
 /// memory when an indicator matches a large part of the history.
 const ALERT_QUEUE: usize = 4096;
+
+/// Blocks per unit of work: 64 blocks of 512 events, about 33,000 events,
+/// small enough that one day keeps every thread busy and large enough that
+/// the per-unit query costs nothing measurable.
+const CHUNK_BLOCKS: i64 = 64;
 
 /// Options of `picket hunt`.
 #[derive(Debug, clap::Args)]
@@ -341,11 +349,29 @@ pub fn hunt(
         .into_iter()
         .filter(|d| first_day.is_none_or(|f| *d >= f) && last_day.is_none_or(|l| *d <= l))
         .collect();
+    let mut chunks = Vec::new();
+    for &day in &days {
+        if let Some((first, last)) = store.day_blocks(day)? {
+            let mut start = first;
+            while start <= last {
+                let end = start.saturating_add(CHUNK_BLOCKS - 1).min(last);
+                chunks.push(Chunk {
+                    day,
+                    first: start,
+                    last: end,
+                });
+                start = end.saturating_add(1);
+                if end == i64::MAX {
+                    break;
+                }
+            }
+        }
+    }
     let threads = match options.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     }
-    .min(days.len().max(1));
+    .min(chunks.len().max(1));
     info!(
         days = days.len(),
         threads,
@@ -360,6 +386,7 @@ pub fn hunt(
         ..HuntSummary::default()
     };
     let mut sightings: HashMap<(String, String), (u64, Timestamp)> = HashMap::new();
+    let mut failed_days = HashSet::new();
     let next = AtomicUsize::new(0);
     let path = store.path().to_owned();
     let (tx, rx) = mpsc::sync_channel::<Message>(ALERT_QUEUE);
@@ -372,8 +399,8 @@ pub fn hunt(
     std::thread::scope(|scope| {
         for _ in 0..threads {
             let tx = tx.clone();
-            let (days, next, path) = (&days, &next, &path);
-            scope.spawn(move || scan_worker(path, days, next, matcher, options, &tx));
+            let (chunks, next, path) = (&chunks, &next, &path);
+            scope.spawn(move || scan_worker(path, chunks, next, matcher, options, &tx));
         }
         drop(tx);
 
@@ -414,13 +441,15 @@ pub fn hunt(
                         Err(e) => record_error = Some(e),
                     }
                 }
-                Message::DayDone { scanned, matched } => {
+                Message::ChunkDone { scanned, matched } => {
                     summary.events_scanned += scanned;
                     summary.events_matched += matched;
                 }
-                Message::DayFailed { day, error } => {
+                Message::ChunkFailed { day, error } => {
                     warn!(day, %error, "a day partition could not be scanned");
-                    summary.days_failed += 1;
+                    if failed_days.insert(day) {
+                        summary.days_failed += 1;
+                    }
                 }
             }
         }
@@ -479,15 +508,23 @@ pub fn hunt(
 
 enum Message {
     Alert(Box<Alert>),
-    DayDone { scanned: u64, matched: u64 },
-    DayFailed { day: i64, error: String },
+    ChunkDone { scanned: u64, matched: u64 },
+    ChunkFailed { day: i64, error: String },
 }
 
-/// Takes days off the shared list until none is left, scanning each with a
-/// read-only connection of its own.
+/// A run of blocks of one day partition: the unit of work of a scan.
+#[derive(Clone, Copy, Debug)]
+struct Chunk {
+    day: i64,
+    first: i64,
+    last: i64,
+}
+
+/// Takes chunks off the shared list until none is left, scanning each with
+/// a read-only connection of its own.
 fn scan_worker(
     path: &Path,
-    days: &[i64],
+    chunks: &[Chunk],
     next: &AtomicUsize,
     matcher: &Matcher,
     options: &HuntOptions,
@@ -496,9 +533,9 @@ fn scan_worker(
     let reader = match Store::open_read_only(path) {
         Ok(reader) => reader,
         Err(error) => {
-            while let Some(&day) = days.get(next.fetch_add(1, Ordering::Relaxed)) {
-                let _ = tx.send(Message::DayFailed {
-                    day,
+            while let Some(chunk) = chunks.get(next.fetch_add(1, Ordering::Relaxed)) {
+                let _ = tx.send(Message::ChunkFailed {
+                    day: chunk.day,
                     error: error.to_string(),
                 });
             }
@@ -506,20 +543,30 @@ fn scan_worker(
         }
     };
     let mut hits: Vec<IntelHit> = Vec::new();
-    while let Some(&day) = days.get(next.fetch_add(1, Ordering::Relaxed)) {
+    while let Some(chunk) = chunks.get(next.fetch_add(1, Ordering::Relaxed)) {
+        let scan = RecordScan {
+            blocks: Some((chunk.first, chunk.last)),
+            since: options.since,
+            until: options.until,
+        };
         let mut matched = 0u64;
         let mut receiver_gone = false;
-        let result = reader.scan_day(day, &mut |_, event: Event| {
-            let ts = event.timestamp();
-            if options.since.is_some_and(|s| ts < s) || options.until.is_some_and(|u| ts >= u) {
-                return;
+        let result = reader.scan_records(chunk.day, &scan, &mut |block, _, record| {
+            if receiver_gone {
+                return Ok(());
             }
-            matched += 1;
-            hits.clear();
-            matcher.match_event(&event, &mut hits);
-            if hits.is_empty() || receiver_gone {
-                return;
-            }
+            let event = match match_record(block, record, matcher, options, &mut hits)? {
+                Outcome::OutOfRange => return Ok(()),
+                Outcome::Miss => {
+                    matched += 1;
+                    return Ok(());
+                }
+                Outcome::Hit(event) => {
+                    matched += 1;
+                    *event
+                }
+            };
+
             let last = hits.len() - 1;
             let mut event = Some(event);
             for (i, hit) in hits.iter().enumerate() {
@@ -534,19 +581,86 @@ fn scan_worker(
                     .is_err()
                 {
                     receiver_gone = true;
-                    return;
+                    break;
                 }
             }
+            Ok(())
         });
         let message = match result {
-            Ok(scanned) => Message::DayDone { scanned, matched },
-            Err(error) => Message::DayFailed {
-                day,
+            Ok(scanned) => Message::ChunkDone { scanned, matched },
+            Err(error) => Message::ChunkFailed {
+                day: chunk.day,
                 error: error.to_string(),
             },
         };
         if tx.send(message).is_err() {
             return;
+        }
+    }
+}
+
+/// The result of matching one stored record.
+enum Outcome {
+    /// The event lies outside the time range.
+    OutOfRange,
+    /// No indicator hit.
+    Miss,
+    /// The decoded event, for the hits left in the hit list.
+    Hit(Box<Event>),
+}
+
+/// Matches one stored record, filling `hits`.
+///
+/// The record is read into a borrowed view first and decoded whole only for
+/// a hit. A record the view cannot read, or whose time it cannot read when
+/// the block straddles the range, is decoded whole at once, so that the
+/// full decoder reports it as before.
+fn match_record(
+    block: &BlockInfo,
+    record: &[u8],
+    matcher: &Matcher,
+    options: &HuntOptions,
+    hits: &mut Vec<IntelHit>,
+) -> Result<Outcome, StoreError> {
+    let decode = || {
+        codec::decode::<Event>(record).map_err(|source| StoreError::Codec {
+            table: block.table(),
+            row: block.block,
+            source,
+        })
+    };
+    let in_range = |ts: Timestamp| {
+        !(options.since.is_some_and(|s| ts < s) || options.until.is_some_and(|u| ts >= u))
+    };
+
+    hits.clear();
+    let view = decode_view(record).ok();
+    let time = match &view {
+        _ if block.within => None,
+        Some(view) => view.timestamp(),
+        None => None,
+    };
+    match view {
+        Some(view) if block.within || time.is_some() => {
+            if time.is_some_and(|t| !in_range(t)) {
+                return Ok(Outcome::OutOfRange);
+            }
+            matcher.match_view(&view, hits);
+            if hits.is_empty() {
+                return Ok(Outcome::Miss);
+            }
+            Ok(Outcome::Hit(Box::new(decode()?)))
+        }
+        _ => {
+            let event = decode()?;
+            if !in_range(event.timestamp()) {
+                return Ok(Outcome::OutOfRange);
+            }
+            matcher.match_event(&event, hits);
+            if hits.is_empty() {
+                return Ok(Outcome::Miss);
+            }
+            Ok(Outcome::Hit(Box::new(event)))
         }
     }
 }
@@ -761,5 +875,248 @@ mod tests {
         assert_eq!(summary.days, 1);
         assert_eq!(alerts.len(), 1);
         assert_eq!(alerts[0].indicators[0].indicator, "good.example");
+    }
+
+    /// Creates a store of every event kind with every matchable field, in blocks of
+    /// three events so that blocks straddle time bounds and days span
+    /// several work chunks.
+    fn varied_store(dir: &Path) -> (Store, Vec<Event>) {
+        use picket_event::{BodyInfo, RecordType, ResourceRecord, TlsEvent};
+
+        let rr = |rtype: RecordType, data: String| ResourceRecord {
+            name: "q.example".into(),
+            rtype,
+            class: 1,
+            ttl: 60,
+            data,
+        };
+        let mut events = Vec::new();
+        for n in 0..900i64 {
+            let day = 19_000 + n / 450;
+            let ts = Timestamp::from_nanos(day * DAY + (n % 450) * 60_000_000_000);
+            let location = SourceLocation::line("mixed.log".into(), n as u64, n as u64 * 100);
+            let client = Some(format!("10.0.{}.{}", n % 3, n % 250).parse().unwrap());
+            let server = Some(format!("192.0.2.{}", n % 199).parse().unwrap());
+            let pick = |m: i64| n % m == 0;
+            events.push(match n % 5 {
+                0 | 1 => Event::Http(HttpEvent {
+                    timestamp: ts,
+                    location,
+                    client_ip: client,
+                    server_ip: server,
+                    user_name: Some(if pick(7) { "Boss@Corp.example" } else { "ann" }.into()),
+                    url: if pick(11) {
+                        String::new()
+                    } else {
+                        format!("http://h{}.evil.example/dl/f{n}.exe?x={n}", n % 4)
+                    },
+                    host: Some(if pick(13) {
+                        "bad.example".into()
+                    } else {
+                        format!("h{}.ok.example", n % 9)
+                    }),
+                    path: Some(format!(
+                        "/dl/{}",
+                        if pick(17) { "payload.exe" } else { "a.js" }
+                    )),
+                    query: Some(format!("x={n}")),
+                    user_agent: Some(
+                        if pick(19) {
+                            "EvilBot/1.0 (x)"
+                        } else {
+                            "Mozilla/5.0"
+                        }
+                        .into(),
+                    ),
+                    referrer: Some(format!("http://r{}.example/p", n % 6)),
+                    forwarded_for: Some(format!("198.51.100.{}, unknown", n % 40)),
+                    real_ip: pick(23).then(|| "203.0.113.77".into()),
+                    file_name: pick(29).then(|| "Invoice.PDF".into()),
+                    body: pick(3).then(|| BodyInfo {
+                        md5: format!("{:032x}", n % 10),
+                        sha1: String::new(),
+                        sha256: format!("{:064x}", n % 8),
+                        size: 10,
+                        sniffed_type: None,
+                        truncated: false,
+                    }),
+                    status: Some(200),
+                    ..HttpEvent::default()
+                }),
+                2 | 3 => Event::Dns(DnsEvent {
+                    timestamp: ts,
+                    location,
+                    client_ip: client,
+                    server_ip: Some("10.0.0.53".parse().unwrap()),
+                    query_name: format!("q{}.example", n % 31),
+                    answers: vec![
+                        rr(RecordType::CNAME, format!("c{}.cdn.example", n % 7)),
+                        rr(RecordType::A, format!("192.0.2.{}", n % 250)),
+                        rr(RecordType::AAAA, format!("2001:db8::{:x}", n % 5)),
+                        rr(RecordType::MX, format!("10 mx{}.mail.example", n % 4)),
+                        rr(RecordType::SRV, format!("1 2 443 s{}.srv.example", n % 3)),
+                        rr(RecordType::TXT, "v=spf1 -all".into()),
+                    ],
+                    ..DnsEvent::default()
+                }),
+                _ => Event::Tls(TlsEvent {
+                    timestamp: ts,
+                    location,
+                    client_ip: client,
+                    server_ip: server,
+                    server_name: Some(format!("sni{}.tls.example", n % 7)),
+                    ..TlsEvent::default()
+                }),
+            });
+        }
+
+        let store = Store::open(&dir.join("varied.sqlite")).unwrap();
+        let mut writer = store.writer(WriterConfig {
+            batch_size: 1000,
+            block_events: 3,
+        });
+        for event in &events {
+            writer.insert_event(event).unwrap();
+        }
+        writer.commit().unwrap();
+        drop(writer);
+        (store, events)
+    }
+
+    fn varied_matcher() -> Matcher {
+        use picket_intel::normalize_observable;
+
+        let mut builder = MatcherBuilder::new();
+        let entries = [
+            (IndicatorKind::Ipv4, "192.0.2.7"),
+            (IndicatorKind::Cidr, "198.51.100.0/28"),
+            (IndicatorKind::Ipv4, "203.0.113.77"),
+            (IndicatorKind::Ipv4, "10.0.1.9"),
+            (IndicatorKind::Domain, "*.evil.example"),
+            (IndicatorKind::Domain, "bad.example"),
+            (IndicatorKind::Domain, "r4.example"),
+            (IndicatorKind::Domain, "q5.example"),
+            (IndicatorKind::Domain, "*.cdn.example"),
+            (IndicatorKind::Domain, "mx2.mail.example"),
+            (IndicatorKind::Domain, "s1.srv.example"),
+            (IndicatorKind::Domain, "sni3.tls.example"),
+            (IndicatorKind::Cidr, "2001:db8::2/127"),
+            (IndicatorKind::Url, "http://h1.evil.example/dl/f5.exe?x=5"),
+            (IndicatorKind::Url, "http://r2.example/p"),
+            (IndicatorKind::Md5, "00000000000000000000000000000004"),
+            (
+                IndicatorKind::Sha256,
+                "0000000000000000000000000000000000000000000000000000000000000006",
+            ),
+            (IndicatorKind::UserAgent, "EvilBot/1.0 (x)"),
+            (IndicatorKind::Email, "boss@corp.example"),
+            (IndicatorKind::FileName, "payload.exe"),
+            (IndicatorKind::FileName, "invoice.pdf"),
+        ];
+        for (kind, value) in entries {
+            let observable = normalize_observable(kind, value).unwrap();
+            builder
+                .add(&Indicator::new(observable, Sighting::default()))
+                .unwrap();
+        }
+        builder.build()
+    }
+
+    /// Returns the dedupe keys of the alerts a scan decoding every event
+    /// whole raises.
+    fn full_decode_alerts(store: &Store, matcher: &Matcher, options: &HuntOptions) -> Vec<String> {
+        let mut keys = Vec::new();
+        let mut hits = Vec::new();
+        for day in store.days().unwrap() {
+            store
+                .scan_day(day, &mut |_, event| {
+                    let ts = event.timestamp();
+                    if options.since.is_some_and(|s| ts < s)
+                        || options.until.is_some_and(|u| ts >= u)
+                    {
+                        return;
+                    }
+                    hits.clear();
+                    matcher.match_event(&event, &mut hits);
+                    for hit in &hits {
+                        keys.push(dedupe_key(&intel_alert(event.clone(), hit)));
+                    }
+                })
+                .unwrap();
+        }
+        keys.sort();
+        keys
+    }
+
+    #[test]
+    fn fast_path_equals_full_decode() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, events) = varied_store(dir.path());
+        let matcher = varied_matcher();
+        let bounds = [
+            (None, None),
+            (
+                Some(Timestamp::from_nanos(
+                    19_000 * DAY + 100 * 60_000_000_000 + 1,
+                )),
+                None,
+            ),
+            (
+                Some(Timestamp::from_nanos(19_000 * DAY + 200 * 60_000_000_000)),
+                Some(Timestamp::from_nanos(19_001 * DAY + 7 * 60_000_000_000 + 1)),
+            ),
+        ];
+        for (threads, (since, until)) in [1, 2, 2].into_iter().zip(bounds) {
+            let options = HuntOptions {
+                since,
+                until,
+                threads,
+                record: false,
+            };
+            let expected = full_decode_alerts(&store, &matcher, &options);
+            let (summary, alerts) = run_hunt(&store, &matcher, &options);
+            let mut keys: Vec<String> = alerts.iter().map(dedupe_key).collect();
+            keys.sort();
+            assert_eq!(keys, expected, "since {since:?} until {until:?}");
+            assert_eq!(summary.hits, expected.len() as u64);
+            assert!(alerts.iter().all(|a| a.retrospective));
+
+            let stored: HashMap<String, &Event> = events
+                .iter()
+                .map(|e| (e.location().line.unwrap().to_string(), e))
+                .collect();
+            for alert in &alerts {
+                let event = &alert.events[0];
+                let line = event.location().line.unwrap().to_string();
+                assert_eq!(stored[&line], event, "evidence is the whole stored event");
+            }
+        }
+
+        let all = full_decode_alerts(&store, &matcher, &HuntOptions::default());
+        let fields: HashSet<&str> = all.iter().filter_map(|k| k.rsplit('@').next()).collect();
+        assert!(
+            fields.len() >= 13,
+            "every field kind is exercised: {fields:?}"
+        );
+        assert!(all.len() > 300, "{} hits", all.len());
+    }
+
+    #[test]
+    fn time_bounds_skip_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = varied_store(dir.path());
+        let matcher = varied_matcher();
+        let options = HuntOptions {
+            since: Some(Timestamp::from_nanos(19_001 * DAY + 300 * 60_000_000_000)),
+            threads: 2,
+            ..HuntOptions::default()
+        };
+        let (summary, _) = run_hunt(&store, &matcher, &options);
+        assert_eq!(summary.days, 1);
+        assert_eq!(summary.events_matched, 150);
+        assert_eq!(
+            summary.events_scanned, 150,
+            "blocks before the bound are not read"
+        );
     }
 }
