@@ -80,6 +80,105 @@ impl Lifetimes {
     }
 }
 
+/// Lifetimes a feed rule or the command line sets for some kinds; the
+/// kinds it leaves out keep the lifetime they had. Feed rules write it as
+/// `lifetimes:` with the keys of [`Lifetimes`] (`ip`, `network`, `domain`,
+/// `url`, `email`, `hash`, `user-agent`, `file-name`) and days as values.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LifetimeOverrides {
+    /// IPv4 and IPv6 addresses, in days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<u32>,
+    /// CIDR networks and ranges, in days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<u32>,
+    /// Domains, in days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<u32>,
+    /// URLs, in days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<u32>,
+    /// E-mail addresses, in days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<u32>,
+    /// MD5, SHA-1 and SHA-256 digests, in days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<u32>,
+    /// User agents, in days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<u32>,
+    /// File names, in days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<u32>,
+}
+
+/// The names [`LifetimeOverrides::set`] takes.
+pub const LIFETIME_NAMES: [&str; 8] = ["ip", "network", "domain", "url", "email", "hash", "user-agent", "file-name"];
+
+impl LifetimeOverrides {
+    fn slots(&self) -> [Option<u32>; 8] {
+        [self.ip, self.network, self.domain, self.url, self.email, self.hash, self.user_agent, self.file_name]
+    }
+
+    fn slots_mut(&mut self) -> [&mut Option<u32>; 8] {
+        [
+            &mut self.ip,
+            &mut self.network,
+            &mut self.domain,
+            &mut self.url,
+            &mut self.email,
+            &mut self.hash,
+            &mut self.user_agent,
+            &mut self.file_name,
+        ]
+    }
+
+    /// `base` with the lifetimes set here.
+    pub fn over(&self, base: &Lifetimes) -> Lifetimes {
+        let mut out = base.clone();
+        let targets = [
+            &mut out.ip,
+            &mut out.network,
+            &mut out.domain,
+            &mut out.url,
+            &mut out.email,
+            &mut out.hash,
+            &mut out.user_agent,
+            &mut out.file_name,
+        ];
+        for (target, value) in targets.into_iter().zip(self.slots()) {
+            if let Some(days) = value {
+                *target = days;
+            }
+        }
+        out
+    }
+
+    /// These overrides with those of `top` winning.
+    pub fn then(&self, top: &LifetimeOverrides) -> LifetimeOverrides {
+        let mut out = self.clone();
+        for (target, value) in out.slots_mut().into_iter().zip(top.slots()) {
+            if value.is_some() {
+                *target = value;
+            }
+        }
+        out
+    }
+
+    /// Sets the lifetime named `name` (one of [`LIFETIME_NAMES`]); false
+    /// for an unknown name.
+    pub fn set(&mut self, name: &str, days: u32) -> bool {
+        match LIFETIME_NAMES.iter().position(|n| *n == name) {
+            Some(i) => {
+                *self.slots_mut()[i] = Some(days);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// Days as nanoseconds, for grace periods and ages.
 pub fn days_to_nanos(days: u32) -> i64 {
     i64::from(days).saturating_mul(DAY_NS)
@@ -88,6 +187,18 @@ pub fn days_to_nanos(days: u32) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overrides_layer_over_the_defaults() {
+        let file: LifetimeOverrides = serde_yaml_ng::from_str("ip: 3\ndomain: 10\n").unwrap();
+        let feed: LifetimeOverrides = serde_yaml_ng::from_str("domain: 20\nuser-agent: 1\n").unwrap();
+        let mut flags = LifetimeOverrides::default();
+        assert!(flags.set("user-agent", 2));
+        assert!(!flags.set("colour", 2));
+        let l = file.then(&feed).then(&flags).over(&Lifetimes::default());
+        assert_eq!((l.ip, l.domain, l.user_agent, l.hash), (3, 20, 2, 730));
+        assert!(serde_yaml_ng::from_str::<LifetimeOverrides>("ips: 3\n").is_err());
+    }
 
     #[test]
     fn valid_until_wins_then_lifetime_from_last_seen() {

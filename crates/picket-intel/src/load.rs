@@ -2,7 +2,10 @@
 //! every sighting, de-duplication, and the report of what was kept and what
 //! was rejected.
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+use foldhash::fast::RandomState;
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
@@ -240,6 +243,55 @@ pub fn load_file(path: &Path) -> Result<LoadReport, IntelError> {
 
 /// Reads an intelligence file with the given options.
 pub fn load_file_with(path: &Path, options: &LoadOptions) -> Result<LoadReport, IntelError> {
+    let (name, bytes, options) = open_input(path, options)?;
+    load_bytes(&name, &bytes, &options)
+}
+
+/// Reads an intelligence file and hands its indicators to `sink` in
+/// chunks of at most `chunk_size` distinct values as they are read, so
+/// that a large feed is stored while it is still being parsed and never
+/// held whole. A value repeated after its chunk was handed over comes once
+/// more, folded with its other late repeats, in a final
+/// [`Chunk::Repeats`]. When `sink` returns false, the rest is parsed
+/// but no longer handed over.
+///
+/// The report returned contains everything but the indicators: allow
+/// entries, rejections and counts.
+pub fn load_file_chunked(
+    path: &Path,
+    options: &LoadOptions,
+    chunk_size: usize,
+    sink: &mut dyn FnMut(Chunk) -> bool,
+) -> Result<LoadReport, IntelError> {
+    let (name, bytes, options) = open_input(path, options)?;
+    let format = match options.format {
+        Some(format) => format,
+        None => detect(&name, &bytes).ok_or_else(|| IntelError::UnknownFormat { path: name.as_str().into() })?,
+    };
+    let mut batch = Batch::new(&name, &options);
+    batch.report.format = Some(format);
+    batch.chunks = Some(Chunking::new(chunk_size, sink));
+    formats::read(format, &bytes, &mut batch)?;
+    Ok(batch.finish())
+}
+
+/// One delivery of [`load_file_chunked`].
+#[derive(Debug)]
+pub enum Chunk {
+    /// Values not handed over before, one indicator each, in order of
+    /// first appearance.
+    Fresh(Vec<Indicator>),
+    /// Later records of values handed over in an earlier chunk, folded per
+    /// value. The receiver merges each sighting into the one it keeps for
+    /// the same value and source ([`Sighting::merge`]), as a whole-file
+    /// load would have.
+    Repeats(Vec<Indicator>),
+}
+
+/// Reads a file for loading: its name, bytes, and the options with the
+/// report time (the file's modification time) and feed name (the file
+/// stem) filled in when they are absent.
+fn open_input(path: &Path, options: &LoadOptions) -> Result<(String, Vec<u8>, LoadOptions), IntelError> {
     let io = |source| IntelError::Io {
         path: path.to_owned(),
         source,
@@ -255,13 +307,12 @@ pub fn load_file_with(path: &Path, options: &LoadOptions) -> Result<LoadReport, 
             .and_then(|t| jiff::Timestamp::try_from(t).ok())
             .map(Timestamp::from_jiff);
     }
-    let name = path.display().to_string();
     if options.defaults.feed.is_none() {
         options.defaults.feed = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned());
     }
-    load_bytes(&name, &bytes, &options)
+    Ok((path.display().to_string(), bytes, options))
 }
 
 /// Reads a whole file of at most `limit` bytes. A larger file is an
@@ -359,6 +410,55 @@ pub struct Batch<'o> {
     pub(crate) options: &'o LoadOptions,
     index: HashMap<(IndicatorKind, bool, String), usize>,
     pub(crate) report: LoadReport,
+    /// Set for a chunked load: where indicators go as they are read.
+    chunks: Option<Chunking<'o>>,
+}
+
+/// The state of a chunked load.
+struct Chunking<'o> {
+    size: usize,
+    sink: &'o mut dyn FnMut(Chunk) -> bool,
+    /// Whether the sink still takes chunks.
+    open: bool,
+    /// Hashes of the values handed over, and of those that were allow
+    /// entries. A hash shared by two values only sends the second down the
+    /// repeat path, which stores it all the same.
+    handed: HashSet<u64>,
+    allowed: HashSet<u64>,
+    hasher: RandomState,
+    repeats: Vec<Indicator>,
+    repeat_index: HashMap<(IndicatorKind, bool, String), usize>,
+}
+
+impl std::fmt::Debug for Chunking<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chunking").field("size", &self.size).field("handed", &self.handed.len()).finish_non_exhaustive()
+    }
+}
+
+impl<'o> Chunking<'o> {
+    fn new(size: usize, sink: &'o mut dyn FnMut(Chunk) -> bool) -> Self {
+        Chunking {
+            size: size.max(1),
+            sink,
+            open: true,
+            handed: HashSet::new(),
+            allowed: HashSet::new(),
+            hasher: RandomState::default(),
+            repeats: Vec::new(),
+            repeat_index: HashMap::new(),
+        }
+    }
+
+    fn hash(&self, kind: IndicatorKind, include_subdomains: bool, value: &str) -> u64 {
+        self.hasher.hash_one((kind, include_subdomains, value))
+    }
+
+    fn send(&mut self, chunk: Chunk) {
+        if self.open {
+            self.open = (self.sink)(chunk);
+        }
+    }
 }
 
 impl<'o> Batch<'o> {
@@ -369,6 +469,30 @@ impl<'o> Batch<'o> {
             options,
             index: HashMap::new(),
             report: LoadReport::default(),
+            chunks: None,
+        }
+    }
+
+    /// Hands the indicators read so far to the sink of a chunked load,
+    /// keeping allow entries in the report.
+    fn hand_over(&mut self) {
+        let Some(chunks) = self.chunks.as_mut() else {
+            return;
+        };
+        self.index.clear();
+        let mut block = Vec::with_capacity(self.report.indicators.len());
+        for indicator in std::mem::take(&mut self.report.indicators) {
+            let h = chunks.hash(indicator.kind, indicator.include_subdomains, &indicator.value);
+            if indicator.is_whitelist() {
+                chunks.allowed.insert(h);
+                self.report.allow.push(indicator);
+            } else {
+                chunks.handed.insert(h);
+                block.push(indicator);
+            }
+        }
+        if !block.is_empty() {
+            chunks.send(Chunk::Fresh(block));
         }
     }
 
@@ -404,25 +528,47 @@ impl<'o> Batch<'o> {
     /// Adds an observable with a sighting, folding repeats into the first.
     pub(crate) fn add(&mut self, observable: Observable, sighting: Sighting) {
         let key = (observable.kind, observable.include_subdomains, observable.value);
-        match self.index.get(&key) {
-            Some(&i) => {
+        if let Some(&i) = self.index.get(&key) {
+            self.report.duplicates += 1;
+            self.report.indicators[i].add_sighting(sighting);
+            return;
+        }
+        if let Some(chunks) = self.chunks.as_mut() {
+            let h = chunks.hash(key.0, key.1, &key.2);
+            if chunks.allowed.contains(&h) {
+                // Folded into an allow entry: it stays an allow entry.
                 self.report.duplicates += 1;
-                self.report.indicators[i].add_sighting(sighting);
+                return;
             }
-            None => {
-                let (kind, include_subdomains, value) = key;
-                self.index
-                    .insert((kind, include_subdomains, value.clone()), self.report.indicators.len());
-                self.report.indicators.push(Indicator::new(
-                    Observable {
-                        kind,
-                        value,
-                        include_subdomains,
-                    },
-                    sighting,
-                ));
+            if chunks.handed.contains(&h) {
+                self.report.duplicates += 1;
+                match chunks.repeat_index.get(&key) {
+                    Some(&i) => chunks.repeats[i].add_sighting(sighting),
+                    None => {
+                        let (kind, include_subdomains, value) = key;
+                        chunks.repeat_index.insert((kind, include_subdomains, value.clone()), chunks.repeats.len());
+                        chunks.repeats.push(Indicator::new(Observable { kind, value, include_subdomains }, sighting));
+                    }
+                }
+                return;
+            }
+            // Handing over before adding keeps the newest indicator in the
+            // report, where a reader may still adjust it.
+            if self.report.indicators.len() >= chunks.size {
+                self.hand_over();
             }
         }
+        let (kind, include_subdomains, value) = key;
+        self.index
+            .insert((kind, include_subdomains, value.clone()), self.report.indicators.len());
+        self.report.indicators.push(Indicator::new(
+            Observable {
+                kind,
+                value,
+                include_subdomains,
+            },
+            sighting,
+        ));
     }
 
     /// Adds a value with the default sighting (plus `tags`).
@@ -454,6 +600,16 @@ impl<'o> Batch<'o> {
 
     /// Closes the report, moving whitelist entries to [`LoadReport::allow`].
     pub(crate) fn finish(mut self) -> LoadReport {
+        if self.chunks.is_some() {
+            self.hand_over();
+            if let Some(mut chunks) = self.chunks.take()
+                && !chunks.repeats.is_empty()
+            {
+                let repeats = std::mem::take(&mut chunks.repeats);
+                chunks.send(Chunk::Repeats(repeats));
+            }
+            return self.report;
+        }
         let (allow, block): (Vec<Indicator>, Vec<Indicator>) = std::mem::take(&mut self.report.indicators)
             .into_iter()
             .partition(Indicator::is_whitelist);
@@ -478,4 +634,67 @@ pub(crate) fn lines(bytes: &[u8]) -> impl Iterator<Item = (u64, u64, &[u8])> {
             (i as u64 + 1, here, line)
         })
         .filter(|(_, _, l)| !l.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunked_load_folds_late_repeats() {
+        let text = "192.0.2.1 a\n192.0.2.2\n192.0.2.3\nevil.example x\n192.0.2.1 b\nnot a value\n\
+                    192.0.2.4\nevil.example y\n192.0.2.1 c\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("feed.txt");
+        std::fs::write(&path, text).unwrap();
+        let options = LoadOptions::default();
+        let whole = load_file_with(&path, &options).unwrap();
+
+        let mut fresh: Vec<Indicator> = Vec::new();
+        let mut repeats: Vec<Indicator> = Vec::new();
+        let mut chunks = 0;
+        let mut sink = |chunk: Chunk| {
+            match chunk {
+                Chunk::Fresh(v) => {
+                    chunks += 1;
+                    assert!(v.len() <= 2);
+                    fresh.extend(v);
+                }
+                Chunk::Repeats(v) => repeats.extend(v),
+            }
+            true
+        };
+        let report = load_file_chunked(&path, &options, 2, &mut sink).unwrap();
+        assert_eq!(chunks, 3);
+        assert!(report.indicators.is_empty());
+        assert_eq!(repeats.len(), 2);
+
+        // Folding the repeats as the store does gives the whole-file result.
+        for r in repeats {
+            let first = fresh.iter_mut().find(|f| f.kind == r.kind && f.value == r.value).unwrap();
+            for s in r.sightings {
+                first.add_sighting(s);
+            }
+        }
+        assert_eq!(fresh, whole.indicators);
+        assert_eq!(fresh[0].sightings[0].source.tags, ["a", "b", "c"]);
+        assert_eq!((report.records, report.duplicates), (whole.records, whole.duplicates));
+        assert_eq!(report.rejections.len(), 1);
+        assert_eq!(report.rejections[0].location.line, Some(6));
+    }
+
+    #[test]
+    fn chunked_load_stops_on_refusing_sink() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("feed.txt");
+        std::fs::write(&path, "192.0.2.1\n192.0.2.2\n192.0.2.3\n192.0.2.1\n").unwrap();
+        let mut calls = 0;
+        let mut sink = |_chunk: Chunk| {
+            calls += 1;
+            false
+        };
+        let report = load_file_chunked(&path, &LoadOptions::default(), 1, &mut sink).unwrap();
+        assert_eq!(calls, 1);
+        assert_eq!(report.records, 4);
+    }
 }

@@ -5,6 +5,8 @@
 //! defaults:                 # for every feed of the file
 //!   confidence: 85
 //!   tlp: clear
+//! lifetimes:                # days from last seen, for every feed of the file
+//!   ip: 14
 //! feeds:
 //!   feodo:
 //!     remote: https://feodotracker.abuse.ch/downloads/ipblocklist.csv
@@ -14,6 +16,8 @@
 //!     defaults:
 //!       assessment: c2
 //!       altid: https://feodotracker.abuse.ch/browse/host/{value}/
+//!     lifetimes:            # over the file's
+//!       ip: 7
 //! ```
 //!
 //! Unknown keys are errors. Every problem of a file is reported at once,
@@ -28,6 +32,7 @@ use serde::{Deserialize, Deserializer};
 use crate::error::IntelError;
 use crate::formats::{Columns, DatasetType};
 use crate::load::{Defaults, Format, LoadOptions};
+use crate::expiry::{LifetimeOverrides, Lifetimes};
 use crate::IndicatorKind;
 
 /// Largest rule file read, in bytes (1 MiB): rules are short.
@@ -59,6 +64,13 @@ pub struct FeedRule {
     /// Overrides of the file's defaults.
     #[serde(default)]
     pub defaults: Defaults,
+    /// Per-kind lifetimes in days from last seen for this feed's
+    /// indicators (`ip`, `network`, `domain`, `url`, `email`, `hash`,
+    /// `user-agent`, `file-name`). Once the file is read this contains the
+    /// file's `lifetimes:` with the feed's own over them; kinds named in
+    /// neither keep the built-in defaults of [`Lifetimes`].
+    #[serde(default)]
+    pub lifetimes: LifetimeOverrides,
     /// Lines to skip at the start.
     #[serde(default)]
     pub skip_lines: usize,
@@ -156,6 +168,8 @@ struct RawFile {
     provider: String,
     #[serde(default)]
     defaults: Defaults,
+    #[serde(default)]
+    lifetimes: LifetimeOverrides,
     feeds: BTreeMap<String, serde_yaml_ng::Value>,
 }
 
@@ -193,6 +207,7 @@ impl RuleFile {
             };
             feed.name = name.clone();
             feed.defaults = merge_defaults(&raw.defaults, &feed.defaults);
+            feed.lifetimes = raw.lifetimes.then(&feed.lifetimes);
             if feed.defaults.provider.is_none() {
                 feed.defaults.provider = Some(raw.provider.clone());
             }
@@ -307,6 +322,13 @@ impl FeedRule {
         }
     }
 
+    /// Returns the lifetimes of this feed's indicators: the built-in defaults with
+    /// the rule's `lifetimes:` over them, and `overrides` (the command
+    /// line's) over both.
+    pub fn lifetimes(&self, overrides: &LifetimeOverrides) -> Lifetimes {
+        self.lifetimes.then(overrides).over(&Lifetimes::default())
+    }
+
     /// The provider (always set once the file is read).
     pub fn provider(&self) -> &str {
         self.defaults.provider.as_deref().unwrap_or("")
@@ -332,6 +354,7 @@ mod tests {
         assert_eq!(feodo.provider(), "abuse.ch");
         let local = file.feeds.iter().find(|f| f.name == "local").unwrap();
         assert_eq!(local.remote, "/etc/picket/lists/bad.txt");
+        assert_eq!(feodo.lifetimes(&LifetimeOverrides::default()).ip, 30);
         assert_eq!(local.load_options().delimiter, b'\t');
     }
 
@@ -347,6 +370,25 @@ mod tests {
         assert!(all.contains("feeds.c.regex"), "{all}");
         assert!(all.contains("feeds.d:") && all.contains("not a duration"), "{all}");
         assert!(err.to_string().contains("p.yaml"));
+    }
+
+    #[test]
+    fn lifetimes_layer_file_feed_and_flags() {
+        let text = "provider: p\nlifetimes:\n  ip: 14\n  domain: 60\nfeeds:\n  a:\n    remote: a.txt\n    parser: plain\n    lifetimes:\n      ip: 3\n  b:\n    remote: b.txt\n    parser: plain\n  c:\n    remote: c.txt\n    parser: plain\n    lifetimes:\n      ips: 3\n";
+        let err = RuleFile::parse(Path::new("p.yaml"), text).unwrap_err();
+        assert!(err.to_string().contains("feeds.c"), "{err}");
+        assert!(err.to_string().contains("ips"), "{err}");
+
+        let file = RuleFile::parse(Path::new("p.yaml"), &text.replace("ips: 3", "hash: 9")).unwrap();
+        let get = |name: &str| file.feeds.iter().find(|f| f.name == name).unwrap();
+        let none = LifetimeOverrides::default();
+        let a = get("a").lifetimes(&none);
+        assert_eq!((a.ip, a.domain, a.url), (3, 60, 90));
+        assert_eq!(get("b").lifetimes(&none).ip, 14);
+        assert_eq!(get("c").lifetimes(&none).hash, 9);
+        let mut flags = LifetimeOverrides::default();
+        flags.set("ip", 1);
+        assert_eq!(get("a").lifetimes(&flags).ip, 1);
     }
 
     #[test]

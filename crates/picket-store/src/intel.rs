@@ -180,7 +180,7 @@ fn multi_row_insert(target: &str, columns: usize, rows: usize) -> String {
     format!("INSERT INTO {target} VALUES {}", vec![row; rows].join(","))
 }
 
-/// The tags column text, without copying a single tag.
+/// Returns the tags column text, without copying a single tag.
 fn tags_text(tags: &[String]) -> std::borrow::Cow<'_, str> {
     match tags {
         [] => std::borrow::Cow::Borrowed(""),
@@ -229,54 +229,174 @@ impl IndicatorFacts {
 /// or refreshes the sightings of these sources. `now` stands in for
 /// sightings without any time. Run inside a transaction for speed.
 ///
-/// Values the store does not hold yet take the bulk path: ids are handed
-/// out in `(kind, value)` order and rows go in with multi-row `INSERT`s,
-/// so every B-tree is filled in key order. Values already stored (and
-/// repeats within `indicators`) are merged one by one.
+/// This is [`Import`] with a single chunk.
 pub fn upsert(
     conn: &Connection,
     indicators: &[Indicator],
     lifetimes: &Lifetimes,
     now: Timestamp,
 ) -> rusqlite::Result<UpsertCounts> {
-    let mut counts = UpsertCounts::default();
+    let mut import = Import::begin(conn, lifetimes, now)?;
+    import.add(indicators)?;
+    import.finish()
+}
 
-    // In the order of the (kind, value) index, so that the B-tree inserts
-    // land on neighbouring pages: several times faster for large feeds.
-    let mut ordered: Vec<&Indicator> = indicators.iter().collect();
-    ordered.sort_unstable_by(|a, b| (a.kind.as_str(), &a.value).cmp(&(b.kind.as_str(), &b.value)));
+/// One import into the store, fed in chunks as a feed is parsed (see
+/// `picket_intel::load_file_chunked`). Run it inside one transaction.
+///
+/// Values the store does not hold yet take the bulk path: ids are handed
+/// out in `(kind, value)` order within each chunk and rows go in with
+/// multi-row `INSERT`s, so every B-tree is filled in key order. Values
+/// already stored (and repeats) are merged one by one.
+///
+/// Counts: a sighting this import creates is new, however often the
+/// input repeats it. A sighting that existed before is compared once, at
+/// [`Import::finish`], with what it was before the import: updated when its
+/// details differ, unchanged otherwise (only its times were refreshed).
+/// Those earlier details are kept in a temporary table meanwhile.
+pub struct Import<'c> {
+    conn: &'c Connection,
+    lifetimes: Lifetimes,
+    now: Timestamp,
+    /// Indicators with this id or above were created by this import.
+    first_new_id: i64,
+    next_id: i64,
+    new: u64,
+}
 
-    let empty: bool = conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM intel_indicators)", [], |r| r.get(0))?;
-    let mut next_id: i64 = conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM intel_indicators", [], |r| r.get(0))?;
-    let ids_left = i64::MAX.saturating_sub(next_id);
+impl<'c> Import<'c> {
+    /// Starts an import at `now` with these per-kind lifetimes.
+    pub fn begin(conn: &'c Connection, lifetimes: &Lifetimes, now: Timestamp) -> rusqlite::Result<Self> {
+        conn.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS intel_import_before (
+                indicator_id INTEGER NOT NULL,
+                provider TEXT NOT NULL,
+                feed TEXT NOT NULL,
+                created INTEGER NOT NULL,
+                confidence INTEGER, severity TEXT, tlp TEXT, tags TEXT, assessment TEXT,
+                description TEXT, reference TEXT, valid_until INTEGER,
+                PRIMARY KEY (indicator_id, provider, feed)
+            ) WITHOUT ROWID;
+            DELETE FROM temp.intel_import_before;",
+        )?;
+        let next_id: i64 = conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM intel_indicators", [], |r| r.get(0))?;
+        Ok(Import { conn, lifetimes: lifetimes.clone(), now, first_new_id: next_id, next_id, new: 0 })
+    }
 
-    let mut fresh: Vec<(i64, &Indicator)> = Vec::with_capacity(if empty { ordered.len() } else { 0 });
-    let mut known: Vec<&Indicator> = Vec::new();
-    {
-        let mut lookup = conn.prepare_cached("SELECT 1 FROM intel_indicators WHERE kind = ?1 AND value = ?2")?;
+    /// Stores one chunk of indicators.
+    pub fn add(&mut self, indicators: &[Indicator]) -> rusqlite::Result<()> {
+        let conn = self.conn;
+
+        // In the order of the (kind, value) index, so that the B-tree inserts
+        // land on neighbouring pages: several times faster for large feeds.
+        let mut ordered: Vec<&Indicator> = indicators.iter().collect();
+        ordered.sort_unstable_by(|a, b| (a.kind.as_str(), &a.value).cmp(&(b.kind.as_str(), &b.value)));
+
+        let ids_left = i64::MAX.saturating_sub(self.next_id);
+        let mut fresh: Vec<(i64, &Indicator)> = Vec::with_capacity(ordered.len());
+        let mut known: Vec<&Indicator> = Vec::new();
         let mut previous: Option<(IndicatorKind, &str)> = None;
         for indicator in ordered {
             let key = (indicator.kind, indicator.value.as_str());
             let repeat = previous == Some(key);
             previous = Some(key);
-            let merge = repeat
-                || ids_left < indicators.len() as i64
-                || has_repeated_source(indicator)
-                || (!empty && lookup.exists(params![indicator.kind.as_str(), indicator.value])?);
-            if merge {
+            if repeat || ids_left < indicators.len() as i64 || has_repeated_source(indicator) {
                 known.push(indicator);
             } else {
-                fresh.push((next_id, indicator));
-                next_id += 1;
+                fresh.push((self.next_id, indicator));
+                self.next_id += 1;
             }
         }
+
+        // Values already stored are left out by the bulk insert and merged.
+        let (created, stored) = insert_fresh(conn, &fresh, &self.lifetimes, self.now)?;
+        self.new += created;
+        known.extend(stored);
+        known.sort_unstable_by(|a, b| (a.kind.as_str(), &a.value).cmp(&(b.kind.as_str(), &b.value)));
+        for indicator in known {
+            self.new += merge_one(conn, indicator, &self.lifetimes, self.now, self.first_new_id)?;
+        }
+        // Ids handed out stay above every stored id, also after the merge
+        // path created rows of its own.
+        let top: i64 = conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM intel_indicators", [], |r| r.get(0))?;
+        self.next_id = self.next_id.max(top);
+        Ok(())
     }
 
-    insert_fresh(conn, &fresh, lifetimes, now, &mut counts)?;
-    for indicator in known {
-        merge_one(conn, indicator, lifetimes, now, &mut counts)?;
+    /// Folds late repeats of values stored earlier in this import (see
+    /// `picket_intel::Chunk::Repeats`): each sighting is merged into the
+    /// stored one of the same source as `Sighting::merge` does. A value or
+    /// source not stored yet is added as by [`Import::add`].
+    pub fn fold_repeats(&mut self, repeats: &[Indicator]) -> rusqlite::Result<()> {
+        let conn = self.conn;
+        let mut find = conn.prepare_cached("SELECT id FROM intel_indicators WHERE kind = ?1 AND value = ?2")?;
+        let mut write = conn.prepare_cached(
+            "UPDATE intel_sightings SET
+                confidence = ?4, severity = ?5, tlp = ?6, tags = ?7, assessment = ?8, description = ?9,
+                reference = ?10, first_seen = ?11, last_seen = ?12, reported_at = ?13, valid_until = ?14,
+                expires_at = ?15
+             WHERE indicator_id = ?1 AND provider = ?2 AND feed = ?3",
+        )?;
+        for repeat in repeats {
+            let id: Option<i64> = find.query_row(params![repeat.kind.as_str(), repeat.value], |r| r.get(0)).optional()?;
+            let stored = match id {
+                Some(id) => sightings_of(conn, &[id], 0, false)?.remove(&id).unwrap_or_default(),
+                None => Vec::new(),
+            };
+            let mut rest = Vec::new();
+            for s in &repeat.sightings {
+                let same = stored.iter().find(|t| t.source.provider == s.source.provider && t.source.feed == s.source.feed);
+                let (Some(id), Some(same)) = (id, same) else {
+                    rest.push(s.clone());
+                    continue;
+                };
+                let mut merged = same.clone();
+                merged.merge(s);
+                let tags = join_tags(&merged.source.tags);
+                write.execute(params![
+                    id,
+                    merged.source.provider,
+                    merged.source.feed,
+                    merged.source.confidence,
+                    merged.severity.map(severity_text),
+                    merged.source.tlp,
+                    tags,
+                    merged.assessment,
+                    merged.source.description,
+                    merged.source.reference,
+                    merged.first_seen.map(Timestamp::as_nanos),
+                    merged.last_seen.map(Timestamp::as_nanos),
+                    merged.reported_at.unwrap_or(self.now).as_nanos(),
+                    merged.valid_until.map(Timestamp::as_nanos),
+                    self.lifetimes.expires_at(repeat.kind, &merged, self.now).as_nanos(),
+                ])?;
+                widen_indicator(conn, &Indicator { sightings: vec![merged], ..repeat.clone() }, &self.lifetimes, self.now)?;
+            }
+            if !rest.is_empty() {
+                let indicator = Indicator { sightings: rest, ..repeat.clone() };
+                self.new += merge_one(conn, &indicator, &self.lifetimes, self.now, self.first_new_id)?;
+            }
+        }
+        Ok(())
     }
-    Ok(counts)
+
+    /// Ends the import and returns its counts.
+    pub fn finish(self) -> rusqlite::Result<UpsertCounts> {
+        let (updated, unchanged): (i64, i64) = self.conn.query_row(
+            "SELECT coalesce(sum(changed), 0), coalesce(sum(NOT changed), 0) FROM (
+                SELECT (s.confidence IS NOT b.confidence OR s.severity IS NOT b.severity OR s.tlp IS NOT b.tlp
+                        OR s.tags IS NOT b.tags OR s.assessment IS NOT b.assessment
+                        OR s.description IS NOT b.description OR s.reference IS NOT b.reference
+                        OR s.valid_until IS NOT b.valid_until) AS changed
+                FROM temp.intel_import_before b
+                JOIN intel_sightings s USING (indicator_id, provider, feed)
+                WHERE NOT b.created)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        self.conn.execute_batch("DELETE FROM temp.intel_import_before")?;
+        Ok(UpsertCounts { new: self.new, updated: updated as u64, unchanged: unchanged as u64 })
+    }
 }
 
 /// True when two sightings of `indicator` name the same provider and feed:
@@ -289,18 +409,22 @@ fn has_repeated_source(indicator: &Indicator) -> bool {
         })
 }
 
-/// Inserts indicators the store does not hold, with the ids given, and
-/// their sightings, `BULK_ROWS` rows per statement.
-fn insert_fresh(
+/// Inserts indicators with the ids given, and their sightings,
+/// `BULK_ROWS` rows per statement. An indicator whose value is stored
+/// already is left out and returned, to be merged. Returns how many
+/// sightings were created, and the indicators left out.
+fn insert_fresh<'i>(
     conn: &Connection,
-    fresh: &[(i64, &Indicator)],
+    fresh: &[(i64, &'i Indicator)],
     lifetimes: &Lifetimes,
     now: Timestamp,
-    counts: &mut UpsertCounts,
-) -> rusqlite::Result<()> {
+) -> rusqlite::Result<(u64, Vec<&'i Indicator>)> {
+    let mut created = 0;
+    let mut stored = Vec::new();
+    let mut present: BTreeSet<i64> = BTreeSet::new();
     let mut sightings: Vec<(i64, IndicatorKind, &Sighting)> = Vec::with_capacity(BULK_ROWS);
     for block in fresh.chunks(BULK_ROWS) {
-        let sql = multi_row_insert(INDICATOR_INSERT, INDICATOR_COLUMNS_WRITTEN, block.len());
+        let sql = multi_row_insert(INDICATOR_INSERT, INDICATOR_COLUMNS_WRITTEN, block.len()).replacen("INSERT", "INSERT OR IGNORE", 1);
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut at = 1;
         for &(id, indicator) in block {
@@ -318,14 +442,28 @@ fn insert_fresh(
             stmt.raw_bind_parameter(at + 10, facts.expires)?;
             at += INDICATOR_COLUMNS_WRITTEN;
         }
-        stmt.raw_execute()?;
+        let inserted = stmt.raw_execute()?;
 
+        // Every row went in (the usual case), or find which did by id.
+        let all = inserted == block.len();
+        if !all {
+            present.clear();
+            let (first, last) = (block[0].0, block[block.len() - 1].0);
+            let mut ids = conn.prepare_cached("SELECT id FROM intel_indicators WHERE id BETWEEN ?1 AND ?2")?;
+            for id in ids.query_map([first, last], |r| r.get::<_, i64>(0))? {
+                present.insert(id?);
+            }
+        }
         for &(id, indicator) in block {
+            if !all && !present.contains(&id) {
+                stored.push(indicator);
+                continue;
+            }
             for s in &indicator.sightings {
                 sightings.push((id, indicator.kind, s));
                 if sightings.len() == BULK_ROWS {
                     insert_sightings(conn, &sightings, lifetimes, now)?;
-                    counts.new += sightings.len() as u64;
+                    created += sightings.len() as u64;
                     sightings.clear();
                 }
             }
@@ -333,9 +471,9 @@ fn insert_fresh(
     }
     if !sightings.is_empty() {
         insert_sightings(conn, &sightings, lifetimes, now)?;
-        counts.new += sightings.len() as u64;
+        created += sightings.len() as u64;
     }
-    Ok(())
+    Ok((created, stored))
 }
 
 /// Inserts new sightings with one statement.
@@ -371,14 +509,27 @@ fn insert_sightings(
 
 /// Merges one indicator into the store: its row is created or widened,
 /// and each sighting is added, updated (details changed) or refreshed
-/// (only its times).
+/// (only its times). A sighting of an indicator older than the import
+/// (`id < first_new_id`) is noted in `intel_import_before` the first time
+/// it is touched: as created, or with its details before the import.
+/// Returns how many sightings were created.
 fn merge_one(
     conn: &Connection,
     indicator: &Indicator,
     lifetimes: &Lifetimes,
     now: Timestamp,
-    counts: &mut UpsertCounts,
-) -> rusqlite::Result<()> {
+    first_new_id: i64,
+) -> rusqlite::Result<u64> {
+    let mut created = 0;
+    let mut note_created = conn.prepare_cached(
+        "INSERT OR IGNORE INTO temp.intel_import_before (indicator_id, provider, feed, created) VALUES (?1, ?2, ?3, 1)",
+    )?;
+    let mut note_before = conn.prepare_cached(
+        "INSERT OR IGNORE INTO temp.intel_import_before
+            (indicator_id, provider, feed, created, confidence, severity, tlp, tags, assessment, description, reference, valid_until)
+         SELECT indicator_id, provider, feed, 0, confidence, severity, tlp, tags, assessment, description, reference, valid_until
+         FROM intel_sightings WHERE indicator_id = ?1 AND provider = ?2 AND feed = ?3",
+    )?;
     let mut upsert_indicator = conn.prepare_cached(
         "INSERT INTO intel_indicators
             (kind, value, include_subdomains, match_substring, prefix_len, ip_lo, ip_hi, first_seen, last_seen, expires_at)
@@ -453,11 +604,18 @@ fn merge_one(
             s.valid_until.map(Timestamp::as_nanos),
             expires,
         ];
+        let older = id < first_new_id;
         if insert_sighting.execute(detail)? == 1 {
-            counts.new += 1;
-        } else if update_details.execute(detail)? == 1 {
-            counts.updated += 1;
-        } else {
+            created += 1;
+            if older {
+                note_created.execute(params![id, s.source.provider, s.source.feed])?;
+            }
+            continue;
+        }
+        if older {
+            note_before.execute(params![id, s.source.provider, s.source.feed])?;
+        }
+        if update_details.execute(detail)? == 0 {
             refresh_times.execute(params![
                 id,
                 s.source.provider,
@@ -467,9 +625,32 @@ fn merge_one(
                 reported,
                 expires,
             ])?;
-            counts.unchanged += 1;
         }
     }
+    Ok(created)
+}
+
+/// Widens an indicator row by the times and flags of `indicator`.
+fn widen_indicator(conn: &Connection, indicator: &Indicator, lifetimes: &Lifetimes, now: Timestamp) -> rusqlite::Result<()> {
+    let facts = IndicatorFacts::of(indicator, lifetimes, now);
+    conn.prepare_cached(
+        "UPDATE intel_indicators SET
+            include_subdomains = max(include_subdomains, ?3),
+            match_substring = max(match_substring, ?4),
+            first_seen = min(coalesce(first_seen, ?5), coalesce(?5, first_seen)),
+            last_seen = max(coalesce(last_seen, ?6), coalesce(?6, last_seen)),
+            expires_at = max(expires_at, ?7)
+         WHERE kind = ?1 AND value = ?2",
+    )?
+    .execute(params![
+        indicator.kind.as_str(),
+        indicator.value,
+        indicator.include_subdomains,
+        indicator.match_substring,
+        facts.first,
+        facts.last,
+        facts.expires,
+    ])?;
     Ok(())
 }
 
@@ -1184,7 +1365,7 @@ mod tests {
         doubled.sightings.push(again);
         batch.push(doubled);
         let counts = upsert(&conn, &batch, &l, now).unwrap();
-        assert_eq!(counts, UpsertCounts { new: 3, updated: 3, unchanged: 0 });
+        assert_eq!(counts, UpsertCounts { new: 3, updated: 1, unchanged: 0 });
 
         let w = Whitelist::new();
         let found = query(&conn, "a.new.example", &w, now).unwrap();
@@ -1198,6 +1379,30 @@ mod tests {
         assert_eq!(found[0].expires_at.as_nanos(), 131 * DAY);
         let count: i64 = conn.query_row("SELECT count(*) FROM intel_indicators", [], |r| r.get(0)).unwrap();
         assert_eq!(count, 5);
+    }
+
+    #[test]
+    fn chunked_import_with_late_repeats_counts_like_a_whole_file() {
+        let conn = store();
+        let l = Lifetimes::default();
+        let now = Timestamp::from_nanos(100 * DAY);
+        upsert(&conn, &load("192.0.2.1 a\n192.0.2.9 q\n", "p1", 100 * DAY), &l, now).unwrap();
+
+        // The feed again: .1 repeated late with another tag (updated, as
+        // a whole file would count it), .9 the same (unchanged), .2 new
+        // and repeated late (still one new sighting).
+        let mut import = Import::begin(&conn, &l, now).unwrap();
+        import.add(&load("192.0.2.1 a\n192.0.2.2 x\n", "p1", 101 * DAY)).unwrap();
+        import.add(&load("192.0.2.9 q\n", "p1", 101 * DAY)).unwrap();
+        import.fold_repeats(&load("192.0.2.1 b\n192.0.2.2 y\n", "p1", 101 * DAY)).unwrap();
+        assert_eq!(import.finish().unwrap(), UpsertCounts { new: 1, updated: 1, unchanged: 1 });
+
+        let w = Whitelist::new();
+        let found = query(&conn, "192.0.2.1", &w, now).unwrap();
+        assert_eq!(found[0].indicator.sightings[0].source.tags, ["a", "b"]);
+        let found = query(&conn, "192.0.2.2", &w, now).unwrap();
+        assert_eq!(found[0].indicator.sightings[0].source.tags, ["x", "y"]);
+        assert_eq!(found[0].indicator.sightings[0].reported_at, Some(Timestamp::from_nanos(101 * DAY)));
     }
 
     #[test]

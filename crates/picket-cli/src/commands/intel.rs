@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use picket_event::Timestamp;
 use picket_intel::{
     Column, ColumnList, Columns, Defaults, ExportFormat, ExportOptions, FeedRule, Fetched, Format,
-    IndicatorKind, Lifetimes, LoadOptions, LoadReport, RuleFile, Tlp, Validators,
+    IndicatorKind, LifetimeOverrides, Lifetimes, LoadOptions, LoadReport, RuleFile, Tlp, Validators,
 };
 use picket_store::Store;
 use picket_store::intel::{self as store_intel, FeedState, Filter, StoredIndicator, UpsertCounts};
@@ -63,14 +63,16 @@ enum Action {
 /// url, email, hash, user-agent, file-name).
 #[derive(Debug, Clone, clap::Args)]
 struct LifetimeArgs {
-    /// Lifetime override, such as `ip=14` or `domain=90`. Repeatable.
+    /// Lifetime in days from last seen, such as `ip=14` or `domain=90`;
+    /// wins over a feed rule's `lifetimes:`. Repeatable.
     #[arg(long = "lifetime", value_name = "KIND=DAYS")]
     lifetimes: Vec<String>,
 }
 
 impl LifetimeArgs {
-    fn resolve(&self) -> anyhow::Result<Lifetimes> {
-        let mut out = Lifetimes::default();
+    /// Returns the lifetimes the flags set.
+    fn overrides(&self) -> anyhow::Result<LifetimeOverrides> {
+        let mut out = LifetimeOverrides::default();
         for item in &self.lifetimes {
             let (kind, days) = item
                 .split_once('=')
@@ -78,22 +80,16 @@ impl LifetimeArgs {
             let days: u32 = days
                 .parse()
                 .with_context(|| format!("--lifetime {item:?}: DAYS is not a number"))?;
-            let slot = match kind {
-                "ip" => &mut out.ip,
-                "network" => &mut out.network,
-                "domain" => &mut out.domain,
-                "url" => &mut out.url,
-                "email" => &mut out.email,
-                "hash" => &mut out.hash,
-                "user-agent" => &mut out.user_agent,
-                "file-name" => &mut out.file_name,
-                other => bail!(
-                    "--lifetime: unknown kind {other:?} (ip, network, domain, url, email, hash, user-agent, file-name)"
-                ),
-            };
-            *slot = days;
+            if !out.set(kind, days) {
+                bail!("--lifetime: unknown kind {kind:?} ({})", picket_intel::expiry::LIFETIME_NAMES.join(", "));
+            }
         }
         Ok(out)
+    }
+
+    /// Returns the built-in lifetimes with the flags over them.
+    fn resolve(&self) -> anyhow::Result<Lifetimes> {
+        Ok(self.overrides()?.over(&Lifetimes::default()))
     }
 }
 
@@ -251,7 +247,40 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 
 /// Page cache of an importing connection, in KiB (SQLite's negative
 /// `cache_size`): large feeds then insert without spilling pages mid-way.
-const IMPORT_CACHE_KIB: i64 = 65_536;
+const IMPORT_CACHE_KIB: i64 = 262_144;
+
+/// The store's journal for the length of `intel import`. A rollback
+/// journal writes each page a bulk load adds once, where the write-ahead
+/// log writes it twice (log, then checkpoint), and it records only the
+/// pages that existed before, so a crash still leaves the store intact.
+/// SQLite leaves WAL only when no other connection has the store open;
+/// otherwise the import simply runs in WAL. The store returns to WAL when
+/// this guard drops.
+struct BulkJournal<'c> {
+    conn: &'c rusqlite::Connection,
+    switched: bool,
+}
+
+impl<'c> BulkJournal<'c> {
+    fn begin(conn: &'c rusqlite::Connection) -> Self {
+        let mode: rusqlite::Result<String> = conn.query_row("PRAGMA journal_mode = TRUNCATE", [], |r| r.get(0));
+        let switched = matches!(mode.as_deref(), Ok("truncate"));
+        if !switched {
+            info!(?mode, "the store stays in WAL mode for the import (another connection has it open)");
+        }
+        BulkJournal { conn, switched }
+    }
+}
+
+impl Drop for BulkJournal<'_> {
+    fn drop(&mut self) {
+        if self.switched
+            && let Err(error) = self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+        {
+            warn!(%error, "cannot put the store back into WAL mode; the next writer does");
+        }
+    }
+}
 
 fn open_writer(path: &Path) -> anyhow::Result<Store> {
     let store =
@@ -360,16 +389,15 @@ fn run_import(store_path: &Path, args: &ImportArgs, now: Timestamp) -> anyhow::R
 
     let lifetimes = args.lifetimes.resolve()?;
     let base = import_options(args)?;
+    let _journal = BulkJournal::begin(conn);
     for path in &args.files {
         let mut options = base.clone();
         options.reported_at = Some(now);
-        let parse_started = std::time::Instant::now();
-        let report = picket_intel::load_file_with(path, &options)
-            .with_context(|| format!("cannot import {}", path.display()))?;
-        let parsed_in = parse_started.elapsed();
-        let store_started = std::time::Instant::now();
+        let started = std::time::Instant::now();
         let tx = conn.unchecked_transaction()?;
-        let counts = if args.allow {
+        let (counts, report) = if args.allow {
+            let report = picket_intel::load_file_with(path, &options)
+                .with_context(|| format!("cannot import {}", path.display()))?;
             for indicator in report.indicators.iter().chain(&report.allow) {
                 let observable = picket_intel::Observable {
                     kind: indicator.kind,
@@ -382,11 +410,13 @@ fn run_import(store_path: &Path, args: &ImportArgs, now: Timestamp) -> anyhow::R
                     .and_then(|s| s.source.description.as_deref());
                 store_intel::add_allow(&tx, &observable, &path.display().to_string(), note)?;
             }
-            UpsertCounts {
+            let counts = UpsertCounts {
                 new: (report.indicators.len() + report.allow.len()) as u64,
                 ..UpsertCounts::default()
-            }
+            };
+            (counts, report)
         } else {
+            let (counts, report) = import_streaming(&tx, path, &options, &lifetimes, now)?;
             for indicator in &report.allow {
                 let observable = picket_intel::Observable {
                     kind: indicator.kind,
@@ -400,11 +430,11 @@ fn run_import(store_path: &Path, args: &ImportArgs, now: Timestamp) -> anyhow::R
                     Some("whitelist entry of the file"),
                 )?;
             }
-            store_intel::upsert(&tx, &report.indicators, &lifetimes, now)?
+            (counts, report)
         };
         tx.commit()?;
-        info!(file = %path.display(), indicators = report.indicators.len(), parse_s = parsed_in.as_secs_f64(),
-            store_s = store_started.elapsed().as_secs_f64(), "intelligence imported");
+        info!(file = %path.display(), new = counts.new, updated = counts.updated, unchanged = counts.unchanged,
+            seconds = started.elapsed().as_secs_f64(), "intelligence imported");
         print_report(
             &path.display().to_string(),
             &counts,
@@ -414,6 +444,60 @@ fn run_import(store_path: &Path, args: &ImportArgs, now: Timestamp) -> anyhow::R
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Distinct values a parse thread hands to the store at a time. Bounds
+/// the memory of an import to a few chunks (about 400 bytes a value
+/// each) and gives the store sorted runs long enough to fill its B-trees
+/// page by page.
+const IMPORT_CHUNK: usize = 65_536;
+
+/// Chunks parsed ahead of the store.
+const IMPORT_CHUNKS_AHEAD: usize = 2;
+
+/// Imports one file while it is parsed: a thread parses it and hands
+/// chunks of indicators over a bounded channel to this thread, which
+/// stores them inside `conn`'s open transaction.
+fn import_streaming(
+    conn: &rusqlite::Connection,
+    path: &Path,
+    options: &LoadOptions,
+    lifetimes: &Lifetimes,
+    now: Timestamp,
+) -> anyhow::Result<(UpsertCounts, LoadReport)> {
+    let mut import = store_intel::Import::begin(conn, lifetimes, now)?;
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<picket_intel::Chunk>(IMPORT_CHUNKS_AHEAD);
+    let (parsed, stored) = std::thread::scope(|scope| {
+        let parser = scope.spawn(move || {
+            let mut sink = |mut chunk: picket_intel::Chunk| {
+                // Sorted here, on the parse thread, the chunk costs the
+                // store thread only a check that it is in order.
+                if let picket_intel::Chunk::Fresh(indicators) = &mut chunk {
+                    indicators.sort_unstable_by(|a, b| (a.kind.as_str(), &a.value).cmp(&(b.kind.as_str(), &b.value)));
+                }
+                sender.send(chunk).is_ok()
+            };
+            picket_intel::load_file_chunked(path, options, IMPORT_CHUNK, &mut sink)
+        });
+        let mut stored: rusqlite::Result<()> = Ok(());
+        for chunk in &receiver {
+            stored = match chunk {
+                picket_intel::Chunk::Fresh(indicators) => import.add(&indicators),
+                picket_intel::Chunk::Repeats(indicators) => import.fold_repeats(&indicators),
+            };
+            if stored.is_err() {
+                break;
+            }
+        }
+        // A failed store closes the channel, so the parser stops handing over.
+        drop(receiver);
+        let parsed = parser.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (parsed, stored)
+    });
+    let report = parsed.with_context(|| format!("cannot import {}", path.display()))?;
+    stored.with_context(|| format!("cannot store {}", path.display()))?;
+    let counts = import.finish()?;
+    Ok((counts, report))
 }
 
 #[allow(clippy::print_stdout)]
@@ -515,7 +599,7 @@ fn duration_nanos(d: std::time::Duration) -> i64 {
 }
 
 fn run_pull(store_path: &Path, args: &PullArgs, now: Timestamp) -> anyhow::Result<ExitCode> {
-    let lifetimes = args.lifetimes.resolve()?;
+    let flags = args.lifetimes.overrides()?;
     let mut rule_files = Vec::new();
     for path in &args.rules {
         rule_files.push(RuleFile::load(path)?);
@@ -527,6 +611,7 @@ fn run_pull(store_path: &Path, args: &PullArgs, now: Timestamp) -> anyhow::Resul
             if !args.feeds.is_empty() && !args.feeds.contains(&feed.name) {
                 continue;
             }
+            let lifetimes = feed.lifetimes(&flags);
             if let Err(error) = pull_feed(&store, feed, &lifetimes, now, args) {
                 failures += 1;
                 warn!(provider = feed.provider(), feed = %feed.name, error = %format!("{error:#}"), "feed pull failed");
