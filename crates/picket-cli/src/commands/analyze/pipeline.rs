@@ -28,7 +28,7 @@ pub struct Pipeline<'a> {
     collected: Option<Vec<Alert>>,
     /// Hits of the current batch, event after event.
     hits: Vec<IntelHit>,
-    /// Where each event's hits end in `hits`.
+    /// End offset in `hits` of each event's hits.
     hit_ends: Vec<usize>,
     alerts: Vec<Alert>,
     summary: RunSummary,
