@@ -76,11 +76,11 @@ impl Store {
 
     /// True when an alert with this dedupe key is stored.
     pub fn has_alert(&self, dedupe_key: &str) -> Result<bool, StoreError> {
-        let found = self.conn.query_row(
-            "SELECT count(*) > 0 FROM alerts WHERE dedupe_key = ?1",
-            [dedupe_key],
-            |row| row.get(0),
-        )?;
+        // Cached: a hunt asks once per hit.
+        let found = self
+            .conn
+            .prepare_cached("SELECT count(*) > 0 FROM alerts WHERE dedupe_key = ?1")?
+            .query_row([dedupe_key], |row| row.get(0))?;
         Ok(found)
     }
 

@@ -34,9 +34,14 @@ use super::exit_for_alerts;
 #[cfg(test)]
 use super::INTEL_MATCH;
 
-/// Alerts buffered between the scanning workers and the writer; bounds
+/// Batches of alerts buffered between the scanning workers and the
+/// writer: with [`ALERT_BATCH`], at most 4,096 alerts wait, which bounds
 /// memory when an indicator matches a large part of the history.
-const ALERT_QUEUE: usize = 4096;
+const ALERT_QUEUE: usize = 16;
+
+/// Alerts a worker sends at once. Sending each alert alone woke the writer
+/// thread once per hit, a context switch per alert.
+const ALERT_BATCH: usize = 256;
 
 /// Blocks per unit of work: 64 blocks of 512 events, about 33,000 events,
 /// small enough that one day keeps every thread busy and large enough that
@@ -406,39 +411,44 @@ pub fn hunt(
 
         for message in rx {
             match message {
-                Message::Alert(alert) => {
-                    summary.hits += 1;
-                    if let Some(hit) = alert.indicators.first() {
-                        let entry = sightings
-                            .entry((hit.kind.clone(), hit.indicator.clone()))
-                            .or_insert((0, alert.timestamp));
-                        entry.0 += 1;
-                        entry.1 = entry.1.max(alert.timestamp);
-                    }
-                    if record_error.is_some() {
-                        continue;
-                    }
-                    let key = dedupe_key(&alert);
-                    let fresh = match writer.as_mut() {
-                        Some(writer) => writer.insert_alert(&alert, &key),
-                        None => store.has_alert(&key).map(|known| !known),
-                    };
-                    match fresh {
-                        Ok(true) => {
-                            summary.alerts_new += 1;
-                            let hit = alert.indicators.first();
-                            let kind = hit.and_then(|h| {
-                                IndicatorKind::ALL
-                                    .into_iter()
-                                    .find(|k| k.as_str() == h.kind)
-                            });
-                            if let (Some(hit), Some(kind)) = (hit, kind) {
-                                new_sightings.push((kind, hit.indicator.clone(), alert.timestamp));
-                            }
-                            on_alert(&alert);
+                Message::Alerts(batch) => {
+                    for (alert, key) in batch {
+                        summary.hits += 1;
+                        if let Some(hit) = alert.indicators.first() {
+                            let entry = sightings
+                                .entry((hit.kind.clone(), hit.indicator.clone()))
+                                .or_insert((0, alert.timestamp));
+                            entry.0 += 1;
+                            entry.1 = entry.1.max(alert.timestamp);
                         }
-                        Ok(false) => summary.alerts_known += 1,
-                        Err(e) => record_error = Some(e),
+                        if record_error.is_some() {
+                            continue;
+                        }
+                        let fresh = match writer.as_mut() {
+                            Some(writer) => writer.insert_alert(&alert, &key),
+                            None => store.has_alert(&key).map(|known| !known),
+                        };
+                        match fresh {
+                            Ok(true) => {
+                                summary.alerts_new += 1;
+                                let hit = alert.indicators.first();
+                                let kind = hit.and_then(|h| {
+                                    IndicatorKind::ALL
+                                        .into_iter()
+                                        .find(|k| k.as_str() == h.kind)
+                                });
+                                if let (Some(hit), Some(kind)) = (hit, kind) {
+                                    new_sightings.push((
+                                        kind,
+                                        hit.indicator.clone(),
+                                        alert.timestamp,
+                                    ));
+                                }
+                                on_alert(&alert);
+                            }
+                            Ok(false) => summary.alerts_known += 1,
+                            Err(e) => record_error = Some(e),
+                        }
                     }
                 }
                 Message::ChunkDone { scanned, matched } => {
@@ -507,9 +517,16 @@ pub fn hunt(
 }
 
 enum Message {
-    Alert(Box<Alert>),
-    ChunkDone { scanned: u64, matched: u64 },
-    ChunkFailed { day: i64, error: String },
+    /// Alerts with their dedupe keys, worked out by the worker.
+    Alerts(Vec<(Alert, String)>),
+    ChunkDone {
+        scanned: u64,
+        matched: u64,
+    },
+    ChunkFailed {
+        day: i64,
+        error: String,
+    },
 }
 
 /// A run of blocks of one day partition: the unit of work of a scan.
@@ -551,6 +568,7 @@ fn scan_worker(
         };
         let mut matched = 0u64;
         let mut receiver_gone = false;
+        let mut batch = Vec::new();
         let result = reader.scan_records(chunk.day, &scan, &mut |block, _, record| {
             if receiver_gone {
                 return Ok(());
@@ -576,16 +594,19 @@ fn scan_worker(
                     event.clone()
                 };
                 let Some(evidence) = evidence else { break };
-                if tx
-                    .send(Message::Alert(Box::new(intel_alert(evidence, hit))))
-                    .is_err()
-                {
-                    receiver_gone = true;
-                    break;
-                }
+                let alert = intel_alert(evidence, hit);
+                let key = dedupe_key(&alert);
+                batch.push((alert, key));
+            }
+            if batch.len() >= ALERT_BATCH {
+                let full = std::mem::take(&mut batch);
+                receiver_gone = tx.send(Message::Alerts(full)).is_err();
             }
             Ok(())
         });
+        if !batch.is_empty() && tx.send(Message::Alerts(batch)).is_err() {
+            return;
+        }
         let message = match result {
             Ok(scanned) => Message::ChunkDone { scanned, matched },
             Err(error) => Message::ChunkFailed {
