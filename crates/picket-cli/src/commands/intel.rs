@@ -469,9 +469,16 @@ fn import_streaming(
 ) -> anyhow::Result<(UpsertCounts, LoadReport)> {
     let mut import = store_intel::Import::begin(conn, lifetimes, now)?;
     let (sender, receiver) = std::sync::mpsc::sync_channel::<picket_intel::Chunk>(IMPORT_CHUNKS_AHEAD);
+    // Stored chunks go back to the parse thread to be freed there: the store
+    // thread is the slower one, and memory is freed faster by the thread
+    // that allocated it.
+    let (give_back, given_back) = std::sync::mpsc::sync_channel::<Vec<picket_intel::Indicator>>(IMPORT_CHUNKS_AHEAD);
     let (parsed, stored) = std::thread::scope(|scope| {
         let parser = scope.spawn(move || {
             let mut sink = |mut chunk: picket_intel::Chunk| {
+                while let Ok(done) = given_back.try_recv() {
+                    drop(done);
+                }
                 // Sorted here, on the parse thread, the chunk costs the
                 // store thread only a check that it is in order.
                 if let picket_intel::Chunk::Fresh(indicators) = &mut chunk {
@@ -484,7 +491,12 @@ fn import_streaming(
         let mut stored: rusqlite::Result<()> = Ok(());
         for chunk in &receiver {
             stored = match chunk {
-                picket_intel::Chunk::Fresh(indicators) => import.add(&indicators),
+                picket_intel::Chunk::Fresh(indicators) => {
+                    let result = import.add(&indicators);
+                    // A full or closed channel leaves the chunk to be freed here.
+                    let _ = give_back.try_send(indicators);
+                    result
+                }
                 picket_intel::Chunk::Repeats(indicators) => import.fold_repeats(&indicators),
             };
             if stored.is_err() {
