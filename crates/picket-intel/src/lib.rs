@@ -20,7 +20,7 @@ pub mod whitelist;
 pub use error::{IntelError, RecordError, ValueError};
 pub use formats::{Column, ColumnList, Columns, DatasetType};
 pub use indicator::{Indicator, IndicatorKind, Sighting, Tlp};
-pub use load::{detect, load_bytes, load_file, load_file_chunked, load_file_with, Chunk, Defaults, Format, LoadOptions, LoadReport};
+pub use load::{detect, load_bytes, load_bytes_chunked, load_file, load_file_chunked, load_file_with, Chunk, Defaults, Format, LoadOptions, LoadReport};
 pub use expiry::{LifetimeOverrides, Lifetimes};
 pub use fetch::{fetch, FetchOptions, Fetched, Validators};
 pub use rules::{FeedRule, RuleFile};

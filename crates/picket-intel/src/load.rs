@@ -264,14 +264,27 @@ pub fn load_file_chunked(
     sink: &mut dyn FnMut(Chunk) -> bool,
 ) -> Result<LoadReport, IntelError> {
     let (name, bytes, options) = open_input(path, options)?;
+    load_bytes_chunked(&name, &bytes, &options, chunk_size, sink)
+}
+
+/// Reads an intelligence document held in memory in chunks, as
+/// [`load_file_chunked`] does for a file. `name` is used in locations and
+/// as the provider when the defaults name none.
+pub fn load_bytes_chunked(
+    name: &str,
+    bytes: &[u8],
+    options: &LoadOptions,
+    chunk_size: usize,
+    sink: &mut dyn FnMut(Chunk) -> bool,
+) -> Result<LoadReport, IntelError> {
     let format = match options.format {
         Some(format) => format,
-        None => detect(&name, &bytes).ok_or_else(|| IntelError::UnknownFormat { path: name.as_str().into() })?,
+        None => detect(name, bytes).ok_or_else(|| IntelError::UnknownFormat { path: name.into() })?,
     };
-    let mut batch = Batch::new(&name, &options);
+    let mut batch = Batch::new(name, options);
     batch.report.format = Some(format);
     batch.chunks = Some(Chunking::new(chunk_size, sink));
-    formats::read(format, &bytes, &mut batch)?;
+    formats::read(format, bytes, &mut batch)?;
     Ok(batch.finish())
 }
 
@@ -681,6 +694,65 @@ mod tests {
         assert_eq!((report.records, report.duplicates), (whole.records, whole.duplicates));
         assert_eq!(report.rejections.len(), 1);
         assert_eq!(report.rejections[0].location.line, Some(6));
+    }
+
+    /// Loads `text` in chunks of `size` and folds the late repeats into
+    /// the values they repeat, as the store does.
+    fn chunked(text: &str, options: &LoadOptions, size: usize) -> (Vec<Indicator>, LoadReport) {
+        let mut fresh: Vec<Indicator> = Vec::new();
+        let mut repeats: Vec<Indicator> = Vec::new();
+        let mut sink = |chunk: Chunk| {
+            match chunk {
+                Chunk::Fresh(v) => fresh.extend(v),
+                Chunk::Repeats(v) => repeats.extend(v),
+            }
+            true
+        };
+        let report = load_bytes_chunked("t", text.as_bytes(), options, size, &mut sink).unwrap();
+        for r in repeats {
+            let first = fresh
+                .iter_mut()
+                .find(|f| f.kind == r.kind && f.include_subdomains == r.include_subdomains && f.value == r.value)
+                .unwrap();
+            for s in r.sightings {
+                first.add_sighting(s);
+            }
+        }
+        (fresh, report)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn chunked_load_matches_whole_load(
+            lines in proptest::collection::vec((0..13usize, 0..4usize), 0..60),
+            size in 1..5usize,
+        ) {
+            const VALUES: [&str; 13] = [
+                "192.0.2.1", "192.0.2.2", "10.0.0.0/8", "evil.example", "a.evil.example", "http://x.example/a",
+                "not a value!", "d41d8cd98f00b204e9800998ecf8427e", "# comment", "2001:db8::1", "Evil.Example.",
+                "192.0.2.1,x", "",
+            ];
+            const TAGS: [&str; 4] = ["", " a", " b,c", " a,a"];
+            let text: String = lines.iter().map(|&(v, t)| format!("{}{}\n", VALUES[v], TAGS[t])).collect();
+            let options = LoadOptions::default();
+            let whole = load_bytes("t", text.as_bytes(), &options).unwrap();
+            let (folded, report) = chunked(&text, &options, size);
+            proptest::prop_assert_eq!(&folded, &whole.indicators);
+            proptest::prop_assert_eq!(report.records, whole.records);
+            proptest::prop_assert_eq!(report.duplicates, whole.duplicates);
+            proptest::prop_assert_eq!(report.rejections.len(), whole.rejections.len());
+        }
+
+        #[test]
+        fn chunked_load_of_garbage_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512), size in 1..4usize) {
+            let mut sink = |_chunk: Chunk| true;
+            for format in Format::ALL {
+                let options = LoadOptions { format: Some(format), ..LoadOptions::default() };
+                let _ = load_bytes_chunked("g", &bytes, &options, size, &mut sink);
+            }
+        }
     }
 
     #[test]
