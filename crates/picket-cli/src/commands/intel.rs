@@ -467,6 +467,28 @@ fn import_streaming(
     lifetimes: &Lifetimes,
     now: Timestamp,
 ) -> anyhow::Result<(UpsertCounts, LoadReport)> {
+    let parse = |sink: &mut dyn FnMut(picket_intel::Chunk) -> bool| {
+        picket_intel::load_file_chunked(path, options, IMPORT_CHUNK, sink)
+    };
+    let (counts, parsed) = store_while_parsing(conn, parse, lifetimes, now)
+        .with_context(|| format!("cannot store {}", path.display()))?;
+    let report = parsed.with_context(|| format!("cannot import {}", path.display()))?;
+    Ok((counts, report))
+}
+
+/// Runs `parse` on a thread of its own and stores the chunks it hands
+/// over on this thread, inside `conn`'s open transaction. The outer error
+/// is the store's; a parse error comes back inside, after whatever was
+/// stored before it (roll the transaction back to drop that).
+fn store_while_parsing<P>(
+    conn: &rusqlite::Connection,
+    parse: P,
+    lifetimes: &Lifetimes,
+    now: Timestamp,
+) -> anyhow::Result<(UpsertCounts, Result<LoadReport, picket_intel::IntelError>)>
+where
+    P: FnOnce(&mut dyn FnMut(picket_intel::Chunk) -> bool) -> Result<LoadReport, picket_intel::IntelError> + Send,
+{
     let mut import = store_intel::Import::begin(conn, lifetimes, now)?;
     let (sender, receiver) = std::sync::mpsc::sync_channel::<picket_intel::Chunk>(IMPORT_CHUNKS_AHEAD);
     // Stored chunks go back to the parse thread to be freed there: the store
@@ -486,7 +508,7 @@ fn import_streaming(
                 }
                 sender.send(chunk).is_ok()
             };
-            picket_intel::load_file_chunked(path, options, IMPORT_CHUNK, &mut sink)
+            parse(&mut sink)
         });
         let mut stored: rusqlite::Result<()> = Ok(());
         for chunk in &receiver {
@@ -508,10 +530,9 @@ fn import_streaming(
         let parsed = parser.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (parsed, stored)
     });
-    let report = parsed.with_context(|| format!("cannot import {}", path.display()))?;
-    stored.with_context(|| format!("cannot store {}", path.display()))?;
+    stored?;
     let counts = import.finish()?;
-    Ok((counts, report))
+    Ok((counts, parsed))
 }
 
 #[allow(clippy::print_stdout)]
@@ -695,16 +716,20 @@ fn pull_feed(
         Ok(Fetched::Body { bytes, validators }) => {
             let mut options = feed.load_options();
             options.reported_at = Some(now);
-            let parsed = picket_intel::load_bytes(&feed.remote, &bytes, &options);
+            let tx = conn.unchecked_transaction()?;
+            let parse = |sink: &mut dyn FnMut(picket_intel::Chunk) -> bool| {
+                picket_intel::load_bytes_chunked(&feed.remote, &bytes, &options, IMPORT_CHUNK, sink)
+            };
+            let (counts, parsed) = store_while_parsing(&tx, parse, lifetimes, now)?;
             let report = match parsed {
                 Ok(report) => report,
                 Err(error) => {
+                    // Nothing of a feed that does not parse is kept.
+                    tx.rollback()?;
                     fail_feed(store, &mut state, feed, now, &error.to_string())?;
                     return Err(error.into());
                 }
             };
-            let tx = conn.unchecked_transaction()?;
-            let counts = store_intel::upsert(&tx, &report.indicators, lifetimes, now)?;
             for indicator in &report.allow {
                 let observable = picket_intel::Observable {
                     kind: indicator.kind,
