@@ -127,7 +127,7 @@ fn lexical_model(c: &mut Criterion) {
         b.iter(|| {
             labels
                 .iter()
-                .map(|l| model.score(black_box(l)).score)
+                .map(|l| model.score(black_box(l), "com").score)
                 .sum::<f64>()
         });
     });

@@ -215,6 +215,37 @@ fn dga_nxdomain_burst_of_one_shape() {
 }
 
 #[test]
+fn dga_lexical_alert_names_what_made_the_name_look_random() {
+    let events = [query(
+        0,
+        "10.9.9.11",
+        "xjq7vkz9wqpl3hd.com",
+        ResponseCode::NOERROR,
+        &[(RecordType::A, "198.51.100.7", 300)],
+    )];
+    let alerts = run_all(&DnsConfig::default(), &events);
+    let lexical = alerts
+        .iter()
+        .find(|a| a.details.get("kind").is_some_and(|k| k == "lexical"))
+        .unwrap_or_else(|| panic!("no lexical alert: {alerts:?}"));
+    assert!(lexical.details["lexical_score"].as_f64().unwrap() >= 0.5);
+    let parts: Vec<&str> = lexical.details["top_contributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(!parts.is_empty() && parts.len() <= 5, "{parts:?}");
+    // Each part is "<name> +<logit>", largest first, all pushing towards random.
+    let logits: Vec<f64> = parts
+        .iter()
+        .map(|p| p.rsplit_once(' ').unwrap().1.parse().unwrap())
+        .collect();
+    assert!(logits.iter().all(|&l| l > 0.0), "{parts:?}");
+    assert!(logits.windows(2).all(|w| w[0] >= w[1]), "{parts:?}");
+}
+
+#[test]
 fn dga_ignores_popular_names_and_local_zones() {
     let names = [
         "www.google.com",

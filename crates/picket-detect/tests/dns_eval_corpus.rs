@@ -35,43 +35,71 @@ fn dga_on_baderj_families() {
     let rows = evaluate_dga(&dga, &benign).unwrap();
     print(&rows);
 
-    // False positives on held-out popular domains stay at or under 0.5 %.
-    let all = find(&rows, "all character-based families", "replay");
-    assert!(
-        all.false_positive_rate() <= 0.005,
-        "FPR {}",
-        all.false_positive_rate()
-    );
-    let score = find(&rows, "all character-based families", "score");
-    assert!(
-        score.false_positive_rate() <= 0.005,
-        "FPR {}",
-        score.false_positive_rate()
-    );
+    // Every row is measured on the held-out split only: three in ten labels,
+    // popular and DGA, that training never saw.
+    let held_out_benign = find(&rows, "all character-based families", "score").negatives;
+    assert!(held_out_benign > 3_000, "{held_out_benign}");
 
-    // Replayed as a host's failing lookups, most names are flagged. The 98 %
-    // target is not reached yet (short names on many TLDs: qsnatch, locky,
-    // pykspa); this pins what is reached.
-    assert!(all.recall() >= 0.94, "recall {}", all.recall());
+    // False positives on held-out popular domains stay at or under 0.5 %,
+    // judged by the name alone and by replay.
+    for method in ["score", "replay"] {
+        let row = find(&rows, "all character-based families", method);
+        assert!(
+            row.false_positive_rate() <= 0.005,
+            "{method}: FPR {}",
+            row.false_positive_rate()
+        );
+    }
+
+    // By the name alone, character-based families: measured 0.831 recall,
+    // AUC 0.991. Short names on many suffixes (qsnatch_a: 3 to 5 letters)
+    // keep recall under the 98 % target; replayed as one host's failing
+    // lookups, the NXDOMAIN shape adds the rest (measured 0.969).
+    let score = find(&rows, "all character-based families", "score");
+    assert!(score.recall() >= 0.82, "score recall {}", score.recall());
+    assert!(score.auc.unwrap() >= 0.99, "AUC {:?}", score.auc);
+    let replay = find(&rows, "all character-based families", "replay");
+    assert!(replay.recall() >= 0.96, "replay recall {}", replay.recall());
+
+    // Dictionary families, measured apart: 0.863 by name, 0.981 by replay.
+    let dictionary = find(&rows, "all dictionary families", "score");
+    assert!(
+        dictionary.recall() >= 0.85,
+        "recall {}",
+        dictionary.recall()
+    );
     let dictionary = find(&rows, "all dictionary families", "replay");
     assert!(
-        dictionary.recall() >= 0.95,
+        dictionary.recall() >= 0.97,
         "recall {}",
         dictionary.recall()
     );
 
-    // Long character-random families separate from popular names.
+    // Character-random families separate from popular names.
     for family in [
+        "bumblebee",
         "chinad",
         "corebot",
         "darkcracks",
-        "murofet_v1",
-        "newgoz",
-        "qadars",
-        "shiotob",
-        "tufik",
+        "dmsniff_sn",
         "fobber_1",
+        "fobber_2",
+        "kraken_v1",
+        "kraken_v2",
+        "murofet_v1",
+        "murofet_v2",
+        "newgoz",
+        "orchard",
+        "pushdo",
+        "pykspa_precursor",
+        "qadars",
         "ranbyus_september",
+        "reconyc",
+        "shiotob",
+        "simda",
+        "tempedreve",
+        "tufik",
+        "unnamed_downloader",
     ] {
         let row = find(&rows, family, "score");
         let auc = row.auc.unwrap();

@@ -40,8 +40,8 @@ pub struct DgaConfig {
     /// Run the detector. Default: true.
     pub enabled: bool,
     /// Lexical score at or above which a single name is reported. 0.5 is the
-    /// model's calibrated cut (0.3 % false positives on popular names at
-    /// training time). Default: 0.5.
+    /// model's calibrated cut (0.5 % false positives on popular names,
+    /// chosen by cross-validation at training time). Default: 0.5.
     pub min_lexical_score: f64,
     /// Report random-looking names that resolved, not only NXDOMAINs. A
     /// DGA's live C2 name is the one that resolves. Default: true.
@@ -74,6 +74,9 @@ pub struct DgaConfig {
     /// flood the output. Random-looking names that resolve are always
     /// reported. Default: 3.
     pub max_nx_alerts_per_window: u32,
+    /// Parts of the lexical logit (n-grams, suffix, features) named in a
+    /// lexical alert's `top_contributions`, largest first. Default: 5.
+    pub explain_top: usize,
 }
 
 impl Default for DgaConfig {
@@ -92,6 +95,7 @@ impl Default for DgaConfig {
             dedupe_secs: 86_400,
             max_cached_scores: 100_000,
             max_nx_alerts_per_window: 3,
+            explain_top: 5,
         }
     }
 }
@@ -168,6 +172,14 @@ impl DgaDetector {
             score += 0.1;
         }
         let outcome = if nx { "got NXDOMAIN for" } else { "resolved" };
+        // Computed only for the alerts raised, so its cost stays off the
+        // per-name path.
+        let contributions: Vec<String> = self
+            .model
+            .explain(parts.label, parts.suffix, self.config.explain_top)
+            .into_iter()
+            .map(|c| format!("{} {:+.2}", c.name, c.logit))
+            .collect();
         Some(
             Alert::new(
                 ID,
@@ -183,7 +195,8 @@ impl DgaDetector {
             .with_detail("registered_domain", parts.registered)
             .with_detail("lexical_score", round(lexical))
             .with_detail("min_lexical_score", self.config.min_lexical_score)
-            .with_detail("nxdomain", nx),
+            .with_detail("nxdomain", nx)
+            .with_detail("top_contributions", contributions),
         )
     }
 
@@ -205,15 +218,15 @@ impl DgaDetector {
 
     /// Returns the lexical score of a registered domain, from the cache when
     /// it was scored before.
-    fn lexical(&mut self, registered: &str, label: &str) -> f64 {
-        let key = name_hash(registered);
+    fn lexical(&mut self, parts: &NameParts<'_>) -> f64 {
+        let key = name_hash(parts.registered);
         if let Some(&score) = self.scores.get(&key) {
             return score;
         }
         if self.scores.len() >= self.config.max_cached_scores {
             self.scores.clear();
         }
-        let score = self.model.score(label).score;
+        let score = self.model.score(parts.label, parts.suffix).score;
         self.scores.insert(key, score);
         score
     }
@@ -420,7 +433,7 @@ impl picket_event::Detector for DgaDetector {
             return;
         }
 
-        let lexical = self.lexical(parts.registered, parts.label);
+        let lexical = self.lexical(&parts);
         if let Some(alert) = self.lexical_alert(event, dns, &parts, lexical, nx) {
             alerts.push(alert);
         }

@@ -108,7 +108,9 @@ pub fn roc_auc(positives: &[f64], negatives: &[f64]) -> Option<f64> {
 
 /// DGA families whose names are built from dictionary words (or a word
 /// stem), measured apart from the character-random ones.
-pub const DICTIONARY_FAMILIES: &[&str] = &["suppobox", "banjori", "fosniw"];
+pub const DICTIONARY_FAMILIES: &[&str] = &[
+    "suppobox", "banjori", "fosniw", "matsnu", "gozi", "nymaim2", "pizd", "rovnix",
+];
 
 /// Returns the family name of a baderj file: the file stem without the
 /// `_example_domains` / `_domains` tail.
@@ -154,8 +156,9 @@ pub fn read_names(path: &Path) -> Result<Vec<String>, EvalError> {
         .collect())
 }
 
-/// Reads the held-out benign registered domains: the fifth of the popular lists in
-/// `dir` (MISP warninglist JSON files or text lists) that training never saw.
+/// Reads the held-out benign registered domains: the part of the popular
+/// lists in `dir` (MISP warninglist JSON files or text lists) whose labels
+/// training never saw (see [`held_out`]).
 pub fn held_out_benign(dir: &Path, files: &[&str]) -> Result<Vec<String>, EvalError> {
     let mut set = std::collections::BTreeSet::new();
     for file in files {
@@ -178,7 +181,7 @@ pub fn held_out_benign(dir: &Path, files: &[&str]) -> Result<Vec<String>, EvalEr
         for name in names {
             let name = name.trim().trim_start_matches('.').to_ascii_lowercase();
             if let Some(parts) = split_name(&name)
-                && held_out(parts.registered)
+                && held_out(parts.label)
             {
                 set.insert(parts.registered.to_owned());
             }
@@ -198,7 +201,9 @@ pub const BENIGN_LISTS: &[&str] = &[
 fn lexical_scores(model: &DgaModel, names: &[String]) -> Vec<f64> {
     names
         .iter()
-        .map(|name| split_name(name).map_or(0.0, |parts| model.score(parts.label).score))
+        .map(|name| {
+            split_name(name).map_or(0.0, |parts| model.score(parts.label, parts.suffix).score)
+        })
         .collect()
 }
 
@@ -266,8 +271,18 @@ pub fn replay_dga(
     flagged
 }
 
-/// Evaluates `dns.dga` on every family file of `dga_dir` against the held-out
-/// benign names of `benign_dir`.
+/// Reads the names of one family file whose registered label is in the
+/// held-out split (see [`held_out`]); names that do not split are kept (they
+/// count as missed).
+pub fn held_out_names(path: &Path) -> Result<Vec<String>, EvalError> {
+    Ok(read_names(path)?
+        .into_iter()
+        .filter(|name| split_name(name).is_none_or(|parts| held_out(parts.label)))
+        .collect())
+}
+
+/// Evaluates `dns.dga` on the held-out names of every family file of
+/// `dga_dir` against the held-out benign names of `benign_dir`.
 pub fn evaluate_dga(dga_dir: &Path, benign_dir: &Path) -> Result<Vec<EvalRow>, EvalError> {
     let model = DgaModel::shipped();
     let benign = held_out_benign(benign_dir, BENIGN_LISTS)?;
@@ -306,7 +321,10 @@ pub fn evaluate_dga(dga_dir: &Path, benign_dir: &Path) -> Result<Vec<EvalRow>, E
             .and_then(|s| s.to_str())
             .unwrap_or_default();
         let family = family_of(stem);
-        let names = read_names(&path)?;
+        let names = held_out_names(&path)?;
+        if names.is_empty() {
+            continue;
+        }
         let scores = lexical_scores(model, &names);
         let flagged = scores
             .iter()

@@ -6,25 +6,31 @@
 //! - a character trigram model counted over popular registered labels, smoothed
 //!   by fixed-weight interpolation with the bigram, unigram and uniform models;
 //! - a logistic regression over [`FEATURE_NAMES`] (the trigram log-likelihood,
-//!   entropy, consonant runs, digit mix, length and more), trained against
-//!   generated random names, with the cut shifted so that a score of 0.5 sits at
-//!   the false-positive rate chosen at training time.
+//!   entropy, consonant runs, digit mix, length and more) plus hashed
+//!   features ([`for_each_hashed`]: character 1- to 5-grams of `^label$`, the
+//!   public suffix, the suffix with the label's length), trained on popular
+//!   names against DGA names and generated random names, with the cut shifted
+//!   so that a score of 0.5 sits at the false-positive rate chosen at
+//!   training time.
 //!
 //! `cargo run -p xtask -- train-dga` rebuilds the file from the benign lists in
-//! `data/dga/`. The file format, line by line:
+//! `data/dga/` and the DGA family lists of the corpus. The file format, line
+//! by line:
 //!
 //! ```text
 //! # comment lines
-//! version 1
+//! version 2
 //! mean <f64 per feature>
 //! scale <f64 per feature>
 //! weights <bias> <f64 per feature>
 //! cut <f64>
+//! bits <log2 of the hashed table's size, 1 to 24>
+//! h <bucket, hex> <weight>            (one line per non-zero bucket)
 //! trigram <three symbols> <count>     (one line per trigram seen)
 //! ```
 //!
-//! Symbols are `a-z`, `0-9`, `-`, `^` for the label boundary and `_` for
-//! any other byte.
+//! Trigram symbols are `a-z`, `0-9`, `-`, `^` for the label boundary and `_`
+//! for any other byte.
 
 use std::fmt::Write as _;
 
@@ -296,18 +302,131 @@ fn features(
     ]
 }
 
-/// True for registered domains of the held-out evaluation split: one in five,
-/// chosen by a hash of the name so that training and evaluation agree without
-/// a stored list. `train-dga` never trains on these; `picket eval dns`
-/// measures false positives on them only.
-pub fn held_out(registered: &str) -> bool {
-    // FNV-1a, 64 bit: stable across platforms and releases.
+/// Share of labels in the held-out evaluation split, in tenths.
+const HELD_OUT_TENTHS: u64 = 3;
+
+/// True for labels of the held-out evaluation split: three in ten, chosen by
+/// a hash of the registered label (the name under the public suffix) so that
+/// training and evaluation agree without a stored list, and so that one
+/// label under several suffixes (`google.com`, `google.de`) falls on one
+/// side. `train-dga` never trains on these, popular or DGA; `picket eval
+/// dns` measures on them only.
+pub fn held_out(label: &str) -> bool {
+    fnv1a(label.as_bytes()) % 10 < HELD_OUT_TENTHS
+}
+
+/// FNV-1a, 64 bit: stable across platforms and releases.
+fn fnv1a(bytes: &[u8]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &byte in registered.as_bytes() {
+    for &byte in bytes {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
-    hash.is_multiple_of(5)
+    hash
+}
+
+/// Longest n-gram of the hashed features, in bytes (boundary marks
+/// included).
+pub const MAX_NGRAM: usize = 5;
+
+/// Longest label the n-gram features look at; longer labels (outside DNS's
+/// 63-byte limit) are cut there.
+const MAX_LABEL: usize = 64;
+
+/// Kinds of hashed feature, mixed into the hash so they never share a key.
+const KIND_NGRAM: u64 = 1;
+const KIND_SUFFIX: u64 = 2;
+const KIND_SUFFIX_LENGTH: u64 = 3;
+
+/// A hashed feature of a label, before it is reduced to a table bucket.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Hashed {
+    /// The 64-bit key; [`bucket`] maps it into a table of `2^bits`.
+    pub key: u64,
+    /// The feature's value.
+    pub value: f32,
+    /// What the feature stands for.
+    pub part: Part,
+}
+
+/// What a hashed feature stands for; spans are (start, length) in the
+/// marked label `^label$`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// A character n-gram.
+    Ngram(u8, u8),
+    /// The suffix, or the suffix with the label's length.
+    Suffix,
+}
+
+/// Maps a hashed key into a table of `2^bits` buckets.
+pub fn bucket(key: u64, bits: u32) -> usize {
+    // Multiplicative mixing, then the top bits: FNV's low bits are weak.
+    let mixed = key.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    usize::try_from(mixed >> (64 - bits.clamp(1, 32))).unwrap_or(0)
+}
+
+/// Writes `^label$` (lower case, cut to [`MAX_LABEL`] bytes) into `buffer`
+/// and returns its length.
+fn marked(label: &str, buffer: &mut [u8; MAX_LABEL + 2]) -> usize {
+    let bytes = label.as_bytes();
+    let len = bytes.len().min(MAX_LABEL);
+    buffer[0] = b'^';
+    for (slot, byte) in buffer[1..=len].iter_mut().zip(bytes) {
+        *slot = byte.to_ascii_lowercase();
+    }
+    buffer[len + 1] = b'$';
+    len + 2
+}
+
+/// Calls `visit` for every hashed feature of a registered label under its
+/// public suffix: each character n-gram of `^label$` of 1 to [`MAX_NGRAM`]
+/// bytes (the marks alone excluded), valued `1/sqrt(n-grams)` so that long
+/// and short labels weigh alike; the suffix; the suffix with the label's
+/// length (up to 12). Shared by training and scoring so both agree.
+pub fn for_each_hashed(label: &str, suffix: &str, mut visit: impl FnMut(Hashed)) {
+    let mut buffer = [0u8; MAX_LABEL + 2];
+    let len = marked(label, &mut buffer);
+    let text = &buffer[..len];
+
+    let mut grams = 0usize;
+    for start in 0..len {
+        grams += (len - start).min(MAX_NGRAM);
+    }
+    // "^" and "$" alone carry nothing.
+    grams = grams.saturating_sub(2).max(1);
+    let value = (1.0 / (grams as f64).sqrt()) as f32;
+
+    for start in 0..len {
+        let mut hash = 0xcbf2_9ce4_8422_2325u64 ^ KIND_NGRAM;
+        let window = &text[start..len.min(start + MAX_NGRAM)];
+        for (offset, &byte) in window.iter().enumerate() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+            if offset == 0 && (start == 0 || start == len - 1) {
+                continue;
+            }
+            visit(Hashed {
+                key: hash,
+                value,
+                // Both fit: len <= 66, n-grams <= 5.
+                part: Part::Ngram(start as u8, (offset + 1) as u8),
+            });
+        }
+    }
+
+    let suffix_key = fnv1a(suffix.as_bytes()) ^ KIND_SUFFIX.wrapping_mul(0x1000_0000_01b3);
+    visit(Hashed {
+        key: suffix_key,
+        value: 1.0,
+        part: Part::Suffix,
+    });
+    let length = (len - 2).min(12) as u64;
+    visit(Hashed {
+        key: suffix_key ^ (KIND_SUFFIX_LENGTH << 56) ^ (length << 48),
+        value: 1.0,
+        part: Part::Suffix,
+    });
 }
 
 /// The trained lexical model, immutable and cheap to share.
@@ -320,6 +439,9 @@ pub struct DgaModel {
     weights: [f64; FEATURES],
     bias: f64,
     cut: f64,
+    bits: u32,
+    /// Weight per hashed bucket, `2^bits` entries.
+    hashed: Vec<f32>,
 }
 
 /// One lexical verdict, with what it rests on.
@@ -331,6 +453,39 @@ pub struct LexicalScore {
     pub features: [f64; FEATURES],
 }
 
+/// One part of a score's logit: a feature or an n-gram and what it added.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Contribution {
+    /// The feature's name, `ngram:<text>` (`^` and `$` mark the label's
+    /// ends), `suffix:<suffix>` or a dense feature's name.
+    pub name: String,
+    /// What it added to the logit; positive towards "random".
+    pub logit: f64,
+}
+
+/// The regression parameters of a model: everything but the trigram
+/// counts.
+#[derive(Clone, Debug)]
+pub struct Regression {
+    /// Feature means used to standardize.
+    pub mean: [f64; FEATURES],
+    /// Feature standard deviations used to standardize.
+    pub scale: [f64; FEATURES],
+    /// Intercept.
+    pub bias: f64,
+    /// Weights of the standardized features.
+    pub weights: [f64; FEATURES],
+    /// Logit that maps to a score of 0.5.
+    pub cut: f64,
+    /// log2 of the hashed table's size.
+    pub bits: u32,
+    /// Weight per hashed bucket (`2^bits` entries, or empty for none).
+    pub hashed: Vec<f32>,
+}
+
+/// Largest hashed table a model file may ask for, as log2.
+const MAX_BITS: u32 = 24;
+
 /// The model shipped with picket.
 const SHIPPED: &str = include_str!("../../data/dga-model.txt");
 
@@ -341,30 +496,28 @@ impl DgaModel {
         MODEL.get_or_init(|| match DgaModel::parse(SHIPPED) {
             Ok(model) => model,
             // The shipped file is checked by the `shipped_model_parses` test;
-            // an empty model scores every name 0.5 - cut, never panics.
+            // an empty model scores every name below the cut, never panics.
             Err(error) => {
                 tracing::error!(%error, "the shipped DGA model does not parse");
                 DgaModel::from_parts(
                     &TrigramCounts::default(),
-                    [0.0; FEATURES],
-                    [1.0; FEATURES],
-                    0.0,
-                    [0.0; FEATURES],
-                    f64::INFINITY,
+                    Regression {
+                        mean: [0.0; FEATURES],
+                        scale: [1.0; FEATURES],
+                        bias: 0.0,
+                        weights: [0.0; FEATURES],
+                        cut: f64::INFINITY,
+                        bits: 1,
+                        hashed: Vec::new(),
+                    },
                 )
             }
         })
     }
 
-    /// Builds a model from counts and regression parameters.
-    pub fn from_parts(
-        counts: &TrigramCounts,
-        mean: [f64; FEATURES],
-        scale: [f64; FEATURES],
-        bias: f64,
-        weights: [f64; FEATURES],
-        cut: f64,
-    ) -> Self {
+    /// Builds a model from counts and regression parameters. A hashed table
+    /// of the wrong size is replaced by zeros.
+    pub fn from_parts(counts: &TrigramCounts, regression: Regression) -> Self {
         let mut log2p = vec![0f32; TABLE];
         for a in 0..SYMBOLS as u8 {
             for b in 0..SYMBOLS as u8 {
@@ -379,14 +532,21 @@ impl DgaModel {
                 unseen[usize::from(b) * SYMBOLS + usize::from(c)] = counts.bigram_unseen(b, c);
             }
         }
+        let bits = regression.bits.clamp(1, MAX_BITS);
+        let mut hashed = regression.hashed;
+        if hashed.len() != 1 << bits {
+            hashed = vec![0.0; 1 << bits];
+        }
         DgaModel {
             log2p,
             unseen,
-            mean,
-            scale,
-            weights,
-            bias,
-            cut,
+            mean: regression.mean,
+            scale: regression.scale,
+            weights: regression.weights,
+            bias: regression.bias,
+            cut: regression.cut,
+            bits,
+            hashed,
         }
     }
 
@@ -397,6 +557,8 @@ impl DgaModel {
         let mut scale = None;
         let mut weights = None;
         let mut cut = None;
+        let mut bits: Option<u32> = None;
+        let mut hashed: Vec<f32> = Vec::new();
         let mut version = false;
 
         for (number, line) in text.lines().enumerate() {
@@ -414,7 +576,7 @@ impl DgaModel {
             let key = words.next().unwrap_or_default();
             match key {
                 "version" => {
-                    if words.next() != Some("1") {
+                    if words.next() != Some("2") {
                         return Err(bad("unsupported version"));
                     }
                     version = true;
@@ -449,6 +611,32 @@ impl DgaModel {
                             .ok_or_else(|| bad("expected a number"))?,
                     );
                 }
+                "bits" => {
+                    let value = words
+                        .next()
+                        .and_then(|v| v.parse::<u32>().ok())
+                        .filter(|b| (1..=MAX_BITS).contains(b))
+                        .ok_or_else(|| bad("expected a table size of 1 to 24 bits"))?;
+                    bits = Some(value);
+                    hashed = vec![0.0; 1 << value];
+                }
+                "h" => {
+                    let slot = words
+                        .next()
+                        .and_then(|v| usize::from_str_radix(v, 16).ok())
+                        .ok_or_else(|| bad("expected a hex bucket"))?;
+                    let weight = words
+                        .next()
+                        .and_then(|v| v.parse::<f32>().ok())
+                        .filter(|w| w.is_finite())
+                        .ok_or_else(|| bad("expected a weight"))?;
+                    if bits.is_none() {
+                        return Err(bad("hashed weight before the bits line"));
+                    }
+                    *hashed
+                        .get_mut(slot)
+                        .ok_or_else(|| bad("bucket outside the table"))? = weight;
+                }
                 "trigram" => {
                     let gram = words.next().ok_or_else(|| bad("expected three symbols"))?;
                     let symbols: Vec<u8> = gram.chars().filter_map(char_symbol).collect();
@@ -472,8 +660,18 @@ impl DgaModel {
         let scale = scale.ok_or(ModelError::Missing("scale"))?;
         let (bias, weights) = weights.ok_or(ModelError::Missing("weights"))?;
         let cut = cut.ok_or(ModelError::Missing("cut"))?;
+        let bits = bits.ok_or(ModelError::Missing("bits"))?;
         Ok(DgaModel::from_parts(
-            &counts, mean, scale, bias, weights, cut,
+            &counts,
+            Regression {
+                mean,
+                scale,
+                bias,
+                weights,
+                cut,
+                bits,
+                hashed,
+            },
         ))
     }
 
@@ -486,29 +684,77 @@ impl DgaModel {
         )
     }
 
-    /// Computes the regression's logit for given features, before the cut.
-    pub fn logit(&self, features: &[f64; FEATURES]) -> f64 {
+    fn standardized(&self, i: usize, value: f64) -> f64 {
+        let scale = if self.scale[i] > 0.0 {
+            self.scale[i]
+        } else {
+            1.0
+        };
+        (value - self.mean[i]) / scale
+    }
+
+    /// Computes the regression's logit for given features and a label under
+    /// its suffix, before the cut.
+    pub fn logit(&self, features: &[f64; FEATURES], label: &str, suffix: &str) -> f64 {
         let mut z = self.bias;
         for (i, value) in features.iter().enumerate() {
-            let scale = if self.scale[i] > 0.0 {
-                self.scale[i]
-            } else {
-                1.0
-            };
-            z += self.weights[i] * (value - self.mean[i]) / scale;
+            z += self.weights[i] * self.standardized(i, *value);
         }
-        z
+        let mut hashed = 0f32;
+        for_each_hashed(label, suffix, |h| {
+            hashed += self.hashed[bucket(h.key, self.bits)] * h.value;
+        });
+        z + f64::from(hashed)
     }
 
     /// Scores a registered label (the label under the public suffix, lower
-    /// case): 0.5 at the calibrated cut, towards 1 for random-looking labels.
-    pub fn score(&self, label: &str) -> LexicalScore {
+    /// case) with its suffix: 0.5 at the calibrated cut, towards 1 for
+    /// random-looking labels.
+    pub fn score(&self, label: &str, suffix: &str) -> LexicalScore {
         let features = self.features(label);
-        let z = self.logit(&features) - self.cut;
+        let z = self.logit(&features, label, suffix) - self.cut;
         LexicalScore {
             score: 1.0 / (1.0 + (-z).exp()),
             features,
         }
+    }
+
+    /// The `count` largest positive parts of a label's logit (n-grams,
+    /// suffix and features), largest first: what made it look random.
+    pub fn explain(&self, label: &str, suffix: &str, count: usize) -> Vec<Contribution> {
+        let features = self.features(label);
+        let mut parts: Vec<Contribution> = FEATURE_NAMES
+            .iter()
+            .enumerate()
+            .map(|(i, name)| Contribution {
+                name: (*name).to_owned(),
+                logit: self.weights[i] * self.standardized(i, features[i]),
+            })
+            .collect();
+
+        let mut buffer = [0u8; MAX_LABEL + 2];
+        let len = marked(label, &mut buffer);
+        for_each_hashed(label, suffix, |h| {
+            let logit = f64::from(self.hashed[bucket(h.key, self.bits)] * h.value);
+            let text = |start: u8, n: u8| {
+                let (start, end) = (usize::from(start), usize::from(start) + usize::from(n));
+                let bytes = buffer.get(start..end.min(len)).unwrap_or_default();
+                String::from_utf8_lossy(bytes).into_owned()
+            };
+            let name = match h.part {
+                Part::Ngram(start, n) => format!("ngram:{}", text(start, n)),
+                Part::Suffix => format!("suffix:{suffix}"),
+            };
+            match parts.iter_mut().find(|p| p.name == name) {
+                Some(part) => part.logit += logit,
+                None => parts.push(Contribution { name, logit }),
+            }
+        });
+
+        parts.retain(|p| p.logit > 0.0);
+        parts.sort_by(|a, b| b.logit.total_cmp(&a.logit));
+        parts.truncate(count);
+        parts
     }
 }
 
@@ -522,14 +768,12 @@ fn parse_array<'a>(words: impl Iterator<Item = &'a str>) -> Option<[f64; FEATURE
     Some(out)
 }
 
-/// Writes a whole model file.
+/// Writes a whole model file; hashed weights under `min_weight` in absolute
+/// value are left out.
 pub fn write_model(
     counts: &TrigramCounts,
-    mean: &[f64; FEATURES],
-    scale: &[f64; FEATURES],
-    bias: f64,
-    weights: &[f64; FEATURES],
-    cut: f64,
+    regression: &Regression,
+    min_weight: f32,
     header: &str,
 ) -> String {
     let join = |values: &[f64]| {
@@ -544,11 +788,22 @@ pub fn write_model(
         let _ = writeln!(out, "# {line}");
     }
     let _ = writeln!(out, "# features: {}", FEATURE_NAMES.join(" "));
-    let _ = writeln!(out, "version 1");
-    let _ = writeln!(out, "mean {}", join(mean));
-    let _ = writeln!(out, "scale {}", join(scale));
-    let _ = writeln!(out, "weights {bias:.6} {}", join(weights));
-    let _ = writeln!(out, "cut {cut:.6}");
+    let _ = writeln!(out, "version 2");
+    let _ = writeln!(out, "mean {}", join(&regression.mean));
+    let _ = writeln!(out, "scale {}", join(&regression.scale));
+    let _ = writeln!(
+        out,
+        "weights {:.6} {}",
+        regression.bias,
+        join(&regression.weights)
+    );
+    let _ = writeln!(out, "cut {:.6}", regression.cut);
+    let _ = writeln!(out, "bits {}", regression.bits);
+    for (slot, weight) in regression.hashed.iter().enumerate() {
+        if weight.abs() >= min_weight && *weight != 0.0 {
+            let _ = writeln!(out, "h {slot:x} {weight:.3}");
+        }
+    }
     counts.write_lines(&mut out);
     out
 }
@@ -556,6 +811,20 @@ pub fn write_model(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn regression(bits: u32) -> Regression {
+        Regression {
+            mean: [0.5; FEATURES],
+            scale: [2.0; FEATURES],
+            bias: 0.1,
+            weights: [1.0; FEATURES],
+            cut: 0.3,
+            bits,
+            hashed: (0..1u32 << bits)
+                .map(|i| (i % 7) as f32 * 0.25 - 0.5)
+                .collect(),
+        }
+    }
 
     #[test]
     fn shipped_model_parses() {
@@ -567,27 +836,56 @@ mod tests {
         let mut counts = TrigramCounts::default();
         counts.add_label("google");
         counts.add_label("wikipedia");
-        let text = write_model(
-            &counts,
-            &[0.5; FEATURES],
-            &[2.0; FEATURES],
-            0.1,
-            &[1.0; FEATURES],
-            0.3,
-            "test",
-        );
+        let text = write_model(&counts, &regression(8), 0.0, "test");
         let model = DgaModel::parse(&text).unwrap();
-        let direct = DgaModel::from_parts(
-            &counts,
-            [0.5; FEATURES],
-            [2.0; FEATURES],
-            0.1,
-            [1.0; FEATURES],
-            0.3,
+        let direct = DgaModel::from_parts(&counts, regression(8));
+        let a = model.score("googlepedia", "com");
+        let b = direct.score("googlepedia", "com");
+        assert!((a.score - b.score).abs() < 1e-4, "{a:?} {b:?}");
+        assert_ne!(
+            direct.score("googlepedia", "com").score,
+            direct.score("googlepedia", "ru").score
         );
-        let a = model.score("googlepedia");
-        let b = direct.score("googlepedia");
-        assert!((a.score - b.score).abs() < 1e-4);
+    }
+
+    #[test]
+    fn explanation_names_ngrams_and_sums_to_at_most_the_logit() {
+        let mut counts = TrigramCounts::default();
+        counts.add_label("google");
+        let model = DgaModel::from_parts(&counts, regression(8));
+        let parts = model.explain("xkqz", "com", 5);
+        assert!(parts.len() <= 5);
+        assert!(parts.windows(2).all(|w| w[0].logit >= w[1].logit));
+        assert!(parts.iter().all(|p| p.logit > 0.0));
+        assert!(
+            parts
+                .iter()
+                .any(|p| p.name.starts_with("ngram:") || p.name.starts_with("suffix:"))
+        );
+    }
+
+    #[test]
+    fn hashed_features_cover_every_ngram() {
+        let mut parts = Vec::new();
+        for_each_hashed("abc", "com", |h| parts.push(h.part));
+        // "^abc$": 5 bytes; n-grams of 1..=5 bytes = 5+4+3+2+1, minus the
+        // two lone marks; two suffix features.
+        let count = |f: fn(&Part) -> bool| parts.iter().filter(|p| f(p)).count();
+        assert_eq!(count(|p| matches!(p, Part::Ngram(..))), 13);
+        assert_eq!(count(|p| matches!(p, Part::Suffix)), 2);
+        // Labels past the DNS limit are cut, never read out of bounds.
+        let long = "a".repeat(500);
+        let mut n = 0;
+        for_each_hashed(&long, "com", |_| n += 1);
+        assert!(n > 0);
+    }
+
+    #[test]
+    fn held_out_split_is_about_three_in_ten() {
+        let held = (0..10_000)
+            .filter(|i| held_out(&format!("name{i}")))
+            .count();
+        assert!((2_700..3_300).contains(&held), "{held}");
     }
 
     #[test]
@@ -602,15 +900,22 @@ mod tests {
 
     #[test]
     fn bad_model_lines_are_reported() {
-        let err = DgaModel::parse("version 1\ntrigram ab 3\n").unwrap_err();
+        let err = DgaModel::parse("version 2\ntrigram ab 3\n").unwrap_err();
         assert!(err.to_string().contains("line 2"), "{err}");
         assert!(matches!(
             DgaModel::parse("mean 1\n"),
             Err(ModelError::BadLine { .. })
         ));
         assert!(matches!(
-            DgaModel::parse("version 1\n"),
+            DgaModel::parse("version 2\n"),
             Err(ModelError::Missing("mean"))
         ));
+        for bad in ["bits 40", "bits 4\nh 10 1.0", "h 1 1.0", "bits 4\nh 1 nan"] {
+            let text = format!("version 2\n{bad}\n");
+            assert!(
+                matches!(DgaModel::parse(&text), Err(ModelError::BadLine { .. })),
+                "{bad}"
+            );
+        }
     }
 }

@@ -118,9 +118,14 @@ fn under_dynamic_zone(parts: NameParts<'_>) -> NameParts<'_> {
     }
 }
 
+/// Dynamic-DNS zones that both the public suffix list and the MISP list
+/// lack (free host names of afraid.org and ChangeIP).
+const EXTRA_DYNAMIC_ZONES: &[&str] = &["yi.org", "dynserv.com"];
+
 /// Returns the dynamic-DNS zones of the MISP warninglist (CC0) shipped in
 /// `data/dga/dynamic-dns.txt`, which the public suffix list lacks in part
-/// (`dyndns.org`, `yi.org`): names under them are split one label further.
+/// (`dyndns.org`), plus [`EXTRA_DYNAMIC_ZONES`]: names under them are split
+/// one label further.
 pub fn dynamic_dns_zones() -> &'static hashbrown::HashSet<&'static str> {
     static ZONES: std::sync::OnceLock<hashbrown::HashSet<&'static str>> =
         std::sync::OnceLock::new();
@@ -129,6 +134,7 @@ pub fn dynamic_dns_zones() -> &'static hashbrown::HashSet<&'static str> {
             .lines()
             .map(str::trim)
             .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .chain(EXTRA_DYNAMIC_ZONES.iter().copied())
             .collect()
     })
 }

@@ -132,7 +132,7 @@ impl picket_event::Detector for NewDomainDetector {
             return;
         }
 
-        let lexical = self.model.score(parts.label).score;
+        let lexical = self.model.score(parts.label, parts.suffix).score;
         let score = 0.15 + 0.5 * lexical;
         if score < self.config.min_score {
             return;
