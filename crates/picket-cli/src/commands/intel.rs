@@ -267,6 +267,11 @@ impl<'c> BulkJournal<'c> {
     fn begin(conn: &'c rusqlite::Connection) -> Self {
         let mode: rusqlite::Result<String> = conn.query_row("PRAGMA journal_mode = TRUNCATE", [], |r| r.get(0));
         let switched = matches!(mode.as_deref(), Ok("truncate"));
+        // NORMAL is safe against power loss in WAL mode only; a rollback
+        // journal needs FULL for that, which costs a few syncs per commit.
+        if switched && let Err(error) = conn.execute_batch("PRAGMA synchronous = FULL") {
+            warn!(%error, "cannot set synchronous = FULL for the import");
+        }
         if !switched {
             info!(?mode, "the store stays in WAL mode for the import (another connection has it open)");
         }
@@ -277,7 +282,10 @@ impl<'c> BulkJournal<'c> {
 impl Drop for BulkJournal<'_> {
     fn drop(&mut self) {
         if self.switched
-            && let Err(error) = self.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+            && let Err(error) = self
+                .conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+                .and_then(|_| self.conn.execute_batch("PRAGMA synchronous = NORMAL"))
         {
             warn!(%error, "cannot put the store back into WAL mode; the next writer does");
         }
