@@ -655,35 +655,31 @@ fn match_record(
     };
 
     hits.clear();
-    let view = decode_view(record).ok();
-    let time = match &view {
-        _ if block.within => None,
-        Some(view) => view.timestamp(),
-        None => None,
-    };
-    match view {
-        Some(view) if block.within || time.is_some() => {
+    // The view is matched where it lies: moving it costs more than reading
+    // a small record.
+    if let Ok(view) = &decode_view(record) {
+        let time = if block.within { None } else { view.timestamp() };
+        if block.within || time.is_some() {
             if time.is_some_and(|t| !in_range(t)) {
                 return Ok(Outcome::OutOfRange);
             }
-            matcher.match_view(&view, hits);
+            matcher.match_view(view, hits);
             if hits.is_empty() {
                 return Ok(Outcome::Miss);
             }
-            Ok(Outcome::Hit(Box::new(decode()?)))
-        }
-        _ => {
-            let event = decode()?;
-            if !in_range(event.timestamp()) {
-                return Ok(Outcome::OutOfRange);
-            }
-            matcher.match_event(&event, hits);
-            if hits.is_empty() {
-                return Ok(Outcome::Miss);
-            }
-            Ok(Outcome::Hit(Box::new(event)))
+            return Ok(Outcome::Hit(Box::new(decode()?)));
         }
     }
+
+    let event = decode()?;
+    if !in_range(event.timestamp()) {
+        return Ok(Outcome::OutOfRange);
+    }
+    matcher.match_event(&event, hits);
+    if hits.is_empty() {
+        return Ok(Outcome::Miss);
+    }
+    Ok(Outcome::Hit(Box::new(event)))
 }
 
 /// Builds a retrospective `intel.match` alert from one indicator hit, the
