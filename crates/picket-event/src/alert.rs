@@ -97,7 +97,11 @@ impl Alert {
         let last = events.last();
         let timestamp = last.map(Event::timestamp).unwrap_or(Timestamp::UNIX_EPOCH);
         let host = last.and_then(|e| e.client().ip);
-        let score = if score.is_finite() { score.clamp(0.0, 1.0) } else { 0.0 };
+        let score = if score.is_finite() {
+            score.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         Alert {
             record_type: AlertTag::Alert,
             schema_version: SCHEMA_VERSION,

@@ -15,7 +15,9 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
     let mut serializer = rmp_serde::Serializer::new(&mut buffer)
         .with_struct_map()
         .with_human_readable();
-    value.serialize(&mut serializer).map_err(CodecError::Encode)?;
+    value
+        .serialize(&mut serializer)
+        .map_err(CodecError::Encode)?;
     Ok(buffer)
 }
 

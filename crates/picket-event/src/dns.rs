@@ -22,16 +22,28 @@ pub struct DnsEvent {
     #[serde(rename = "client.ip", default, skip_serializing_if = "Option::is_none")]
     pub client_ip: Option<IpAddr>,
     /// Source port of the host that asked.
-    #[serde(rename = "client.port", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "client.port",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub client_port: Option<u16>,
     /// Address of the resolver or server that was asked.
     #[serde(rename = "server.ip", default, skip_serializing_if = "Option::is_none")]
     pub server_ip: Option<IpAddr>,
     /// Port of the resolver or server.
-    #[serde(rename = "server.port", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "server.port",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub server_port: Option<u16>,
     /// Transport: `udp` or `tcp`.
-    #[serde(rename = "network.transport", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "network.transport",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub transport: Option<Transport>,
     /// Application protocol: `dns`, `mdns` or `llmnr`.
     #[serde(rename = "network.protocol", default)]
@@ -48,42 +60,82 @@ pub struct DnsEvent {
     #[serde(rename = "dns.question.name", default)]
     pub query_name: String,
     /// Query name exactly as seen, when it differs from `query_name`.
-    #[serde(rename = "dns.question.original", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dns.question.original",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub query_name_original: Option<String>,
     /// Query type.
-    #[serde(rename = "dns.question.type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dns.question.type",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub query_type: Option<RecordType>,
     /// Query class (1 is IN).
-    #[serde(rename = "dns.question.class", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dns.question.class",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub query_class: Option<u16>,
     /// Operation code (0 is QUERY).
-    #[serde(rename = "dns.op_code", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dns.op_code",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub opcode: Option<u8>,
     /// Response code, from the response.
-    #[serde(rename = "dns.response_code", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dns.response_code",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub rcode: Option<ResponseCode>,
     /// Header flags of the response, or of the query when there is no response.
-    #[serde(rename = "dns.header_flags", default, skip_serializing_if = "DnsFlags::is_empty")]
+    #[serde(
+        rename = "dns.header_flags",
+        default,
+        skip_serializing_if = "DnsFlags::is_empty"
+    )]
     pub flags: DnsFlags,
 
     /// Answer section.
     #[serde(rename = "dns.answers", default, skip_serializing_if = "Vec::is_empty")]
     pub answers: Vec<ResourceRecord>,
     /// Authority section.
-    #[serde(rename = "dns.authorities", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "dns.authorities",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub authorities: Vec<ResourceRecord>,
     /// Additional section (the OPT pseudo-record included, as type OPT).
-    #[serde(rename = "dns.additionals", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "dns.additionals",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub additionals: Vec<ResourceRecord>,
     /// Size of the response message in bytes, when known.
-    #[serde(rename = "dns.response.bytes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dns.response.bytes",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub response_size: Option<u32>,
     /// Seconds between query and response, when both were seen.
     #[serde(rename = "dns.rtt", default, skip_serializing_if = "Option::is_none")]
     pub rtt: Option<f64>,
 
     /// Anomalies the decoder saw.
-    #[serde(rename = "event.anomalies", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "event.anomalies",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub anomalies: Vec<Anomaly>,
 }
 
@@ -504,7 +556,11 @@ impl DnsFlags {
 
 impl Serialize for DnsFlags {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let set = self.named().into_iter().filter(|(_, on)| *on).map(|(name, _)| name);
+        let set = self
+            .named()
+            .into_iter()
+            .filter(|(_, on)| *on)
+            .map(|(name, _)| name);
         serializer.collect_seq(set)
     }
 }
@@ -545,7 +601,10 @@ mod tests {
 
     #[test]
     fn response_code_names() {
-        assert_eq!(ResponseCode::from_name("nxdomain"), Some(ResponseCode::NXDOMAIN));
+        assert_eq!(
+            ResponseCode::from_name("nxdomain"),
+            Some(ResponseCode::NXDOMAIN)
+        );
         assert_eq!(ResponseCode(12).to_string(), "RCODE12");
     }
 
@@ -557,7 +616,10 @@ mod tests {
         assert!(flags.ra);
         assert!(!flags.aa);
         assert!(!flags.tc);
-        assert_eq!(serde_json::to_string(&flags).unwrap(), r#"["QR","RD","RA"]"#);
+        assert_eq!(
+            serde_json::to_string(&flags).unwrap(),
+            r#"["QR","RD","RA"]"#
+        );
     }
 
     #[test]

@@ -67,18 +67,36 @@ impl Event {
     /// host an alert points at.
     pub fn client(&self) -> Endpoint {
         match self {
-            Event::Http(e) => Endpoint { ip: e.client_ip, port: e.client_port },
-            Event::Dns(e) => Endpoint { ip: e.client_ip, port: e.client_port },
-            Event::Tls(e) => Endpoint { ip: e.client_ip, port: e.client_port },
+            Event::Http(e) => Endpoint {
+                ip: e.client_ip,
+                port: e.client_port,
+            },
+            Event::Dns(e) => Endpoint {
+                ip: e.client_ip,
+                port: e.client_port,
+            },
+            Event::Tls(e) => Endpoint {
+                ip: e.client_ip,
+                port: e.client_port,
+            },
         }
     }
 
     /// The server side.
     pub fn server(&self) -> Endpoint {
         match self {
-            Event::Http(e) => Endpoint { ip: e.server_ip, port: e.server_port },
-            Event::Dns(e) => Endpoint { ip: e.server_ip, port: e.server_port },
-            Event::Tls(e) => Endpoint { ip: e.server_ip, port: e.server_port },
+            Event::Http(e) => Endpoint {
+                ip: e.server_ip,
+                port: e.server_port,
+            },
+            Event::Dns(e) => Endpoint {
+                ip: e.server_ip,
+                port: e.server_port,
+            },
+            Event::Tls(e) => Endpoint {
+                ip: e.server_ip,
+                port: e.server_port,
+            },
         }
     }
 

@@ -19,10 +19,18 @@ pub struct SourceLocation {
     #[serde(rename = "log.line", default, skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
     /// Byte offset of the record's first byte.
-    #[serde(rename = "log.offset", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "log.offset",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub offset: Option<u64>,
     /// Packet number, for captures (of the packet that completed the event).
-    #[serde(rename = "log.packet", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "log.packet",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub packet: Option<u64>,
 }
 
