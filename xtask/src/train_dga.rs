@@ -2,18 +2,18 @@
 //!
 //! Benign side: the registered labels of the popular-domain and dynamic-DNS
 //! lists in `crates/picket-detect/data/dga/`. Malicious side: the DGA family
-//! lists of the corpus (`--dga`, read from outside the repository because of
-//! their licence) plus names this task generates itself (uniform letters,
-//! letters and digits, hex, base32, consonant-vowel alternation), which keep
-//! the model general for families it never saw. Labels of the held-out split
+//! lists of the corpus (`--dga`), read from outside the repository because
+//! of their GPL licence. Names this task generates itself (uniform letters,
+//! letters and digits, hex, base32, consonant-vowel alternation) are added
+//! to keep the model general for families it never saw. Labels of the held-out split
 //! ([`model::held_out`], three in ten by a hash of the label) are never
 //! trained on, on either side: `picket eval dns` measures on them.
 //!
 //! The model is a logistic regression over the dense features of
 //! [`model::FEATURE_NAMES`] (the benign trigram model's likelihood and
-//! character statistics) and hashed character n-grams, suffix and
-//! suffix-with-length features, fitted by FTRL-proximal (per-coordinate
-//! learning rates, L1 on the hashed weights so that the file stays small).
+//! character statistics) and the hashed features of
+//! [`model::for_each_hashed`]. FTRL-proximal fits it, with per-coordinate
+//! learning rates and L1 on the hashed weights so that the file stays small.
 //! The trigram counts come from every benign training label; benign dense
 //! features are computed leave-one-out (each label's own trigrams removed
 //! first), so they look like those of an unseen popular name.
@@ -369,11 +369,11 @@ fn fit_with_cut(
         .filter(|(_, (n, h))| *h * 100 < *n * 97)
         .map(|(f, (n, h))| format!("{f}:{h}/{n}"))
         .collect();
-    tracing_free_note(&format!(
+    note(&format!(
         "out-of-fold families under 97%: {}",
         weak.join(" ")
     ));
-    tracing_free_note(&format!(
+    note(&format!(
         "out-of-fold: DGA recall {:.4} ({hits}/{}) at {:.2}% popular FPR",
         hits as f64 / positives.len().max(1) as f64,
         positives.len(),
@@ -390,8 +390,9 @@ fn fit_with_cut(
     (mean, cut)
 }
 
+/// Prints one line of training progress.
 #[allow(clippy::print_stdout)]
-fn tracing_free_note(text: &str) {
+fn note(text: &str) {
     println!("{text}");
 }
 
@@ -437,7 +438,7 @@ fn family_names(dir: &Path) -> anyhow::Result<(Vec<String>, Vec<FamilyName>)> {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let domains = benign_domains(&args.benign)?;
     let (families, dga) = family_names(&args.dga)?;
-    tracing_free_note(&format!(
+    note(&format!(
         "families: {}",
         families
             .iter()

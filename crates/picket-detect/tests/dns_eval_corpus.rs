@@ -53,8 +53,8 @@ fn dga_on_baderj_families() {
 
     // By the name alone, character-based families: measured 0.831 recall,
     // AUC 0.991. Short names on many suffixes (qsnatch_a: 3 to 5 letters)
-    // keep recall under the 98 % target; replayed as one host's failing
-    // lookups, the NXDOMAIN shape adds the rest (measured 0.969).
+    // keep recall under the 98 % target. Replayed as one host's failing
+    // lookups, the NXDOMAIN shape adds most of the rest (measured 0.969).
     let score = find(&rows, "all character-based families", "score");
     assert!(score.recall() >= 0.82, "score recall {}", score.recall());
     assert!(score.auc.unwrap() >= 0.99, "AUC {:?}", score.auc);

@@ -272,8 +272,8 @@ pub fn replay_dga(
 }
 
 /// Reads the names of one family file whose registered label is in the
-/// held-out split (see [`held_out`]); names that do not split are kept (they
-/// count as missed).
+/// held-out split (see [`held_out`]). Names that do not split are kept, so
+/// they count as missed.
 pub fn held_out_names(path: &Path) -> Result<Vec<String>, EvalError> {
     Ok(read_names(path)?
         .into_iter()

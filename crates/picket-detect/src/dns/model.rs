@@ -6,11 +6,11 @@
 //! - a character trigram model counted over popular registered labels, smoothed
 //!   by fixed-weight interpolation with the bigram, unigram and uniform models;
 //! - a logistic regression over [`FEATURE_NAMES`] (the trigram log-likelihood,
-//!   entropy, consonant runs, digit mix, length and more) plus hashed
-//!   features ([`for_each_hashed`]: character 1- to 5-grams of `^label$`, the
-//!   public suffix, the suffix with the label's length), trained on popular
-//!   names against DGA names and generated random names, with the cut shifted
-//!   so that a score of 0.5 sits at the false-positive rate chosen at
+//!   entropy, consonant runs, digit mix, length and more) plus the hashed
+//!   features of [`for_each_hashed`] (character 1- to 5-grams of `^label$`,
+//!   the public suffix, the suffix with the label's length). It is trained on
+//!   popular names against DGA names and generated random names. The cut is
+//!   shifted so that a score of 0.5 sits at the false-positive rate chosen at
 //!   training time.
 //!
 //! `cargo run -p xtask -- train-dga` rebuilds the file from the benign lists in
@@ -720,12 +720,16 @@ impl DgaModel {
     }
 
     /// The `count` largest positive parts of a label's logit (n-grams,
-    /// suffix and features), largest first: what made it look random.
+    /// suffix and the features the label has), largest first: what made it
+    /// look random.
     pub fn explain(&self, label: &str, suffix: &str, count: usize) -> Vec<Contribution> {
         let features = self.features(label);
+        // A feature the label lacks (no digits, no hyphens) explains
+        // nothing, whatever its standardized value adds.
         let mut parts: Vec<Contribution> = FEATURE_NAMES
             .iter()
             .enumerate()
+            .filter(|(i, _)| features[*i] != 0.0)
             .map(|(i, name)| Contribution {
                 name: (*name).to_owned(),
                 logit: self.weights[i] * self.standardized(i, features[i]),
