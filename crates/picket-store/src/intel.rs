@@ -5,10 +5,12 @@
 //!
 //! Every function works on a `rusqlite::Connection` (a `Transaction`
 //! dereferences to one), so the store's writer and the CLI share them.
-//! Times are nanoseconds since the Unix epoch. IP indicators carry their
+//! Times are nanoseconds since the Unix epoch. IP ranges carry their
 //! first and last address as 16-byte big-endian blobs (IPv4 mapped into
-//! `::ffff:0:0/96`) so that containing networks and ranges are found with
-//! indexed lookups.
+//! `::ffff:0:0/96`) so that the ranges containing an address are found
+//! with an indexed lookup. Containing networks are found by exact value,
+//! one lookup per prefix length stored. (Stores written by earlier builds
+//! also hold the bounds of addresses and networks; nothing reads them.)
 //!
 //! Tables: `intel_indicators`, `intel_sightings`, `intel_feeds`,
 //! `intel_allow`, `intel_warninglists`, `intel_hits`.
@@ -200,15 +202,12 @@ struct IndicatorFacts {
 
 impl IndicatorFacts {
     fn of(indicator: &Indicator, lifetimes: &Lifetimes, now: Timestamp) -> Self {
+        // Only ranges are looked up by their bounds. Addresses and networks
+        // are found by exact value, networks through their prefix length.
         let (prefix, bounds) = match indicator.kind {
-            IndicatorKind::Cidr => match parse_net(&indicator.value) {
-                Some(net) => (
-                    Some(i64::from(net.prefix_len())),
-                    Some((ip_to_u128(net.network()), ip_to_u128(net.broadcast()))),
-                ),
-                None => (None, None),
-            },
-            kind => (None, ip_bounds(kind, &indicator.value)),
+            IndicatorKind::Cidr => (parse_net(&indicator.value).map(|net| i64::from(net.prefix_len())), None),
+            IndicatorKind::IpRange => (None, ip_bounds(IndicatorKind::IpRange, &indicator.value)),
+            _ => (None, None),
         };
         IndicatorFacts {
             prefix,
