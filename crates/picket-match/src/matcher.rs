@@ -266,15 +266,21 @@ impl Matcher {
                 }
             };
             if !raw.is_empty()
-                && let Some(key) = normalize::url_key(&raw, e.host)
+                && let Some(parts) = normalize::url_parts(&raw, e.host)
             {
-                if !self.urls.is_empty_set() {
-                    self.url_key(&key, &raw, MatchedField::Url, hits, start);
+                // Most URLs are on hosts without URL indicators: the
+                // authority alone rules them out before the path is
+                // normalised.
+                let key =
+                    (path_for_name.is_none() || self.may_have_urls(&parts)).then(|| parts.key());
+                if let Some(key) = &key {
+                    self.url_key(key, &raw, MatchedField::Url, hits, start);
                 }
                 if path_for_name.is_none() {
-                    let name = key
-                        .find('/')
-                        .and_then(|i| normalize::last_path_segment(&key[i..]));
+                    let name = key.as_deref().and_then(|key| {
+                        key.find('/')
+                            .and_then(|i| normalize::last_path_segment(&key[i..]))
+                    });
                     if let Some(name) = name {
                         self.file_name(name, hits, start);
                     }
@@ -283,12 +289,17 @@ impl Matcher {
         }
 
         if let Some(referrer) = e.referrer
-            && let Some(key) = normalize::url_key(referrer, None)
+            && let Some(parts) = normalize::url_parts(referrer, None)
         {
-            self.url_key(&key, referrer, MatchedField::Referrer, hits, start);
-            let host_end = key.find('/').unwrap_or(key.len());
-            let host = strip_port(&key[..host_end]);
-            self.host(host, MatchedField::Referrer, hits, start);
+            if self.may_have_urls(&parts) {
+                self.url_key(&parts.key(), referrer, MatchedField::Referrer, hits, start);
+            }
+            self.host(
+                strip_port(&parts.authority),
+                MatchedField::Referrer,
+                hits,
+                start,
+            );
         }
 
         if let Some(ua) = e.user_agent {
@@ -456,6 +467,14 @@ impl Matcher {
             self.push(hits, start, Found::Text(kind, key), field, &value, t);
         }
         false
+    }
+
+    /// Tells whether any URL indicator may be on this URL's authority.
+    fn may_have_urls(&self, parts: &normalize::UrlParts<'_>) -> bool {
+        !self.urls.is_empty_set()
+            && self
+                .url_hosts
+                .may_contain(hash(self.seed, parts.authority.as_bytes()))
     }
 
     fn url_key(

@@ -34,11 +34,58 @@ pub fn domain(name: &str) -> Option<Cow<'_, str>> {
 ///
 /// The scheme, user information and fragment are dropped, so `http://` and
 /// `https://` spellings of one resource give one key. The host is
-/// normalised like [`domain`], a default port (80, 443) is dropped, a
-/// missing path becomes `/` and percent escapes get upper-case hex digits.
-/// `default_host` fills in the host for an origin-form target (`/path`), as
-/// captures and Zeek logs give it. Returns `None` when no host is known.
+/// normalised like [`domain`] (an IPv4 address in any browser spelling
+/// becomes its dotted quad), a default port (80, 443) is dropped, a missing
+/// path becomes `/`, the path is put in the canonical form of
+/// [`picket_intel::normalize::url_path`] and the query's escapes are
+/// normalised. `default_host` fills in the host for an origin-form target
+/// (`/path`), as captures and Zeek logs give it. Returns `None` when no
+/// host is known.
 pub fn url_key(raw: &str, default_host: Option<&str>) -> Option<String> {
+    url_parts(raw, default_host).map(|parts| parts.key())
+}
+
+/// A URL split for matching: the normalised authority, which alone decides
+/// whether any URL indicator can apply, and the path and query as written.
+#[derive(Debug)]
+pub struct UrlParts<'a> {
+    /// Host and optional non-default port, as they start the key.
+    pub authority: Cow<'a, str>,
+    /// Path and query as written, possibly empty.
+    pub path_and_query: &'a str,
+}
+
+impl UrlParts<'_> {
+    /// Returns the whole matching key, as [`url_key`] gives it.
+    pub fn key(&self) -> String {
+        let (path, query) = match self.path_and_query.find('?') {
+            Some(i) => (
+                &self.path_and_query[..i],
+                Some(&self.path_and_query[i + 1..]),
+            ),
+            None => (self.path_and_query, None),
+        };
+
+        let mut key = String::with_capacity(self.authority.len() + self.path_and_query.len() + 1);
+        key.push_str(&self.authority);
+        if !path.starts_with('/') {
+            key.push('/');
+        }
+        key.push_str(&picket_intel::normalize::url_path(path));
+        if let Some(query) = query {
+            key.push('?');
+            if query.contains('%') {
+                key.push_str(&picket_intel::normalize::normalize_percent(query));
+            } else {
+                key.push_str(query);
+            }
+        }
+        key
+    }
+}
+
+/// Splits a URL into its normalised authority and the rest; see [`url_key`].
+pub fn url_parts<'a>(raw: &'a str, default_host: Option<&'a str>) -> Option<UrlParts<'a>> {
     let raw = raw.trim();
     let rest = match raw.find("://") {
         Some(i)
@@ -64,36 +111,30 @@ pub fn url_key(raw: &str, default_host: Option<&str>) -> Option<String> {
     let authority = authority.rsplit('@').next().unwrap_or(authority);
     let (host, port) = split_port(authority);
     let host = url_host(host)?;
+    let port = port.filter(|p| *p != "80" && *p != "443");
 
-    let mut key = String::with_capacity(host.len() + path_and_query.len() + 8);
-    if host.contains(':') {
-        key.push('[');
-        key.push_str(&host);
-        key.push(']');
-    } else {
-        key.push_str(&host);
-    }
-    if let Some(port) = port.filter(|p| *p != "80" && *p != "443") {
-        key.push(':');
-        key.push_str(port);
-    }
-    let (path, query) = match path_and_query.find('?') {
-        Some(i) => (&path_and_query[..i], Some(&path_and_query[i + 1..])),
-        None => (path_and_query, None),
-    };
-    if !path.starts_with('/') {
-        key.push('/');
-    }
-    key.push_str(&picket_intel::normalize::url_path(path));
-    if let Some(query) = query {
-        key.push('?');
-        if query.contains('%') {
-            key.push_str(&picket_intel::normalize::normalize_percent(query));
-        } else {
-            key.push_str(query);
+    let authority = match (host, port) {
+        (host, None) if !host.contains(':') => host,
+        (host, port) => {
+            let mut text = String::with_capacity(host.len() + 8);
+            if host.contains(':') {
+                text.push('[');
+                text.push_str(&host);
+                text.push(']');
+            } else {
+                text.push_str(&host);
+            }
+            if let Some(port) = port {
+                text.push(':');
+                text.push_str(port);
+            }
+            Cow::Owned(text)
         }
-    }
-    Some(key)
+    };
+    Some(UrlParts {
+        authority,
+        path_and_query,
+    })
 }
 
 /// Normalises a URL host like [`domain`], except that a host naming an IPv4
