@@ -318,6 +318,7 @@ fn logit(weights: &[f64], x: &[(u32, f32)]) -> f64 {
 fn fit_with_cut(
     vectors: &[Vec<(u32, f32)>],
     examples: &[Example],
+    families: &[String],
     chosen: &[usize],
     settings: &Fit,
     folds: u64,
@@ -367,7 +368,7 @@ fn fit_with_cut(
     let weak: Vec<String> = per_family
         .iter()
         .filter(|(_, (n, h))| *h * 100 < *n * 97)
-        .map(|(f, (n, h))| format!("{f}:{h}/{n}"))
+        .map(|(f, (n, h))| format!("{}:{h}/{n}", families[*f]))
         .collect();
     note(&format!(
         "out-of-fold families under 97%: {}",
@@ -438,15 +439,7 @@ fn family_names(dir: &Path) -> anyhow::Result<(Vec<String>, Vec<FamilyName>)> {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let domains = benign_domains(&args.benign)?;
     let (families, dga) = family_names(&args.dga)?;
-    note(&format!(
-        "families: {}",
-        families
-            .iter()
-            .enumerate()
-            .map(|(i, f)| format!("{i}={f}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    ));
+    note(&format!("{} family lists", families.len()));
     let mut rng = Rng::from_state(args.seed);
 
     // Benign training labels feed the trigram counts.
@@ -540,7 +533,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 
     let (weights, cut) = fit_with_cut(
-        &vectors, &examples, &training, &settings, args.folds, args.fpr,
+        &vectors, &examples, &families, &training, &settings, args.folds, args.fpr,
     );
     report_training(&examples, &vectors, &training, &families, &weights, cut);
 
@@ -680,8 +673,9 @@ fn family_holdout(
             .copied()
             .filter(|&e| !matches!(examples[e].kind, Kind::Family(f) if group_of(f) == group))
             .collect();
-        let (weights, cut) =
-            fit_with_cut(vectors, examples, &chosen, settings, args.folds, args.fpr);
+        let (weights, cut) = fit_with_cut(
+            vectors, examples, families, &chosen, settings, args.folds, args.fpr,
+        );
         let benign: Vec<f64> = held_popular
             .iter()
             .map(|&e| logit(&weights, &vectors[e]))
