@@ -885,6 +885,19 @@ mod tests {
     }
 
     #[test]
+    fn odd_labels_score_finite() {
+        let model = DgaModel::shipped();
+        let long = "x".repeat(300);
+        for label in ["", "a", "ünïcödé", "\u{0}\u{ff}", long.as_str(), "-_-"] {
+            let score = model.score(label, "com").score;
+            assert!(score.is_finite(), "{label:?}");
+            assert!((0.0..=1.0).contains(&score), "{label:?}");
+            let parts = model.explain(label, "", 5);
+            assert!(parts.len() <= 5, "{label:?}");
+        }
+    }
+
+    #[test]
     fn held_out_split_is_about_three_in_ten() {
         let held = (0..10_000)
             .filter(|i| held_out(&format!("name{i}")))
