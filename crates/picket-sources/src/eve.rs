@@ -697,4 +697,19 @@ mod tests {
             Some("Later.Example.")
         );
     }
+
+    #[test]
+    fn multibyte_timestamp_rejected_with_line() {
+        // Found by the source_eve fuzz target: U+022B (bytes C8 AB) at byte
+        // 9 of the timestamp used to panic on a slice at byte 10.
+        let mut input = b"\"\n{\"timestamp\":\"2017-06-0\xc8\xab15:6:000\",\"event_type\":\"dns\",\"dns\":{\"type\":\"w\"}}".to_vec();
+        input.extend_from_slice(b"\n{\"timestamp\":\"2017-06-08T15:45:58.000000+0000\",\"event_type\":\"dns\",\"src_ip\":\"10.0.0.1\",\"dest_ip\":\"10.0.0.53\",\"proto\":\"UDP\",\"dns\":{\"type\":\"query\",\"id\":1,\"rrname\":\"ok.example\",\"rrtype\":\"A\",\"tx_id\":0}}\n");
+
+        let (events, rejects, _) = parse_all(Format::SuricataEve, &input);
+
+        assert_eq!(rejects.len(), 2);
+        assert_eq!(rejects[1].location.line, Some(2));
+        assert!(rejects[1].reason.to_string().contains("timestamp"));
+        assert_eq!(events.len(), 1);
+    }
 }

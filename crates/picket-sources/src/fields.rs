@@ -431,7 +431,9 @@ pub fn parse_iso_instant(text: &str) -> Option<Timestamp> {
     if b.len() < 19 {
         return None;
     }
-    let (year, month, day) = parse_date(&text[..10])?;
+    // `get` because a multi-byte character may straddle byte 10. Byte 10
+    // must then be ASCII, so slicing at 11 below is safe.
+    let (year, month, day) = parse_date(text.get(..10)?)?;
     if !matches!(b[10], b'T' | b' ') {
         return None;
     }
@@ -592,5 +594,12 @@ mod tests {
         );
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+    }
+
+    #[test]
+    fn iso_instant_multibyte_at_byte_ten() {
+        // U+022B takes bytes 9..11, so byte 10 is not a character boundary.
+        assert_eq!(parse_iso_instant("2017-06-0\u{22b}15:6:000"), None);
+        assert_eq!(parse_iso_instant("2017-06-08\u{22b}15:46:00Z"), None);
     }
 }
