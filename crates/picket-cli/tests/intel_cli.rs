@@ -42,11 +42,16 @@ fn serve(mode: Arc<Mutex<Mode>>) -> String {
             }
             let current = mode.lock().unwrap().clone();
             let (status, extra, body) = match current {
-                Mode::Serve(_, etag) if if_none_match.as_deref() == Some(etag) => ("304 Not Modified", String::new(), ""),
+                Mode::Serve(_, etag) if if_none_match.as_deref() == Some(etag) => {
+                    ("304 Not Modified", String::new(), "")
+                }
                 Mode::Serve(body, etag) => ("200 OK", format!("ETag: {etag}\r\n"), body),
                 Mode::Down => ("503 Service Unavailable", String::new(), ""),
             };
-            let head = format!("HTTP/1.1 {status}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+            let head = format!(
+                "HTTP/1.1 {status}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
             let _ = stream.write_all(head.as_bytes());
             let _ = stream.write_all(body.as_bytes());
         }
@@ -78,7 +83,10 @@ fn stderr(o: &Output) -> String {
 fn pull_delists_survives_an_outage_and_expires_after_grace() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("picket.sqlite");
-    let mode = Arc::new(Mutex::new(Mode::Serve("192.0.2.1\n192.0.2.2 c2\nnot-a-value!\n", "\"v1\"")));
+    let mode = Arc::new(Mutex::new(Mode::Serve(
+        "192.0.2.1\n192.0.2.2 c2\nnot-a-value!\n",
+        "\"v1\"",
+    )));
     let base = serve(mode.clone());
     let rules = dir.path().join("test.yaml");
     std::fs::write(
@@ -89,12 +97,27 @@ fn pull_delists_survives_an_outage_and_expires_after_grace() {
     )
     .unwrap();
     let rules = rules.to_str().unwrap();
-    let pull = |now: &str| picket(&store, now, &["pull", "--force", "--lifetime", "ip=1", rules]);
+    let pull = |now: &str| {
+        picket(
+            &store,
+            now,
+            &["pull", "--force", "--lifetime", "ip=1", rules],
+        )
+    };
 
     let first = pull("2025-01-01T00:00:00Z");
     assert!(first.status.success(), "{}", stderr(&first));
-    assert!(stdout(&first).contains("testlab/ips: new 2, updated 0, unchanged 0, rejected 1, expired 0"), "{}", stdout(&first));
-    assert!(stderr(&first).contains(":3: "), "the rejection names its line: {}", stderr(&first));
+    assert!(
+        stdout(&first)
+            .contains("testlab/ips: new 2, updated 0, unchanged 0, rejected 1, expired 0"),
+        "{}",
+        stdout(&first)
+    );
+    assert!(
+        stderr(&first).contains(":3: "),
+        "the rejection names its line: {}",
+        stderr(&first)
+    );
 
     // Not forced and fresh: skipped.
     let skipped = picket(&store, "2025-01-01T00:10:00Z", &["pull", rules]);
@@ -102,20 +125,41 @@ fn pull_delists_survives_an_outage_and_expires_after_grace() {
 
     *mode.lock().unwrap() = Mode::Serve("192.0.2.1\n", "\"v2\"");
     let second = pull("2025-01-01T12:00:00Z");
-    assert!(stdout(&second).contains("new 0, updated 0, unchanged 1, rejected 0, expired 1"), "{}", stdout(&second));
+    assert!(
+        stdout(&second).contains("new 0, updated 0, unchanged 1, rejected 0, expired 1"),
+        "{}",
+        stdout(&second)
+    );
     let gone = picket(&store, "2025-01-01T12:00:00Z", &["query", "192.0.2.2"]);
-    assert_eq!(gone.status.code(), Some(0), "delisted is not active: {}", stdout(&gone));
-    assert!(stdout(&gone).contains("expired"), "kept for retro-search: {}", stdout(&gone));
+    assert_eq!(
+        gone.status.code(),
+        Some(0),
+        "delisted is not active: {}",
+        stdout(&gone)
+    );
+    assert!(
+        stdout(&gone).contains("expired"),
+        "kept for retro-search: {}",
+        stdout(&gone)
+    );
 
     let third = pull("2025-01-02T00:00:00Z");
-    assert!(stdout(&third).contains("not modified; unchanged 1"), "{}", stdout(&third));
+    assert!(
+        stdout(&third).contains("not modified; unchanged 1"),
+        "{}",
+        stdout(&third)
+    );
 
     // The feed goes down two days later: a one-day lifetime would end the
     // indicator, the ten-day grace keeps it.
     *mode.lock().unwrap() = Mode::Down;
     let down = pull("2025-01-04T00:00:00Z");
     assert_eq!(down.status.code(), Some(2));
-    assert!(stdout(&down).contains("FAILED") && stdout(&down).contains("2025-01-12T00:00:00Z"), "{}", stdout(&down));
+    assert!(
+        stdout(&down).contains("FAILED") && stdout(&down).contains("2025-01-12T00:00:00Z"),
+        "{}",
+        stdout(&down)
+    );
     assert!(stderr(&down).contains("FEED DOWN"), "{}", stderr(&down));
     let alive = picket(&store, "2025-01-04T00:00:00Z", &["query", "192.0.2.1"]);
     assert_eq!(alive.status.code(), Some(1), "{}", stdout(&alive));
@@ -123,7 +167,11 @@ fn pull_delists_survives_an_outage_and_expires_after_grace() {
     assert!(stdout(&stats).contains("FAILING"), "{}", stdout(&stats));
 
     let late = pull("2025-01-13T00:00:00Z");
-    assert!(stdout(&late).contains("grace period ended"), "{}", stdout(&late));
+    assert!(
+        stdout(&late).contains("grace period ended"),
+        "{}",
+        stdout(&late)
+    );
     let dead = picket(&store, "2025-01-13T00:00:00Z", &["query", "192.0.2.1"]);
     assert_eq!(dead.status.code(), Some(0), "{}", stdout(&dead));
 }
@@ -138,32 +186,81 @@ fn import_query_allow_and_export() {
     std::fs::write(&allow, "good.example\n198.51.100.7\n").unwrap();
     let now = "2025-03-01T00:00:00Z";
 
-    let imported = picket(&store, now, &["import", "--provider", "local", "--confidence", "70", feed.to_str().unwrap()]);
+    let imported = picket(
+        &store,
+        now,
+        &[
+            "import",
+            "--provider",
+            "local",
+            "--confidence",
+            "70",
+            feed.to_str().unwrap(),
+        ],
+    );
     assert!(stdout(&imported).contains("new 4"), "{}", stdout(&imported));
     let allowed = picket(&store, now, &["import", "--allow", allow.to_str().unwrap()]);
     assert!(allowed.status.success(), "{}", stderr(&allowed));
 
-    let q = picket(&store, now, &["query", "a.b.evil.example", "198.51.100.9", "198.51.100.7", "www.good.example", "nothing.example"]);
+    let q = picket(
+        &store,
+        now,
+        &[
+            "query",
+            "a.b.evil.example",
+            "198.51.100.9",
+            "198.51.100.7",
+            "www.good.example",
+            "nothing.example",
+        ],
+    );
     assert_eq!(q.status.code(), Some(1));
     let text = stdout(&q);
-    assert!(text.contains("a.b.evil.example: domain evil.example (and subdomains), active"), "{text}");
-    assert!(text.contains("198.51.100.9: cidr 198.51.100.0/24, active"), "{text}");
-    assert!(text.contains("198.51.100.7: cidr 198.51.100.0/24, not active: whitelisted"), "{text}");
-    assert!(text.contains("www.good.example: domain www.good.example (and subdomains), not active: whitelisted"), "{text}");
+    assert!(
+        text.contains("a.b.evil.example: domain evil.example (and subdomains), active"),
+        "{text}"
+    );
+    assert!(
+        text.contains("198.51.100.9: cidr 198.51.100.0/24, active"),
+        "{text}"
+    );
+    assert!(
+        text.contains("198.51.100.7: cidr 198.51.100.0/24, not active: whitelisted"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "www.good.example: domain www.good.example (and subdomains), not active: whitelisted"
+        ),
+        "{text}"
+    );
     assert!(text.contains("nothing.example: not found"), "{text}");
 
     let jsonl = picket(&store, now, &["query", "--format", "jsonl", "evil.example"]);
-    let record: serde_json::Value = serde_json::from_str(stdout(&jsonl).lines().next().unwrap()).unwrap();
+    let record: serde_json::Value =
+        serde_json::from_str(stdout(&jsonl).lines().next().unwrap()).unwrap();
     assert_eq!(record["type"], "intel_query");
     assert_eq!(record["sightings"][0]["confidence"], 70);
 
     let squid = picket(&store, now, &["export", "--format", "squid-dstdomain"]);
     assert_eq!(stdout(&squid), ".evil.example\n");
-    assert!(stderr(&squid).contains("left out 1 whitelisted"), "{}", stderr(&squid));
+    assert!(
+        stderr(&squid).contains("left out 1 whitelisted"),
+        "{}",
+        stderr(&squid)
+    );
     let csv = picket(&store, now, &["export", "--format", "csv", "--type", "url"]);
     assert_eq!(stdout(&csv).lines().count(), 2);
-    let aged = picket(&store, "2026-03-01T00:00:00Z", &["export", "--format", "plain"]);
+    let aged = picket(
+        &store,
+        "2026-03-01T00:00:00Z",
+        &["export", "--format", "plain"],
+    );
     assert_eq!(stdout(&aged), "", "a year later everything has expired");
     let expire = picket(&store, "2026-03-01T00:00:00Z", &["expire"]);
-    assert!(stdout(&expire).contains("active 0, expired 4"), "{}", stdout(&expire));
+    assert!(
+        stdout(&expire).contains("active 0, expired 4"),
+        "{}",
+        stdout(&expire)
+    );
 }
