@@ -148,7 +148,7 @@ for pcap in pcaps:
         put("http_parser", b"\x04" + b"|".join(turns)[:16384])
 
 # Intelligence feeds, one reader per target. intel_detect gets a few of each
-# so that format detection sees every kind.
+# so that format detection is tried on every kind.
 intel = os.path.join(corpus, "threat-intel")
 for name in ("drop.txt", "dropv6.txt", "edrop_2023-12.txt", "drop_v4.json"):
     put_file("intel_spamhaus", intel, "spamhaus", name)
