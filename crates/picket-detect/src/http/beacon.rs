@@ -158,7 +158,7 @@ impl Series {
         }
     }
 
-    /// A series whose first second is a pair's single sighting.
+    /// Creates a series whose first second is a pair's single sighting.
     fn from_single(single: &Single) -> Self {
         let mut series = Series::new(single.secs);
         series.connections = single.connections;
@@ -291,22 +291,30 @@ impl Singles {
         }
     }
 
-    /// Records a sighting of `key` at `secs`. Returns the pair's earlier
-    /// single sighting, removed, when this one is in another second: the
-    /// pair then needs a series.
-    fn see(&mut self, key: u64, secs: i64, (request, response): (u32, u32)) -> Option<Single> {
+    /// Records a sighting of `key` at `secs` and tells what the pair is.
+    ///
+    /// A pair that returns in another second is marked as having a series,
+    /// so that later sightings find that out here, in one cache line,
+    /// instead of in the series table. A marker dropped from a full bucket
+    /// makes the pair look new again: the series then misses that one
+    /// sample.
+    fn see(&mut self, key: u64, secs: i64, (request, response): (u32, u32)) -> Sighting {
         // The high bits pick the bucket: hashbrown already spreads the low ones.
         let start = ((key >> 32) as usize & self.bucket_mask) * Self::WAYS;
         let bucket = &mut self.slots[start..start + Self::WAYS];
 
         if let Some(slot) = bucket.iter_mut().find(|s| s[0] == key) {
+            if slot[2] == HAS_SERIES {
+                slot[1] = secs as u64;
+                return Sighting::HasSeries;
+            }
             if slot[1] as i64 == secs {
                 slot[2] += 1;
-                return None;
+                return Sighting::Single;
             }
             let earlier = Single::from_slot(slot);
-            *slot = [0; 4];
-            return Some(earlier);
+            *slot = [key, secs as u64, HAS_SERIES, 0];
+            return Sighting::Returned(earlier);
         }
         let oldest = bucket
             .iter_mut()
@@ -321,8 +329,22 @@ impl Singles {
             }
             .to_slot();
         }
-        None
+        Sighting::Single
     }
+}
+
+/// The connection count that marks a slot whose pair has a series.
+const HAS_SERIES: u64 = u64::MAX;
+
+/// What [`Singles::see`] found out about a pair.
+#[derive(Debug)]
+enum Sighting {
+    /// Seen in one second only, so far.
+    Single,
+    /// Back in another second: this was its first sighting.
+    Returned(Single),
+    /// The pair has a series.
+    HasSeries,
 }
 
 /// The sub-scores and their combination for one pair.
@@ -523,18 +545,20 @@ impl Detector for BeaconDetector {
         let key = (ClientKey::of(http), server);
         let now = http.timestamp.as_nanos();
         let max_samples = self.config.max_samples;
-        if let Some(series) = self.pairs.get_mut(&key, now) {
-            series.add(event, http, secs, max_samples);
-            return;
-        }
 
         // A pair earns a series when it comes back in another second.
         let single_key = super::digest_key(&key).max(1);
-        if let Some(first) = self.singles.see(single_key, secs, sizes(http)) {
-            self.pairs
-                .entry_or_insert_with(&key, now, || Box::new(Series::from_single(&first)))
-                .add(event, http, secs, max_samples);
-        }
+        let series = match self.singles.see(single_key, secs, sizes(http)) {
+            Sighting::Single => return,
+            Sighting::Returned(first) => self
+                .pairs
+                .entry_or_insert_with(&key, now, || Box::new(Series::from_single(&first))),
+            // The series may have been dropped from a full table: start over.
+            Sighting::HasSeries => self
+                .pairs
+                .entry_or_insert_with(&key, now, || Box::new(Series::new(secs))),
+        };
+        series.add(event, http, secs, max_samples);
     }
 
     fn finish(&mut self, alerts: &mut Vec<Alert>) {
@@ -690,18 +714,20 @@ mod tests {
         let mut singles = Singles::new(4);
         let sizes = (1, 2);
         for (key, secs) in [(1u64, 10), (2, 5), (3, 20), (4, 30)] {
-            assert!(singles.see(key, secs, sizes).is_none());
+            assert!(matches!(singles.see(key, secs, sizes), Sighting::Single));
         }
         // The fifth pair pushes out the oldest, pair 2.
-        assert!(singles.see(5, 40, sizes).is_none());
-        assert!(singles.see(2, 50, sizes).is_none(), "pair 2 starts over");
-        // Pair 3 is still there and comes back in another second.
-        let first = singles.see(3, 60, sizes).expect("pair 3 returns");
-        assert_eq!((first.secs, first.connections), (20, 1));
+        assert!(matches!(singles.see(5, 40, sizes), Sighting::Single));
         assert!(
-            singles.see(3, 70, sizes).is_none(),
-            "promoted pairs leave the table"
+            matches!(singles.see(2, 50, sizes), Sighting::Single),
+            "pair 2 starts over"
         );
+        // Pair 3 is still there and comes back in another second.
+        let Sighting::Returned(first) = singles.see(3, 60, sizes) else {
+            panic!("pair 3 returns");
+        };
+        assert_eq!((first.secs, first.connections), (20, 1));
+        assert!(matches!(singles.see(3, 70, sizes), Sighting::HasSeries));
     }
 
     #[test]

@@ -234,11 +234,8 @@ struct ClientState {
     hosts: VecDeque<u64>,
 }
 
-/// Pushes `value` onto a bounded recency list unless present.
+/// Pushes `value`, known to be absent, onto a bounded recency list.
 fn remember(list: &mut VecDeque<u64>, value: u64, max: usize) {
-    if list.contains(&value) {
-        return;
-    }
     if list.len() >= max.max(1) {
         list.pop_front();
     }
@@ -548,7 +545,6 @@ impl Detector for DriveByDetector {
         let agent = digest(http.user_agent.as_deref().unwrap_or(""));
         let host_name = http.host.as_deref().unwrap_or("");
         let host = digest(host_name);
-        let updater = self.is_updater(http, agent, host, now);
         let key = ClientKey::of(http);
         let config = &self.config;
         let window = self.window;
@@ -569,10 +565,11 @@ impl Detector for DriveByDetector {
 
         let new_agent = !state.agents.contains(&agent);
         let new_host = !state.hosts.contains(&host);
-        remember(&mut state.agents, agent, config.max_recent_per_client);
-        remember(&mut state.hosts, host, config.max_recent_per_client);
-        if updater {
-            return;
+        if new_agent {
+            remember(&mut state.agents, agent, config.max_recent_per_client);
+        }
+        if new_host {
+            remember(&mut state.hosts, host, config.max_recent_per_client);
         }
 
         // Decide the stage; the follow-up depends on the chain so far.
@@ -591,6 +588,16 @@ impl Detector for DriveByDetector {
             }
         }
         let Some((stage, reason)) = stage else {
+            return;
+        };
+
+        // Only a stage event needs the updater check, so the many events
+        // that are no stage skip it.
+        if self.is_updater(http, agent, host, now) {
+            return;
+        }
+        let config = &self.config;
+        let Some(state) = self.clients.get_mut(&key, now) else {
             return;
         };
 
