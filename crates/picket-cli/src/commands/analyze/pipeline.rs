@@ -26,10 +26,8 @@ pub struct Pipeline<'a> {
     sightings: Vec<(IndicatorKind, String, Timestamp)>,
     sinks: Vec<Box<dyn Sink + 'a>>,
     collected: Option<Vec<Alert>>,
-    /// Hits of the current batch, event after event.
+    /// Hits of the current event.
     hits: Vec<IntelHit>,
-    /// End offset in `hits` of each event's hits.
-    hit_ends: Vec<usize>,
     alerts: Vec<Alert>,
     summary: RunSummary,
 }
@@ -55,7 +53,6 @@ impl<'a> Pipeline<'a> {
             sinks,
             collected: collect.then(Vec::new),
             hits: Vec::new(),
-            hit_ends: Vec::new(),
             alerts: Vec::new(),
             summary: RunSummary::new(),
         }
@@ -74,19 +71,14 @@ impl<'a> Pipeline<'a> {
     /// Runs a batch of events through matching and detection, stores those
     /// whose `store` flag is set, and reports the alerts they complete.
     ///
-    /// Each detector takes the whole batch before the next one starts, so
-    /// its tables stay in cache across events (BENCHMARKS.md measures the
-    /// gain). Detectors share no state, so the order of calls changes
-    /// nothing they find. Only alerts within one batch come out grouped by
-    /// detector.
+    /// Each event goes through every detector before the next event: its
+    /// strings are then read from cache by all of them. Letting each
+    /// detector take the whole batch in turn was slower (BENCHMARKS.md).
     pub fn process_batch(&mut self, events: &[Event], store: &[bool]) -> anyhow::Result<()> {
-        self.hits.clear();
-        self.hit_ends.clear();
         for (event, &store_event) in events.iter().zip(store) {
-            let start = self.hits.len();
+            self.hits.clear();
             self.matcher.match_event(event, &mut self.hits);
-            self.hit_ends.push(self.hits.len());
-            for hit in &self.hits[start..] {
+            for hit in &self.hits {
                 self.alerts
                     .push(super::super::intel_alert(event.clone(), hit));
                 if self.passive_dns.is_some()
@@ -97,17 +89,11 @@ impl<'a> Pipeline<'a> {
                         .push((kind, hit.indicator.clone(), event.timestamp()));
                 }
             }
-        }
 
-        for detector in &mut self.detectors {
-            let mut start = 0;
-            for (event, &end) in events.iter().zip(&self.hit_ends) {
-                detector.observe(event, &self.hits[start..end], &mut self.alerts);
-                start = end;
+            for detector in &mut self.detectors {
+                detector.observe(event, &self.hits, &mut self.alerts);
             }
-        }
 
-        for (event, &store_event) in events.iter().zip(store) {
             if store_event {
                 self.store_event(event)?;
             }
