@@ -334,12 +334,9 @@ impl Detector for UserAgentDetector {
         let Some(http) = as_http(event) else {
             return;
         };
-        if http
-            .method
-            .as_deref()
-            .is_some_and(|m| m.eq_ignore_ascii_case("CONNECT"))
-        {
-            // Proxies log tunnels with the agent of the CONNECT only, if any.
+        if is_tunnel(http) {
+            // Proxies log tunnels with the agent of the CONNECT only, if any,
+            // and connections they did not decrypt with no HTTP at all.
             return;
         }
         // `None`: the source does not record agents, so there is nothing to
@@ -426,6 +423,18 @@ impl Detector for UserAgentDetector {
     }
 }
 
+/// Tells whether a record is a tunnel rather than an HTTP request: a
+/// `CONNECT`, or a connection a proxy passed without decrypting, which
+/// BlueCoat logs with the scheme `ssl` or `tcp` and the method `unknown`.
+fn is_tunnel(http: &HttpEvent) -> bool {
+    let method = http.method.as_deref().unwrap_or("");
+    let scheme = http.scheme.as_deref().unwrap_or("");
+    method.eq_ignore_ascii_case("CONNECT")
+        || method.eq_ignore_ascii_case("unknown")
+        || scheme.eq_ignore_ascii_case("ssl")
+        || scheme.eq_ignore_ascii_case("tcp")
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -488,6 +497,17 @@ mod tests {
         let alerts = run(&mut detector, &[request(0, "", "text/html")]);
         assert_eq!(alerts.len(), 1);
         assert!(alerts[0].summary.contains("empty user agent"));
+    }
+
+    #[test]
+    fn undecrypted_tunnels_have_no_agent_to_judge() {
+        let mut tunnel = request(0, "", "text/html");
+        if let Event::Http(http) = &mut tunnel {
+            http.method = Some("unknown".into());
+            http.scheme = Some("ssl".into());
+        }
+        let mut detector = UserAgentDetector::new(UserAgentConfig::default(), None);
+        assert!(run(&mut detector, &[tunnel]).is_empty());
     }
 
     #[test]
