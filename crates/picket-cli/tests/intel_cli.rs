@@ -6,8 +6,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::{Arc, Mutex};
 
 /// What the test server answers on `/feed.txt`.
@@ -59,21 +58,9 @@ fn serve(mode: Arc<Mutex<Mode>>) -> String {
     base
 }
 
-fn picket(store: &Path, now: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_picket"))
-        .arg("intel")
-        .arg("--store")
-        .arg(store)
-        .arg("--now")
-        .arg(now)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+#[path = "common/intel.rs"]
+mod common;
+use common::{picket, stdout};
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

@@ -3,24 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-use std::process::{Command, Output};
 
-fn picket(store: &Path, now: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_picket"))
-        .arg("intel")
-        .arg("--store")
-        .arg(store)
-        .arg("--now")
-        .arg(now)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+#[path = "common/intel.rs"]
+mod common;
+use common::{picket, stdout};
 
 /// A feed longer than one import chunk, whose first values come again at
 /// the end with another tag: the late repeats are merged into the values

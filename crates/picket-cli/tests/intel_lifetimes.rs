@@ -6,23 +6,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn picket(store: &Path, now: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_picket"))
-        .arg("intel")
-        .arg("--store")
-        .arg(store)
-        .arg("--now")
-        .arg(now)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+#[path = "common/intel.rs"]
+mod common;
+use common::{picket, stdout};
 
 /// Reports whether `value` is covered by an active indicator at `now` (`query`
 /// exits 1 then, 0 when every covering indicator has expired).
