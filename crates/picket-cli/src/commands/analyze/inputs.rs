@@ -104,15 +104,14 @@ pub fn analyze_one(
     let progress = Progress::start(show_progress, &summary.path, total);
     let mut end_offset = skip_before;
 
-    let (mut events, mut store_flags) = (Vec::new(), Vec::new());
     let stats = read_ahead(reader, |batch| {
-        events.clear();
-        store_flags.clear();
-        for record in batch.records {
+        // By reference: an event is several hundred bytes, and moving it
+        // out of the batch would copy it once more.
+        for record in &batch.records {
             let event = match record {
                 Ok(event) => event,
                 Err(rejection) => {
-                    summary.record_rejection(&rejection);
+                    summary.record_rejection(rejection);
                     continue;
                 }
             };
@@ -126,10 +125,8 @@ pub fn analyze_one(
                 }
             }
             end_offset = end_offset.max(offset + 1);
-            events.push(event);
-            store_flags.push(!stored_before);
+            pipeline.process(event, !stored_before)?;
         }
-        pipeline.process_batch(&events, &store_flags)?;
         progress.set_position(batch.bytes_read);
         Ok(())
     })?;

@@ -68,35 +68,33 @@ impl<'a> Pipeline<'a> {
         Ok(())
     }
 
-    /// Runs a batch of events through matching and detection, stores those
-    /// whose `store` flag is set, and reports the alerts they complete.
+    /// Runs one event through matching and every detector, stores it when
+    /// `store_event` is set, and reports the alerts it completes.
     ///
-    /// Each event goes through every detector before the next event: its
-    /// strings are then read from cache by all of them. Letting each
-    /// detector take the whole batch in turn was slower (BENCHMARKS.md).
-    pub fn process_batch(&mut self, events: &[Event], store: &[bool]) -> anyhow::Result<()> {
-        for (event, &store_event) in events.iter().zip(store) {
-            self.hits.clear();
-            self.matcher.match_event(event, &mut self.hits);
-            for hit in &self.hits {
-                self.alerts
-                    .push(super::super::intel_alert(event.clone(), hit));
-                if self.passive_dns.is_some()
-                    && store_event
-                    && let Ok(kind) = hit.kind.parse::<IndicatorKind>()
-                {
-                    self.sightings
-                        .push((kind, hit.indicator.clone(), event.timestamp()));
-                }
+    /// The event goes through every detector before the next event, so its
+    /// strings are read from cache by all of them. Letting each detector
+    /// take a whole batch in turn was slower (BENCHMARKS.md).
+    pub fn process(&mut self, event: &Event, store_event: bool) -> anyhow::Result<()> {
+        self.hits.clear();
+        self.matcher.match_event(event, &mut self.hits);
+        for hit in &self.hits {
+            self.alerts
+                .push(super::super::intel_alert(event.clone(), hit));
+            if self.passive_dns.is_some()
+                && store_event
+                && let Ok(kind) = hit.kind.parse::<IndicatorKind>()
+            {
+                self.sightings
+                    .push((kind, hit.indicator.clone(), event.timestamp()));
             }
+        }
 
-            for detector in &mut self.detectors {
-                detector.observe(event, &self.hits, &mut self.alerts);
-            }
+        for detector in &mut self.detectors {
+            detector.observe(event, &self.hits, &mut self.alerts);
+        }
 
-            if store_event {
-                self.store_event(event)?;
-            }
+        if store_event {
+            self.store_event(event)?;
         }
         self.emit_alerts()
     }
