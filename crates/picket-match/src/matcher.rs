@@ -513,43 +513,31 @@ impl Matcher {
             return;
         }
 
+        let probe_prefix = |cut: &[u8], hits: &mut Vec<IntelHit>| {
+            self.probe_level(
+                &self.urls,
+                hash(self.seed, cut),
+                cut,
+                false,
+                IndicatorKind::Url,
+                field,
+                value,
+                hits,
+                start,
+            )
+        };
         let query = bytes.iter().position(|&b| b == b'?').unwrap_or(bytes.len());
         let mut i = bytes.len();
         while i > host_end {
             i -= 1;
             let b = bytes[i];
             if b == b'?' || (b == b'/' && i < query) {
-                if b == b'/' && i + 1 < bytes.len() {
-                    let cut = &bytes[..=i];
-                    if self.probe_level(
-                        &self.urls,
-                        hash(self.seed, cut),
-                        cut,
-                        false,
-                        IndicatorKind::Url,
-                        field,
-                        value,
-                        hits,
-                        start,
-                    ) {
-                        return;
-                    }
+                // Both the prefix with its slash and the one without are keys.
+                if b == b'/' && i + 1 < bytes.len() && probe_prefix(&bytes[..=i], hits) {
+                    return;
                 }
-                if i > 0 {
-                    let cut = &bytes[..i];
-                    if self.probe_level(
-                        &self.urls,
-                        hash(self.seed, cut),
-                        cut,
-                        false,
-                        IndicatorKind::Url,
-                        field,
-                        value,
-                        hits,
-                        start,
-                    ) {
-                        return;
-                    }
+                if i > 0 && probe_prefix(&bytes[..i], hits) {
+                    return;
                 }
             }
         }
