@@ -27,8 +27,9 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             Chunk::Repeats(indicators) => {
-                // Values are told apart by a 64-bit random hash: a collision,
-                // too rare to meet here, would send a new value this way.
+                // Values are distinguished by a 64-bit random hash. A
+                // collision, too rare to occur here, would send a new value
+                // this way.
                 for i in indicators {
                     assert!(handed.contains(&(i.kind, i.include_subdomains, i.value)), "a repeat of a value never handed over");
                 }

@@ -92,7 +92,7 @@ pub struct Args {
 const DYNAMIC_DNS_LIST: &str = "dynamic-dns.txt";
 
 /// Reads the benign registered domains of every `.txt` list in `dir`, sorted
-/// and without duplicates; the flag tells whether the name is on a popular
+/// and without duplicates. The flag is true when the name is on a popular
 /// list (every list but the dynamic-DNS zones).
 pub fn benign_domains(dir: &Path) -> anyhow::Result<BTreeMap<String, bool>> {
     let mut names = BTreeMap::new();
@@ -172,7 +172,7 @@ fn random_label(rng: &mut Rng) -> String {
 /// Suffixes given to generated names.
 const RANDOM_SUFFIXES: &[&str] = &["com", "net", "org", "info", "biz", "ru", "top", "xyz"];
 
-/// What kind of name an example is.
+/// The kind of name an example is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     /// On a popular list: the false positives that count.
@@ -199,8 +199,8 @@ impl Example {
         matches!(self.kind, Kind::Random | Kind::Family(_))
     }
 
-    /// The cross-validation fold of the example, by a hash of its label
-    /// independent of the held-out split's.
+    /// Returns the cross-validation fold of the example, by a hash of its
+    /// label independent of the held-out split's.
     fn fold(&self, folds: u64) -> u64 {
         let mut hash: u64 = 0x8422_2325_cbf2_9ce4;
         for &byte in self.label.as_bytes() {
@@ -350,12 +350,16 @@ fn fit_with_cut(
         );
         fold_weights.push(weights);
     }
+
+    // The cut: the score that only `fpr` of the out-of-fold popular names
+    // reach.
     out_of_fold.sort_by(f64::total_cmp);
     let rank = ((1.0 - fpr) * out_of_fold.len() as f64).floor() as usize;
     let cut = out_of_fold
         .get(rank.min(out_of_fold.len().saturating_sub(1)))
         .copied()
         .unwrap_or(0.0);
+
     let hits = positives.iter().filter(|&&(_, l)| l >= cut).count();
     let mut per_family: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
     for &(kind, l) in &positives {
@@ -370,6 +374,7 @@ fn fit_with_cut(
         .filter(|(_, (n, h))| *h * 100 < *n * 97)
         .map(|(f, (n, h))| format!("{}:{h}/{n}", families[*f]))
         .collect();
+
     note(&format!(
         "out-of-fold families under 97%: {}",
         weak.join(" ")

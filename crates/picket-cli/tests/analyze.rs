@@ -482,7 +482,7 @@ fn lossy_utf8_keeps_latin1_lines() {
 }
 
 #[test]
-fn w3c_layout_without_agents_raises_no_empty_agent_alert() {
+fn w3c_agentless_layout_not_empty_agent() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("proxy.w3c.log");
     let mut text =

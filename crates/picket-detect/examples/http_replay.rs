@@ -5,9 +5,9 @@
 //! cargo run --release -p picket-detect --example http_replay -- LOG [BATCH [per-detector]]
 //! ```
 //!
-//! Lines are parsed in batches (default 100,000 events); parsing and
+//! Lines are parsed in batches (default 100,000 events). Parsing and
 //! detection are timed apart, both on one core. Every event goes through
-//! all detectors before the next one, as `picket analyze` runs them; with
+//! all detectors before the next one, as `picket analyze` runs them. With
 //! `per-detector`, each detector takes the whole batch in turn instead, so
 //! that its own CPU time can be read. Prints the lines per second of each,
 //! and the alerts per detector with their hosts.
@@ -76,9 +76,9 @@ fn main() {
         }
         events_total += events.len() as u64;
 
-        // Each detector takes the whole batch in turn, so that its own
-        // CPU time can be read; they share no state, so the order of calls
-        // does not change what they find.
+        // Each detector takes the whole batch in turn, so that its own CPU
+        // time can be read. Detectors share no state, so this order finds
+        // the same alerts.
         let started = Instant::now();
         if interleaved {
             let cpu_started = thread_cpu();

@@ -364,7 +364,11 @@ fn read_answers<'a>(c: &mut Cursor<'a>) -> Result<Vec<(RecordType, &'a str)>, Re
         }
         match (rtype, data) {
             (Some(rtype), Some(data)) => answers.push((rtype, data)),
-            _ => return Err(ReadError::Value("answer without type or data".into())),
+            _ => {
+                return Err(ReadError::Value(
+                    "invalid answer: missing type or data".into(),
+                ));
+            }
         }
     }
     Ok(answers)

@@ -66,8 +66,8 @@ pub struct FeedRule {
     pub defaults: Defaults,
     /// Per-kind lifetimes in days from last seen for this feed's
     /// indicators (`ip`, `network`, `domain`, `url`, `email`, `hash`,
-    /// `user-agent`, `file-name`). Once the file is read this contains the
-    /// file's `lifetimes:` with the feed's own over them; kinds named in
+    /// `user-agent`, `file-name`). Once the file is read, this contains the
+    /// file's `lifetimes:` overridden by the feed's own. Kinds named in
     /// neither keep the built-in defaults of [`Lifetimes`].
     #[serde(default)]
     pub lifetimes: LifetimeOverrides,

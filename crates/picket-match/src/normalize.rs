@@ -34,10 +34,10 @@ pub fn domain(name: &str) -> Option<Cow<'_, str>> {
 ///
 /// The scheme, user information and fragment are dropped, so `http://` and
 /// `https://` spellings of one resource give one key. The host is
-/// normalised like [`domain`] (an IPv4 address in any browser spelling
-/// becomes its dotted quad), a default port (80, 443) is dropped, a missing
-/// path becomes `/`, the path is put in the canonical form of
-/// [`picket_intel::normalize::url_path`] and the query's escapes are
+/// normalised like [`domain`], and an IPv4 address in any browser spelling
+/// becomes its dotted quad. A default port (80, 443) is dropped and a
+/// missing path becomes `/`. The path takes the canonical form of
+/// [`picket_intel::normalize::url_path`], and the query's escapes are
 /// normalised. `default_host` fills in the host for an origin-form target
 /// (`/path`), as captures and Zeek logs give it. Returns `None` when no
 /// host is known.

@@ -364,7 +364,8 @@ proptest! {
     }
 }
 
-/// One part of an IPv4 host in any radix browsers accept, or a stray token.
+/// Generates one part of an IPv4 host in any radix browsers accept, or a
+/// stray token.
 fn ipv4_part() -> impl Strategy<Value = String> {
     prop_oneof![
         (0u64..70_000).prop_map(|n| n.to_string()),

@@ -76,7 +76,7 @@ impl Store {
 
     /// True when an alert with this dedupe key is stored.
     pub fn has_alert(&self, dedupe_key: &str) -> Result<bool, StoreError> {
-        // Cached: a hunt asks once per hit.
+        // Cached, because a hunt runs this query once per hit.
         let found = self
             .conn
             .prepare_cached("SELECT count(*) > 0 FROM alerts WHERE dedupe_key = ?1")?

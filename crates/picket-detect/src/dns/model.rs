@@ -305,9 +305,9 @@ fn features(
 /// Share of labels in the held-out evaluation split, in tenths.
 const HELD_OUT_TENTHS: u64 = 3;
 
-/// True for labels of the held-out evaluation split: three in ten, chosen by
-/// a hash of the registered label (the name under the public suffix) so that
-/// training and evaluation agree without a stored list, and so that one
+/// Tells whether a label belongs to the held-out evaluation split: three in
+/// ten, chosen by a hash of the registered label (the name under the public
+/// suffix). Training and evaluation so agree without a stored list, and one
 /// label under several suffixes (`google.com`, `google.de`) falls on one
 /// side. `train-dga` never trains on these, popular or DGA; `picket eval
 /// dns` measures on them only.
@@ -325,12 +325,12 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     hash
 }
 
-/// Longest n-gram of the hashed features, in bytes (boundary marks
+/// Maximum n-gram length of the hashed features, in bytes (boundary marks
 /// included).
 pub const MAX_NGRAM: usize = 5;
 
-/// Longest label the n-gram features look at; longer labels (outside DNS's
-/// 63-byte limit) are cut there.
+/// Maximum label length the n-gram features read. Longer labels, which
+/// exceed DNS's 63-byte limit, are cut there.
 const MAX_LABEL: usize = 64;
 
 /// Kinds of hashed feature, mixed into the hash so they never share a key.
@@ -345,12 +345,12 @@ pub struct Hashed {
     pub key: u64,
     /// The feature's value.
     pub value: f32,
-    /// What the feature stands for.
+    /// The part of the label the feature describes.
     pub part: Part,
 }
 
-/// What a hashed feature stands for; spans are (start, length) in the
-/// marked label `^label$`.
+/// The part of a label a hashed feature describes. Spans are (start,
+/// length) in the marked label `^label$`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
     /// A character n-gram.
@@ -459,7 +459,7 @@ pub struct Contribution {
     /// The feature's name, `ngram:<text>` (`^` and `$` mark the label's
     /// ends), `suffix:<suffix>` or a dense feature's name.
     pub name: String,
-    /// What it added to the logit; positive towards "random".
+    /// Its contribution to the logit, positive towards "random".
     pub logit: f64,
 }
 
@@ -719,9 +719,9 @@ impl DgaModel {
         }
     }
 
-    /// The `count` largest positive parts of a label's logit (n-grams,
-    /// suffix and the features the label has), largest first: what made it
-    /// look random.
+    /// Returns the `count` largest positive parts of a label's logit
+    /// (n-grams, suffix and the features the label has), largest first:
+    /// what made it look random.
     pub fn explain(&self, label: &str, suffix: &str, count: usize) -> Vec<Contribution> {
         let features = self.features(label);
         // A feature the label lacks (no digits, no hyphens) explains

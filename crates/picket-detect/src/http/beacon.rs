@@ -291,11 +291,11 @@ impl Singles {
         }
     }
 
-    /// Records a sighting of `key` at `secs` and tells what the pair is.
+    /// Records a sighting of `key` at `secs` and returns the pair's state.
     ///
-    /// A pair that returns in another second is marked as having a series,
-    /// so that later sightings find that out here, in one cache line,
-    /// instead of in the series table. A marker dropped from a full bucket
+    /// A pair that returns in another second is marked as having a series.
+    /// Later sightings then read that state from one cache line here,
+    /// instead of from the series table. A marker dropped from a full bucket
     /// makes the pair look new again: the series then misses that one
     /// sample.
     fn see(&mut self, key: u64, secs: i64, (request, response): (u32, u32)) -> Sighting {
@@ -336,7 +336,7 @@ impl Singles {
 /// The connection count that marks a slot whose pair has a series.
 const HAS_SERIES: u64 = u64::MAX;
 
-/// What [`Singles::see`] found out about a pair.
+/// The state of a pair, as [`Singles::see`] returns it.
 #[derive(Debug)]
 enum Sighting {
     /// Seen in one second only, so far.

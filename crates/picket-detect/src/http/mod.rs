@@ -156,7 +156,7 @@ pub(crate) fn digest2(first: &str, second: &str) -> u64 {
     DIGEST.hash_one((first, second))
 }
 
-/// A 64-bit digest of any hashable key, with the same hasher.
+/// Returns a 64-bit digest of any hashable key, with the same hasher.
 pub(crate) fn digest_key(key: &impl Hash) -> u64 {
     DIGEST.hash_one(key)
 }
