@@ -181,7 +181,7 @@ fn http_session(w: &mut Writer, rng: &mut Rng, noise: &[u8], gzip_body: &[u8]) -
         cseq = cseq.wrapping_add(request.len() as u32);
 
         // Body: 200 B to 256 KiB, skewed small; a distinct slice of noise.
-        let size = 200 + (rng.below(1 << 18) * rng.below(1 << 18) >> 18) as usize;
+        let size = 200 + ((rng.below(1 << 18) * rng.below(1 << 18)) >> 18) as usize;
         let start = rng.below((noise.len() - size) as u64) as usize;
         let kind = rng.below(10);
         let mut response = Vec::with_capacity(size + 300);
