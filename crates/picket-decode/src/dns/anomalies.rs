@@ -43,6 +43,9 @@ impl AnomalySet {
 
     /// The anomalies in a fixed order.
     pub(crate) fn to_vec(self) -> Vec<Anomaly> {
+        if self.0 == 0 {
+            return Vec::new();
+        }
         DNS_ANOMALIES
             .iter()
             .enumerate()

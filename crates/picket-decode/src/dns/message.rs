@@ -12,6 +12,17 @@ use super::rdata::render_rdata;
 /// Length of the fixed header (RFC 1035 section 4.1.1).
 pub const HEADER_LEN: usize = 12;
 
+/// Bytes reserved for a record's data in presentation form: exact for
+/// addresses, a guess from the wire length for the rest (text grows where
+/// the guess is short).
+fn data_capacity(rtype: RecordType, rdlength: usize) -> usize {
+    match rtype {
+        RecordType::A => 15,
+        RecordType::AAAA => 39,
+        _ => (rdlength * 2).clamp(48, 256),
+    }
+}
+
 /// The fixed header of a DNS message (RFC 1035 section 4.1.1).
 ///
 /// ```text
@@ -277,7 +288,7 @@ impl Decoder<'_, '_> {
 
             if keep {
                 name.make_ascii_lowercase();
-                let mut data = String::new();
+                let mut data = String::with_capacity(data_capacity(rtype, rdlength));
                 // Empty data is legal in UPDATE deletions and prerequisites
                 // (RFC 2136 section 2.4) and is kept as the empty string.
                 if rdlength > 0 {

@@ -5,7 +5,7 @@ use picket_event::Anomaly;
 
 use super::anomalies::AnomalySet;
 use super::limits::DnsLimits;
-use super::text::push_label;
+use super::text::push_label_byte;
 
 /// Maximum length of a name in wire form, length bytes and the root label
 /// included (RFC 1035 section 3.1).
@@ -42,6 +42,21 @@ pub(crate) fn read_name(
     start: usize,
     limits: &DnsLimits,
     out: &mut String,
+    anomalies: &mut AnomalySet,
+) -> NameEnd {
+    let mut text = NameText::new();
+    let end = walk_name(message, start, limits, &mut text, anomalies);
+    out.push_str(text.as_str());
+    end
+}
+
+/// Follows the name at `start` label by label, writing each label into
+/// `text`; see [`read_name`].
+fn walk_name(
+    message: &[u8],
+    start: usize,
+    limits: &DnsLimits,
+    text: &mut NameText,
     anomalies: &mut AnomalySet,
 ) -> NameEnd {
     let mut pos = start;
@@ -103,10 +118,10 @@ pub(crate) fn read_name(
                 }
                 if !too_long {
                     if !first_label {
-                        out.push('.');
+                        text.push_dot();
                     }
                     first_label = false;
-                    push_label(out, label);
+                    text.push_label(label);
                 }
                 pos += 1 + length;
             }
@@ -204,6 +219,85 @@ pub(crate) fn skip_name(message: &[u8], start: usize, anomalies: &mut AnomalySet
     }
 }
 
+/// Maximum length of a name's text without escapes: 253 label bytes and
+/// dots fit in 255 wire bytes.
+const PLAIN_NAME_TEXT: usize = 256;
+
+/// A name's presentation form, built on the stack and copied into its
+/// string once, so that decoding a name allocates exactly once. A label
+/// that needs escaping moves the text to the heap, since `\DDD` escapes
+/// can make it four times as long.
+struct NameText {
+    bytes: [u8; PLAIN_NAME_TEXT],
+    len: usize,
+    escaped: Option<String>,
+}
+
+impl NameText {
+    fn new() -> Self {
+        NameText {
+            bytes: [0; PLAIN_NAME_TEXT],
+            len: 0,
+            escaped: None,
+        }
+    }
+
+    /// Appends the dot between two labels.
+    fn push_dot(&mut self) {
+        match (&mut self.escaped, self.bytes.get_mut(self.len)) {
+            (None, Some(slot)) => {
+                *slot = b'.';
+                self.len += 1;
+            }
+            _ => self.spill().push('.'),
+        }
+    }
+
+    /// Appends one label in zone-file form (RFC 1035 section 5.1):
+    /// printable ASCII as is, `.` and `\` escaped with a backslash, every
+    /// other byte as `\DDD` in decimal, as tcpdump and BIND print them.
+    fn push_label(&mut self, label: &[u8]) {
+        let plain = label
+            .iter()
+            .all(|&byte| matches!(byte, 0x21..=0x7e) && byte != b'.' && byte != b'\\');
+        if plain {
+            self.push_plain(label);
+            return;
+        }
+        let text = self.spill();
+        label.iter().for_each(|&byte| push_label_byte(text, byte));
+    }
+
+    /// Appends bytes known to be printable ASCII.
+    fn push_plain(&mut self, bytes: &[u8]) {
+        let end = self.len + bytes.len();
+        match (&mut self.escaped, self.bytes.get_mut(self.len..end)) {
+            (None, Some(slot)) => {
+                slot.copy_from_slice(bytes);
+                self.len = end;
+            }
+            _ => self
+                .spill()
+                .extend(bytes.iter().map(|&byte| char::from(byte))),
+        }
+    }
+
+    /// Moves the text to the heap, where it can grow past the buffer.
+    fn spill(&mut self) -> &mut String {
+        let inline = &self.bytes[..self.len];
+        self.escaped
+            .get_or_insert_with(|| inline.iter().map(|&byte| char::from(byte)).collect())
+    }
+
+    /// Returns the text, which is ASCII because every other byte was escaped.
+    fn as_str(&self) -> &str {
+        match &self.escaped {
+            Some(text) => text,
+            None => std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default(),
+        }
+    }
+}
+
 /// Offsets of the pointers followed so far, to tell a loop from a long chain.
 #[derive(Default)]
 struct PointerTrail {
@@ -255,6 +349,26 @@ mod tests {
                 complete: true
             }
         );
+        assert!(anomalies.is_empty());
+    }
+
+    #[test]
+    fn escaped_label_between_plain_ones() {
+        // "a.b" as one label, a label with a space and a non-ASCII byte, a
+        // plain label after them.
+        let (name, end, _) = read(b"\x03a.b\x03x \xff\x03com\x00", 0);
+        assert_eq!(name, "a\\.b.x\\032\\255.com");
+        assert!(end.complete);
+    }
+
+    #[test]
+    fn longest_plain_name_stays_whole() {
+        // 127 one-byte labels: 254 wire bytes with the root, 253 characters.
+        let mut wire = b"\x01a".repeat(127);
+        wire.push(0);
+        let (name, end, anomalies) = read(&wire, 0);
+        assert_eq!(name.len(), 253);
+        assert!(end.complete);
         assert!(anomalies.is_empty());
     }
 

@@ -384,8 +384,7 @@ fn build_event(
             None,
         ),
     };
-    let query_name = normalize_name(&original);
-    let query_name_original = (query_name != original).then_some(original);
+    let (query_name, query_name_original) = split_original(original);
 
     let header = message.header.unwrap_or_default();
     let rtt = match (query_time, response_time) {
@@ -422,6 +421,18 @@ fn build_event(
         rtt,
         anomalies,
     }
+}
+
+/// Returns the normalised query name and, when it differs, the name as seen.
+/// Most names arrive already normalised and are moved, not copied.
+fn split_original(original: String) -> (String, Option<String>) {
+    let normalised = !original.ends_with('.') && !original.bytes().any(|b| b.is_ascii_uppercase());
+    if normalised {
+        return (original, None);
+    }
+    let name = normalize_name(&original);
+    let original = (name != original).then_some(original);
+    (name, original)
 }
 
 /// Builds the event of a message too short to hold a header. Such a message

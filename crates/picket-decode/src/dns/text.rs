@@ -2,20 +2,10 @@
 
 use std::fmt::Write;
 
-/// Appends one label in zone-file form (RFC 1035 section 5.1): printable
-/// ASCII as is, `.` and `\` escaped with a backslash, every other byte
-/// (space, control, non-ASCII) as `\DDD` in decimal, as tcpdump and BIND print them.
-pub(crate) fn push_label(out: &mut String, label: &[u8]) {
-    let plain = label
-        .iter()
-        .all(|&byte| matches!(byte, 0x21..=0x7e) && byte != b'.' && byte != b'\\');
-    match std::str::from_utf8(label) {
-        Ok(text) if plain => out.push_str(text),
-        _ => label.iter().for_each(|&byte| push_label_byte(out, byte)),
-    }
-}
-
-/// Appends one label byte in zone-file form; see [`push_label`].
+/// Appends one label byte in zone-file form (RFC 1035 section 5.1):
+/// printable ASCII as is, `.` and `\` escaped with a backslash, every other
+/// byte (space, control, non-ASCII) as `\DDD` in decimal, as tcpdump and
+/// BIND print them.
 pub(crate) fn push_label_byte(out: &mut String, byte: u8) {
     match byte {
         b'.' | b'\\' => {
