@@ -6,8 +6,9 @@
 //! requests, responses of 200 bytes to 256 KiB sent in full-size segments,
 //! some chunked, some gzip, FIN exchange) or a TLS connection's ClientHello.
 //! Bodies are slices of random noise, so no two digests repeat, except the
-//! one gzip page that one response in ten carries. The same seed and size
-//! always write the same bytes.
+//! one gzip page that one response in ten carries. With `--mix dns` every
+//! session is a DNS lookup, for packet-rate benchmarks. The same seed, size
+//! and mix always write the same bytes.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -31,6 +32,19 @@ pub struct Args {
     /// Output file.
     #[arg(long)]
     out: PathBuf,
+    /// Traffic mix: `mixed` (byte-heavy: bodies are most of the bytes) or
+    /// `dns` (packet-heavy: DNS lookups only, about 100 bytes a packet).
+    #[arg(long, value_enum, default_value_t = Mix::Mixed)]
+    mix: Mix,
+}
+
+/// The kinds of session a capture contains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mix {
+    /// Four in five sessions DNS, the rest HTTP and TLS.
+    Mixed,
+    /// DNS lookups only.
+    Dns,
 }
 
 const DOMAINS: &[&str] = &[
@@ -265,7 +279,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut sessions = 0u64;
     while w.written < target {
         sessions += 1;
-        match rng.below(100) {
+        let roll = if args.mix == Mix::Dns { 0 } else { rng.below(100) };
+        match roll {
             0..80 => {
                 let client = client_addr(&mut rng);
                 let resolver = (Ipv4Addr::new(10, 255, 0, 53), 53);
