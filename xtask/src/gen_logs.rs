@@ -239,7 +239,7 @@ fn background_request(t_ms: i64, client: Ipv4Addr, rng: &mut Rng) -> Req {
         bytes_out: 300 + rng.below(900),
         bytes_in: if status == 304 { 0 } else { 200 + rng.below(60_000) },
         ctype: if https { "-" } else { ctype },
-        ua: *rng.pick(&AGENTS),
+        ua: rng.pick::<&str>(&AGENTS),
         referrer: if rng.below(2) == 0 { format!("http://{host}/") } else { String::new() },
         server: Ipv4Addr::from(0xc633_6400 + (host.len() as u32 * 7) % 250),
     }
@@ -265,6 +265,9 @@ fn background_lookup(t_ms: i64, client: Ipv4Addr, rng: &mut Rng) -> Lookup {
     }
 }
 
+/// Builds a planted request: the caller sets what the plant varies, the
+/// rest takes fixed values.
+#[allow(clippy::too_many_arguments)]
 fn req(t_ms: i64, client: Ipv4Addr, method: &'static str, host: &str, path: &str, ctype: &'static str, ua: &'static str, referrer: &str, bytes_in: u64) -> Req {
     Req {
         t_ms,
