@@ -6,9 +6,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use picket_event::dns::{DnsProtocol, Transport};
-use picket_event::{Event, Rejection, SourceLocation, Timestamp};
+use picket_event::{DnsEvent, Event, Rejection, SourceLocation, Timestamp};
 
-use crate::dns::{DnsPairer, PacketMeta, parse_message};
+use crate::dns::{DnsPairer, DnsSink, PacketMeta, parse_message};
 use crate::{CaptureStats, DecodeConfig};
 
 /// One side of a connection.
@@ -30,8 +30,6 @@ pub struct Ctx<'a> {
     pub out: &'a mut VecDeque<Result<Event, Rejection>>,
     /// DNS query and response pairing.
     pub dns: &'a mut DnsPairer,
-    /// Reused buffer for DNS events.
-    pub dns_events: &'a mut Vec<picket_event::DnsEvent>,
     /// Counters.
     pub stats: &'a mut CaptureStats,
 }
@@ -68,15 +66,15 @@ impl Ctx<'_> {
             protocol,
             location: self.location(),
         };
-        self.dns.push(parsed, meta, self.dns_events);
-        self.drain_dns();
+        self.dns.push(parsed, meta, self.out);
     }
+}
 
-    /// Moves the pairer's finished events to the output.
-    pub fn drain_dns(&mut self) {
-        for event in self.dns_events.drain(..) {
-            self.out.push_back(Ok(Event::Dns(event)));
-        }
+/// The pairer's events go straight to the output queue, in order with the
+/// other events.
+impl DnsSink for VecDeque<Result<Event, Rejection>> {
+    fn emit(&mut self, event: DnsEvent) {
+        self.push_back(Ok(Event::Dns(event)));
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use picket_event::dns::Transport;
-use picket_event::{DnsEvent, Event, Rejection, SourceLocation, Timestamp};
+use picket_event::{Event, Rejection, SourceLocation, Timestamp};
 
 use crate::DecodeConfig;
 use crate::capture::Frame;
@@ -50,7 +50,6 @@ pub struct PacketDecoder {
     defrag: Defragmenter,
     flows: FlowTable,
     dns: DnsPairer,
-    dns_events: Vec<DnsEvent>,
     out: VecDeque<Result<Event, Rejection>>,
     stats: CaptureStats,
     /// Time, number and offset of the last frame, for events emitted at the end.
@@ -78,7 +77,6 @@ macro_rules! ctx {
             offset: $offset,
             out: &mut $self.out,
             dns: &mut $self.dns,
-            dns_events: &mut $self.dns_events,
             stats: &mut $self.stats,
         }
     };
@@ -98,7 +96,6 @@ impl PacketDecoder {
                 config.max_flow_reassembly_bytes,
             ),
             dns: DnsPairer::new(config.dns_pairing.clone()),
-            dns_events: Vec::new(),
             out: VecDeque::new(),
             stats: CaptureStats::default(),
             last: (Timestamp::UNIX_EPOCH, 0, 0),
@@ -175,8 +172,7 @@ impl PacketDecoder {
         let (ts, number, offset) = self.last;
         let mut ctx = ctx!(self, ts, number, offset);
         self.flows.close_all(&mut ctx);
-        ctx.dns.flush(ctx.dns_events);
-        ctx.drain_dns();
+        ctx.dns.flush(ctx.out);
     }
 
     /// Returns the next event or rejection ready, in completion order.

@@ -220,11 +220,15 @@ struct Decoder<'a, 'b> {
 impl Decoder<'_, '_> {
     /// The question section (RFC 1035 section 4.1.2).
     fn questions(&mut self, count: u16, out: &mut Vec<Question>) -> Result<(), Stop> {
-        out.reserve(
-            usize::from(count)
-                .min(self.limits.max_records_per_section)
-                .min(8),
-        );
+        let expected = usize::from(count)
+            .min(self.limits.max_records_per_section)
+            .min(8);
+        if out.capacity() == 0 {
+            // Allocating afresh skips the growth path a reserve on an empty vector takes.
+            *out = Vec::with_capacity(expected);
+        } else {
+            out.reserve(expected);
+        }
         for index in 0..usize::from(count) {
             self.section_entry_start()?;
             let keep = self.within_record_limit(index);
@@ -253,11 +257,15 @@ impl Decoder<'_, '_> {
     /// An answer, authority or additional section (RFC 1035 section 4.1.3).
     fn records(&mut self, count: u16, out: &mut Vec<ResourceRecord>) -> Result<(), Stop> {
         // Reserved up to a typical response's size: the count is outside data.
-        out.reserve(
-            usize::from(count)
-                .min(self.limits.max_records_per_section)
-                .min(16),
-        );
+        let expected = usize::from(count)
+            .min(self.limits.max_records_per_section)
+            .min(16);
+        if out.capacity() == 0 {
+            // Allocating afresh skips the growth path a reserve on an empty vector takes.
+            *out = Vec::with_capacity(expected);
+        } else {
+            out.reserve(expected);
+        }
         for index in 0..usize::from(count) {
             self.section_entry_start()?;
             let keep = self.within_record_limit(index);

@@ -55,4 +55,4 @@ mod text;
 
 pub use limits::{DnsLimits, PairerConfig};
 pub use message::{DnsHeader, DnsMessage, Edns, HEADER_LEN, Question, parse_message};
-pub use pair::{DnsPairer, PacketMeta, PairerStats};
+pub use pair::{DnsPairer, DnsSink, PacketMeta, PairerStats};

@@ -46,7 +46,12 @@ pub(crate) fn read_name(
 ) -> NameEnd {
     let mut text = NameText::new();
     let end = walk_name(message, start, limits, &mut text, anomalies);
-    out.push_str(text.as_str());
+    if out.capacity() == 0 {
+        // A fresh allocation of the exact size skips the growth path.
+        *out = String::from(text.as_str());
+    } else {
+        out.push_str(text.as_str());
+    }
     end
 }
 
@@ -224,9 +229,9 @@ pub(crate) fn skip_name(message: &[u8], start: usize, anomalies: &mut AnomalySet
 const PLAIN_NAME_TEXT: usize = 256;
 
 /// A name's presentation form, built on the stack and copied into its
-/// string once, so that decoding a name allocates exactly once. A label
-/// that needs escaping moves the text to the heap, since `\DDD` escapes
-/// can make it four times as long.
+/// string once, so that a name without escapes costs one allocation. A
+/// label that needs escaping moves the text to the heap, since `\DDD`
+/// escapes can make it four times as long.
 struct NameText {
     bytes: [u8; PLAIN_NAME_TEXT],
     len: usize,

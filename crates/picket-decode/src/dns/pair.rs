@@ -33,6 +33,18 @@ pub struct PacketMeta {
     pub location: SourceLocation,
 }
 
+/// The receiver of the events a [`DnsPairer`] finishes, in order.
+pub trait DnsSink {
+    /// Takes one finished event.
+    fn emit(&mut self, event: DnsEvent);
+}
+
+impl DnsSink for Vec<DnsEvent> {
+    fn emit(&mut self, event: DnsEvent) {
+        self.push(event);
+    }
+}
+
 /// Counters of a [`DnsPairer`], for the run summary.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PairerStats {
@@ -80,8 +92,8 @@ struct Pending {
 /// The queries waiting under one key, oldest first. The first sits inline,
 /// so the usual single query per key costs no queue allocation.
 struct PendingSlot {
-    first: Pending,
-    later: VecDeque<Pending>,
+    first: Box<Pending>,
+    later: VecDeque<Box<Pending>>,
 }
 
 impl PendingSlot {
@@ -135,12 +147,12 @@ impl DnsPairer {
     /// Takes one decoded message and appends every event it completes to
     /// `out`: its own exchange when it is a response, a headerless message,
     /// or an evicted query, and any queries whose timeout passed.
-    pub fn push(&mut self, message: DnsMessage, meta: PacketMeta, out: &mut Vec<DnsEvent>) {
+    pub fn push(&mut self, message: DnsMessage, meta: PacketMeta, out: &mut impl DnsSink) {
         self.expire(meta.timestamp, out);
 
         let Some(header) = message.header else {
             self.stats.headerless += 1;
-            out.push(headerless_event(message, meta));
+            out.emit(headerless_event(message, meta));
             return;
         };
 
@@ -156,8 +168,13 @@ impl DnsPairer {
             match self.take_pending(&key) {
                 Some(query) => {
                     self.stats.complete += 1;
-                    out.push(build_event(
-                        Some((query.message, query.meta)),
+                    let Pending {
+                        message: query_message,
+                        meta: query_meta,
+                        ..
+                    } = *query;
+                    out.emit(build_event(
+                        Some((query_message, query_meta)),
                         (message, meta),
                         true,
                     ));
@@ -168,7 +185,7 @@ impl DnsPairer {
                     if event.protocol != DnsProtocol::Mdns {
                         add_anomaly(&mut event, Anomaly::DnsUnsolicitedResponse);
                     }
-                    out.push(event);
+                    out.emit(event);
                 }
             }
             return;
@@ -193,12 +210,12 @@ impl DnsPairer {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.arrivals.push_back((meta.timestamp, key, seq));
-        let query = Pending {
+        let query = Box::new(Pending {
             message,
             meta,
             seq,
             weight,
-        };
+        });
         match self.pending.get_mut(&key) {
             Some(slot) => slot.later.push_back(query),
             None => {
@@ -217,7 +234,7 @@ impl DnsPairer {
 
     /// Emits every waiting query as query-only with `DnsNoResponse`, oldest
     /// first; call at the end of the input.
-    pub fn flush(&mut self, out: &mut Vec<DnsEvent>) {
+    pub fn flush(&mut self, out: &mut impl DnsSink) {
         while let Some((_, key, seq)) = self.arrivals.pop_front() {
             if let Some(query) = self.remove_pending(&key, seq) {
                 self.emit_query_only(query, true, out);
@@ -239,7 +256,7 @@ impl DnsPairer {
     }
 
     /// Emits the queries that have waited longer than the timeout at `now`.
-    fn expire(&mut self, now: Timestamp, out: &mut Vec<DnsEvent>) {
+    fn expire(&mut self, now: Timestamp, out: &mut impl DnsSink) {
         let timeout = i64::try_from(self.config.query_timeout.as_nanos()).unwrap_or(i64::MAX);
         while let Some(&(sent, key, seq)) = self.arrivals.front() {
             if now.nanos_since(sent) <= timeout {
@@ -253,7 +270,7 @@ impl DnsPairer {
     }
 
     /// Emits the oldest waiting query to make room for a new one.
-    fn evict_oldest(&mut self, out: &mut Vec<DnsEvent>) {
+    fn evict_oldest(&mut self, out: &mut impl DnsSink) {
         while let Some((_, key, seq)) = self.arrivals.pop_front() {
             if let Some(query) = self.remove_pending(&key, seq) {
                 self.stats.evicted += 1;
@@ -275,7 +292,7 @@ impl DnsPairer {
     }
 
     /// Removes and returns the oldest query waiting under `key`.
-    fn take_pending(&mut self, key: &PairKey) -> Option<Pending> {
+    fn take_pending(&mut self, key: &PairKey) -> Option<Box<Pending>> {
         let slot = self.pending.get_mut(key)?;
         let query = match slot.later.pop_front() {
             Some(next) => std::mem::replace(&mut slot.first, next),
@@ -287,7 +304,7 @@ impl DnsPairer {
     }
 
     /// Removes and returns the query with arrival number `seq`, if it still waits.
-    fn remove_pending(&mut self, key: &PairKey, seq: u64) -> Option<Pending> {
+    fn remove_pending(&mut self, key: &PairKey, seq: u64) -> Option<Box<Pending>> {
         let slot = self.pending.get_mut(key)?;
         if slot.first.seq == seq {
             return self.take_pending(key);
@@ -299,13 +316,14 @@ impl DnsPairer {
         Some(query)
     }
 
-    fn emit_query_only(&mut self, query: Pending, no_response: bool, out: &mut Vec<DnsEvent>) {
+    fn emit_query_only(&mut self, query: Box<Pending>, no_response: bool, out: &mut impl DnsSink) {
         self.stats.query_only += 1;
-        let mut event = build_event(None, (query.message, query.meta), false);
+        let Pending { message, meta, .. } = *query;
+        let mut event = build_event(None, (message, meta), false);
         if no_response {
             add_anomaly(&mut event, Anomaly::DnsNoResponse);
         }
-        out.push(event);
+        out.emit(event);
     }
 }
 
