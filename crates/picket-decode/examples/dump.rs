@@ -13,6 +13,10 @@ use std::process::ExitCode;
 use picket_decode::{CaptureReader, DecodeConfig};
 use picket_event::{Event, EventReader};
 
+/// The allocator the `picket` binary uses, so that timings match it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let mut count_only = false;
     let mut config = DecodeConfig::default();

@@ -73,12 +73,26 @@ pub(crate) fn push_decimal(out: &mut String, number: u32) {
 
 /// Appends an IPv4 address in dotted-decimal form.
 pub(crate) fn push_ipv4(out: &mut String, octets: [u8; 4]) {
+    // Built on the stack and appended once: at most 15 characters.
+    let mut text = [0u8; 15];
+    let mut len = 0;
     for (index, octet) in octets.into_iter().enumerate() {
         if index > 0 {
-            out.push('.');
+            text[len] = b'.';
+            len += 1;
         }
-        push_decimal(out, u32::from(octet));
+        if octet >= 100 {
+            text[len] = b'0' + octet / 100;
+            len += 1;
+        }
+        if octet >= 10 {
+            text[len] = b'0' + (octet / 10) % 10;
+            len += 1;
+        }
+        text[len] = b'0' + octet % 10;
+        len += 1;
     }
+    out.push_str(std::str::from_utf8(&text[..len]).unwrap_or_default());
 }
 
 /// Appends bytes as upper-case hexadecimal, the form RFC 3597 and RFC 4034
