@@ -215,6 +215,53 @@ fn dga_nxdomain_burst_of_one_shape() {
 }
 
 #[test]
+fn dga_lists_names_past_alert_limit() {
+    // Six random-looking failures in one window: too few for a shape alert,
+    // more than the three single-name alerts a window allows.
+    let names = [
+        "xjq7vkz9wqpl3hd.com",
+        "qz8vwx4kjp2mtr.net",
+        "vk3qzx9wjp7rlt.org",
+        "zp5xqk2vjw8mtn.info",
+        "wq9zxk3pvj6rlt.biz",
+        "jx4qzv8kwp2tmr.com",
+    ];
+    let mut events: Vec<Event> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| query(i as i64, "10.9.9.12", n, ResponseCode::NXDOMAIN, &[]))
+        .collect();
+    // A failure in the next window closes the first one.
+    events.push(query(
+        700,
+        "10.9.9.12",
+        "kq7zxv3pwj9tlm.net",
+        ResponseCode::NXDOMAIN,
+        &[],
+    ));
+    let alerts = run_all(&DnsConfig::default(), &events);
+
+    let kind = |k: &str| -> Vec<&Alert> {
+        alerts
+            .iter()
+            .filter(|a| a.details.get("kind").is_some_and(|v| v == k))
+            .collect()
+    };
+    assert_eq!(kind("lexical").len(), 4, "{alerts:?}");
+    let held = kind("lexical_held");
+    assert_eq!(held.len(), 1, "{alerts:?}");
+    let listed: Vec<&str> = held[0].details["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(listed, &names[3..]);
+    assert_eq!(held[0].details["reason"], "window closed");
+    assert_eq!(held[0].host, Some("10.9.9.12".parse().unwrap()));
+}
+
+#[test]
 fn dga_alert_explains_lexical_score() {
     let events = [query(
         0,

@@ -11,6 +11,10 @@
 //!   of that shape in the window is reported in batches of the same size and
 //!   at the window's end.
 //!
+//! A client's single-name NXDOMAIN alerts stop at `max_nx_alerts_per_window`
+//! per window. Random-looking names past that are held and reported together
+//! in one alert when the window closes or the input ends.
+//!
 //! State, keyed by client: per client up to `max_shapes_per_client` shapes,
 //! each holding up to `max_evidence` events and a set of 8-byte name hashes
 //! (at most `max_shape_names_tracked`); `max_clients` clients. Plus a
@@ -69,10 +73,10 @@ pub struct DgaConfig {
     /// when full). Default: 100,000 (about 2 MiB).
     pub max_cached_scores: usize,
     /// Single-name alerts for NXDOMAINs per client and behaviour window.
-    /// A DGA host fails hundreds of names; past this many, its names are
-    /// left to the behaviour alert that sums them up, so one host does not
-    /// flood the output. Random-looking names that resolve are always
-    /// reported. Default: 3.
+    /// A DGA host fails hundreds of names, so past this many its
+    /// random-looking names are held and listed in one alert at the window's
+    /// end, and one host does not flood the output. Random-looking names
+    /// that resolve are always reported. Default: 3.
     pub max_nx_alerts_per_window: u32,
     /// Parts of the lexical logit (n-grams, suffix, features) named in a
     /// lexical alert's `top_contributions`, largest first. Default: 5.
@@ -112,6 +116,35 @@ struct ShapeWindow {
     alerted: bool,
 }
 
+/// One client's single-name NXDOMAIN alerts in the current window, and the
+/// random-looking names held back once they reached the limit.
+#[derive(Debug)]
+struct NxWindow {
+    /// Start of the window, nanoseconds since the epoch.
+    start: i64,
+    alerts: u32,
+    /// Held names, up to `max_shape_names_tracked`.
+    held: Vec<String>,
+    /// Held names past that limit, counted only.
+    held_uncounted: u64,
+    /// Evidence for the held names, up to `max_evidence` events.
+    held_events: Vec<Event>,
+    held_max_lexical: f64,
+}
+
+impl NxWindow {
+    fn new(start: i64) -> Self {
+        NxWindow {
+            start,
+            alerts: 0,
+            held: Vec::new(),
+            held_uncounted: 0,
+            held_events: Vec::new(),
+            held_max_lexical: 0.0,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct ClientState {
     shapes: BoundedTable<NameShape, ShapeWindow>,
@@ -124,9 +157,8 @@ pub struct DgaDetector {
     allowlist: std::sync::Arc<Allowlist>,
     clients: BoundedTable<IpAddr, ClientState>,
     reported: BoundedTable<(IpAddr, u64), ()>,
-    /// Per client: start of the current window (ns) and NXDOMAIN name
-    /// alerts raised in it.
-    nx_alerts: BoundedTable<IpAddr, (i64, u32)>,
+    /// Per client: the NXDOMAIN name alerts of the current window.
+    nx_alerts: BoundedTable<IpAddr, NxWindow>,
     scores: hashbrown::HashMap<u64, f64>,
 }
 
@@ -151,19 +183,21 @@ impl DgaDetector {
         parts: &NameParts<'_>,
         lexical: f64,
         nx: bool,
-    ) -> Option<Alert> {
+        alerts: &mut Vec<Alert>,
+    ) {
         if lexical < self.config.min_lexical_score || (!nx && !self.config.alert_resolved) {
-            return None;
+            return;
         }
         let client = client_key(dns);
         let key = (client, name_hash(parts.registered));
         if self.reported.get(&key).is_some() {
             self.reported.entry(key, dns.timestamp, || ());
-            return None;
+            return;
         }
         self.reported.entry(key, dns.timestamp, || ());
-        if nx && !self.nx_alert_allowed(client, dns.timestamp) {
-            return None;
+        if nx && !self.nx_alert_allowed(client, dns.timestamp, alerts) {
+            self.hold(client, event, parts.registered, lexical);
+            return;
         }
 
         // Lexical evidence alone stays below "high"; a failing lookup adds.
@@ -180,7 +214,7 @@ impl DgaDetector {
             .into_iter()
             .map(|c| format!("{} {:+.2}", c.name, c.logit))
             .collect();
-        Some(
+        alerts.push(
             Alert::new(
                 ID,
                 score,
@@ -197,23 +231,59 @@ impl DgaDetector {
             .with_detail("min_lexical_score", self.config.min_lexical_score)
             .with_detail("nxdomain", nx)
             .with_detail("top_contributions", contributions),
-        )
+        );
     }
 
-    /// Counts one NXDOMAIN name alert for a client and tells whether it
-    /// stays within the per-window limit.
-    fn nx_alert_allowed(&mut self, client: IpAddr, now: picket_event::Timestamp) -> bool {
+    /// Counts one NXDOMAIN name alert for a client and returns whether it
+    /// stays within the per-window limit. A window that has closed is
+    /// reset, and its held names are reported first.
+    fn nx_alert_allowed(
+        &mut self,
+        client: IpAddr,
+        now: picket_event::Timestamp,
+        alerts: &mut Vec<Alert>,
+    ) -> bool {
         let window = i64::try_from(self.config.window_secs)
             .unwrap_or(i64::MAX)
             .saturating_mul(1_000_000_000);
         let limit = self.config.max_nx_alerts_per_window;
-        let (start, count) = self.nx_alerts.entry(client, now, || (now.as_nanos(), 0));
-        if now.as_nanos().saturating_sub(*start) >= window {
-            *start = now.as_nanos();
-            *count = 0;
+        let state = self
+            .nx_alerts
+            .entry(client, now, || NxWindow::new(now.as_nanos()));
+
+        if now.as_nanos().saturating_sub(state.start) >= window {
+            if let Some(alert) = held_alert(state, &self.config, "window closed") {
+                alerts.push(alert);
+            }
+            *state = NxWindow::new(now.as_nanos());
         }
-        *count += 1;
-        *count <= limit
+
+        state.alerts += 1;
+        state.alerts <= limit
+    }
+
+    /// Holds a random-looking NXDOMAIN name past the client's alert limit,
+    /// to be listed in the alert that closes the window.
+    ///
+    /// NOTE: a window closes on the client's next limited lookup or at the
+    /// end of the input, so in a live stream a client that falls silent
+    /// keeps its held names until then, and a client evicted from the
+    /// table loses them.
+    fn hold(&mut self, client: IpAddr, event: &Event, registered: &str, lexical: f64) {
+        let now = event.timestamp();
+        let state = self
+            .nx_alerts
+            .entry(client, now, || NxWindow::new(now.as_nanos()));
+
+        if state.held.len() < self.config.max_shape_names_tracked {
+            state.held.push(registered.to_owned());
+        } else {
+            state.held_uncounted += 1;
+        }
+        if state.held_events.len() < self.config.max_evidence {
+            state.held_events.push(event.clone());
+        }
+        state.held_max_lexical = state.held_max_lexical.max(lexical);
     }
 
     /// Returns the lexical score of a registered domain, from the cache when
@@ -395,6 +465,42 @@ fn shape_alert(
     .with_detail("names", names)
 }
 
+/// Builds the alert that lists a client's held names, or `None` when no name
+/// was held.
+fn held_alert(state: &mut NxWindow, config: &DgaConfig, reason: &str) -> Option<Alert> {
+    if state.held.is_empty() {
+        return None;
+    }
+    let names = std::mem::take(&mut state.held);
+    let events = std::mem::take(&mut state.held_events);
+    let count = names.len() as u64 + std::mem::take(&mut state.held_uncounted);
+
+    // Scored like the single-name NXDOMAIN alert for the most random name.
+    let score = 0.45 + 0.3 * ((state.held_max_lexical - 0.5) / 0.5).clamp(0.0, 1.0);
+    let client = events
+        .last()
+        .and_then(|e| e.client().ip)
+        .map_or_else(|| "a client".to_owned(), |ip| ip.to_string());
+    Some(
+        Alert::new(
+            ID,
+            score,
+            format!(
+                "{client} got NXDOMAIN for {count} more random-looking domains in {} s",
+                config.window_secs
+            ),
+            events,
+        )
+        .with_detail("kind", "lexical_held")
+        .with_detail("reason", reason)
+        .with_detail("held_names", count)
+        .with_detail("max_nx_alerts_per_window", config.max_nx_alerts_per_window)
+        .with_detail("min_lexical_score", config.min_lexical_score)
+        .with_detail("max_lexical_score", round(state.held_max_lexical))
+        .with_detail("names", names),
+    )
+}
+
 fn classes_text(classes: u8) -> String {
     let mut parts = Vec::new();
     if classes & 1 != 0 {
@@ -434,9 +540,7 @@ impl picket_event::Detector for DgaDetector {
         }
 
         let lexical = self.lexical(&parts);
-        if let Some(alert) = self.lexical_alert(event, dns, &parts, lexical, nx) {
-            alerts.push(alert);
-        }
+        self.lexical_alert(event, dns, &parts, lexical, nx, alerts);
         if nx {
             self.behaviour(event, dns, &parts, lexical, alerts);
         }
@@ -444,6 +548,11 @@ impl picket_event::Detector for DgaDetector {
 
     fn finish(&mut self, alerts: &mut Vec<Alert>) {
         let config = self.config.clone();
+        self.nx_alerts.drain(|_, mut state| {
+            if let Some(alert) = held_alert(&mut state, &config, "end of input") {
+                alerts.push(alert);
+            }
+        });
         self.clients.drain(|_, mut state| {
             state.shapes.drain(|shape, mut slot| {
                 if slot.alerted && !slot.pending_names.is_empty() {
