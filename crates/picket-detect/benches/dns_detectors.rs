@@ -3,98 +3,15 @@
 #![allow(missing_docs)]
 
 use std::hint::black_box;
-use std::net::IpAddr;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use picket_detect::dns::model::DgaModel;
 use picket_detect::dns::{DnsConfig, detectors};
-use picket_event::dns::ResponseCode;
-use picket_event::{DnsEvent, Event, RecordType, ResourceRecord, Timestamp};
 
-/// A mix of popular names resolving with, one event in `suspicious_every`
-/// each, random-looking NXDOMAIN names and long encoded subdomains; 200
-/// clients. `suspicious_every = 0` gives popular names only.
-fn events(count: usize, suspicious_every: u64) -> Vec<Event> {
-    let popular = [
-        "www.google.com",
-        "mail.example.org",
-        "cdn.wikipedia.org",
-        "api.github.com",
-        "login.microsoftonline.com",
-        "static.xx.fbcdn.net",
-        "www.bbc.co.uk",
-        "s3.eu-west-1.amazonaws.com",
-        "update.mozilla.org",
-        "news.ycombinator.com",
-    ];
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    (0..count)
-        .map(|i| {
-            let r = next();
-            let pick = if suspicious_every == 0 {
-                2
-            } else {
-                r % suspicious_every
-            };
-            let (name, rcode) = match pick {
-                0 => (format!("{:x}.com", r >> 20), ResponseCode::NXDOMAIN),
-                1 => (
-                    format!("{:x}{:x}.tunnel.example.net", r, r >> 3),
-                    ResponseCode::NOERROR,
-                ),
-                _ => (
-                    popular[(r >> 8) as usize % popular.len()].to_owned(),
-                    ResponseCode::NOERROR,
-                ),
-            };
-            let answers = if rcode == ResponseCode::NOERROR {
-                vec![ResourceRecord {
-                    name: name.clone(),
-                    rtype: RecordType::A,
-                    class: 1,
-                    ttl: 300,
-                    data: format!("198.51.100.{}", r % 200),
-                }]
-            } else {
-                Vec::new()
-            };
-            Event::Dns(DnsEvent {
-                timestamp: Timestamp::from_nanos(1_600_000_000_000_000_000 + i as i64 * 1_000_000),
-                client_ip: Some(IpAddr::from([
-                    10,
-                    1,
-                    (r >> 40) as u8 % 4,
-                    (r >> 32) as u8 % 50,
-                ])),
-                query_name: name,
-                query_type: Some(RecordType::A),
-                rcode: Some(rcode),
-                answers,
-                ..DnsEvent::default()
-            })
-        })
-        .collect()
-}
+#[path = "support/dns_events.rs"]
+mod dns_events;
 
-fn run_all(events: &[Event]) -> usize {
-    let mut detectors = detectors(&DnsConfig::default());
-    let mut alerts = Vec::new();
-    for event in events {
-        for detector in &mut detectors {
-            detector.observe(event, &[], &mut alerts);
-        }
-    }
-    for detector in &mut detectors {
-        detector.finish(&mut alerts);
-    }
-    alerts.len()
-}
+use dns_events::{events, run_all};
 
 fn all_detectors(c: &mut Criterion) {
     let mut group = c.benchmark_group("dns_detectors");
@@ -134,6 +51,33 @@ fn lexical_model(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, all_detectors, lexical_model);
+/// Each detector alone on the 1-in-100 mix, to show where an event's time goes.
+fn each_detector(c: &mut Criterion) {
+    let events = events(100_000, 100);
+    let mut group = c.benchmark_group("dns_detector_alone");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(events.len() as u64));
+    let count = detectors(&DnsConfig::default()).len();
+    for index in 0..count {
+        let id = detectors(&DnsConfig::default())[index].id();
+        group.bench_function(id, |b| {
+            b.iter(|| {
+                let mut detector = detectors(&DnsConfig::default()).swap_remove(index);
+                let mut alerts = Vec::new();
+                for event in &events {
+                    detector.observe(event, &[], &mut alerts);
+                }
+                detector.finish(&mut alerts);
+                black_box(alerts.len())
+            });
+        });
+    }
+    group.bench_function("build_all", |b| {
+        b.iter(|| black_box(detectors(&DnsConfig::default()).len()));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, all_detectors, each_detector, lexical_model);
 // The macro below writes `main`, which needs no documentation.
 criterion_main!(benches);

@@ -7,6 +7,8 @@ use hashbrown::HashMap;
 use picket_event::Timestamp;
 use serde::Deserialize;
 
+use crate::dns::recent::Recent;
+
 const BUILTIN: &str = include_str!("../../data/dns-allowlist.txt");
 
 /// One user allowlist entry.
@@ -28,7 +30,7 @@ pub struct AllowEntry {
 pub struct Allowlist {
     suffixes: HashMap<String, Option<Timestamp>>,
     /// A number unique to this list in the process, naming it in the
-    /// per-thread memo of [`Allowlist::allows`].
+    /// per-thread cache of [`Allowlist::allows`].
     id: usize,
 }
 
@@ -64,33 +66,21 @@ impl Allowlist {
     /// True when `name` (lower case) equals an allowed suffix or sits under
     /// one whose expiry has not passed at `now`.
     ///
-    /// Several detectors ask about the same name in turn, so the last name of
-    /// each thread and the expiry of its matching suffix are remembered.
+    /// Several detectors ask about the same name in turn, and resolver
+    /// traffic repeats names, so each thread keeps the recent answers (the
+    /// expiry of the matching suffix) in a [`Recent`] cache.
     pub fn allows(&self, name: &str, now: Timestamp) -> bool {
         thread_local! {
-            static LAST: std::cell::RefCell<(usize, String, Option<Option<Timestamp>>)> =
-                const { std::cell::RefCell::new((0, String::new(), None)) };
+            static FOUND: std::cell::RefCell<Recent<Option<Option<Timestamp>>>> =
+                std::cell::RefCell::new(Recent::new());
         }
 
         if self.suffixes.is_empty() {
             return false;
         }
-        let id = self.id;
-        let cached =
-            LAST.with_borrow(|(list, last, found)| (*list == id && last == name).then_some(*found));
-        let found = match cached {
-            Some(found) => found,
-            None => {
-                let found = self.matching_expiry(name);
-                LAST.with_borrow_mut(|(list, last, cached)| {
-                    *list = id;
-                    last.clear();
-                    last.push_str(name);
-                    *cached = found;
-                });
-                found
-            }
-        };
+        let found = FOUND.with_borrow_mut(|found| {
+            found.get_or_insert(self.id as u64, name, || self.matching_expiry(name))
+        });
         found.is_some_and(|expires| expires.is_none_or(|at| now <= at))
     }
 

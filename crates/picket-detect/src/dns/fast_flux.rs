@@ -24,7 +24,7 @@ use serde::Deserialize;
 
 use crate::dns::allowlist::Allowlist;
 use crate::dns::table::BoundedTable;
-use crate::dns::{dns_event, round3};
+use crate::dns::{answer_ip, dns_event, round3};
 
 /// The detector id.
 pub const ID: &str = "dns.fast_flux";
@@ -164,7 +164,7 @@ impl picket_event::Detector for FastFluxDetector {
 
         let mut set_hash = 0u64;
         for rr in &dns.answers {
-            let Some(ip) = rr.ip() else { continue };
+            let Some(ip) = answer_ip(rr) else { continue };
             state.min_ttl = state.min_ttl.min(rr.ttl);
             set_hash ^= crate::dns::name_hash(&rr.data);
             if state.addresses.len() < config.max_addresses_tracked

@@ -723,43 +723,66 @@ impl DgaModel {
     /// (n-grams, suffix and the features the label has), largest first:
     /// what made it look random.
     pub fn explain(&self, label: &str, suffix: &str, count: usize) -> Vec<Contribution> {
+        let mut buffer = [0u8; MAX_LABEL + 2];
+        let len = marked(label, &mut buffer);
         let features = self.features(label);
+
         // A feature the label lacks (no digits, no hyphens) explains
         // nothing, whatever its standardized value adds.
-        let mut parts: Vec<Contribution> = FEATURE_NAMES
+        let mut parts: Vec<(Explained<'_>, f64)> = FEATURE_NAMES
             .iter()
             .enumerate()
             .filter(|(i, _)| features[*i] != 0.0)
-            .map(|(i, name)| Contribution {
-                name: (*name).to_owned(),
-                logit: self.weights[i] * self.standardized(i, features[i]),
+            .map(|(i, name)| {
+                let logit = self.weights[i] * self.standardized(i, features[i]);
+                (Explained::Feature(name), logit)
             })
             .collect();
 
-        let mut buffer = [0u8; MAX_LABEL + 2];
-        let len = marked(label, &mut buffer);
+        // Parts are keyed by their text, so an n-gram seen twice adds up.
+        // Names are written only for the parts kept.
         for_each_hashed(label, suffix, |h| {
             let logit = f64::from(self.hashed[bucket(h.key, self.bits)] * h.value);
-            let text = |start: u8, n: u8| {
-                let (start, end) = (usize::from(start), usize::from(start) + usize::from(n));
-                let bytes = buffer.get(start..end.min(len)).unwrap_or_default();
-                String::from_utf8_lossy(bytes).into_owned()
+            let key = match h.part {
+                Part::Ngram(start, n) => {
+                    let (start, end) = (usize::from(start), usize::from(start) + usize::from(n));
+                    let bytes = buffer.get(start..end.min(len)).unwrap_or_default();
+                    Explained::Ngram(String::from_utf8_lossy(bytes))
+                }
+                Part::Suffix => Explained::Suffix,
             };
-            let name = match h.part {
-                Part::Ngram(start, n) => format!("ngram:{}", text(start, n)),
-                Part::Suffix => format!("suffix:{suffix}"),
-            };
-            match parts.iter_mut().find(|p| p.name == name) {
-                Some(part) => part.logit += logit,
-                None => parts.push(Contribution { name, logit }),
+            match parts.iter_mut().find(|(part, _)| *part == key) {
+                Some((_, sum)) => *sum += logit,
+                None => parts.push((key, logit)),
             }
         });
 
-        parts.retain(|p| p.logit > 0.0);
-        parts.sort_by(|a, b| b.logit.total_cmp(&a.logit));
+        parts.retain(|(_, logit)| *logit > 0.0);
+        parts.sort_by(|a, b| b.1.total_cmp(&a.1));
         parts.truncate(count);
         parts
+            .into_iter()
+            .map(|(part, logit)| Contribution {
+                name: match part {
+                    Explained::Feature(name) => name.to_owned(),
+                    Explained::Ngram(text) => format!("ngram:{text}"),
+                    Explained::Suffix => format!("suffix:{suffix}"),
+                },
+                logit,
+            })
+            .collect()
     }
+}
+
+/// What a part of an explained logit is, before its name is written.
+#[derive(PartialEq)]
+enum Explained<'a> {
+    /// A dense feature, by name.
+    Feature(&'static str),
+    /// A character n-gram of the marked label.
+    Ngram(std::borrow::Cow<'a, str>),
+    /// The suffix, alone or with the label's length.
+    Suffix,
 }
 
 fn parse_array<'a>(words: impl Iterator<Item = &'a str>) -> Option<[f64; FEATURES]> {

@@ -1,6 +1,8 @@
 //! Splitting DNS names at the public suffix, and the character statistics the
 //! detectors share.
 
+use crate::dns::recent::Recent;
+
 /// A query name cut at its registered domain.
 ///
 /// `www.a.example.co.uk` has the registered domain `example.co.uk`, the
@@ -27,29 +29,21 @@ pub struct NameParts<'a> {
 /// `.internal` and other private zones), reverse-lookup names under `.arpa`,
 /// and names with empty labels.
 ///
-/// Every DNS detector splits the same query name in turn, so the last split
-/// of each thread is remembered and reused when the next name is the same.
+/// Every DNS detector splits the same query name in turn, and resolver
+/// traffic repeats names, so each thread keeps the recent splits in a
+/// [`Recent`] cache.
 pub fn split_name(name: &str) -> Option<NameParts<'_>> {
     /// Lengths of the registered domain, the suffix and the label.
     type Cuts = Option<(usize, usize, usize)>;
     thread_local! {
-        static LAST: std::cell::RefCell<(String, Cuts)> = const { std::cell::RefCell::new((String::new(), None)) };
+        static SPLITS: std::cell::RefCell<Recent<Cuts>> = std::cell::RefCell::new(Recent::new());
     }
 
-    let cached = LAST.with_borrow(|(last, lens)| (last == name).then_some(*lens));
-    let lens = match cached {
-        Some(lens) => lens,
-        None => {
-            let lens = split_name_uncached(name)
-                .map(|p| (p.registered.len(), p.suffix.len(), p.label.len()));
-            LAST.with_borrow_mut(|(last, cached)| {
-                last.clear();
-                last.push_str(name);
-                *cached = lens;
-            });
-            lens
-        }
-    };
+    let lens = SPLITS.with_borrow_mut(|splits| {
+        splits.get_or_insert(0, name, || {
+            split_name_uncached(name).map(|p| (p.registered.len(), p.suffix.len(), p.label.len()))
+        })
+    });
     let (registered_len, suffix_len, label_len) = lens?;
     let registered = name.get(name.len() - registered_len..)?;
     Some(NameParts {

@@ -22,7 +22,7 @@ use picket_event::{Alert, Event, IntelHit, RecordType};
 use serde::Deserialize;
 
 use crate::dns::table::BoundedTable;
-use crate::dns::{client_key, dns_event, name_hash};
+use crate::dns::{answer_ip, client_key, dns_event, name_hash};
 
 /// The detector id.
 pub const ID: &str = "dns.sinkhole";
@@ -120,6 +120,10 @@ pub struct SinkholeDetector {
     /// IPv4 ranges as (first, last, index into `ranges`), sorted by first
     /// address and without overlaps, for a binary search per answer.
     v4: Vec<(u32, u32, usize)>,
+    /// For each first octet `o`, the index in `v4` of the first range that
+    /// starts at or above `o.0.0.0`; entry 256 is `v4.len()`. A look-up
+    /// searches only the ranges starting in its address's /8.
+    v4_by_octet: Vec<usize>,
     name_servers: Vec<String>,
     reported: BoundedTable<(IpAddr, u64), ()>,
 }
@@ -170,9 +174,14 @@ impl SinkholeDetector {
             }
         }
 
+        let v4_by_octet = (0..=256u32)
+            .map(|octet| merged.partition_point(|(first, _, _)| (first >> 24) < octet))
+            .collect();
+
         Ok(SinkholeDetector {
             ranges,
             v4: merged,
+            v4_by_octet,
             name_servers,
             reported: BoundedTable::new(config.max_reported, config.dedupe_secs),
         })
@@ -183,8 +192,12 @@ impl SinkholeDetector {
         match ip {
             IpAddr::V4(v4) => {
                 let ip = u32::from(v4);
-                let after = self.v4.partition_point(|(first, _, _)| *first <= ip);
-                let (_, last, index) = *self.v4.get(after.checked_sub(1)?)?;
+                let octet = (ip >> 24) as usize;
+                let (low, high) = (self.v4_by_octet[octet], self.v4_by_octet[octet + 1]);
+                // The last range starting at or below `ip`: in this /8, or
+                // else the last one before it, which may reach into it.
+                let within = self.v4[low..high].partition_point(|(first, _, _)| *first <= ip);
+                let (_, last, index) = *self.v4.get((low + within).checked_sub(1)?)?;
                 (ip <= last).then(|| self.ranges[index])
             }
             IpAddr::V6(_) => self.ranges.iter().find(|net| net.contains(&ip)).copied(),
@@ -212,7 +225,7 @@ impl picket_event::Detector for SinkholeDetector {
 
         let mut evidence = None;
         for rr in &dns.answers {
-            if let Some(ip) = rr.ip()
+            if let Some(ip) = answer_ip(rr)
                 && let Some(range) = self.range_of(ip)
             {
                 evidence = Some((
@@ -323,6 +336,41 @@ mod tests {
                 .is_some(),
             "the first entry"
         );
+    }
+
+    #[test]
+    fn octet_index_agrees_with_a_scan() {
+        // A range spanning two /8s checks the look-back into an earlier /8.
+        let config = SinkholeConfig {
+            extra_ranges: vec![
+                "9.255.0.0/15".parse().unwrap(),
+                "11.0.0.0/7".parse().unwrap(),
+            ],
+            ..SinkholeConfig::default()
+        };
+        let detector = SinkholeDetector::new(config).unwrap();
+        let mut probes: Vec<u32> = (0..=255u32).map(|octet| octet << 24).collect();
+        for &(first, last, _) in &detector.v4 {
+            probes.extend([first.wrapping_sub(1), first, last, last.wrapping_add(1)]);
+        }
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            probes.push(state as u32);
+        }
+
+        for probe in probes {
+            let ip = IpAddr::from(std::net::Ipv4Addr::from(probe));
+            let scanned = detector
+                .v4
+                .iter()
+                .find(|(first, last, _)| (*first..=*last).contains(&probe))
+                .map(|(_, _, index)| detector.ranges[*index]);
+            assert_eq!(detector.range_of(ip), scanned, "{ip}");
+        }
+        assert!(detector.range_of("10.1.2.3".parse().unwrap()).is_some());
     }
 
     #[test]

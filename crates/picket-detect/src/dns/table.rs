@@ -40,7 +40,8 @@ impl<K: Hash + Eq, V> BoundedTable<K, V> {
     /// Returns the state of `key`, created by `create` when absent, and
     /// marks the key seen at `now`.
     pub fn entry(&mut self, key: K, now: Timestamp, create: impl FnOnce() -> V) -> &mut V {
-        if !self.map.contains_key(&key) && self.map.len() >= self.capacity {
+        // Only a full table needs the extra look-up.
+        if self.map.len() >= self.capacity && !self.map.contains_key(&key) {
             self.evict(now);
         }
         let slot = self.map.entry(key).or_insert_with(|| Slot {

@@ -265,7 +265,11 @@ impl picket_event::Detector for TunnelDetector {
         let Some(parts) = split_name(&dns.query_name) else {
             return;
         };
-        if parts.name.starts_with('_') || parts.name.contains("._") {
+        // Service and policy names (`_dmarc`, `_sip._tcp`) are no tunnel.
+        // The byte scan keeps the substring search off most names.
+        if parts.name.as_bytes().contains(&b'_')
+            && (parts.name.starts_with('_') || parts.name.contains("._"))
+        {
             return;
         }
         if self.allowlist.allows(parts.name, dns.timestamp) {
