@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::net::IpAddr;
 
 use hashbrown::HashMap;
-use picket_event::dns::{DnsProtocol, Transport, normalize_name};
+use picket_event::dns::{DnsProtocol, Transport};
 use picket_event::{Anomaly, DnsEvent, DnsExchange, SourceLocation, Timestamp};
 
 use super::limits::PairerConfig;
@@ -441,16 +441,14 @@ fn build_event(
     }
 }
 
-/// Returns the normalised query name and, when it differs, the name as seen.
-/// Most names arrive already normalised and are moved, not copied.
+/// Returns the lower-case query name and, when it differs, the name as seen.
+/// A decoded name has no root dot, so a final `.` is escaped (`end\.`) and kept.
 fn split_original(original: String) -> (String, Option<String>) {
-    let normalised = !original.ends_with('.') && !original.bytes().any(|b| b.is_ascii_uppercase());
-    if normalised {
+    if !original.bytes().any(|b| b.is_ascii_uppercase()) {
         return (original, None);
     }
-    let name = normalize_name(&original);
-    let original = (name != original).then_some(original);
-    (name, original)
+    let name = original.to_ascii_lowercase();
+    (name, Some(original))
 }
 
 /// Builds the event of a message too short to hold a header. Such a message
@@ -591,6 +589,25 @@ mod tests {
         assert!(event.response_size.is_some());
         assert!(event.anomalies.is_empty());
         assert_eq!(pairer.pending(), 0);
+    }
+
+    #[test]
+    fn escaped_final_dot_kept_in_query_name() {
+        // One label "End." and one label ".": their final dots are escaped
+        // label bytes, not the root, and stay in the normalised name.
+        let mut bytes = vec![0, 9, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        bytes.extend_from_slice(b"\x04End.\x01.\x00\x00\x01\x00\x01");
+        let mut pairer = DnsPairer::new(PairerConfig::default());
+        let mut out = Vec::new();
+        pairer.push(
+            parse_message(&bytes, &DnsLimits::default()),
+            dns(0, 4000, false),
+            &mut out,
+        );
+        pairer.flush(&mut out);
+
+        assert_eq!(out[0].query_name, "end\\..\\.");
+        assert_eq!(out[0].query_name_original.as_deref(), Some("End\\..\\."));
     }
 
     #[test]
