@@ -19,9 +19,11 @@ use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use picket_event::{IntelSource, Severity, Timestamp};
-use picket_intel::normalize::{ip_bounds, ip_to_u128, parent_domains, parse_net, UrlHost};
-use picket_intel::{AllowReason, Indicator, IndicatorKind, Lifetimes, Observable, Sighting, Tlp, Whitelist};
-use rusqlite::{params, Connection, OptionalExtension};
+use picket_intel::normalize::{UrlHost, ip_bounds, ip_to_u128, parent_domains, parse_net};
+use picket_intel::{
+    AllowReason, Indicator, IndicatorKind, Lifetimes, Observable, Sighting, Tlp, Whitelist,
+};
+use rusqlite::{Connection, OptionalExtension, params};
 
 /// Creates the intelligence tables and indexes when they are missing.
 pub fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
@@ -205,15 +207,28 @@ impl IndicatorFacts {
         // Only ranges are looked up by their bounds. Addresses and networks
         // are found by exact value, networks through their prefix length.
         let (prefix, bounds) = match indicator.kind {
-            IndicatorKind::Cidr => (parse_net(&indicator.value).map(|net| i64::from(net.prefix_len())), None),
+            IndicatorKind::Cidr => (
+                parse_net(&indicator.value).map(|net| i64::from(net.prefix_len())),
+                None,
+            ),
             IndicatorKind::IpRange => (None, ip_bounds(IndicatorKind::IpRange, &indicator.value)),
             _ => (None, None),
         };
         IndicatorFacts {
             prefix,
             bounds: bounds.map(|(lo, hi)| (be(lo), be(hi))),
-            first: indicator.sightings.iter().filter_map(|s| s.first_seen.or(s.seen())).min().map(Timestamp::as_nanos),
-            last: indicator.sightings.iter().filter_map(Sighting::seen).max().map(Timestamp::as_nanos),
+            first: indicator
+                .sightings
+                .iter()
+                .filter_map(|s| s.first_seen.or(s.seen()))
+                .min()
+                .map(Timestamp::as_nanos),
+            last: indicator
+                .sightings
+                .iter()
+                .filter_map(Sighting::seen)
+                .max()
+                .map(Timestamp::as_nanos),
             expires: indicator
                 .sightings
                 .iter()
@@ -265,7 +280,11 @@ pub struct Import<'c> {
 
 impl<'c> Import<'c> {
     /// Starts an import at `now` with these per-kind lifetimes.
-    pub fn begin(conn: &'c Connection, lifetimes: &Lifetimes, now: Timestamp) -> rusqlite::Result<Self> {
+    pub fn begin(
+        conn: &'c Connection,
+        lifetimes: &Lifetimes,
+        now: Timestamp,
+    ) -> rusqlite::Result<Self> {
         conn.execute_batch(
             "CREATE TEMP TABLE IF NOT EXISTS intel_import_before (
                 indicator_id INTEGER NOT NULL,
@@ -278,8 +297,19 @@ impl<'c> Import<'c> {
             ) WITHOUT ROWID;
             DELETE FROM temp.intel_import_before;",
         )?;
-        let next_id: i64 = conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM intel_indicators", [], |r| r.get(0))?;
-        Ok(Import { conn, lifetimes: lifetimes.clone(), now, first_new_id: next_id, next_id, new: 0 })
+        let next_id: i64 = conn.query_row(
+            "SELECT coalesce(max(id), 0) + 1 FROM intel_indicators",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(Import {
+            conn,
+            lifetimes: lifetimes.clone(),
+            now,
+            first_new_id: next_id,
+            next_id,
+            new: 0,
+        })
     }
 
     /// Stores one chunk of indicators.
@@ -289,7 +319,8 @@ impl<'c> Import<'c> {
         // In the order of the (kind, value) index, so that the B-tree inserts
         // land on neighbouring pages: several times faster for large feeds.
         let mut ordered: Vec<&Indicator> = indicators.iter().collect();
-        ordered.sort_unstable_by(|a, b| (a.kind.as_str(), &a.value).cmp(&(b.kind.as_str(), &b.value)));
+        ordered
+            .sort_unstable_by(|a, b| (a.kind.as_str(), &a.value).cmp(&(b.kind.as_str(), &b.value)));
 
         let ids_left = i64::MAX.saturating_sub(self.next_id);
         let mut fresh: Vec<(i64, &Indicator)> = Vec::with_capacity(ordered.len());
@@ -311,13 +342,24 @@ impl<'c> Import<'c> {
         let (created, stored) = insert_fresh(conn, &fresh, &self.lifetimes, self.now)?;
         self.new += created;
         known.extend(stored);
-        known.sort_unstable_by(|a, b| (a.kind.as_str(), &a.value).cmp(&(b.kind.as_str(), &b.value)));
+        known
+            .sort_unstable_by(|a, b| (a.kind.as_str(), &a.value).cmp(&(b.kind.as_str(), &b.value)));
         for indicator in known {
-            self.new += merge_one(conn, indicator, &self.lifetimes, self.now, self.first_new_id)?;
+            self.new += merge_one(
+                conn,
+                indicator,
+                &self.lifetimes,
+                self.now,
+                self.first_new_id,
+            )?;
         }
         // Ids handed out stay above every stored id, also after the merge
         // path created rows of its own.
-        let top: i64 = conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM intel_indicators", [], |r| r.get(0))?;
+        let top: i64 = conn.query_row(
+            "SELECT coalesce(max(id), 0) + 1 FROM intel_indicators",
+            [],
+            |r| r.get(0),
+        )?;
         self.next_id = self.next_id.max(top);
         Ok(())
     }
@@ -328,7 +370,8 @@ impl<'c> Import<'c> {
     /// source not stored yet is added as by [`Import::add`].
     pub fn fold_repeats(&mut self, repeats: &[Indicator]) -> rusqlite::Result<()> {
         let conn = self.conn;
-        let mut find = conn.prepare_cached("SELECT id FROM intel_indicators WHERE kind = ?1 AND value = ?2")?;
+        let mut find =
+            conn.prepare_cached("SELECT id FROM intel_indicators WHERE kind = ?1 AND value = ?2")?;
         let mut write = conn.prepare_cached(
             "UPDATE intel_sightings SET
                 confidence = ?4, severity = ?5, tlp = ?6, tags = ?7, assessment = ?8, description = ?9,
@@ -337,14 +380,20 @@ impl<'c> Import<'c> {
              WHERE indicator_id = ?1 AND provider = ?2 AND feed = ?3",
         )?;
         for repeat in repeats {
-            let id: Option<i64> = find.query_row(params![repeat.kind.as_str(), repeat.value], |r| r.get(0)).optional()?;
+            let id: Option<i64> = find
+                .query_row(params![repeat.kind.as_str(), repeat.value], |r| r.get(0))
+                .optional()?;
             let stored = match id {
-                Some(id) => sightings_of(conn, &[id], 0, false)?.remove(&id).unwrap_or_default(),
+                Some(id) => sightings_of(conn, &[id], 0, false)?
+                    .remove(&id)
+                    .unwrap_or_default(),
                 None => Vec::new(),
             };
             let mut rest = Vec::new();
             for s in &repeat.sightings {
-                let same = stored.iter().find(|t| t.source.provider == s.source.provider && t.source.feed == s.source.feed);
+                let same = stored.iter().find(|t| {
+                    t.source.provider == s.source.provider && t.source.feed == s.source.feed
+                });
                 let (Some(id), Some(same)) = (id, same) else {
                     rest.push(s.clone());
                     continue;
@@ -367,13 +416,32 @@ impl<'c> Import<'c> {
                     merged.last_seen.map(Timestamp::as_nanos),
                     merged.reported_at.unwrap_or(self.now).as_nanos(),
                     merged.valid_until.map(Timestamp::as_nanos),
-                    self.lifetimes.expires_at(repeat.kind, &merged, self.now).as_nanos(),
+                    self.lifetimes
+                        .expires_at(repeat.kind, &merged, self.now)
+                        .as_nanos(),
                 ])?;
-                widen_indicator(conn, &Indicator { sightings: vec![merged], ..repeat.clone() }, &self.lifetimes, self.now)?;
+                widen_indicator(
+                    conn,
+                    &Indicator {
+                        sightings: vec![merged],
+                        ..repeat.clone()
+                    },
+                    &self.lifetimes,
+                    self.now,
+                )?;
             }
             if !rest.is_empty() {
-                let indicator = Indicator { sightings: rest, ..repeat.clone() };
-                self.new += merge_one(conn, &indicator, &self.lifetimes, self.now, self.first_new_id)?;
+                let indicator = Indicator {
+                    sightings: rest,
+                    ..repeat.clone()
+                };
+                self.new += merge_one(
+                    conn,
+                    &indicator,
+                    &self.lifetimes,
+                    self.now,
+                    self.first_new_id,
+                )?;
             }
         }
         Ok(())
@@ -393,8 +461,13 @@ impl<'c> Import<'c> {
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        self.conn.execute_batch("DELETE FROM temp.intel_import_before")?;
-        Ok(UpsertCounts { new: self.new, updated: updated as u64, unchanged: unchanged as u64 })
+        self.conn
+            .execute_batch("DELETE FROM temp.intel_import_before")?;
+        Ok(UpsertCounts {
+            new: self.new,
+            updated: updated as u64,
+            unchanged: unchanged as u64,
+        })
     }
 }
 
@@ -404,7 +477,9 @@ fn has_repeated_source(indicator: &Indicator) -> bool {
     let s = &indicator.sightings;
     s.len() > 1
         && s.iter().enumerate().any(|(i, a)| {
-            s[..i].iter().any(|b| a.source.provider == b.source.provider && a.source.feed == b.source.feed)
+            s[..i]
+                .iter()
+                .any(|b| a.source.provider == b.source.provider && a.source.feed == b.source.feed)
         })
 }
 
@@ -423,7 +498,8 @@ fn insert_fresh<'i>(
     let mut present: BTreeSet<i64> = BTreeSet::new();
     let mut sightings: Vec<(i64, IndicatorKind, &Sighting)> = Vec::with_capacity(BULK_ROWS);
     for block in fresh.chunks(BULK_ROWS) {
-        let sql = multi_row_insert(INDICATOR_INSERT, INDICATOR_COLUMNS_WRITTEN, block.len()).replacen("INSERT", "INSERT OR IGNORE", 1);
+        let sql = multi_row_insert(INDICATOR_INSERT, INDICATOR_COLUMNS_WRITTEN, block.len())
+            .replacen("INSERT", "INSERT OR IGNORE", 1);
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut at = 1;
         for &(id, indicator) in block {
@@ -448,7 +524,8 @@ fn insert_fresh<'i>(
         if !all {
             present.clear();
             let (first, last) = (block[0].0, block[block.len() - 1].0);
-            let mut ids = conn.prepare_cached("SELECT id FROM intel_indicators WHERE id BETWEEN ?1 AND ?2")?;
+            let mut ids =
+                conn.prepare_cached("SELECT id FROM intel_indicators WHERE id BETWEEN ?1 AND ?2")?;
             for id in ids.query_map([first, last], |r| r.get::<_, i64>(0))? {
                 present.insert(id?);
             }
@@ -482,7 +559,11 @@ fn insert_sightings(
     lifetimes: &Lifetimes,
     now: Timestamp,
 ) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare_cached(&multi_row_insert(SIGHTING_INSERT, SIGHTING_COLUMNS_WRITTEN, rows.len()))?;
+    let mut stmt = conn.prepare_cached(&multi_row_insert(
+        SIGHTING_INSERT,
+        SIGHTING_COLUMNS_WRITTEN,
+        rows.len(),
+    ))?;
     let mut at = 1;
     for &(id, kind, s) in rows {
         stmt.raw_bind_parameter(at, id)?;
@@ -630,7 +711,12 @@ fn merge_one(
 }
 
 /// Widens an indicator row by the times and flags of `indicator`.
-fn widen_indicator(conn: &Connection, indicator: &Indicator, lifetimes: &Lifetimes, now: Timestamp) -> rusqlite::Result<()> {
+fn widen_indicator(
+    conn: &Connection,
+    indicator: &Indicator,
+    lifetimes: &Lifetimes,
+    now: Timestamp,
+) -> rusqlite::Result<()> {
     let facts = IndicatorFacts::of(indicator, lifetimes, now);
     conn.prepare_cached(
         "UPDATE intel_indicators SET
@@ -656,7 +742,12 @@ fn widen_indicator(conn: &Connection, indicator: &Indicator, lifetimes: &Lifetim
 /// Ends the reports of one feed that were not renewed by its latest
 /// successful download (`reported_at` before `pulled_at`): the provider
 /// delisted them. Returns how many sightings expired.
-pub fn expire_delisted(conn: &Connection, provider: &str, feed: &str, pulled_at: Timestamp) -> rusqlite::Result<u64> {
+pub fn expire_delisted(
+    conn: &Connection,
+    provider: &str,
+    feed: &str,
+    pulled_at: Timestamp,
+) -> rusqlite::Result<u64> {
     let n = conn.execute(
         "UPDATE intel_sightings SET expires_at = ?3
          WHERE provider = ?1 AND feed = ?2 AND reported_at < ?3 AND expires_at > ?3",
@@ -670,7 +761,13 @@ pub fn expire_delisted(conn: &Connection, provider: &str, feed: &str, pulled_at:
 /// it still valid at `now` counts as seen again, so its expiry moves to
 /// `now` plus its kind's lifetime (explicit `valid_until` is kept).
 /// Returns how many sightings were confirmed.
-pub fn touch_feed(conn: &Connection, provider: &str, feed: &str, now: Timestamp, lifetimes: &Lifetimes) -> rusqlite::Result<u64> {
+pub fn touch_feed(
+    conn: &Connection,
+    provider: &str,
+    feed: &str,
+    now: Timestamp,
+    lifetimes: &Lifetimes,
+) -> rusqlite::Result<u64> {
     let mut total = 0;
     let mut stmt = conn.prepare_cached(
         "UPDATE intel_sightings SET reported_at = ?3, last_seen = ?3,
@@ -689,7 +786,13 @@ pub fn touch_feed(conn: &Connection, provider: &str, feed: &str, now: Timestamp,
 /// Keeps a failing feed's last good reports alive until `until` (its
 /// grace period): sightings that were valid at the last successful pull
 /// are extended. Returns how many sightings were extended.
-pub fn extend_feed(conn: &Connection, provider: &str, feed: &str, last_success: Timestamp, until: Timestamp) -> rusqlite::Result<u64> {
+pub fn extend_feed(
+    conn: &Connection,
+    provider: &str,
+    feed: &str,
+    last_success: Timestamp,
+    until: Timestamp,
+) -> rusqlite::Result<u64> {
     let n = conn.execute(
         "UPDATE intel_sightings SET expires_at = ?4
          WHERE provider = ?1 AND feed = ?2 AND expires_at > ?3 AND expires_at < ?4",
@@ -730,7 +833,10 @@ pub struct ExpireCounts {
 pub fn expire(conn: &Connection, now: Timestamp) -> rusqlite::Result<ExpireCounts> {
     refresh_indicator_expiry(conn, None)?;
     let now = now.as_nanos();
-    let count = |sql: &str| conn.query_row(sql, [now], |r| r.get::<_, i64>(0)).map(|n| n as u64);
+    let count = |sql: &str| {
+        conn.query_row(sql, [now], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+    };
     Ok(ExpireCounts {
         expired_indicators: count("SELECT count(*) FROM intel_indicators WHERE expires_at <= ?1")?,
         active_indicators: count("SELECT count(*) FROM intel_indicators WHERE expires_at > ?1")?,
@@ -762,7 +868,11 @@ pub struct FeedState {
 }
 
 /// Reads one feed's state.
-pub fn feed_state(conn: &Connection, provider: &str, feed: &str) -> rusqlite::Result<Option<FeedState>> {
+pub fn feed_state(
+    conn: &Connection,
+    provider: &str,
+    feed: &str,
+) -> rusqlite::Result<Option<FeedState>> {
     conn.query_row(
         "SELECT provider, feed, remote, etag, last_modified, last_attempt, last_success, last_error, grace_until
          FROM intel_feeds WHERE provider = ?1 AND feed = ?2",
@@ -819,7 +929,12 @@ pub fn save_feed_state(conn: &Connection, state: &FeedState) -> rusqlite::Result
 }
 
 /// Stores a local allow rule.
-pub fn add_allow(conn: &Connection, observable: &Observable, source: &str, note: Option<&str>) -> rusqlite::Result<()> {
+pub fn add_allow(
+    conn: &Connection,
+    observable: &Observable,
+    source: &str,
+    note: Option<&str>,
+) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO intel_allow (kind, value, include_subdomains, source, note) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (kind, value) DO UPDATE SET include_subdomains = ?3, source = ?4, note = ?5",
@@ -855,7 +970,8 @@ pub fn load_whitelist(conn: &Connection) -> rusqlite::Result<Whitelist> {
             Err(e) => tracing::warn!(list = %name, error = %e, "stored warninglist skipped"),
         }
     }
-    let mut stmt = conn.prepare("SELECT kind, value, include_subdomains, source, note FROM intel_allow")?;
+    let mut stmt =
+        conn.prepare("SELECT kind, value, include_subdomains, source, note FROM intel_allow")?;
     let rules = stmt.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
@@ -868,7 +984,15 @@ pub fn load_whitelist(conn: &Connection) -> rusqlite::Result<Whitelist> {
     for rule in rules {
         let (kind, value, include_subdomains, source, note) = rule?;
         if let Ok(kind) = kind.parse::<IndicatorKind>() {
-            whitelist.add_local(Observable { kind, value, include_subdomains }, &source, note);
+            whitelist.add_local(
+                Observable {
+                    kind,
+                    value,
+                    include_subdomains,
+                },
+                &source,
+                note,
+            );
         }
     }
     Ok(whitelist)
@@ -913,14 +1037,22 @@ impl Filter {
             return false;
         }
         if let Some(max) = self.max_tlp {
-            let level = s.source.tlp.as_deref().and_then(Tlp::parse).unwrap_or(Tlp::Clear);
+            let level = s
+                .source
+                .tlp
+                .as_deref()
+                .and_then(Tlp::parse)
+                .unwrap_or(Tlp::Clear);
             if level > max {
                 return false;
             }
         }
         if !self.tags.is_empty() {
             let has = self.tags.iter().any(|t| {
-                s.source.tags.iter().any(|x| x.eq_ignore_ascii_case(t)) || s.assessment.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(t))
+                s.source.tags.iter().any(|x| x.eq_ignore_ascii_case(t))
+                    || s.assessment
+                        .as_deref()
+                        .is_some_and(|a| a.eq_ignore_ascii_case(t))
             });
             if !has {
                 return false;
@@ -935,10 +1067,16 @@ impl Filter {
     }
 }
 
-const INDICATOR_COLUMNS: &str = "i.id, i.kind, i.value, i.include_subdomains, i.match_substring, i.expires_at";
+const INDICATOR_COLUMNS: &str =
+    "i.id, i.kind, i.value, i.include_subdomains, i.match_substring, i.expires_at";
 
 /// Reads the sightings of the given indicator ids.
-fn sightings_of(conn: &Connection, ids: &[i64], now: i64, only_active: bool) -> rusqlite::Result<HashMap<i64, Vec<Sighting>>> {
+fn sightings_of(
+    conn: &Connection,
+    ids: &[i64],
+    now: i64,
+    only_active: bool,
+) -> rusqlite::Result<HashMap<i64, Vec<Sighting>>> {
     let mut out: HashMap<i64, Vec<Sighting>> = HashMap::new();
     let mut stmt = conn.prepare_cached(
         "SELECT provider, feed, confidence, severity, tlp, tags, assessment, description, reference,
@@ -960,7 +1098,10 @@ fn sightings_of(conn: &Connection, ids: &[i64], now: i64, only_active: bool) -> 
                         description: r.get(7)?,
                         reference: r.get(8)?,
                     },
-                    severity: r.get::<_, Option<String>>(3)?.as_deref().and_then(severity_from),
+                    severity: r
+                        .get::<_, Option<String>>(3)?
+                        .as_deref()
+                        .and_then(severity_from),
                     assessment: r.get(6)?,
                     first_seen: ts(r.get(9)?),
                     last_seen: ts(r.get(10)?),
@@ -979,9 +1120,15 @@ fn sightings_of(conn: &Connection, ids: &[i64], now: i64, only_active: bool) -> 
     Ok(out)
 }
 
-fn hits_of(conn: &Connection, kind: IndicatorKind, value: &str) -> rusqlite::Result<Option<(u64, Timestamp)>> {
+fn hits_of(
+    conn: &Connection,
+    kind: IndicatorKind,
+    value: &str,
+) -> rusqlite::Result<Option<(u64, Timestamp)>> {
     conn.prepare_cached("SELECT hits, last_hit FROM intel_hits WHERE kind = ?1 AND value = ?2")?
-        .query_row(params![kind.as_str(), value], |r| Ok((r.get::<_, i64>(0)? as u64, Timestamp::from_nanos(r.get(1)?))))
+        .query_row(params![kind.as_str(), value], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, Timestamp::from_nanos(r.get(1)?)))
+        })
         .optional()
 }
 
@@ -1006,7 +1153,12 @@ fn indicator_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Row>> {
 /// their subdomains, and for a URL its host. Expired and whitelisted
 /// indicators are included and marked, for retro-search and for showing
 /// the reason. Returns nothing for a value that is no indicator at all.
-pub fn query(conn: &Connection, value: &str, whitelist: &Whitelist, now: Timestamp) -> rusqlite::Result<Vec<StoredIndicator>> {
+pub fn query(
+    conn: &Connection,
+    value: &str,
+    whitelist: &Whitelist,
+    now: Timestamp,
+) -> rusqlite::Result<Vec<StoredIndicator>> {
     let Some(observable) = picket_intel::classify_observable(value) else {
         return Ok(Vec::new());
     };
@@ -1025,7 +1177,10 @@ pub fn query_bulk(
     let prefixes = prefix_lengths(conn)?;
     let mut out = Vec::with_capacity(values.len());
     for value in values {
-        out.push((value.clone(), query_with(conn, value, &prefixes, whitelist, now)?));
+        out.push((
+            value.clone(),
+            query_with(conn, value, &prefixes, whitelist, now)?,
+        ));
     }
     Ok(out)
 }
@@ -1048,7 +1203,8 @@ pub fn query_with(
 /// Distinct prefix lengths of stored networks, so that a lookup tries only
 /// those.
 pub fn prefix_lengths(conn: &Connection) -> rusqlite::Result<BTreeSet<u8>> {
-    let mut stmt = conn.prepare("SELECT DISTINCT prefix_len FROM intel_indicators WHERE prefix_len IS NOT NULL")?;
+    let mut stmt = conn
+        .prepare("SELECT DISTINCT prefix_len FROM intel_indicators WHERE prefix_len IS NOT NULL")?;
     let rows = stmt.query_map([], |r| r.get::<_, i64>(0))?;
     let mut out = BTreeSet::new();
     for row in rows {
@@ -1082,13 +1238,11 @@ fn query_observable(
             }
         }
         IndicatorKind::Domain => parents.push(observable.value.clone()),
-        IndicatorKind::Url => {
-            match picket_intel::normalize::url_host(&observable.value) {
-                Some(UrlHost::Domain(d)) => parents.push(d),
-                Some(UrlHost::Ip(ip)) => addresses.push((ip, ip)),
-                None => {}
-            }
-        }
+        IndicatorKind::Url => match picket_intel::normalize::url_host(&observable.value) {
+            Some(UrlHost::Domain(d)) => parents.push(d),
+            Some(UrlHost::Ip(ip)) => addresses.push((ip, ip)),
+            None => {}
+        },
         IndicatorKind::Email => {
             if let Some((_, host)) = observable.value.rsplit_once('@') {
                 parents.push(host.to_owned());
@@ -1127,14 +1281,20 @@ fn query_observable(
             "SELECT {INDICATOR_COLUMNS} FROM intel_indicators i WHERE kind = ?1 AND value = ?2"
         ))?;
         for (kind, value) in &keys {
-            if let Some(row) = exact.query_row(params![kind.as_str(), value], indicator_row).optional()?.flatten()
+            if let Some(row) = exact
+                .query_row(params![kind.as_str(), value], indicator_row)
+                .optional()?
+                .flatten()
                 && seen_ids.insert(row.0)
             {
                 rows.push(row);
             }
         }
         for (name, must_cover_subdomains) in &domain_keys {
-            if let Some(row) = exact.query_row(params!["domain", name], indicator_row).optional()?.flatten()
+            if let Some(row) = exact
+                .query_row(params!["domain", name], indicator_row)
+                .optional()?
+                .flatten()
                 && (!must_cover_subdomains || row.3)
                 && seen_ids.insert(row.0)
             {
@@ -1145,7 +1305,10 @@ fn query_observable(
             "SELECT {INDICATOR_COLUMNS} FROM intel_indicators i WHERE kind = 'ip_range' AND ip_lo <= ?1 AND ip_hi >= ?2"
         ))?;
         for &(first, last) in &addresses {
-            let found = ranges.query_map(params![be(ip_to_u128(first)), be(ip_to_u128(last))], indicator_row)?;
+            let found = ranges.query_map(
+                params![be(ip_to_u128(first)), be(ip_to_u128(last))],
+                indicator_row,
+            )?;
             for row in found {
                 if let Some(row) = row?
                     && seen_ids.insert(row.0)
@@ -1168,7 +1331,13 @@ fn query_observable(
     Ok(found)
 }
 
-fn materialize(conn: &Connection, rows: Vec<Row>, whitelist: &Whitelist, now: Timestamp, only_active: bool) -> rusqlite::Result<Vec<StoredIndicator>> {
+fn materialize(
+    conn: &Connection,
+    rows: Vec<Row>,
+    whitelist: &Whitelist,
+    now: Timestamp,
+    only_active: bool,
+) -> rusqlite::Result<Vec<StoredIndicator>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
     let mut sightings = sightings_of(conn, &ids, now.as_nanos(), only_active)?;
     let mut out = Vec::with_capacity(rows.len());
@@ -1197,7 +1366,12 @@ fn materialize(conn: &Connection, rows: Vec<Row>, whitelist: &Whitelist, now: Ti
 /// passes the filter, not whitelisted, each with only its unexpired and
 /// kept sightings. This is what the matcher and every export take.
 /// Whitelisted values are counted in the second element.
-pub fn active(conn: &Connection, filter: &Filter, whitelist: &Whitelist, now: Timestamp) -> rusqlite::Result<(Vec<Indicator>, u64)> {
+pub fn active(
+    conn: &Connection,
+    filter: &Filter,
+    whitelist: &Whitelist,
+    now: Timestamp,
+) -> rusqlite::Result<(Vec<Indicator>, u64)> {
     let now_ns = now.as_nanos();
     let mut stmt = conn.prepare(&format!(
         "SELECT {INDICATOR_COLUMNS} FROM intel_indicators i WHERE ?1 OR i.expires_at > ?2 ORDER BY i.kind, i.value"
@@ -1206,14 +1380,22 @@ pub fn active(conn: &Connection, filter: &Filter, whitelist: &Whitelist, now: Ti
         .query_map(params![filter.include_expired, now_ns], indicator_row)?
         .filter_map(|r| r.transpose())
         .collect::<rusqlite::Result<_>>()?;
-    let rows: Vec<Row> = rows.into_iter().filter(|r| filter.kinds.is_empty() || filter.kinds.contains(&r.1)).collect();
+    let rows: Vec<Row> = rows
+        .into_iter()
+        .filter(|r| filter.kinds.is_empty() || filter.kinds.contains(&r.1))
+        .collect();
 
     let mut whitelisted = 0;
     let mut out = Vec::new();
     let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
     let mut sightings = sightings_of(conn, &ids, now_ns, !filter.include_expired)?;
     for (id, kind, value, include_subdomains, match_substring, _) in rows {
-        let kept: Vec<Sighting> = sightings.remove(&id).unwrap_or_default().into_iter().filter(|s| filter.keeps(s)).collect();
+        let kept: Vec<Sighting> = sightings
+            .remove(&id)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|s| filter.keeps(s))
+            .collect();
         if kept.is_empty() {
             continue;
         }
@@ -1221,20 +1403,34 @@ pub fn active(conn: &Connection, filter: &Filter, whitelist: &Whitelist, now: Ti
             whitelisted += 1;
             continue;
         }
-        out.push(Indicator { kind, value, include_subdomains, match_substring, sightings: kept });
+        out.push(Indicator {
+            kind,
+            value,
+            include_subdomains,
+            match_substring,
+            sightings: kept,
+        });
     }
     Ok((out, whitelisted))
 }
 
 /// Records that the matcher saw an indicator in traffic at `at`.
-pub fn record_sighting(conn: &Connection, kind: IndicatorKind, value: &str, at: Timestamp) -> rusqlite::Result<()> {
+pub fn record_sighting(
+    conn: &Connection,
+    kind: IndicatorKind,
+    value: &str,
+    at: Timestamp,
+) -> rusqlite::Result<()> {
     record_sightings(conn, &[(kind, value, at)])
 }
 
 /// Records many hits at once. Repeated values are folded before writing,
 /// so a batch costs one statement per distinct value. Call inside the
 /// writer's transaction.
-pub fn record_sightings(conn: &Connection, hits: &[(IndicatorKind, &str, Timestamp)]) -> rusqlite::Result<()> {
+pub fn record_sightings(
+    conn: &Connection,
+    hits: &[(IndicatorKind, &str, Timestamp)],
+) -> rusqlite::Result<()> {
     let mut folded: HashMap<(IndicatorKind, &str), (i64, i64, i64)> = HashMap::new();
     for &(kind, value, at) in hits {
         let at = at.as_nanos();
@@ -1279,27 +1475,46 @@ pub fn stats(conn: &Connection, now: Timestamp) -> rusqlite::Result<Stats> {
         "SELECT kind, sum(expires_at > ?1), sum(expires_at <= ?1) FROM intel_indicators GROUP BY kind ORDER BY kind",
     )?;
     out.by_kind = stmt
-        .query_map([now], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64)))?
+        .query_map([now], |r| {
+            Ok((
+                r.get(0)?,
+                r.get::<_, i64>(1)? as u64,
+                r.get::<_, i64>(2)? as u64,
+            ))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     let mut stmt = conn.prepare(
         "SELECT provider, feed, count(*), sum(expires_at > ?1) FROM intel_sightings GROUP BY provider, feed ORDER BY provider, feed",
     )?;
     out.by_feed = stmt
-        .query_map([now], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64, r.get::<_, i64>(3)? as u64)))?
+        .query_map([now], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get::<_, i64>(2)? as u64,
+                r.get::<_, i64>(3)? as u64,
+            ))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     out.feeds = feeds(conn)?;
-    out.allow_rules = conn.query_row("SELECT count(*) FROM intel_allow", [], |r| r.get::<_, i64>(0))? as u64;
-    out.warninglists = conn.query_row("SELECT count(*) FROM intel_warninglists", [], |r| r.get::<_, i64>(0))? as u64;
-    out.hits = conn.query_row("SELECT count(*), coalesce(sum(hits), 0) FROM intel_hits", [], |r| {
-        Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
-    })?;
+    out.allow_rules = conn.query_row("SELECT count(*) FROM intel_allow", [], |r| {
+        r.get::<_, i64>(0)
+    })? as u64;
+    out.warninglists = conn.query_row("SELECT count(*) FROM intel_warninglists", [], |r| {
+        r.get::<_, i64>(0)
+    })? as u64;
+    out.hits = conn.query_row(
+        "SELECT count(*), coalesce(sum(hits), 0) FROM intel_hits",
+        [],
+        |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+    )?;
     Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use picket_intel::{load_bytes, LoadOptions};
+    use picket_intel::{LoadOptions, load_bytes};
 
     const DAY: i64 = 86_400 * 1_000_000_000;
 
@@ -1312,11 +1527,17 @@ mod tests {
 
     fn load(text: &str, provider: &str, at: i64) -> Vec<Indicator> {
         let options = LoadOptions {
-            defaults: picket_intel::Defaults { provider: Some(provider.into()), feed: Some("f".into()), ..Default::default() },
+            defaults: picket_intel::Defaults {
+                provider: Some(provider.into()),
+                feed: Some("f".into()),
+                ..Default::default()
+            },
             reported_at: Some(Timestamp::from_nanos(at)),
             ..LoadOptions::default()
         };
-        load_bytes("t.txt", text.as_bytes(), &options).unwrap().indicators
+        load_bytes("t.txt", text.as_bytes(), &options)
+            .unwrap()
+            .indicators
     }
 
     #[test]
@@ -1325,9 +1546,23 @@ mod tests {
         let l = Lifetimes::default();
         let now = Timestamp::from_nanos(100 * DAY);
         let a = load("192.0.2.1\nevil.example c2\n10.0.0.0/8\n", "p1", 100 * DAY);
-        assert_eq!(upsert(&conn, &a, &l, now).unwrap(), UpsertCounts { new: 3, updated: 0, unchanged: 0 });
+        assert_eq!(
+            upsert(&conn, &a, &l, now).unwrap(),
+            UpsertCounts {
+                new: 3,
+                updated: 0,
+                unchanged: 0
+            }
+        );
         let b = load("192.0.2.1\nevil.example c2,botnet\n", "p1", 101 * DAY);
-        assert_eq!(upsert(&conn, &b, &l, now).unwrap(), UpsertCounts { new: 0, updated: 1, unchanged: 1 });
+        assert_eq!(
+            upsert(&conn, &b, &l, now).unwrap(),
+            UpsertCounts {
+                new: 0,
+                updated: 1,
+                unchanged: 1
+            }
+        );
         let c = load("192.0.2.1\n", "p2", 101 * DAY);
         assert_eq!(upsert(&conn, &c, &l, now).unwrap().new, 1);
 
@@ -1339,7 +1574,10 @@ mod tests {
         assert_eq!(found[0].indicator.value, "10.0.0.0/8");
         let found = query(&conn, "http://a.b.evil.example/x", &w, now).unwrap();
         assert_eq!(found[0].indicator.value, "evil.example");
-        assert_eq!(found[0].indicator.sightings[0].source.tags, ["c2", "botnet"]);
+        assert_eq!(
+            found[0].indicator.sightings[0].source.tags,
+            ["c2", "botnet"]
+        );
         assert!(query(&conn, "other.example", &w, now).unwrap().is_empty());
     }
 
@@ -1348,7 +1586,13 @@ mod tests {
         let conn = store();
         let l = Lifetimes::default();
         let now = Timestamp::from_nanos(100 * DAY);
-        upsert(&conn, &load("192.0.2.1\nold.example\n", "p1", 100 * DAY), &l, now).unwrap();
+        upsert(
+            &conn,
+            &load("192.0.2.1\nold.example\n", "p1", 100 * DAY),
+            &l,
+            now,
+        )
+        .unwrap();
 
         // One call with values already stored, new values, the same value
         // twice (once covering subdomains, once not) and one indicator
@@ -1364,7 +1608,14 @@ mod tests {
         doubled.sightings.push(again);
         batch.push(doubled);
         let counts = upsert(&conn, &batch, &l, now).unwrap();
-        assert_eq!(counts, UpsertCounts { new: 3, updated: 1, unchanged: 0 });
+        assert_eq!(
+            counts,
+            UpsertCounts {
+                new: 3,
+                updated: 1,
+                unchanged: 0
+            }
+        );
 
         let w = Whitelist::new();
         let found = query(&conn, "a.new.example", &w, now).unwrap();
@@ -1376,7 +1627,9 @@ mod tests {
         assert_eq!(found[0].indicator.sightings[0].source.tags, ["b"]);
         let found = query(&conn, "198.51.100.7", &w, now).unwrap();
         assert_eq!(found[0].expires_at.as_nanos(), 131 * DAY);
-        let count: i64 = conn.query_row("SELECT count(*) FROM intel_indicators", [], |r| r.get(0)).unwrap();
+        let count: i64 = conn
+            .query_row("SELECT count(*) FROM intel_indicators", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(count, 5);
     }
 
@@ -1385,23 +1638,43 @@ mod tests {
         let conn = store();
         let l = Lifetimes::default();
         let now = Timestamp::from_nanos(100 * DAY);
-        upsert(&conn, &load("192.0.2.1 a\n192.0.2.9 q\n", "p1", 100 * DAY), &l, now).unwrap();
+        upsert(
+            &conn,
+            &load("192.0.2.1 a\n192.0.2.9 q\n", "p1", 100 * DAY),
+            &l,
+            now,
+        )
+        .unwrap();
 
         // The feed again: .1 repeated late with another tag (updated, as
         // a whole file would count it), .9 the same (unchanged), .2 new
         // and repeated late (still one new sighting).
         let mut import = Import::begin(&conn, &l, now).unwrap();
-        import.add(&load("192.0.2.1 a\n192.0.2.2 x\n", "p1", 101 * DAY)).unwrap();
+        import
+            .add(&load("192.0.2.1 a\n192.0.2.2 x\n", "p1", 101 * DAY))
+            .unwrap();
         import.add(&load("192.0.2.9 q\n", "p1", 101 * DAY)).unwrap();
-        import.fold_repeats(&load("192.0.2.1 b\n192.0.2.2 y\n", "p1", 101 * DAY)).unwrap();
-        assert_eq!(import.finish().unwrap(), UpsertCounts { new: 1, updated: 1, unchanged: 1 });
+        import
+            .fold_repeats(&load("192.0.2.1 b\n192.0.2.2 y\n", "p1", 101 * DAY))
+            .unwrap();
+        assert_eq!(
+            import.finish().unwrap(),
+            UpsertCounts {
+                new: 1,
+                updated: 1,
+                unchanged: 1
+            }
+        );
 
         let w = Whitelist::new();
         let found = query(&conn, "192.0.2.1", &w, now).unwrap();
         assert_eq!(found[0].indicator.sightings[0].source.tags, ["a", "b"]);
         let found = query(&conn, "192.0.2.2", &w, now).unwrap();
         assert_eq!(found[0].indicator.sightings[0].source.tags, ["x", "y"]);
-        assert_eq!(found[0].indicator.sightings[0].reported_at, Some(Timestamp::from_nanos(101 * DAY)));
+        assert_eq!(
+            found[0].indicator.sightings[0].reported_at,
+            Some(Timestamp::from_nanos(101 * DAY))
+        );
     }
 
     #[test]
@@ -1409,7 +1682,13 @@ mod tests {
         let conn = store();
         let l = Lifetimes::default();
         let t0 = Timestamp::from_nanos(100 * DAY);
-        upsert(&conn, &load("192.0.2.1\n192.0.2.2\n", "p", 100 * DAY), &l, t0).unwrap();
+        upsert(
+            &conn,
+            &load("192.0.2.1\n192.0.2.2\n", "p", 100 * DAY),
+            &l,
+            t0,
+        )
+        .unwrap();
 
         // The next pull no longer lists .2: it is delisted, .1 stays.
         let t1 = Timestamp::from_nanos(101 * DAY);
@@ -1424,32 +1703,64 @@ mod tests {
         // After 30 days the address would expire. A failing feed keeps it
         // until its grace period ends.
         let t31 = Timestamp::from_nanos(131 * DAY);
-        assert!(active(&conn, &Filter::default(), &w, t31).unwrap().0.is_empty());
+        assert!(
+            active(&conn, &Filter::default(), &w, t31)
+                .unwrap()
+                .0
+                .is_empty()
+        );
         extend_feed(&conn, "p", "f", t1, Timestamp::from_nanos(140 * DAY)).unwrap();
-        assert_eq!(active(&conn, &Filter::default(), &w, t31).unwrap().0.len(), 1);
+        assert_eq!(
+            active(&conn, &Filter::default(), &w, t31).unwrap().0.len(),
+            1
+        );
         let counts = expire(&conn, Timestamp::from_nanos(141 * DAY)).unwrap();
         assert_eq!(counts.active_indicators, 0);
         assert_eq!(counts.expired_indicators, 2);
 
         // A whitelisted value never becomes active, and the reason is shown.
-        add_allow(&conn, &picket_intel::normalize_observable(IndicatorKind::Cidr, "192.0.2.0/24").unwrap(), "local", Some("lab")).unwrap();
+        add_allow(
+            &conn,
+            &picket_intel::normalize_observable(IndicatorKind::Cidr, "192.0.2.0/24").unwrap(),
+            "local",
+            Some("lab"),
+        )
+        .unwrap();
         let w = load_whitelist(&conn).unwrap();
         let (set, whitelisted) = active(&conn, &Filter::default(), &w, t1).unwrap();
         assert!(set.is_empty());
         assert_eq!(whitelisted, 1);
         let found = query(&conn, "192.0.2.1", &w, t1).unwrap();
         assert!(!found[0].active);
-        assert!(found[0].whitelisted.as_ref().unwrap().to_string().contains("lab"));
+        assert!(
+            found[0]
+                .whitelisted
+                .as_ref()
+                .unwrap()
+                .to_string()
+                .contains("lab")
+        );
     }
 
     #[test]
     fn record_sightings_folds_batches() {
         let conn = store();
         let t = |n| Timestamp::from_nanos(n);
-        record_sightings(&conn, &[(IndicatorKind::Domain, "evil.example", t(5)), (IndicatorKind::Domain, "evil.example", t(3))]).unwrap();
+        record_sightings(
+            &conn,
+            &[
+                (IndicatorKind::Domain, "evil.example", t(5)),
+                (IndicatorKind::Domain, "evil.example", t(3)),
+            ],
+        )
+        .unwrap();
         record_sighting(&conn, IndicatorKind::Domain, "evil.example", t(9)).unwrap();
         let (hits, first, last): (i64, i64, i64) = conn
-            .query_row("SELECT hits, first_hit, last_hit FROM intel_hits", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_row(
+                "SELECT hits, first_hit, last_hit FROM intel_hits",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .unwrap();
         assert_eq!((hits, first, last), (3, 3, 9));
         let s = stats(&conn, t(0)).unwrap();
@@ -1465,11 +1776,48 @@ mod tests {
         a[1].sightings[0].source.confidence = 90;
         upsert(&conn, &a, &Lifetimes::default(), now).unwrap();
         let w = Whitelist::new();
-        let get = |f: Filter| active(&conn, &f, &w, now).unwrap().0.into_iter().map(|i| i.value).collect::<Vec<_>>();
-        assert_eq!(get(Filter { min_confidence: 80, ..Filter::default() }), ["198.51.100.1"]);
-        assert_eq!(get(Filter { max_tlp: Some(Tlp::Amber), ..Filter::default() }), ["198.51.100.1"]);
-        assert_eq!(get(Filter { tags: vec!["c2".into()], ..Filter::default() }), ["192.0.2.1"]);
-        assert!(get(Filter { seen_since: Some(Timestamp::from_nanos(101 * DAY)), ..Filter::default() }).is_empty());
-        assert!(get(Filter { kinds: vec![IndicatorKind::Domain], ..Filter::default() }).is_empty());
+        let get = |f: Filter| {
+            active(&conn, &f, &w, now)
+                .unwrap()
+                .0
+                .into_iter()
+                .map(|i| i.value)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            get(Filter {
+                min_confidence: 80,
+                ..Filter::default()
+            }),
+            ["198.51.100.1"]
+        );
+        assert_eq!(
+            get(Filter {
+                max_tlp: Some(Tlp::Amber),
+                ..Filter::default()
+            }),
+            ["198.51.100.1"]
+        );
+        assert_eq!(
+            get(Filter {
+                tags: vec!["c2".into()],
+                ..Filter::default()
+            }),
+            ["192.0.2.1"]
+        );
+        assert!(
+            get(Filter {
+                seen_since: Some(Timestamp::from_nanos(101 * DAY)),
+                ..Filter::default()
+            })
+            .is_empty()
+        );
+        assert!(
+            get(Filter {
+                kinds: vec![IndicatorKind::Domain],
+                ..Filter::default()
+            })
+            .is_empty()
+        );
     }
 }

@@ -13,7 +13,8 @@ use anyhow::{Context, bail};
 use picket_event::Timestamp;
 use picket_intel::{
     Column, ColumnList, Columns, Defaults, ExportFormat, ExportOptions, FeedRule, Fetched, Format,
-    IndicatorKind, LifetimeOverrides, Lifetimes, LoadOptions, LoadReport, RuleFile, Tlp, Validators,
+    IndicatorKind, LifetimeOverrides, Lifetimes, LoadOptions, LoadReport, RuleFile, Tlp,
+    Validators,
 };
 use picket_store::Store;
 use picket_store::intel::{self as store_intel, FeedState, Filter, StoredIndicator, UpsertCounts};
@@ -81,7 +82,10 @@ impl LifetimeArgs {
                 .parse()
                 .with_context(|| format!("--lifetime {item:?}: DAYS is not a number"))?;
             if !out.set(kind, days) {
-                bail!("--lifetime: unknown kind {kind:?} ({})", picket_intel::expiry::LIFETIME_NAMES.join(", "));
+                bail!(
+                    "--lifetime: unknown kind {kind:?} ({})",
+                    picket_intel::expiry::LIFETIME_NAMES.join(", ")
+                );
             }
         }
         Ok(out)
@@ -265,7 +269,8 @@ struct BulkJournal<'c> {
 
 impl<'c> BulkJournal<'c> {
     fn begin(conn: &'c rusqlite::Connection) -> Self {
-        let mode: rusqlite::Result<String> = conn.query_row("PRAGMA journal_mode = TRUNCATE", [], |r| r.get(0));
+        let mode: rusqlite::Result<String> =
+            conn.query_row("PRAGMA journal_mode = TRUNCATE", [], |r| r.get(0));
         let switched = matches!(mode.as_deref(), Ok("truncate"));
         // NORMAL is safe against power loss in WAL mode only; a rollback
         // journal needs FULL for that, which costs a few syncs per commit.
@@ -273,7 +278,10 @@ impl<'c> BulkJournal<'c> {
             warn!(%error, "cannot set synchronous = FULL for the import");
         }
         if !switched {
-            info!(?mode, "the store stays in WAL mode for the import (another connection has it open)");
+            info!(
+                ?mode,
+                "the store stays in WAL mode for the import (another connection has it open)"
+            );
         }
         BulkJournal { conn, switched }
     }
@@ -495,14 +503,19 @@ fn store_while_parsing<P>(
     now: Timestamp,
 ) -> anyhow::Result<(UpsertCounts, Result<LoadReport, picket_intel::IntelError>)>
 where
-    P: FnOnce(&mut dyn FnMut(picket_intel::Chunk) -> bool) -> Result<LoadReport, picket_intel::IntelError> + Send,
+    P: FnOnce(
+            &mut dyn FnMut(picket_intel::Chunk) -> bool,
+        ) -> Result<LoadReport, picket_intel::IntelError>
+        + Send,
 {
     let mut import = store_intel::Import::begin(conn, lifetimes, now)?;
-    let (sender, receiver) = std::sync::mpsc::sync_channel::<picket_intel::Chunk>(IMPORT_CHUNKS_AHEAD);
+    let (sender, receiver) =
+        std::sync::mpsc::sync_channel::<picket_intel::Chunk>(IMPORT_CHUNKS_AHEAD);
     // Stored chunks go back to the parse thread to be freed there: the store
     // thread is the slower one, and memory is freed faster by the thread
     // that allocated it.
-    let (give_back, given_back) = std::sync::mpsc::sync_channel::<Vec<picket_intel::Indicator>>(IMPORT_CHUNKS_AHEAD);
+    let (give_back, given_back) =
+        std::sync::mpsc::sync_channel::<Vec<picket_intel::Indicator>>(IMPORT_CHUNKS_AHEAD);
     let (parsed, stored) = std::thread::scope(|scope| {
         let parser = scope.spawn(move || {
             let mut sink = |mut chunk: picket_intel::Chunk| {
@@ -512,7 +525,9 @@ where
                 // Sorted here, on the parse thread, the chunk costs the
                 // store thread only a check that it is in order.
                 if let picket_intel::Chunk::Fresh(indicators) = &mut chunk {
-                    indicators.sort_unstable_by(|a, b| (a.kind.as_str(), &a.value).cmp(&(b.kind.as_str(), &b.value)));
+                    indicators.sort_unstable_by(|a, b| {
+                        (a.kind.as_str(), &a.value).cmp(&(b.kind.as_str(), &b.value))
+                    });
                 }
                 sender.send(chunk).is_ok()
             };
@@ -535,7 +550,9 @@ where
         }
         // A failed store closes the channel, so the parser stops handing over.
         drop(receiver);
-        let parsed = parser.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let parsed = parser
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (parsed, stored)
     });
     stored?;
