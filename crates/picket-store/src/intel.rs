@@ -5,18 +5,23 @@
 //!
 //! Every function works on a `rusqlite::Connection` (a `Transaction`
 //! dereferences to one), so the store's writer and the CLI share them.
-//! Times are nanoseconds since the Unix epoch. IP ranges carry their
-//! first and last address as 16-byte big-endian blobs (IPv4 mapped into
-//! `::ffff:0:0/96`) so that the ranges containing an address are found
-//! with an indexed lookup. Containing networks are found by exact value,
-//! one lookup per prefix length stored. (Stores written by earlier builds
-//! also hold the bounds of addresses and networks; nothing reads them.)
+//! Times are nanoseconds since the Unix epoch. An indicator is found by
+//! kind and value through the integer index on its [`key_hash`]: an index
+//! of 8-byte keys costs a bulk import about half what a unique index on
+//! the text cost, and the import keeps values unique itself. IP ranges
+//! carry their first and last address as 16-byte big-endian blobs (IPv4
+//! mapped into `::ffff:0:0/96`) so that the ranges containing an address
+//! are found with an indexed lookup. Containing networks are found by
+//! exact value, one lookup per prefix length stored.
 //!
-//! Tables: `intel_indicators`, `intel_sightings`, `intel_feeds`,
+//! Tables: `intel_indicators`, `intel_sources`, `intel_sightings`, `intel_feeds`,
 //! `intel_allow`, `intel_warninglists`, `intel_hits`.
 
 use std::collections::{BTreeSet, HashMap};
+use std::hash::Hasher;
 use std::net::IpAddr;
+
+use fnv::{FnvHashSet, FnvHasher};
 
 use picket_event::{IntelSource, Severity, Timestamp};
 use picket_intel::normalize::{UrlHost, ip_bounds, ip_to_u128, parent_domains, parse_net};
@@ -25,11 +30,19 @@ use picket_intel::{
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
-/// Creates the intelligence tables and indexes when they are missing.
-pub fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS intel_indicators (
+/// The digest that finds an indicator by kind and value: FNV-1a (64 bits)
+/// over the kind's name, a zero byte and the value. It is stored in every
+/// row, so it must give the same number in every build and on every
+/// platform, which FNV-1a's specification fixes and the standard library's
+/// and foldhash's hashers do not promise.
+pub fn key_hash(kind: IndicatorKind, value: &str) -> i64 {
+    text_key_hash(kind.as_str(), value)
+}
+
+/// The columns of `intel_indicators`, without its name.
+const INDICATOR_TABLE: &str = "(
             id INTEGER PRIMARY KEY,
+            key_hash INTEGER NOT NULL,
             kind TEXT NOT NULL,
             value TEXT NOT NULL,
             include_subdomains INTEGER NOT NULL DEFAULT 0,
@@ -39,17 +52,22 @@ pub fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
             ip_hi BLOB,
             first_seen INTEGER,
             last_seen INTEGER,
-            expires_at INTEGER NOT NULL,
-            UNIQUE (kind, value)
-        );
-        CREATE INDEX IF NOT EXISTS intel_indicators_range
-            ON intel_indicators (ip_lo) WHERE kind = 'ip_range';
-        CREATE INDEX IF NOT EXISTS intel_indicators_prefix
-            ON intel_indicators (prefix_len) WHERE prefix_len IS NOT NULL;
-        CREATE TABLE IF NOT EXISTS intel_sightings (
-            indicator_id INTEGER NOT NULL REFERENCES intel_indicators (id),
+            expires_at INTEGER NOT NULL
+        )";
+
+/// The columns of `intel_sources`: one row per provider and feed that
+/// reported a sighting, so that each sighting names its source by number.
+const SOURCE_TABLE: &str = "(
+            id INTEGER PRIMARY KEY,
             provider TEXT NOT NULL,
             feed TEXT NOT NULL,
+            UNIQUE (provider, feed)
+        )";
+
+/// The columns of `intel_sightings`.
+const SIGHTING_TABLE: &str = "(
+            indicator_id INTEGER NOT NULL REFERENCES intel_indicators (id),
+            source_id INTEGER NOT NULL REFERENCES intel_sources (id),
             confidence INTEGER NOT NULL,
             severity TEXT,
             tlp TEXT,
@@ -62,9 +80,37 @@ pub fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
             reported_at INTEGER,
             valid_until INTEGER,
             expires_at INTEGER NOT NULL,
-            PRIMARY KEY (indicator_id, provider, feed)
-        ) WITHOUT ROWID;
-        CREATE INDEX IF NOT EXISTS intel_sightings_feed ON intel_sightings (provider, feed);
+            PRIMARY KEY (indicator_id, source_id)
+        ) WITHOUT ROWID";
+
+/// Creates the intelligence tables and indexes when they are missing, and
+/// upgrades the tables of a store written before [`key_hash`] and
+/// `intel_sources` (see [`upgrade_indicators`], [`upgrade_sightings`]).
+pub fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
+    if needs_upgrade(conn)? {
+        // Rebuilding a table that others reference needs foreign keys off
+        // (SQLite's documented procedure), which only takes effect outside
+        // a transaction; inside one the upgrade fails and is rolled back.
+        let enforced: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+        conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+        let upgraded = upgrade_indicators(conn).and_then(|()| upgrade_sightings(conn));
+        if enforced {
+            conn.execute_batch("PRAGMA foreign_keys = ON")?;
+        }
+        upgraded?;
+    }
+    conn.execute_batch(&format!(
+        "CREATE TABLE IF NOT EXISTS intel_indicators {INDICATOR_TABLE};
+         CREATE TABLE IF NOT EXISTS intel_sources {SOURCE_TABLE};
+         CREATE TABLE IF NOT EXISTS intel_sightings {SIGHTING_TABLE};"
+    ))?;
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS intel_indicators_key ON intel_indicators (key_hash);
+        CREATE INDEX IF NOT EXISTS intel_indicators_range
+            ON intel_indicators (ip_lo) WHERE kind = 'ip_range';
+        CREATE INDEX IF NOT EXISTS intel_indicators_prefix
+            ON intel_indicators (prefix_len) WHERE prefix_len IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS intel_sightings_source ON intel_sightings (source_id);
         CREATE TABLE IF NOT EXISTS intel_feeds (
             provider TEXT NOT NULL,
             feed TEXT NOT NULL,
@@ -98,6 +144,133 @@ pub fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
             PRIMARY KEY (kind, value)
         ) WITHOUT ROWID;",
     )
+}
+
+/// True when `table` exists and has `column`.
+fn has_column(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<bool> {
+    let mut stmt = conn.prepare("SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2")?;
+    stmt.query_row(params![table, column], |r| r.get::<_, i64>(0))
+        .map(|n| n > 0)
+}
+
+/// True when `table` exists.
+fn has_table(conn: &Connection, table: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+        [table],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n > 0)
+}
+
+/// Whether the intelligence tables of a store can be read by this build
+/// without an upgrade. A store written before [`key_hash`] needs one,
+/// which only a writer makes ([`create_schema`]); a reader tells the user
+/// so instead of failing on a missing column.
+pub fn needs_upgrade(conn: &Connection) -> rusqlite::Result<bool> {
+    Ok(
+        has_table(conn, "intel_indicators")? && !has_column(conn, "intel_indicators", "key_hash")?
+            || has_column(conn, "intel_sightings", "provider")?,
+    )
+}
+
+/// Rebuilds the sighting table of a store written before `intel_sources`:
+/// each distinct provider and feed becomes a source, and each sighting
+/// names it by id. Runs in a savepoint, as [`upgrade_indicators`] does.
+fn upgrade_sightings(conn: &Connection) -> rusqlite::Result<()> {
+    if !has_column(conn, "intel_sightings", "provider")? {
+        return Ok(());
+    }
+    tracing::info!("upgrading the sighting table to numbered sources");
+
+    let result = conn.execute_batch(&format!(
+        "SAVEPOINT intel_upgrade;
+         CREATE TABLE IF NOT EXISTS intel_sources {SOURCE_TABLE};
+         INSERT OR IGNORE INTO intel_sources (provider, feed)
+            SELECT DISTINCT provider, feed FROM intel_sightings ORDER BY provider, feed;
+         DROP TABLE IF EXISTS intel_sightings_next;
+         CREATE TABLE intel_sightings_next {SIGHTING_TABLE};
+         INSERT INTO intel_sightings_next
+            SELECT s.indicator_id, src.id, s.confidence, s.severity, s.tlp, s.tags, s.assessment, s.description,
+                   s.reference, s.first_seen, s.last_seen, s.reported_at, s.valid_until, s.expires_at
+            FROM intel_sightings s JOIN intel_sources src ON src.provider = s.provider AND src.feed = s.feed
+            ORDER BY s.indicator_id, src.id;
+         DROP TABLE intel_sightings;
+         ALTER TABLE intel_sightings_next RENAME TO intel_sightings;
+         RELEASE intel_upgrade;"
+    ));
+    if result.is_err() {
+        let _ = conn.execute_batch("ROLLBACK TO intel_upgrade; RELEASE intel_upgrade;");
+    }
+    result
+}
+
+/// Rebuilds the indicator table of a store written before [`key_hash`]:
+/// the same rows and ids with their digests, the unique index on the text
+/// replaced by the integer one, and the address bounds that only ranges
+/// use dropped from other rows. Runs in a savepoint, so an interrupted
+/// upgrade leaves the old table as it was, and a store already upgraded
+/// costs one schema lookup.
+fn upgrade_indicators(conn: &Connection) -> rusqlite::Result<()> {
+    if !needs_upgrade(conn)? {
+        return Ok(());
+    }
+    tracing::info!("upgrading the indicator table to keyed digests");
+
+    conn.execute_batch(&format!(
+        "SAVEPOINT intel_upgrade;
+         DROP TABLE IF EXISTS intel_indicators_next;
+         CREATE TABLE intel_indicators_next {INDICATOR_TABLE};
+         INSERT INTO intel_indicators_next
+            (id, key_hash, kind, value, include_subdomains, match_substring, prefix_len, ip_lo, ip_hi,
+             first_seen, last_seen, expires_at)
+         SELECT id, 0, kind, value, include_subdomains, match_substring, prefix_len,
+                CASE WHEN kind = 'ip_range' THEN ip_lo END, CASE WHEN kind = 'ip_range' THEN ip_hi END,
+                first_seen, last_seen, expires_at
+         FROM intel_indicators ORDER BY id;"
+    ))?;
+
+    let result = (|| {
+        let mut read = conn.prepare("SELECT id, kind, value FROM intel_indicators_next")?;
+        let mut write =
+            conn.prepare("UPDATE intel_indicators_next SET key_hash = ?2 WHERE id = ?1")?;
+        let rows = read.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (id, kind, value) = row?;
+            // A kind this build does not know keeps a digest of its text, so
+            // that it stays findable the way it was stored.
+            let hash = match kind.parse::<IndicatorKind>() {
+                Ok(kind) => key_hash(kind, &value),
+                Err(_) => text_key_hash(&kind, &value),
+            };
+            write.execute(params![id, hash])?;
+        }
+        conn.execute_batch(
+            "DROP TABLE intel_indicators;
+             ALTER TABLE intel_indicators_next RENAME TO intel_indicators;
+             RELEASE intel_upgrade;",
+        )
+    })();
+    if result.is_err() {
+        let _ = conn.execute_batch("ROLLBACK TO intel_upgrade; RELEASE intel_upgrade;");
+    }
+    result
+}
+
+/// [`key_hash`] of a kind given by its stored name.
+fn text_key_hash(kind: &str, value: &str) -> i64 {
+    let mut hasher = FnvHasher::default();
+    hasher.write(kind.as_bytes());
+    hasher.write(&[0]);
+    hasher.write(value.as_bytes());
+    // SQLite integers are signed; the bits are kept as they are.
+    hasher.finish() as i64
 }
 
 /// What an upsert did to one feed's reports.
@@ -167,16 +340,20 @@ fn ts(n: Option<i64>) -> Option<Timestamp> {
 /// columns stay far below SQLite's limit of 32,766 parameters.
 const BULK_ROWS: usize = 64;
 
+/// Prepared statements an importing connection keeps: more than an
+/// import uses, so that none is parsed again per value.
+const STATEMENT_CACHE: usize = 64;
+
 /// Columns of `intel_indicators` written for a new indicator.
 const INDICATOR_INSERT: &str = "intel_indicators
-    (id, kind, value, include_subdomains, match_substring, prefix_len, ip_lo, ip_hi, first_seen, last_seen, expires_at)";
-const INDICATOR_COLUMNS_WRITTEN: usize = 11;
+    (id, key_hash, kind, value, include_subdomains, match_substring, prefix_len, ip_lo, ip_hi, first_seen, last_seen, expires_at)";
+const INDICATOR_COLUMNS_WRITTEN: usize = 12;
 
 /// Columns of `intel_sightings` written for a new sighting.
 const SIGHTING_INSERT: &str = "intel_sightings
-    (indicator_id, provider, feed, confidence, severity, tlp, tags, assessment, description, reference,
+    (indicator_id, source_id, confidence, severity, tlp, tags, assessment, description, reference,
      first_seen, last_seen, reported_at, valid_until, expires_at)";
-const SIGHTING_COLUMNS_WRITTEN: usize = 15;
+const SIGHTING_COLUMNS_WRITTEN: usize = 14;
 
 /// `INSERT INTO {target} VALUES (?, ...), ...` for `rows` rows of `columns`.
 fn multi_row_insert(target: &str, columns: usize, rows: usize) -> String {
@@ -259,9 +436,11 @@ pub fn upsert(
 /// `picket_intel::load_file_chunked`). Run it inside one transaction.
 ///
 /// Values the store does not hold yet take the bulk path: ids are handed
-/// out in `(kind, value)` order within each chunk and rows go in with
-/// multi-row `INSERT`s, so every B-tree is filled in key order. Values
-/// already stored (and repeats) are merged one by one.
+/// out in [`key_hash`] order within each chunk and rows go in with
+/// multi-row `INSERT`s, so the row and sighting B-trees grow at their ends
+/// and the digest index takes each chunk page by page. Values already
+/// stored (and repeats) are merged one by one. [`StoredKeys`] tells the
+/// two apart.
 ///
 /// Counts: a sighting this import creates is new, however often the
 /// input repeats it. A sighting that existed before is compared once, at
@@ -276,6 +455,9 @@ pub struct Import<'c> {
     first_new_id: i64,
     next_id: i64,
     new: u64,
+    keys: StoredKeys,
+    sources: Sources,
+    merge: MergeStatements<'c>,
 }
 
 impl<'c> Import<'c> {
@@ -288,20 +470,25 @@ impl<'c> Import<'c> {
         conn.execute_batch(
             "CREATE TEMP TABLE IF NOT EXISTS intel_import_before (
                 indicator_id INTEGER NOT NULL,
-                provider TEXT NOT NULL,
-                feed TEXT NOT NULL,
+                source_id INTEGER NOT NULL,
                 created INTEGER NOT NULL,
                 confidence INTEGER, severity TEXT, tlp TEXT, tags TEXT, assessment TEXT,
                 description TEXT, reference TEXT, valid_until INTEGER,
-                PRIMARY KEY (indicator_id, provider, feed)
+                PRIMARY KEY (indicator_id, source_id)
             ) WITHOUT ROWID;
             DELETE FROM temp.intel_import_before;",
         )?;
+        // The merge path alone keeps six statements, the bulk path one per
+        // block length; re-preparing them per value once cost a fifth of a
+        // re-import.
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let next_id: i64 = conn.query_row(
             "SELECT coalesce(max(id), 0) + 1 FROM intel_indicators",
             [],
             |r| r.get(0),
         )?;
+        // Ids are never reused, so the highest bounds the row count.
+        let keys = StoredKeys::new(u64::try_from(next_id - 1).unwrap_or(0));
         Ok(Import {
             conn,
             lifetimes: lifetimes.clone(),
@@ -309,6 +496,9 @@ impl<'c> Import<'c> {
             first_new_id: next_id,
             next_id,
             new: 0,
+            keys,
+            sources: Sources::default(),
+            merge: MergeStatements::prepare(conn)?,
         })
     }
 
@@ -316,43 +506,45 @@ impl<'c> Import<'c> {
     pub fn add(&mut self, indicators: &[Indicator]) -> rusqlite::Result<()> {
         let conn = self.conn;
 
-        // In the order of the (kind, value) index, so that the B-tree inserts
-        // land on neighbouring pages: several times faster for large feeds.
-        let mut ordered: Vec<&Indicator> = indicators.iter().collect();
+        // In digest order, so that the digest index takes the chunk page by
+        // page; equal values sit side by side.
+        let mut ordered: Vec<(i64, &Indicator)> = indicators
+            .iter()
+            .map(|i| (key_hash(i.kind, &i.value), i))
+            .collect();
         ordered
-            .sort_unstable_by(|a, b| (a.kind.as_str(), &a.value).cmp(&(b.kind.as_str(), &b.value)));
+            .sort_unstable_by(|a, b| (a.0, a.1.kind, &a.1.value).cmp(&(b.0, b.1.kind, &b.1.value)));
 
         let ids_left = i64::MAX.saturating_sub(self.next_id);
-        let mut fresh: Vec<(i64, &Indicator)> = Vec::with_capacity(ordered.len());
-        let mut known: Vec<&Indicator> = Vec::new();
+        let mut fresh: Vec<(i64, i64, &Indicator)> = Vec::with_capacity(ordered.len());
+        let mut known: Vec<(i64, &Indicator)> = Vec::new();
         let mut previous: Option<(IndicatorKind, &str)> = None;
-        for indicator in ordered {
+        for (hash, indicator) in ordered {
             let key = (indicator.kind, indicator.value.as_str());
             let repeat = previous == Some(key);
             previous = Some(key);
-            if repeat || ids_left < indicators.len() as i64 || has_repeated_source(indicator) {
-                known.push(indicator);
+            if repeat
+                || ids_left < indicators.len() as i64
+                || has_repeated_source(indicator)
+                || self.keys.may_hold(conn, hash)?
+            {
+                known.push((hash, indicator));
             } else {
-                fresh.push((self.next_id, indicator));
+                fresh.push((self.next_id, hash, indicator));
                 self.next_id += 1;
             }
         }
 
-        // Values already stored are left out by the bulk insert and merged.
-        let (created, stored) = insert_fresh(conn, &fresh, &self.lifetimes, self.now)?;
-        self.new += created;
-        known.extend(stored);
-        known
-            .sort_unstable_by(|a, b| (a.kind.as_str(), &a.value).cmp(&(b.kind.as_str(), &b.value)));
-        for indicator in known {
-            self.new += merge_one(
-                conn,
-                indicator,
-                &self.lifetimes,
-                self.now,
-                self.first_new_id,
-            )?;
+        // New values first: a repeat in `known` merges into its row.
+        self.new += insert_fresh(conn, &mut self.sources, &fresh, &self.lifetimes, self.now)?;
+        for &(_, hash, _) in &fresh {
+            self.keys.add(hash);
         }
+        for (hash, indicator) in known {
+            self.new += self.merge_one(hash, indicator)?;
+            self.keys.add(hash);
+        }
+
         // Ids handed out stay above every stored id, also after the merge
         // path created rows of its own.
         let top: i64 = conn.query_row(
@@ -370,19 +562,16 @@ impl<'c> Import<'c> {
     /// source not stored yet is added as by [`Import::add`].
     pub fn fold_repeats(&mut self, repeats: &[Indicator]) -> rusqlite::Result<()> {
         let conn = self.conn;
-        let mut find =
-            conn.prepare_cached("SELECT id FROM intel_indicators WHERE kind = ?1 AND value = ?2")?;
         let mut write = conn.prepare_cached(
             "UPDATE intel_sightings SET
-                confidence = ?4, severity = ?5, tlp = ?6, tags = ?7, assessment = ?8, description = ?9,
-                reference = ?10, first_seen = ?11, last_seen = ?12, reported_at = ?13, valid_until = ?14,
-                expires_at = ?15
-             WHERE indicator_id = ?1 AND provider = ?2 AND feed = ?3",
+                confidence = ?3, severity = ?4, tlp = ?5, tags = ?6, assessment = ?7, description = ?8,
+                reference = ?9, first_seen = ?10, last_seen = ?11, reported_at = ?12, valid_until = ?13,
+                expires_at = ?14
+             WHERE indicator_id = ?1 AND source_id = ?2",
         )?;
         for repeat in repeats {
-            let id: Option<i64> = find
-                .query_row(params![repeat.kind.as_str(), repeat.value], |r| r.get(0))
-                .optional()?;
+            let hash = key_hash(repeat.kind, &repeat.value);
+            let id = find_with(&mut self.merge.find, hash, repeat.kind, &repeat.value)?;
             let stored = match id {
                 Some(id) => sightings_of(conn, &[id], 0, false)?
                     .remove(&id)
@@ -401,10 +590,12 @@ impl<'c> Import<'c> {
                 let mut merged = same.clone();
                 merged.merge(s);
                 let tags = join_tags(&merged.source.tags);
+                let source = self
+                    .sources
+                    .id(conn, &merged.source.provider, &merged.source.feed)?;
                 write.execute(params![
                     id,
-                    merged.source.provider,
-                    merged.source.feed,
+                    source,
                     merged.source.confidence,
                     merged.severity.map(severity_text),
                     merged.source.tlp,
@@ -420,14 +611,15 @@ impl<'c> Import<'c> {
                         .expires_at(repeat.kind, &merged, self.now)
                         .as_nanos(),
                 ])?;
-                widen_indicator(
-                    conn,
-                    &Indicator {
-                        sightings: vec![merged],
-                        ..repeat.clone()
-                    },
-                    &self.lifetimes,
-                    self.now,
+                let widened = Indicator {
+                    sightings: vec![merged],
+                    ..repeat.clone()
+                };
+                widen_with(
+                    &mut self.merge.widen,
+                    id,
+                    &widened,
+                    &IndicatorFacts::of(&widened, &self.lifetimes, self.now),
                 )?;
             }
             if !rest.is_empty() {
@@ -435,16 +627,83 @@ impl<'c> Import<'c> {
                     sightings: rest,
                     ..repeat.clone()
                 };
-                self.new += merge_one(
-                    conn,
-                    &indicator,
-                    &self.lifetimes,
-                    self.now,
-                    self.first_new_id,
-                )?;
+                self.new += self.merge_one(hash, &indicator)?;
+                self.keys.add(hash);
             }
         }
         Ok(())
+    }
+
+    /// Merges one indicator (`hash` is its [`key_hash`]) into the store: its
+    /// row is widened or created, and each sighting is updated or added. A
+    /// sighting of an indicator older than the import (`id < first_new_id`)
+    /// is noted in `intel_import_before` the first time it is touched: with
+    /// its details before the import, or as created. Returns how many
+    /// sightings were created.
+    ///
+    /// A stored value with a stored sighting, the whole of a re-import, costs
+    /// four statements: find, widen, note, update.
+    fn merge_one(&mut self, hash: i64, indicator: &Indicator) -> rusqlite::Result<u64> {
+        let (conn, st, sources) = (self.conn, &mut self.merge, &mut self.sources);
+        let (lifetimes, now, first_new_id) = (&self.lifetimes, self.now, self.first_new_id);
+        let mut created = 0;
+        let facts = IndicatorFacts::of(indicator, lifetimes, now);
+        let id = match find_with(&mut st.find, hash, indicator.kind, &indicator.value)? {
+            Some(id) => {
+                widen_with(&mut st.widen, id, indicator, &facts)?;
+                id
+            }
+            None => {
+                st.create.execute(params![
+                    hash,
+                    indicator.kind.as_str(),
+                    indicator.value,
+                    indicator.include_subdomains,
+                    indicator.match_substring,
+                    facts.prefix,
+                    facts.bounds.as_ref().map(|b| &b.0[..]),
+                    facts.bounds.as_ref().map(|b| &b.1[..]),
+                    facts.first,
+                    facts.last,
+                    facts.expires,
+                ])?;
+                conn.last_insert_rowid()
+            }
+        };
+
+        let older = id < first_new_id;
+        for s in &indicator.sightings {
+            let source = sources.id(conn, &s.source.provider, &s.source.feed)?;
+            let noted = older && st.note_before.execute(params![id, source])? == 1;
+            let tags = tags_text(&s.source.tags);
+            let detail = params![
+                id,
+                source,
+                s.source.confidence,
+                s.severity.map(severity_text),
+                s.source.tlp,
+                tags.as_ref(),
+                s.assessment,
+                s.source.description,
+                s.source.reference,
+                s.first_seen.map(Timestamp::as_nanos),
+                s.last_seen.map(Timestamp::as_nanos),
+                s.reported_at.unwrap_or(now).as_nanos(),
+                s.valid_until.map(Timestamp::as_nanos),
+                lifetimes.expires_at(indicator.kind, s, now).as_nanos(),
+            ];
+            // A sighting just noted exists; another may not.
+            if st.update.execute(detail)? == 1 {
+                continue;
+            }
+            debug_assert!(!noted, "a noted sighting exists");
+            st.insert.execute(detail)?;
+            created += 1;
+            if older {
+                st.note_created.execute(params![id, source])?;
+            }
+        }
+        Ok(created)
     }
 
     /// Ends the import and returns its counts.
@@ -456,7 +715,7 @@ impl<'c> Import<'c> {
                         OR s.description IS NOT b.description OR s.reference IS NOT b.reference
                         OR s.valid_until IS NOT b.valid_until) AS changed
                 FROM temp.intel_import_before b
-                JOIN intel_sightings s USING (indicator_id, provider, feed)
+                JOIN intel_sightings s USING (indicator_id, source_id)
                 WHERE NOT b.created)",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
@@ -471,6 +730,105 @@ impl<'c> Import<'c> {
     }
 }
 
+/// A lookup of one digest in the index costs about as much as reading
+/// this many digests into memory (measured on a store of 1 M indicators).
+const DIGESTS_READ_PER_LOOKUP: u64 = 10;
+
+/// Which [`key_hash`] digests the store holds, so that a new value is told
+/// from a stored one without a lookup each. Values are looked up in the
+/// index until the import has made a tenth as many lookups as the store
+/// holds rows; then every digest is read into memory at once, which costs
+/// about as much as the lookups made so far. A small import into a large
+/// store thus never reads it whole, and a large one pays at most twice
+/// the cheaper way.
+struct StoredKeys {
+    /// Every digest stored once read, and those added since.
+    held: Option<FnvHashSet<i64>>,
+    /// The most rows the store held when the import began.
+    rows: u64,
+    lookups: u64,
+}
+
+impl StoredKeys {
+    fn new(rows: u64) -> Self {
+        StoredKeys {
+            held: None,
+            rows,
+            lookups: 0,
+        }
+    }
+
+    /// False when no stored value has this digest, so a value with it is
+    /// new; true when one may have it.
+    fn may_hold(&mut self, conn: &Connection, hash: i64) -> rusqlite::Result<bool> {
+        if self.held.is_none() && self.lookups.saturating_mul(DIGESTS_READ_PER_LOOKUP) >= self.rows
+        {
+            self.held = Some(read_key_hashes(conn, self.rows)?);
+        }
+        if let Some(held) = &self.held {
+            return Ok(held.contains(&hash));
+        }
+        self.lookups += 1;
+        conn.prepare_cached("SELECT 1 FROM intel_indicators WHERE key_hash = ?1 LIMIT 1")?
+            .exists([hash])
+    }
+
+    /// Notes a digest now stored.
+    fn add(&mut self, hash: i64) {
+        if let Some(held) = &mut self.held {
+            held.insert(hash);
+        }
+    }
+}
+
+/// Every digest in the store; `rows` sizes the set.
+fn read_key_hashes(conn: &Connection, rows: u64) -> rusqlite::Result<FnvHashSet<i64>> {
+    let mut held = FnvHashSet::with_capacity_and_hasher(
+        usize::try_from(rows).unwrap_or(0),
+        Default::default(),
+    );
+    let mut stmt = conn.prepare("SELECT key_hash FROM intel_indicators")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        held.insert(row.get::<_, i64>(0)?);
+    }
+    Ok(held)
+}
+
+/// Source ids by provider and feed, created when first named. An import
+/// names few sources, most often one, so a short list is searched.
+#[derive(Default)]
+struct Sources {
+    known: Vec<(String, String, i64)>,
+}
+
+impl Sources {
+    /// The id of a source, created when the store has none yet.
+    fn id(&mut self, conn: &Connection, provider: &str, feed: &str) -> rusqlite::Result<i64> {
+        if let Some(&(_, _, id)) = self
+            .known
+            .iter()
+            .find(|(p, f, _)| p == provider && f == feed)
+        {
+            return Ok(id);
+        }
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO intel_sources (provider, feed) VALUES (?1, ?2)",
+        )?
+        .execute(params![provider, feed])?;
+        let id = find_source(conn, provider, feed)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+        self.known.push((provider.to_owned(), feed.to_owned(), id));
+        Ok(id)
+    }
+}
+
+/// The id of a source, if it reported anything.
+fn find_source(conn: &Connection, provider: &str, feed: &str) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT id FROM intel_sources WHERE provider = ?1 AND feed = ?2")?
+        .query_row(params![provider, feed], |r| r.get(0))
+        .optional()
+}
+
 /// True when two sightings of `indicator` name the same provider and feed:
 /// the second then updates the first, which the bulk path cannot do.
 fn has_repeated_source(indicator: &Indicator) -> bool {
@@ -483,60 +841,51 @@ fn has_repeated_source(indicator: &Indicator) -> bool {
         })
 }
 
-/// Inserts indicators with the ids given, and their sightings,
-/// `BULK_ROWS` rows per statement. An indicator whose value is stored
-/// already is left out and returned, to be merged. Returns how many
-/// sightings were created, and the indicators left out.
-fn insert_fresh<'i>(
+/// Inserts new indicators with the ids and digests given, and their
+/// sightings, `BULK_ROWS` rows per statement. No value may be stored
+/// already. Returns how many sightings were created.
+fn insert_fresh(
     conn: &Connection,
-    fresh: &[(i64, &'i Indicator)],
+    sources: &mut Sources,
+    fresh: &[(i64, i64, &Indicator)],
     lifetimes: &Lifetimes,
     now: Timestamp,
-) -> rusqlite::Result<(u64, Vec<&'i Indicator>)> {
+) -> rusqlite::Result<u64> {
     let mut created = 0;
-    let mut stored = Vec::new();
-    let mut present: BTreeSet<i64> = BTreeSet::new();
-    let mut sightings: Vec<(i64, IndicatorKind, &Sighting)> = Vec::with_capacity(BULK_ROWS);
+    let mut sightings: Vec<(i64, i64, IndicatorKind, &Sighting)> = Vec::with_capacity(BULK_ROWS);
     for block in fresh.chunks(BULK_ROWS) {
-        let sql = multi_row_insert(INDICATOR_INSERT, INDICATOR_COLUMNS_WRITTEN, block.len())
-            .replacen("INSERT", "INSERT OR IGNORE", 1);
-        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut stmt = conn.prepare_cached(&multi_row_insert(
+            INDICATOR_INSERT,
+            INDICATOR_COLUMNS_WRITTEN,
+            block.len(),
+        ))?;
         let mut at = 1;
-        for &(id, indicator) in block {
+        for &(id, hash, indicator) in block {
             let facts = IndicatorFacts::of(indicator, lifetimes, now);
             stmt.raw_bind_parameter(at, id)?;
-            stmt.raw_bind_parameter(at + 1, indicator.kind.as_str())?;
-            stmt.raw_bind_parameter(at + 2, indicator.value.as_str())?;
-            stmt.raw_bind_parameter(at + 3, indicator.include_subdomains)?;
-            stmt.raw_bind_parameter(at + 4, indicator.match_substring)?;
-            stmt.raw_bind_parameter(at + 5, facts.prefix)?;
-            stmt.raw_bind_parameter(at + 6, facts.bounds.as_ref().map(|b| &b.0[..]))?;
-            stmt.raw_bind_parameter(at + 7, facts.bounds.as_ref().map(|b| &b.1[..]))?;
-            stmt.raw_bind_parameter(at + 8, facts.first)?;
-            stmt.raw_bind_parameter(at + 9, facts.last)?;
-            stmt.raw_bind_parameter(at + 10, facts.expires)?;
+            stmt.raw_bind_parameter(at + 1, hash)?;
+            stmt.raw_bind_parameter(at + 2, indicator.kind.as_str())?;
+            stmt.raw_bind_parameter(at + 3, indicator.value.as_str())?;
+            stmt.raw_bind_parameter(at + 4, indicator.include_subdomains)?;
+            stmt.raw_bind_parameter(at + 5, indicator.match_substring)?;
+            stmt.raw_bind_parameter(at + 6, facts.prefix)?;
+            stmt.raw_bind_parameter(at + 7, facts.bounds.as_ref().map(|b| &b.0[..]))?;
+            stmt.raw_bind_parameter(at + 8, facts.bounds.as_ref().map(|b| &b.1[..]))?;
+            stmt.raw_bind_parameter(at + 9, facts.first)?;
+            stmt.raw_bind_parameter(at + 10, facts.last)?;
+            stmt.raw_bind_parameter(at + 11, facts.expires)?;
             at += INDICATOR_COLUMNS_WRITTEN;
         }
-        let inserted = stmt.raw_execute()?;
+        stmt.raw_execute()?;
 
-        // Every row went in (the usual case), or find which did by id.
-        let all = inserted == block.len();
-        if !all {
-            present.clear();
-            let (first, last) = (block[0].0, block[block.len() - 1].0);
-            let mut ids =
-                conn.prepare_cached("SELECT id FROM intel_indicators WHERE id BETWEEN ?1 AND ?2")?;
-            for id in ids.query_map([first, last], |r| r.get::<_, i64>(0))? {
-                present.insert(id?);
-            }
-        }
-        for &(id, indicator) in block {
-            if !all && !present.contains(&id) {
-                stored.push(indicator);
-                continue;
-            }
+        for &(id, _, indicator) in block {
             for s in &indicator.sightings {
-                sightings.push((id, indicator.kind, s));
+                sightings.push((
+                    id,
+                    sources.id(conn, &s.source.provider, &s.source.feed)?,
+                    indicator.kind,
+                    s,
+                ));
                 if sightings.len() == BULK_ROWS {
                     insert_sightings(conn, &sightings, lifetimes, now)?;
                     created += sightings.len() as u64;
@@ -549,13 +898,14 @@ fn insert_fresh<'i>(
         insert_sightings(conn, &sightings, lifetimes, now)?;
         created += sightings.len() as u64;
     }
-    Ok((created, stored))
+    Ok(created)
 }
 
-/// Inserts new sightings with one statement.
+/// Inserts new sightings (indicator id, source id, kind, sighting) with
+/// one statement.
 fn insert_sightings(
     conn: &Connection,
-    rows: &[(i64, IndicatorKind, &Sighting)],
+    rows: &[(i64, i64, IndicatorKind, &Sighting)],
     lifetimes: &Lifetimes,
     now: Timestamp,
 ) -> rusqlite::Result<()> {
@@ -565,176 +915,139 @@ fn insert_sightings(
         rows.len(),
     ))?;
     let mut at = 1;
-    for &(id, kind, s) in rows {
+    for &(id, source, kind, s) in rows {
         stmt.raw_bind_parameter(at, id)?;
-        stmt.raw_bind_parameter(at + 1, s.source.provider.as_str())?;
-        stmt.raw_bind_parameter(at + 2, s.source.feed.as_str())?;
-        stmt.raw_bind_parameter(at + 3, s.source.confidence)?;
-        stmt.raw_bind_parameter(at + 4, s.severity.map(severity_text))?;
-        stmt.raw_bind_parameter(at + 5, s.source.tlp.as_deref())?;
-        stmt.raw_bind_parameter(at + 6, tags_text(&s.source.tags).as_ref())?;
-        stmt.raw_bind_parameter(at + 7, s.assessment.as_deref())?;
-        stmt.raw_bind_parameter(at + 8, s.source.description.as_deref())?;
-        stmt.raw_bind_parameter(at + 9, s.source.reference.as_deref())?;
-        stmt.raw_bind_parameter(at + 10, s.first_seen.map(Timestamp::as_nanos))?;
-        stmt.raw_bind_parameter(at + 11, s.last_seen.map(Timestamp::as_nanos))?;
-        stmt.raw_bind_parameter(at + 12, s.reported_at.unwrap_or(now).as_nanos())?;
-        stmt.raw_bind_parameter(at + 13, s.valid_until.map(Timestamp::as_nanos))?;
-        stmt.raw_bind_parameter(at + 14, lifetimes.expires_at(kind, s, now).as_nanos())?;
+        stmt.raw_bind_parameter(at + 1, source)?;
+        stmt.raw_bind_parameter(at + 2, s.source.confidence)?;
+        stmt.raw_bind_parameter(at + 3, s.severity.map(severity_text))?;
+        stmt.raw_bind_parameter(at + 4, s.source.tlp.as_deref())?;
+        stmt.raw_bind_parameter(at + 5, tags_text(&s.source.tags).as_ref())?;
+        stmt.raw_bind_parameter(at + 6, s.assessment.as_deref())?;
+        stmt.raw_bind_parameter(at + 7, s.source.description.as_deref())?;
+        stmt.raw_bind_parameter(at + 8, s.source.reference.as_deref())?;
+        stmt.raw_bind_parameter(at + 9, s.first_seen.map(Timestamp::as_nanos))?;
+        stmt.raw_bind_parameter(at + 10, s.last_seen.map(Timestamp::as_nanos))?;
+        stmt.raw_bind_parameter(at + 11, s.reported_at.unwrap_or(now).as_nanos())?;
+        stmt.raw_bind_parameter(at + 12, s.valid_until.map(Timestamp::as_nanos))?;
+        stmt.raw_bind_parameter(at + 13, lifetimes.expires_at(kind, s, now).as_nanos())?;
         at += SIGHTING_COLUMNS_WRITTEN;
     }
     stmt.raw_execute()?;
     Ok(())
 }
 
-/// Merges one indicator into the store: its row is created or widened,
-/// and each sighting is added, updated (details changed) or refreshed
-/// (only its times). A sighting of an indicator older than the import
-/// (`id < first_new_id`) is noted in `intel_import_before` the first time
-/// it is touched: as created, or with its details before the import.
-/// Returns how many sightings were created.
-fn merge_one(
-    conn: &Connection,
-    indicator: &Indicator,
-    lifetimes: &Lifetimes,
-    now: Timestamp,
-    first_new_id: i64,
-) -> rusqlite::Result<u64> {
-    let mut created = 0;
-    let mut note_created = conn.prepare_cached(
-        "INSERT OR IGNORE INTO temp.intel_import_before (indicator_id, provider, feed, created) VALUES (?1, ?2, ?3, 1)",
-    )?;
-    let mut note_before = conn.prepare_cached(
-        "INSERT OR IGNORE INTO temp.intel_import_before
-            (indicator_id, provider, feed, created, confidence, severity, tlp, tags, assessment, description, reference, valid_until)
-         SELECT indicator_id, provider, feed, 0, confidence, severity, tlp, tags, assessment, description, reference, valid_until
-         FROM intel_sightings WHERE indicator_id = ?1 AND provider = ?2 AND feed = ?3",
-    )?;
-    let mut upsert_indicator = conn.prepare_cached(
-        "INSERT INTO intel_indicators
-            (kind, value, include_subdomains, match_substring, prefix_len, ip_lo, ip_hi, first_seen, last_seen, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-         ON CONFLICT (kind, value) DO UPDATE SET
-            include_subdomains = max(include_subdomains, excluded.include_subdomains),
-            match_substring = max(match_substring, excluded.match_substring),
-            first_seen = min(coalesce(first_seen, excluded.first_seen), coalesce(excluded.first_seen, first_seen)),
-            last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
-            expires_at = max(expires_at, excluded.expires_at)
-         RETURNING id",
-    )?;
-    let mut insert_sighting = conn.prepare_cached(
-        "INSERT OR IGNORE INTO intel_sightings
-            (indicator_id, provider, feed, confidence, severity, tlp, tags, assessment, description, reference,
-             first_seen, last_seen, reported_at, valid_until, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-    )?;
-    let mut update_details = conn.prepare_cached(
-        "UPDATE intel_sightings SET
-            confidence = ?4, severity = ?5, tlp = ?6, tags = ?7, assessment = ?8, description = ?9, reference = ?10,
-            first_seen = min(coalesce(first_seen, ?11), coalesce(?11, first_seen)),
-            last_seen = max(coalesce(last_seen, ?12), coalesce(?12, last_seen)),
-            reported_at = ?13, valid_until = ?14, expires_at = ?15
-         WHERE indicator_id = ?1 AND provider = ?2 AND feed = ?3
-           AND (confidence IS NOT ?4 OR severity IS NOT ?5 OR tlp IS NOT ?6 OR tags IS NOT ?7
-                OR assessment IS NOT ?8 OR description IS NOT ?9 OR reference IS NOT ?10 OR valid_until IS NOT ?14)",
-    )?;
-    let mut refresh_times = conn.prepare_cached(
-        "UPDATE intel_sightings SET
+/// Finds an indicator's row by [`key_hash`]; kind and value are compared
+/// on the rows of the digest. Comparing them in SQL instead, a bound
+/// `kind = ?` lets SQLite weigh the partial index on ranges against each
+/// value bound, which has it parse the statement again on every run.
+const FIND_INDICATOR: &str = "SELECT id, kind, value FROM intel_indicators WHERE key_hash = ?1";
+
+/// Widens a stored row by the times and flags of a report of it.
+const WIDEN_INDICATOR: &str = "UPDATE intel_indicators SET
+            include_subdomains = max(include_subdomains, ?2),
+            match_substring = max(match_substring, ?3),
             first_seen = min(coalesce(first_seen, ?4), coalesce(?4, first_seen)),
             last_seen = max(coalesce(last_seen, ?5), coalesce(?5, last_seen)),
-            reported_at = ?6, expires_at = max(expires_at, ?7)
-         WHERE indicator_id = ?1 AND provider = ?2 AND feed = ?3",
-    )?;
+            expires_at = max(expires_at, ?6)
+         WHERE id = ?1";
 
-    let facts = IndicatorFacts::of(indicator, lifetimes, now);
-    let id: i64 = upsert_indicator.query_row(
-        params![
-            indicator.kind.as_str(),
-            indicator.value,
-            indicator.include_subdomains,
-            indicator.match_substring,
-            facts.prefix,
-            facts.bounds.as_ref().map(|b| &b.0[..]),
-            facts.bounds.as_ref().map(|b| &b.1[..]),
-            facts.first,
-            facts.last,
-            facts.expires,
-        ],
-        |row| row.get(0),
-    )?;
-
-    for s in &indicator.sightings {
-        let tags = tags_text(&s.source.tags);
-        let expires = lifetimes.expires_at(indicator.kind, s, now).as_nanos();
-        let reported = s.reported_at.unwrap_or(now).as_nanos();
-        let detail = params![
-            id,
-            s.source.provider,
-            s.source.feed,
-            s.source.confidence,
-            s.severity.map(severity_text),
-            s.source.tlp,
-            tags.as_ref(),
-            s.assessment,
-            s.source.description,
-            s.source.reference,
-            s.first_seen.map(Timestamp::as_nanos),
-            s.last_seen.map(Timestamp::as_nanos),
-            reported,
-            s.valid_until.map(Timestamp::as_nanos),
-            expires,
-        ];
-        let older = id < first_new_id;
-        if insert_sighting.execute(detail)? == 1 {
-            created += 1;
-            if older {
-                note_created.execute(params![id, s.source.provider, s.source.feed])?;
-            }
-            continue;
-        }
-        if older {
-            note_before.execute(params![id, s.source.provider, s.source.feed])?;
-        }
-        if update_details.execute(detail)? == 0 {
-            refresh_times.execute(params![
-                id,
-                s.source.provider,
-                s.source.feed,
-                s.first_seen.map(Timestamp::as_nanos),
-                s.last_seen.map(Timestamp::as_nanos),
-                reported,
-                expires,
-            ])?;
-        }
-    }
-    Ok(created)
+/// The merge path's statements, prepared once per import: taking each
+/// from rusqlite's statement cache hashes its text twice per run, a tenth
+/// of the time of a re-import.
+struct MergeStatements<'c> {
+    find: rusqlite::Statement<'c>,
+    widen: rusqlite::Statement<'c>,
+    create: rusqlite::Statement<'c>,
+    /// Keeps a stored sighting's details as they were before the import.
+    note_before: rusqlite::Statement<'c>,
+    /// Notes a sighting the import created for an older indicator.
+    note_created: rusqlite::Statement<'c>,
+    /// Replaces a sighting's details and widens its times. Its expiry is
+    /// replaced when a detail (validity among them) changed, and only
+    /// extended otherwise.
+    update: rusqlite::Statement<'c>,
+    insert: rusqlite::Statement<'c>,
 }
 
-/// Widens an indicator row by the times and flags of `indicator`.
-fn widen_indicator(
-    conn: &Connection,
+impl<'c> MergeStatements<'c> {
+    /// Prepares the statements; `temp.intel_import_before` must exist.
+    fn prepare(conn: &'c Connection) -> rusqlite::Result<Self> {
+        Ok(MergeStatements {
+            find: conn.prepare(FIND_INDICATOR)?,
+            widen: conn.prepare(WIDEN_INDICATOR)?,
+            create: conn.prepare(
+                "INSERT INTO intel_indicators
+                    (key_hash, kind, value, include_subdomains, match_substring, prefix_len, ip_lo, ip_hi,
+                     first_seen, last_seen, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?,
+            note_before: conn.prepare(
+                "INSERT OR IGNORE INTO temp.intel_import_before
+                    (indicator_id, source_id, created, confidence, severity, tlp, tags, assessment, description,
+                     reference, valid_until)
+                 SELECT indicator_id, source_id, 0, confidence, severity, tlp, tags, assessment, description,
+                        reference, valid_until
+                 FROM intel_sightings WHERE indicator_id = ?1 AND source_id = ?2",
+            )?,
+            note_created: conn.prepare(
+                "INSERT OR IGNORE INTO temp.intel_import_before (indicator_id, source_id, created) VALUES (?1, ?2, 1)",
+            )?,
+            update: conn.prepare(
+                "UPDATE intel_sightings SET
+                    expires_at = CASE WHEN confidence IS NOT ?3 OR severity IS NOT ?4 OR tlp IS NOT ?5
+                                           OR tags IS NOT ?6 OR assessment IS NOT ?7 OR description IS NOT ?8
+                                           OR reference IS NOT ?9 OR valid_until IS NOT ?13
+                                      THEN ?14 ELSE max(expires_at, ?14) END,
+                    confidence = ?3, severity = ?4, tlp = ?5, tags = ?6, assessment = ?7, description = ?8,
+                    reference = ?9,
+                    first_seen = min(coalesce(first_seen, ?10), coalesce(?10, first_seen)),
+                    last_seen = max(coalesce(last_seen, ?11), coalesce(?11, last_seen)),
+                    reported_at = ?12, valid_until = ?13
+                 WHERE indicator_id = ?1 AND source_id = ?2",
+            )?,
+            insert: conn.prepare(
+                "INSERT INTO intel_sightings
+                    (indicator_id, source_id, confidence, severity, tlp, tags, assessment, description, reference,
+                     first_seen, last_seen, reported_at, valid_until, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            )?,
+        })
+    }
+}
+
+/// The id of the indicator with this kind and value (and `hash`, its
+/// [`key_hash`]), if stored; `find` is [`FIND_INDICATOR`] prepared.
+fn find_with(
+    find: &mut rusqlite::Statement<'_>,
+    hash: i64,
+    kind: IndicatorKind,
+    value: &str,
+) -> rusqlite::Result<Option<i64>> {
+    let mut rows = find.query([hash])?;
+    while let Some(row) = rows.next()? {
+        if row.get_ref(1)?.as_str()? == kind.as_str() && row.get_ref(2)?.as_str()? == value {
+            return row.get(0).map(Some);
+        }
+    }
+    Ok(None)
+}
+
+/// Widens the stored row `id` by the times and flags of `indicator`
+/// (`facts` are its facts); `widen` is [`WIDEN_INDICATOR`] prepared.
+fn widen_with(
+    widen: &mut rusqlite::Statement<'_>,
+    id: i64,
     indicator: &Indicator,
-    lifetimes: &Lifetimes,
-    now: Timestamp,
+    facts: &IndicatorFacts,
 ) -> rusqlite::Result<()> {
-    let facts = IndicatorFacts::of(indicator, lifetimes, now);
-    conn.prepare_cached(
-        "UPDATE intel_indicators SET
-            include_subdomains = max(include_subdomains, ?3),
-            match_substring = max(match_substring, ?4),
-            first_seen = min(coalesce(first_seen, ?5), coalesce(?5, first_seen)),
-            last_seen = max(coalesce(last_seen, ?6), coalesce(?6, last_seen)),
-            expires_at = max(expires_at, ?7)
-         WHERE kind = ?1 AND value = ?2",
-    )?
-    .execute(params![
-        indicator.kind.as_str(),
-        indicator.value,
-        indicator.include_subdomains,
-        indicator.match_substring,
+    let flags = (indicator.include_subdomains, indicator.match_substring);
+    widen.execute(params![
+        id,
+        flags.0,
+        flags.1,
         facts.first,
         facts.last,
-        facts.expires,
+        facts.expires
     ])?;
     Ok(())
 }
@@ -748,12 +1061,15 @@ pub fn expire_delisted(
     feed: &str,
     pulled_at: Timestamp,
 ) -> rusqlite::Result<u64> {
+    let Some(source) = find_source(conn, provider, feed)? else {
+        return Ok(0);
+    };
     let n = conn.execute(
-        "UPDATE intel_sightings SET expires_at = ?3
-         WHERE provider = ?1 AND feed = ?2 AND reported_at < ?3 AND expires_at > ?3",
-        params![provider, feed, pulled_at.as_nanos()],
+        "UPDATE intel_sightings SET expires_at = ?2
+         WHERE source_id = ?1 AND reported_at < ?2 AND expires_at > ?2",
+        params![source, pulled_at.as_nanos()],
     )?;
-    refresh_indicator_expiry(conn, Some((provider, feed)))?;
+    refresh_indicator_expiry(conn, Some(source))?;
     Ok(n as u64)
 }
 
@@ -768,18 +1084,29 @@ pub fn touch_feed(
     now: Timestamp,
     lifetimes: &Lifetimes,
 ) -> rusqlite::Result<u64> {
-    let mut total = 0;
-    let mut stmt = conn.prepare_cached(
-        "UPDATE intel_sightings SET reported_at = ?3, last_seen = ?3,
-            expires_at = CASE WHEN valid_until IS NULL THEN max(expires_at, ?3 + ?5) ELSE expires_at END
-         WHERE provider = ?1 AND feed = ?2 AND expires_at > ?3
-           AND indicator_id IN (SELECT id FROM intel_indicators WHERE kind = ?4)",
-    )?;
+    let Some(source) = find_source(conn, provider, feed)? else {
+        return Ok(0);
+    };
+
+    // The lifetime of each sighting's kind, NULL for a kind this build does
+    // not know (such sightings are left alone). Names and numbers only, so
+    // they are written into the statement.
+    let mut life = String::from("(SELECT CASE kind");
     for kind in IndicatorKind::ALL {
-        let life = picket_intel::expiry::days_to_nanos(lifetimes.days(kind));
-        total += stmt.execute(params![provider, feed, now.as_nanos(), kind.as_str(), life])? as u64;
+        let nanos = picket_intel::expiry::days_to_nanos(lifetimes.days(kind));
+        life.push_str(&format!(" WHEN '{}' THEN {nanos}", kind.as_str()));
     }
-    refresh_indicator_expiry(conn, Some((provider, feed)))?;
+    life.push_str(" END FROM intel_indicators WHERE id = indicator_id)");
+
+    let total = conn.execute(
+        &format!(
+            "UPDATE intel_sightings SET reported_at = ?2, last_seen = ?2,
+                expires_at = CASE WHEN valid_until IS NULL THEN max(expires_at, ?2 + {life}) ELSE expires_at END
+             WHERE source_id = ?1 AND expires_at > ?2 AND {life} IS NOT NULL"
+        ),
+        params![source, now.as_nanos()],
+    )? as u64;
+    refresh_indicator_expiry(conn, Some(source))?;
     Ok(total)
 }
 
@@ -793,23 +1120,29 @@ pub fn extend_feed(
     last_success: Timestamp,
     until: Timestamp,
 ) -> rusqlite::Result<u64> {
+    let Some(source) = find_source(conn, provider, feed)? else {
+        return Ok(0);
+    };
     let n = conn.execute(
-        "UPDATE intel_sightings SET expires_at = ?4
-         WHERE provider = ?1 AND feed = ?2 AND expires_at > ?3 AND expires_at < ?4",
-        params![provider, feed, last_success.as_nanos(), until.as_nanos()],
+        "UPDATE intel_sightings SET expires_at = ?3
+         WHERE source_id = ?1 AND expires_at > ?2 AND expires_at < ?3",
+        params![source, last_success.as_nanos(), until.as_nanos()],
     )?;
-    refresh_indicator_expiry(conn, Some((provider, feed)))?;
+    refresh_indicator_expiry(conn, Some(source))?;
     Ok(n as u64)
 }
 
-/// Recomputes each indicator's expiry as the latest of its sightings'.
-fn refresh_indicator_expiry(conn: &Connection, feed: Option<(&str, &str)>) -> rusqlite::Result<()> {
+/// Recomputes each indicator's expiry as the latest of its sightings', for
+/// the indicators one source reported or for all.
+fn refresh_indicator_expiry(conn: &Connection, source: Option<i64>) -> rusqlite::Result<()> {
     let sql = "UPDATE intel_indicators SET expires_at =
                  (SELECT max(s.expires_at) FROM intel_sightings s WHERE s.indicator_id = intel_indicators.id)";
-    match feed {
-        Some((provider, feed)) => conn.execute(
-            &format!("{sql} WHERE id IN (SELECT indicator_id FROM intel_sightings WHERE provider = ?1 AND feed = ?2)"),
-            params![provider, feed],
+    match source {
+        Some(source) => conn.execute(
+            &format!(
+                "{sql} WHERE id IN (SELECT indicator_id FROM intel_sightings WHERE source_id = ?1)"
+            ),
+            [source],
         )?,
         None => conn.execute(sql, [])?,
     };
@@ -1079,9 +1412,10 @@ fn sightings_of(
 ) -> rusqlite::Result<HashMap<i64, Vec<Sighting>>> {
     let mut out: HashMap<i64, Vec<Sighting>> = HashMap::new();
     let mut stmt = conn.prepare_cached(
-        "SELECT provider, feed, confidence, severity, tlp, tags, assessment, description, reference,
-                first_seen, last_seen, reported_at, valid_until, expires_at
-         FROM intel_sightings WHERE indicator_id = ?1 ORDER BY provider, feed",
+        "SELECT src.provider, src.feed, s.confidence, s.severity, s.tlp, s.tags, s.assessment, s.description,
+                s.reference, s.first_seen, s.last_seen, s.reported_at, s.valid_until, s.expires_at
+         FROM intel_sightings s JOIN intel_sources src ON src.id = s.source_id
+         WHERE s.indicator_id = ?1 ORDER BY src.provider, src.feed",
     )?;
     for &id in ids {
         let rows = stmt.query_map([id], |r| {
@@ -1277,24 +1611,32 @@ fn query_observable(
     let mut rows: Vec<Row> = Vec::new();
     let mut seen_ids = BTreeSet::new();
     {
+        // Kind and value are compared on the rows of the digest, for the
+        // reason given at [`FIND_INDICATOR`].
         let mut exact = conn.prepare_cached(&format!(
-            "SELECT {INDICATOR_COLUMNS} FROM intel_indicators i WHERE kind = ?1 AND value = ?2"
+            "SELECT {INDICATOR_COLUMNS} FROM intel_indicators i WHERE key_hash = ?1"
         ))?;
+        let mut find = |kind: IndicatorKind, value: &str| -> rusqlite::Result<Option<Row>> {
+            let found = exact.query_map([key_hash(kind, value)], indicator_row)?;
+            for row in found {
+                if let Some(row) = row?
+                    && row.1 == kind
+                    && row.2 == value
+                {
+                    return Ok(Some(row));
+                }
+            }
+            Ok(None)
+        };
         for (kind, value) in &keys {
-            if let Some(row) = exact
-                .query_row(params![kind.as_str(), value], indicator_row)
-                .optional()?
-                .flatten()
+            if let Some(row) = find(*kind, value)?
                 && seen_ids.insert(row.0)
             {
                 rows.push(row);
             }
         }
         for (name, must_cover_subdomains) in &domain_keys {
-            if let Some(row) = exact
-                .query_row(params!["domain", name], indicator_row)
-                .optional()?
-                .flatten()
+            if let Some(row) = find(IndicatorKind::Domain, name)?
                 && (!must_cover_subdomains || row.3)
                 && seen_ids.insert(row.0)
             {
@@ -1374,16 +1716,19 @@ pub fn active(
 ) -> rusqlite::Result<(Vec<Indicator>, u64)> {
     let now_ns = now.as_nanos();
     let mut stmt = conn.prepare(&format!(
-        "SELECT {INDICATOR_COLUMNS} FROM intel_indicators i WHERE ?1 OR i.expires_at > ?2 ORDER BY i.kind, i.value"
+        "SELECT {INDICATOR_COLUMNS} FROM intel_indicators i WHERE ?1 OR i.expires_at > ?2"
     ))?;
-    let rows: Vec<Row> = stmt
+    let mut rows: Vec<Row> = stmt
         .query_map(params![filter.include_expired, now_ns], indicator_row)?
         .filter_map(|r| r.transpose())
+        .filter(|r| match r {
+            Ok(row) => filter.kinds.is_empty() || filter.kinds.contains(&row.1),
+            Err(_) => true,
+        })
         .collect::<rusqlite::Result<_>>()?;
-    let rows: Vec<Row> = rows
-        .into_iter()
-        .filter(|r| filter.kinds.is_empty() || filter.kinds.contains(&r.1))
-        .collect();
+    // In the order of kind and value as stored (bytewise), sorted here:
+    // no index holds that order.
+    rows.sort_unstable_by(|a, b| (a.1.as_str(), &a.2).cmp(&(b.1.as_str(), &b.2)));
 
     let mut whitelisted = 0;
     let mut out = Vec::new();
@@ -1484,7 +1829,9 @@ pub fn stats(conn: &Connection, now: Timestamp) -> rusqlite::Result<Stats> {
         })?
         .collect::<rusqlite::Result<_>>()?;
     let mut stmt = conn.prepare(
-        "SELECT provider, feed, count(*), sum(expires_at > ?1) FROM intel_sightings GROUP BY provider, feed ORDER BY provider, feed",
+        "SELECT src.provider, src.feed, count(*), sum(s.expires_at > ?1)
+         FROM intel_sightings s JOIN intel_sources src ON src.id = s.source_id
+         GROUP BY s.source_id ORDER BY src.provider, src.feed",
     )?;
     out.by_feed = stmt
         .query_map([now], |r| {
@@ -1740,6 +2087,122 @@ mod tests {
                 .to_string()
                 .contains("lab")
         );
+    }
+
+    #[test]
+    fn store_of_the_text_keyed_layout_is_upgraded_in_place() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE intel_indicators (
+                id INTEGER PRIMARY KEY, kind TEXT NOT NULL, value TEXT NOT NULL,
+                include_subdomains INTEGER NOT NULL DEFAULT 0, match_substring INTEGER NOT NULL DEFAULT 0,
+                prefix_len INTEGER, ip_lo BLOB, ip_hi BLOB, first_seen INTEGER, last_seen INTEGER,
+                expires_at INTEGER NOT NULL, UNIQUE (kind, value));
+             INSERT INTO intel_indicators (id, kind, value, include_subdomains, prefix_len, ip_lo, expires_at) VALUES
+                (7, 'domain', 'evil.example', 1, NULL, NULL, 9),
+                (9, 'cidr', '10.0.0.0/8', 0, 8, x'00', 9);
+             CREATE TABLE intel_sightings (
+                indicator_id INTEGER NOT NULL REFERENCES intel_indicators (id),
+                provider TEXT NOT NULL, feed TEXT NOT NULL, confidence INTEGER NOT NULL,
+                severity TEXT, tlp TEXT, tags TEXT NOT NULL DEFAULT '', assessment TEXT, description TEXT,
+                reference TEXT, first_seen INTEGER, last_seen INTEGER, reported_at INTEGER, valid_until INTEGER,
+                expires_at INTEGER NOT NULL, PRIMARY KEY (indicator_id, provider, feed)) WITHOUT ROWID;
+             CREATE INDEX intel_sightings_feed ON intel_sightings (provider, feed);
+             INSERT INTO intel_sightings (indicator_id, provider, feed, confidence, tags, expires_at) VALUES
+                (7, 'old', 'f', 80, 'c2', 9), (9, 'old', 'f', 60, '', 9), (9, 'other', 'g', 70, '', 9);",
+        )
+        .unwrap();
+        assert!(needs_upgrade(&conn).unwrap());
+
+        create_schema(&conn).unwrap();
+        assert!(!needs_upgrade(&conn).unwrap());
+        let rows: Vec<(i64, i64, Option<Vec<u8>>)> = conn
+            .prepare("SELECT id, key_hash, ip_lo FROM intel_indicators ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            rows[0],
+            (7, key_hash(IndicatorKind::Domain, "evil.example"), None)
+        );
+        assert_eq!(
+            rows[1],
+            (9, key_hash(IndicatorKind::Cidr, "10.0.0.0/8"), None),
+            "bounds of a network are dropped"
+        );
+
+        // The ids stay, so sightings still point at their values, and a new
+        // import finds the stored ones instead of adding them again.
+        let l = Lifetimes::default();
+        let now = Timestamp::from_nanos(100 * DAY);
+        let counts = upsert(
+            &conn,
+            &load("evil.example\n192.0.2.1\n", "p", 100 * DAY),
+            &l,
+            now,
+        )
+        .unwrap();
+        assert_eq!(counts.new, 2);
+        let count: i64 = conn
+            .query_row("SELECT count(*) FROM intel_indicators", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(count, 3);
+        let found = query(&conn, "a.evil.example", &Whitelist::new(), now).unwrap();
+        assert_eq!(found.len(), 1);
+        let sightings = &found[0].indicator.sightings;
+        let sources: Vec<(&str, u8)> = sightings
+            .iter()
+            .map(|s| (s.source.provider.as_str(), s.source.confidence))
+            .collect();
+        assert_eq!(sources, [("old", 80), ("p", 50)]);
+        assert_eq!(sightings[0].source.tags, ["c2"]);
+        let feeds: Vec<(String, String, u64, u64)> =
+            stats(&conn, Timestamp::from_nanos(0)).unwrap().by_feed;
+        let counts: Vec<(&str, u64)> = feeds.iter().map(|f| (f.0.as_str(), f.2)).collect();
+        assert_eq!(counts, [("old", 2), ("other", 1), ("p", 2)]);
+        assert_eq!(
+            expire_delisted(&conn, "old", "f", Timestamp::from_nanos(5)).unwrap(),
+            0
+        );
+        assert_eq!(expire_delisted(&conn, "missing", "f", now).unwrap(), 0);
+    }
+
+    #[test]
+    fn key_hash_is_fixed() {
+        // Stored in every row: a change would lose every stored value.
+        assert_eq!(
+            key_hash(IndicatorKind::Ipv4, "192.0.2.1"),
+            text_key_hash("ipv4", "192.0.2.1")
+        );
+        assert_eq!(text_key_hash("", ""), 0xaf63bd4c8601b7df_u64 as i64);
+    }
+
+    #[test]
+    fn large_import_into_a_stored_feed_reads_the_digests_once() {
+        let conn = store();
+        let l = Lifetimes::default();
+        let now = Timestamp::from_nanos(100 * DAY);
+        let first: String = (0..50).map(|i| format!("192.0.2.{i}\n")).collect();
+        upsert(&conn, &load(&first, "p", 100 * DAY), &l, now).unwrap();
+
+        // Half stored, half new, in one import that crosses from lookups
+        // to digests held in memory.
+        let second: String = (25..75).map(|i| format!("192.0.2.{i}\n")).collect();
+        let counts = upsert(&conn, &load(&second, "p", 101 * DAY), &l, now).unwrap();
+        assert_eq!(
+            counts,
+            UpsertCounts {
+                new: 25,
+                updated: 0,
+                unchanged: 25
+            }
+        );
+        let count: i64 = conn
+            .query_row("SELECT count(*) FROM intel_indicators", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(count, 75);
     }
 
     #[test]

@@ -262,13 +262,24 @@ const IMPORT_CACHE_KIB: i64 = 65_536;
 /// SQLite leaves WAL only when no other connection has the store open;
 /// otherwise the import simply runs in WAL. The store returns to WAL when
 /// this guard drops.
+///
+/// Foreign keys are not checked meanwhile: the import writes a sighting
+/// only for the indicator row it has just written or found, and a check
+/// costs a lookup per sighting in two tables.
 struct BulkJournal<'c> {
     conn: &'c rusqlite::Connection,
     switched: bool,
+    foreign_keys: bool,
 }
 
 impl<'c> BulkJournal<'c> {
     fn begin(conn: &'c rusqlite::Connection) -> Self {
+        let foreign_keys = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get::<_, bool>(0))
+            .unwrap_or(false);
+        if foreign_keys && let Err(error) = conn.execute_batch("PRAGMA foreign_keys = OFF") {
+            warn!(%error, "cannot stop foreign key checks for the import");
+        }
         let mode: rusqlite::Result<String> =
             conn.query_row("PRAGMA journal_mode = TRUNCATE", [], |r| r.get(0));
         let switched = matches!(mode.as_deref(), Ok("truncate"));
@@ -283,12 +294,21 @@ impl<'c> BulkJournal<'c> {
                 "the store stays in WAL mode for the import (another connection has it open)"
             );
         }
-        BulkJournal { conn, switched }
+        BulkJournal {
+            conn,
+            switched,
+            foreign_keys,
+        }
     }
 }
 
 impl Drop for BulkJournal<'_> {
     fn drop(&mut self) {
+        if self.foreign_keys
+            && let Err(error) = self.conn.execute_batch("PRAGMA foreign_keys = ON")
+        {
+            warn!(%error, "cannot restore foreign key checks after the import");
+        }
         if self.switched
             && let Err(error) = self
                 .conn
@@ -318,8 +338,22 @@ fn open_reader(path: &Path) -> anyhow::Result<Store> {
         "the store {} does not exist; run `picket intel import` or `pull` first",
         path.display()
     );
-    let store = Store::open_read_only(path)
-        .with_context(|| format!("cannot open the store {}", path.display()))?;
+    // An import that was killed leaves its rollback journal; only a writer
+    // can play it back, so a reader cannot open the store until one has.
+    let mut journal = path.as_os_str().to_owned();
+    journal.push("-journal");
+    let interrupted = std::fs::metadata(&journal).is_ok_and(|m| m.len() > 0);
+    let store = Store::open_read_only(path).with_context(|| {
+        if interrupted {
+            format!(
+                "cannot open the store {}: an import into it was interrupted; run `picket intel expire` \
+                 once to roll the import back",
+                path.display()
+            )
+        } else {
+            format!("cannot open the store {}", path.display())
+        }
+    })?;
     let has_tables: bool = store
         .connection()
         .query_row(
@@ -331,6 +365,13 @@ fn open_reader(path: &Path) -> anyhow::Result<Store> {
     anyhow::ensure!(
         has_tables,
         "the store {} contains no intelligence yet; run `picket intel import` or `pull`",
+        path.display()
+    );
+    let old_layout =
+        store_intel::needs_upgrade(store.connection()).context("cannot read the store")?;
+    anyhow::ensure!(
+        !old_layout,
+        "the store {} was written by an older picket; run `picket intel expire` once to upgrade it",
         path.display()
     );
     Ok(store)
@@ -525,9 +566,7 @@ where
                 // Sorted here, on the parse thread, the chunk costs the
                 // store thread only a check that it is in order.
                 if let picket_intel::Chunk::Fresh(indicators) = &mut chunk {
-                    indicators.sort_unstable_by(|a, b| {
-                        (a.kind.as_str(), &a.value).cmp(&(b.kind.as_str(), &b.value))
-                    });
+                    indicators.sort_by_cached_key(|i| store_intel::key_hash(i.kind, &i.value));
                 }
                 sender.send(chunk).is_ok()
             };
