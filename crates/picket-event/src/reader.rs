@@ -67,4 +67,17 @@ pub trait EventReader: Iterator<Item = Result<crate::Event, Rejection>> + Send {
 
     /// Name of the input format, such as `squid`, `w3c`, `zeek-tsv` or `pcap`.
     fn format_name(&self) -> &'static str;
+
+    /// Reads the next item like [`Iterator::next`], but writes an event
+    /// into `event` instead of returning it: `Some(Ok(()))` when `event`
+    /// now contains the next event, `Some(Err(_))` for a rejected record (with
+    /// `event` left in an unspecified state), `None` at the end.
+    ///
+    /// A reader that overrides this copies the fields into `event`'s own
+    /// string buffers, so that a caller handling one event at a time
+    /// allocates nothing per record in the steady state.
+    fn next_into(&mut self, event: &mut crate::Event) -> Option<Result<(), Rejection>> {
+        let item = self.next()?;
+        Some(item.map(|next| *event = next))
+    }
 }

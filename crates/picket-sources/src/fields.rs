@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use picket_event::{HttpEvent, Timestamp};
 
 use crate::error::{RecordError, bad};
+use crate::strings::Strings;
 use crate::tz::TimeZoneSetting;
 
 /// `-` and the empty string mean "no value" in every log format here.
@@ -95,6 +96,9 @@ pub fn opt_ip(field: &'static str, value: &str) -> Result<Option<IpAddr>, Record
 /// IPv6 zone suffix (`%eth0`, dropped).
 #[inline]
 pub fn parse_ip(text: &str) -> Option<IpAddr> {
+    if let Some(ip) = dotted_quad(text.as_bytes()) {
+        return Some(IpAddr::V4(ip));
+    }
     if let Ok(ip) = text.parse::<Ipv4Addr>() {
         return Some(IpAddr::V4(ip));
     }
@@ -106,18 +110,63 @@ pub fn parse_ip(text: &str) -> Option<IpAddr> {
     inner.parse().ok()
 }
 
+/// Parses a dotted quad as `Ipv4Addr::from_str` does (four parts of one
+/// to three digits, no leading zero, each at most 255) without its generic
+/// parser: client and peer columns hold one on nearly every line.
+#[inline]
+fn dotted_quad(text: &[u8]) -> Option<Ipv4Addr> {
+    if !(7..=15).contains(&text.len()) {
+        return None;
+    }
+    let mut octets = [0u8; 4];
+    let mut i = 0;
+    for (part, octet) in octets.iter_mut().enumerate() {
+        if part > 0 {
+            if text.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let start = i;
+        let mut value = 0u32;
+        while i < text.len() && i - start < 3 && text[i].is_ascii_digit() {
+            value = value * 10 + u32::from(text[i] - b'0');
+            i += 1;
+        }
+        let digits = i - start;
+        if digits == 0 || value > 255 || (digits > 1 && text[start] == b'0') {
+            return None;
+        }
+        *octet = value as u8;
+    }
+    (i == text.len()).then_some(Ipv4Addr::from(octets))
+}
+
 /// A declared content type without parameters, trimmed and in lower case.
 pub fn content_type(value: &str) -> Option<String> {
+    content_type_in(value, &mut Strings::default())
+}
+
+/// [`content_type`], copying into a spare buffer from `strings`.
+pub(crate) fn content_type_in(value: &str, strings: &mut Strings) -> Option<String> {
     let value = opt(value)?;
-    let base = value.split(';').next().unwrap_or(value).trim();
+    let base = match memchr::memchr(b';', value.as_bytes()) {
+        Some(i) => &value[..i],
+        None => value,
+    }
+    .trim();
     if base.is_empty() || base == "-" {
         return None;
     }
-    Some(base.to_ascii_lowercase())
+    Some(strings.lower(base))
 }
 
 /// Normalises a host name: lower case, no trailing dot, no IPv6 brackets.
 pub fn normalize_host(host: &str) -> Option<String> {
+    normalize_host_in(host, &mut Strings::default())
+}
+
+fn normalize_host_in(host: &str, strings: &mut Strings) -> Option<String> {
     let host = host.strip_suffix('.').unwrap_or(host);
     let host = host
         .strip_prefix('[')
@@ -126,11 +175,7 @@ pub fn normalize_host(host: &str) -> Option<String> {
     if host.is_empty() || host == "-" {
         return None;
     }
-    if host.bytes().any(|b| b.is_ascii_uppercase()) {
-        Some(host.to_ascii_lowercase())
-    } else {
-        Some(host.to_owned())
-    }
+    Some(strings.lower(host))
 }
 
 /// Splits `host:port` (or `[v6]:port`, or bare `host`) into host and port.
@@ -164,44 +209,52 @@ pub fn split_host_port(authority: &str) -> (&str, Option<u16>) {
 /// Fields already set (a host from a separate column) are kept when the
 /// target does not carry them.
 pub fn fill_url(event: &mut HttpEvent, target: &str) {
-    event.url = target.to_owned();
-    let (before_fragment, _) = target.split_once('#').unwrap_or((target, ""));
+    fill_url_in(event, target, &mut Strings::default());
+}
+
+/// [`fill_url`], copying into spare buffers from `strings`.
+pub(crate) fn fill_url_in(event: &mut HttpEvent, target: &str, strings: &mut Strings) {
+    event.url.clear();
+    event.url.push_str(target);
+    let before_fragment = match memchr::memchr(b'#', target.as_bytes()) {
+        Some(i) => &target[..i],
+        None => target,
+    };
 
     if let Some(scheme_end) = scheme_len(before_fragment) {
         let scheme = &before_fragment[..scheme_end];
-        event.scheme = Some(if scheme.bytes().any(|b| b.is_ascii_uppercase()) {
-            scheme.to_ascii_lowercase()
-        } else {
-            scheme.to_owned()
-        });
+        event.scheme = Some(strings.lower(scheme));
         let rest = &before_fragment[scheme_end + 3..];
-        let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let auth_end = memchr::memchr2(b'/', b'?', rest.as_bytes()).unwrap_or(rest.len());
         let authority = &rest[..auth_end];
-        let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+        let authority = match memchr::memrchr(b'@', authority.as_bytes()) {
+            Some(i) => &authority[i + 1..],
+            None => authority,
+        };
         let (host, port) = split_host_port(authority);
-        if let Some(h) = normalize_host(host) {
+        if let Some(h) = normalize_host_in(host, strings) {
             event.host = Some(h);
         }
         if port.is_some() {
             event.port = port;
         }
-        split_path_query(event, &rest[auth_end..]);
+        split_path_query(event, &rest[auth_end..], strings);
         if event.path.is_none() {
-            event.path = Some("/".to_owned());
+            event.path = Some(strings.copy("/"));
         }
     } else if before_fragment.starts_with('/') || before_fragment.starts_with('*') {
-        split_path_query(event, before_fragment);
+        split_path_query(event, before_fragment, strings);
     } else if !before_fragment.is_empty() && !before_fragment.contains('/') {
         // Authority form: CONNECT host:port.
         let (host, port) = split_host_port(before_fragment);
-        if let Some(h) = normalize_host(host) {
+        if let Some(h) = normalize_host_in(host, strings) {
             event.host = Some(h);
         }
         if port.is_some() {
             event.port = port;
         }
     } else {
-        split_path_query(event, before_fragment);
+        split_path_query(event, before_fragment, strings);
     }
 }
 
@@ -216,20 +269,21 @@ fn scheme_len(target: &str) -> Option<usize> {
     (colon > 0 && b[colon] == b':' && b.get(colon + 1..colon + 3) == Some(b"//")).then_some(colon)
 }
 
-fn split_path_query(event: &mut HttpEvent, path_query: &str) {
+fn split_path_query(event: &mut HttpEvent, path_query: &str, strings: &mut Strings) {
     if path_query.is_empty() {
         return;
     }
-    match path_query.split_once('?') {
-        Some((path, query)) => {
+    match memchr::memchr(b'?', path_query.as_bytes()) {
+        Some(i) => {
+            let (path, query) = (&path_query[..i], &path_query[i + 1..]);
             if !path.is_empty() {
-                event.path = Some(path.to_owned());
+                event.path = Some(strings.copy(path));
             }
             if !query.is_empty() {
-                event.query = Some(query.to_owned());
+                event.query = Some(strings.copy(query));
             }
         }
-        None => event.path = Some(path_query.to_owned()),
+        None => event.path = Some(strings.copy(path_query)),
     }
 }
 
@@ -518,6 +572,38 @@ pub fn check_text(line: &str) -> Result<(), RecordError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn dotted_quad_agrees_with_std(text in "[0-9.x]{0,17}") {
+            prop_assert_eq!(dotted_quad(text.as_bytes()), text.parse::<Ipv4Addr>().ok());
+        }
+
+        #[test]
+        fn dotted_quad_reads_every_address(a: u32) {
+            let text = Ipv4Addr::from(a).to_string();
+            prop_assert_eq!(dotted_quad(text.as_bytes()), Some(Ipv4Addr::from(a)));
+        }
+    }
+
+    #[test]
+    fn dotted_quad_edge_cases() {
+        for text in [
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.0.0.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.",
+            "1..2.3",
+            "1.2.3.4 ",
+            "1000.2.3.4",
+            "1.2.3.0004",
+        ] {
+            assert_eq!(dotted_quad(text.as_bytes()), text.parse().ok(), "{text}");
+        }
+    }
 
     #[test]
     fn url_forms() {

@@ -53,6 +53,7 @@ pub mod input;
 pub mod pdns;
 mod reader;
 pub mod squid;
+mod strings;
 pub mod tmg;
 mod tz;
 pub mod w3c;
@@ -196,7 +197,12 @@ fn reader_for(
     config: &ReaderConfig,
 ) -> Box<dyn EventReader> {
     match format {
-        Format::Squid => Box::new(LogReader::new(lines, squid::SquidParser, name, config)),
+        Format::Squid => Box::new(LogReader::new(
+            lines,
+            squid::SquidParser::default(),
+            name,
+            config,
+        )),
         Format::SquidCombined => {
             Box::new(LogReader::new(lines, squid::CombinedParser, name, config))
         }

@@ -30,6 +30,17 @@ impl LineCtx<'_> {
     pub fn location(&self) -> SourceLocation {
         SourceLocation::line(self.file.clone(), self.line, self.offset)
     }
+
+    /// Makes `location` this line's, cloning the file name only when it
+    /// names another input.
+    pub fn set_location(&self, location: &mut SourceLocation) {
+        if !Arc::ptr_eq(&location.file, self.file) {
+            location.file = self.file.clone();
+        }
+        location.line = Some(self.line);
+        location.offset = Some(self.offset);
+        location.packet = None;
+    }
 }
 
 /// The result of parsing one line.
@@ -44,6 +55,10 @@ pub(crate) enum Parsed {
     /// A record whose events, if any, the parser pushed to the output queue
     /// (or holds back to pair with a later record).
     Consumed,
+    /// One event, written into the slot given to
+    /// [`LineParser::parse_line_into`]; never returned by
+    /// [`LineParser::parse_line`].
+    Filled,
 }
 
 /// Queue of results waiting to be handed out, for parsers that emit more
@@ -63,8 +78,34 @@ pub(crate) trait LineParser: Send {
         out: &mut Output,
     ) -> Result<Parsed, RecordError>;
 
+    /// Parses one line like [`LineParser::parse_line`], and may write the
+    /// event into `slot`, reusing its buffers, and return
+    /// [`Parsed::Filled`]. On an error `slot` is left in an unspecified
+    /// state.
+    fn parse_line_into(
+        &mut self,
+        line: &str,
+        ctx: &LineCtx<'_>,
+        out: &mut Output,
+        _slot: &mut Event,
+    ) -> Result<Parsed, RecordError> {
+        self.parse_line(line, ctx, out)
+    }
+
     /// Flushes events held back for pairing, at the end of input.
     fn finish(&mut self, _out: &mut Output) {}
+}
+
+/// The outcome of reading lines, besides what went to the queue.
+// As for `Parsed`: boxing the event would add an allocation per line.
+#[allow(clippy::large_enum_variant)]
+enum Got {
+    /// Nothing; look at the queue.
+    Nothing,
+    /// An event to hand out.
+    Event(Event),
+    /// The caller's slot contains the next event.
+    Filled,
 }
 
 /// A line-oriented log reader: lines in, events and rejections out.
@@ -98,12 +139,17 @@ impl<P: LineParser> LogReader<P> {
     /// The first item comes back directly rather than through the queue,
     /// which saves moving a large event twice on the common path.
     fn advance(&mut self) -> Option<Result<Event, Rejection>> {
-        let item = self.fill_queue();
+        let got = self.fill_queue(None);
         self.stats.bytes = self.lines.bytes_consumed();
-        item.or_else(|| self.queue.pop_front())
+        match got {
+            Got::Event(event) => Some(Ok(event)),
+            Got::Nothing | Got::Filled => self.queue.pop_front(),
+        }
     }
 
-    fn fill_queue(&mut self) -> Option<Result<Event, Rejection>> {
+    /// Reads lines until something is ready or the input ends. With a
+    /// `slot`, the parser may write the event into it ([`Got::Filled`]).
+    fn fill_queue(&mut self, mut slot: Option<&mut Event>) -> Got {
         while self.queue.is_empty() && !self.done {
             let Some(raw) = self.lines.next_line() else {
                 self.parser.finish(&mut self.queue);
@@ -121,15 +167,21 @@ impl<P: LineParser> LogReader<P> {
                         line,
                         offset,
                     };
-                    if let Some(event) = handle_line(
+                    let got = handle_line(
                         &mut self.parser,
                         &mut self.stats,
                         &mut self.queue,
                         self.utf8,
                         bytes,
                         &ctx,
-                    ) {
-                        return Some(Ok(event));
+                        slot.as_deref_mut(),
+                    );
+                    // Returning `got` whole would copy an event's worth of
+                    // bytes on every line, even for `Filled`.
+                    match got {
+                        Got::Nothing => {}
+                        Got::Filled => return Got::Filled,
+                        Got::Event(event) => return Got::Event(event),
                     }
                 }
                 RawLine::TooLong { line, offset, len } => {
@@ -157,7 +209,7 @@ impl<P: LineParser> LogReader<P> {
                 }
             }
         }
-        None
+        Got::Nothing
     }
 }
 
@@ -168,10 +220,11 @@ fn handle_line<P: LineParser>(
     utf8: Utf8Policy,
     bytes: &[u8],
     ctx: &LineCtx<'_>,
-) -> Option<Event> {
+    slot: Option<&mut Event>,
+) -> Got {
     if bytes.is_empty() {
         stats.skipped += 1;
-        return None;
+        return Got::Nothing;
     }
     let lossy;
     let text = match std::str::from_utf8(bytes) {
@@ -183,7 +236,7 @@ fn handle_line<P: LineParser>(
                     position: e.valid_up_to(),
                 };
                 queue.push_back(Err(Rejection::new(ctx.location(), reason)));
-                return None;
+                return Got::Nothing;
             }
             Utf8Policy::Lossy => {
                 lossy = String::from_utf8_lossy(bytes);
@@ -191,17 +244,34 @@ fn handle_line<P: LineParser>(
             }
         },
     };
-    match parser.parse_line(text, ctx, queue) {
+    let parsed = match slot {
+        Some(slot) => match parser.parse_line_into(text, ctx, queue, slot) {
+            Ok(Parsed::Filled) => {
+                stats.records += 1;
+                if queue.is_empty() {
+                    return Got::Filled;
+                }
+                // An event held back by a pairing parser must come out first.
+                let event = std::mem::replace(slot, Event::Http(Default::default()));
+                queue.push_back(Ok(event));
+                return Got::Nothing;
+            }
+            other => other,
+        },
+        None => parser.parse_line(text, ctx, queue),
+    };
+    match parsed {
         Ok(Parsed::Skipped) => stats.skipped += 1,
         Ok(Parsed::Event(event)) => {
             stats.records += 1;
             // An event held back by a pairing parser must come out first.
             if queue.is_empty() {
-                return Some(event);
+                return Got::Event(event);
             }
             queue.push_back(Ok(event));
         }
-        Ok(Parsed::Consumed) => stats.records += 1,
+        // `Filled` comes only from `parse_line_into`, handled above.
+        Ok(Parsed::Consumed | Parsed::Filled) => stats.records += 1,
         Err(reason) => {
             stats.records += 1;
             // A line of control bytes is garbage whatever column failed.
@@ -210,7 +280,7 @@ fn handle_line<P: LineParser>(
             queue.push_back(Err(Rejection::new(ctx.location(), reason)));
         }
     }
-    None
+    Got::Nothing
 }
 
 impl<P: LineParser> Iterator for LogReader<P> {
@@ -236,5 +306,28 @@ impl<P: LineParser> EventReader for LogReader<P> {
 
     fn format_name(&self) -> &'static str {
         self.parser.format_name()
+    }
+
+    fn next_into(&mut self, event: &mut Event) -> Option<Result<(), Rejection>> {
+        let item = match self.queue.pop_front() {
+            Some(item) => item.map(|next| *event = next),
+            None => {
+                let got = self.fill_queue(Some(event));
+                self.stats.bytes = self.lines.bytes_consumed();
+                match got {
+                    Got::Filled => Ok(()),
+                    Got::Event(next) => {
+                        *event = next;
+                        Ok(())
+                    }
+                    Got::Nothing => self.queue.pop_front()?.map(|next| *event = next),
+                }
+            }
+        };
+        match &item {
+            Ok(()) => self.stats.events += 1,
+            Err(_) => self.stats.rejected += 1,
+        }
+        Some(item)
     }
 }

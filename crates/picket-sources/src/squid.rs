@@ -34,14 +34,17 @@ use picket_event::{Event, HttpEvent, Timestamp};
 
 use crate::error::{RecordError, excerpt};
 use crate::fields::{
-    content_type, days_from_civil, fill_url, opt, opt_status, opt_string, opt_u64, parse_epoch,
-    parse_ip, recorded_string,
+    content_type_in, days_from_civil, fill_url, fill_url_in, opt, opt_status, opt_string, opt_u64,
+    parse_epoch, parse_ip, recorded_string,
 };
 use crate::reader::{LineCtx, LineParser, Output, Parsed};
+use crate::strings::Strings;
 
 /// Parser for the Squid native format.
 #[derive(Debug, Default)]
-pub(crate) struct SquidParser;
+pub(crate) struct SquidParser {
+    strings: Strings,
+}
 
 /// Most columns looked at; more are counted but not kept.
 const MAX_COLUMNS: usize = 10;
@@ -55,32 +58,40 @@ impl LineParser for SquidParser {
         &mut self,
         line: &str,
         ctx: &LineCtx<'_>,
+        out: &mut Output,
+    ) -> Result<Parsed, RecordError> {
+        let mut slot = Event::Http(HttpEvent::default());
+        match self.parse_line_into(line, ctx, out, &mut slot)? {
+            Parsed::Filled => Ok(Parsed::Event(slot)),
+            other => Ok(other),
+        }
+    }
+
+    fn parse_line_into(
+        &mut self,
+        line: &str,
+        ctx: &LineCtx<'_>,
         _out: &mut Output,
+        slot: &mut Event,
     ) -> Result<Parsed, RecordError> {
         if line.starts_with('#') {
             return Ok(Parsed::Skipped);
         }
         let mut cols = [""; MAX_COLUMNS];
         let mut found = 0;
-        let b = line.as_bytes();
-        let mut i = 0;
-        while i < b.len() {
-            while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
-                i += 1;
+        let mut start = 0;
+        let ends = memchr::memchr2_iter(b' ', b'\t', line.as_bytes());
+        for end in ends.chain(std::iter::once(line.len())) {
+            // A run of separators leaves empty columns, which do not count.
+            if end > start {
+                if found < MAX_COLUMNS {
+                    // Both ends sit on ASCII separators or the line's ends,
+                    // so they are character boundaries.
+                    cols[found] = &line[start..end];
+                }
+                found += 1;
             }
-            if i == b.len() {
-                break;
-            }
-            let start = i;
-            while i < b.len() && b[i] != b' ' && b[i] != b'\t' {
-                i += 1;
-            }
-            if found < MAX_COLUMNS {
-                // Both ends sit on ASCII separators or the line's ends, so
-                // they are character boundaries.
-                cols[found] = &line[start..i];
-            }
-            found += 1;
+            start = end + 1;
         }
         if found < 9 {
             return Err(RecordError::ColumnCount {
@@ -88,34 +99,45 @@ impl LineParser for SquidParser {
                 found,
             });
         }
-        parse_native(&cols, ctx).map(|e| Parsed::Event(Event::Http(e)))
+        if !matches!(slot, Event::Http(_)) {
+            *slot = Event::Http(HttpEvent::default());
+        }
+        let Event::Http(event) = slot else {
+            unreachable!("the slot was made an HTTP event above")
+        };
+        self.strings.recycle_http(event);
+        parse_native(&cols, ctx, event, &mut self.strings)?;
+        Ok(Parsed::Filled)
     }
 }
 
-fn parse_native(cols: &[&str; MAX_COLUMNS], ctx: &LineCtx<'_>) -> Result<HttpEvent, RecordError> {
-    let timestamp = parse_epoch(cols[0]).ok_or_else(|| RecordError::BadTimestamp {
+/// Fills `event`, reset by [`Strings::recycle_http`], from the columns.
+fn parse_native(
+    cols: &[&str; MAX_COLUMNS],
+    ctx: &LineCtx<'_>,
+    event: &mut HttpEvent,
+    strings: &mut Strings,
+) -> Result<(), RecordError> {
+    let mut copy = |text: &str| opt(text).map(|text| strings.copy(text));
+    event.timestamp = parse_epoch(cols[0]).ok_or_else(|| RecordError::BadTimestamp {
         value: excerpt(cols[0]),
     })?;
+    ctx.set_location(&mut event.location);
+    event.client_ip = parse_ip(cols[2]);
     let (action, status) = cols[3].split_once('/').unwrap_or((cols[3], "-"));
-    let mut event = HttpEvent {
-        timestamp,
-        location: ctx.location(),
-        client_ip: parse_ip(cols[2]),
-        proxy_action: opt_string(action),
-        status: opt_status("status", status)?,
-        bytes_to_client: opt_u64("bytes", cols[4])?,
-        method: opt_string(cols[5]),
-        user_name: opt_string(cols[7]),
-        content_type: content_type(cols[9]),
-        ..HttpEvent::default()
-    };
+    event.proxy_action = copy(action);
+    event.status = opt_status("status", status)?;
+    event.bytes_to_client = opt_u64("bytes", cols[4])?;
+    event.method = copy(cols[5]);
+    event.user_name = copy(cols[7]);
     let (hierarchy, peer) = cols[8].split_once('/').unwrap_or((cols[8], "-"));
-    event.proxy_hierarchy = opt_string(hierarchy);
+    event.proxy_hierarchy = copy(hierarchy);
     event.server_ip = opt(peer).and_then(parse_ip);
+    event.content_type = content_type_in(cols[9], strings);
     if cols[6] != "-" {
-        fill_url(&mut event, cols[6]);
+        fill_url_in(event, cols[6], strings);
     }
-    Ok(event)
+    Ok(())
 }
 
 /// Parser for the `combined` format.
@@ -320,6 +342,48 @@ not a squid line
         assert_eq!(denied.proxy_hierarchy.as_deref(), Some("HIER_NONE"));
         assert_eq!(rejects[0].location.line, Some(4));
         assert!(rejects[1].reason.to_string().contains("timestamp"));
+    }
+
+    /// Reads `text` one event at a time into one reused slot.
+    fn read_into(text: &str) -> (Vec<Event>, Vec<String>, picket_event::SourceStats) {
+        let options = crate::OpenOptions {
+            format: Some(Format::Squid),
+            ..crate::OpenOptions::default()
+        };
+        let input = Box::new(std::io::Cursor::new(text.as_bytes().to_vec()));
+        let mut reader = crate::open_reader(input, "input", &options).unwrap();
+        let mut slot = Event::Http(HttpEvent::default());
+        let (mut events, mut rejects) = (Vec::new(), Vec::new());
+        while let Some(item) = reader.next_into(&mut slot) {
+            match item {
+                Ok(()) => events.push(slot.clone()),
+                Err(rejection) => rejects.push(rejection.to_string()),
+            }
+        }
+        (events, rejects, reader.stats())
+    }
+
+    #[test]
+    fn reused_slot_gives_the_same_events() {
+        let text = "\
+1677971737.789  123 2001:db8::1 TCP_MISS/404 1024 GET http://Example.com/missing.html?a=b admin HIER_DIRECT/93.184.216.34 text/html;charset=UTF-8
+# a comment
+1677971734.080  1234 1.2.3.4 TCP_TUNNEL/200 39 CONNECT domain.xyz:443 - HIER_DIRECT/1.2.3.4  -
+1677971738.012x  456 172.16.0.1 TCP_DENIED/403 256 POST http://example.com/api/data - HIER_NONE/- -
+
+1677971738.012  456 172.16.0.1 TCP_DENIED/407 256 POST http://example.com/api/data - HIER_NONE/- -
+1677971739.000  1 10.0.0.1 NONE/000 0 - - bob HIER_NONE/- -
+1677971739.500  1 10.0.0.1 TCP_MISS/200 5 GET /origin/form?q bob HIER_DIRECT/10.0.0.9 image/PNG
+short line
+1677971740.000  1 client-name TCP_MISS/200 5 GET http://a.example - FIRSTUP_PARENT/proxy.local -
+";
+        let (events, rejects, stats) = parse_all(Format::Squid, text.as_bytes());
+        let (reused, reused_rejects, reused_stats) = read_into(text);
+        assert_eq!(events.len(), 6);
+        assert_eq!(reused, events);
+        let rejects: Vec<String> = rejects.iter().map(ToString::to_string).collect();
+        assert_eq!(reused_rejects, rejects);
+        assert_eq!(reused_stats, stats);
     }
 
     #[test]
