@@ -65,6 +65,7 @@ mod shared;
 mod sources;
 mod strset;
 mod tag;
+mod walk;
 
 pub use builder::MatcherBuilder;
 pub use matcher::{Matcher, MatcherStats};

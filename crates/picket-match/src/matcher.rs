@@ -16,6 +16,7 @@ use crate::ranges::{Addr, RANGE, RangeItem, Ranges};
 use crate::sources::FrozenSources;
 use crate::strset::StrSet;
 use crate::tag::{self, Tag};
+use crate::walk::NameKey;
 
 /// The compiled indicator set. Immutable, `Send + Sync`: share it behind an
 /// `Arc` (or a [`crate::SharedMatcher`]) across every worker thread.
@@ -83,6 +84,16 @@ pub struct MatcherStats {
     pub source_lists: usize,
     /// Heap bytes held by the tables and source lists.
     pub heap_bytes: usize,
+}
+
+/// An HTTP host read for matching.
+enum HostKey<'a> {
+    /// An address.
+    Ip(IpAddr),
+    /// A name, normalised and hashed.
+    Name(NameKey<'a>),
+    /// No host, or a name IDNA rejects.
+    Neither,
 }
 
 /// Location of a found indicator in the tables, for formatting the hit.
@@ -181,6 +192,12 @@ impl Matcher {
     /// full event only when this finds a hit.
     pub fn match_view(&self, view: &EventView<'_>, hits: &mut Vec<IntelHit>) {
         let start = hits.len();
+        let host = match (view.kind, view.host) {
+            (EventKind::Http, Some(host)) => self.host_key(host),
+            _ => HostKey::Neither,
+        };
+        self.warm(view.client_ip, view.server_ip, &host);
+
         if let Some(ip) = view.client_ip {
             self.ip(ip, MatchedField::ClientIp, hits, start);
         }
@@ -188,7 +205,7 @@ impl Matcher {
             self.ip(ip, MatchedField::ServerIp, hits, start);
         }
         match view.kind {
-            EventKind::Http => self.http(view, hits, start),
+            EventKind::Http => self.http(view, &host, hits, start),
             EventKind::Dns => self.dns(view, hits, start),
             EventKind::Tls => self.tls(view, hits, start),
         }
@@ -245,13 +262,23 @@ impl Matcher {
         self.digest(hex, field, hits, hits.len());
     }
 
-    fn http(&self, e: &EventView<'_>, hits: &mut Vec<IntelHit>, start: usize) {
-        for ip in e.forwarded_addresses() {
-            self.ip(ip, MatchedField::ForwardedFor, hits, start);
+    fn http(&self, e: &EventView<'_>, host: &HostKey<'_>, hits: &mut Vec<IntelHit>, start: usize) {
+        if e.forwarded_for.is_some() || e.real_ip.is_some() {
+            for ip in e.forwarded_addresses() {
+                self.ip(ip, MatchedField::ForwardedFor, hits, start);
+            }
         }
 
-        if let Some(host) = e.host {
-            self.host(host, MatchedField::HttpHost, hits, start);
+        // The hash of the host as a normalised name, kept to test the URL's
+        // authority when the URL names the same host.
+        let mut host_hash = None;
+        match (e.host, host) {
+            (Some(_), &HostKey::Ip(ip)) => self.ip(ip, MatchedField::HttpHost, hits, start),
+            (Some(name), HostKey::Name(key)) => {
+                host_hash = Some(key.hash());
+                self.walk(key, name, MatchedField::HttpHost, hits, start);
+            }
+            _ => {}
         }
 
         let mut path_for_name: Option<&str> = e.path;
@@ -265,12 +292,22 @@ impl Matcher {
                     _ => "".into(),
                 }
             };
-            if !raw.is_empty()
-                && let Some(parts) = normalize::url_parts(&raw, e.host)
-            {
-                // Most URLs are on hosts without URL indicators: the
-                // authority alone rules them out before the path is
-                // normalised.
+            let split = if raw.is_empty() {
+                None
+            } else {
+                normalize::split_url(&raw, e.host)
+            };
+            // Most URLs are on hosts without URL indicators: the authority
+            // alone rules them out before the path is normalised. When the
+            // authority is the event's host as written, its normalised form
+            // and hash are the host's, already computed.
+            let same_host = split.as_ref().is_some_and(|u| {
+                u.port.is_none() && !u.host.contains(':') && e.host == Some(u.host)
+            });
+            let ruled_out = path_for_name.is_some()
+                && same_host
+                && !host_hash.is_some_and(|h| self.url_host_may_match(h));
+            if !ruled_out && let Some(parts) = split.and_then(normalize::RawUrl::normalize) {
                 let key =
                     (path_for_name.is_none() || self.may_have_urls(&parts)).then(|| parts.key());
                 if let Some(key) = &key {
@@ -348,6 +385,35 @@ impl Matcher {
         }
     }
 
+    /// Reads the filter words that the event's addresses and host name
+    /// will test, all at once, so that their cache misses (nearly every
+    /// event's main cost with a large indicator set) overlap instead of
+    /// queueing one after the other. The tests themselves come later and
+    /// find the words in the first-level cache.
+    #[inline]
+    fn warm(&self, client: Option<IpAddr>, server: Option<IpAddr>, host: &HostKey<'_>) {
+        let mut any = false;
+        for ip in [client, server].into_iter().flatten() {
+            if let IpAddr::V4(a) = ip {
+                any |= self.v4_blocks.may_contain(u32::from(a));
+            }
+        }
+        if let HostKey::Name(key) = host {
+            any |= key.warm(self);
+            any |= self.url_hosts.may_contain(key.hash());
+        }
+        std::hint::black_box(any);
+    }
+
+    /// Reads a host as an address (in any browser spelling) or a name.
+    fn host_key<'a>(&self, host: &'a str) -> HostKey<'a> {
+        // Browsers read `3405803842` or `0xcb.0.0x71.0x42` as an address.
+        match picket_event::host::parse_ip(host) {
+            Some(ip) => HostKey::Ip(ip),
+            None => self.name_key(host).map_or(HostKey::Neither, HostKey::Name),
+        }
+    }
+
     /// Matches a host that may be an address literal or a name.
     fn host(&self, host: &str, field: MatchedField, hits: &mut Vec<IntelHit>, start: usize) {
         // Browsers read `3405803842` or `0xcb.0.0x71.0x42` as an address.
@@ -393,38 +459,8 @@ impl Matcher {
         if self.domains.is_empty_set() {
             return;
         }
-        let Some(norm) = normalize::domain(name) else {
-            return;
-        };
-        let bytes = norm.as_bytes();
-        let mut labels = bytes.iter().filter(|&&b| b == b'.').count() + 1;
-        let mut pos = 0usize;
-        loop {
-            let suffix = &bytes[pos..];
-            let full = pos == 0;
-            if full || self.domain_suffix_labels & (1u64 << labels.min(63)) != 0 {
-                let h = hash(self.seed, suffix);
-                if self.probe_level(
-                    &self.domains,
-                    h,
-                    suffix,
-                    full,
-                    IndicatorKind::Domain,
-                    field,
-                    name,
-                    hits,
-                    start,
-                ) {
-                    return;
-                }
-            }
-            match memchr_dot(suffix) {
-                Some(i) => {
-                    pos += i + 1;
-                    labels -= 1;
-                }
-                None => return,
-            }
+        if let Some(key) = self.name_key(name) {
+            self.walk(&key, name, field, hits, start);
         }
     }
 
@@ -434,7 +470,7 @@ impl Matcher {
     /// whitelist entry applies, which ends the walk.
     #[allow(clippy::too_many_arguments)]
     #[inline]
-    fn probe_level(
+    pub(crate) fn probe_level(
         &self,
         set: &StrSet,
         h: u64,
@@ -471,10 +507,13 @@ impl Matcher {
 
     /// Tells whether any URL indicator may be on this URL's authority.
     fn may_have_urls(&self, parts: &normalize::UrlParts<'_>) -> bool {
-        !self.urls.is_empty_set()
-            && self
-                .url_hosts
-                .may_contain(hash(self.seed, parts.authority.as_bytes()))
+        self.url_host_may_match(hash(self.seed, parts.authority.as_bytes()))
+    }
+
+    /// Tells whether any URL indicator may be on the authority hashed to `h`.
+    #[inline]
+    fn url_host_may_match(&self, h: u64) -> bool {
+        !self.urls.is_empty_set() && self.url_hosts.may_contain(h)
     }
 
     fn url_key(
@@ -594,7 +633,11 @@ impl Matcher {
         if self.file_names.is_empty_set() {
             return;
         }
-        let base = name.rsplit(['/', '\\']).next().unwrap_or(name).trim();
+        let base = match memchr::memrchr2(b'/', b'\\', name.as_bytes()) {
+            Some(i) => &name[i + 1..],
+            None => name,
+        }
+        .trim();
         let lower;
         let key = if base
             .bytes()
@@ -739,9 +782,4 @@ fn strip_port(host: &str) -> &str {
         Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
         _ => host,
     }
-}
-
-#[inline]
-fn memchr_dot(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'.')
 }

@@ -84,10 +84,22 @@ impl UrlParts<'_> {
     }
 }
 
-/// Splits a URL into its normalised authority and the rest; see [`url_key`].
-pub fn url_parts<'a>(raw: &'a str, default_host: Option<&'a str>) -> Option<UrlParts<'a>> {
+/// A URL cut into its parts as written, before any normalisation.
+#[derive(Debug)]
+pub(crate) struct RawUrl<'a> {
+    /// The host, without user information and port.
+    pub host: &'a str,
+    /// A port other than 80 and 443.
+    pub port: Option<&'a str>,
+    /// Path and query, possibly empty.
+    pub path_and_query: &'a str,
+}
+
+/// Cuts a URL into host, port and the rest without copying; see
+/// [`url_key`] for the forms read. `None` when no host is known.
+pub(crate) fn split_url<'a>(raw: &'a str, default_host: Option<&'a str>) -> Option<RawUrl<'a>> {
     let raw = raw.trim();
-    let rest = match raw.find("://") {
+    let rest = match memchr::memmem::find(raw.as_bytes(), b"://") {
         Some(i)
             if raw[..i]
                 .bytes()
@@ -97,44 +109,70 @@ pub fn url_parts<'a>(raw: &'a str, default_host: Option<&'a str>) -> Option<UrlP
         }
         _ => raw,
     };
-    let rest = rest.split('#').next().unwrap_or("");
+    let rest = match memchr::memchr(b'#', rest.as_bytes()) {
+        Some(i) => &rest[..i],
+        None => rest,
+    };
 
     let (authority, path_and_query) = if rest.starts_with('/') {
         (default_host?, rest)
     } else {
-        match rest.find(['/', '?']) {
+        match memchr::memchr2(b'/', b'?', rest.as_bytes()) {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, ""),
         }
     };
 
-    let authority = authority.rsplit('@').next().unwrap_or(authority);
-    let (host, port) = split_port(authority);
-    let host = url_host(host)?;
-    let port = port.filter(|p| *p != "80" && *p != "443");
-
-    let authority = match (host, port) {
-        (host, None) if !host.contains(':') => host,
-        (host, port) => {
-            let mut text = String::with_capacity(host.len() + 8);
-            if host.contains(':') {
-                text.push('[');
-                text.push_str(&host);
-                text.push(']');
-            } else {
-                text.push_str(&host);
-            }
-            if let Some(port) = port {
-                text.push(':');
-                text.push_str(port);
-            }
-            Cow::Owned(text)
-        }
+    let authority = match memchr::memrchr(b'@', authority.as_bytes()) {
+        Some(i) => &authority[i + 1..],
+        None => authority,
     };
-    Some(UrlParts {
-        authority,
+    let (host, port) = split_port(authority);
+    Some(RawUrl {
+        host,
+        port: port.filter(|p| *p != "80" && *p != "443"),
         path_and_query,
     })
+}
+
+/// Splits a URL into its normalised authority and the rest; see [`url_key`].
+pub fn url_parts<'a>(raw: &'a str, default_host: Option<&'a str>) -> Option<UrlParts<'a>> {
+    split_url(raw, default_host)?.normalize()
+}
+
+impl<'a> RawUrl<'a> {
+    /// Normalises the host and joins it to the port, as [`url_parts`] gives them.
+    pub(crate) fn normalize(self) -> Option<UrlParts<'a>> {
+        let RawUrl {
+            host,
+            port,
+            path_and_query,
+        } = self;
+        let host = url_host(host)?;
+
+        let authority = match (host, port) {
+            (host, None) if !host.contains(':') => host,
+            (host, port) => {
+                let mut text = String::with_capacity(host.len() + 8);
+                if host.contains(':') {
+                    text.push('[');
+                    text.push_str(&host);
+                    text.push(']');
+                } else {
+                    text.push_str(&host);
+                }
+                if let Some(port) = port {
+                    text.push(':');
+                    text.push_str(port);
+                }
+                Cow::Owned(text)
+            }
+        };
+        Some(UrlParts {
+            authority,
+            path_and_query,
+        })
+    }
 }
 
 /// Normalises a URL host like [`domain`], except that a host naming an IPv4
@@ -211,35 +249,161 @@ pub fn to_hex(bytes: &[u8]) -> String {
 /// Returns the last path segment of a URL key or path, without query: the file name
 /// a download would get, or `None` when the path ends in `/`.
 pub fn last_path_segment(path: &str) -> Option<&str> {
-    let path = path.split(['?', '#']).next().unwrap_or("");
-    let name = path.rsplit('/').next().unwrap_or("");
+    let path = match memchr::memchr2(b'?', b'#', path.as_bytes()) {
+        Some(i) => &path[..i],
+        None => path,
+    };
+    let name = match memchr::memrchr(b'/', path.as_bytes()) {
+        Some(i) => &path[i + 1..],
+        None => path,
+    };
     (!name.is_empty()).then_some(name)
 }
+
+/// Multiplier of the hash's steps.
+const K: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// Hashes `bytes` under `seed` to 64 bits, eight bytes per step, with a
 /// full-avalanche finaliser so that both the top bits (bucket) and the next
 /// 32 bits (fingerprint) are well mixed.
+///
+/// The steps read eight-byte words aligned to the end of `bytes`, from the
+/// last word back, and the length comes in only at the end. So every
+/// suffix of a name shares the name's steps over its whole words, and a
+/// domain walk hashes all its parents in one pass ([`SuffixHashes`]).
 #[inline]
 pub(crate) fn hash(seed: u64, bytes: &[u8]) -> u64 {
-    const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut h = seed ^ (bytes.len() as u64).wrapping_mul(K);
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        h = (h ^ u64::from_le_bytes(word))
-            .wrapping_mul(K)
-            .rotate_left(29);
+    let mut h = seed;
+    let mut end = bytes.len();
+    while end >= 8 {
+        h = step(h, word(&bytes[end - 8..end]));
+        end -= 8;
     }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut word = [0u8; 8];
-        word[..rest.len()].copy_from_slice(rest);
-        h = (h ^ u64::from_le_bytes(word))
-            .wrapping_mul(K)
-            .rotate_left(29);
+    if end > 0 {
+        h = step(h, word(&bytes[..end]));
     }
-    fmix64(h)
+    finish(h, bytes.len())
+}
+
+#[inline]
+fn step(h: u64, word: u64) -> u64 {
+    (h ^ word).wrapping_mul(K).rotate_left(29)
+}
+
+#[inline]
+fn finish(h: u64, len: usize) -> u64 {
+    fmix64(h ^ (len as u64).wrapping_mul(K))
+}
+
+/// Up to eight bytes as a little-endian word, zero-padded.
+#[inline]
+fn word(bytes: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    word[..bytes.len()].copy_from_slice(bytes);
+    u64::from_le_bytes(word)
+}
+
+/// Most whole words of a name whose suffix states [`SuffixHashes`] keeps:
+/// 256 bytes, more than a DNS name holds.
+const SUFFIX_WORDS: usize = 32;
+
+/// The hash of every suffix of one name for the price of one pass: the
+/// hash state after each whole word from the end.
+pub(crate) struct SuffixHashes {
+    seed: u64,
+    states: [u64; SUFFIX_WORDS + 1],
+    /// Whole words the states cover; the suffixes of a longer name that
+    /// need more are hashed from scratch.
+    words: usize,
+}
+
+impl SuffixHashes {
+    fn new(seed: u64) -> Self {
+        let mut states = [0; SUFFIX_WORDS + 1];
+        states[0] = seed;
+        SuffixHashes {
+            seed,
+            states,
+            words: 0,
+        }
+    }
+
+    /// Records the state after one more whole word, while there is room.
+    #[inline]
+    fn push(&mut self, h: u64) {
+        if self.words < SUFFIX_WORDS {
+            self.words += 1;
+            self.states[self.words] = h;
+        }
+    }
+
+    /// Returns [`hash`] of `bytes[at..]`, `bytes` being the name these
+    /// states were computed over.
+    #[inline]
+    pub(crate) fn suffix(&self, bytes: &[u8], at: usize) -> u64 {
+        let len = bytes.len() - at;
+        let whole = len / 8;
+        if whole > self.words {
+            return hash(self.seed, &bytes[at..]);
+        }
+        let mut h = self.states[whole];
+        let rest = len % 8;
+        if rest > 0 {
+            h = step(h, word(&bytes[at..at + rest]));
+        }
+        finish(h, len)
+    }
+}
+
+/// Hashes a name already in normal form (ASCII without upper-case
+/// letters) and counts its dots in one pass of eight bytes per step.
+/// Returns the hash, the dot count and the states that hash its suffixes,
+/// or `None` for a name not in normal form.
+#[inline]
+pub(crate) fn normal_name_hash(seed: u64, bytes: &[u8]) -> Option<(u64, usize, SuffixHashes)> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut bad = 0u64;
+    let mut dots = 0u32;
+    let mut check = |word: u64| {
+        // Per byte, with the high bit clear: `b + 0x3f` sets it from `A`
+        // up, `b + 0x25` from past `Z`; `b ^ '.'` is zero only for a dot.
+        bad |= word & HIGH;
+        bad |= word.wrapping_add(0x3f * ONES) & !word.wrapping_add(0x25 * ONES) & HIGH;
+        let x = word ^ (u64::from(b'.') * ONES);
+        let zero = !(((x & !HIGH).wrapping_add(!HIGH)) | x) & HIGH;
+        dots += zero.count_ones();
+    };
+
+    let mut suffixes = SuffixHashes::new(seed);
+    let mut h = seed;
+    let mut end = bytes.len();
+    while end >= 8 {
+        let w = word(&bytes[end - 8..end]);
+        check(w);
+        h = step(h, w);
+        suffixes.push(h);
+        end -= 8;
+    }
+    if end > 0 {
+        let w = word(&bytes[..end]);
+        check(w);
+        h = step(h, w);
+    }
+    (bad == 0).then(|| (finish(h, bytes.len()), dots as usize, suffixes))
+}
+
+/// Computes the suffix states of any name; see [`normal_name_hash`].
+pub(crate) fn suffix_hashes(seed: u64, bytes: &[u8]) -> SuffixHashes {
+    let mut suffixes = SuffixHashes::new(seed);
+    let mut h = seed;
+    let mut end = bytes.len();
+    while end >= 8 && suffixes.words < SUFFIX_WORDS {
+        h = step(h, word(&bytes[end - 8..end]));
+        suffixes.push(h);
+        end -= 8;
+    }
+    suffixes
 }
 
 /// MurmurHash3's 64-bit finaliser.
@@ -295,6 +459,68 @@ mod tests {
         assert_eq!(hex_digest::<2>("abc"), None);
         assert_eq!(hex_digest::<2>("zzzz"), None);
         assert_eq!(to_hex(&[0xab, 0x01]), "ab01");
+    }
+
+    #[test]
+    fn normal_name_hash_agrees_with_the_plain_forms() {
+        let names = [
+            "",
+            "a",
+            "evil.com",
+            "www.evil.co.uk",
+            "a.b.c.d.e.f.g.h.i",
+            "Evil.com",
+            "evil.coM",
+            "b\u{fc}cher.de",
+            "xn--bcher-kva.example",
+            "...",
+            "x@[]{}.`~.AZaz",
+            "@",
+            "[",
+            "`",
+            "{",
+        ];
+        for name in names {
+            let want = name
+                .bytes()
+                .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+                .then(|| (hash(7, name.as_bytes()), name.matches('.').count()));
+            let got = normal_name_hash(7, name.as_bytes()).map(|(h, dots, _)| (h, dots));
+            assert_eq!(got, want, "{name}");
+        }
+        for b in 0..=255u8 {
+            let name = [b'a', b, b'.', b'z'];
+            let ok = b.is_ascii() && !b.is_ascii_uppercase();
+            let dots = 1 + usize::from(b == b'.');
+            assert_eq!(
+                normal_name_hash(3, &name).map(|(h, dots, _)| (h, dots)),
+                ok.then(|| (hash(3, &name), dots)),
+                "byte {b}"
+            );
+        }
+    }
+
+    #[test]
+    fn suffix_hashes_agree_with_hashing_each_suffix() {
+        let long = "label.".repeat(60) + "example";
+        for name in [
+            "a",
+            "evil.com",
+            "www.mail.evil.co.uk",
+            "x.yy.zzz.wwww.vvvvv.uuuuuuuuu",
+            &long,
+        ] {
+            let bytes = name.as_bytes();
+            let normal = normal_name_hash(5, bytes).map(|(_, _, s)| s);
+            let any = suffix_hashes(5, bytes);
+            for at in 0..bytes.len() {
+                let want = hash(5, &bytes[at..]);
+                assert_eq!(any.suffix(bytes, at), want, "{name} at {at}");
+                if let Some(normal) = &normal {
+                    assert_eq!(normal.suffix(bytes, at), want, "{name} at {at}");
+                }
+            }
+        }
     }
 
     #[test]

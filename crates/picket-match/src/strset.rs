@@ -178,6 +178,13 @@ impl StrSet {
         }
     }
 
+    /// False when no entry has hash `hash`: the filter alone, one memory
+    /// read, for a caller that tests several hashes before any lookup.
+    #[inline]
+    pub(crate) fn may_contain(&self, hash: u64) -> bool {
+        self.bloom.may_contain(hash)
+    }
+
     /// Returns the stored string at arena offset `off`.
     #[inline]
     pub(crate) fn string_at(&self, off: u32) -> &[u8] {

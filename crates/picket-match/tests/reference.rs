@@ -398,3 +398,126 @@ proptest! {
         prop_assert_eq!(picket_event::host::parse_ipv4(&host), reference, "{}", host);
     }
 }
+
+// ---------- long names and whole HTTP events ----------
+
+/// Names of up to a dozen labels, longer than one batch of the walk.
+fn long_name() -> impl Strategy<Value = String> {
+    prop::collection::vec(label(), 1..13).prop_map(|labels| labels.join("."))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn long_names_match_reference(
+        entries in prop::collection::vec((long_name(), any::<bool>(), prop::bool::weighted(0.2)), 0..25),
+        probes in prop::collection::vec((long_name(), any::<bool>()), 1..25),
+    ) {
+        let entries: Vec<Entry> = entries.into_iter().map(|(v, wide, allow)| Entry {
+            indicator: indicator(IndicatorKind::Domain, v, wide),
+            allow,
+        }).collect();
+        let matcher = build(&entries);
+        for (query, upper) in probes {
+            let spelt = if upper { query.to_ascii_uppercase() } else { query.clone() };
+            let mut hits = Vec::new();
+            matcher.match_domain(&spelt, MatchedField::DnsQuery, &mut hits);
+            let got: BTreeSet<String> = hits.iter().map(|h| h.indicator.clone()).collect();
+            prop_assert_eq!(&got, &reference_domain(&entries, &query), "name {}", spelt);
+        }
+    }
+}
+
+/// Generates a request target as a proxy logs it: absolute (with a port,
+/// user information or an address host) or a `CONNECT` authority.
+fn target() -> impl Strategy<Value = String> {
+    let host = prop::sample::select(vec![
+        "evil.com",
+        "Evil.com",
+        "a.evil.com",
+        "b.net",
+        "b.net:8080",
+        "evil.com:80",
+        "evil.com:443",
+        "10.0.0.1",
+        "0x0a.0.0.1",
+        "evil.com.",
+        "[2001:db8::1]",
+    ]);
+    let path = prop::sample::select(vec!["/", "/a", "/a/b", "/gate.php?x=1", "/a%2f/b?y", ""]);
+    (host, path, 0u8..3).prop_map(|(host, path, form)| match form {
+        0 => format!("http://{host}{path}"),
+        1 => format!("HTTPS://user@{host}{path}"),
+        _ => host.to_owned(),
+    })
+}
+
+/// Returns the (field, indicator) pairs of `hits` at `field`.
+fn at(hits: &[IntelHit], field: MatchedField) -> BTreeSet<String> {
+    hits.iter()
+        .filter(|h| h.field == field)
+        .map(|h| h.indicator.clone())
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A Squid line parsed and matched whole hits the same URL and host
+    /// indicators as the URL and the host matched on their own.
+    #[test]
+    fn http_events_match_as_their_parts(
+        urls in prop::collection::vec((url(), any::<bool>(), prop::bool::weighted(0.15)), 0..20),
+        names in prop::collection::vec((
+            prop::sample::select(vec!["evil.com", "a.evil.com", "b.net", "com"]),
+            any::<bool>(),
+            prop::bool::weighted(0.15),
+        ), 0..8),
+        targets in prop::collection::vec(target(), 1..20),
+    ) {
+        let mut entries: Vec<Entry> = urls.iter().map(|(u, prefix, allow)| Entry {
+            indicator: indicator(IndicatorKind::Url, u.clone(), *prefix),
+            allow: *allow,
+        }).collect();
+        entries.extend(names.iter().map(|(n, wide, allow)| Entry {
+            indicator: indicator(IndicatorKind::Domain, (*n).to_owned(), *wide),
+            allow: *allow,
+        }));
+        let matcher = build(&entries);
+
+        let log: String = targets.iter().map(|t| {
+            format!("1700000000.000 1 10.9.9.9 TCP_MISS/200 5 GET {t} - HIER_NONE/- -\n")
+        }).collect();
+        let (events, _, _) = picket_sources::read_all(
+            log.as_bytes(),
+            picket_sources::Format::Squid,
+            &picket_sources::ReaderConfig::default(),
+        );
+        prop_assert_eq!(events.len(), targets.len());
+        for event in &events {
+            let picket_event::Event::Http(http) = event else {
+                unreachable!("Squid lines are HTTP events")
+            };
+            let mut hits = Vec::new();
+            matcher.match_event(event, &mut hits);
+
+            let mut url_hits = Vec::new();
+            matcher.match_url(&http.url, http.host.as_deref(), MatchedField::Url, &mut url_hits);
+            prop_assert_eq!(at(&hits, MatchedField::Url), at(&url_hits, MatchedField::Url), "url {}", http.url);
+
+            let mut host_hits = Vec::new();
+            if let Some(host) = http.host.as_deref()
+                && picket_event::host::parse_ip(host).is_none()
+            {
+                matcher.match_domain(host, MatchedField::HttpHost, &mut host_hits);
+            }
+            prop_assert_eq!(
+                at(&hits, MatchedField::HttpHost),
+                at(&host_hits, MatchedField::HttpHost),
+                "host {:?}",
+                http.host
+            );
+        }
+    }
+}
