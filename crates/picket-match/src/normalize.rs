@@ -304,8 +304,9 @@ fn word(bytes: &[u8]) -> u64 {
 }
 
 /// Most whole words of a name whose suffix states [`SuffixHashes`] keeps:
-/// 256 bytes, more than a DNS name holds.
-const SUFFIX_WORDS: usize = 32;
+/// 64 bytes, more than nearly every host name has. Kept small because the
+/// states are made for every name matched.
+const SUFFIX_WORDS: usize = 8;
 
 /// The hash of every suffix of one name for the price of one pass: the
 /// hash state after each whole word from the end.

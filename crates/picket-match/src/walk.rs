@@ -13,8 +13,9 @@ use picket_intel::IndicatorKind;
 use crate::matcher::Matcher;
 use crate::normalize::{self, SuffixHashes, hash};
 
-/// Levels of a walk hashed and tested together.
-const BATCH: usize = 8;
+/// Levels of a walk hashed and tested together: a name and three parents
+/// cover nearly every name, and a larger batch costs copying on every one.
+const BATCH: usize = 4;
 
 /// A normalised name with the first batch of its walk's levels hashed.
 pub(crate) struct NameKey<'a> {
@@ -23,7 +24,6 @@ pub(crate) struct NameKey<'a> {
 }
 
 /// Up to [`BATCH`] levels of a walk: where each suffix starts and its hash.
-#[derive(Clone, Copy)]
 struct Levels {
     at: [usize; BATCH],
     hash: [u64; BATCH],
@@ -134,7 +134,8 @@ impl Matcher {
             return;
         }
         let bytes = key.norm.as_bytes();
-        let mut batch = key.first;
+        let mut next;
+        let mut batch = &key.first;
         loop {
             let mut maybe = 0u32;
             for (i, &h) in batch.hash[..batch.len].iter().enumerate() {
@@ -164,7 +165,8 @@ impl Matcher {
             match batch.next {
                 Some((pos, labels)) => {
                     let suffixes = normalize::suffix_hashes(self.seed, bytes);
-                    batch = self.levels(bytes, &suffixes, 0, pos, labels);
+                    next = self.levels(bytes, &suffixes, 0, pos, labels);
+                    batch = &next;
                 }
                 None => return,
             }
