@@ -18,9 +18,12 @@
 //! State, keyed by client: per client up to `max_shapes_per_client` shapes,
 //! each holding up to `max_evidence` events and a set of 8-byte name hashes
 //! (at most `max_shape_names_tracked`); `max_clients` clients. Plus a
-//! de-duplication table of `max_alerted_names` 16-byte keys. At the defaults
-//! the worst case is about 50,000 x 64 x (16 events + 4 KiB of hashes); in
-//! practice a client holds only the shapes of its failing lookups.
+//! de-duplication table of `max_alerted_names` 16-byte keys, and per client
+//! up to `max_shape_names_tracked` held names (text and hash) with
+//! `max_evidence` events. At the defaults the worst case is about 50,000 x
+//! 64 x (16 events + 4 KiB of hashes) for the shapes. Held names add 50,000
+//! x (16 events + 512 names of up to 253 bytes). In practice a client holds
+//! only the shapes of its failing lookups.
 
 use std::net::IpAddr;
 
@@ -125,7 +128,10 @@ struct NxWindow {
     alerts: u32,
     /// Held names, up to `max_shape_names_tracked`.
     held: Vec<String>,
-    /// Held names past that limit, counted only.
+    /// Hashes of the held names. A name comes back when the de-duplication
+    /// table evicts its pair, and is listed once.
+    held_hashes: hashbrown::HashSet<u64>,
+    /// Held names past that limit, counted only (repeats included).
     held_uncounted: u64,
     /// Evidence for the held names, up to `max_evidence` events.
     held_events: Vec<Event>,
@@ -138,6 +144,7 @@ impl NxWindow {
             start,
             alerts: 0,
             held: Vec::new(),
+            held_hashes: hashbrown::HashSet::new(),
             held_uncounted: 0,
             held_events: Vec::new(),
             held_max_lexical: 0.0,
@@ -252,7 +259,7 @@ impl DgaDetector {
             .entry(client, now, || NxWindow::new(now.as_nanos()));
 
         if now.as_nanos().saturating_sub(state.start) >= window {
-            if let Some(alert) = held_alert(state, &self.config, "window closed") {
+            if let Some(alert) = held_alert(client, state, &self.config, "window closed") {
                 alerts.push(alert);
             }
             *state = NxWindow::new(now.as_nanos());
@@ -275,7 +282,12 @@ impl DgaDetector {
             .nx_alerts
             .entry(client, now, || NxWindow::new(now.as_nanos()));
 
+        let hash = name_hash(registered);
+        if state.held_hashes.contains(&hash) {
+            return;
+        }
         if state.held.len() < self.config.max_shape_names_tracked {
+            state.held_hashes.insert(hash);
             state.held.push(registered.to_owned());
         } else {
             state.held_uncounted += 1;
@@ -465,9 +477,14 @@ fn shape_alert(
     .with_detail("names", names)
 }
 
-/// Builds the alert that lists a client's held names, or `None` when no name
-/// was held.
-fn held_alert(state: &mut NxWindow, config: &DgaConfig, reason: &str) -> Option<Alert> {
+/// Builds the alert that lists the names `client` held, or `None` when no
+/// name was held.
+fn held_alert(
+    client: IpAddr,
+    state: &mut NxWindow,
+    config: &DgaConfig,
+    reason: &str,
+) -> Option<Alert> {
     if state.held.is_empty() {
         return None;
     }
@@ -476,28 +493,30 @@ fn held_alert(state: &mut NxWindow, config: &DgaConfig, reason: &str) -> Option<
     let count = names.len() as u64 + std::mem::take(&mut state.held_uncounted);
 
     // Scored like the single-name NXDOMAIN alert for the most random name.
+    // The host is the table's key, since `max_evidence` may keep no event.
+    // The unspecified address is the key of events without a client.
     let score = 0.45 + 0.3 * ((state.held_max_lexical - 0.5) / 0.5).clamp(0.0, 1.0);
-    let client = events
-        .last()
-        .and_then(|e| e.client().ip)
-        .map_or_else(|| "a client".to_owned(), |ip| ip.to_string());
+    let host = (!client.is_unspecified()).then_some(client);
+    let client_text = host.map_or_else(|| "A client".to_owned(), |ip| ip.to_string());
+    let mut alert = Alert::new(
+        ID,
+        score,
+        format!(
+            "{client_text} got NXDOMAIN for {count} more random-looking domains in {} s",
+            config.window_secs
+        ),
+        events,
+    );
+    alert.host = host;
     Some(
-        Alert::new(
-            ID,
-            score,
-            format!(
-                "{client} got NXDOMAIN for {count} more random-looking domains in {} s",
-                config.window_secs
-            ),
-            events,
-        )
-        .with_detail("kind", "lexical_held")
-        .with_detail("reason", reason)
-        .with_detail("held_names", count)
-        .with_detail("max_nx_alerts_per_window", config.max_nx_alerts_per_window)
-        .with_detail("min_lexical_score", config.min_lexical_score)
-        .with_detail("max_lexical_score", round(state.held_max_lexical))
-        .with_detail("names", names),
+        alert
+            .with_detail("kind", "lexical_held")
+            .with_detail("reason", reason)
+            .with_detail("held_names", count)
+            .with_detail("max_nx_alerts_per_window", config.max_nx_alerts_per_window)
+            .with_detail("min_lexical_score", config.min_lexical_score)
+            .with_detail("max_lexical_score", round(state.held_max_lexical))
+            .with_detail("names", names),
     )
 }
 
@@ -548,8 +567,8 @@ impl picket_event::Detector for DgaDetector {
 
     fn finish(&mut self, alerts: &mut Vec<Alert>) {
         let config = self.config.clone();
-        self.nx_alerts.drain(|_, mut state| {
-            if let Some(alert) = held_alert(&mut state, &config, "end of input") {
+        self.nx_alerts.drain(|client, mut state| {
+            if let Some(alert) = held_alert(client, &mut state, &config, "end of input") {
                 alerts.push(alert);
             }
         });
@@ -560,5 +579,91 @@ impl picket_event::Detector for DgaDetector {
                 }
             });
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use picket_event::Detector;
+
+    use super::*;
+
+    /// Names the shipped model scores as random-looking.
+    const RANDOM: [&str; 3] = [
+        "xjq7vkz9wqpl3hd.com",
+        "qz8vwx4kjp2mtr.net",
+        "vk3qzx9wjp7rlt.org",
+    ];
+
+    fn nxdomain(secs: i64, name: &str) -> Event {
+        Event::Dns(DnsEvent {
+            timestamp: Timestamp::from_nanos(1_700_000_000_000_000_000 + secs * 1_000_000_000),
+            client_ip: Some("10.9.9.12".parse().unwrap()),
+            query_name: name.into(),
+            rcode: Some(ResponseCode::NXDOMAIN),
+            ..DnsEvent::default()
+        })
+    }
+
+    /// Runs a detector with no single-name NXDOMAIN alerts and returns its
+    /// `lexical_held` alerts.
+    fn held_alerts(config: DgaConfig, events: &[Event]) -> Vec<Alert> {
+        let allowlist = std::sync::Arc::new(Allowlist::new(false, &[]));
+        let mut detector = DgaDetector::new(
+            DgaConfig {
+                max_nx_alerts_per_window: 0,
+                min_shape_names: 100,
+                ..config
+            },
+            allowlist,
+        );
+        let mut alerts = Vec::new();
+        for event in events {
+            detector.observe(event, &[], &mut alerts);
+        }
+        detector.finish(&mut alerts);
+        alerts
+            .into_iter()
+            .filter(|a| a.details["kind"] == "lexical_held")
+            .collect()
+    }
+
+    #[test]
+    fn held_name_listed_once_after_dedupe_eviction() {
+        // A two-pair de-duplication table evicts each name before it comes
+        // back, so every repeat reaches the held list.
+        let config = DgaConfig {
+            max_alerted_names: 2,
+            ..DgaConfig::default()
+        };
+        let events: Vec<Event> = (0..9)
+            .map(|i| nxdomain(i, RANDOM[i as usize % 3]))
+            .collect();
+
+        let alerts = held_alerts(config, &events);
+
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert_eq!(alerts[0].details["held_names"], 3);
+        assert_eq!(alerts[0].details["names"], serde_json::json!(RANDOM));
+    }
+
+    #[test]
+    fn held_alert_names_host_without_evidence() {
+        let config = DgaConfig {
+            max_evidence: 0,
+            ..DgaConfig::default()
+        };
+        let events = [nxdomain(0, RANDOM[0])];
+
+        let alerts = held_alerts(config, &events);
+
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert!(alerts[0].events.is_empty());
+        assert_eq!(alerts[0].host, Some("10.9.9.12".parse().unwrap()));
+        assert!(
+            alerts[0].summary.starts_with("10.9.9.12 "),
+            "{}",
+            alerts[0].summary
+        );
     }
 }
