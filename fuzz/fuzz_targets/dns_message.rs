@@ -3,7 +3,8 @@
 //! The input is one DNS message. It is decoded with the default limits and
 //! with tight ones (two pointer jumps, three records per section), and both
 //! results go through a pairer twice, once as a query's direction and once
-//! as a response's, so every pairing path sees hostile messages.
+//! as a response's, so every pairing path sees hostile messages. Every
+//! query and record name in the events must be in zone-file form.
 #![no_main]
 
 use std::sync::Arc;
@@ -32,6 +33,36 @@ fn meta(forward: bool, packet: u64) -> PacketMeta {
     }
 }
 
+/// Panics unless `name` is in zone-file form: printable ASCII, and each `\`
+/// starts `\.`, `\\` or a `\DDD` escape of a byte.
+fn assert_presentation(name: &str) {
+    let bytes = name.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        assert!(matches!(byte, 0x21..=0x7e), "unescaped byte in {name:?}");
+        if byte != b'\\' {
+            i += 1;
+            continue;
+        }
+        match bytes.get(i + 1) {
+            Some(b'.' | b'\\') => i += 2,
+            _ => {
+                let digits = bytes.get(i + 1..i + 4).expect("dangling escape");
+                assert!(
+                    digits.iter().all(u8::is_ascii_digit),
+                    "bad escape in {name:?}"
+                );
+                let value = digits
+                    .iter()
+                    .fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
+                assert!(value <= 255, "escape past 255 in {name:?}");
+                i += 4;
+            }
+        }
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let tight = DnsLimits {
         max_pointer_jumps: 2,
@@ -52,4 +83,10 @@ fuzz_target!(|data: &[u8]| {
     }
     pairer.flush(&mut events);
     assert_eq!(pairer.pending(), 0);
+    for event in &events {
+        assert_presentation(&event.query_name);
+        for record in event.answers.iter().chain(&event.authorities) {
+            assert_presentation(&record.name);
+        }
+    }
 });
