@@ -86,7 +86,7 @@ pub struct MatcherStats {
     pub heap_bytes: usize,
 }
 
-/// An HTTP host read for matching.
+/// An HTTP host or DNS query name read for matching.
 enum HostKey<'a> {
     /// An address.
     Ip(IpAddr),
@@ -192,11 +192,17 @@ impl Matcher {
     /// full event only when this finds a hit.
     pub fn match_view(&self, view: &EventView<'_>, hits: &mut Vec<IntelHit>) {
         let start = hits.len();
+        // The HTTP host, or the DNS query name, which is always a name.
         let host = match (view.kind, view.host) {
             (EventKind::Http, Some(host)) => self.host_key(host),
+            (EventKind::Dns, _) if !view.query_name.is_empty() && !self.domains.is_empty_set() => {
+                self.name_key(view.query_name)
+                    .map_or(HostKey::Neither, HostKey::Name)
+            }
             _ => HostKey::Neither,
         };
-        self.warm(view.client_ip, view.server_ip, &host);
+        let url = view.kind == EventKind::Http;
+        self.warm(view.client_ip, view.server_ip, &host, url);
 
         if let Some(ip) = view.client_ip {
             self.ip(ip, MatchedField::ClientIp, hits, start);
@@ -206,7 +212,7 @@ impl Matcher {
         }
         match view.kind {
             EventKind::Http => self.http(view, &host, hits, start),
-            EventKind::Dns => self.dns(view, hits, start),
+            EventKind::Dns => self.dns(view, &host, hits, start),
             EventKind::Tls => self.tls(view, hits, start),
         }
     }
@@ -365,9 +371,9 @@ impl Matcher {
         }
     }
 
-    fn dns(&self, e: &EventView<'_>, hits: &mut Vec<IntelHit>, start: usize) {
-        if !e.query_name.is_empty() {
-            self.domain(e.query_name, MatchedField::DnsQuery, hits, start);
+    fn dns(&self, e: &EventView<'_>, name: &HostKey<'_>, hits: &mut Vec<IntelHit>, start: usize) {
+        if let HostKey::Name(key) = name {
+            self.walk(key, e.query_name, MatchedField::DnsQuery, hits, start);
         }
         for answer in e.answer_values() {
             match answer {
@@ -386,12 +392,13 @@ impl Matcher {
     }
 
     /// Reads the filter words that the event's addresses and host name
-    /// will test, all at once, so that their cache misses (nearly every
-    /// event's main cost with a large indicator set) overlap instead of
-    /// queueing one after the other. The tests themselves come later and
-    /// find the words in the first-level cache.
+    /// (and, with `url`, the URL-host filter's) will test, all at once, so
+    /// that their cache misses, nearly every event's main cost with a large
+    /// indicator set, overlap instead of queueing one after the other. The
+    /// tests themselves come later and find the words in the first-level
+    /// cache.
     #[inline]
-    fn warm(&self, client: Option<IpAddr>, server: Option<IpAddr>, host: &HostKey<'_>) {
+    fn warm(&self, client: Option<IpAddr>, server: Option<IpAddr>, host: &HostKey<'_>, url: bool) {
         let mut any = false;
         for ip in [client, server].into_iter().flatten() {
             if let IpAddr::V4(a) = ip {
@@ -400,7 +407,9 @@ impl Matcher {
         }
         if let HostKey::Name(key) = host {
             any |= key.warm(self);
-            any |= self.url_hosts.may_contain(key.hash());
+            if url {
+                any |= self.url_hosts.may_contain(key.hash());
+            }
         }
         std::hint::black_box(any);
     }
