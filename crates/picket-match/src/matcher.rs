@@ -392,11 +392,10 @@ impl Matcher {
     }
 
     /// Reads the filter words that the event's addresses and host name
-    /// (and, with `url`, the URL-host filter's) will test, all at once, so
-    /// that their cache misses, nearly every event's main cost with a large
-    /// indicator set, overlap instead of queueing one after the other. The
-    /// tests themselves come later and find the words in the first-level
-    /// cache.
+    /// will test (with `url`, the URL-host filter's too) all at once. Their
+    /// cache misses, nearly every event's main cost with a large indicator
+    /// set, then overlap instead of queueing. The tests themselves come
+    /// later and find the words in the first-level cache.
     #[inline]
     fn warm(&self, client: Option<IpAddr>, server: Option<IpAddr>, host: &HostKey<'_>, url: bool) {
         let mut any = false;
