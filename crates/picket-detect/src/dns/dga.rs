@@ -477,6 +477,30 @@ fn shape_alert(
     .with_detail("names", names)
 }
 
+/// Drops from a client's held names those that its shape alerts in
+/// `new_alerts` list, so that no name is listed twice.
+///
+/// NOTE: a shape alert raised after the held names were reported (its shape
+/// window closes later) still lists them again.
+fn unhold_listed(state: &mut NxWindow, new_alerts: &[Alert]) {
+    let listed = new_alerts
+        .iter()
+        .filter(|alert| {
+            alert
+                .details
+                .get("kind")
+                .is_some_and(|k| k == "nxdomain_shape")
+        })
+        .filter_map(|alert| alert.details.get("names")?.as_array())
+        .flatten()
+        .filter_map(|name| name.as_str());
+    for name in listed {
+        if state.held_hashes.remove(&name_hash(name)) {
+            state.held.retain(|held| held != name);
+        }
+    }
+}
+
 /// Builds the alert that lists the names `client` held, or `None` when no
 /// name was held.
 fn held_alert(
@@ -485,7 +509,7 @@ fn held_alert(
     config: &DgaConfig,
     reason: &str,
 ) -> Option<Alert> {
-    if state.held.is_empty() {
+    if state.held.is_empty() && state.held_uncounted == 0 {
         return None;
     }
     let names = std::mem::take(&mut state.held);
@@ -561,23 +585,45 @@ impl picket_event::Detector for DgaDetector {
         let lexical = self.lexical(&parts);
         self.lexical_alert(event, dns, &parts, lexical, nx, alerts);
         if nx {
+            let first_shape_alert = alerts.len();
             self.behaviour(event, dns, &parts, lexical, alerts);
+            let client = client_key(dns);
+            if self
+                .nx_alerts
+                .get(&client)
+                .is_some_and(|s| !s.held.is_empty())
+            {
+                let state = self
+                    .nx_alerts
+                    .entry(client, dns.timestamp, || NxWindow::new(0));
+                unhold_listed(state, &alerts[first_shape_alert..]);
+            }
         }
     }
 
     fn finish(&mut self, alerts: &mut Vec<Alert>) {
         let config = self.config.clone();
-        self.nx_alerts.drain(|client, mut state| {
-            if let Some(alert) = held_alert(client, &mut state, &config, "end of input") {
-                alerts.push(alert);
-            }
-        });
-        self.clients.drain(|_, mut state| {
+
+        // Shape alerts first, so that the held names they list are dropped.
+        let nx_alerts = &mut self.nx_alerts;
+        self.clients.drain(|client, mut state| {
+            let first_shape_alert = alerts.len();
             state.shapes.drain(|shape, mut slot| {
                 if slot.alerted && !slot.pending_names.is_empty() {
                     alerts.push(shape_alert(&mut slot, &shape, &config, "end of input"));
                 }
             });
+            if nx_alerts.get(&client).is_some_and(|s| !s.held.is_empty()) {
+                // The key is present, so the entry neither evicts nor creates.
+                let held = nx_alerts.entry(client, Timestamp::UNIX_EPOCH, || NxWindow::new(0));
+                unhold_listed(held, &alerts[first_shape_alert..]);
+            }
+        });
+
+        self.nx_alerts.drain(|client, mut state| {
+            if let Some(alert) = held_alert(client, &mut state, &config, "end of input") {
+                alerts.push(alert);
+            }
         });
     }
 }
@@ -665,5 +711,45 @@ mod tests {
             "{}",
             alerts[0].summary
         );
+    }
+
+    #[test]
+    fn held_names_skip_shape_alert_names() {
+        // Forty failures of one shape: the shape alerts list every name, so
+        // none of them is held as well.
+        let mut seed: u64 = 12_345;
+        let events: Vec<Event> = (0..40)
+            .map(|i| {
+                let label: String = (0..12)
+                    .map(|_| {
+                        seed = seed
+                            .wrapping_mul(6_364_136_223_846_793_005)
+                            .wrapping_add(1_442_695_040_888_963_407);
+                        char::from(b'a' + ((seed >> 33) % 26) as u8)
+                    })
+                    .collect();
+                nxdomain(i, &format!("{label}.com"))
+            })
+            .collect();
+        let allowlist = std::sync::Arc::new(Allowlist::new(false, &[]));
+        let mut detector = DgaDetector::new(DgaConfig::default(), allowlist);
+        let mut alerts = Vec::new();
+        for event in &events {
+            detector.observe(event, &[], &mut alerts);
+        }
+        detector.finish(&mut alerts);
+
+        let names_of = |kind: &str| -> Vec<String> {
+            alerts
+                .iter()
+                .filter(|a| a.details["kind"] == kind)
+                .flat_map(|a| a.details["names"].as_array().unwrap().clone())
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect()
+        };
+        let shape = names_of("nxdomain_shape");
+        let held = names_of("lexical_held");
+        assert_eq!(shape.len(), 40, "{alerts:?}");
+        assert!(held.iter().all(|n| !shape.contains(n)), "{held:?}");
     }
 }
