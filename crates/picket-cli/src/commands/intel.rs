@@ -338,7 +338,7 @@ fn open_reader(path: &Path) -> anyhow::Result<Store> {
         "the store {} does not exist; run `picket intel import` or `pull` first",
         path.display()
     );
-    // An import that was killed leaves its rollback journal; only a writer
+    // An import that was killed leaves its rollback journal. Only a writer
     // can play it back, so a reader cannot open the store until one has.
     let mut journal = path.as_os_str().to_owned();
     journal.push("-journal");
