@@ -198,6 +198,10 @@ pub fn ingest(conn: &Connection, events: &[DnsEvent]) -> rusqlite::Result<Ingest
              RETURNING id",
         )?;
         let mut seen = tx.prepare_cached("INSERT OR IGNORE INTO pdns_rr_seen (rr_id, role, addr) VALUES (?1, ?2, ?3)")?;
+        // Written in key order, so that neighbouring upserts land on the same
+        // pages of the (rrname, rrtype, rdata) index instead of scattering.
+        let mut answers: Vec<_> = answers.into_iter().collect();
+        answers.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for ((name, rtype, data), sighting) in &answers {
             let is_address = matches!(RecordType(*rtype), RecordType::A | RecordType::AAAA);
             let ip = is_address
@@ -226,6 +230,8 @@ pub fn ingest(conn: &Connection, events: &[DnsEvent]) -> rusqlite::Result<Ingest
         )?;
         let mut failure_client =
             tx.prepare_cached("INSERT OR IGNORE INTO pdns_failure_clients (rrname, rcode, client) VALUES (?1, ?2, ?3)")?;
+        let mut failing: Vec<_> = failing.into_iter().collect();
+        failing.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for ((name, qtype, rcode), sighting) in &failing {
             upsert_failure.execute(params![name, reverse_name(name), qtype, rcode, sighting.first, sighting.last, sighting.count])?;
             for client in &sighting.clients {
@@ -239,6 +245,8 @@ pub fn ingest(conn: &Connection, events: &[DnsEvent]) -> rusqlite::Result<Ingest
                  first_seen = min(first_seen, excluded.first_seen),
                  last_seen = max(last_seen, excluded.last_seen)",
         )?;
+        let mut domains: Vec<_> = domains.into_iter().collect();
+        domains.sort_unstable_by(|a, b| a.0.cmp(b.0));
         for (registered, (first, last)) in &domains {
             upsert_domain.execute(params![registered, first, last])?;
         }
