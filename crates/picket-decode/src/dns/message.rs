@@ -3,6 +3,7 @@
 
 use picket_event::dns::{DnsFlags, ResponseCode};
 use picket_event::{Anomaly, RecordType, ResourceRecord};
+use smallvec::SmallVec;
 
 use super::anomalies::AnomalySet;
 use super::limits::DnsLimits;
@@ -111,8 +112,9 @@ pub struct DnsMessage {
     /// The header, or `None` when the message is shorter than 12 bytes
     /// (`DnsTruncatedHeader`).
     pub header: Option<DnsHeader>,
-    /// The question section.
-    pub questions: Vec<Question>,
+    /// The question section. Nearly every message has one question, which is
+    /// kept inline without an allocation.
+    pub questions: SmallVec<[Question; 1]>,
     /// The answer section.
     pub answers: Vec<ResourceRecord>,
     /// The authority section.
@@ -219,16 +221,13 @@ struct Decoder<'a, 'b> {
 
 impl Decoder<'_, '_> {
     /// The question section (RFC 1035 section 4.1.2).
-    fn questions(&mut self, count: u16, out: &mut Vec<Question>) -> Result<(), Stop> {
-        let expected = usize::from(count)
-            .min(self.limits.max_records_per_section)
-            .min(8);
-        if out.capacity() == 0 {
-            // Allocating afresh skips the growth path a reserve on an empty vector takes.
-            *out = Vec::with_capacity(expected);
-        } else {
-            out.reserve(expected);
-        }
+    fn questions(&mut self, count: u16, out: &mut SmallVec<[Question; 1]>) -> Result<(), Stop> {
+        // One question sits inline; more (mDNS may ask several) move to the heap.
+        out.reserve(
+            usize::from(count)
+                .min(self.limits.max_records_per_section)
+                .min(8),
+        );
         for index in 0..usize::from(count) {
             self.section_entry_start()?;
             let keep = self.within_record_limit(index);
