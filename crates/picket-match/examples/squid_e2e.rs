@@ -116,45 +116,59 @@ fn run(log: &Path, total: usize) {
         started.elapsed().as_secs_f64()
     );
 
-    let options = picket_sources::OpenOptions {
-        format: Some(picket_sources::Format::Squid),
-        ..picket_sources::OpenOptions::default()
-    };
-    let (started, cpu) = (
-        Instant::now(),
-        testdata::thread_cpu_seconds().unwrap_or(0.0),
-    );
-    let mut reader = picket_sources::open(log, &options).unwrap();
     let mut hits = Vec::new();
-    let (mut events, mut matched_events, mut total_hits, mut rejected) = (0u64, 0u64, 0u64, 0u64);
-    let mut event = Event::Http(HttpEvent::default());
-    while let Some(item) = reader.next_into(&mut event) {
-        match item {
-            Ok(()) => {
-                events += 1;
-                matcher.match_event(&event, &mut hits);
-                if !hits.is_empty() {
-                    matched_events += 1;
-                    total_hits += hits.len() as u64;
-                    hits.clear();
-                }
-            }
-            Err(_) => rejected += 1,
+    let (mut matched_events, mut total_hits) = (0u64, 0u64);
+    let pass = read_all(log, |event| {
+        matcher.match_event(event, &mut hits);
+        if !hits.is_empty() {
+            matched_events += 1;
+            total_hits += hits.len() as u64;
+            hits.clear();
         }
-    }
-    let (dt, dcpu) = (
-        started.elapsed().as_secs_f64(),
-        testdata::thread_cpu_seconds().unwrap_or(0.0) - cpu,
-    );
+    });
     println!(
-        "parsed and matched {events} lines ({rejected} rejected) in {dt:.2} s wall, {dcpu:.2} s CPU: {:.2} M lines/s wall, {:.2} M lines/s CPU time; {matched_events} lines hit, {total_hits} hits",
-        events as f64 / dt / 1e6,
-        events as f64 / dcpu / 1e6
+        "parsed and matched {} lines ({} rejected) in {:.2} s wall, {:.2} s CPU: {:.2} M lines/s wall, {:.2} M lines/s CPU time; {matched_events} lines hit, {total_hits} hits",
+        pass.events,
+        pass.rejected,
+        pass.wall,
+        pass.cpu,
+        pass.events as f64 / pass.wall / 1e6,
+        pass.events as f64 / pass.cpu / 1e6
     );
 }
 
 /// Parses every line without matching: the parser's share of `run`.
 fn parse_only(log: &Path) {
+    let mut hosts = 0usize;
+    let pass = read_all(log, |event| {
+        if let Event::Http(http) = event {
+            hosts += http.host.as_ref().map_or(0, String::len);
+        }
+    });
+    println!(
+        "parsed {} lines ({} rejected, {hosts} host bytes) in {:.2} s wall, {:.2} s CPU: {:.2} M lines/s wall, {:.2} M lines/s CPU time",
+        pass.events,
+        pass.rejected,
+        pass.wall,
+        pass.cpu,
+        pass.events as f64 / pass.wall / 1e6,
+        pass.events as f64 / pass.cpu / 1e6
+    );
+}
+
+/// Counts and times of one pass over a log.
+struct Pass {
+    events: u64,
+    rejected: u64,
+    /// Seconds of wall time.
+    wall: f64,
+    /// Seconds of this thread's CPU time.
+    cpu: f64,
+}
+
+/// Reads the Squid log into one reused event, as a streaming matcher does,
+/// and hands each event to `each`.
+fn read_all(log: &Path, mut each: impl FnMut(&Event)) -> Pass {
     let options = picket_sources::OpenOptions {
         format: Some(picket_sources::Format::Squid),
         ..picket_sources::OpenOptions::default()
@@ -164,26 +178,21 @@ fn parse_only(log: &Path) {
         testdata::thread_cpu_seconds().unwrap_or(0.0),
     );
     let mut reader = picket_sources::open(log, &options).unwrap();
-    let (mut events, mut rejected, mut hosts) = (0u64, 0u64, 0usize);
+    let (mut events, mut rejected) = (0u64, 0u64);
     let mut event = Event::Http(HttpEvent::default());
     while let Some(item) = reader.next_into(&mut event) {
         match item {
             Ok(()) => {
                 events += 1;
-                if let Event::Http(http) = &event {
-                    hosts += http.host.as_ref().map_or(0, String::len);
-                }
+                each(&event);
             }
             Err(_) => rejected += 1,
         }
     }
-    let (dt, dcpu) = (
-        started.elapsed().as_secs_f64(),
-        testdata::thread_cpu_seconds().unwrap_or(0.0) - cpu,
-    );
-    println!(
-        "parsed {events} lines ({rejected} rejected, {hosts} host bytes) in {dt:.2} s wall, {dcpu:.2} s CPU: {:.2} M lines/s wall, {:.2} M lines/s CPU time",
-        events as f64 / dt / 1e6,
-        events as f64 / dcpu / 1e6
-    );
+    Pass {
+        events,
+        rejected,
+        wall: started.elapsed().as_secs_f64(),
+        cpu: testdata::thread_cpu_seconds().unwrap_or(0.0) - cpu,
+    }
 }
