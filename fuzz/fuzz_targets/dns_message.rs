@@ -3,7 +3,7 @@
 //! The input is one DNS message. It is decoded with the default limits and
 //! with tight ones (two pointer jumps, three records per section), and both
 //! results go through a pairer twice, once as a query's direction and once
-//! as a response's, so every pairing path sees hostile messages. Every
+//! as a response's, so every pairing path gets hostile messages. Every
 //! query and record name in the events must be in zone-file form.
 #![no_main]
 

@@ -3,7 +3,7 @@
 //! BENCHMARKS.md.
 //!
 //! The data: `--domains` registered domains under a few suffixes, each with a
-//! handful of host names, answered by `--answers` A records each from a pool
+//! handful of host names, resolving to `--answers` A records each from a pool
 //! of addresses that rotates slowly, queried by `--clients` clients through 4
 //! resolvers. Almost every answer is a new (rrname, rrtype, rdata) row, the
 //! worst case for inserts. Seeded, so runs repeat.

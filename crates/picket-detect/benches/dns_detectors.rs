@@ -51,7 +51,7 @@ fn lexical_model(c: &mut Criterion) {
     group.finish();
 }
 
-/// Each detector alone on the 1-in-100 mix, to show where an event's time goes.
+/// Runs each detector alone on the 1-in-100 mix, to show where an event's time goes.
 fn each_detector(c: &mut Criterion) {
     let events = events(100_000, 100);
     let mut group = c.benchmark_group("dns_detector_alone");

@@ -2,10 +2,12 @@
 //! generated events of `benches/dns_detectors.rs`, for a machine shared with
 //! other work, where wall-clock rates understate a core.
 //!
-//! `cargo run --release -p picket-detect --example dns_rate -- [EVERY] [ROUNDS]`:
-//! one event in EVERY is suspicious (0: popular names only; default 100),
-//! ROUNDS passes over 100,000 events (default 50), detectors built afresh per
-//! pass as in the benchmark. Prints wall and CPU time of the passes.
+//! `cargo run --release -p picket-detect --example dns_rate -- [EVERY] [ROUNDS]`
+//!
+//! One event in EVERY is suspicious (0: popular names only, default 100).
+//! ROUNDS is the number of passes over 100,000 events (default 50), with the
+//! detectors built afresh per pass as in the benchmark. The example prints
+//! the wall and CPU time of the passes.
 #![allow(missing_docs, clippy::print_stdout)]
 
 use std::hint::black_box;
@@ -19,7 +21,7 @@ use dns_events::{events, run_all};
 
 /// CPU time this thread has used, in seconds.
 fn thread_cpu_secs() -> f64 {
-    // The stat line is a few hundred bytes, so one read of 4 KiB holds it.
+    // The stat line is a few hundred bytes, so one read of 4 KiB contains it.
     let mut buffer = [0u8; 4096];
     let read = std::fs::File::open("/proc/thread-self/stat")
         .and_then(|mut file| file.read(&mut buffer))
@@ -38,8 +40,8 @@ fn thread_cpu_secs() -> f64 {
     (ticks(11) + ticks(12)) / clock_ticks_per_sec()
 }
 
-/// The kernel's clock tick for /proc times (USER_HZ), which is 100 on x86
-/// and Arm Linux.
+/// Clock ticks per second of /proc times (USER_HZ): 100 on x86 and Arm
+/// Linux.
 fn clock_ticks_per_sec() -> f64 {
     100.0
 }

@@ -12,8 +12,8 @@ use crate::StoreError;
 
 /// Schema version this build writes, kept in SQLite's `user_version`.
 /// Version 2 finds indicators by a key digest (`intel::key_hash`) and
-/// names sources by number; a writer upgrades a version 1 store when it
-/// opens it, and older builds refuse a version 2 store.
+/// numbers their sources. A writer upgrades a version 1 store when it opens
+/// it, and older builds reject a version 2 store.
 const SCHEMA_VERSION: i64 = 2;
 
 /// How long a connection waits for another writer's lock before failing.

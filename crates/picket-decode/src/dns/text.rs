@@ -73,7 +73,7 @@ pub(crate) fn push_decimal(out: &mut String, number: u32) {
 
 /// Appends an IPv4 address in dotted-decimal form.
 pub(crate) fn push_ipv4(out: &mut String, octets: [u8; 4]) {
-    // Built on the stack and appended once: at most 15 characters.
+    // At most 15 characters, so the text is built on the stack and appended once.
     let mut text = [0u8; 15];
     let mut len = 0;
     for (index, octet) in octets.into_iter().enumerate() {

@@ -7,9 +7,9 @@ use picket_detect::dns::{DnsConfig, detectors};
 use picket_event::dns::ResponseCode;
 use picket_event::{DnsEvent, Event, RecordType, ResourceRecord, Timestamp};
 
-/// A mix of popular names resolving with, one event in `suspicious_every`
-/// each, random-looking NXDOMAIN names and long encoded subdomains; 200
-/// clients. `suspicious_every = 0` gives popular names only.
+/// Returns `count` events from 200 clients: popular names that resolve and,
+/// one event in `suspicious_every` each, random-looking NXDOMAIN names and
+/// long encoded subdomains. `suspicious_every = 0` gives popular names only.
 pub fn events(count: usize, suspicious_every: u64) -> Vec<Event> {
     let popular = [
         "www.google.com",

@@ -67,7 +67,7 @@ impl Allowlist {
     /// one whose expiry has not passed at `now`.
     ///
     /// Several detectors ask about the same name in turn, and resolver
-    /// traffic repeats names, so each thread keeps the recent answers (the
+    /// traffic repeats names, so each thread keeps the recent results (the
     /// expiry of the matching suffix) in a [`Recent`] cache.
     pub fn allows(&self, name: &str, now: Timestamp) -> bool {
         thread_local! {

@@ -272,8 +272,8 @@ impl DgaDetector {
     /// Holds a random-looking NXDOMAIN name past the client's alert limit,
     /// to be listed in the alert that closes the window.
     ///
-    /// NOTE: a window closes on the client's next limited lookup or at the
-    /// end of the input, so in a live stream a client that falls silent
+    /// NOTE: a window closes only on the client's next limited lookup or at
+    /// the end of the input. In a live stream a client that falls silent
     /// keeps its held names until then, and a client evicted from the
     /// table loses them.
     fn hold(&mut self, client: IpAddr, event: &Event, registered: &str, lexical: f64) {

@@ -774,7 +774,7 @@ impl DgaModel {
     }
 }
 
-/// What a part of an explained logit is, before its name is written.
+/// The kind of one part of an explained logit, before its name is written.
 #[derive(PartialEq)]
 enum Explained<'a> {
     /// A dense feature, by name.

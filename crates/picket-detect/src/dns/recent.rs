@@ -27,7 +27,7 @@ impl<V: Copy> Recent<V> {
     }
 
     /// Returns the value stored for `(tag, name)`, computing and storing it
-    /// with `compute` when the slot holds another key.
+    /// with `compute` when the slot contains another key.
     pub fn get_or_insert(&mut self, tag: u64, name: &str, compute: impl FnOnce() -> V) -> V {
         let index = (HASHER.hash_one((tag, name)) as usize) & (SLOTS - 1);
         let slot = &mut self.slots[index];

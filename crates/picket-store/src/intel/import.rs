@@ -92,7 +92,7 @@ impl IndicatorFacts {
 }
 
 /// Stores indicators with their sightings. A value already stored gains
-/// or refreshes the sightings of these sources. `now` stands in for
+/// or refreshes the sightings of these sources. `now` is used for
 /// sightings without any time. Run inside a transaction for speed.
 ///
 /// This is [`Import`] with a single chunk.
