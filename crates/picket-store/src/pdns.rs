@@ -102,7 +102,9 @@ pub fn records_anything(event: &DnsEvent) -> bool {
 }
 
 fn is_failure(event: &DnsEvent) -> bool {
-    event.rcode.is_some_and(|code| code != ResponseCode::NOERROR)
+    event
+        .rcode
+        .is_some_and(|code| code != ResponseCode::NOERROR)
 }
 
 /// Counts of one [`ingest`] call.
@@ -165,8 +167,15 @@ pub fn ingest(conn: &Connection, events: &[DnsEvent]) -> rusqlite::Result<Ingest
     for event in events {
         let time = event.timestamp.as_nanos();
         if is_failure(event) {
-            let key = (event.query_name.as_str(), event.query_type.map_or(0, |t| t.0), event.rcode.map_or(0, |c| c.0));
-            failing.entry(key).or_default().add(time, event.client_ip, None);
+            let key = (
+                event.query_name.as_str(),
+                event.query_type.map_or(0, |t| t.0),
+                event.rcode.map_or(0, |c| c.0),
+            );
+            failing
+                .entry(key)
+                .or_default()
+                .add(time, event.client_ip, None);
             counts.failures += 1;
             continue;
         }
@@ -176,7 +185,10 @@ pub fn ingest(conn: &Connection, events: &[DnsEvent]) -> rusqlite::Result<Ingest
         }
         for rr in &event.answers {
             let key = (rr.name.as_str(), rr.rtype.0, rr.data.as_str());
-            answers.entry(key).or_default().add(time, event.client_ip, event.server_ip);
+            answers
+                .entry(key)
+                .or_default()
+                .add(time, event.client_ip, event.server_ip);
             counts.answers += 1;
         }
         if let Some(parts) = split_name(&event.query_name) {
@@ -197,7 +209,9 @@ pub fn ingest(conn: &Connection, events: &[DnsEvent]) -> rusqlite::Result<Ingest
                  count = count + excluded.count
              RETURNING id",
         )?;
-        let mut seen = tx.prepare_cached("INSERT OR IGNORE INTO pdns_rr_seen (rr_id, role, addr) VALUES (?1, ?2, ?3)")?;
+        let mut seen = tx.prepare_cached(
+            "INSERT OR IGNORE INTO pdns_rr_seen (rr_id, role, addr) VALUES (?1, ?2, ?3)",
+        )?;
         // Written in key order, so that neighbouring upserts land on the same
         // pages of the (rrname, rrtype, rdata) index instead of scattering.
         let mut answers: Vec<_> = answers.into_iter().collect();
@@ -209,7 +223,16 @@ pub fn ingest(conn: &Connection, events: &[DnsEvent]) -> rusqlite::Result<Ingest
                 .flatten()
                 .map(|ip| ip_key(ip).to_vec());
             let id: i64 = upsert_rr.query_row(
-                params![name, reverse_name(name), rtype, data, ip, sighting.first, sighting.last, sighting.count],
+                params![
+                    name,
+                    reverse_name(name),
+                    rtype,
+                    data,
+                    ip,
+                    sighting.first,
+                    sighting.last,
+                    sighting.count
+                ],
                 |row| row.get(0),
             )?;
             for client in &sighting.clients {
@@ -233,7 +256,15 @@ pub fn ingest(conn: &Connection, events: &[DnsEvent]) -> rusqlite::Result<Ingest
         let mut failing: Vec<_> = failing.into_iter().collect();
         failing.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for ((name, qtype, rcode), sighting) in &failing {
-            upsert_failure.execute(params![name, reverse_name(name), qtype, rcode, sighting.first, sighting.last, sighting.count])?;
+            upsert_failure.execute(params![
+                name,
+                reverse_name(name),
+                qtype,
+                rcode,
+                sighting.first,
+                sighting.last,
+                sighting.count
+            ])?;
             for client in &sighting.clients {
                 failure_client.execute(params![name, rcode, client.to_string()])?;
             }
@@ -347,7 +378,11 @@ pub struct FailureRecord {
 
 /// Adds the SQL condition and parameters of a name pattern over a table's
 /// `rrname` and `rrname_rev` columns.
-fn name_condition(pattern: &str, conditions: &mut Vec<String>, values: &mut Vec<rusqlite::types::Value>) {
+fn name_condition(
+    pattern: &str,
+    conditions: &mut Vec<String>,
+    values: &mut Vec<rusqlite::types::Value>,
+) {
     let pattern = picket_event::dns::normalize_name(pattern);
     if let Some(below) = pattern.strip_prefix("*.") {
         let prefix = format!("{}.", reverse_name(below));
@@ -377,7 +412,11 @@ fn prefix_end(prefix: &str) -> String {
     end
 }
 
-fn time_conditions(query: &PdnsQuery, conditions: &mut Vec<String>, values: &mut Vec<rusqlite::types::Value>) {
+fn time_conditions(
+    query: &PdnsQuery,
+    conditions: &mut Vec<String>,
+    values: &mut Vec<rusqlite::types::Value>,
+) {
     let fences = [
         ("first_seen >= ?", query.first_seen_after),
         ("first_seen <= ?", query.first_seen_before),
@@ -426,7 +465,11 @@ pub fn query(conn: &Connection, query: &PdnsQuery) -> rusqlite::Result<Vec<PdnsR
         values.push(i64::from(rrtype.0).into());
     }
     time_conditions(query, &mut conditions, &mut values);
-    let limit = if query.limit == 0 { 10_000 } else { query.limit };
+    let limit = if query.limit == 0 {
+        10_000
+    } else {
+        query.limit
+    };
 
     let sql = format!(
         "SELECT id, rrname, rrtype, rdata, first_seen, last_seen, count FROM pdns_rr {} ORDER BY last_seen DESC LIMIT {limit}",
@@ -449,10 +492,14 @@ pub fn query(conn: &Connection, query: &PdnsQuery) -> rusqlite::Result<Vec<PdnsR
         ))
     })?;
     let mut records = Vec::new();
-    let mut seen = conn.prepare_cached("SELECT role, addr FROM pdns_rr_seen WHERE rr_id = ?1 ORDER BY addr LIMIT 1000")?;
+    let mut seen = conn.prepare_cached(
+        "SELECT role, addr FROM pdns_rr_seen WHERE rr_id = ?1 ORDER BY addr LIMIT 1000",
+    )?;
     for row in rows {
         let (id, mut record) = row?;
-        for entry in seen.query_map(params![id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
+        for entry in seen.query_map(params![id], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })? {
             let (role, addr) = entry?;
             if role == 0 {
                 record.clients.push(addr);
@@ -467,12 +514,20 @@ pub fn query(conn: &Connection, query: &PdnsQuery) -> rusqlite::Result<Vec<PdnsR
 
 /// Failing lookups whose name matches `pattern` (same wildcards as
 /// [`PdnsQuery::name`]), time-fenced like [`query`].
-pub fn failures(conn: &Connection, pattern: &str, fences: &PdnsQuery) -> rusqlite::Result<Vec<FailureRecord>> {
+pub fn failures(
+    conn: &Connection,
+    pattern: &str,
+    fences: &PdnsQuery,
+) -> rusqlite::Result<Vec<FailureRecord>> {
     let mut conditions = Vec::new();
     let mut values: Vec<rusqlite::types::Value> = Vec::new();
     name_condition(pattern, &mut conditions, &mut values);
     time_conditions(fences, &mut conditions, &mut values);
-    let limit = if fences.limit == 0 { 10_000 } else { fences.limit };
+    let limit = if fences.limit == 0 {
+        10_000
+    } else {
+        fences.limit
+    };
     let sql = format!(
         "SELECT rrname, qtype, rcode, first_seen, last_seen, count FROM pdns_failures {} ORDER BY last_seen DESC LIMIT {limit}",
         where_clause(&conditions)
@@ -482,7 +537,8 @@ pub fn failures(conn: &Connection, pattern: &str, fences: &PdnsQuery) -> rusqlit
         Ok(FailureRecord {
             rrname: row.get(0)?,
             rrtype: type_name(row.get(1)?),
-            rcode: u16::try_from(row.get::<_, i64>(2)?).map_or_else(|_| "?".into(), |c| ResponseCode(c).to_string()),
+            rcode: u16::try_from(row.get::<_, i64>(2)?)
+                .map_or_else(|_| "?".into(), |c| ResponseCode(c).to_string()),
             time_first: Timestamp::from_nanos(row.get(3)?).as_secs(),
             time_last: Timestamp::from_nanos(row.get(4)?).as_secs(),
             count: row.get(5)?,
@@ -528,7 +584,9 @@ impl PdnsHistory {
             other => Err(other),
         })?;
         let since = conn
-            .query_row("SELECT min(first_seen) FROM pdns_domains", [], |row| row.get::<_, Option<i64>>(0))
+            .query_row("SELECT min(first_seen) FROM pdns_domains", [], |row| {
+                row.get::<_, Option<i64>>(0)
+            })
             .optional()?
             .flatten()
             .map(Timestamp::from_nanos);
@@ -541,7 +599,10 @@ impl DomainHistory for PdnsHistory {
         let result = self
             .conn
             .prepare_cached("SELECT first_seen FROM pdns_domains WHERE registered = ?1")
-            .and_then(|mut s| s.query_row(params![registered_domain], |row| row.get::<_, i64>(0)).optional());
+            .and_then(|mut s| {
+                s.query_row(params![registered_domain], |row| row.get::<_, i64>(0))
+                    .optional()
+            });
         match result {
             Ok(found) => found.map(Timestamp::from_nanos),
             Err(error) => {
@@ -561,7 +622,13 @@ mod tests {
     use super::*;
     use picket_event::ResourceRecord;
 
-    fn event(secs: i64, client: &str, name: &str, rcode: ResponseCode, answers: &[(RecordType, &str)]) -> DnsEvent {
+    fn event(
+        secs: i64,
+        client: &str,
+        name: &str,
+        rcode: ResponseCode,
+        answers: &[(RecordType, &str)],
+    ) -> DnsEvent {
         DnsEvent {
             timestamp: Timestamp::from_nanos(secs * 1_000_000_000),
             client_ip: Some(client.parse().unwrap()),
@@ -571,7 +638,13 @@ mod tests {
             rcode: Some(rcode),
             answers: answers
                 .iter()
-                .map(|(t, d)| ResourceRecord { name: name.into(), rtype: *t, class: 1, ttl: 60, data: (*d).into() })
+                .map(|(t, d)| ResourceRecord {
+                    name: name.into(),
+                    rtype: *t,
+                    class: 1,
+                    ttl: 60,
+                    data: (*d).into(),
+                })
                 .collect(),
             ..DnsEvent::default()
         }
@@ -582,44 +655,127 @@ mod tests {
         create_schema(&conn).unwrap();
         create_schema(&conn).unwrap();
         let events = vec![
-            event(100, "10.0.0.1", "www.example.com", ResponseCode::NOERROR, &[(RecordType::A, "198.51.100.7")]),
-            event(200, "10.0.0.2", "www.example.com", ResponseCode::NOERROR, &[(RecordType::A, "198.51.100.7")]),
-            event(150, "10.0.0.2", "mail.example.com", ResponseCode::NOERROR, &[(RecordType::CNAME, "mx.example.net"), (RecordType::A, "203.0.113.9")]),
-            event(300, "10.0.0.3", "www.example.org", ResponseCode::NOERROR, &[(RecordType::AAAA, "2001:db8::1")]),
+            event(
+                100,
+                "10.0.0.1",
+                "www.example.com",
+                ResponseCode::NOERROR,
+                &[(RecordType::A, "198.51.100.7")],
+            ),
+            event(
+                200,
+                "10.0.0.2",
+                "www.example.com",
+                ResponseCode::NOERROR,
+                &[(RecordType::A, "198.51.100.7")],
+            ),
+            event(
+                150,
+                "10.0.0.2",
+                "mail.example.com",
+                ResponseCode::NOERROR,
+                &[
+                    (RecordType::CNAME, "mx.example.net"),
+                    (RecordType::A, "203.0.113.9"),
+                ],
+            ),
+            event(
+                300,
+                "10.0.0.3",
+                "www.example.org",
+                ResponseCode::NOERROR,
+                &[(RecordType::AAAA, "2001:db8::1")],
+            ),
             event(400, "10.0.0.9", "qxkzjv.com", ResponseCode::NXDOMAIN, &[]),
             event(410, "10.0.0.9", "qxkzjv.com", ResponseCode::NXDOMAIN, &[]),
         ];
         let counts = ingest(&conn, &events).unwrap();
-        assert_eq!(counts, IngestCounts { answers: 5, failures: 2, skipped: 0 });
+        assert_eq!(
+            counts,
+            IngestCounts {
+                answers: 5,
+                failures: 2,
+                skipped: 0
+            }
+        );
         conn
     }
 
     #[test]
     fn aggregates_and_queries_by_name() {
         let conn = store();
-        let exact = query(&conn, &PdnsQuery { name: Some("www.example.com".into()), ..PdnsQuery::default() }).unwrap();
+        let exact = query(
+            &conn,
+            &PdnsQuery {
+                name: Some("www.example.com".into()),
+                ..PdnsQuery::default()
+            },
+        )
+        .unwrap();
         assert_eq!(exact.len(), 1);
         assert_eq!(exact[0].count, 2);
         assert_eq!((exact[0].time_first, exact[0].time_last), (100, 200));
         assert_eq!(exact[0].clients, vec!["10.0.0.1", "10.0.0.2"]);
         assert_eq!(exact[0].resolvers, vec!["192.0.2.53"]);
 
-        let left = query(&conn, &PdnsQuery { name: Some("*.example.com".into()), ..PdnsQuery::default() }).unwrap();
+        let left = query(
+            &conn,
+            &PdnsQuery {
+                name: Some("*.example.com".into()),
+                ..PdnsQuery::default()
+            },
+        )
+        .unwrap();
         assert_eq!(left.len(), 3);
-        let right = query(&conn, &PdnsQuery { name: Some("www.example.*".into()), ..PdnsQuery::default() }).unwrap();
+        let right = query(
+            &conn,
+            &PdnsQuery {
+                name: Some("www.example.*".into()),
+                ..PdnsQuery::default()
+            },
+        )
+        .unwrap();
         assert_eq!(right.len(), 2);
     }
 
     #[test]
     fn queries_by_rdata_and_time() {
         let conn = store();
-        let by_ip = query(&conn, &PdnsQuery { rdata: Some(RdataQuery::parse("198.51.100.7")), ..PdnsQuery::default() }).unwrap();
+        let by_ip = query(
+            &conn,
+            &PdnsQuery {
+                rdata: Some(RdataQuery::parse("198.51.100.7")),
+                ..PdnsQuery::default()
+            },
+        )
+        .unwrap();
         assert_eq!(by_ip.len(), 1);
-        let by_net = query(&conn, &PdnsQuery { rdata: Some(RdataQuery::parse("203.0.113.0/24")), ..PdnsQuery::default() }).unwrap();
+        let by_net = query(
+            &conn,
+            &PdnsQuery {
+                rdata: Some(RdataQuery::parse("203.0.113.0/24")),
+                ..PdnsQuery::default()
+            },
+        )
+        .unwrap();
         assert_eq!(by_net[0].rrname, "mail.example.com");
-        let by_v6 = query(&conn, &PdnsQuery { rdata: Some(RdataQuery::parse("2001:db8::/32")), ..PdnsQuery::default() }).unwrap();
+        let by_v6 = query(
+            &conn,
+            &PdnsQuery {
+                rdata: Some(RdataQuery::parse("2001:db8::/32")),
+                ..PdnsQuery::default()
+            },
+        )
+        .unwrap();
         assert_eq!(by_v6.len(), 1);
-        let by_name = query(&conn, &PdnsQuery { rdata: Some(RdataQuery::parse("MX.example.net.")), ..PdnsQuery::default() }).unwrap();
+        let by_name = query(
+            &conn,
+            &PdnsQuery {
+                rdata: Some(RdataQuery::parse("MX.example.net.")),
+                ..PdnsQuery::default()
+            },
+        )
+        .unwrap();
         assert_eq!(by_name[0].rrtype, "CNAME");
 
         let fenced = PdnsQuery {
@@ -646,17 +802,40 @@ mod tests {
         let path = dir.path().join("pdns.db");
         let conn = Connection::open(&path).unwrap();
         create_schema(&conn).unwrap();
-        ingest(&conn, &[event(100, "10.0.0.1", "www.example.com", ResponseCode::NOERROR, &[(RecordType::A, "198.51.100.7")])]).unwrap();
+        ingest(
+            &conn,
+            &[event(
+                100,
+                "10.0.0.1",
+                "www.example.com",
+                ResponseCode::NOERROR,
+                &[(RecordType::A, "198.51.100.7")],
+            )],
+        )
+        .unwrap();
         let history = PdnsHistory::new(Connection::open(&path).unwrap()).unwrap();
-        assert_eq!(history.first_seen("example.com"), Some(Timestamp::from_nanos(100 * 1_000_000_000)));
+        assert_eq!(
+            history.first_seen("example.com"),
+            Some(Timestamp::from_nanos(100 * 1_000_000_000))
+        );
         assert_eq!(history.first_seen("example.org"), None);
-        assert_eq!(history.recorded_since(), Some(Timestamp::from_nanos(100 * 1_000_000_000)));
+        assert_eq!(
+            history.recorded_since(),
+            Some(Timestamp::from_nanos(100 * 1_000_000_000))
+        );
     }
 
     #[test]
     fn cof_lines() {
         let conn = store();
-        let record = &query(&conn, &PdnsQuery { name: Some("www.example.org".into()), ..PdnsQuery::default() }).unwrap()[0];
+        let record = &query(
+            &conn,
+            &PdnsQuery {
+                name: Some("www.example.org".into()),
+                ..PdnsQuery::default()
+            },
+        )
+        .unwrap()[0];
         let json = serde_json::to_value(record).unwrap();
         assert_eq!(json["rrtype"], "AAAA");
         assert_eq!(json["time_first"], 300);
