@@ -88,6 +88,22 @@ const SIGHTING_TABLE: &str = "(
             PRIMARY KEY (indicator_id, source_id)
         ) WITHOUT ROWID";
 
+/// The secondary indexes of the indicator and sighting tables.
+const SECONDARY_INDEXES: &str = "
+    CREATE INDEX IF NOT EXISTS intel_indicators_key ON intel_indicators (key_hash);
+    CREATE INDEX IF NOT EXISTS intel_indicators_range
+        ON intel_indicators (ip_lo) WHERE kind = 'ip_range';
+    CREATE INDEX IF NOT EXISTS intel_indicators_prefix
+        ON intel_indicators (prefix_len) WHERE prefix_len IS NOT NULL;
+    CREATE INDEX IF NOT EXISTS intel_sightings_source ON intel_sightings (source_id);";
+
+/// Drops [`SECONDARY_INDEXES`].
+const DROP_SECONDARY_INDEXES: &str = "
+    DROP INDEX IF EXISTS intel_indicators_key;
+    DROP INDEX IF EXISTS intel_indicators_range;
+    DROP INDEX IF EXISTS intel_indicators_prefix;
+    DROP INDEX IF EXISTS intel_sightings_source;";
+
 /// Creates the intelligence tables and indexes when they are missing, and
 /// upgrades the tables of a store written before [`key_hash`] and
 /// `intel_sources` (see `upgrade_indicators` and `upgrade_sightings`).
@@ -110,14 +126,11 @@ pub fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
          CREATE TABLE IF NOT EXISTS intel_sources {SOURCE_TABLE};
          CREATE TABLE IF NOT EXISTS intel_sightings {SIGHTING_TABLE};"
     ))?;
+    // An import into an empty store drops these and builds them when it
+    // finishes; a store left without them gains them here.
+    conn.execute_batch(SECONDARY_INDEXES)?;
     conn.execute_batch(
-        "CREATE INDEX IF NOT EXISTS intel_indicators_key ON intel_indicators (key_hash);
-        CREATE INDEX IF NOT EXISTS intel_indicators_range
-            ON intel_indicators (ip_lo) WHERE kind = 'ip_range';
-        CREATE INDEX IF NOT EXISTS intel_indicators_prefix
-            ON intel_indicators (prefix_len) WHERE prefix_len IS NOT NULL;
-        CREATE INDEX IF NOT EXISTS intel_sightings_source ON intel_sightings (source_id);
-        CREATE TABLE IF NOT EXISTS intel_feeds (
+        "CREATE TABLE IF NOT EXISTS intel_feeds (
             provider TEXT NOT NULL,
             feed TEXT NOT NULL,
             remote TEXT NOT NULL DEFAULT '',
@@ -1476,6 +1489,105 @@ mod tests {
             text_key_hash("ipv4", "192.0.2.1")
         );
         assert_eq!(text_key_hash("", ""), 0xaf63bd4c8601b7df_u64 as i64);
+    }
+
+    /// Names of the secondary indexes the store has.
+    fn secondary_indexes(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
+                 AND tbl_name IN ('intel_indicators', 'intel_sightings') ORDER BY name",
+            )
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    const ALL_SECONDARY: [&str; 4] = [
+        "intel_indicators_key",
+        "intel_indicators_prefix",
+        "intel_indicators_range",
+        "intel_sightings_source",
+    ];
+
+    #[test]
+    fn import_into_empty_store_builds_indexes_at_finish() {
+        let conn = store();
+        let l = Lifetimes::default();
+        let now = Timestamp::from_nanos(100 * DAY);
+
+        // A repeat in a later chunk and a late repeat both find the row
+        // the import created while the digest index is dropped.
+        let mut import = Import::begin(&conn, &l, now).unwrap();
+        assert!(secondary_indexes(&conn).is_empty());
+        import
+            .add(&load(
+                "192.0.2.1 a\n198.51.100.0/24\nbad.example\n",
+                "p1",
+                100 * DAY,
+            ))
+            .unwrap();
+        import
+            .add(&load("192.0.2.1 b\n192.0.2.1 c\n", "p2", 100 * DAY))
+            .unwrap();
+        import
+            .fold_repeats(&load("bad.example x\n", "p1", 100 * DAY))
+            .unwrap();
+        assert_eq!(
+            import.finish().unwrap(),
+            UpsertCounts {
+                new: 4,
+                updated: 0,
+                unchanged: 0
+            }
+        );
+        assert_eq!(secondary_indexes(&conn), ALL_SECONDARY);
+
+        let w = Whitelist::new();
+        let found = query(&conn, "192.0.2.1", &w, now).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].indicator.sightings.len(), 2);
+        let found = query(&conn, "198.51.100.7", &w, now).unwrap();
+        assert_eq!(found[0].indicator.value, "198.51.100.0/24");
+        let found = query(&conn, "www.bad.example", &w, now).unwrap();
+        assert_eq!(found[0].indicator.sightings[0].source.tags, ["x"]);
+        let count: i64 = conn
+            .query_row("SELECT count(*) FROM intel_indicators", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(count, 3);
+
+        // The next import keeps the indexes and finds the same rows.
+        let counts = upsert(&conn, &load("192.0.2.1 a\n", "p1", 101 * DAY), &l, now).unwrap();
+        assert_eq!(
+            counts,
+            UpsertCounts {
+                new: 0,
+                updated: 0,
+                unchanged: 1
+            }
+        );
+        assert_eq!(secondary_indexes(&conn), ALL_SECONDARY);
+    }
+
+    #[test]
+    fn rolled_back_import_keeps_indexes() {
+        let conn = store();
+        let l = Lifetimes::default();
+        let now = Timestamp::from_nanos(100 * DAY);
+        let tx = conn.unchecked_transaction().unwrap();
+        let mut import = Import::begin(&tx, &l, now).unwrap();
+        import.add(&load("192.0.2.1\n", "p", 100 * DAY)).unwrap();
+        drop(import);
+        tx.rollback().unwrap();
+        assert_eq!(secondary_indexes(&conn), ALL_SECONDARY);
+
+        // A store committed without them (an import never finished) gains
+        // them when a writer opens it.
+        conn.execute_batch(DROP_SECONDARY_INDEXES).unwrap();
+        create_schema(&conn).unwrap();
+        assert_eq!(secondary_indexes(&conn), ALL_SECONDARY);
     }
 
     #[test]
