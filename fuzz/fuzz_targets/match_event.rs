@@ -46,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
     let m = matcher();
     let mut hits = Vec::new();
     m.match_event(
-        &Event::Http(HttpEvent {
+        &Event::from(HttpEvent {
             host: Some(host.clone()),
             url: url.clone(),
             referrer: Some(referrer),

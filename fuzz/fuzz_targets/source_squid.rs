@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
         };
         let input = Box::new(std::io::Cursor::new(data.to_vec()));
         if let Ok(mut reader) = open_reader(input, "input", &options) {
-            let mut slot = Event::Http(HttpEvent::default());
+            let mut slot = Event::from(HttpEvent::default());
             let (mut reused, mut rejected) = (Vec::new(), 0);
             while let Some(item) = reader.next_into(&mut slot) {
                 match item {

@@ -306,7 +306,7 @@ fn http_events(path: &Path) -> Vec<HttpEvent> {
     CaptureReader::open(path, DecodeConfig::default())
         .unwrap()
         .filter_map(|item| match item {
-            Ok(Event::Http(e)) => Some(e),
+            Ok(Event::Http(e)) => Some(*e),
             _ => None,
         })
         .collect()

@@ -65,7 +65,7 @@ fn events(count: usize) -> Vec<Event> {
                 )
             };
             let beacon = host == "beacon.example";
-            Event::Http(HttpEvent {
+            Event::from(HttpEvent {
                 timestamp: Timestamp::from_millis(t_ms).unwrap_or_default(),
                 client_ip: Some(IpAddr::V4(if beacon {
                     Ipv4Addr::new(10, 1, 77, 7)

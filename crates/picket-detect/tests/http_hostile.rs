@@ -43,7 +43,7 @@ fn event() -> impl Strategy<Value = Event> {
                 (status, sent, received, sniffed),
             )| {
                 let nanos = if extreme { raw } else { small * 1_000_000_000 };
-                Event::Http(HttpEvent {
+                Event::from(HttpEvent {
                     timestamp: Timestamp::from_nanos(nanos),
                     client_ip: client.map(IpAddr::from),
                     host: Some(host),
@@ -116,7 +116,7 @@ fn disordered_times_do_not_panic() {
     let mut all = detectors(&HttpConfig::default());
     let mut alerts = Vec::new();
     for (i, t) in times.iter().enumerate() {
-        let event = Event::Http(HttpEvent {
+        let event = Event::from(HttpEvent {
             timestamp: Timestamp::from_nanos(*t),
             client_ip: Some("10.0.0.1".parse().unwrap()),
             host: Some(format!("h{}.example", i % 2)),

@@ -13,7 +13,7 @@ use picket_event::{
 
 fn records() -> Vec<(&'static str, Vec<u8>)> {
     let at = Timestamp::from_nanos(1_700_000_000_123_456_789);
-    let http = Event::Http(HttpEvent {
+    let http = Event::from(HttpEvent {
         timestamp: at,
         location: SourceLocation::line("access.log".into(), 123_456, 9_876_543),
         client_ip: Some("10.1.2.3".parse().unwrap()),

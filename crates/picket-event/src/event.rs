@@ -29,15 +29,16 @@ impl Endpoint {
 ///
 /// JSON carries the variant in the ECS field `"event.dataset"` (`"http"`,
 /// `"dns"` or `"tls"`).
-// HTTP events are the largest variant. Boxing it would cost an allocation
-// per event on the hot path to save copies of a few hundred bytes.
-#[allow(clippy::large_enum_variant)]
+// The HTTP variant is boxed: an HTTP event is 2.5 times the size of a DNS
+// event, and every event moves through several queues on its way out of a
+// decoder, so an unboxed enum copied 768 bytes per DNS event at each step.
+// Readers that reuse one event (`EventReader::next_into`) keep the box.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event.dataset", rename_all = "lowercase")]
 pub enum Event {
     /// An HTTP request and its response, from a proxy log, a Zeek or Suricata
     /// log, or a capture.
-    Http(HttpEvent),
+    Http(Box<HttpEvent>),
     /// A DNS query, its response, or both.
     Dns(DnsEvent),
     /// A TLS ClientHello's server name.
@@ -107,6 +108,24 @@ impl Event {
             Event::Dns(_) => "dns",
             Event::Tls(_) => "tls",
         }
+    }
+}
+
+impl From<HttpEvent> for Event {
+    fn from(event: HttpEvent) -> Self {
+        Event::Http(Box::new(event))
+    }
+}
+
+impl From<DnsEvent> for Event {
+    fn from(event: DnsEvent) -> Self {
+        Event::Dns(event)
+    }
+}
+
+impl From<TlsEvent> for Event {
+    fn from(event: TlsEvent) -> Self {
+        Event::Tls(event)
     }
 }
 

@@ -592,7 +592,7 @@ mod tests {
     fn samples() -> Vec<Event> {
         let at = Timestamp::from_nanos(1_700_000_000_123_456_789);
         vec![
-            Event::Http(HttpEvent {
+            Event::from(HttpEvent {
                 timestamp: at,
                 location: SourceLocation::line("proxy.log".into(), 3, 99),
                 client_ip: Some("10.1.2.3".parse().unwrap()),
@@ -620,7 +620,7 @@ mod tests {
                 proxy_action: Some("TCP_MISS".into()),
                 ..HttpEvent::default()
             }),
-            Event::Http(HttpEvent {
+            Event::from(HttpEvent {
                 timestamp: at,
                 location: SourceLocation::line("proxy.log".into(), 4, 199),
                 path: Some("/only/a/path".into()),

@@ -94,7 +94,7 @@ fn benches(c: &mut Criterion) {
         .enumerate()
         .map(|(i, (h, ip))| {
             if i % 2 == 0 {
-                Event::Http(HttpEvent {
+                Event::from(HttpEvent {
                     client_ip: Some("10.1.2.3".parse().unwrap()),
                     server_ip: Some(*ip),
                     host: Some(h.clone()),

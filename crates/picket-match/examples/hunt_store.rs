@@ -86,7 +86,7 @@ fn main() {
                 ..DnsEvent::default()
             })
         } else {
-            Event::Http(HttpEvent {
+            Event::from(HttpEvent {
                 timestamp: ts,
                 location: SourceLocation::line(file.clone(), n, n * 120),
                 client_ip: Some(client),

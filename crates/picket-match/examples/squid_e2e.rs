@@ -179,7 +179,7 @@ fn read_all(log: &Path, mut each: impl FnMut(&Event)) -> Pass {
     );
     let mut reader = picket_sources::open(log, &options).unwrap();
     let (mut events, mut rejected) = (0u64, 0u64);
-    let mut event = Event::Http(HttpEvent::default());
+    let mut event = Event::from(HttpEvent::default());
     while let Some(item) = reader.next_into(&mut event) {
         match item {
             Ok(()) => {

@@ -219,7 +219,7 @@ fn http_places() {
         ],
         &[],
     );
-    let event = Event::Http(HttpEvent {
+    let event = Event::from(HttpEvent {
         client_ip: Some("192.0.2.10".parse().unwrap()),
         server_ip: Some("198.51.100.7".parse().unwrap()),
         forwarded_for: Some("10.1.1.1, 198.51.100.7".into()),
@@ -319,7 +319,7 @@ fn url_prefixes_cut_on_path_boundaries() {
 fn integer_and_hex_hosts_match_address_indicators() {
     let m = matcher(&[ind(IndicatorKind::Ipv4, "203.0.113.66")], &[]);
     for host in ["3405803842", "0xcb.0.0x71.0x42", "0313.0.0161.0102"] {
-        let event = Event::Http(HttpEvent {
+        let event = Event::from(HttpEvent {
             host: Some(host.into()),
             url: format!("http://{host}/gate.php"),
             ..HttpEvent::default()
@@ -467,7 +467,7 @@ fn hostile_values_do_not_panic() {
         "#",
     ];
     for text in junk {
-        let event = Event::Http(HttpEvent {
+        let event = Event::from(HttpEvent {
             host: Some(text.into()),
             url: text.into(),
             referrer: Some(text.into()),

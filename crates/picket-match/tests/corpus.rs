@@ -107,7 +107,7 @@ fn zeek_whitelisting_on_wikipedia_logs() {
         matcher.match_event(&event, &mut hits);
     }
     for row in zeek_rows(&logs.join("http.log")) {
-        let event = Event::Http(picket_event::HttpEvent {
+        let event = Event::from(picket_event::HttpEvent {
             host: Some(row["host"].clone()),
             url: row["uri"].clone(),
             referrer: Some(row["referrer"].clone()).filter(|r| r != "-"),

@@ -54,7 +54,7 @@ mod tests {
 
     #[test]
     fn one_alert_per_line() {
-        let event = Event::Http(HttpEvent {
+        let event = Event::from(HttpEvent {
             location: SourceLocation::line("a.log".into(), 3, 200),
             ..HttpEvent::default()
         });

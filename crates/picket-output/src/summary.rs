@@ -211,7 +211,7 @@ mod tests {
     use picket_event::{Event, HttpEvent, SourceLocation};
 
     fn alert_for(host: &str, detector: &str) -> Alert {
-        let event = Event::Http(HttpEvent {
+        let event = Event::from(HttpEvent {
             client_ip: Some(host.parse().unwrap()),
             ..HttpEvent::default()
         });

@@ -124,7 +124,7 @@ impl LineParser for EveParser {
             });
         };
         match record.get("event_type").and_then(Value::as_str) {
-            Some("http") => Ok(Parsed::Event(Event::Http(http_event(&record, ctx)?))),
+            Some("http") => Ok(Parsed::Event(Event::from(http_event(&record, ctx)?))),
             Some("dns") => {
                 self.dns_record(&record, ctx, out)?;
                 Ok(Parsed::Consumed)

@@ -60,7 +60,7 @@ impl LineParser for SquidParser {
         ctx: &LineCtx<'_>,
         out: &mut Output,
     ) -> Result<Parsed, RecordError> {
-        let mut slot = Event::Http(HttpEvent::default());
+        let mut slot = Event::from(HttpEvent::default());
         match self.parse_line_into(line, ctx, out, &mut slot)? {
             Parsed::Filled => Ok(Parsed::Event(slot)),
             other => Ok(other),
@@ -100,7 +100,7 @@ impl LineParser for SquidParser {
             });
         }
         if !matches!(slot, Event::Http(_)) {
-            *slot = Event::Http(HttpEvent::default());
+            *slot = Event::from(HttpEvent::default());
         }
         let Event::Http(event) = slot else {
             unreachable!("the slot was made an HTTP event above")
@@ -158,7 +158,7 @@ impl LineParser for CombinedParser {
         if line.starts_with('#') {
             return Ok(Parsed::Skipped);
         }
-        parse_combined(line, ctx).map(|e| Parsed::Event(Event::Http(e)))
+        parse_combined(line, ctx).map(|e| Parsed::Event(Event::from(e)))
     }
 }
 
@@ -352,7 +352,7 @@ not a squid line
         };
         let input = Box::new(std::io::Cursor::new(text.as_bytes().to_vec()));
         let mut reader = crate::open_reader(input, "input", &options).unwrap();
-        let mut slot = Event::Http(HttpEvent::default());
+        let mut slot = Event::from(HttpEvent::default());
         let (mut events, mut rejects) = (Vec::new(), Vec::new());
         while let Some(item) = reader.next_into(&mut slot) {
             match item {

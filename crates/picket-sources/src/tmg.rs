@@ -133,7 +133,7 @@ impl LineParser for TmgParser {
             Layout::Full => self.full(&cols, ctx)?,
             Layout::Reduced => self.reduced(&cols, ctx)?,
         };
-        Ok(Parsed::Event(Event::Http(event)))
+        Ok(Parsed::Event(Event::from(event)))
     }
 }
 

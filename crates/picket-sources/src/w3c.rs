@@ -209,7 +209,7 @@ impl LineParser for W3cParser {
         let values = &self.values;
         let get = |i: Option<usize>| i.map(|i| &line[values[i].0..values[i].1]).and_then(opt);
         build_event(columns, get, self.header_date.as_deref(), ctx)
-            .map(|e| Parsed::Event(Event::Http(e)))
+            .map(|e| Parsed::Event(Event::from(e)))
     }
 }
 

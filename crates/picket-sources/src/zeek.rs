@@ -376,7 +376,7 @@ fn to_event(kind: Kind, r: &dyn Record, ctx: &LineCtx<'_>) -> Result<Event, Reco
             value: excerpt(&ts),
         })?;
     match kind {
-        Kind::Http => http_event(r, timestamp, ctx).map(Event::Http),
+        Kind::Http => http_event(r, timestamp, ctx).map(Event::from),
         Kind::Dns => dns_event(r, timestamp, ctx).map(Event::Dns),
     }
 }

@@ -38,7 +38,7 @@ fn http(events: &[Event]) -> Vec<&HttpEvent> {
     events
         .iter()
         .map(|e| match e {
-            Event::Http(h) => h,
+            Event::Http(h) => &**h,
             other => panic!("{other:?}"),
         })
         .collect()

@@ -5,7 +5,7 @@ use picket_event::{Alert, DnsEvent, Event, HttpEvent, Sink, SourceLocation, Time
 use picket_store::{FileIdentity, RecordScan, Store, WriterConfig, dedupe_key};
 
 fn http_at(secs: i64, line: u64) -> Event {
-    Event::Http(HttpEvent {
+    Event::from(HttpEvent {
         timestamp: Timestamp::from_secs_nanos(secs, 0).unwrap(),
         location: SourceLocation::line("access.log".into(), line, line * 100),
         client_ip: Some("10.1.2.3".parse().unwrap()),

@@ -753,7 +753,7 @@ mod tests {
                 query_name: "c2.evil.example".into(),
                 ..DnsEvent::default()
             }),
-            Event::Http(HttpEvent {
+            Event::from(HttpEvent {
                 timestamp: at(19_001, 20),
                 location: SourceLocation::line("proxy.log".into(), 7, 300),
                 client_ip: Some("10.0.0.6".parse().unwrap()),
@@ -761,7 +761,7 @@ mod tests {
                 url: "http://www.evil.example/x".into(),
                 ..HttpEvent::default()
             }),
-            Event::Http(HttpEvent {
+            Event::from(HttpEvent {
                 timestamp: at(19_001, 30),
                 location: SourceLocation::line("proxy.log".into(), 8, 400),
                 client_ip: Some("10.0.0.6".parse().unwrap()),
@@ -916,7 +916,7 @@ mod tests {
             let server = Some(format!("192.0.2.{}", n % 199).parse().unwrap());
             let pick = |m: i64| n % m == 0;
             events.push(match n % 5 {
-                0 | 1 => Event::Http(HttpEvent {
+                0 | 1 => Event::from(HttpEvent {
                     timestamp: ts,
                     location,
                     client_ip: client,

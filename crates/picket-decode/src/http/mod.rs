@@ -334,7 +334,7 @@ impl HttpConn {
         }
         while let Some(t) = self.pending.pop_front() {
             ctx.stats.http_transactions += 1;
-            ctx.emit(Event::Http(finish_event(t, ctx)));
+            ctx.emit(Event::from(finish_event(t, ctx)));
         }
     }
 
@@ -424,7 +424,7 @@ impl HttpConn {
             && let Some(oldest) = self.pending.pop_front()
         {
             ctx.stats.http_transactions += 1;
-            ctx.emit(Event::Http(finish_event(oldest, ctx)));
+            ctx.emit(Event::from(finish_event(oldest, ctx)));
         }
         if empty {
             self.requests.body = None;
@@ -580,7 +580,7 @@ impl HttpConn {
         {
             if let Some(t) = self.pending.pop_front() {
                 ctx.stats.http_transactions += 1;
-                ctx.emit(Event::Http(finish_event(t, ctx)));
+                ctx.emit(Event::from(finish_event(t, ctx)));
             }
         }
     }

@@ -630,7 +630,7 @@ mod tests {
     use super::*;
 
     fn request(secs: i64, client: &str, host: &str, response_bytes: u64) -> Event {
-        Event::Http(HttpEvent {
+        Event::from(HttpEvent {
             timestamp: Timestamp::from_nanos(secs * super::super::NANOS),
             client_ip: Some(client.parse().unwrap()),
             host: Some(host.into()),

@@ -668,7 +668,7 @@ impl Detector for DriveByDetector {
                 reason: "html page",
                 time: landing.event.timestamp.as_nanos(),
                 origin: Origin::of(&landing.event),
-                event: Event::Http(landing.event.clone()),
+                event: Event::from(landing.event.clone()),
                 hits: Vec::new(),
             });
         }
@@ -702,7 +702,7 @@ mod tests {
         agent: &str,
         referrer: Option<&str>,
     ) -> Event {
-        Event::Http(HttpEvent {
+        Event::from(HttpEvent {
             timestamp: Timestamp::from_nanos(secs * super::super::NANOS),
             client_ip: Some("10.0.0.21".parse().unwrap()),
             method: Some("GET".into()),

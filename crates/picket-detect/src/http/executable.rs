@@ -263,7 +263,7 @@ mod tests {
     use super::*;
 
     fn download(host: &str, path: &str, content_type: &str, secs: i64) -> Event {
-        Event::Http(HttpEvent {
+        Event::from(HttpEvent {
             timestamp: Timestamp::from_nanos(secs * super::super::NANOS),
             client_ip: Some("10.0.0.9".parse().unwrap()),
             host: Some(host.into()),

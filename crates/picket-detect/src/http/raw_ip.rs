@@ -166,7 +166,7 @@ mod tests {
     use super::*;
 
     fn request(method: &str, host: &str, path: &str) -> Event {
-        Event::Http(HttpEvent {
+        Event::from(HttpEvent {
             timestamp: Timestamp::from_nanos(0),
             client_ip: Some("192.168.1.108".parse().unwrap()),
             method: Some(method.into()),

@@ -258,7 +258,7 @@ mod tests {
     #[test]
     fn repeats_are_suppressed() {
         let mut detector = TypeMismatchDetector::new(TypeMismatchConfig::default());
-        let event = Event::Http(response("/a.html", "application/x-msdownload", None));
+        let event = Event::from(response("/a.html", "application/x-msdownload", None));
         let mut alerts = Vec::new();
         detector.observe(&event, &[], &mut alerts);
         detector.observe(&event, &[], &mut alerts);

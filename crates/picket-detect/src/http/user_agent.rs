@@ -443,7 +443,7 @@ mod tests {
     use super::*;
 
     fn request(secs: i64, agent: &str, content_type: &str) -> Event {
-        Event::Http(HttpEvent {
+        Event::from(HttpEvent {
             timestamp: Timestamp::from_nanos(secs * super::super::NANOS),
             client_ip: Some("10.0.0.7".parse().unwrap()),
             method: Some("GET".into()),
