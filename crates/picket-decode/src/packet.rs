@@ -3,7 +3,9 @@
 
 use std::net::IpAddr;
 
-use etherparse::{EtherType, IpNumber, NetSlice, SlicedPacket, TcpSlice, TransportSlice, UdpSlice};
+use etherparse::{
+    EtherType, IpNumber, Ipv4Slice, NetSlice, SlicedPacket, TcpSlice, TransportSlice, UdpSlice,
+};
 use picket_event::Timestamp;
 
 use crate::DecodeError;
@@ -125,6 +127,21 @@ pub fn decode<'a>(
     defrag: &mut Defragmenter,
     now: Timestamp,
 ) -> Result<Outcome<'a>, DecodeError> {
+    if linktype == linktype::ETHERNET
+        && let Some(decoded) = decode_ethernet_ipv4(data)
+    {
+        return Ok(Outcome::Packet(decoded));
+    }
+    decode_general(linktype, data, defrag, now)
+}
+
+/// [`decode`] for every link type and layer stack etherparse knows.
+fn decode_general<'a>(
+    linktype: i32,
+    data: &'a [u8],
+    defrag: &mut Defragmenter,
+    now: Timestamp,
+) -> Result<Outcome<'a>, DecodeError> {
     let sliced = slice_link(linktype, data)?;
     let Some(sliced) = sliced else {
         return Ok(Outcome::Skipped);
@@ -157,24 +174,10 @@ pub fn decode<'a>(
             }));
         }
         Some(TransportSlice::Udp(udp)) => {
-            // A UDP length shorter than the IP payload hides bytes from a
-            // receiver that trusts it; crafted DNS attacks do this (tcpdump's
-            // dns-zlip captures). Decode up to the IP length, as tcpdump
-            // does, so the hidden message is seen and its anomalies flagged.
-            let mut payload = udp.payload();
-            if let Some(ip_payload) = net_payload(&sliced.net)
-                && ip_payload.len() > 8 + payload.len()
-            {
-                payload = &ip_payload[8..];
-            }
             return Ok(Outcome::Packet(Decoded {
                 src,
                 dst,
-                transport: Transport::Udp {
-                    src_port: udp.source_port(),
-                    dst_port: udp.destination_port(),
-                    payload,
-                },
+                transport: udp_transport(udp, net_payload(&sliced.net)),
             }));
         }
         Some(_) => return Ok(Outcome::Skipped),
@@ -238,6 +241,57 @@ pub fn decode<'a>(
             payload,
         })),
         None => Ok(Outcome::Skipped),
+    }
+}
+
+/// Slices the most common frame, Ethernet II carrying unfragmented IPv4 with
+/// TCP or UDP, one layer at a time, which skips the generic slicer's VLAN
+/// loop and its large result. Every other frame, and any frame a layer
+/// rejects, gives `None` and takes the general path, which reports errors.
+fn decode_ethernet_ipv4(data: &[u8]) -> Option<Decoded<'_>> {
+    if data.get(12..14)? != [0x08, 0x00] {
+        return None;
+    }
+    let ip = Ipv4Slice::from_slice(data.get(14..)?).ok()?;
+    if ip.is_payload_fragmented() {
+        return None;
+    }
+
+    let header = ip.header();
+    let src = IpAddr::V4(header.source_addr());
+    let dst = IpAddr::V4(header.destination_addr());
+    let ip_payload = ip.payload().payload;
+
+    let transport = match ip.payload().ip_number {
+        IpNumber::UDP => udp_transport(&UdpSlice::from_slice(ip_payload).ok()?, Some(ip_payload)),
+        IpNumber::TCP => Transport::Tcp(TcpSegment::from_slice(
+            &TcpSlice::from_slice(ip_payload).ok()?,
+        )),
+        _ => return None,
+    };
+    Some(Decoded {
+        src,
+        dst,
+        transport,
+    })
+}
+
+/// A UDP datagram's ports and payload. A UDP length shorter than the IP
+/// payload hides bytes from a receiver that trusts it; crafted DNS attacks
+/// do this (tcpdump's dns-zlip captures). The payload runs to the IP
+/// length, as tcpdump reads it, so the hidden message is seen and its
+/// anomalies flagged.
+fn udp_transport<'a>(udp: &UdpSlice<'a>, ip_payload: Option<&'a [u8]>) -> Transport<'a> {
+    let mut payload = udp.payload();
+    if let Some(ip_payload) = ip_payload
+        && ip_payload.len() > 8 + payload.len()
+    {
+        payload = &ip_payload[8..];
+    }
+    Transport::Udp {
+        src_port: udp.source_port(),
+        dst_port: udp.destination_port(),
+        payload,
     }
 }
 
@@ -318,5 +372,114 @@ fn net_payload<'a>(net: &Option<NetSlice<'a>>) -> Option<&'a [u8]> {
         Some(NetSlice::Ipv4(ip)) => Some(ip.payload().payload),
         Some(NetSlice::Ipv6(ip)) => Some(ip.payload().payload),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use etherparse::PacketBuilder;
+
+    use super::*;
+
+    fn ethernet() -> etherparse::PacketBuilderStep<etherparse::Ethernet2Header> {
+        PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12])
+    }
+
+    fn udp_frame(payload: &[u8]) -> Vec<u8> {
+        let builder = ethernet()
+            .ipv4([192, 0, 2, 1], [198, 51, 100, 2], 64)
+            .udp(53000, 53);
+        let mut frame = Vec::new();
+        builder.write(&mut frame, payload).unwrap();
+        frame
+    }
+
+    fn tcp_frame(payload: &[u8]) -> Vec<u8> {
+        let builder = ethernet()
+            .ipv4([192, 0, 2, 1], [198, 51, 100, 2], 64)
+            .tcp(40000, 80, 1000, 65535)
+            .ack(7);
+        let mut frame = Vec::new();
+        builder.write(&mut frame, payload).unwrap();
+        frame
+    }
+
+    fn defragmenter() -> Defragmenter {
+        Defragmenter::new(1 << 20, 64, std::time::Duration::from_secs(30))
+    }
+
+    /// The fast path must give exactly what the general path gives.
+    fn assert_paths_agree(frame: &[u8]) -> bool {
+        let fast = decode_ethernet_ipv4(frame);
+        let general = decode_general(
+            linktype::ETHERNET,
+            frame,
+            &mut defragmenter(),
+            Timestamp::from_nanos(0),
+        );
+        match (fast, general) {
+            (Some(fast), Ok(Outcome::Packet(general))) => {
+                assert_eq!(format!("{fast:?}"), format!("{general:?}"));
+                true
+            }
+            (Some(fast), other) => panic!("fast path gave {fast:?}, general path {other:?}"),
+            (None, _) => false,
+        }
+    }
+
+    #[test]
+    fn fast_path_matches_general_path() {
+        assert!(assert_paths_agree(&udp_frame(b"dns message")));
+        assert!(assert_paths_agree(&tcp_frame(b"GET / HTTP/1.1\r\n\r\n")));
+
+        // Ethernet padding after the IP datagram is not payload.
+        let mut padded = udp_frame(b"x");
+        padded.extend_from_slice(&[0; 20]);
+        assert!(assert_paths_agree(&padded));
+
+        // A UDP length shorter than the IP payload: both read to the IP length.
+        let mut short_udp = udp_frame(b"hidden bytes");
+        short_udp[14 + 20 + 4..14 + 20 + 6].copy_from_slice(&10u16.to_be_bytes());
+        assert!(assert_paths_agree(&short_udp));
+    }
+
+    #[test]
+    fn fast_path_leaves_other_frames_to_the_general_path() {
+        // IP total length past the frame's end: an error, on the general path.
+        let mut cut = udp_frame(b"payload");
+        cut.truncate(cut.len() - 3);
+        assert!(decode_ethernet_ipv4(&cut).is_none());
+        assert!(
+            decode(
+                linktype::ETHERNET,
+                &cut,
+                &mut defragmenter(),
+                Timestamp::from_nanos(0)
+            )
+            .is_err()
+        );
+
+        // A first fragment (more-fragments flag set).
+        let mut fragment = udp_frame(b"payload");
+        fragment[14 + 6] |= 0x20;
+        assert!(decode_ethernet_ipv4(&fragment).is_none());
+
+        // IPv6 and VLAN-tagged frames.
+        let mut v6 = Vec::new();
+        ethernet()
+            .ipv6([1; 16], [2; 16], 64)
+            .udp(1, 53)
+            .write(&mut v6, b"x")
+            .unwrap();
+        assert!(decode_ethernet_ipv4(&v6).is_none());
+        assert!(matches!(
+            decode(
+                linktype::ETHERNET,
+                &v6,
+                &mut defragmenter(),
+                Timestamp::from_nanos(0)
+            ),
+            Ok(Outcome::Packet(_))
+        ));
     }
 }
