@@ -64,6 +64,9 @@ pub struct Args {
     /// Probes per query kind.
     #[arg(long, default_value_t = 1_000)]
     probes: usize,
+    /// Also read each returned record's clients and resolvers in the queries.
+    #[arg(long)]
+    with_clients: bool,
     /// Also write the answers as COF JSON lines here, to time `grep` on them.
     #[arg(long)]
     dump: Option<PathBuf>,
@@ -154,7 +157,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -{};",
         args.cache_mib * 1024
     ))?;
+    // On a store written before an index was added, this builds it.
+    let started = Instant::now();
     pdns::create_schema(&conn)?;
+    println!("schema: {:.1} s", started.elapsed().as_secs_f64());
 
     if !args.skip_insert {
         insert(&conn, &args)?;
@@ -273,7 +279,10 @@ fn run_queries(conn: &Connection, args: &Args) -> anyhow::Result<()> {
         let mut micros = Vec::with_capacity(args.probes);
         let mut found = 0usize;
         for _ in 0..args.probes {
-            let query = build(&event(rng.below(args.events), args));
+            let query = PdnsQuery {
+                with_clients: args.with_clients,
+                ..build(&event(rng.below(args.events), args))
+            };
             let started = Instant::now();
             found += pdns::query(conn, &query)?.len();
             micros.push(started.elapsed().as_secs_f64() * 1e6);

@@ -96,6 +96,21 @@ fn query_by_wildcard_rdata_and_bulk() {
     assert_eq!(www["time_first"], 1_700_000_000);
     assert_eq!(www["rrtype"], "A");
 
+    // Clients and resolvers only when asked for.
+    assert!(www.get("clients").is_none(), "{www}");
+    let (code, out, err) = picket(&[
+        "pdns",
+        "query",
+        "www.example.com",
+        "--clients",
+        "--store",
+        store,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let line: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(line["clients"], serde_json::json!(["10.0.0.1", "10.0.0.2"]));
+    assert_eq!(line["resolvers"], serde_json::json!(["192.0.2.53"]));
+
     let (code, out, _) = picket(&[
         "pdns",
         "query",

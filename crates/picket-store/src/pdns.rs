@@ -44,7 +44,6 @@ pub fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
              count       INTEGER NOT NULL,
              UNIQUE (rrname, rrtype, rdata)
          );
-         CREATE INDEX IF NOT EXISTS pdns_rr_by_rev ON pdns_rr (rrname_rev);
          CREATE INDEX IF NOT EXISTS pdns_rr_by_rdata ON pdns_rr (rdata) WHERE rdata_ip IS NULL;
          CREATE INDEX IF NOT EXISTS pdns_rr_by_ip ON pdns_rr (rdata_ip) WHERE rdata_ip IS NOT NULL;
          CREATE TABLE IF NOT EXISTS pdns_rr_seen (
@@ -75,7 +74,56 @@ pub fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
              first_seen  INTEGER NOT NULL,
              last_seen   INTEGER NOT NULL
          ) WITHOUT ROWID;",
-    )
+    )?;
+    create_name_index(conn)
+}
+
+/// Creates `pdns_rr_by_name`, the index that name queries read instead of
+/// the table, and drops the narrower `pdns_rr_by_rev` it replaces in stores
+/// written before it.
+///
+/// The index contains every column a query returns, so that the records of one
+/// name come from neighbouring index pages rather than one table page each
+/// (the records of a name are inserted over months, so their rows are spread
+/// over the table). `last_seen` follows the name so that an exact name is
+/// read newest first and a `LIMIT` stops the read early. The price is that
+/// every update of a record's times or count rewrites its index entry.
+/// Address queries keep a narrow index: covering them as well made updates
+/// several times slower, because a batch written in name order reaches that
+/// index in random order (measured in BENCHMARKS.md).
+///
+/// Building the index reads the whole table once: on a store written before
+/// it, the first writer to open the store spends that time (minutes for
+/// 100 million records).
+fn create_name_index(conn: &Connection) -> rusqlite::Result<()> {
+    let exists = |name: &str| -> rusqlite::Result<bool> {
+        conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?1",
+            [name],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n > 0)
+    };
+
+    if !exists("pdns_rr_by_name")? {
+        // Rows are never deleted, so the largest id is the row count.
+        let records: i64 =
+            conn.query_row("SELECT coalesce(max(id), 0) FROM pdns_rr", [], |r| r.get(0))?;
+        if records > 0 {
+            tracing::info!(
+                records,
+                "building the passive-DNS name index; this reads every record once"
+            );
+        }
+        conn.execute_batch(
+            "CREATE INDEX pdns_rr_by_name
+                 ON pdns_rr (rrname_rev, last_seen, rrtype, rdata, first_seen, count)",
+        )?;
+    }
+    if exists("pdns_rr_by_rev")? {
+        conn.execute_batch("DROP INDEX pdns_rr_by_rev")?;
+    }
+    Ok(())
 }
 
 /// Reverses the labels of a name: `www.example.com` becomes
@@ -331,6 +379,11 @@ pub struct PdnsQuery {
     pub last_seen_before: Option<Timestamp>,
     /// Most records returned; 0 means 10,000.
     pub limit: usize,
+    /// Also read the clients and resolvers of each returned record
+    /// ([`PdnsRecord::clients`], [`PdnsRecord::resolvers`]). They are kept
+    /// apart from the records, so this costs about one more page read per
+    /// record on a store larger than memory.
+    pub with_clients: bool,
 }
 
 /// One aggregated record, serializable as a COF line.
@@ -348,13 +401,18 @@ pub struct PdnsRecord {
     pub time_last: i64,
     /// Sightings.
     pub count: i64,
-    /// Clients that got this answer (a picket extension of COF).
+    /// Clients that got this answer (a picket extension of COF), in address
+    /// text order, at most [`MAX_ADDRESSES`]; empty unless the query asked
+    /// for them ([`PdnsQuery::with_clients`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub clients: Vec<String>,
-    /// Resolvers that gave it (a picket extension of COF).
+    /// Resolvers that gave it (a picket extension of COF), like `clients`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resolvers: Vec<String>,
 }
+
+/// Maximum number of clients, and of resolvers, listed per record.
+pub const MAX_ADDRESSES: usize = 1000;
 
 /// One failing lookup aggregate.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -395,8 +453,10 @@ fn name_condition(
         values.push(prefix.clone().into());
         values.push(prefix_end(&prefix).into());
     } else {
-        conditions.push("rrname = ?".into());
-        values.push(pattern.into());
+        // By the reversed name, because `pdns_rr_by_name` (which contains every
+        // column a query returns) is keyed by it.
+        conditions.push("rrname_rev = ?".into());
+        values.push(reverse_name(&pattern).into());
     }
 }
 
@@ -435,8 +495,8 @@ fn type_name(number: i64) -> String {
     u16::try_from(number).map_or_else(|_| number.to_string(), |n| RecordType(n).to_string())
 }
 
-/// Runs a query over the aggregated answers, newest last sighting first.
-pub fn query(conn: &Connection, query: &PdnsQuery) -> rusqlite::Result<Vec<PdnsRecord>> {
+/// Builds the statement of [`query`] and its parameters.
+fn answer_statement(query: &PdnsQuery) -> (String, Vec<rusqlite::types::Value>) {
     let mut conditions = Vec::new();
     let mut values: Vec<rusqlite::types::Value> = Vec::new();
     if let Some(name) = &query.name {
@@ -471,16 +531,24 @@ pub fn query(conn: &Connection, query: &PdnsQuery) -> rusqlite::Result<Vec<PdnsR
         query.limit
     };
 
+    // The name is read reversed, as `pdns_rr_by_name` contains it, so that a
+    // name query reads that index alone.
     let sql = format!(
-        "SELECT id, rrname, rrtype, rdata, first_seen, last_seen, count FROM pdns_rr {} ORDER BY last_seen DESC LIMIT {limit}",
+        "SELECT id, rrname_rev, rrtype, rdata, first_seen, last_seen, count FROM pdns_rr {} ORDER BY last_seen DESC LIMIT {limit}",
         where_clause(&conditions)
     );
+    (sql, values)
+}
+
+/// Runs a query over the aggregated answers, newest last sighting first.
+pub fn query(conn: &Connection, query: &PdnsQuery) -> rusqlite::Result<Vec<PdnsRecord>> {
+    let (sql, values) = answer_statement(query);
     let mut statement = conn.prepare_cached(&sql)?;
     let rows = statement.query_map(params_from_iter(values), |row| {
         Ok((
             row.get::<_, i64>(0)?,
             PdnsRecord {
-                rrname: row.get(1)?,
+                rrname: reverse_name(row.get_ref(1)?.as_str()?),
                 rrtype: type_name(row.get(2)?),
                 rdata: row.get(3)?,
                 time_first: Timestamp::from_nanos(row.get(4)?).as_secs(),
@@ -491,25 +559,54 @@ pub fn query(conn: &Connection, query: &PdnsQuery) -> rusqlite::Result<Vec<PdnsR
             },
         ))
     })?;
-    let mut records = Vec::new();
-    let mut seen = conn.prepare_cached(
-        "SELECT role, addr FROM pdns_rr_seen WHERE rr_id = ?1 ORDER BY addr LIMIT 1000",
-    )?;
-    for row in rows {
-        let (id, mut record) = row?;
-        for entry in seen.query_map(params![id], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })? {
-            let (role, addr) = entry?;
-            if role == 0 {
-                record.clients.push(addr);
-            } else {
-                record.resolvers.push(addr);
-            }
-        }
-        records.push(record);
+    let (ids, mut records): (Vec<i64>, Vec<PdnsRecord>) = rows.collect::<rusqlite::Result<_>>()?;
+
+    if query.with_clients {
+        add_addresses(conn, &ids, &mut records)?;
     }
     Ok(records)
+}
+
+/// Fills the clients and resolvers of `records`, whose row ids are `ids`
+/// (in the same order), with one statement for all of them.
+///
+/// The ids are looked up in ascending order, so records written in the same
+/// batch, whose ids are close, share the pages of `pdns_rr_seen`.
+fn add_addresses(
+    conn: &Connection,
+    ids: &[i64],
+    records: &mut [PdnsRecord],
+) -> rusqlite::Result<()> {
+    let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(at, id)| (*id, at)).collect();
+    // The ids travel as one JSON array, which SQLite's built-in `json_each`
+    // reads as a table.
+    let id_list = format!(
+        "[{}]",
+        ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+    );
+
+    let mut statement = conn.prepare_cached(
+        "SELECT rr_id, role, addr FROM pdns_rr_seen
+         WHERE rr_id IN (SELECT value FROM json_each(?1))
+         ORDER BY rr_id, role, addr",
+    )?;
+    let mut rows = statement.query(params![id_list])?;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let role: i64 = row.get(1)?;
+        let Some(record) = position.get(&id).map(|at| &mut records[*at]) else {
+            continue;
+        };
+        let list = if role == 0 {
+            &mut record.clients
+        } else {
+            &mut record.resolvers
+        };
+        if list.len() < MAX_ADDRESSES {
+            list.push(row.get(2)?);
+        }
+    }
+    Ok(())
 }
 
 /// Failing lookups whose name matches `pattern` (same wildcards as
@@ -708,6 +805,7 @@ mod tests {
             &conn,
             &PdnsQuery {
                 name: Some("www.example.com".into()),
+                with_clients: true,
                 ..PdnsQuery::default()
             },
         )
@@ -823,6 +921,240 @@ mod tests {
             history.recorded_since(),
             Some(Timestamp::from_nanos(100 * 1_000_000_000))
         );
+    }
+
+    #[test]
+    fn clients_only_when_asked() {
+        let conn = store();
+        let plain = query(
+            &conn,
+            &PdnsQuery {
+                name: Some("www.example.com".into()),
+                ..PdnsQuery::default()
+            },
+        )
+        .unwrap();
+        assert!(plain[0].clients.is_empty());
+        assert!(plain[0].resolvers.is_empty());
+        let json = serde_json::to_value(&plain[0]).unwrap();
+        assert!(json.get("clients").is_none());
+        assert!(json.get("resolvers").is_none());
+    }
+
+    /// Three batches of 40 names, each batch giving every name a new address
+    /// seen by two clients of its own, so that the records of one name have
+    /// ids far apart and every record has different clients.
+    fn interleaved_store() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        create_schema(&conn).unwrap();
+        for round in 0..3 {
+            let mut events = Vec::new();
+            for n in 0..40 {
+                for host in 1..=2 {
+                    let address = format!("198.51.{round}.{n}");
+                    let client = format!("10.{round}.{n}.{host}");
+                    let mut sighting = event(
+                        round * 100 + n,
+                        &client,
+                        &format!("h{n}.example.com"),
+                        ResponseCode::NOERROR,
+                        &[(RecordType::A, &address)],
+                    );
+                    sighting.server_ip = Some(format!("192.0.2.{}", n % 2 + 1).parse().unwrap());
+                    events.push(sighting);
+                }
+            }
+            ingest(&conn, &events).unwrap();
+        }
+        conn
+    }
+
+    #[test]
+    fn batched_addresses_belong_to_their_record() {
+        let conn = interleaved_store();
+        let wildcard = PdnsQuery {
+            name: Some("*.example.com".into()),
+            with_clients: true,
+            ..PdnsQuery::default()
+        };
+        let limited = PdnsQuery {
+            limit: 7,
+            ..wildcard.clone()
+        };
+
+        for (records, expected_len) in [
+            (query(&conn, &wildcard).unwrap(), 120),
+            (query(&conn, &limited).unwrap(), 7),
+        ] {
+            assert_eq!(records.len(), expected_len);
+            for record in &records {
+                // The address 198.51.ROUND.N was seen by 10.ROUND.N.1 and .2.
+                let octets: Vec<&str> = record.rdata.split('.').collect();
+                let (round, n) = (octets[2], octets[3]);
+                assert_eq!(record.rrname, format!("h{n}.example.com"));
+                assert_eq!(
+                    record.clients,
+                    vec![format!("10.{round}.{n}.1"), format!("10.{round}.{n}.2")],
+                    "{}",
+                    record.rdata
+                );
+                let resolver = format!("192.0.2.{}", n.parse::<u32>().unwrap() % 2 + 1);
+                assert_eq!(record.resolvers, vec![resolver], "{}", record.rdata);
+            }
+        }
+    }
+
+    #[test]
+    fn addresses_capped_per_record() {
+        let conn = Connection::open_in_memory().unwrap();
+        create_schema(&conn).unwrap();
+        let events: Vec<DnsEvent> = (0..=MAX_ADDRESSES)
+            .map(|n| {
+                let client = format!("10.0.{}.{}", n / 256, n % 256);
+                event(
+                    100,
+                    &client,
+                    "www.example.com",
+                    ResponseCode::NOERROR,
+                    &[(RecordType::A, "198.51.100.7")],
+                )
+            })
+            .collect();
+        ingest(&conn, &events).unwrap();
+
+        let records = query(
+            &conn,
+            &PdnsQuery {
+                name: Some("www.example.com".into()),
+                with_clients: true,
+                ..PdnsQuery::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(records[0].count, MAX_ADDRESSES as i64 + 1);
+        assert_eq!(records[0].clients.len(), MAX_ADDRESSES);
+        assert_eq!(records[0].resolvers, vec!["192.0.2.53"]);
+    }
+
+    /// Returns the query plan of [`query`], one line per step.
+    fn plan(conn: &Connection, query: &PdnsQuery) -> String {
+        let (sql, values) = answer_statement(query);
+        let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let steps = statement
+            .query_map(params_from_iter(values), |row| row.get::<_, String>(3))
+            .unwrap();
+        steps
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .unwrap()
+            .join("\n")
+    }
+
+    #[test]
+    fn name_queries_read_only_the_name_index() {
+        let conn = store();
+        let by_name = |pattern: &str| PdnsQuery {
+            name: Some(pattern.into()),
+            ..PdnsQuery::default()
+        };
+        for pattern in ["www.example.com", "*.example.com"] {
+            let steps = plan(&conn, &by_name(pattern));
+            assert!(
+                steps.contains("USING COVERING INDEX pdns_rr_by_name"),
+                "{pattern}: {steps}"
+            );
+        }
+
+        // An exact name is read newest first, without a sort.
+        let steps = plan(&conn, &by_name("www.example.com"));
+        assert!(!steps.contains("TEMP B-TREE"), "{steps}");
+    }
+
+    #[test]
+    fn store_upgrade_replaces_the_old_name_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.sqlite");
+        let index_names = |conn: &Connection| -> Vec<String> {
+            let mut statement =
+                conn.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'pdns_rr' ORDER BY name").unwrap();
+            statement
+                .query_map([], |row| row.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        let exact = PdnsQuery {
+            name: Some("www.example.com".into()),
+            with_clients: true,
+            ..PdnsQuery::default()
+        };
+        let wildcard = PdnsQuery {
+            name: Some("*.example.com".into()),
+            ..PdnsQuery::default()
+        };
+        let network = PdnsQuery {
+            rdata: Some(RdataQuery::parse("203.0.113.0/24")),
+            ..PdnsQuery::default()
+        };
+        let run = |conn: &Connection| {
+            [
+                query(conn, &exact).unwrap(),
+                query(conn, &wildcard).unwrap(),
+                query(conn, &network).unwrap(),
+            ]
+        };
+
+        // A store in the layout of builds before `pdns_rr_by_name`.
+        {
+            let store = crate::Store::open(&path).unwrap();
+            let conn = store.connection();
+            conn.execute_batch(
+                "DROP INDEX pdns_rr_by_name;
+                 CREATE INDEX pdns_rr_by_rev ON pdns_rr (rrname_rev);",
+            )
+            .unwrap();
+            ingest(
+                conn,
+                &[
+                    event(
+                        100,
+                        "10.0.0.1",
+                        "www.example.com",
+                        ResponseCode::NOERROR,
+                        &[(RecordType::A, "198.51.100.7")],
+                    ),
+                    event(
+                        200,
+                        "10.0.0.2",
+                        "mail.example.com",
+                        ResponseCode::NOERROR,
+                        &[(RecordType::A, "203.0.113.9")],
+                    ),
+                ],
+            )
+            .unwrap();
+        }
+
+        // A reader cannot upgrade, but still queries the old layout.
+        let reader = crate::Store::open_read_only(&path).unwrap();
+        assert!(index_names(reader.connection()).contains(&"pdns_rr_by_rev".to_owned()));
+        let before = run(reader.connection());
+        assert_eq!(before[0][0].clients, vec!["10.0.0.1"]);
+        assert_eq!(before[1].len(), 2);
+        assert_eq!(before[2][0].rrname, "mail.example.com");
+        drop(reader);
+
+        let store = crate::Store::open(&path).unwrap();
+        let indexes = index_names(store.connection());
+        assert!(
+            indexes.contains(&"pdns_rr_by_name".to_owned()),
+            "{indexes:?}"
+        );
+        assert!(
+            !indexes.contains(&"pdns_rr_by_rev".to_owned()),
+            "{indexes:?}"
+        );
+        assert!(indexes.contains(&"pdns_rr_by_ip".to_owned()), "{indexes:?}");
+        assert_eq!(run(store.connection()), before);
     }
 
     #[test]
