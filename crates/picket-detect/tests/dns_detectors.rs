@@ -110,6 +110,31 @@ fn sinkhole_answer_names_the_client() {
 }
 
 #[test]
+fn sinkhole_repeats_after_quiet_time() {
+    let config = SinkholeConfig {
+        dedupe_secs: 3600,
+        ..SinkholeConfig::default()
+    };
+    let mut detector = SinkholeDetector::new(config).unwrap();
+    let sinkholed = |secs| {
+        query(
+            secs,
+            "10.1.2.3",
+            "c2.badhost.example",
+            ResponseCode::NOERROR,
+            &[(RecordType::A, "143.215.130.33", 300)],
+        )
+    };
+    // The infected host keeps resolving its C2 name every ten minutes for
+    // three hours: an alert each time the hour since the last one has
+    // passed, not one for the whole run.
+    let events: Vec<Event> = (0..18).map(|i| sinkholed(i * 600)).collect();
+    let alerts = run(&mut detector, &events);
+    let times: Vec<Timestamp> = alerts.iter().map(|a| a.timestamp).collect();
+    assert_eq!(times, vec![at(0), at(4200), at(8400)], "{alerts:?}");
+}
+
+#[test]
 fn sinkhole_name_server_delegation() {
     let mut detector = SinkholeDetector::new(SinkholeConfig::default()).unwrap();
     let Event::Dns(mut dns) = query(0, "10.1.2.3", "old-c2.example", ResponseCode::NOERROR, &[])

@@ -70,7 +70,8 @@ pub struct DgaConfig {
     /// (client, registered domain) pairs remembered to report a name once.
     /// Default: 200,000.
     pub max_alerted_names: usize,
-    /// How long a reported pair stays quiet, seconds. Default: 86,400.
+    /// How long a reported pair stays quiet after its alert, in seconds. A
+    /// pair still seen afterwards is reported again. Default: 86,400.
     pub dedupe_secs: u64,
     /// Lexical scores remembered per registered domain (the cache is emptied
     /// when full). Default: 100,000 (about 2 MiB).
@@ -163,7 +164,7 @@ pub struct DgaDetector {
     model: &'static DgaModel,
     allowlist: std::sync::Arc<Allowlist>,
     clients: BoundedTable<IpAddr, ClientState>,
-    reported: BoundedTable<(IpAddr, u64), ()>,
+    reported: BoundedTable<(IpAddr, u64), Timestamp>,
     /// Per client: the NXDOMAIN name alerts of the current window.
     nx_alerts: BoundedTable<IpAddr, NxWindow>,
     scores: hashbrown::HashMap<u64, f64>,
@@ -197,11 +198,9 @@ impl DgaDetector {
         }
         let client = client_key(dns);
         let key = (client, name_hash(parts.registered));
-        if self.reported.get(&key).is_some() {
-            self.reported.entry(key, dns.timestamp, || ());
+        if self.reported.reported_recently(key, dns.timestamp) {
             return;
         }
-        self.reported.entry(key, dns.timestamp, || ());
         if nx && !self.nx_alert_allowed(client, dns.timestamp, alerts) {
             self.hold(client, event, parts.registered, lexical);
             return;
@@ -254,9 +253,17 @@ impl DgaDetector {
             .unwrap_or(i64::MAX)
             .saturating_mul(1_000_000_000);
         let limit = self.config.max_nx_alerts_per_window;
-        let state = self
-            .nx_alerts
-            .entry(client, now, || NxWindow::new(now.as_nanos()));
+        let config = &self.config;
+        let state = self.nx_alerts.entry_evicting(
+            client,
+            now,
+            || NxWindow::new(now.as_nanos()),
+            |evicted, mut state| {
+                if let Some(alert) = held_alert(evicted, &mut state, config, "client evicted") {
+                    alerts.push(alert);
+                }
+            },
+        );
 
         if now.as_nanos().saturating_sub(state.start) >= window {
             if let Some(alert) = held_alert(client, state, &self.config, "window closed") {
@@ -271,11 +278,12 @@ impl DgaDetector {
 
     /// Holds a random-looking NXDOMAIN name past the client's alert limit,
     /// to be listed in the alert that closes the window.
+    /// A client evicted from the table to make room has its held names
+    /// reported then.
     ///
-    /// NOTE: a window closes only on the client's next limited lookup or at
-    /// the end of the input. In a live stream a client that falls silent
-    /// keeps its held names until then, and a client evicted from the
-    /// table loses them.
+    /// NOTE: a window closes only on the client's next limited lookup, its
+    /// eviction or the end of the input. In a live stream a client that
+    /// falls silent keeps its held names until one of those.
     fn hold(&mut self, client: IpAddr, event: &Event, registered: &str, lexical: f64) {
         let now = event.timestamp();
         let state = self
@@ -691,6 +699,52 @@ mod tests {
         assert_eq!(alerts.len(), 1, "{alerts:?}");
         assert_eq!(alerts[0].details["held_names"], 3);
         assert_eq!(alerts[0].details["names"], serde_json::json!(RANDOM));
+    }
+
+    #[test]
+    fn evicted_client_reports_its_held_names() {
+        // Two clients fit in the table: the third evicts the least recently
+        // seen half (here both), whose held names are reported then rather
+        // than lost.
+        let config = DgaConfig {
+            max_clients: 2,
+            ..DgaConfig::default()
+        };
+        let from = |client: &str, secs: i64, name: &str| {
+            let mut event = nxdomain(secs, name);
+            if let Event::Dns(dns) = &mut event {
+                dns.client_ip = Some(client.parse().unwrap());
+            }
+            event
+        };
+        let events = [
+            from("10.0.0.1", 0, RANDOM[0]),
+            from("10.0.0.2", 1, RANDOM[1]),
+            from("10.0.0.3", 2, RANDOM[2]),
+        ];
+
+        let alerts = held_alerts(config, &events);
+
+        let evicted: Vec<&Alert> = alerts
+            .iter()
+            .filter(|a| a.details["reason"] == "client evicted")
+            .collect();
+        assert_eq!(evicted.len(), 2, "{alerts:?}");
+        let mut hosts: Vec<_> = evicted.iter().filter_map(|a| a.host).collect();
+        hosts.sort();
+        assert_eq!(
+            hosts,
+            ["10.0.0.1", "10.0.0.2"].map(|h| h.parse::<IpAddr>().unwrap())
+        );
+        let mut names: Vec<&str> = alerts
+            .iter()
+            .flat_map(|a| a.details["names"].as_array().unwrap())
+            .filter_map(|name| name.as_str())
+            .collect();
+        names.sort();
+        let mut expected = RANDOM;
+        expected.sort();
+        assert_eq!(names, expected, "every held name is reported once");
     }
 
     #[test]

@@ -18,7 +18,7 @@
 use std::net::IpAddr;
 
 use ipnet::IpNet;
-use picket_event::{Alert, Event, IntelHit, RecordType};
+use picket_event::{Alert, Event, IntelHit, RecordType, Timestamp};
 use serde::Deserialize;
 
 use crate::dns::table::BoundedTable;
@@ -51,7 +51,8 @@ pub struct SinkholeConfig {
     pub extra_name_servers: Vec<String>,
     /// (client, name) pairs remembered to report once. Default: 100,000.
     pub max_reported: usize,
-    /// How long a reported pair stays quiet, seconds. Default: 86,400.
+    /// How long a reported pair stays quiet after its alert, in seconds. A
+    /// pair still seen afterwards is reported again. Default: 86,400.
     pub dedupe_secs: u64,
 }
 
@@ -125,7 +126,7 @@ pub struct SinkholeDetector {
     /// searches only the ranges starting in its address's /8.
     v4_by_octet: Vec<usize>,
     name_servers: Vec<String>,
-    reported: BoundedTable<(IpAddr, u64), ()>,
+    reported: BoundedTable<(IpAddr, u64), Timestamp>,
 }
 
 impl SinkholeDetector {
@@ -253,11 +254,9 @@ impl picket_event::Detector for SinkholeDetector {
 
         let client = client_key(dns);
         let key = (client, name_hash(&dns.query_name));
-        if self.reported.get(&key).is_some() {
-            self.reported.entry(key, dns.timestamp, || ());
+        if self.reported.reported_recently(key, dns.timestamp) {
             return;
         }
-        self.reported.entry(key, dns.timestamp, || ());
 
         let who = dns
             .client_ip

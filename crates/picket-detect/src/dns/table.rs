@@ -40,9 +40,21 @@ impl<K: Hash + Eq, V> BoundedTable<K, V> {
     /// Returns the state of `key`, created by `create` when absent, and
     /// marks the key seen at `now`.
     pub fn entry(&mut self, key: K, now: Timestamp, create: impl FnOnce() -> V) -> &mut V {
+        self.entry_evicting(key, now, create, |_, _| {})
+    }
+
+    /// Returns the state of `key` like [`entry`](Self::entry), and passes
+    /// each key evicted to make room, with its state, to `evicted`.
+    pub fn entry_evicting(
+        &mut self,
+        key: K,
+        now: Timestamp,
+        create: impl FnOnce() -> V,
+        evicted: impl FnMut(K, V),
+    ) -> &mut V {
         // Only a full table needs the extra look-up.
         if self.map.len() >= self.capacity && !self.map.contains_key(&key) {
-            self.evict(now);
+            self.evict(now, evicted);
         }
         let slot = self.map.entry(key).or_insert_with(|| Slot {
             last_seen: now,
@@ -81,20 +93,47 @@ impl<K: Hash + Eq, V> BoundedTable<K, V> {
         self.evicted
     }
 
-    fn evict(&mut self, now: Timestamp) {
+    fn evict(&mut self, now: Timestamp, mut evicted: impl FnMut(K, V)) {
         let before = self.map.len();
         let idle = self.idle_nanos;
-        self.map
-            .retain(|_, slot| now.nanos_since(slot.last_seen) <= idle);
+        for (key, slot) in self
+            .map
+            .extract_if(|_, slot| now.nanos_since(slot.last_seen) > idle)
+        {
+            evicted(key, slot.value);
+        }
 
         if before - self.map.len() < (self.capacity / 8).max(1) {
             let mut seen: Vec<Timestamp> = self.map.values().map(|slot| slot.last_seen).collect();
             let middle = seen.len() / 2;
             let (_, median, _) = seen.select_nth_unstable(middle);
             let median = *median;
-            self.map.retain(|_, slot| slot.last_seen > median);
+            for (key, slot) in self.map.extract_if(|_, slot| slot.last_seen <= median) {
+                evicted(key, slot.value);
+            }
         }
         self.evicted += (before - self.map.len()) as u64;
+    }
+}
+
+impl<K: Hash + Eq> BoundedTable<K, Timestamp> {
+    /// Tells whether an alert for `key` at `now` repeats one reported less
+    /// than the idle timeout before, and so stays quiet. Otherwise records
+    /// `now` as the key's report time: a pair seen for days is reported
+    /// again once per timeout, not once for as long as it stays in the
+    /// table.
+    pub fn reported_recently(&mut self, key: K, now: Timestamp) -> bool {
+        let idle = self.idle_nanos;
+        let mut new_key = false;
+        let reported_at = self.entry(key, now, || {
+            new_key = true;
+            now
+        });
+        if !new_key && now.nanos_since(*reported_at) <= idle {
+            return true;
+        }
+        *reported_at = now;
+        false
     }
 }
 
@@ -127,5 +166,29 @@ mod tests {
         table.entry("d", at(101), || 1);
         assert!(table.get(&"old").is_none());
         assert!(table.get(&"a").is_some());
+    }
+
+    #[test]
+    fn a_report_repeats_once_per_timeout() {
+        let mut table = BoundedTable::new(16, 100);
+        assert!(!table.reported_recently("pair", at(0)));
+        assert!(table.reported_recently("pair", at(50)));
+        assert!(table.reported_recently("pair", at(100)));
+        // Sightings in between do not extend the quiet time.
+        assert!(!table.reported_recently("pair", at(101)));
+        assert!(table.reported_recently("pair", at(150)));
+        assert!(!table.reported_recently("other", at(150)));
+    }
+
+    #[test]
+    fn evicted_state_is_handed_over() {
+        let mut table = BoundedTable::new(4, 10);
+        let mut handed = Vec::new();
+        for (i, key) in ["old", "a", "b", "c"].into_iter().enumerate() {
+            table.entry(key, at(if i == 0 { 0 } else { 100 }), || i);
+        }
+        table.entry_evicting("d", at(101), || 4, |key, value| handed.push((key, value)));
+        assert_eq!(handed, vec![("old", 0)]);
+        assert_eq!(table.len(), 4);
     }
 }
