@@ -493,16 +493,21 @@ impl<'o> Batch<'o> {
             return;
         };
         self.index.clear();
-        let mut block = Vec::with_capacity(self.report.indicators.len());
-        for indicator in std::mem::take(&mut self.report.indicators) {
+        // The next chunk starts at full size: growing it by doubling copied
+        // each indicator about twice more.
+        let mut block = std::mem::replace(&mut self.report.indicators, Vec::with_capacity(chunks.size));
+        let mut allow = 0;
+        for indicator in &block {
             let h = chunks.hash(indicator.kind, indicator.include_subdomains, &indicator.value);
             if indicator.is_whitelist() {
                 chunks.allowed.insert(h);
-                self.report.allow.push(indicator);
+                allow += 1;
             } else {
                 chunks.handed.insert(h);
-                block.push(indicator);
             }
+        }
+        if allow > 0 {
+            self.report.allow.extend(block.extract_if(.., |i| i.is_whitelist()));
         }
         if !block.is_empty() {
             chunks.send(Chunk::Fresh(block));
@@ -615,6 +620,8 @@ impl<'o> Batch<'o> {
     pub(crate) fn finish(mut self) -> LoadReport {
         if self.chunks.is_some() {
             self.hand_over();
+            // Frees the room `hand_over` reserved for a next chunk.
+            self.report.indicators = Vec::new();
             if let Some(mut chunks) = self.chunks.take()
                 && !chunks.repeats.is_empty()
             {
@@ -753,6 +760,27 @@ mod tests {
                 let _ = load_bytes_chunked("g", &bytes, &options, size, &mut sink);
             }
         }
+    }
+
+    #[test]
+    fn chunked_load_keeps_allow_entries_in_report() {
+        let text = "192.0.2.1\n192.0.2.2\n192.0.2.3\n192.0.2.1 a\nok.example\n";
+        let options = LoadOptions {
+            defaults: Defaults { assessment: Some("whitelist".into()), ..Defaults::default() },
+            ..LoadOptions::default()
+        };
+        let whole = load_bytes("t", text.as_bytes(), &options).unwrap();
+        let mut handed = 0;
+        let mut sink = |_chunk: Chunk| {
+            handed += 1;
+            true
+        };
+        let report = load_bytes_chunked("t", text.as_bytes(), &options, 2, &mut sink).unwrap();
+        assert_eq!(handed, 0);
+        assert_eq!(report.allow.len(), 4);
+        let values = |list: &[Indicator]| list.iter().map(|i| i.value.clone()).collect::<Vec<_>>();
+        assert_eq!(values(&report.allow), values(&whole.allow));
+        assert!(report.indicators.is_empty());
     }
 
     #[test]

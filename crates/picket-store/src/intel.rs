@@ -33,7 +33,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 mod import;
 
 use import::find_source;
-pub use import::{Import, upsert};
+pub use import::{Import, PreparedChunk, Preparer, upsert};
 
 /// Returns the digest that finds an indicator by kind and value: FNV-1a
 /// (64 bits) over the kind's name, a zero byte and the value. Every row

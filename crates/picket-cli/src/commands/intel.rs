@@ -533,6 +533,14 @@ fn import_streaming(
     Ok((counts, report))
 }
 
+/// A chunk the parse thread hands to the store thread.
+enum Handed {
+    /// Values not handed over before ([`picket_intel::Chunk::Fresh`]).
+    Fresh(store_intel::PreparedChunk),
+    /// Later records of values handed over before.
+    Repeats(Vec<picket_intel::Indicator>),
+}
+
 /// Runs `parse` on a thread of its own and stores the chunks it hands
 /// over on this thread, inside `conn`'s open transaction. The outer error
 /// is the store's; a parse error comes back inside, after whatever was
@@ -550,8 +558,8 @@ where
         + Send,
 {
     let mut import = store_intel::Import::begin(conn, lifetimes, now)?;
-    let (sender, receiver) =
-        std::sync::mpsc::sync_channel::<picket_intel::Chunk>(IMPORT_CHUNKS_AHEAD);
+    let preparer = import.preparer();
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Handed>(IMPORT_CHUNKS_AHEAD);
     // Stored chunks go back to the parse thread to be freed there: the store
     // thread is the slower one, and memory is freed faster by the thread
     // that allocated it.
@@ -559,29 +567,32 @@ where
         std::sync::mpsc::sync_channel::<Vec<picket_intel::Indicator>>(IMPORT_CHUNKS_AHEAD);
     let (parsed, stored) = std::thread::scope(|scope| {
         let parser = scope.spawn(move || {
-            let mut sink = |mut chunk: picket_intel::Chunk| {
+            let mut sink = |chunk: picket_intel::Chunk| {
                 while let Ok(done) = given_back.try_recv() {
                     drop(done);
                 }
-                // Sorted here, on the parse thread, the chunk costs the
-                // store thread only a check that it is in order.
-                if let picket_intel::Chunk::Fresh(indicators) = &mut chunk {
-                    indicators.sort_by_cached_key(|i| store_intel::key_hash(i.kind, &i.value));
-                }
-                sender.send(chunk).is_ok()
+                // Prepared here, the chunk leaves the store thread only the
+                // writing, which is the longer of the two threads' work.
+                let handed = match chunk {
+                    picket_intel::Chunk::Fresh(indicators) => {
+                        Handed::Fresh(preparer.prepare(indicators))
+                    }
+                    picket_intel::Chunk::Repeats(indicators) => Handed::Repeats(indicators),
+                };
+                sender.send(handed).is_ok()
             };
             parse(&mut sink)
         });
         let mut stored: rusqlite::Result<()> = Ok(());
         for chunk in &receiver {
             stored = match chunk {
-                picket_intel::Chunk::Fresh(indicators) => {
-                    let result = import.add(&indicators);
+                Handed::Fresh(prepared) => {
+                    let result = import.add_prepared(&prepared);
                     // A full or closed channel leaves the chunk to be freed here.
-                    let _ = give_back.try_send(indicators);
+                    let _ = give_back.try_send(prepared.into_indicators());
                     result
                 }
-                picket_intel::Chunk::Repeats(indicators) => import.fold_repeats(&indicators),
+                Handed::Repeats(indicators) => import.fold_repeats(&indicators),
             };
             if stored.is_err() {
                 break;
