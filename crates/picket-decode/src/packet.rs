@@ -135,7 +135,7 @@ pub fn decode<'a>(
     decode_general(linktype, data, defrag, now)
 }
 
-/// [`decode`] for every link type and layer stack etherparse knows.
+/// Decodes like [`decode`], for every link type and layer stack etherparse supports.
 fn decode_general<'a>(
     linktype: i32,
     data: &'a [u8],
@@ -276,7 +276,7 @@ fn decode_ethernet_ipv4(data: &[u8]) -> Option<Decoded<'_>> {
     })
 }
 
-/// A UDP datagram's ports and payload. A UDP length shorter than the IP
+/// Returns a UDP datagram's ports and payload. A UDP length shorter than the IP
 /// payload hides bytes from a receiver that trusts it; crafted DNS attacks
 /// do this (tcpdump's dns-zlip captures). The payload runs to the IP
 /// length, as tcpdump reads it, so the hidden message is seen and its
@@ -444,7 +444,7 @@ mod tests {
     }
 
     #[test]
-    fn fast_path_leaves_other_frames_to_the_general_path() {
+    fn fast_path_skips_other_frames() {
         // IP total length past the frame's end: an error, on the general path.
         let mut cut = udp_frame(b"payload");
         cut.truncate(cut.len() - 3);
@@ -464,7 +464,7 @@ mod tests {
         fragment[14 + 6] |= 0x20;
         assert!(decode_ethernet_ipv4(&fragment).is_none());
 
-        // IPv6 and VLAN-tagged frames.
+        // An IPv6 frame.
         let mut v6 = Vec::new();
         ethernet()
             .ipv6([1; 16], [2; 16], 64)
