@@ -54,9 +54,15 @@ fuzz_target!(|data: &[u8]| {
             let _ = body.finish(true);
         }
         3 => {
-            let coding = if rest.first().is_some_and(|b| b & 1 == 0) { Coding::Gzip } else { Coding::Deflate };
+            // The first byte picks the coding and the size of the pieces the
+            // body arrives in, so that decoder state crosses piece boundaries.
+            let Some((&shape, body_bytes)) = rest.split_first() else { return };
+            let coding = if shape & 1 == 0 { Coding::Gzip } else { Coding::Deflate };
+            let piece = usize::from(shape >> 1).max(1);
             let mut body = BodyReader::new(Framing::Close, coding, true, LIMITS);
-            body.feed(rest);
+            for part in body_bytes.chunks(piece) {
+                body.feed(part);
+            }
             let _ = body.finish(true);
         }
         _ => {

@@ -4,11 +4,12 @@
 
 use std::io::Write;
 
-use flate2::write::{DeflateDecoder, GzDecoder, ZlibDecoder};
 use md5::Md5;
 use picket_event::{Anomaly, BodyInfo};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
+
+use super::inflate::{Format, Inflater};
 
 /// Framing of a body: the rule that finds its end.
 #[derive(Debug)]
@@ -163,9 +164,8 @@ enum Decoder {
     Identity(Digests),
     /// Waiting for the first bytes to tell zlib from raw deflate.
     DeflateUnknown(Digests),
-    Gzip(GzDecoder<Digests>),
-    Zlib(ZlibDecoder<Digests>),
-    Deflate(DeflateDecoder<Digests>),
+    /// A gzip or deflate body: the decoder and the digests of its output.
+    Inflating(Inflater, Digests),
     /// Decoding failed or hit its cap; the rest is counted, not decoded.
     Failed(Digests),
     /// Temporarily empty while switching.
@@ -176,9 +176,7 @@ impl Decoder {
     fn digests(&self) -> Option<&Digests> {
         match self {
             Decoder::Identity(d) | Decoder::DeflateUnknown(d) | Decoder::Failed(d) => Some(d),
-            Decoder::Gzip(g) => Some(g.get_ref()),
-            Decoder::Zlib(z) => Some(z.get_ref()),
-            Decoder::Deflate(z) => Some(z.get_ref()),
+            Decoder::Inflating(_, d) => Some(d),
             Decoder::Empty => None,
         }
     }
@@ -223,7 +221,7 @@ impl BodyReader {
         };
         let decoder = match coding {
             Coding::Identity => Decoder::Identity(digests),
-            Coding::Gzip => Decoder::Gzip(GzDecoder::new(digests)),
+            Coding::Gzip => Decoder::Inflating(Inflater::new(Format::Gzip), digests),
             Coding::Deflate => Decoder::DeflateUnknown(digests),
         };
         BodyReader {
@@ -387,21 +385,22 @@ impl BodyReader {
             else {
                 return;
             };
-            self.decoder = if looks_like_zlib(data) {
-                Decoder::Zlib(ZlibDecoder::new(digests))
+            let format = if looks_like_zlib(data) {
+                Format::Zlib
             } else {
-                Decoder::Deflate(DeflateDecoder::new(digests))
+                Format::Raw
             };
+            self.decoder = Decoder::Inflating(Inflater::new(format), digests);
         }
 
-        let result = match &mut self.decoder {
-            Decoder::Identity(d) | Decoder::Failed(d) => d.write_all(data),
-            Decoder::Gzip(g) => g.write_all(data),
-            Decoder::Zlib(z) => z.write_all(data),
-            Decoder::Deflate(z) => z.write_all(data),
-            Decoder::DeflateUnknown(_) | Decoder::Empty => Ok(()),
+        let decoded = match &mut self.decoder {
+            Decoder::Identity(d) | Decoder::Failed(d) => d.write_all(data).is_ok(),
+            Decoder::Inflating(inflater, d) => inflater
+                .write(data, &mut |output| d.write_all(output).is_ok())
+                .is_ok(),
+            Decoder::DeflateUnknown(_) | Decoder::Empty => true,
         };
-        if result.is_err() {
+        if !decoded {
             self.fail_decoding();
         }
     }
@@ -410,9 +409,7 @@ impl BodyReader {
     fn fail_decoding(&mut self) {
         let decoder = std::mem::replace(&mut self.decoder, Decoder::Empty);
         let digests = match decoder {
-            Decoder::Gzip(mut g) => std::mem::take(g.get_mut()),
-            Decoder::Zlib(mut z) => std::mem::take(z.get_mut()),
-            Decoder::Deflate(mut z) => std::mem::take(z.get_mut()),
+            Decoder::Inflating(_, d) => d,
             Decoder::Identity(d) | Decoder::DeflateUnknown(d) | Decoder::Failed(d) => d,
             Decoder::Empty => return,
         };
@@ -434,18 +431,7 @@ impl BodyReader {
         let (digests, decoded_ok) = match decoder {
             Decoder::Identity(d) | Decoder::DeflateUnknown(d) => (Some(d), true),
             Decoder::Failed(d) => (Some(d), false),
-            Decoder::Gzip(mut g) => {
-                let ok = g.try_finish().is_ok();
-                (Some(std::mem::take(g.get_mut())), ok)
-            }
-            Decoder::Zlib(mut z) => {
-                let ok = z.try_finish().is_ok();
-                (Some(std::mem::take(z.get_mut())), ok)
-            }
-            Decoder::Deflate(mut z) => {
-                let ok = z.try_finish().is_ok();
-                (Some(std::mem::take(z.get_mut())), ok)
-            }
+            Decoder::Inflating(inflater, d) => (Some(d), inflater.finished()),
             Decoder::Empty => (None, false),
         };
         let failed_now = !decoded_ok

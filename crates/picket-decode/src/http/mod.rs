@@ -8,6 +8,7 @@
 
 pub mod body;
 pub mod head;
+mod inflate;
 
 use std::collections::VecDeque;
 
