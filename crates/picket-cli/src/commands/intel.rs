@@ -581,7 +581,14 @@ where
                 };
                 sender.send(handed).is_ok()
             };
-            parse(&mut sink)
+            let parsed = parse(&mut sink);
+
+            // Frees the chunks stored last while the store thread finishes.
+            drop(sender);
+            for done in given_back {
+                drop(done);
+            }
+            parsed
         });
         let mut stored: rusqlite::Result<()> = Ok(());
         for chunk in &receiver {
@@ -598,15 +605,17 @@ where
                 break;
             }
         }
-        // A failed store closes the channel, so the parser stops handing over.
+        // A failed store closes the channel, so the parser stops handing
+        // over; closing the other lets it end.
         drop(receiver);
+        drop(give_back);
+        let finished = stored.and_then(|()| import.finish());
         let parsed = parser
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (parsed, stored)
+        (parsed, finished)
     });
-    stored?;
-    let counts = import.finish()?;
+    let counts = stored?;
     Ok((counts, parsed))
 }
 
