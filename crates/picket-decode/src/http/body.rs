@@ -649,6 +649,65 @@ mod tests {
         assert!(s.info.unwrap().truncated);
     }
 
+    /// A gap breaks the gzip checksum. The gap is flagged and the checksum
+    /// mismatch is not, as with flate2's decoder.
+    #[test]
+    fn gzip_with_gap_is_not_bad_encoding() {
+        // Three stored deflate blocks (RFC 1951 section 3.2.4), so that the
+        // stream without its middle block still decodes to its end.
+        let data: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+        let mut packed = vec![0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff];
+        let mut middle = 0..0;
+        for (i, block) in data.chunks(1000).enumerate() {
+            let start = packed.len();
+            packed.push(u8::from(i == 2));
+            packed.extend_from_slice(&1000u16.to_le_bytes());
+            packed.extend_from_slice(&(!1000u16).to_le_bytes());
+            packed.extend_from_slice(block);
+            if i == 1 {
+                middle = start..packed.len();
+            }
+        }
+        packed.extend_from_slice(&crc32fast::hash(&data).to_le_bytes());
+        packed.extend_from_slice(&(data.len() as u32).to_le_bytes());
+
+        let mut r = BodyReader::new(
+            Framing::Length(packed.len() as u64),
+            Coding::Gzip,
+            true,
+            LIMITS,
+        );
+        r.feed(&packed[..middle.start]);
+        r.gap(middle.len() as u64);
+        assert!(matches!(r.feed(&packed[middle.end..]), Progress::Done(_)));
+        let s = r.finish(true);
+        assert_eq!(s.anomalies, Vec::new());
+        assert!(s.info.is_none());
+    }
+
+    /// Raw deflate data whose last bytes decode past the end of the
+    /// inflater's 32 KiB ring.
+    #[test]
+    fn raw_deflate_ending_past_ring_is_decoded() {
+        let data = vec![0u8; 32 * 1024 + 5];
+        let mut deflate =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        deflate.write_all(&data).unwrap();
+        let packed = deflate.finish().unwrap();
+
+        let mut r = BodyReader::new(
+            Framing::Length(packed.len() as u64),
+            Coding::Deflate,
+            true,
+            LIMITS,
+        );
+        assert!(matches!(r.feed(&packed), Progress::Done(_)));
+        let s = r.finish(true);
+        assert_eq!(s.anomalies, Vec::new());
+        assert_eq!(s.decoded_len, data.len() as u64);
+        assert_eq!(s.info.unwrap().size, data.len() as u64);
+    }
+
     #[test]
     fn sniffs_magic() {
         assert_eq!(sniff(b"MZ\x90\x00"), Some("pe"));

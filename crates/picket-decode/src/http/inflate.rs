@@ -15,10 +15,10 @@ use miniz_oxide::inflate::core::{DecompressorOxide, decompress};
 /// back (RFC 1951 section 3.2.5), and a power of two as the ring needs.
 const WINDOW: usize = 32 * 1024;
 
-/// Maximum length of a gzip header. The optional name, comment and extra field
-/// have no length limit in RFC 1952, so a stream that never ends its header
-/// is cut off here.
-const MAX_GZIP_HEADER: usize = 64 * 1024;
+/// Maximum length of a gzip header's file name or comment, without its NUL.
+/// RFC 1952 sets no limit, so a field that never ends is rejected at the
+/// limit that flate2 1.1's gzip decoder also applies.
+const MAX_GZIP_FIELD: usize = 65_535;
 
 /// Length of the gzip trailer: CRC-32 and input size, little-endian.
 const GZIP_TRAILER: usize = 8;
@@ -49,7 +49,10 @@ enum Stage {
     Header,
     Data,
     Trailer,
+    /// The stream ended and its trailer, if any, matched.
     Done,
+    /// The gzip trailer's CRC-32 or size did not match the output.
+    Mismatched,
 }
 
 /// A streaming decoder for one compressed body.
@@ -99,13 +102,17 @@ impl Inflater {
                 Stage::Header => return self.header(input, sink),
                 Stage::Data => self.data(input, sink)?,
                 Stage::Trailer => self.trailer(input)?,
-                Stage::Done => return Err(InflateError::Corrupt),
+                Stage::Done | Stage::Mismatched => return Err(InflateError::Corrupt),
             };
         }
         Ok(())
     }
 
-    /// Reports whether the stream ended, its checksum and size matching.
+    /// Reports whether the stream ended, its checksum and size matching. A
+    /// gzip trailer that does not match is not a [`write`](Self::write)
+    /// error but only makes this false, because the caller judges it at the
+    /// body's end, where it does not flag a mismatch that a gap in the
+    /// capture caused.
     pub(super) fn finished(&self) -> bool {
         self.stage == Stage::Done
     }
@@ -118,9 +125,6 @@ impl Inflater {
     ) -> Result<(), InflateError> {
         self.pending.extend_from_slice(input);
         let Some(length) = gzip_header_length(&self.pending)? else {
-            if self.pending.len() > MAX_GZIP_HEADER {
-                return Err(InflateError::Corrupt);
-            }
             return Ok(());
         };
 
@@ -130,10 +134,13 @@ impl Inflater {
         self.write(&rest, sink)
     }
 
-    /// Inflates as much of `input` as one call takes; returns the rest.
+    /// Inflates `input` until it is used up or the stream ends; returns the
+    /// bytes after the stream's end. A full ring is drained even when no
+    /// input is left, because the last input bytes can decode to more than
+    /// the ring has room for.
     fn data<'a>(
         &mut self,
-        input: &'a [u8],
+        mut input: &'a [u8],
         sink: &mut impl FnMut(&[u8]) -> bool,
     ) -> Result<&'a [u8], InflateError> {
         let flags = match self.format {
@@ -144,32 +151,37 @@ impl Inflater {
             }
             Format::Gzip | Format::Raw => TINFL_FLAG_HAS_MORE_INPUT,
         };
-        let (status, read, written) =
-            decompress(&mut self.state, input, &mut self.ring, self.pos, flags);
+        loop {
+            let (status, read, written) =
+                decompress(&mut self.state, input, &mut self.ring, self.pos, flags);
+            input = &input[read..];
 
-        let output = &self.ring[self.pos..self.pos + written];
-        if self.format == Format::Gzip {
-            self.crc.update(output);
-            self.size = self.size.wrapping_add(written as u32);
-        }
-        if !output.is_empty() && !sink(output) {
-            return Err(InflateError::Refused);
-        }
-        self.pos = (self.pos + written) & (WINDOW - 1);
+            let output = &self.ring[self.pos..self.pos + written];
+            if self.format == Format::Gzip {
+                self.crc.update(output);
+                self.size = self.size.wrapping_add(written as u32);
+            }
+            if !output.is_empty() && !sink(output) {
+                return Err(InflateError::Refused);
+            }
+            self.pos = (self.pos + written) & (WINDOW - 1);
 
-        match status {
-            TINFLStatus::Done => {
-                self.stage = if self.format == Format::Gzip {
-                    Stage::Trailer
-                } else {
-                    Stage::Done
-                };
+            // A status that made no progress ends the loop as an error, so
+            // that the loop cannot spin.
+            match status {
+                TINFLStatus::Done => {
+                    self.stage = if self.format == Format::Gzip {
+                        Stage::Trailer
+                    } else {
+                        Stage::Done
+                    };
+                    return Ok(input);
+                }
+                TINFLStatus::NeedsMoreInput if input.is_empty() => return Ok(input),
+                TINFLStatus::HasMoreOutput if read > 0 || written > 0 => {}
+                _ => return Err(InflateError::Corrupt),
             }
-            TINFLStatus::NeedsMoreInput | TINFLStatus::HasMoreOutput if read > 0 || written > 0 => {
-            }
-            _ => return Err(InflateError::Corrupt),
         }
-        Ok(&input[read..])
     }
 
     /// Collects the gzip trailer and checks it; returns the bytes after it.
@@ -182,10 +194,11 @@ impl Inflater {
 
         let crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
         let size = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]);
-        if crc != self.crc.clone().finalize() || size != self.size {
-            return Err(InflateError::Corrupt);
-        }
-        self.stage = Stage::Done;
+        self.stage = if crc == self.crc.clone().finalize() && size == self.size {
+            Stage::Done
+        } else {
+            Stage::Mismatched
+        };
         Ok(&input[take..])
     }
 }
@@ -193,7 +206,8 @@ impl Inflater {
 /// Returns the length of the gzip header at the start of `bytes`, or `None`
 /// when more bytes are needed to find its end. Bytes that do not start a
 /// gzip header (RFC 1952 section 2.3: magic, deflate method, no reserved
-/// flags) are an error.
+/// flags), a name or comment longer than [`MAX_GZIP_FIELD`] and a header
+/// CRC that does not match are errors, as they were for flate2.
 fn gzip_header_length(bytes: &[u8]) -> Result<Option<usize>, InflateError> {
     const FHCRC: u8 = 0x02;
     const FEXTRA: u8 = 0x04;
@@ -201,35 +215,48 @@ fn gzip_header_length(bytes: &[u8]) -> Result<Option<usize>, InflateError> {
     const FCOMMENT: u8 = 0x10;
     const RESERVED: u8 = 0xe0;
 
+    // Fixed part: ID1, ID2, CM, FLG, MTIME (4), XFL, OS.
     let Some(fixed) = bytes.first_chunk::<10>() else {
-        let magic = [0x1f, 0x8b, 0x08];
-        let known = bytes.len().min(magic.len());
-        if bytes[..known] != magic[..known] {
-            return Err(InflateError::Corrupt);
-        }
         return Ok(None);
     };
     if fixed[..3] != [0x1f, 0x8b, 0x08] || fixed[3] & RESERVED != 0 {
         return Err(InflateError::Corrupt);
     }
     let flags = fixed[3];
-
     let mut length = 10;
+
+    // FEXTRA: a 2-byte length, then that many bytes.
     if flags & FEXTRA != 0 {
         let Some(extra) = bytes.get(length..length + 2) else {
             return Ok(None);
         };
         length += 2 + usize::from(u16::from_le_bytes([extra[0], extra[1]]));
     }
+
+    // FNAME, then FCOMMENT: each ends with a NUL.
     for flag in [FNAME, FCOMMENT] {
-        if flags & flag != 0 {
-            let Some(end) = bytes.get(length..).and_then(|rest| memchr::memchr(0, rest)) else {
-                return Ok(None);
-            };
-            length += end + 1;
+        if flags & flag == 0 {
+            continue;
+        }
+        let Some(rest) = bytes.get(length..) else {
+            return Ok(None);
+        };
+        let field = &rest[..rest.len().min(MAX_GZIP_FIELD + 1)];
+        match memchr::memchr(0, field) {
+            Some(end) => length += end + 1,
+            None if field.len() > MAX_GZIP_FIELD => return Err(InflateError::Corrupt),
+            None => return Ok(None),
         }
     }
+
+    // FHCRC: the low 16 bits of the CRC-32 of every header byte before it.
     if flags & FHCRC != 0 {
+        let Some(stored) = bytes.get(length..length + 2) else {
+            return Ok(None);
+        };
+        if u16::from_le_bytes([stored[0], stored[1]]) != crc32fast::hash(&bytes[..length]) as u16 {
+            return Err(InflateError::Corrupt);
+        }
         length += 2;
     }
     Ok((bytes.len() >= length).then_some(length))
@@ -326,14 +353,6 @@ mod tests {
     fn damaged_streams_are_corrupt() {
         let data = sample();
 
-        let mut bad_crc = compress(Format::Gzip, &data);
-        let crc_at = bad_crc.len() - 8;
-        bad_crc[crc_at] ^= 1;
-        assert_eq!(
-            inflate(Format::Gzip, &bad_crc, 512).1,
-            Some(InflateError::Corrupt)
-        );
-
         let mut trailing = compress(Format::Zlib, &data);
         trailing.extend_from_slice(b"junk");
         assert_eq!(
@@ -352,6 +371,115 @@ mod tests {
             inflate(Format::Raw, &garbage, 100).1,
             Some(InflateError::Corrupt)
         );
+    }
+
+    #[test]
+    fn gzip_trailer_mismatch_leaves_stream_unfinished() {
+        let data = sample();
+        for at in [8, 4] {
+            let mut stream = compress(Format::Gzip, &data);
+            let field = stream.len() - at;
+            stream[field] ^= 1;
+
+            let (output, error, finished) = inflate(Format::Gzip, &stream, 512);
+            assert_eq!(error, None, "trailer byte {at} from the end");
+            assert!(!finished, "trailer byte {at} from the end");
+            assert!(output == data, "trailer byte {at} from the end");
+
+            stream.push(0);
+            let (_, error, _) = inflate(Format::Gzip, &stream, 512);
+            assert_eq!(error, Some(InflateError::Corrupt), "byte after the trailer");
+        }
+    }
+
+    /// A raw deflate stream has no trailer, so its last input bytes may
+    /// decode to more output than the ring has room for.
+    #[test]
+    fn raw_stream_ending_past_ring_end_finishes() {
+        for length in [WINDOW + 1, WINDOW + 7, 2 * WINDOW + 4, 3 * WINDOW + 6] {
+            let data = vec![0; length];
+            let stream = compress(Format::Raw, &data);
+            for piece in [1, stream.len()] {
+                let (output, error, finished) = inflate(Format::Raw, &stream, piece);
+                assert_eq!(error, None, "{length} bytes in pieces of {piece}");
+                assert!(finished, "{length} bytes in pieces of {piece}");
+                assert_eq!(output.len(), length, "{length} bytes in pieces of {piece}");
+            }
+        }
+    }
+
+    /// Builds a gzip member whose header has the given flags and fields,
+    /// with a correct header CRC when FHCRC is set.
+    fn gzip_with_header(flags: u8, extra: &[u8], name: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut stream = vec![0x1f, 0x8b, 0x08, flags, 0, 0, 0, 0, 0, 0xff];
+        if flags & 0x04 != 0 {
+            stream.extend_from_slice(&(extra.len() as u16).to_le_bytes());
+            stream.extend_from_slice(extra);
+        }
+        if flags & 0x08 != 0 {
+            stream.extend_from_slice(name);
+            stream.push(0);
+        }
+        if flags & 0x02 != 0 {
+            let crc = crc32fast::hash(&stream) as u16;
+            stream.extend_from_slice(&crc.to_le_bytes());
+        }
+        stream.extend_from_slice(&compress(Format::Raw, data));
+        stream.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
+        stream.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        stream
+    }
+
+    #[test]
+    fn gzip_header_crc_is_checked() {
+        let data = b"body".repeat(100);
+        let mut stream = gzip_with_header(0x02 | 0x08, &[], b"page.html", &data);
+        for piece in [1, stream.len()] {
+            let (output, error, finished) = inflate(Format::Gzip, &stream, piece);
+            assert_eq!(error, None, "pieces of {piece}");
+            assert!(finished, "pieces of {piece}");
+            assert_eq!(output, data, "pieces of {piece}");
+        }
+
+        let crc_at = 10 + b"page.html\0".len();
+        stream[crc_at] ^= 1;
+        for piece in [1, stream.len()] {
+            let (output, error, _) = inflate(Format::Gzip, &stream, piece);
+            assert_eq!(error, Some(InflateError::Corrupt), "pieces of {piece}");
+            assert!(output.is_empty(), "pieces of {piece}");
+        }
+    }
+
+    #[test]
+    fn gzip_header_field_limits() {
+        let data = b"body".repeat(100);
+
+        // The largest extra field and a long name, arriving in TCP-sized pieces.
+        let extra = vec![b'e'; usize::from(u16::MAX)];
+        let name = vec![b'n'; MAX_GZIP_FIELD];
+        let stream = gzip_with_header(0x04 | 0x08 | 0x02, &extra, &name, &data);
+        let (output, error, finished) = inflate(Format::Gzip, &stream, 1400);
+        assert_eq!(error, None);
+        assert!(finished);
+        assert_eq!(output, data);
+
+        // One name byte over the limit, whole or in pieces.
+        let name = vec![b'n'; MAX_GZIP_FIELD + 1];
+        let stream = gzip_with_header(0x08, &[], &name, &data);
+        for piece in [1400, stream.len()] {
+            let (_, error, _) = inflate(Format::Gzip, &stream, piece);
+            assert_eq!(error, Some(InflateError::Corrupt), "pieces of {piece}");
+        }
+    }
+
+    /// Fewer than the ten bytes of a gzip header's fixed part are not judged
+    /// yet: the body may have been cut, which its end decides.
+    #[test]
+    fn short_body_is_unfinished_not_corrupt() {
+        let (output, error, finished) = inflate(Format::Gzip, b"<html>", 3);
+        assert_eq!(error, None);
+        assert!(!finished);
+        assert!(output.is_empty());
     }
 
     #[test]
