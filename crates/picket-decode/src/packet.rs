@@ -443,6 +443,46 @@ mod tests {
         assert!(assert_paths_agree(&short_udp));
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Damaged Ethernet IPv4 frames decode the same through `decode` as
+        /// through the general path alone, errors included: bytes of the
+        /// Ethernet, IPv4 (options too) and TCP or UDP headers overwritten,
+        /// the frame cut short or padded.
+        #[test]
+        fn damaged_frames_decode_as_general_path(
+            tcp in proptest::bool::ANY,
+            options in 0usize..11,
+            payload in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+            edits in proptest::collection::vec((0usize..120, proptest::num::u8::ANY), 0..4),
+            end in proptest::num::i8::ANY,
+        ) {
+            let mut frame = if tcp { tcp_frame(&payload) } else { udp_frame(&payload) };
+            if options > 0 {
+                // Grow the IPv4 header by `options` words of no-operation
+                // options, keeping its lengths valid.
+                let words = vec![1u8; options * 4];
+                frame.splice(34..34, words);
+                frame[14] = 0x45 + options as u8;
+                let total = u16::from_be_bytes([frame[16], frame[17]]) + options as u16 * 4;
+                frame[16..18].copy_from_slice(&total.to_be_bytes());
+            }
+            for (at, value) in edits {
+                if let Some(byte) = frame.get_mut(at) {
+                    *byte = value;
+                }
+            }
+            let length = frame.len().saturating_add_signed(isize::from(end));
+            frame.resize(length, 0);
+
+            let now = Timestamp::from_nanos(0);
+            let fast = decode(linktype::ETHERNET, &frame, &mut defragmenter(), now);
+            let general = decode_general(linktype::ETHERNET, &frame, &mut defragmenter(), now);
+            proptest::prop_assert_eq!(format!("{fast:?}"), format!("{general:?}"));
+        }
+    }
+
     #[test]
     fn fast_path_skips_other_frames() {
         // IP total length past the frame's end: an error, on the general path.
