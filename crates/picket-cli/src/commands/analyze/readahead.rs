@@ -23,18 +23,23 @@ pub struct Batch {
 /// Reads `reader` on a scoped thread and calls `consume` with every batch in
 /// input order. Returns the reader's final counts, or the first error of
 /// `consume`, which also stops the reading thread.
+///
+/// Batches go back to the reading thread once consumed, and their events
+/// are refilled in place (`EventReader::next_into`): a reader that reuses
+/// an event's string buffers then allocates nothing per record.
 pub fn read_ahead(
     reader: Box<dyn EventReader>,
-    mut consume: impl FnMut(Batch) -> anyhow::Result<()>,
+    mut consume: impl FnMut(&Batch) -> anyhow::Result<()>,
 ) -> anyhow::Result<SourceStats> {
     let (sender, receiver) = sync_channel::<Batch>(BATCHES_IN_FLIGHT);
+    let (recycle, recycled) = sync_channel::<Vec<Result<Event, Rejection>>>(BATCHES_IN_FLIGHT + 1);
 
     std::thread::scope(|scope| {
         let producer = scope.spawn(move || {
             let mut reader = reader;
             loop {
-                let records: Vec<_> = reader.by_ref().take(BATCH_RECORDS).collect();
-                let last = records.len() < BATCH_RECORDS;
+                let mut records = recycled.try_recv().unwrap_or_default();
+                let last = refill(reader.as_mut(), &mut records) < BATCH_RECORDS;
                 let batch = Batch {
                     records,
                     bytes_read: reader.stats().bytes,
@@ -49,10 +54,12 @@ pub fn read_ahead(
 
         let mut outcome = Ok(());
         for batch in receiver.iter() {
-            if let Err(error) = consume(batch) {
+            if let Err(error) = consume(&batch) {
                 outcome = Err(error);
                 break;
             }
+            // The reader may have stopped; a batch it will not take is dropped.
+            let _ = recycle.try_send(batch.records);
         }
         drop(receiver);
 
@@ -61,4 +68,104 @@ pub fn read_ahead(
             .map_err(|_| anyhow::anyhow!("the input reading thread panicked"))?;
         outcome.map(|()| stats)
     })
+}
+
+/// Reads up to [`BATCH_RECORDS`] records into `records`, refilling the
+/// events already there, and returns how many were read.
+fn refill(reader: &mut dyn EventReader, records: &mut Vec<Result<Event, Rejection>>) -> usize {
+    let mut filled = 0;
+    while filled < BATCH_RECORDS {
+        let read = match records.get_mut(filled) {
+            Some(Ok(event)) => match reader.next_into(event) {
+                Some(Ok(())) => true,
+                Some(Err(rejection)) => {
+                    records[filled] = Err(rejection);
+                    true
+                }
+                None => false,
+            },
+            Some(slot) => match reader.next() {
+                Some(record) => {
+                    *slot = record;
+                    true
+                }
+                None => false,
+            },
+            None => match reader.next() {
+                Some(record) => {
+                    records.push(record);
+                    true
+                }
+                None => false,
+            },
+        };
+        if !read {
+            break;
+        }
+        filled += 1;
+    }
+    records.truncate(filled);
+    filled
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    /// A Squid log of `lines` lines, every 300th one malformed.
+    fn squid_log(lines: usize) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        for i in 0..lines {
+            if i % 300 == 7 {
+                writeln!(file, "not a squid line {i}").unwrap();
+            } else {
+                writeln!(
+                    file,
+                    "1700000000.{i:03} 12 10.0.0.{} TCP_MISS/200 512 GET http://h{i}.example.com/p{i} - HIER_DIRECT/192.0.2.1 text/html",
+                    i % 250
+                )
+                .unwrap();
+            }
+        }
+        file
+    }
+
+    /// A record as a comparable line: the event's line and URL, or the
+    /// rejection's line.
+    fn describe(record: &Result<Event, Rejection>) -> String {
+        match record {
+            Ok(Event::Http(http)) => format!("{:?} {}", http.location.line, http.url),
+            Ok(other) => format!("{other:?}"),
+            Err(rejection) => format!("rejected {:?}", rejection.location.line),
+        }
+    }
+
+    #[test]
+    fn recycled_batches_match_plain_reading() {
+        // Over three batches, so that refilled events and slots that held a
+        // rejection are read into again.
+        let log = squid_log(BATCH_RECORDS * 3 + 100);
+        let options = picket_sources::OpenOptions::default();
+        let plain: Vec<String> = picket_sources::open(log.path(), &options)
+            .unwrap()
+            .map(|record| describe(&record))
+            .collect();
+
+        let mut seen = Vec::new();
+        let stats = read_ahead(
+            picket_sources::open(log.path(), &options).unwrap(),
+            |batch| {
+                seen.extend(batch.records.iter().map(describe));
+                Ok(())
+            },
+        )
+        .unwrap();
+
+        assert_eq!(seen.len(), plain.len());
+        assert_eq!(seen, plain);
+        assert_eq!(stats.records, plain.len() as u64);
+        assert_eq!(stats.rejected, 11);
+    }
 }
