@@ -335,9 +335,20 @@ impl DgaDetector {
         let now = dns.timestamp;
         let config = &self.config;
         let client = client_key(dns);
-        let state = self.clients.entry(client, now, || ClientState {
-            shapes: BoundedTable::new(config.max_shapes_per_client, config.window_secs),
-        });
+        let state = self.clients.entry_evicting(
+            client,
+            now,
+            || ClientState {
+                shapes: BoundedTable::new(config.max_shapes_per_client, config.window_secs),
+            },
+            |_, mut evicted| {
+                evicted.shapes.drain(|shape, mut slot| {
+                    if slot.alerted && !slot.pending_names.is_empty() {
+                        alerts.push(shape_alert(&mut slot, &shape, config, "client evicted"));
+                    }
+                });
+            },
+        );
         let exact = NameShape::of(parts);
         let mut any_suffix = exact.clone();
         any_suffix.suffix = String::from(ANY_SUFFIX);
@@ -396,7 +407,19 @@ fn count_in_shape(
         lexical_sum: 0.0,
         alerted: false,
     };
-    let slot = state.shapes.entry(shape.clone(), now, fresh);
+    let slot =
+        state
+            .shapes
+            .entry_evicting(shape.clone(), now, fresh, |evicted_shape, mut evicted| {
+                if evicted.alerted && !evicted.pending_names.is_empty() {
+                    alerts.push(shape_alert(
+                        &mut evicted,
+                        &evicted_shape,
+                        config,
+                        "shape evicted",
+                    ));
+                }
+            });
 
     if now.nanos_since(slot.start) > window {
         if slot.alerted && !slot.pending_names.is_empty() {
@@ -490,9 +513,10 @@ fn shape_alert(
 ///
 /// NOTE: a shape alert raised after the held names were reported (its shape
 /// window closes later) still lists them again.
-fn unhold_listed(state: &mut NxWindow, new_alerts: &[Alert]) {
+fn unhold_listed(state: &mut NxWindow, client: IpAddr, new_alerts: &[Alert]) {
     let listed = new_alerts
         .iter()
+        .filter(|alert| alert.host.is_none_or(|host| host == client))
         .filter(|alert| {
             alert
                 .details
@@ -604,7 +628,7 @@ impl picket_event::Detector for DgaDetector {
                 let state = self
                     .nx_alerts
                     .entry(client, dns.timestamp, || NxWindow::new(0));
-                unhold_listed(state, &alerts[first_shape_alert..]);
+                unhold_listed(state, client, &alerts[first_shape_alert..]);
             }
         }
     }
@@ -624,7 +648,7 @@ impl picket_event::Detector for DgaDetector {
             if nx_alerts.get(&client).is_some_and(|s| !s.held.is_empty()) {
                 // The key is present, so the entry neither evicts nor creates.
                 let held = nx_alerts.entry(client, Timestamp::UNIX_EPOCH, || NxWindow::new(0));
-                unhold_listed(held, &alerts[first_shape_alert..]);
+                unhold_listed(held, client, &alerts[first_shape_alert..]);
             }
         });
 
@@ -745,6 +769,51 @@ mod tests {
         let mut expected = RANDOM;
         expected.sort();
         assert_eq!(names, expected, "every held name is reported once");
+    }
+
+    #[test]
+    fn evicted_client_reports_pending_shape_names() {
+        let allowlist = std::sync::Arc::new(Allowlist::new(false, &[]));
+        let mut detector = DgaDetector::new(
+            DgaConfig {
+                max_clients: 2,
+                min_shape_names: 3,
+                ..DgaConfig::default()
+            },
+            allowlist,
+        );
+        let from = |client: &str, secs: i64, name: String| {
+            let mut event = nxdomain(secs, &name);
+            if let Event::Dns(dns) = &mut event {
+                dns.client_ip = Some(client.parse().unwrap());
+            }
+            event
+        };
+        // Four names of one shape: three raise the shape alert, the fourth
+        // waits for the next one. Two other clients then evict this one.
+        let mut events: Vec<Event> = (0..4)
+            .map(|i| from("10.0.0.1", i, format!("kq{:06}zx.com", i * 7919)))
+            .collect();
+        events.push(from("10.0.0.2", 10, "plain-name.com".into()));
+        events.push(from("10.0.0.3", 11, "other-name.com".into()));
+
+        let mut alerts = Vec::new();
+        for event in &events {
+            detector.observe(event, &[], &mut alerts);
+        }
+
+        let evicted: Vec<&Alert> = alerts
+            .iter()
+            .filter(|a| {
+                a.details["kind"] == "nxdomain_shape" && a.details["reason"] == "client evicted"
+            })
+            .collect();
+        assert_eq!(evicted.len(), 1, "{alerts:?}");
+        assert_eq!(evicted[0].host, Some("10.0.0.1".parse().unwrap()));
+        assert_eq!(
+            evicted[0].details["names"],
+            serde_json::json!([format!("kq{:06}zx.com", 3 * 7919)])
+        );
     }
 
     #[test]
