@@ -972,6 +972,10 @@ fn note(line: &str) {
     eprintln!("{line}");
 }
 
+/// Page cache of a query connection, in KiB (SQLite's negative
+/// `cache_size`).
+const QUERY_CACHE_KIB: i64 = 65_536;
+
 fn run_query(store_path: &Path, args: &QueryArgs, now: Timestamp) -> anyhow::Result<ExitCode> {
     let mut values = args.values.clone();
     if let Some(path) = &args.file {
@@ -986,6 +990,12 @@ fn run_query(store_path: &Path, args: &QueryArgs, now: Timestamp) -> anyhow::Res
     anyhow::ensure!(!values.is_empty(), "give values to look up or --file PATH");
     let store = open_reader(store_path)?;
     let conn = store.connection();
+    // One read transaction for every value: on its own, each statement
+    // took and released the file's locks, 28 system calls a value that
+    // cost 40 % of the time of 100,000 values. A larger page cache keeps
+    // the pages of the indexes the values share.
+    conn.execute_batch(&format!("PRAGMA cache_size = -{QUERY_CACHE_KIB}"))?;
+    let _snapshot = conn.unchecked_transaction()?;
     let whitelist = store_intel::load_whitelist(conn)?;
     let prefixes = store_intel::prefix_lengths(conn)?;
 
