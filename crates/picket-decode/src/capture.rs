@@ -168,7 +168,11 @@ impl CaptureSource {
                 return None;
             }
             if self.pending > 0 {
-                self.reader.consume(self.pending);
+                // Without the shift: `refill` moves the unread tail to the
+                // front once the buffer runs dry, where `consume` would move
+                // up to half the buffer every time the read position passed
+                // its middle.
+                self.reader.consume_noshift(self.pending);
                 self.pending = 0;
             }
             let offset = self.reader.consumed() as u64;
