@@ -175,8 +175,10 @@ enum Decoder {
 impl Decoder {
     fn digests(&self) -> Option<&Digests> {
         match self {
-            Decoder::Identity(d) | Decoder::DeflateUnknown(d) | Decoder::Failed(d) => Some(d),
-            Decoder::Inflating(_, d) => Some(d),
+            Decoder::Identity(d)
+            | Decoder::DeflateUnknown(d)
+            | Decoder::Failed(d)
+            | Decoder::Inflating(_, d) => Some(d),
             Decoder::Empty => None,
         }
     }
@@ -409,8 +411,10 @@ impl BodyReader {
     fn fail_decoding(&mut self) {
         let decoder = std::mem::replace(&mut self.decoder, Decoder::Empty);
         let digests = match decoder {
-            Decoder::Inflating(_, d) => d,
-            Decoder::Identity(d) | Decoder::DeflateUnknown(d) | Decoder::Failed(d) => d,
+            Decoder::Identity(d)
+            | Decoder::DeflateUnknown(d)
+            | Decoder::Failed(d)
+            | Decoder::Inflating(_, d) => d,
             Decoder::Empty => return,
         };
         self.anomalies.push(if digests.capped {

@@ -343,9 +343,7 @@ impl DgaDetector {
             },
             |_, mut evicted| {
                 evicted.shapes.drain(|shape, mut slot| {
-                    if slot.alerted && !slot.pending_names.is_empty() {
-                        alerts.push(shape_alert(&mut slot, &shape, config, "client evicted"));
-                    }
+                    report_pending(&mut slot, &shape, config, "client evicted", alerts);
                 });
             },
         );
@@ -411,20 +409,17 @@ fn count_in_shape(
         state
             .shapes
             .entry_evicting(shape.clone(), now, fresh, |evicted_shape, mut evicted| {
-                if evicted.alerted && !evicted.pending_names.is_empty() {
-                    alerts.push(shape_alert(
-                        &mut evicted,
-                        &evicted_shape,
-                        config,
-                        "shape evicted",
-                    ));
-                }
+                report_pending(
+                    &mut evicted,
+                    &evicted_shape,
+                    config,
+                    "shape evicted",
+                    alerts,
+                );
             });
 
     if now.nanos_since(slot.start) > window {
-        if slot.alerted && !slot.pending_names.is_empty() {
-            alerts.push(shape_alert(slot, &shape, config, "window closed"));
-        }
+        report_pending(slot, &shape, config, "window closed", alerts);
         *slot = fresh();
     }
 
@@ -457,6 +452,20 @@ fn count_in_shape(
         slot.alerted = true;
     }
     slot.alerted
+}
+
+/// Raises the shape alert for the names an alerted window collected since
+/// its last alert, when there are any.
+fn report_pending(
+    slot: &mut ShapeWindow,
+    shape: &NameShape,
+    config: &DgaConfig,
+    reason: &str,
+    alerts: &mut Vec<Alert>,
+) {
+    if slot.alerted && !slot.pending_names.is_empty() {
+        alerts.push(shape_alert(slot, shape, config, reason));
+    }
 }
 
 fn shape_alert(
@@ -641,9 +650,7 @@ impl picket_event::Detector for DgaDetector {
         self.clients.drain(|client, mut state| {
             let first_shape_alert = alerts.len();
             state.shapes.drain(|shape, mut slot| {
-                if slot.alerted && !slot.pending_names.is_empty() {
-                    alerts.push(shape_alert(&mut slot, &shape, &config, "end of input"));
-                }
+                report_pending(&mut slot, &shape, &config, "end of input", alerts);
             });
             if nx_alerts.get(&client).is_some_and(|s| !s.held.is_empty()) {
                 // The key is present, so the entry neither evicts nor creates.
