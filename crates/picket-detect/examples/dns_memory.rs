@@ -10,9 +10,9 @@
 //! whole growth.
 //! Events are built one at a time and alerts are dropped as they come, so
 //! the growth is the detector's own state, hash table slack included. The
-//! example uses the system allocator, whose resident growth follows small
-//! allocations closely; mimalloc, which the `picket` binary uses, commits
-//! memory in larger steps and makes the figures noisy.
+//! example uses the system allocator, because its resident growth follows
+//! small allocations closely. mimalloc, which the `picket` binary uses,
+//! commits memory in larger steps and makes the figures noisy.
 #![allow(missing_docs, clippy::print_stdout)]
 
 use std::io::Read;

@@ -29,9 +29,9 @@ impl Endpoint {
 ///
 /// JSON carries the variant in the ECS field `"event.dataset"` (`"http"`,
 /// `"dns"` or `"tls"`).
-// The HTTP variant is boxed: an HTTP event is 2.5 times the size of a DNS
-// event, and every event moves through several queues on its way out of a
-// decoder, so an unboxed enum copied 768 bytes per DNS event at each step.
+// The HTTP variant is boxed because an HTTP event is 2.5 times the size of
+// a DNS event. Every event moves through several queues on its way out of a
+// decoder, and an unboxed enum copied 768 bytes per DNS event at each step.
 // Readers that reuse one event (`EventReader::next_into`) keep the box.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event.dataset", rename_all = "lowercase")]

@@ -83,9 +83,9 @@ pub fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
 /// written before it.
 ///
 /// The index contains every column a query returns, so that the records of one
-/// name come from neighbouring index pages rather than one table page each
-/// (the records of a name are inserted over months, so their rows are spread
-/// over the table). `last_seen` follows the name so that an exact name is
+/// name come from neighbouring index pages rather than one table page each.
+/// The records of a name are inserted over months, so their table rows are
+/// spread over the whole table. `last_seen` follows the name so that an exact name is
 /// read newest first and a `LIMIT` stops the read early. The price is that
 /// every update of a record's times or count rewrites its index entry.
 /// Address queries keep a narrow index: covering them as well made updates

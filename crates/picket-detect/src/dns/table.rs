@@ -169,7 +169,7 @@ mod tests {
     }
 
     #[test]
-    fn a_report_repeats_once_per_timeout() {
+    fn report_repeats_once_per_timeout() {
         let mut table = BoundedTable::new(16, 100);
         assert!(!table.reported_recently("pair", at(0)));
         assert!(table.reported_recently("pair", at(50)));

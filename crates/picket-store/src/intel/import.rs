@@ -36,7 +36,7 @@ const SIGHTING_COLUMNS_WRITTEN: usize = 14;
 /// `INSERT OR FAIL INTO {target} VALUES (?, ...), ...` for `rows` rows of
 /// `columns`. `OR FAIL` keeps the rows written before a failing one where
 /// the default `OR ABORT` would remove them, so SQLite keeps no statement
-/// journal for it: copying each page a statement changes into that journal
+/// journal for it. Copying each page a statement changes into that journal
 /// cost 3 % of an import's CPU time. The import's transaction is rolled back
 /// on any error, so nothing of a failed statement stays.
 fn multi_row_insert(target: &str, columns: usize, rows: usize) -> String {

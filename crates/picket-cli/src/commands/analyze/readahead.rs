@@ -114,7 +114,7 @@ mod tests {
 
     use super::*;
 
-    /// A Squid log of `lines` lines, every 300th one malformed.
+    /// Writes a Squid log of `lines` lines, every 300th one malformed.
     fn squid_log(lines: usize) -> tempfile::NamedTempFile {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         for i in 0..lines {
@@ -132,8 +132,8 @@ mod tests {
         file
     }
 
-    /// A record as a comparable line: the event's line and URL, or the
-    /// rejection's line.
+    /// Describes a record as a comparable line: the event's line and URL,
+    /// or the rejection's line.
     fn describe(record: &Result<Event, Rejection>) -> String {
         match record {
             Ok(Event::Http(http)) => format!("{:?} {}", http.location.line, http.url),
