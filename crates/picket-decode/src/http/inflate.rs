@@ -1,19 +1,20 @@
 //! Streaming decoders for the gzip (RFC 1952), zlib (RFC 1950) and raw
 //! deflate (RFC 1951) content codings.
 //!
-//! The deflate decoder writes into a 32 KiB ring that is also its history
-//! window, and each call hands the new bytes to the caller's sink straight
-//! from that ring. A body's output is therefore never copied.
+//! zlib-rs decodes the deflate data into a 32 KiB output buffer, and each
+//! call hands the new bytes to the caller's sink straight from that buffer.
+//! The gzip header and trailer are read here, so that a trailer that does
+//! not match leaves the body unfinished instead of failing it.
 
-use miniz_oxide::inflate::TINFLStatus;
-use miniz_oxide::inflate::core::inflate_flags::{
-    TINFL_FLAG_COMPUTE_ADLER32, TINFL_FLAG_HAS_MORE_INPUT, TINFL_FLAG_PARSE_ZLIB_HEADER,
-};
-use miniz_oxide::inflate::core::{DecompressorOxide, decompress};
+use zlib_rs::{Inflate, InflateFlush, Status};
 
-/// Size of the output ring: the largest distance a deflate match may reach
-/// back (RFC 1951 section 3.2.5), and a power of two as the ring needs.
-const WINDOW: usize = 32 * 1024;
+/// Size of the output buffer. Any size is correct, because a call that fills
+/// the buffer is followed by another. The size of the deflate window (RFC
+/// 1951 section 3.2.5) keeps the calls few.
+const OUTPUT: usize = 32 * 1024;
+
+/// Base-two logarithm of the largest deflate window, as zlib counts it.
+const WINDOW_BITS: u8 = 15;
 
 /// Maximum length of a gzip header's file name or comment, without its NUL.
 /// RFC 1952 sets no limit, so a field that never ends is rejected at the
@@ -59,10 +60,8 @@ enum Stage {
 pub(super) struct Inflater {
     format: Format,
     stage: Stage,
-    state: Box<DecompressorOxide>,
-    ring: Box<[u8]>,
-    /// Offset in `ring` of the next output byte.
-    pos: usize,
+    state: Inflate,
+    output: Box<[u8]>,
     /// Header or trailer bytes collected so far (gzip only).
     pending: Vec<u8>,
     crc: crc32fast::Hasher,
@@ -80,9 +79,8 @@ impl Inflater {
             } else {
                 Stage::Data
             },
-            state: Box::default(),
-            ring: vec![0; WINDOW].into_boxed_slice(),
-            pos: 0,
+            state: Inflate::new(format == Format::Zlib, WINDOW_BITS),
+            output: vec![0; OUTPUT].into_boxed_slice(),
             pending: Vec::new(),
             crc: crc32fast::Hasher::new(),
             size: 0,
@@ -135,28 +133,25 @@ impl Inflater {
     }
 
     /// Inflates `input` until it is used up or the stream ends; returns the
-    /// bytes after the stream's end. A full ring is drained even when no
-    /// input is left, because the last input bytes can decode to more than
-    /// the ring has room for.
+    /// bytes after the stream's end. A full output buffer is drained even
+    /// when no input is left, because the last input bytes can decode to
+    /// more than the buffer has room for.
     fn data<'a>(
         &mut self,
         mut input: &'a [u8],
         sink: &mut impl FnMut(&[u8]) -> bool,
     ) -> Result<&'a [u8], InflateError> {
-        let flags = match self.format {
-            Format::Zlib => {
-                TINFL_FLAG_HAS_MORE_INPUT
-                    | TINFL_FLAG_PARSE_ZLIB_HEADER
-                    | TINFL_FLAG_COMPUTE_ADLER32
-            }
-            Format::Gzip | Format::Raw => TINFL_FLAG_HAS_MORE_INPUT,
-        };
         loop {
-            let (status, read, written) =
-                decompress(&mut self.state, input, &mut self.ring, self.pos, flags);
+            let (read_before, written_before) = (self.state.total_in(), self.state.total_out());
+            let status = self
+                .state
+                .decompress(input, &mut self.output, InflateFlush::NoFlush)
+                .map_err(|_| InflateError::Corrupt)?;
+            let read = (self.state.total_in() - read_before) as usize;
+            let written = (self.state.total_out() - written_before) as usize;
             input = &input[read..];
 
-            let output = &self.ring[self.pos..self.pos + written];
+            let output = &self.output[..written];
             if self.format == Format::Gzip {
                 self.crc.update(output);
                 self.size = self.size.wrapping_add(written as u32);
@@ -164,22 +159,22 @@ impl Inflater {
             if !output.is_empty() && !sink(output) {
                 return Err(InflateError::Refused);
             }
-            self.pos = (self.pos + written) & (WINDOW - 1);
 
-            // A status that made no progress ends the loop as an error, so
-            // that the loop cannot spin.
-            match status {
-                TINFLStatus::Done => {
-                    self.stage = if self.format == Format::Gzip {
-                        Stage::Trailer
-                    } else {
-                        Stage::Done
-                    };
-                    return Ok(input);
-                }
-                TINFLStatus::NeedsMoreInput if input.is_empty() => return Ok(input),
-                TINFLStatus::HasMoreOutput if read > 0 || written > 0 => {}
-                _ => return Err(InflateError::Corrupt),
+            if status == Status::StreamEnd {
+                self.stage = if self.format == Format::Gzip {
+                    Stage::Trailer
+                } else {
+                    Stage::Done
+                };
+                return Ok(input);
+            }
+            if written < OUTPUT && input.is_empty() {
+                return Ok(input);
+            }
+            // A call that made no progress with input and room left would
+            // make none the next time either.
+            if read == 0 && written == 0 {
+                return Err(InflateError::Corrupt);
             }
         }
     }
@@ -271,7 +266,7 @@ mod tests {
 
     use super::*;
 
-    /// Text with long repeats, so matches reach back across the ring's end.
+    /// Text with long repeats, so matches reach back past the start of each output buffer.
     fn sample() -> Vec<u8> {
         (0..200_000u32)
             .map(|i| b"picket reads gzip bodies "[(i % 25) as usize] ^ ((i / 5_000) as u8 & 1))
@@ -393,10 +388,16 @@ mod tests {
     }
 
     /// A raw deflate stream has no trailer, so its last input bytes may
-    /// decode to more output than the ring has room for.
+    /// decode to more output than the buffer has room for.
     #[test]
-    fn raw_stream_ending_past_ring_end_finishes() {
-        for length in [WINDOW + 1, WINDOW + 7, 2 * WINDOW + 4, 3 * WINDOW + 6] {
+    fn raw_stream_ending_past_buffer_end_finishes() {
+        for length in [
+            OUTPUT,
+            OUTPUT + 1,
+            OUTPUT + 7,
+            2 * OUTPUT + 4,
+            3 * OUTPUT + 6,
+        ] {
             let data = vec![0; length];
             let stream = compress(Format::Raw, &data);
             for piece in [1, stream.len()] {
