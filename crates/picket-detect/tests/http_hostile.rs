@@ -90,8 +90,8 @@ proptest! {
 
     #[test]
     fn triage_survives_garbage_lists(list in ".{0,200}", kind in 0usize..4, value in text(), labels in 0usize..5) {
-        let dir = std::env::temp_dir().join(format!("picket-hostile-triage-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let guard = tempfile::Builder::new().prefix("picket-hostile-triage-").tempdir().unwrap();
+        let dir = guard.path();
         std::fs::write(dir.join("list.txt"), &list).unwrap();
         let kind = ["exact", "suffix", "cidr", "regex"][kind];
         let config = serde_json::json!({
@@ -101,7 +101,7 @@ proptest! {
         let Ok(config) = serde_json::from_value::<TriageConfig>(config) else {
             return Ok(());
         };
-        if let Ok(triage) = Triage::build(&config, &dir) {
+        if let Ok(triage) = Triage::build(&config, dir) {
             let event = HttpEvent { host: Some(value.clone()), url: value.clone(), ..HttpEvent::default() };
             let scored = triage.score(&event, &value);
             prop_assert!(scored.score == 0 || scored.score == -5);

@@ -702,18 +702,21 @@ mod tests {
         }
     }
 
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("picket-triage-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
+    /// Creates a directory that is removed when the returned guard drops.
+    fn temp_dir(name: &str) -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix(&format!("picket-triage-{name}-"))
+            .tempdir()
+            .unwrap()
     }
 
     #[test]
     fn weights_add_up_and_band() {
-        let dir = temp_dir("weights");
-        write(&dir, "trusted.txt", "# trusted sites\ntrusted.example\n");
-        write(&dir, "bad-nets.txt", "10.1.0.0/16 # lab\n");
-        write(&dir, "ua.txt", "mozilla/5.0\n");
+        let guard = temp_dir("weights");
+        let dir = guard.path();
+        write(dir, "trusted.txt", "# trusted sites\ntrusted.example\n");
+        write(dir, "bad-nets.txt", "10.1.0.0/16 # lab\n");
+        write(dir, "ua.txt", "mozilla/5.0\n");
         let yaml = serde_json::json!({
             "checks": [
                 {"field": "domain", "list": "trusted.txt", "match": "suffix", "labels": 2, "weight": 200},
@@ -722,7 +725,7 @@ mod tests {
             ]
         });
         let config: TriageConfig = serde_json::from_value(yaml).unwrap();
-        let triage = Triage::build(&config, &dir).unwrap();
+        let triage = Triage::build(&config, dir).unwrap();
         let scored = triage.score(&event(), "");
         assert_eq!(scored.score, -40);
         assert_eq!(scored.hits, vec![0, 1, 2]);
@@ -736,14 +739,15 @@ mod tests {
 
     #[test]
     fn suffix_respects_label_limit() {
-        let dir = temp_dir("suffix");
-        write(&dir, "list.txt", "cdn.trusted.example\n");
+        let guard = temp_dir("suffix");
+        let dir = guard.path();
+        write(dir, "list.txt", "cdn.trusted.example\n");
         let mut config: TriageConfig = serde_json::from_value(serde_json::json!({
             "checks": [{"field": "domain", "list": "list.txt", "match": "suffix", "labels": 2, "weight": 1}]
         }))
         .unwrap();
         assert_eq!(
-            Triage::build(&config, &dir)
+            Triage::build(&config, dir)
                 .unwrap()
                 .score(&event(), "")
                 .score,
@@ -751,7 +755,7 @@ mod tests {
         );
         config.checks[0].labels = Some(3);
         assert_eq!(
-            Triage::build(&config, &dir)
+            Triage::build(&config, dir)
                 .unwrap()
                 .score(&event(), "")
                 .score,
@@ -761,7 +765,8 @@ mod tests {
 
     #[test]
     fn extraction_rules_route_lines() {
-        let dir = temp_dir("extract");
+        let guard = temp_dir("extract");
+        let dir = guard.path();
         let config: TriageConfig = serde_json::from_value(serde_json::json!({
             "extract": [
                 {"field": "url", "rules": ["/[0-9a-f]{32}/q\\.php\\? ## ek-gates.log", "nomatch ## other.log"]},
@@ -769,7 +774,7 @@ mod tests {
             ]
         }))
         .unwrap();
-        let triage = Triage::build(&config, &dir).unwrap();
+        let triage = Triage::build(&config, dir).unwrap();
         let scored = triage.score(&event(), "10.1.2.3 GET http://x/");
         assert_eq!(scored.extractions, vec![0, 2]);
         assert_eq!(triage.extraction_outputs()[2], "client-10.1.2.3.log");
@@ -777,25 +782,26 @@ mod tests {
 
     #[test]
     fn bad_entries_are_reported_with_location() {
-        let dir = temp_dir("bad");
-        write(&dir, "nets.txt", "10.0.0.0/8\nnot-a-net\n");
+        let guard = temp_dir("bad");
+        let dir = guard.path();
+        write(dir, "nets.txt", "10.0.0.0/8\nnot-a-net\n");
         let config: TriageConfig = serde_json::from_value(serde_json::json!({
             "checks": [{"field": "server_ip", "list": "nets.txt", "match": "cidr", "weight": -1}]
         }))
         .unwrap();
-        let error = Triage::build(&config, &dir).unwrap_err().to_string();
+        let error = Triage::build(&config, dir).unwrap_err().to_string();
         assert!(error.contains("nets.txt:2"), "{error}");
         assert!(error.contains("not-a-net"), "{error}");
 
         let bad_rule: TriageConfig =
             serde_json::from_value(serde_json::json!({"extract": [{"rules": ["no separator"]}]}))
                 .unwrap();
-        assert!(Triage::build(&bad_rule, &dir).is_err());
+        assert!(Triage::build(&bad_rule, dir).is_err());
         let escaping: TriageConfig = serde_json::from_value(
             serde_json::json!({"extract": [{"rules": ["x ## ../../etc/passwd"]}]}),
         )
         .unwrap();
-        assert!(Triage::build(&escaping, &dir).is_err());
+        assert!(Triage::build(&escaping, dir).is_err());
     }
 
     #[test]
