@@ -19,7 +19,7 @@ use std::time::Instant;
 use anyhow::Context;
 use picket_event::dns::ResponseCode;
 use picket_event::{DnsEvent, RecordType, ResourceRecord, Timestamp};
-use picket_store::pdns::{self, PdnsQuery, RdataQuery};
+use picket_store::pdns::{self, PdnsQuery, PdnsRecord, RdataQuery};
 use rusqlite::Connection;
 
 use crate::rng::Rng;
@@ -70,6 +70,11 @@ pub struct Args {
     /// Also write the answers as COF JSON lines here, to time `grep` on them.
     #[arg(long)]
     dump: Option<PathBuf>,
+    /// Write one line per probe here (query kind, probe, records returned
+    /// and a digest of the records), so that the answers of two builds can be
+    /// compared with `diff`.
+    #[arg(long)]
+    results: Option<PathBuf>,
 }
 
 fn mix(mut x: u64) -> u64 {
@@ -274,18 +279,28 @@ fn run_queries(conn: &Connection, args: &Args) -> anyhow::Result<()> {
         }),
     ];
 
+    let mut results = match &args.results {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => None,
+    };
     let mut rng = Rng::seeded(6);
     for (label, build) in kinds {
         let mut micros = Vec::with_capacity(args.probes);
         let mut found = 0usize;
-        for _ in 0..args.probes {
+        for probe in 0..args.probes {
             let query = PdnsQuery {
                 with_clients: args.with_clients,
                 ..build(&event(rng.below(args.events), args))
             };
             let started = Instant::now();
-            found += pdns::query(conn, &query)?.len();
+            let records = pdns::query(conn, &query)?;
             micros.push(started.elapsed().as_secs_f64() * 1e6);
+            found += records.len();
+            if let Some(out) = results.as_mut() {
+                writeln!(out, "{label}\t{probe}\t{}", digest(&records, QUERY_LIMIT))?;
+            }
         }
         micros.sort_by(f64::total_cmp);
         let at =
@@ -299,6 +314,48 @@ fn run_queries(conn: &Connection, args: &Args) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Records a query returns when it sets no limit.
+const QUERY_LIMIT: usize = 10_000;
+
+/// Summarises a query's records as the count and an order-independent
+/// digest, for comparing the answers of two builds.
+///
+/// When the limit cut the answer, records tied at its oldest last sighting
+/// may be chosen differently by equally correct builds, so those are only
+/// counted, and the rest digested.
+fn digest(records: &[PdnsRecord], limit: usize) -> String {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+
+    let oldest = records.iter().map(|r| r.time_last).min().unwrap_or(0);
+    let cut = records.len() >= limit;
+    let mut lines: Vec<String> = records
+        .iter()
+        .filter(|r| !cut || r.time_last > oldest)
+        .map(|r| {
+            format!(
+                "{} {} {} {} {} {} {:?} {:?}",
+                r.rrname,
+                r.rrtype,
+                r.rdata,
+                r.time_first,
+                r.time_last,
+                r.count,
+                r.clients,
+                r.resolvers
+            )
+        })
+        .collect();
+    lines.sort_unstable();
+    let mut hasher = DefaultHasher::new();
+    lines.hash(&mut hasher);
+    let tied = records.len() - lines.len();
+    format!(
+        "{} records, {tied} tied at the limit, digest {:016x}",
+        records.len(),
+        hasher.finish()
+    )
 }
 
 /// `www.d12.co.uk` -> `d12.co.uk`.

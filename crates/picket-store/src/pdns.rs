@@ -29,6 +29,8 @@ use picket_event::{DnsEvent, RecordType, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use serde::Serialize;
 
+mod newest;
+
 /// Creates the passive-DNS tables and indexes if they do not exist.
 pub fn create_schema(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
@@ -434,6 +436,30 @@ pub struct FailureRecord {
     pub clients: Vec<String>,
 }
 
+/// A name pattern of [`PdnsQuery::name`], normalised.
+enum NamePattern {
+    /// One name, reversed (`com.example.www`).
+    Exact(String),
+    /// Names strictly below a domain: the reversed domain and a dot
+    /// (`com.example.`).
+    Below(String),
+    /// Names that start with a prefix ending in a dot (`www.example.`).
+    Starting(String),
+}
+
+impl NamePattern {
+    fn parse(pattern: &str) -> Self {
+        let pattern = picket_event::dns::normalize_name(pattern);
+        if let Some(below) = pattern.strip_prefix("*.") {
+            NamePattern::Below(format!("{}.", reverse_name(below)))
+        } else if let Some(head) = pattern.strip_suffix(".*") {
+            NamePattern::Starting(format!("{head}."))
+        } else {
+            NamePattern::Exact(reverse_name(&pattern))
+        }
+    }
+}
+
 /// Adds the SQL condition and parameters of a name pattern over a table's
 /// `rrname` and `rrname_rev` columns.
 fn name_condition(
@@ -441,22 +467,25 @@ fn name_condition(
     conditions: &mut Vec<String>,
     values: &mut Vec<rusqlite::types::Value>,
 ) {
-    let pattern = picket_event::dns::normalize_name(pattern);
-    if let Some(below) = pattern.strip_prefix("*.") {
-        let prefix = format!("{}.", reverse_name(below));
-        conditions.push("rrname_rev >= ? AND rrname_rev < ?".into());
-        values.push(prefix.clone().into());
-        values.push(prefix_end(&prefix).into());
-    } else if let Some(head) = pattern.strip_suffix(".*") {
-        let prefix = format!("{head}.");
-        conditions.push("rrname >= ? AND rrname < ?".into());
-        values.push(prefix.clone().into());
-        values.push(prefix_end(&prefix).into());
-    } else {
-        // By the reversed name, because `pdns_rr_by_name` (which contains every
-        // column a query returns) is keyed by it.
-        conditions.push("rrname_rev = ?".into());
-        values.push(reverse_name(&pattern).into());
+    match NamePattern::parse(pattern) {
+        NamePattern::Below(prefix) => {
+            conditions.push("rrname_rev >= ? AND rrname_rev < ?".into());
+            let end = prefix_end(&prefix);
+            values.push(prefix.into());
+            values.push(end.into());
+        }
+        NamePattern::Starting(prefix) => {
+            conditions.push("rrname >= ? AND rrname < ?".into());
+            let end = prefix_end(&prefix);
+            values.push(prefix.into());
+            values.push(end.into());
+        }
+        NamePattern::Exact(reversed) => {
+            // By the reversed name, because `pdns_rr_by_name` (which contains
+            // every column a query returns) is keyed by it.
+            conditions.push("rrname_rev = ?".into());
+            values.push(reversed.into());
+        }
     }
 }
 
@@ -488,6 +517,15 @@ fn time_conditions(
             conditions.push(sql.into());
             values.push(at.as_nanos().into());
         }
+    }
+}
+
+/// Records a query returns at most: its limit, or 10,000 when it sets none.
+fn query_limit(query: &PdnsQuery) -> usize {
+    if query.limit == 0 {
+        10_000
+    } else {
+        query.limit
     }
 }
 
@@ -525,11 +563,7 @@ fn answer_statement(query: &PdnsQuery) -> (String, Vec<rusqlite::types::Value>) 
         values.push(i64::from(rrtype.0).into());
     }
     time_conditions(query, &mut conditions, &mut values);
-    let limit = if query.limit == 0 {
-        10_000
-    } else {
-        query.limit
-    };
+    let limit = query_limit(query);
 
     // The name is read reversed, as `pdns_rr_by_name` contains it, so that a
     // name query reads that index alone.
@@ -541,30 +575,107 @@ fn answer_statement(query: &PdnsQuery) -> (String, Vec<rusqlite::types::Value>) 
 }
 
 /// Runs a query over the aggregated answers, newest last sighting first.
+///
+/// With a limit, the records returned are the newest by last sighting. When
+/// several records were seen last at the same time, which of them fill the
+/// last places is unspecified.
 pub fn query(conn: &Connection, query: &PdnsQuery) -> rusqlite::Result<Vec<PdnsRecord>> {
-    let (sql, values) = answer_statement(query);
-    let mut statement = conn.prepare_cached(&sql)?;
-    let rows = statement.query_map(params_from_iter(values), |row| {
-        Ok((
-            row.get::<_, i64>(0)?,
-            PdnsRecord {
-                rrname: reverse_name(row.get_ref(1)?.as_str()?),
-                rrtype: type_name(row.get(2)?),
-                rdata: row.get(3)?,
-                time_first: Timestamp::from_nanos(row.get(4)?).as_secs(),
-                time_last: Timestamp::from_nanos(row.get(5)?).as_secs(),
-                count: row.get(6)?,
-                clients: Vec::new(),
-                resolvers: Vec::new(),
-            },
-        ))
-    })?;
-    let (ids, mut records): (Vec<i64>, Vec<PdnsRecord>) = rows.collect::<rusqlite::Result<_>>()?;
+    let names = match (&query.name, &query.rdata) {
+        (Some(pattern), None) => newest::matching_names(conn, &NamePattern::parse(pattern))?,
+        _ => None,
+    };
+    let (ids, mut records) = match names {
+        Some(names) => newest_by_name(conn, &names, query)?,
+        None => by_statement(conn, query)?,
+    };
 
     if query.with_clients {
         add_addresses(conn, &ids, &mut records)?;
     }
     Ok(records)
+}
+
+/// Runs a name query by merging the newest records of each matching name
+/// (reversed in `names`), and returns the row ids and the records.
+fn newest_by_name(
+    conn: &Connection,
+    names: &[String],
+    query: &PdnsQuery,
+) -> rusqlite::Result<(Vec<i64>, Vec<PdnsRecord>)> {
+    let found = newest::newest_records(conn, names, query, query_limit(query))?;
+
+    let mut forward: Vec<Option<String>> = vec![None; names.len()];
+    let mut types = TypeNames::default();
+    let mut ids = Vec::with_capacity(found.len());
+    let mut records = Vec::with_capacity(found.len());
+    for record in found {
+        let rrname = forward[record.name].get_or_insert_with(|| reverse_name(&names[record.name]));
+        ids.push(record.id);
+        records.push(PdnsRecord {
+            rrname: rrname.clone(),
+            rrtype: types.name(record.rrtype),
+            rdata: record.rdata,
+            time_first: Timestamp::from_nanos(record.first_seen).as_secs(),
+            time_last: Timestamp::from_nanos(record.last_seen).as_secs(),
+            count: record.count,
+            clients: Vec::new(),
+            resolvers: Vec::new(),
+        });
+    }
+    Ok((ids, records))
+}
+
+/// Runs a query as one SQL statement that SQLite sorts. Queries by record
+/// data take this path, and so do wildcards over more names than a merge
+/// takes.
+fn by_statement(
+    conn: &Connection,
+    query: &PdnsQuery,
+) -> rusqlite::Result<(Vec<i64>, Vec<PdnsRecord>)> {
+    let (sql, values) = answer_statement(query);
+    let mut statement = conn.prepare_cached(&sql)?;
+    let mut rows = statement.query(params_from_iter(values))?;
+
+    // Records of one name often follow each other, so the last name is
+    // reversed once for all of them.
+    let mut last_name = (String::new(), String::new());
+    let mut types = TypeNames::default();
+    let mut ids = Vec::new();
+    let mut records = Vec::new();
+    while let Some(row) = rows.next()? {
+        let reversed = row.get_ref(1)?.as_str()?;
+        if last_name.0 != reversed || records.is_empty() {
+            last_name = (reversed.to_owned(), reverse_name(reversed));
+        }
+        ids.push(row.get(0)?);
+        records.push(PdnsRecord {
+            rrname: last_name.1.clone(),
+            rrtype: types.name(row.get(2)?),
+            rdata: row.get(3)?,
+            time_first: Timestamp::from_nanos(row.get(4)?).as_secs(),
+            time_last: Timestamp::from_nanos(row.get(5)?).as_secs(),
+            count: row.get(6)?,
+            clients: Vec::new(),
+            resolvers: Vec::new(),
+        });
+    }
+    Ok((ids, records))
+}
+
+/// Record type mnemonics already made during one query, so that each type is
+/// formatted once.
+#[derive(Default)]
+struct TypeNames(Vec<(i64, String)>);
+
+impl TypeNames {
+    fn name(&mut self, number: i64) -> String {
+        if let Some((_, name)) = self.0.iter().find(|(known, _)| *known == number) {
+            return name.clone();
+        }
+        let name = type_name(number);
+        self.0.push((number, name.clone()));
+        name
+    }
 }
 
 /// Fills the clients and resolvers of `records`, whose row ids are `ids`
