@@ -14,9 +14,9 @@ use rusqlite::{CachedStatement, Connection, OptionalExtension, Rows, params};
 
 use super::{NamePattern, PdnsQuery, prefix_end};
 
-/// Maximum number of names read side by side, one prepared statement each. A wildcard
-/// over more names is merged in groups of this many, and each group reads
-/// only records newer than the oldest one kept so far.
+/// Maximum number of names read side by side, one prepared statement each. A
+/// wildcard over more names is merged in groups of this many, and each group
+/// reads only records newer than the oldest one kept so far.
 const MERGE_WAYS: usize = 16;
 
 /// Maximum number of distinct names a wildcard is expanded to. Listing a name costs one
