@@ -333,7 +333,10 @@ fn open_input(path: &Path, options: &LoadOptions) -> Result<(String, Vec<u8>, Lo
 pub fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, IntelError> {
     let io = |source| IntelError::Io { path: path.to_owned(), source };
     let file = std::fs::File::open(path).map_err(io)?;
-    let mut bytes = Vec::new();
+    // Sized from the file's length, so that a large feed is read without
+    // copying it into ever larger buffers. `take` below still bounds it.
+    let expected = file.metadata().map_or(0, |m| m.len()).min(limit);
+    let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0).saturating_add(1));
     // Bounded: `take` stops one byte past the limit, which is then rejected.
     #[allow(clippy::disallowed_methods)]
     file.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(io)?;

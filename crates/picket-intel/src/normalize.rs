@@ -114,7 +114,9 @@ pub fn classify_observable(text: &str) -> Option<Observable> {
 
     if let Ok(ip) = refanged.parse::<IpAddr>() {
         return match ip {
-            IpAddr::V4(v4) => plain(IndicatorKind::Ipv4, v4.to_string()),
+            // The standard library reads only the canonical dotted quad (no
+            // leading zeros, no shorter forms), so the text is the value.
+            IpAddr::V4(_) => plain(IndicatorKind::Ipv4, refanged.into_owned()),
             IpAddr::V6(v6) => plain(IndicatorKind::Ipv6, v6.to_string()),
         };
     }
@@ -530,6 +532,19 @@ pub fn parent_domains(name: &str) -> impl Iterator<Item = &str> {
 mod tests {
     use super::*;
     use IndicatorKind::*;
+
+    #[test]
+    fn classified_ipv4_is_canonical() {
+        for text in ["0.0.0.0", "192.0.2.1", "255.255.255.255", "10.0.0.10", "1.2.3.4"] {
+            let observable = classify_observable(text).unwrap();
+            let canonical = text.parse::<std::net::Ipv4Addr>().unwrap().to_string();
+            assert_eq!(observable.value, canonical);
+        }
+        for text in ["010.0.0.1", "1.2.3", "1.2.3.4.5", "256.0.0.1", "0x7f.0.0.1", "+1.2.3.4"] {
+            let observable = classify_observable(text);
+            assert!(observable.is_none_or(|o| o.kind != Ipv4), "{text} read as an address");
+        }
+    }
 
     #[test]
     fn normalises_each_kind() {

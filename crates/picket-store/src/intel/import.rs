@@ -9,8 +9,8 @@ use picket_intel::{Indicator, IndicatorKind, Lifetimes, Sighting};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    DROP_SECONDARY_INDEXES, SECONDARY_INDEXES, UpsertCounts, be, join_tags, key_hash,
-    severity_text, sightings_of,
+    DEFERRED_INDEXES, DROP_DEFERRED_INDEXES, UpsertCounts, be, join_tags, key_hash, severity_text,
+    sightings_of,
 };
 
 /// Rows per multi-row `INSERT` of new indicators and sightings: the cost of
@@ -22,10 +22,16 @@ const BULK_ROWS: usize = 64;
 /// import uses, so that none is parsed again per value.
 const STATEMENT_CACHE: usize = 64;
 
-/// Columns of `intel_indicators` written for a new indicator.
+/// Columns of `intel_indicators` written for a new indicator. The id is
+/// left to SQLite, which gives each new row the highest id plus one: the
+/// id the import handed out, as [`insert_fresh`] checks. Naming the id
+/// would have SQLite check that each is an unused integer, and a statement
+/// that may stop on such a check keeps a statement journal (a copy of each
+/// page it changes). Together that cost 8 % of the writing thread's
+/// instructions.
 const INDICATOR_INSERT: &str = "intel_indicators
-    (id, key_hash, kind, value, include_subdomains, match_substring, prefix_len, ip_lo, ip_hi, first_seen, last_seen, expires_at)";
-const INDICATOR_COLUMNS_WRITTEN: usize = 12;
+    (key_hash, kind, value, include_subdomains, match_substring, prefix_len, ip_lo, ip_hi, first_seen, last_seen, expires_at)";
+const INDICATOR_COLUMNS_WRITTEN: usize = 11;
 
 /// Columns of `intel_sightings` written for a new sighting.
 const SIGHTING_INSERT: &str = "intel_sightings
@@ -130,13 +136,16 @@ pub fn upsert(
 /// and the digest index takes each chunk page by page. Values already
 /// stored (and repeats) are merged one by one. [`Keys`] separates the two.
 ///
-/// An import into a store without indicators drops the secondary indexes
-/// ([`SECONDARY_INDEXES`]) and builds them again in [`Import::finish`]:
+/// An import into a store without indicators drops the digest index
+/// ([`DEFERRED_INDEXES`]) and builds it again in [`Import::finish`]:
 /// building an index from the finished table sorts it once, where keeping
-/// it current costs a B-tree descent per row. On 1 M indicators in the
-/// `sqlite3` shell that is 0.7 s of CPU against 1.6 s. Into a store that
-/// contains as many indicators as the import adds, keeping them is cheaper
-/// (2.5 s against 2.9 s), so a non-empty store keeps its indexes.
+/// it current costs a B-tree descent per row into pages all over the
+/// index. The other secondary indexes are kept current, because they take
+/// new rows at their ends or take few: rebuilding them cost the writing
+/// thread about 6 % more instructions on a list of 100,000 values. A
+/// non-empty store keeps every index. Into a store that contains as many
+/// indicators as the import adds, keeping the digest index is cheaper too:
+/// 2.5 s of CPU against 2.9 s in the `sqlite3` shell on 1 M indicators.
 ///
 /// Counts: a sighting this import creates is new, however often the
 /// input repeats it. A sighting that existed before is compared once, at
@@ -185,7 +194,7 @@ impl<'c> Import<'c> {
             |r| r.get(0),
         )?;
         let keys = if next_id == 1 {
-            conn.execute_batch(DROP_SECONDARY_INDEXES)?;
+            conn.execute_batch(DROP_DEFERRED_INDEXES)?;
             Keys::Unindexed(CreatedIds::default())
         } else {
             // Ids are never reused, so the highest bounds the row count.
@@ -360,10 +369,11 @@ impl<'c> Import<'c> {
 
     /// Merges one indicator (`hash` is its [`key_hash`]) into the store: its
     /// row is widened or created, and each sighting is updated or added. A
-    /// sighting of an indicator older than the import (`id < first_new_id`)
-    /// is noted in `intel_import_before` the first time it is touched: with
-    /// its details before the import, or as created. Returns how many
-    /// sightings were created, and the indicator's id.
+    /// sighting of an indicator and a source both older than the import
+    /// (`id < first_new_id`) is noted in `intel_import_before` the first
+    /// time it is touched: with its details before the import, or as
+    /// created. Returns how many sightings were created, and the
+    /// indicator's id.
     ///
     /// A stored value with a stored sighting, the whole of a re-import, costs
     /// four statements: find, widen, note, update.
@@ -397,8 +407,12 @@ impl<'c> Import<'c> {
 
         let older = id < first_new_id;
         for s in &indicator.sightings {
-            let source = sources.id(conn, &s.source.provider, &s.source.feed)?;
-            let noted = older && st.note_before.execute(params![id, source])? == 1;
+            let source = sources.find_or_create(conn, &s.source.provider, &s.source.feed)?;
+            // Only a sighting older than the import needs its details noted,
+            // and a source this import created has none.
+            let note = older && !source.created;
+            let source = source.id;
+            let noted = note && st.note_before.execute(params![id, source])? == 1;
             let tags = tags_text(&s.source.tags);
             let detail = params![
                 id,
@@ -423,7 +437,7 @@ impl<'c> Import<'c> {
             debug_assert!(!noted, "a noted sighting exists");
             st.insert.execute(detail)?;
             created += 1;
-            if older {
+            if note {
                 st.note_created.execute(params![id, source])?;
             }
         }
@@ -433,7 +447,7 @@ impl<'c> Import<'c> {
     /// Ends the import and returns its counts.
     pub fn finish(self) -> rusqlite::Result<UpsertCounts> {
         if matches!(self.keys, Keys::Unindexed(_)) {
-            self.conn.execute_batch(SECONDARY_INDEXES)?;
+            self.conn.execute_batch(DEFERRED_INDEXES)?;
         }
 
         // The temporary table is the outer loop: the planner, without
@@ -467,7 +481,7 @@ enum Keys {
     /// The store's indexes are kept current row by row.
     Indexed(StoredKeys),
     /// The import began on a store without indicators and dropped the
-    /// secondary indexes, so every row stored is one it created.
+    /// digest index, so every row stored is one it created.
     Unindexed(CreatedIds),
 }
 
@@ -562,20 +576,27 @@ impl Preparer {
     /// Returns the rows of `indicators` in digest order; equal values sit
     /// side by side. The digest index then takes the chunk page by page.
     fn rows(&self, indicators: &[Indicator]) -> Vec<PreparedRow> {
-        let mut rows: Vec<PreparedRow> = indicators
+        // Digests and positions alone are sorted, and the indicators are
+        // read only where two digests are equal.
+        let mut order: Vec<(i64, usize)> = indicators
             .iter()
             .enumerate()
-            .map(|(index, i)| PreparedRow {
-                hash: key_hash(i.kind, &i.value),
-                index,
-                facts: IndicatorFacts::of(i, &self.lifetimes, self.now),
-            })
+            .map(|(index, i)| (key_hash(i.kind, &i.value), index))
             .collect();
-        rows.sort_unstable_by(|a, b| {
-            let (x, y) = (&indicators[a.index], &indicators[b.index]);
-            (a.hash, x.kind, &x.value).cmp(&(b.hash, y.kind, &y.value))
+        order.sort_unstable_by(|&(a, i), &(b, j)| {
+            a.cmp(&b).then_with(|| {
+                let (x, y) = (&indicators[i], &indicators[j]);
+                (x.kind, &x.value).cmp(&(y.kind, &y.value))
+            })
         });
-        rows
+        order
+            .into_iter()
+            .map(|(hash, index)| PreparedRow {
+                hash,
+                index,
+                facts: IndicatorFacts::of(&indicators[index], &self.lifetimes, self.now),
+            })
+            .collect()
     }
 }
 
@@ -673,26 +694,51 @@ fn read_key_hashes(conn: &Connection, rows: u64) -> rusqlite::Result<FnvHashSet<
 /// names few sources, most often one, so a short list is searched.
 #[derive(Default)]
 struct Sources {
-    known: Vec<(String, String, i64)>,
+    known: Vec<Source>,
+}
+
+/// A source an import named.
+struct Source {
+    provider: String,
+    feed: String,
+    id: i64,
+    /// True when this import created the source, so that no sighting of
+    /// it is older than the import.
+    created: bool,
 }
 
 impl Sources {
     /// Returns the id of a source, creating it when the store has none yet.
     fn id(&mut self, conn: &Connection, provider: &str, feed: &str) -> rusqlite::Result<i64> {
-        if let Some(&(_, _, id)) = self
+        self.find_or_create(conn, provider, feed).map(|s| s.id)
+    }
+
+    /// Returns a source, creating it when the store has none yet.
+    fn find_or_create(
+        &mut self,
+        conn: &Connection,
+        provider: &str,
+        feed: &str,
+    ) -> rusqlite::Result<&Source> {
+        if let Some(at) = self
             .known
             .iter()
-            .find(|(p, f, _)| p == provider && f == feed)
+            .position(|s| s.provider == provider && s.feed == feed)
         {
-            return Ok(id);
+            return Ok(&self.known[at]);
         }
-        conn.prepare_cached(
-            "INSERT OR IGNORE INTO intel_sources (provider, feed) VALUES (?1, ?2)",
-        )?
-        .execute(params![provider, feed])?;
+        let created = conn
+            .prepare_cached("INSERT OR IGNORE INTO intel_sources (provider, feed) VALUES (?1, ?2)")?
+            .execute(params![provider, feed])?
+            == 1;
         let id = find_source(conn, provider, feed)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-        self.known.push((provider.to_owned(), feed.to_owned(), id));
-        Ok(id)
+        self.known.push(Source {
+            provider: provider.to_owned(),
+            feed: feed.to_owned(),
+            id,
+            created,
+        });
+        Ok(&self.known[self.known.len() - 1])
     }
 }
 
@@ -771,23 +817,35 @@ fn insert_fresh<'c>(
             &mut *partial
         };
         let mut at = 1;
-        for &(id, row, indicator) in block {
+        for &(_, row, indicator) in block {
             let facts = &row.facts;
-            stmt.raw_bind_parameter(at, id)?;
-            stmt.raw_bind_parameter(at + 1, row.hash)?;
-            stmt.raw_bind_parameter(at + 2, indicator.kind.as_str())?;
-            stmt.raw_bind_parameter(at + 3, indicator.value.as_str())?;
-            stmt.raw_bind_parameter(at + 4, indicator.include_subdomains)?;
-            stmt.raw_bind_parameter(at + 5, indicator.match_substring)?;
-            stmt.raw_bind_parameter(at + 6, facts.prefix)?;
-            stmt.raw_bind_parameter(at + 7, facts.bounds.as_ref().map(|b| &b.0[..]))?;
-            stmt.raw_bind_parameter(at + 8, facts.bounds.as_ref().map(|b| &b.1[..]))?;
-            stmt.raw_bind_parameter(at + 9, facts.first)?;
-            stmt.raw_bind_parameter(at + 10, facts.last)?;
-            stmt.raw_bind_parameter(at + 11, facts.expires)?;
+            stmt.raw_bind_parameter(at, row.hash)?;
+            stmt.raw_bind_parameter(at + 1, indicator.kind.as_str())?;
+            stmt.raw_bind_parameter(at + 2, indicator.value.as_str())?;
+            stmt.raw_bind_parameter(at + 3, indicator.include_subdomains)?;
+            stmt.raw_bind_parameter(at + 4, indicator.match_substring)?;
+            stmt.raw_bind_parameter(at + 5, facts.prefix)?;
+            stmt.raw_bind_parameter(at + 6, facts.bounds.as_ref().map(|b| &b.0[..]))?;
+            stmt.raw_bind_parameter(at + 7, facts.bounds.as_ref().map(|b| &b.1[..]))?;
+            stmt.raw_bind_parameter(at + 8, facts.first)?;
+            stmt.raw_bind_parameter(at + 9, facts.last)?;
+            stmt.raw_bind_parameter(at + 10, facts.expires)?;
             at += INDICATOR_COLUMNS_WRITTEN;
         }
         stmt.raw_execute()?;
+
+        // The sightings below name the ids handed out, so SQLite must have
+        // given the rows the same ones.
+        let last = block.last().map_or(0, |&(id, _, _)| id);
+        if conn.last_insert_rowid() != last {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_INTERNAL),
+                Some(format!(
+                    "new indicators were stored up to id {} where {last} was expected",
+                    conn.last_insert_rowid()
+                )),
+            ));
+        }
 
         for &(id, _, indicator) in block {
             for s in &indicator.sightings {
