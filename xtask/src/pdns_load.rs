@@ -69,8 +69,8 @@ pub struct Args {
     #[arg(long, default_value_t = 1_000)]
     probes: usize,
     /// Run only the query kinds whose label starts with this (such as
-    /// `rdata`); the others still draw their probes, so that each kind gets
-    /// the same probes as in a full run.
+    /// `rdata`). The others still draw their probes, so each kind gets the
+    /// same probes as in a full run.
     #[arg(long)]
     kind: Option<String>,
     /// Also read each returned record's clients and resolvers in the queries.
@@ -340,7 +340,7 @@ fn run_queries(conn: &Connection, args: &Args) -> anyhow::Result<()> {
 const QUERY_LIMIT: usize = 10_000;
 
 /// Summarises a query's records as the count and an order-independent
-/// digest, for comparing the answers of two builds.
+/// digest, for comparing the results of two builds.
 ///
 /// When the limit cut the answer, records tied at its oldest last sighting
 /// may be chosen differently by equally correct builds, so those are only
