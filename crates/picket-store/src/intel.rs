@@ -30,6 +30,7 @@ use picket_intel::{
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
+mod bulk;
 mod import;
 
 use import::find_source;

@@ -8,15 +8,11 @@ use picket_intel::normalize::{ip_bounds, parse_net};
 use picket_intel::{Indicator, IndicatorKind, Lifetimes, Sighting};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::bulk::{BULK_ROWS, BlockInserts, Cell};
 use super::{
     DEFERRED_INDEXES, DROP_DEFERRED_INDEXES, UpsertCounts, be, join_tags, key_hash, severity_text,
     sightings_of,
 };
-
-/// Rows per multi-row `INSERT` of new indicators and sightings: the cost of
-/// running a statement is paid once for this many rows. 64 rows of 15
-/// columns stay far below SQLite's limit of 32,766 parameters.
-const BULK_ROWS: usize = 64;
 
 /// Prepared statements an importing connection keeps: more than an
 /// import uses, so that none is parsed again per value.
@@ -38,20 +34,6 @@ const SIGHTING_INSERT: &str = "intel_sightings
     (indicator_id, source_id, confidence, severity, tlp, tags, assessment, description, reference,
      first_seen, last_seen, reported_at, valid_until, expires_at)";
 const SIGHTING_COLUMNS_WRITTEN: usize = 14;
-
-/// `INSERT OR FAIL INTO {target} VALUES (?, ...), ...` for `rows` rows of
-/// `columns`. `OR FAIL` keeps the rows written before a failing one where
-/// the default `OR ABORT` would remove them, so SQLite keeps no statement
-/// journal for it. Copying each page a statement changes into that journal
-/// cost 3 % of an import's CPU time. The import's transaction is rolled back
-/// on any error, so nothing of a failed statement stays.
-fn multi_row_insert(target: &str, columns: usize, rows: usize) -> String {
-    let row = format!("({})", vec!["?"; columns].join(","));
-    format!(
-        "INSERT OR FAIL INTO {target} VALUES {}",
-        vec![row; rows].join(",")
-    )
-}
 
 /// Returns the tags column text, without copying a single tag.
 fn tags_text(tags: &[String]) -> std::borrow::Cow<'_, str> {
@@ -209,7 +191,7 @@ impl<'c> Import<'c> {
             new: 0,
             keys,
             sources: Sources::default(),
-            bulk: BulkStatements::prepare(conn)?,
+            bulk: BulkStatements::new(),
             merge: MergeStatements::prepare(conn)?,
         })
     }
@@ -765,29 +747,18 @@ fn has_repeated_source(indicator: &Indicator) -> bool {
         })
 }
 
-/// The bulk path's statements for full blocks of `BULK_ROWS` rows, prepared
-/// once per import. Taking them from rusqlite's statement cache instead
-/// meant building and hashing their text and clearing their 896 or 768
-/// parameters per block: 9 % of the instructions of the writing thread.
+/// The bulk path's statements.
 struct BulkStatements<'c> {
-    indicators: rusqlite::Statement<'c>,
-    sightings: rusqlite::Statement<'c>,
+    indicators: BlockInserts<'c>,
+    sightings: BlockInserts<'c>,
 }
 
-impl<'c> BulkStatements<'c> {
-    fn prepare(conn: &'c Connection) -> rusqlite::Result<Self> {
-        Ok(BulkStatements {
-            indicators: conn.prepare(&multi_row_insert(
-                INDICATOR_INSERT,
-                INDICATOR_COLUMNS_WRITTEN,
-                BULK_ROWS,
-            ))?,
-            sightings: conn.prepare(&multi_row_insert(
-                SIGHTING_INSERT,
-                SIGHTING_COLUMNS_WRITTEN,
-                BULK_ROWS,
-            ))?,
-        })
+impl BulkStatements<'_> {
+    fn new() -> Self {
+        BulkStatements {
+            indicators: BlockInserts::new(INDICATOR_INSERT),
+            sightings: BlockInserts::new(SIGHTING_INSERT),
+        }
     }
 }
 
@@ -804,35 +775,27 @@ fn insert_fresh<'c>(
 ) -> rusqlite::Result<u64> {
     let mut created = 0;
     let mut sightings: Vec<(i64, i64, IndicatorKind, &Sighting)> = Vec::with_capacity(BULK_ROWS);
+    let mut rows: Vec<[Cell<'_>; INDICATOR_COLUMNS_WRITTEN]> = Vec::with_capacity(BULK_ROWS);
     for block in fresh.chunks(BULK_ROWS) {
-        let mut partial;
-        let stmt = if block.len() == BULK_ROWS {
-            &mut bulk.indicators
-        } else {
-            partial = conn.prepare_cached(&multi_row_insert(
-                INDICATOR_INSERT,
-                INDICATOR_COLUMNS_WRITTEN,
-                block.len(),
-            ))?;
-            &mut *partial
-        };
-        let mut at = 1;
+        rows.clear();
         for &(_, row, indicator) in block {
             let facts = &row.facts;
-            stmt.raw_bind_parameter(at, row.hash)?;
-            stmt.raw_bind_parameter(at + 1, indicator.kind.as_str())?;
-            stmt.raw_bind_parameter(at + 2, indicator.value.as_str())?;
-            stmt.raw_bind_parameter(at + 3, indicator.include_subdomains)?;
-            stmt.raw_bind_parameter(at + 4, indicator.match_substring)?;
-            stmt.raw_bind_parameter(at + 5, facts.prefix)?;
-            stmt.raw_bind_parameter(at + 6, facts.bounds.as_ref().map(|b| &b.0[..]))?;
-            stmt.raw_bind_parameter(at + 7, facts.bounds.as_ref().map(|b| &b.1[..]))?;
-            stmt.raw_bind_parameter(at + 8, facts.first)?;
-            stmt.raw_bind_parameter(at + 9, facts.last)?;
-            stmt.raw_bind_parameter(at + 10, facts.expires)?;
-            at += INDICATOR_COLUMNS_WRITTEN;
+            let bounds = facts.bounds.as_ref();
+            rows.push([
+                Cell::Integer(row.hash),
+                Cell::Text(indicator.kind.as_str()),
+                Cell::Text(&indicator.value),
+                Cell::Integer(i64::from(indicator.include_subdomains)),
+                Cell::Integer(i64::from(indicator.match_substring)),
+                Cell::integer(facts.prefix),
+                bounds.map_or(Cell::Null, |b| Cell::Blob(&b.0)),
+                bounds.map_or(Cell::Null, |b| Cell::Blob(&b.1)),
+                Cell::integer(facts.first),
+                Cell::integer(facts.last),
+                Cell::Integer(facts.expires),
+            ]);
         }
-        stmt.raw_execute()?;
+        bulk.indicators.insert(conn, &rows)?;
 
         // The sightings below name the ids handed out, so SQLite must have
         // given the rows the same ones.
@@ -875,41 +838,38 @@ fn insert_fresh<'c>(
 fn insert_sightings<'c>(
     conn: &'c Connection,
     bulk: &mut BulkStatements<'c>,
-    rows: &[(i64, i64, IndicatorKind, &Sighting)],
+    sightings: &[(i64, i64, IndicatorKind, &Sighting)],
     lifetimes: &Lifetimes,
     now: Timestamp,
 ) -> rusqlite::Result<()> {
-    let mut partial;
-    let stmt = if rows.len() == BULK_ROWS {
-        &mut bulk.sightings
-    } else {
-        partial = conn.prepare_cached(&multi_row_insert(
-            SIGHTING_INSERT,
-            SIGHTING_COLUMNS_WRITTEN,
-            rows.len(),
-        ))?;
-        &mut *partial
-    };
-    let mut at = 1;
-    for &(id, source, kind, s) in rows {
-        stmt.raw_bind_parameter(at, id)?;
-        stmt.raw_bind_parameter(at + 1, source)?;
-        stmt.raw_bind_parameter(at + 2, s.source.confidence)?;
-        stmt.raw_bind_parameter(at + 3, s.severity.map(severity_text))?;
-        stmt.raw_bind_parameter(at + 4, s.source.tlp.as_deref())?;
-        stmt.raw_bind_parameter(at + 5, tags_text(&s.source.tags).as_ref())?;
-        stmt.raw_bind_parameter(at + 6, s.assessment.as_deref())?;
-        stmt.raw_bind_parameter(at + 7, s.source.description.as_deref())?;
-        stmt.raw_bind_parameter(at + 8, s.source.reference.as_deref())?;
-        stmt.raw_bind_parameter(at + 9, s.first_seen.map(Timestamp::as_nanos))?;
-        stmt.raw_bind_parameter(at + 10, s.last_seen.map(Timestamp::as_nanos))?;
-        stmt.raw_bind_parameter(at + 11, s.reported_at.unwrap_or(now).as_nanos())?;
-        stmt.raw_bind_parameter(at + 12, s.valid_until.map(Timestamp::as_nanos))?;
-        stmt.raw_bind_parameter(at + 13, lifetimes.expires_at(kind, s, now).as_nanos())?;
-        at += SIGHTING_COLUMNS_WRITTEN;
-    }
-    stmt.raw_execute()?;
-    Ok(())
+    let tags: Vec<std::borrow::Cow<'_, str>> = sightings
+        .iter()
+        .map(|&(_, _, _, s)| tags_text(&s.source.tags))
+        .collect();
+    let rows: Vec<[Cell<'_>; SIGHTING_COLUMNS_WRITTEN]> = sightings
+        .iter()
+        .zip(&tags)
+        .map(|(&(id, source, kind, s), tags)| {
+            [
+                Cell::Integer(id),
+                Cell::Integer(source),
+                Cell::Integer(i64::from(s.source.confidence)),
+                Cell::text(s.severity.map(severity_text)),
+                Cell::text(s.source.tlp.as_deref()),
+                Cell::Text(tags),
+                Cell::text(s.assessment.as_deref()),
+                Cell::text(s.source.description.as_deref()),
+                Cell::text(s.source.reference.as_deref()),
+                Cell::integer(s.first_seen.map(Timestamp::as_nanos)),
+                Cell::integer(s.last_seen.map(Timestamp::as_nanos)),
+                Cell::Integer(s.reported_at.unwrap_or(now).as_nanos()),
+                Cell::integer(s.valid_until.map(Timestamp::as_nanos)),
+                Cell::Integer(lifetimes.expires_at(kind, s, now).as_nanos()),
+            ]
+        })
+        .collect();
+
+    bulk.sightings.insert(conn, &rows)
 }
 
 /// Finds an indicator's row by [`key_hash`]; kind and value are compared
@@ -930,7 +890,7 @@ const WIDEN_INDICATOR: &str = "UPDATE OR FAIL intel_indicators SET
 /// The merge path's statements, prepared once per import: taking each
 /// from rusqlite's statement cache hashes its text twice per run, a tenth
 /// of the time of a re-import. Those that write use `OR FAIL`, for the
-/// reason given at [`multi_row_insert`].
+/// reason given at [`BlockInserts`].
 struct MergeStatements<'c> {
     /// [`FIND_INDICATOR`]; SQLite plans it as a table scan while the
     /// digest index is dropped, when `read_key` is used instead.
