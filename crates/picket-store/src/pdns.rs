@@ -580,6 +580,15 @@ fn answer_statement(query: &PdnsQuery) -> (String, Vec<rusqlite::types::Value>) 
 /// several records were seen last at the same time, which of them fill the
 /// last places is unspecified.
 pub fn query(conn: &Connection, query: &PdnsQuery) -> rusqlite::Result<Vec<PdnsRecord>> {
+    // Outside a transaction, every statement takes the file's read lock and
+    // checks for changes on its own, and a name query runs one statement per
+    // name. Inside one transaction, they also read the same snapshot.
+    let _snapshot = if conn.is_autocommit() {
+        Some(conn.unchecked_transaction()?)
+    } else {
+        None
+    };
+
     let names = match (&query.name, &query.rdata) {
         (Some(pattern), None) => newest::matching_names(conn, &NamePattern::parse(pattern))?,
         _ => None,

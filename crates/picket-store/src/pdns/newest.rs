@@ -1,32 +1,32 @@
 //! Name queries read newest first from `pdns_rr_by_name`, without a sort.
 //!
 //! That index keeps the records of each name in order of last sighting, so
-//! the newest N records under a wildcard are a merge of one newest-first read
+//! the newest N records of a few names are a merge of one newest-first read
 //! per name, which stops once N records are known. SQLite's plan for
 //! `ORDER BY last_seen DESC LIMIT N` over a wildcard reads every record of
-//! every matching name and sorts them all; on a domain with 50,000 records
+//! every matching name and sorts them all. On a domain with 50,000 records
 //! that sort was most of the query's time (BENCHMARKS.md, passive DNS).
 
-use std::cmp::{Ordering, Reverse};
+use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use rusqlite::{CachedStatement, Connection, OptionalExtension, Rows, params};
 
 use super::{NamePattern, PdnsQuery, prefix_end};
 
-/// Maximum number of names read side by side, one prepared statement each. A
-/// wildcard over more names is merged in groups of this many, and each group
-/// reads only records newer than the oldest one kept so far.
+/// Maximum number of names merged, one prepared statement each. Listing a
+/// name and opening its read cost 10 to 20 us, more than reading and sorting
+/// a few dozen records, so a wildcard over more names is left to one SQL
+/// statement that reads its range in one pass.
 const MERGE_WAYS: usize = 16;
-
-/// Maximum number of distinct names a wildcard is expanded to. Listing a name costs one
-/// index seek, and so does reading its records, so a wider wildcard (such as
-/// `*.com`) is left to one SQL statement, which reads the range in one pass.
-const MAX_NAMES: usize = 4096;
 
 /// Reads the records of one name, newest first, inside the query's fences.
 /// The bounds are always bound (the widest values when a fence is unset), so
-/// that every name query shares one prepared statement.
+/// that every name query uses the same statement text.
+///
+/// NOTE: SQLite prepares this statement again on every query (its
+/// `SQLITE_STMTSTATUS_REPREPARE` counter rises by one per query), which is
+/// most of the 10 to 20 us per merged name; the cause was not found.
 const RECORDS_OF_NAME: &str = "SELECT id, last_seen, rrtype, rdata, first_seen, count FROM pdns_rr
      WHERE rrname_rev = ?1 AND last_seen > ?2 AND last_seen <= ?3
        AND first_seen >= ?4 AND first_seen <= ?5 AND rrtype >= ?6 AND rrtype <= ?7
@@ -42,39 +42,10 @@ pub(super) struct Candidate {
     pub rdata: String,
     pub first_seen: i64,
     pub count: i64,
-    /// Order in which records were kept: of two records seen last at the
-    /// same time, the one read first ranks higher.
-    sequence: u64,
-}
-
-impl Candidate {
-    fn rank(&self) -> (i64, Reverse<u64>) {
-        (self.last_seen, Reverse(self.sequence))
-    }
-}
-
-impl PartialEq for Candidate {
-    fn eq(&self, other: &Self) -> bool {
-        self.rank() == other.rank()
-    }
-}
-
-impl Eq for Candidate {}
-
-impl PartialOrd for Candidate {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Candidate {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.rank().cmp(&other.rank())
-    }
 }
 
 /// Lists the reversed names that `pattern` matches, or `None` when they are
-/// more than [`MAX_NAMES`].
+/// more than [`MERGE_WAYS`].
 ///
 /// Each name costs one seek in an index that starts with the name: the next
 /// name is the first one after the smallest string greater than the current
@@ -107,7 +78,7 @@ pub(super) fn matching_names(
         .query_row(params![from, end], |row| row.get::<_, String>(0))
         .optional()?
     {
-        if names.len() == MAX_NAMES {
+        if names.len() == MERGE_WAYS {
             return Ok(None);
         }
         // No name lies between `name` and `name` followed by NUL.
@@ -123,82 +94,28 @@ pub(super) fn matching_names(
     Ok(Some(names))
 }
 
-/// Selects the newest `limit` records of the reversed `names` that pass the
-/// query's time and type fences, newest first.
+/// Selects the newest `limit` records of the reversed `names`, at most
+/// [`MERGE_WAYS`] of them, that pass the query's time and type fences,
+/// newest first.
 pub(super) fn newest_records(
     conn: &Connection,
     names: &[String],
     query: &PdnsQuery,
     limit: usize,
 ) -> rusqlite::Result<Vec<Candidate>> {
+    debug_assert!(names.len() <= MERGE_WAYS);
     let fences = Fences::of(query);
-    let mut statements = Vec::with_capacity(names.len().min(MERGE_WAYS));
-    for _ in 0..names.len().min(MERGE_WAYS) {
+    let mut statements = Vec::with_capacity(names.len());
+    for _ in names {
         statements.push(conn.prepare_cached(RECORDS_OF_NAME)?);
     }
-    let mut groups = names.chunks(MERGE_WAYS).enumerate();
 
-    // The first group's merge yields records newest first, so they are kept
-    // in order until the limit.
-    let mut sequence = 0u64;
     let mut kept = Vec::new();
-    if let Some((_, group)) = groups.next() {
-        merge_group(
-            &mut statements,
-            group,
-            0,
-            &fences,
-            fences.after,
-            |mut record| {
-                record.sequence = sequence;
-                sequence += 1;
-                kept.push(record);
-                kept.len() < limit
-            },
-        )?;
-    }
-
-    if names.len() <= MERGE_WAYS {
-        return Ok(kept);
-    }
-
-    // Later groups compete with what is kept: a min-heap of the newest
-    // `limit` so far, whose oldest record is the bar a group must pass.
-    let mut newest: BinaryHeap<Reverse<Candidate>> = kept.into_iter().map(Reverse).collect();
-    for (index, group) in groups {
-        let full = newest.len() >= limit;
-        let bar = match newest.peek() {
-            Some(Reverse(oldest)) if full => oldest.last_seen.max(fences.after),
-            _ => fences.after,
-        };
-        merge_group(
-            &mut statements,
-            group,
-            index * MERGE_WAYS,
-            &fences,
-            bar,
-            |mut record| {
-                if newest.len() >= limit {
-                    match newest.peek() {
-                        Some(Reverse(oldest)) if record.last_seen > oldest.last_seen => {
-                            newest.pop();
-                        }
-                        _ => return false,
-                    }
-                }
-                record.sequence = sequence;
-                sequence += 1;
-                newest.push(Reverse(record));
-                true
-            },
-        )?;
-    }
-
-    Ok(newest
-        .into_sorted_vec()
-        .into_iter()
-        .map(|Reverse(record)| record)
-        .collect())
+    merge(&mut statements, names, &fences, |record| {
+        kept.push(record);
+        kept.len() < limit
+    })?;
+    Ok(kept)
 }
 
 /// The bounds of a query that every name's read applies, as bound to
@@ -229,23 +146,19 @@ impl Fences {
     }
 }
 
-/// Merges the records of up to [`MERGE_WAYS`] names seen last after `bar`,
-/// newest first, handing each to `keep` until it returns false.
-///
-/// `first_name` is the position of `group[0]` in the whole list of names.
-fn merge_group(
+/// Merges the records of `names`, newest first, handing each to `keep`
+/// until it returns false.
+fn merge(
     statements: &mut [CachedStatement<'_>],
-    group: &[String],
-    first_name: usize,
+    names: &[String],
     fences: &Fences,
-    bar: i64,
     mut keep: impl FnMut(Candidate) -> bool,
 ) -> rusqlite::Result<()> {
-    let mut cursors = Vec::with_capacity(group.len());
-    for (statement, name) in statements.iter_mut().zip(group) {
+    let mut cursors = Vec::with_capacity(names.len());
+    for (statement, name) in statements.iter_mut().zip(names) {
         cursors.push(statement.query(params![
             name,
-            bar,
+            fences.after,
             fences.last_seen_before,
             fences.first_seen_after,
             fences.first_seen_before,
@@ -259,7 +172,7 @@ fn merge_group(
     let mut heads: Vec<Option<Candidate>> = Vec::with_capacity(cursors.len());
     let mut order = BinaryHeap::with_capacity(cursors.len());
     for (way, cursor) in cursors.iter_mut().enumerate() {
-        let head = read_next(cursor, first_name + way)?;
+        let head = read_next(cursor, way)?;
         if let Some(record) = &head {
             order.push((record.last_seen, Reverse(way)));
         }
@@ -273,7 +186,7 @@ fn merge_group(
         if !keep(record) {
             break;
         }
-        if let Some(next) = read_next(&mut cursors[way], first_name + way)? {
+        if let Some(next) = read_next(&mut cursors[way], way)? {
             order.push((next.last_seen, Reverse(way)));
             heads[way] = Some(next);
         }
@@ -294,7 +207,6 @@ fn read_next(cursor: &mut Rows<'_>, name: usize) -> rusqlite::Result<Option<Cand
         rdata: row.get(3)?,
         first_seen: row.get(4)?,
         count: row.get(5)?,
-        sequence: 0,
     }))
 }
 
@@ -372,9 +284,7 @@ mod tests {
 
     #[test]
     fn merge_matches_sorted_statement() {
-        // More names than one merge takes, so that later groups compete with
-        // the records kept from earlier ones.
-        let conn = store(MERGE_WAYS * 2 + 3, 40);
+        let conn = store(MERGE_WAYS, 40);
         let at = |secs: i64| Some(Timestamp::from_nanos(secs * 1_000_000_000));
         for name in [
             "*.example.com",
@@ -413,7 +323,7 @@ mod tests {
 
     #[test]
     fn merge_returns_newest_with_clients() {
-        let conn = store(MERGE_WAYS + 1, 10);
+        let conn = store(MERGE_WAYS - 1, 10);
         let request = PdnsQuery {
             name: Some("*.example.com".into()),
             limit: 25,
@@ -422,7 +332,7 @@ mod tests {
         };
         let records = query(&conn, &request).unwrap();
         assert_eq!(records.len(), 25);
-        let newest = (1_000 + (MERGE_WAYS as i64 + 1) * 10) - 1;
+        let newest = (1_000 + (MERGE_WAYS as i64 - 1) * 10) - 1;
         assert_eq!(records[0].time_last, newest);
         assert!(records.iter().all(|r| r.clients == ["10.0.0.1"]));
         assert!(records.iter().all(|r| r.resolvers == ["192.0.2.53"]));
@@ -453,7 +363,7 @@ mod tests {
 
     #[test]
     fn wide_wildcard_left_to_statement() {
-        let conn = store(MAX_NAMES + 1, 1);
+        let conn = store(MERGE_WAYS + 1, 3);
         assert_eq!(
             matching_names(&conn, &NamePattern::parse("*.example.com")).unwrap(),
             None
