@@ -113,10 +113,11 @@ pub fn upsert(
 /// error.
 ///
 /// Values the store does not contain yet take the bulk path. Ids are handed
-/// out in [`key_hash`] order within each chunk and rows go in with
-/// multi-row `INSERT`s, so the row and sighting B-trees grow at their ends
-/// and the digest index takes each chunk page by page. Values already
-/// stored (and repeats) are merged one by one. [`Keys`] separates the two.
+/// out by kind and then in [`key_hash`] order within each chunk, and rows
+/// go in with multi-row `INSERT`s, so the row and sighting B-trees grow at
+/// their ends and the digest index takes each kind's rows page by page.
+/// Values already stored (and repeats) are merged one by one. [`Keys`]
+/// separates the two.
 ///
 /// An import into a store without indicators drops the digest index
 /// ([`DEFERRED_INDEXES`]) and builds it again in [`Import::finish`]:
@@ -215,7 +216,8 @@ impl<'c> Import<'c> {
         self.add_rows(&chunk.indicators, &chunk.rows)
     }
 
-    /// Stores `indicators`, whose rows `rows` lists in digest order.
+    /// Stores `indicators`, whose rows `rows` lists as [`Preparer`] orders
+    /// them.
     fn add_rows(&mut self, indicators: &[Indicator], rows: &[PreparedRow]) -> rusqlite::Result<()> {
         let conn = self.conn;
         let ids_left = i64::MAX.saturating_sub(self.next_id);
@@ -540,8 +542,8 @@ impl CreatedIds {
 }
 
 /// Prepares chunks of indicators for one [`Import`] on any thread: each
-/// value's digest and row facts are computed, in digest order, so that the
-/// thread writing the store only writes.
+/// value's digest and row facts are computed and ordered by kind and
+/// digest, so that the thread writing the store only writes.
 #[derive(Clone, Debug)]
 pub struct Preparer {
     lifetimes: Lifetimes,
@@ -555,25 +557,26 @@ impl Preparer {
         PreparedChunk { indicators, rows }
     }
 
-    /// Returns the rows of `indicators` in digest order; equal values sit
-    /// side by side. The digest index then takes the chunk page by page.
+    /// Returns the rows of `indicators` by kind, then in digest order;
+    /// equal values sit side by side. The digest index then takes each
+    /// kind's rows page by page, and most blocks of the bulk path share
+    /// their kind and the columns that follow from it.
     fn rows(&self, indicators: &[Indicator]) -> Vec<PreparedRow> {
-        // Digests and positions alone are sorted, and the indicators are
+        // Kinds, digests and positions alone are sorted, and the values are
         // read only where two digests are equal.
-        let mut order: Vec<(i64, usize)> = indicators
+        let mut order: Vec<(IndicatorKind, i64, usize)> = indicators
             .iter()
             .enumerate()
-            .map(|(index, i)| (key_hash(i.kind, &i.value), index))
+            .map(|(index, i)| (i.kind, key_hash(i.kind, &i.value), index))
             .collect();
-        order.sort_unstable_by(|&(a, i), &(b, j)| {
-            a.cmp(&b).then_with(|| {
-                let (x, y) = (&indicators[i], &indicators[j]);
-                (x.kind, &x.value).cmp(&(y.kind, &y.value))
-            })
+        order.sort_unstable_by(|&(k, a, i), &(l, b, j)| {
+            (k, a)
+                .cmp(&(l, b))
+                .then_with(|| indicators[i].value.cmp(&indicators[j].value))
         });
         order
             .into_iter()
-            .map(|(hash, index)| PreparedRow {
+            .map(|(_, hash, index)| PreparedRow {
                 hash,
                 index,
                 facts: IndicatorFacts::of(&indicators[index], &self.lifetimes, self.now),
