@@ -18,13 +18,13 @@ use super::{NamePattern, PdnsQuery, prefix_end};
 /// name and opening its read cost a few microseconds, more than reading and
 /// sorting a few records, so a wildcard over more names is left to one SQL
 /// statement that reads its range in one pass. Each way's statement stays in
-/// the connection's statement cache, which holds 16 by default in rusqlite,
+/// the connection's statement cache, which keeps 16 by default in rusqlite,
 /// so the ways take at most half of it.
 const MERGE_WAYS: usize = 8;
 
 /// Reads the records of one name, newest first, inside the query's fences.
 /// The bounds are always bound (the widest values when a fence is unset), so
-/// that every name query uses the same statement text.
+/// that one prepared statement per way serves every query.
 ///
 /// The name is bound through `CAST` because, bound bare, it made the bundled
 /// SQLite prepare the statement again each time it came back from rusqlite's
