@@ -113,9 +113,9 @@ pub fn upsert(
 /// error.
 ///
 /// Values the store does not contain yet take the bulk path. Ids are handed
-/// out by kind and then in [`key_hash`] order within each chunk, and rows
-/// go in with multi-row `INSERT`s, so the row and sighting B-trees grow at
-/// their ends and the digest index takes each kind's rows page by page.
+/// out within each chunk in the order [`Preparer`] gives (by digest), and
+/// rows go in with multi-row `INSERT`s, so the row and sighting B-trees
+/// grow at their ends and the digest index takes each chunk page by page.
 /// Values already stored (and repeats) are merged one by one. [`Keys`]
 /// separates the two.
 ///
@@ -202,6 +202,7 @@ impl<'c> Import<'c> {
         Preparer {
             lifetimes: self.lifetimes.clone(),
             now: self.now,
+            by_kind: matches!(self.keys, Keys::Unindexed(_)),
         }
     }
 
@@ -542,12 +543,15 @@ impl CreatedIds {
 }
 
 /// Prepares chunks of indicators for one [`Import`] on any thread: each
-/// value's digest and row facts are computed and ordered by kind and
-/// digest, so that the thread writing the store only writes.
+/// value's digest and row facts are computed and ordered, so that the
+/// thread writing the store only writes.
 #[derive(Clone, Debug)]
 pub struct Preparer {
     lifetimes: Lifetimes,
     now: Timestamp,
+    /// Orders rows by kind before digest, for an import that builds the
+    /// digest index when it finishes.
+    by_kind: bool,
 }
 
 impl Preparer {
@@ -557,10 +561,16 @@ impl Preparer {
         PreparedChunk { indicators, rows }
     }
 
-    /// Returns the rows of `indicators` by kind, then in digest order;
-    /// equal values sit side by side. The digest index then takes each
-    /// kind's rows page by page, and most blocks of the bulk path share
-    /// their kind and the columns that follow from it.
+    /// Returns the rows of `indicators` in digest order, by kind first
+    /// when `by_kind` is set; equal values sit side by side.
+    ///
+    /// Into a store that keeps its digest index current, digest order lets
+    /// the index take each chunk page by page in one pass. An import that
+    /// builds the index when it finishes orders by kind first instead, so
+    /// that most blocks of the bulk path share their kind and the columns
+    /// that follow from it: 6 % fewer instructions of the writing thread on
+    /// a plain list. Ordered by kind, a kept index took a pass per kind,
+    /// and a CSV feed into a store of 1 M took about 5 % more CPU time.
     fn rows(&self, indicators: &[Indicator]) -> Vec<PreparedRow> {
         // Kinds, digests and positions alone are sorted, and the values are
         // read only where two digests are equal.
@@ -570,9 +580,14 @@ impl Preparer {
             .map(|(index, i)| (i.kind, key_hash(i.kind, &i.value), index))
             .collect();
         order.sort_unstable_by(|&(k, a, i), &(l, b, j)| {
-            (k, a)
-                .cmp(&(l, b))
-                .then_with(|| indicators[i].value.cmp(&indicators[j].value))
+            let first = if self.by_kind {
+                k.cmp(&l)
+            } else {
+                std::cmp::Ordering::Equal
+            };
+            first
+                .then(a.cmp(&b))
+                .then_with(|| (k, &indicators[i].value).cmp(&(l, &indicators[j].value)))
         });
         order
             .into_iter()
