@@ -4,10 +4,18 @@ use std::io::Write;
 
 use picket_event::{Alert, Sink, SinkError};
 
+/// Largest line buffer kept between alerts, in bytes, so that a rare alert
+/// with many large events does not hold its memory afterwards.
+const MAX_KEPT_LINE: usize = 1 << 20;
+
 /// Writes each alert as one line of JSON.
 pub struct JsonlSink<W: Write> {
     name: String,
     writer: W,
+    /// The line being built. serde_json writes a value in many small pieces,
+    /// and each piece costs a call through `W` (often a `Box<dyn Write>`),
+    /// so an alert is built here and written in one call.
+    line: Vec<u8>,
     written: u64,
 }
 
@@ -18,6 +26,7 @@ impl<W: Write> JsonlSink<W> {
         JsonlSink {
             name: name.into(),
             writer,
+            line: Vec::new(),
             written: 0,
         }
     }
@@ -34,16 +43,23 @@ impl<W: Write> Sink for JsonlSink<W> {
     }
 
     fn write_alert(&mut self, alert: &Alert) -> Result<(), SinkError> {
-        serde_json::to_writer(&mut self.writer, alert).map_err(|e| SinkError::new(&self.name, e))?;
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, alert).map_err(|e| SinkError::new(&self.name, e))?;
+        self.line.push(b'\n');
         self.writer
-            .write_all(b"\n")
+            .write_all(&self.line)
             .map_err(|e| SinkError::new(&self.name, e))?;
+        if self.line.capacity() > MAX_KEPT_LINE {
+            self.line = Vec::new();
+        }
         self.written += 1;
         Ok(())
     }
 
     fn finish(&mut self) -> Result<(), SinkError> {
-        self.writer.flush().map_err(|e| SinkError::new(&self.name, e))
+        self.writer
+            .flush()
+            .map_err(|e| SinkError::new(&self.name, e))
     }
 }
 
