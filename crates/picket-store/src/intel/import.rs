@@ -113,9 +113,10 @@ pub fn upsert(
 /// error.
 ///
 /// Values the store does not contain yet take the bulk path. Ids are handed
-/// out within each chunk in the order [`Preparer`] gives (by digest), and
-/// rows go in with multi-row `INSERT`s, so the row and sighting B-trees
-/// grow at their ends and the digest index takes each chunk page by page.
+/// out within each chunk in the order [`Preparer`] gives (by digest, and
+/// by kind first into a store without indicators), and rows go in with
+/// multi-row `INSERT`s, so the row and sighting B-trees grow at their ends
+/// and a kept digest index takes each chunk page by page.
 /// Values already stored (and repeats) are merged one by one. [`Keys`]
 /// separates the two.
 ///
