@@ -169,6 +169,45 @@ pub enum MatchedField {
     Email,
 }
 
+impl MatchedField {
+    /// Every field, in declaration order.
+    pub const ALL: [MatchedField; 13] = [
+        MatchedField::ClientIp,
+        MatchedField::ServerIp,
+        MatchedField::ForwardedFor,
+        MatchedField::HttpHost,
+        MatchedField::Url,
+        MatchedField::Referrer,
+        MatchedField::UserAgent,
+        MatchedField::FileName,
+        MatchedField::BodyHash,
+        MatchedField::DnsQuery,
+        MatchedField::DnsAnswer,
+        MatchedField::TlsSni,
+        MatchedField::Email,
+    ];
+
+    /// Returns the field's name as JSON output writes it, without building
+    /// a JSON value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchedField::ClientIp => "client.ip",
+            MatchedField::ServerIp => "server.ip",
+            MatchedField::ForwardedFor => "http.request.x_forwarded_for",
+            MatchedField::HttpHost => "url.domain",
+            MatchedField::Url => "url.original",
+            MatchedField::Referrer => "http.request.referrer",
+            MatchedField::UserAgent => "user_agent.original",
+            MatchedField::FileName => "file.name",
+            MatchedField::BodyHash => "http.response.body.hash",
+            MatchedField::DnsQuery => "dns.question.name",
+            MatchedField::DnsAnswer => "dns.answers.data",
+            MatchedField::TlsSni => "tls.client.server_name",
+            MatchedField::Email => "email.address",
+        }
+    }
+}
+
 /// One indicator that matched one place of an event.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IntelHit {
@@ -211,4 +250,17 @@ pub struct IntelSource {
     /// A URL back to the source's record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_names_match_json() {
+        for field in MatchedField::ALL {
+            let json = serde_json::to_string(&field).unwrap();
+            assert_eq!(json, format!("\"{}\"", field.as_str()));
+        }
+    }
 }

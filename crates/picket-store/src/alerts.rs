@@ -35,8 +35,14 @@ pub fn dedupe_key(alert: &Alert) -> String {
         );
     }
     for hit in &alert.indicators {
-        let field = serde_json::to_string(&hit.field).unwrap_or_default();
-        let _ = write!(key, "|{}={}@{}", hit.kind, hit.indicator, field);
+        // The field's JSON text, quotes included, as stored keys have it.
+        let _ = write!(
+            key,
+            "|{}={}@\"{}\"",
+            hit.kind,
+            hit.indicator,
+            hit.field.as_str()
+        );
     }
     key
 }

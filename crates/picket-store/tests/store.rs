@@ -1,7 +1,9 @@
 //! Store behaviour: day partitions, scanning, alert de-duplication, ingest records.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test stops at the first unexpected value
 
-use picket_event::{Alert, DnsEvent, Event, HttpEvent, Sink, SourceLocation, Timestamp};
+use picket_event::{
+    Alert, DnsEvent, Event, HttpEvent, IntelHit, MatchedField, Sink, SourceLocation, Timestamp,
+};
 use picket_store::{FileIdentity, RecordScan, Store, WriterConfig, dedupe_key};
 
 fn http_at(secs: i64, line: u64) -> Event {
@@ -75,6 +77,25 @@ fn unfinished_batch_rolls_back() {
         writer.write_event(&http_at(100, 1)).unwrap();
     }
     assert_eq!(store.day_event_count(0).unwrap(), 0);
+}
+
+/// Stored alerts keep their keys across releases, so the key's text must
+/// not change: a changed key would store a finding a second time.
+#[test]
+fn dedupe_key_text_is_stable() {
+    let mut alert = Alert::new("intel.match", 0.5, "test".into(), vec![http_at(100, 7)]);
+    alert.indicators.push(IntelHit {
+        indicator: "evil.example".into(),
+        kind: "domain".into(),
+        field: MatchedField::HttpHost,
+        value: "a.evil.example".into(),
+        confidence: 50,
+        sources: Vec::new(),
+    });
+    assert_eq!(
+        dedupe_key(&alert),
+        "intel.match|access.log:7:0:700|domain=evil.example@\"url.domain\""
+    );
 }
 
 #[test]

@@ -51,12 +51,9 @@ pub const INTEL_MATCH: &str = "intel.match";
 /// fraction.
 pub fn intel_alert(event: Event, hit: &IntelHit) -> Alert {
     let providers: Vec<&str> = hit.sources.iter().map(|s| s.provider.as_str()).collect();
-    let field = serde_json::to_value(hit.field)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
     let summary = format!(
-        "{field} {} matched {} indicator {} from {}",
+        "{} {} matched {} indicator {} from {}",
+        hit.field.as_str(),
         hit.value,
         hit.kind,
         hit.indicator,
