@@ -517,3 +517,59 @@ fn w3c_agentless_layout_not_empty_agent() {
         "only the request sent without an agent"
     );
 }
+
+/// Counts the `intel.match` alerts on a body hash in `--format jsonl` output.
+fn body_hash_alerts(output: &Output) -> usize {
+    let (alerts, _) = alerts_and_summary(output);
+    alerts
+        .iter()
+        .filter(|a| a["detector"] == "intel.match")
+        .filter(|a| a["indicators"][0]["field"] == "http.response.body.hash")
+        .count()
+}
+
+#[test]
+fn capture_config_can_turn_body_hashes_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let intel = dir.path().join("hashes.txt");
+    std::fs::write(&intel, "b1bcfc952a1f3222e82a46324d7a45d1\n").unwrap();
+    let config = dir.path().join("picket.yaml");
+    std::fs::write(&config, "capture:\n  max_body_hash_bytes: 0\n").unwrap();
+    let pcap = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/inputs/mixed.pcap");
+    let args = [
+        "analyze",
+        "--no-store",
+        "--format",
+        "jsonl",
+        "--intel",
+        intel.to_str().unwrap(),
+        pcap.to_str().unwrap(),
+    ];
+
+    let hashed = run(&args);
+    assert_eq!(body_hash_alerts(&hashed), 1);
+
+    let mut unhashed_args = args.to_vec();
+    unhashed_args.extend(["--config", config.to_str().unwrap()]);
+    let unhashed = run(&unhashed_args);
+    assert_eq!(body_hash_alerts(&unhashed), 0);
+}
+
+#[test]
+fn unknown_capture_config_key_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("picket.yaml");
+    std::fs::write(&config, "capture:\n  max_flow: 10\n").unwrap();
+    let pcap = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/inputs/mixed.pcap");
+    let output = run(&[
+        "analyze",
+        "--no-store",
+        "--config",
+        config.to_str().unwrap(),
+        pcap.to_str().unwrap(),
+    ]);
+
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("max_flow"), "{stderr}");
+}

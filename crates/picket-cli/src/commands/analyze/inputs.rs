@@ -20,12 +20,14 @@ pub struct InputOptions {
     format: Option<Format>,
     force_capture: bool,
     sources: OpenOptions,
+    decode: DecodeConfig,
     reread: bool,
 }
 
 impl InputOptions {
-    /// Reads `--input-format`, `--timezone` and `--reread`.
-    pub fn from_args(args: &Args) -> anyhow::Result<InputOptions> {
+    /// Reads `--input-format`, `--timezone` and `--reread`; captures are
+    /// decoded with `decode`.
+    pub fn from_args(args: &Args, decode: DecodeConfig) -> anyhow::Result<InputOptions> {
         let (format, force_capture) = match args.input_format.as_deref() {
             None => (None, false),
             Some("pcap" | "pcapng") => (None, true),
@@ -53,6 +55,7 @@ impl InputOptions {
             format,
             force_capture,
             sources,
+            decode,
             reread: args.reread,
         })
     }
@@ -165,7 +168,7 @@ fn open_reader(path: &Path, options: &InputOptions) -> anyhow::Result<Box<dyn Ev
             let read = picket_sources::open_decompressed(path)?;
             let name = path.display().to_string();
             let reader =
-                picket_decode::CaptureReader::from_reader(read, &name, DecodeConfig::default())
+                picket_decode::CaptureReader::from_reader(read, &name, options.decode.clone())
                     .with_context(|| format!("cannot read the capture {name}"))?;
             Ok(Box::new(reader))
         }

@@ -1,16 +1,14 @@
-//! Loading `--intel` files into a matcher, and the detector configuration.
+//! Loading `--intel` files into a matcher.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use picket_detect::DetectConfig;
 use picket_event::Timestamp;
 use picket_intel::{Indicator, Whitelist};
 use picket_match::{Matcher, MatcherBuilder};
 use picket_output::RunSummary;
 use picket_store::Store;
 use picket_store::intel::{self as store_intel, Filter};
-use serde::Deserialize;
 use tracing::{info, warn};
 
 /// Most rejected indicator lines printed per file; the rest are counted.
@@ -99,23 +97,4 @@ fn log_rejections(path: &Path, rejections: &[picket_event::Rejection]) {
             "more indicators rejected"
         );
     }
-}
-
-/// The configuration file: every section optional, unknown keys rejected.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-struct ConfigFile {
-    detect: DetectConfig,
-}
-
-/// Reads detector settings from a YAML file, or the defaults without one.
-pub fn load_detect_config(path: Option<&Path>) -> anyhow::Result<DetectConfig> {
-    let Some(path) = path else {
-        return Ok(DetectConfig::default());
-    };
-    let file = std::fs::File::open(path)
-        .with_context(|| format!("cannot open the configuration file {}", path.display()))?;
-    let config: ConfigFile = serde_yaml_ng::from_reader(file)
-        .with_context(|| format!("invalid configuration file {}", path.display()))?;
-    Ok(config.detect)
 }

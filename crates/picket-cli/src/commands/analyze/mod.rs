@@ -1,5 +1,6 @@
 //! `picket analyze`: read inputs, match, detect, store and report.
 
+mod config;
 mod inputs;
 mod intel;
 mod pipeline;
@@ -120,7 +121,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut summary = RunSummary::new();
 
-    let detect_config = intel::load_detect_config(args.config.as_deref())?;
+    let settings = config::load(args.config.as_deref())?;
     let store = if args.no_store {
         None
     } else {
@@ -130,7 +131,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(store)
     };
     let matcher = intel::build_matcher(&args.intel, store.as_ref(), &mut summary)?;
-    let (detectors, pending_agents) = build_detectors(&detect_config, store.as_ref())?;
+    let (detectors, pending_agents) = build_detectors(&settings.detect, store.as_ref())?;
 
     let stdout = io::stdout();
     let mut sinks: Vec<Box<dyn Sink + '_>> = Vec::new();
@@ -172,7 +173,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.format == OutputFormat::Json,
     );
 
-    let options = inputs::InputOptions::from_args(&args)?;
+    let options = inputs::InputOptions::from_args(&args, settings.decode)?;
     for path in &paths {
         let input =
             inputs::analyze_one(path, &options, store.as_ref(), &mut pipeline, show_progress)?;

@@ -1,0 +1,170 @@
+//! The configuration file of `picket analyze --config`: detector settings
+//! under `detect:` and capture decoding limits under `capture:`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use picket_decode::DecodeConfig;
+use picket_detect::DetectConfig;
+use serde::Deserialize;
+
+/// The configuration file: every section optional, unknown keys rejected.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct ConfigFile {
+    detect: DetectConfig,
+    capture: CaptureSettings,
+}
+
+/// Limits of capture decoding that the file may change. A key left out
+/// keeps the default that [`DecodeConfig`] documents; sizes are in bytes and
+/// times in seconds of packet time.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct CaptureSettings {
+    /// Out-of-order TCP bytes buffered per direction of a flow (1 MiB).
+    max_flow_reassembly_bytes: Option<usize>,
+    /// Out-of-order TCP bytes buffered over all flows (256 MiB).
+    max_total_reassembly_bytes: Option<usize>,
+    /// TCP flows tracked at once (262,144).
+    max_flows: Option<usize>,
+    /// Seconds without a packet before a TCP flow is closed (600).
+    flow_idle_timeout_secs: Option<u64>,
+    /// IP fragment bytes kept over all datagrams (64 MiB).
+    max_fragment_bytes: Option<usize>,
+    /// Datagrams reassembled from fragments at once (65,536).
+    max_fragment_datagrams: Option<usize>,
+    /// Seconds a fragmented datagram may take to complete (30).
+    fragment_timeout_secs: Option<u64>,
+    /// Bytes of each HTTP body hashed and sniffed (64 MiB). 0 turns off
+    /// the MD5, SHA-1 and SHA-256 of bodies and the sniffed file type.
+    max_body_hash_bytes: Option<u64>,
+    /// Bytes a gzip or deflate body may decompress to (64 MiB).
+    max_decompressed_bytes: Option<u64>,
+    /// Bytes of one HTTP message head (64 KiB).
+    max_http_head_bytes: Option<usize>,
+    /// Requests waiting for their responses on one connection (64).
+    max_pending_requests: Option<usize>,
+    /// Bytes of a TLS ClientHello kept while it arrives (16 KiB).
+    max_client_hello_bytes: Option<usize>,
+    /// Bytes of one DNS-over-TCP message kept while it arrives (65,535).
+    max_dns_tcp_message_bytes: Option<usize>,
+}
+
+impl CaptureSettings {
+    /// Returns the default decoding limits with the keys the file sets.
+    fn decode_config(&self) -> DecodeConfig {
+        let mut config = DecodeConfig::default();
+        let set = |value: Option<usize>, field: &mut usize| {
+            if let Some(value) = value {
+                *field = value;
+            }
+        };
+
+        set(
+            self.max_flow_reassembly_bytes,
+            &mut config.max_flow_reassembly_bytes,
+        );
+        set(
+            self.max_total_reassembly_bytes,
+            &mut config.max_total_reassembly_bytes,
+        );
+        set(self.max_flows, &mut config.max_flows);
+        set(self.max_fragment_bytes, &mut config.max_fragment_bytes);
+        set(
+            self.max_fragment_datagrams,
+            &mut config.max_fragment_datagrams,
+        );
+        set(self.max_http_head_bytes, &mut config.max_http_head_bytes);
+        set(self.max_pending_requests, &mut config.max_pending_requests);
+        set(
+            self.max_client_hello_bytes,
+            &mut config.max_client_hello_bytes,
+        );
+        set(
+            self.max_dns_tcp_message_bytes,
+            &mut config.max_dns_tcp_message_bytes,
+        );
+
+        if let Some(secs) = self.flow_idle_timeout_secs {
+            config.flow_idle_timeout = Duration::from_secs(secs);
+        }
+        if let Some(secs) = self.fragment_timeout_secs {
+            config.fragment_timeout = Duration::from_secs(secs);
+        }
+        if let Some(bytes) = self.max_body_hash_bytes {
+            config.max_body_hash_bytes = bytes;
+        }
+        if let Some(bytes) = self.max_decompressed_bytes {
+            config.max_decompressed_bytes = bytes;
+        }
+        config
+    }
+}
+
+/// Settings read from the configuration file, or the defaults without one.
+pub struct Settings {
+    /// Detector settings (`detect:`).
+    pub detect: DetectConfig,
+    /// Capture decoding limits (`capture:`).
+    pub decode: DecodeConfig,
+}
+
+/// Reads the configuration file at `path`, or returns the defaults when no
+/// file is named.
+pub fn load(path: Option<&Path>) -> anyhow::Result<Settings> {
+    let file = match path {
+        None => ConfigFile::default(),
+        Some(path) => {
+            let file = std::fs::File::open(path).with_context(|| {
+                format!("cannot open the configuration file {}", path.display())
+            })?;
+            serde_yaml_ng::from_reader(file)
+                .with_context(|| format!("invalid configuration file {}", path.display()))?
+        }
+    };
+
+    Ok(Settings {
+        decode: file.capture.decode_config(),
+        detect: file.detect,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> anyhow::Result<ConfigFile> {
+        Ok(serde_yaml_ng::from_str(yaml)?)
+    }
+
+    #[test]
+    fn capture_keys_override_defaults() {
+        let file = parse(
+            "capture:\n  max_body_hash_bytes: 0\n  max_flows: 1000\n  flow_idle_timeout_secs: 60\n",
+        )
+        .unwrap();
+        let config = file.capture.decode_config();
+
+        assert_eq!(config.max_body_hash_bytes, 0);
+        assert_eq!(config.max_flows, 1000);
+        assert_eq!(config.flow_idle_timeout, Duration::from_secs(60));
+        assert_eq!(
+            config.max_total_reassembly_bytes,
+            DecodeConfig::default().max_total_reassembly_bytes
+        );
+    }
+
+    #[test]
+    fn empty_file_keeps_defaults() {
+        let file = parse("{}").unwrap();
+        assert_eq!(file.capture.decode_config(), DecodeConfig::default());
+    }
+
+    #[test]
+    fn unknown_capture_key_rejected() {
+        let error = parse("capture:\n  max_flow: 10\n").unwrap_err();
+        assert!(error.to_string().contains("max_flow"), "{error}");
+    }
+}
