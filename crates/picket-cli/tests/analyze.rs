@@ -518,6 +518,11 @@ fn w3c_agentless_layout_not_empty_agent() {
     );
 }
 
+/// The packet capture bundled in `samples/`.
+fn sample_capture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/inputs/mixed.pcap")
+}
+
 /// Counts the `intel.match` alerts on a body hash in `--format jsonl` output.
 fn body_hash_alerts(output: &Output) -> usize {
     let (alerts, _) = alerts_and_summary(output);
@@ -535,7 +540,7 @@ fn capture_config_can_turn_body_hashes_off() {
     std::fs::write(&intel, "b1bcfc952a1f3222e82a46324d7a45d1\n").unwrap();
     let config = dir.path().join("picket.yaml");
     std::fs::write(&config, "capture:\n  max_body_hash_bytes: 0\n").unwrap();
-    let pcap = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/inputs/mixed.pcap");
+    let pcap = sample_capture();
     let args = [
         "analyze",
         "--no-store",
@@ -560,7 +565,7 @@ fn unknown_capture_config_key_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("picket.yaml");
     std::fs::write(&config, "capture:\n  max_flow: 10\n").unwrap();
-    let pcap = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/inputs/mixed.pcap");
+    let pcap = sample_capture();
     let output = run(&[
         "analyze",
         "--no-store",
