@@ -1,10 +1,12 @@
 //! Streaming decoders for the gzip (RFC 1952), zlib (RFC 1950) and raw
 //! deflate (RFC 1951) content codings.
 //!
-//! zlib-rs decodes the deflate data into a 32 KiB output buffer, and each
+//! zlib-rs decodes the deflate data into an output buffer, and each
 //! call hands the new bytes to the caller's sink straight from that buffer.
 //! The gzip header and trailer are read here, so that a trailer that does
-//! not match leaves the body unfinished instead of failing it.
+//! not match leaves the body unfinished instead of failing it. A gzip body
+//! may hold several members (RFC 1952 section 2.2), and the output is their
+//! decoded data in order, as `gzip -d` writes it.
 
 use zlib_rs::{Inflate, InflateFlush, Status};
 
@@ -98,39 +100,53 @@ impl Inflater {
     ) -> Result<(), InflateError> {
         while !input.is_empty() {
             input = match self.stage {
-                Stage::Header => return self.header(input, sink),
+                Stage::Header => self.header(input)?,
                 Stage::Data => self.data(input, sink)?,
                 Stage::Trailer => self.trailer(input)?,
+                Stage::Done if self.format == Format::Gzip => {
+                    self.next_member();
+                    input
+                }
                 Stage::Done | Stage::Mismatched => return Err(InflateError::Corrupt),
             };
         }
         Ok(())
     }
 
-    /// Reports whether the stream ended, its checksum and size matching. A
-    /// gzip trailer that does not match is not a [`write`](Self::write)
-    /// error but only makes this false, because the caller judges it at the
-    /// body's end, where it does not flag a mismatch that a gap in the
-    /// capture caused.
+    /// Reports whether the stream ended, its checksum and size matching. For
+    /// gzip this means the last member received so far ended. A gzip trailer
+    /// that does not match is not a [`write`](Self::write) error but only
+    /// makes this false, because the caller judges it at the body's end,
+    /// where it does not flag a mismatch that a gap in the capture caused.
     pub(super) fn finished(&self) -> bool {
         self.stage == Stage::Done
     }
 
-    /// Collects the gzip header, then decodes what follows it.
-    fn header(
-        &mut self,
-        input: &[u8],
-        sink: &mut impl FnMut(&[u8]) -> bool,
-    ) -> Result<(), InflateError> {
+    /// Starts the next gzip member after one whose trailer matched.
+    fn next_member(&mut self) {
+        self.state.reset(false);
+        self.stage = Stage::Header;
+        self.pending.clear();
+        self.crc = crc32fast::Hasher::new();
+        self.size = 0;
+    }
+
+    /// Collects the gzip header and returns the bytes after it. The caller's
+    /// loop decodes them, so that a body of many members does not nest a
+    /// call per member.
+    fn header<'a>(&mut self, input: &'a [u8]) -> Result<&'a [u8], InflateError> {
+        let collected = self.pending.len();
         self.pending.extend_from_slice(input);
         let Some(length) = gzip_header_length(&self.pending)? else {
-            return Ok(());
+            return Ok(&[]);
         };
 
-        let rest = self.pending.split_off(length);
+        // The bytes collected before this call did not hold the whole
+        // header, so it ends inside `input`.
+        let used = length - collected;
         self.pending.clear();
         self.stage = Stage::Data;
-        self.write(&rest, sink)
+        Ok(&input[used..])
     }
 
     /// Inflates `input` until it is used up or the stream ends; returns the
@@ -490,6 +506,130 @@ mod tests {
         let (_, error, finished) = inflate(Format::Gzip, &stream[..stream.len() / 2], 1000);
         assert_eq!(error, None);
         assert!(!finished);
+    }
+
+    #[test]
+    fn gzip_members_decode_in_order() {
+        let mut stream = compress(Format::Gzip, b"first member, ");
+        stream.extend_from_slice(&compress(Format::Gzip, b""));
+        stream.extend_from_slice(&compress(Format::Gzip, &sample()));
+        let mut expected = b"first member, ".to_vec();
+        expected.extend_from_slice(&sample());
+
+        for piece in [1, 7, 1400, stream.len()] {
+            let (output, error, finished) = inflate(Format::Gzip, &stream, piece);
+            assert_eq!(error, None, "pieces of {piece}");
+            assert!(finished, "pieces of {piece}");
+            assert!(output == expected, "pieces of {piece}");
+        }
+
+        let (_, error, finished) = inflate(Format::Gzip, &stream[..stream.len() - 3], 1400);
+        assert_eq!(error, None, "last member cut");
+        assert!(!finished, "last member cut");
+
+        let mut junk = compress(Format::Gzip, b"member");
+        junk.extend_from_slice(b"<html>");
+        junk.extend_from_slice(&[0; 10]);
+        let (output, error, _) = inflate(Format::Gzip, &junk, 1400);
+        assert_eq!(error, Some(InflateError::Corrupt), "junk after a member");
+        assert_eq!(output, b"member", "junk after a member");
+    }
+
+    /// Each member is decoded in the caller's loop, so thousands of empty
+    /// members in one piece do not grow the stack.
+    #[test]
+    fn many_empty_gzip_members_in_one_piece() {
+        let member = compress(Format::Gzip, b"");
+        let stream = member.repeat(50_000);
+
+        let (output, error, finished) = inflate(Format::Gzip, &stream, stream.len());
+        assert_eq!(error, None);
+        assert!(finished);
+        assert!(output.is_empty());
+    }
+
+    /// HTTP has no way to agree on a zlib preset dictionary (FDICT, RFC 1950
+    /// section 2.2), and CINFO above 7 declares a window over 32 KiB.
+    #[test]
+    fn zlib_header_dictionary_or_large_window_is_corrupt() {
+        let deflate = compress(Format::Raw, b"body");
+        let cases: [(&str, &[u8]); 3] = [
+            ("FDICT", &[0x78, 0xbb, 0x12, 0x34, 0x56, 0x78]),
+            ("64 KiB window", &[0x88, 0x1c]),
+            ("check bits wrong", &[0x78, 0x9d]),
+        ];
+        for (case, header) in cases {
+            let stream = [header, &deflate].concat();
+            for piece in [1, stream.len()] {
+                let (output, error, finished) = inflate(Format::Zlib, &stream, piece);
+                assert_eq!(
+                    error,
+                    Some(InflateError::Corrupt),
+                    "{case} in pieces of {piece}"
+                );
+                assert!(!finished, "{case} in pieces of {piece}");
+                assert!(output.is_empty(), "{case} in pieces of {piece}");
+            }
+        }
+    }
+
+    #[test]
+    fn empty_stored_blocks_finish() {
+        // Stored blocks (RFC 1951 section 3.2.4) with LEN 0 and NLEN 0xffff.
+        // Only the last one has BFINAL set.
+        let mut raw = [0u8, 0, 0, 0xff, 0xff].repeat(10_000);
+        raw.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
+        let zlib = [&[0x78, 0x9c][..], &raw, &[0, 0, 0, 1]].concat();
+
+        for (format, stream) in [(Format::Raw, &raw), (Format::Zlib, &zlib)] {
+            for piece in [1, 7, stream.len()] {
+                let (output, error, finished) = inflate(format, stream, piece);
+                assert_eq!(error, None, "{format:?} in pieces of {piece}");
+                assert!(finished, "{format:?} in pieces of {piece}");
+                assert!(output.is_empty(), "{format:?} in pieces of {piece}");
+            }
+        }
+    }
+
+    #[test]
+    fn raw_stream_with_trailing_bytes_is_corrupt() {
+        let mut stream = compress(Format::Raw, &sample());
+        stream.extend_from_slice(b"junk");
+        for piece in [1, stream.len()] {
+            let (output, error, _) = inflate(Format::Raw, &stream, piece);
+            assert_eq!(error, Some(InflateError::Corrupt), "pieces of {piece}");
+            assert!(output == sample(), "pieces of {piece}");
+        }
+    }
+
+    #[test]
+    fn gzip_header_alone_is_unfinished() {
+        let header = [0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff];
+        let (output, error, finished) = inflate(Format::Gzip, &header, 3);
+        assert_eq!(error, None);
+        assert!(!finished);
+        assert!(output.is_empty());
+    }
+
+    /// About 64 KiB of zlib data that decodes to 64 MiB stops one output
+    /// buffer past the point where the sink refuses.
+    #[test]
+    fn bomb_stops_at_refusing_sink() {
+        let stream = compress(Format::Zlib, &vec![0; 64 << 20]);
+        assert!(stream.len() < 128 << 10, "{} bytes", stream.len());
+
+        let limit = 1 << 20;
+        let mut inflater = Inflater::new(Format::Zlib);
+        let mut seen = 0;
+        let mut sink = |bytes: &[u8]| {
+            seen += bytes.len();
+            seen <= limit
+        };
+        let error = stream
+            .chunks(1400)
+            .find_map(|part| inflater.write(part, &mut sink).err());
+        assert_eq!(error, Some(InflateError::Refused));
+        assert!(seen <= limit + OUTPUT, "{seen} bytes");
     }
 
     proptest::proptest! {
