@@ -90,4 +90,77 @@ mod tests {
         assert_eq!(value["severity"], "high");
         assert_eq!(value["events"][0]["log.line"], 3);
     }
+
+    /// A writer that takes the first `room` bytes and fails every later
+    /// write, as a full disk does.
+    struct FullDisk {
+        accepted: Vec<u8>,
+        room: usize,
+    }
+
+    impl Write for FullDisk {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let take = buf.len().min(self.room - self.accepted.len());
+            if take == 0 {
+                return Err(std::io::Error::from(std::io::ErrorKind::StorageFull));
+            }
+            self.accepted.extend_from_slice(&buf[..take]);
+            Ok(take)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn alert_with_url(url: &str) -> Alert {
+        let event = Event::from(HttpEvent {
+            location: SourceLocation::line("a.log".into(), 3, 200),
+            url: url.into(),
+            ..HttpEvent::default()
+        });
+        Alert::new("http.test", 0.8, "found".into(), vec![event])
+    }
+
+    #[test]
+    fn write_error_is_reported() {
+        let alert = alert_with_url("http://a.example/");
+        let line_length = serde_json::to_vec(&alert).unwrap().len() + 1;
+        let writer = FullDisk {
+            accepted: Vec::new(),
+            room: line_length + 10,
+        };
+        let mut sink = JsonlSink::new("full", writer);
+
+        assert!(sink.write_alert(&alert).is_ok());
+        let error = sink.write_alert(&alert).unwrap_err();
+        assert!(error.to_string().contains("full"), "{error}");
+        assert_eq!(sink.written(), 1);
+        let first_line = &sink.writer.accepted[..line_length];
+        assert_eq!(first_line.last(), Some(&b'\n'));
+        let first: serde_json::Value = serde_json::from_slice(first_line).unwrap();
+        assert_eq!(first, serde_json::to_value(&alert).unwrap());
+    }
+
+    /// A line past the kept buffer size frees the buffer, and the next
+    /// alert is still written whole.
+    #[test]
+    fn long_line_then_short_line() {
+        let long = alert_with_url(&format!("http://a.example/{}", "x".repeat(MAX_KEPT_LINE)));
+        let short = alert_with_url("http://b.example/");
+        let mut sink = JsonlSink::new("memory", Vec::new());
+        sink.write_alert(&long).unwrap();
+        sink.write_alert(&short).unwrap();
+        sink.finish().unwrap();
+
+        assert_eq!(sink.written(), 2);
+
+        let text = String::from_utf8(sink.writer).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        let first: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+        let second: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+        assert_eq!(first, serde_json::to_value(&long).unwrap());
+        assert_eq!(second, serde_json::to_value(&short).unwrap());
+    }
 }
