@@ -1,6 +1,7 @@
 //! The configuration file of `picket analyze --config`: detector settings
 //! under `detect:` and capture decoding limits under `capture:`.
 
+use std::num::NonZeroUsize;
 use std::path::Path;
 use std::time::Duration;
 
@@ -27,8 +28,10 @@ struct CaptureSettings {
     max_flow_reassembly_bytes: Option<usize>,
     /// Out-of-order TCP bytes buffered over all flows (256 MiB).
     max_total_reassembly_bytes: Option<usize>,
-    /// TCP flows tracked at once (262,144).
-    max_flows: Option<usize>,
+    /// TCP flows tracked at once (262,144). Zero is rejected, because the
+    /// decoder would still track one flow and close it whenever another
+    /// starts, and a reader may take zero to mean no limit.
+    max_flows: Option<NonZeroUsize>,
     /// Seconds without a packet before a TCP flow is closed (600).
     flow_idle_timeout_secs: Option<u64>,
     /// IP fragment bytes kept over all datagrams (64 MiB).
@@ -70,7 +73,7 @@ impl CaptureSettings {
             self.max_total_reassembly_bytes,
             &mut config.max_total_reassembly_bytes,
         );
-        set(self.max_flows, &mut config.max_flows);
+        set(self.max_flows.map(NonZeroUsize::get), &mut config.max_flows);
         set(self.max_fragment_bytes, &mut config.max_fragment_bytes);
         set(
             self.max_fragment_datagrams,
@@ -160,6 +163,15 @@ mod tests {
     fn empty_file_keeps_defaults() {
         let file = parse("{}").unwrap();
         assert_eq!(file.capture.decode_config(), DecodeConfig::default());
+    }
+
+    #[test]
+    fn zero_max_flows_rejected() {
+        let error = parse("capture:\n  max_flows: 0\n").unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("capture.max_flows"), "{message}");
+        assert!(message.contains("nonzero"), "{message}");
+        assert!(message.contains("line 2"), "{message}");
     }
 
     #[test]
