@@ -689,10 +689,10 @@ mod tests {
         assert!(s.info.is_none());
     }
 
-    /// Raw deflate data whose last bytes decode past the end of the
-    /// inflater's 32 KiB ring.
+    /// Raw deflate data whose last bytes decode to more than one output
+    /// buffer of the inflater.
     #[test]
-    fn raw_deflate_ending_past_ring_is_decoded() {
+    fn raw_deflate_ending_past_buffer_is_decoded() {
         let data = vec![0u8; 32 * 1024 + 5];
         let mut deflate =
             flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
