@@ -12,7 +12,11 @@ use serde::Deserialize;
 
 /// The configuration file: every section optional, unknown keys rejected.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(
+    deny_unknown_fields,
+    default,
+    expecting = "a map of sections such as `detect:` and `capture:`"
+)]
 struct ConfigFile {
     detect: DetectConfig,
     capture: CaptureSettings,
@@ -22,7 +26,11 @@ struct ConfigFile {
 /// keeps the default that [`DecodeConfig`] documents; sizes are in bytes and
 /// times in seconds of packet time.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(
+    deny_unknown_fields,
+    default,
+    expecting = "a map of capture decoding limits"
+)]
 struct CaptureSettings {
     /// Out-of-order TCP bytes buffered per direction of a flow (1 MiB).
     max_flow_reassembly_bytes: Option<usize>,
@@ -172,6 +180,12 @@ mod tests {
         assert!(message.contains("capture.max_flows"), "{message}");
         assert!(message.contains("nonzero"), "{message}");
         assert!(message.contains("line 2"), "{message}");
+    }
+
+    #[test]
+    fn list_in_place_of_map_names_sections() {
+        let error = parse("- detect\n- capture\n").unwrap_err();
+        assert!(error.to_string().contains("a map of sections"), "{error}");
     }
 
     #[test]
