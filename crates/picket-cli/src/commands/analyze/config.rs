@@ -23,7 +23,7 @@ struct ConfigFile {
 }
 
 /// Limits of capture decoding that the file may change. A key left out
-/// keeps the default that [`DecodeConfig`] documents; sizes are in bytes and
+/// keeps the default that [`DecodeConfig`] documents. Sizes are in bytes and
 /// times in seconds of packet time.
 #[derive(Debug, Default, Deserialize)]
 #[serde(
@@ -67,11 +67,7 @@ impl CaptureSettings {
     /// Returns the default decoding limits with the keys the file sets.
     fn decode_config(&self) -> DecodeConfig {
         let mut config = DecodeConfig::default();
-        let set = |value: Option<usize>, field: &mut usize| {
-            if let Some(value) = value {
-                *field = value;
-            }
-        };
+        let seconds = |secs: Option<u64>| secs.map(Duration::from_secs);
 
         set(
             self.max_flow_reassembly_bytes,
@@ -82,10 +78,23 @@ impl CaptureSettings {
             &mut config.max_total_reassembly_bytes,
         );
         set(self.max_flows.map(NonZeroUsize::get), &mut config.max_flows);
+        set(
+            seconds(self.flow_idle_timeout_secs),
+            &mut config.flow_idle_timeout,
+        );
         set(self.max_fragment_bytes, &mut config.max_fragment_bytes);
         set(
             self.max_fragment_datagrams,
             &mut config.max_fragment_datagrams,
+        );
+        set(
+            seconds(self.fragment_timeout_secs),
+            &mut config.fragment_timeout,
+        );
+        set(self.max_body_hash_bytes, &mut config.max_body_hash_bytes);
+        set(
+            self.max_decompressed_bytes,
+            &mut config.max_decompressed_bytes,
         );
         set(self.max_http_head_bytes, &mut config.max_http_head_bytes);
         set(self.max_pending_requests, &mut config.max_pending_requests);
@@ -97,20 +106,14 @@ impl CaptureSettings {
             self.max_dns_tcp_message_bytes,
             &mut config.max_dns_tcp_message_bytes,
         );
-
-        if let Some(secs) = self.flow_idle_timeout_secs {
-            config.flow_idle_timeout = Duration::from_secs(secs);
-        }
-        if let Some(secs) = self.fragment_timeout_secs {
-            config.fragment_timeout = Duration::from_secs(secs);
-        }
-        if let Some(bytes) = self.max_body_hash_bytes {
-            config.max_body_hash_bytes = bytes;
-        }
-        if let Some(bytes) = self.max_decompressed_bytes {
-            config.max_decompressed_bytes = bytes;
-        }
         config
+    }
+}
+
+/// Replaces `field` with `value` when the file gave one.
+fn set<T>(value: Option<T>, field: &mut T) {
+    if let Some(value) = value {
+        *field = value;
     }
 }
 
