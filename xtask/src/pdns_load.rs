@@ -80,7 +80,7 @@ pub struct Args {
     #[arg(long)]
     dump: Option<PathBuf>,
     /// Write one line per probe here (query kind, probe, records returned
-    /// and a digest of the records), so that the answers of two builds can be
+    /// and a digest of the records), so that the results of two builds can be
     /// compared with `diff`.
     #[arg(long)]
     results: Option<PathBuf>,
@@ -342,7 +342,7 @@ const QUERY_LIMIT: usize = 10_000;
 /// Summarises a query's records as the count and an order-independent
 /// digest, for comparing the results of two builds.
 ///
-/// When the limit cut the answer, records tied at its oldest last sighting
+/// When the limit cut the result list, records tied at its oldest last sighting
 /// may be chosen differently by equally correct builds, so those are only
 /// counted, and the rest digested.
 fn digest(records: &[PdnsRecord], limit: usize) -> String {

@@ -518,7 +518,7 @@ fn w3c_agentless_layout_not_empty_agent() {
     );
 }
 
-/// The packet capture bundled in `samples/`.
+/// Returns the path of the packet capture bundled in `samples/`.
 fn sample_capture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/inputs/mixed.pcap")
 }
@@ -534,7 +534,7 @@ fn body_hash_alerts(output: &Output) -> usize {
 }
 
 #[test]
-fn capture_config_can_turn_body_hashes_off() {
+fn config_turns_body_hashes_off() {
     let dir = tempfile::tempdir().unwrap();
     let intel = dir.path().join("hashes.txt");
     std::fs::write(&intel, "b1bcfc952a1f3222e82a46324d7a45d1\n").unwrap();
@@ -561,7 +561,7 @@ fn capture_config_can_turn_body_hashes_off() {
 }
 
 #[test]
-fn unknown_capture_config_key_is_an_error() {
+fn unknown_capture_key_fails() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("picket.yaml");
     std::fs::write(&config, "capture:\n  max_flow: 10\n").unwrap();

@@ -114,12 +114,12 @@ pub(super) fn newest_records(
         statements.push(conn.prepare_cached(&format!("/* way {way} */ {RECORDS_OF_NAME}"))?);
     }
 
-    let mut kept = Vec::new();
+    let mut newest = Vec::new();
     merge(&mut statements, names, &fences, |record| {
-        kept.push(record);
-        kept.len() < limit
+        newest.push(record);
+        newest.len() < limit
     })?;
-    Ok(kept)
+    Ok(newest)
 }
 
 /// The bounds of a query that every name's read applies, as bound to

@@ -25,8 +25,8 @@ pub struct InputOptions {
 }
 
 impl InputOptions {
-    /// Reads `--input-format`, `--timezone` and `--reread`; captures are
-    /// decoded with `decode`.
+    /// Reads `--input-format`, `--timezone` and `--reread`. Captures are
+    /// decoded with the limits in `decode`.
     pub fn from_args(args: &Args, decode: DecodeConfig) -> anyhow::Result<InputOptions> {
         let (format, force_capture) = match args.input_format.as_deref() {
             None => (None, false),
