@@ -449,6 +449,84 @@ fn hunt_on_a_missing_store_is_an_error() {
     assert!(!store.exists(), "no empty store is created");
 }
 
+/// Hunts the Zeek whitelisting case through a stored capture: the same 20
+/// hits `analyze` raises live, written as lines the scanning threads
+/// rendered, then recorded once and known on the next hunt.
+#[test]
+fn hunt_finds_stored_hits_once() {
+    let case = picket_corpus::require_corpus!("ioc-matching/zeek-intel/whitelisting");
+    let pcap = picket_corpus::require_corpus!("zeek/traces/wikipedia.pcap");
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store.sqlite");
+    let stored = run(&[
+        "analyze",
+        "--store",
+        store.to_str().unwrap(),
+        pcap.to_str().unwrap(),
+    ]);
+    assert_eq!(stored.status.code(), Some(0), "no intel, no alert");
+
+    let out = dir.path().join("hunt.jsonl");
+    let (intel, whitelist) = (case.join("intel.dat"), case.join("whitelist.dat"));
+    let hunt = |record: bool| {
+        let mut args = vec![
+            "hunt",
+            "--store",
+            store.to_str().unwrap(),
+            "--intel",
+            intel.to_str().unwrap(),
+            "--whitelist",
+            whitelist.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+            "--threads",
+            "2",
+        ];
+        if !record {
+            args.push("--no-record");
+        }
+        let output = run(&args);
+        let lines = std::io::BufReader::new(std::fs::File::open(&out).unwrap());
+        let alerts: Vec<Value> = std::io::BufRead::lines(lines)
+            .map(|line| serde_json::from_str(&line.unwrap()).unwrap())
+            .collect();
+        (output, alerts)
+    };
+
+    let (output, alerts) = hunt(false);
+    assert_eq!(output.status.code(), Some(1), "new alerts mean exit 1");
+    assert_eq!(alerts.len(), 20);
+    let in_field = |field: &str| {
+        alerts
+            .iter()
+            .filter(|a| a["indicators"][0]["field"] == field)
+            .count()
+    };
+    assert_eq!(
+        (in_field("dns.question.name"), in_field("url.domain")),
+        (8, 12)
+    );
+    assert!(
+        alerts.iter().all(|a| a["retrospective"] == true
+            && a["indicators"][0]["indicator"] == "upload.wikimedia.org")
+    );
+    let summary = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        summary.contains("20 hits, 20 new alerts, 0 already stored"),
+        "{summary}"
+    );
+
+    let (output, alerts) = hunt(true);
+    assert_eq!((output.status.code(), alerts.len()), (Some(1), 20));
+    let (output, alerts) = hunt(true);
+    assert_eq!((output.status.code(), alerts.len()), (Some(0), 0));
+    let summary = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        summary.contains("20 hits, 0 new alerts, 20 already stored"),
+        "{summary}"
+    );
+}
+
 #[test]
 fn lossy_utf8_keeps_latin1_lines() {
     let dir = tempfile::tempdir().unwrap();

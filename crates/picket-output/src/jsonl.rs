@@ -35,6 +35,25 @@ impl<W: Write> JsonlSink<W> {
     pub fn written(&self) -> u64 {
         self.written
     }
+
+    /// Writes one line that [`alert_line`] rendered, newline included, and
+    /// counts it as an alert. Threads that render lines in parallel hand
+    /// them to one sink this way.
+    pub fn write_line(&mut self, line: &[u8]) -> Result<(), SinkError> {
+        self.writer
+            .write_all(line)
+            .map_err(|e| SinkError::new(&self.name, e))?;
+        self.written += 1;
+        Ok(())
+    }
+}
+
+/// Appends `alert` to `line` as one line of JSON, newline included: the
+/// line [`JsonlSink`] writes.
+pub fn alert_line(alert: &Alert, line: &mut Vec<u8>) -> serde_json::Result<()> {
+    serde_json::to_writer(&mut *line, alert)?;
+    line.push(b'\n');
+    Ok(())
 }
 
 impl<W: Write> Sink for JsonlSink<W> {
@@ -44,8 +63,7 @@ impl<W: Write> Sink for JsonlSink<W> {
 
     fn write_alert(&mut self, alert: &Alert) -> Result<(), SinkError> {
         self.line.clear();
-        serde_json::to_writer(&mut self.line, alert).map_err(|e| SinkError::new(&self.name, e))?;
-        self.line.push(b'\n');
+        alert_line(alert, &mut self.line).map_err(|e| SinkError::new(&self.name, e))?;
         self.writer
             .write_all(&self.line)
             .map_err(|e| SinkError::new(&self.name, e))?;
@@ -120,6 +138,25 @@ mod tests {
             ..HttpEvent::default()
         });
         Alert::new("http.test", 0.8, "found".into(), vec![event])
+    }
+
+    #[test]
+    fn rendered_lines_match_alerts() {
+        let alerts = [
+            alert_with_url("http://a.example/\u{e9}\"q\""),
+            alert_with_url(""),
+        ];
+        let mut direct = JsonlSink::new("direct", Vec::new());
+        let mut rendered = JsonlSink::new("rendered", Vec::new());
+        for alert in &alerts {
+            direct.write_alert(alert).unwrap();
+            let mut line = Vec::new();
+            alert_line(alert, &mut line).unwrap();
+            rendered.write_line(&line).unwrap();
+        }
+
+        assert_eq!(direct.writer, rendered.writer);
+        assert_eq!(rendered.written(), 2);
     }
 
     #[test]

@@ -9,6 +9,6 @@ mod jsonl;
 mod summary;
 mod text;
 
-pub use jsonl::JsonlSink;
+pub use jsonl::{JsonlSink, alert_line};
 pub use summary::{InputSummary, RejectionSample, RunSummary};
 pub use text::TextSink;

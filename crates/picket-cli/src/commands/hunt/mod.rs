@@ -1,32 +1,30 @@
 //! `picket hunt`: match stored event history against indicators.
 //!
-//! The day partitions in the time range are cut into runs of blocks, which
-//! worker threads take in turn, each with its own read-only connection and
-//! all sharing one compiled matcher. A worker reads each stored record into
-//! a borrowed view of the fields matching reads and decodes the whole event
-//! only for a hit. Hits become `intel.match` alerts marked retrospective.
-//! An alert whose dedupe
-//! key (detector, event location, indicator and field) is already stored,
-//! because `analyze` or an earlier hunt raised it, is counted and not
-//! reported again.
+//! Hits become `intel.match` alerts marked retrospective. An alert whose
+//! dedupe key (detector, event location, indicator and field) is already
+//! stored, because `analyze` or an earlier hunt raised it, is counted and
+//! not reported again. [`scan`] runs the scan itself.
 
-use std::collections::{HashMap, HashSet};
+mod scan;
+
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
-use picket_event::{Alert, Event, IntelHit, Sink, Timestamp, codec, decode_view};
+use picket_event::{Alert, Sink, Timestamp};
 use picket_intel::{Indicator, IndicatorKind, Sighting};
 use picket_match::{Matcher, MatcherBuilder};
 use picket_output::JsonlSink;
-use picket_store::{BlockInfo, RecordScan, Store, StoreError, WriterConfig, dedupe_key};
+use picket_store::Store;
 use serde::Serialize;
-use tracing::{info, warn};
+use tracing::warn;
+
+#[cfg(test)]
+use scan::intel_alert;
+pub use scan::{AlertOutput, hunt};
 
 use super::exit_for_alerts;
 
@@ -34,19 +32,10 @@ use super::exit_for_alerts;
 #[cfg(test)]
 use super::INTEL_MATCH;
 
-/// Batches of alerts buffered between the scanning workers and the
-/// writer: with [`ALERT_BATCH`], at most 4,096 alerts wait, which bounds
-/// memory when an indicator matches a large part of the history.
-const ALERT_QUEUE: usize = 16;
-
-/// Alerts a worker sends at once. Sending each alert alone woke the writer
-/// thread once per hit, a context switch per alert.
-const ALERT_BATCH: usize = 256;
-
-/// Blocks per unit of work: 64 blocks of 512 events, about 33,000 events,
-/// small enough that one day keeps every thread busy and large enough that
-/// the per-unit query costs nothing measurable.
-const CHUNK_BLOCKS: i64 = 64;
+/// Bytes of alert lines gathered per write: a hunt can write gigabytes of
+/// lines of about 900 bytes, and the default 8 KiB cost one system call
+/// per nine alerts.
+const OUTPUT_BUFFER: usize = 256 * 1024;
 
 /// Options of `picket hunt`.
 #[derive(Debug, clap::Args)]
@@ -196,28 +185,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (name, writer): (String, Box<dyn Write>) = match &args.output {
         Some(path) => (
             path.display().to_string(),
-            Box::new(BufWriter::new(
+            Box::new(BufWriter::with_capacity(
+                OUTPUT_BUFFER,
                 File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
             )),
         ),
         None => (
             "stdout".into(),
-            Box::new(BufWriter::new(io::stdout().lock())),
+            Box::new(BufWriter::with_capacity(OUTPUT_BUFFER, io::stdout().lock())),
         ),
     };
     let mut sink = JsonlSink::new(name, writer);
-    let mut sink_error = None;
-    let summary = hunt(&store, &matcher, &options, &mut |alert| {
-        if sink_error.is_none()
-            && let Err(e) = sink.write_alert(alert)
-        {
-            sink_error = Some(e);
-        }
-    })?;
-    if let Some(e) = sink_error {
-        return Err(e).context("cannot write alerts");
-    }
-
+    let summary = hunt(
+        &store,
+        &matcher,
+        &options,
+        &mut AlertOutput::Lines(&mut sink),
+    )?;
     sink.finish().context("cannot write alerts")?;
     drop(sink);
 
@@ -332,363 +316,7 @@ pub fn hunt_new_indicators(
         threads: 0,
         record: true,
     };
-    hunt(store, &matcher, &options, on_alert)
-}
-
-/// Scans every stored day in the range with `matcher`, in parallel, and
-/// passes each alert not stored before to `on_alert` (recording it in the
-/// store when `options.record`).
-pub fn hunt(
-    store: &Store,
-    matcher: &Matcher,
-    options: &HuntOptions,
-    on_alert: &mut dyn FnMut(&Alert),
-) -> anyhow::Result<HuntSummary> {
-    let started = Instant::now();
-    let first_day = options.since.map(Timestamp::day_number);
-    let last_day = options
-        .until
-        .map(|t| Timestamp::from_nanos(t.as_nanos().saturating_sub(1)).day_number());
-    let days: Vec<i64> = store
-        .days()?
-        .into_iter()
-        .filter(|d| first_day.is_none_or(|f| *d >= f) && last_day.is_none_or(|l| *d <= l))
-        .collect();
-    let mut chunks = Vec::new();
-    for &day in &days {
-        if let Some((first, last)) = store.day_blocks(day)? {
-            let mut start = first;
-            while start <= last {
-                let end = start.saturating_add(CHUNK_BLOCKS - 1).min(last);
-                chunks.push(Chunk {
-                    day,
-                    first: start,
-                    last: end,
-                });
-                start = end.saturating_add(1);
-                if end == i64::MAX {
-                    break;
-                }
-            }
-        }
-    }
-    let threads = match options.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    }
-    .min(chunks.len().max(1));
-    info!(
-        days = days.len(),
-        threads,
-        indicators = matcher.len(),
-        "hunting over stored history"
-    );
-
-    let mut summary = HuntSummary {
-        record_type: "hunt_summary",
-        indicators: matcher.len(),
-        days: days.len(),
-        ..HuntSummary::default()
-    };
-    let mut sightings: HashMap<(String, String), (u64, Timestamp)> = HashMap::new();
-    let mut failed_days = HashSet::new();
-    let next = AtomicUsize::new(0);
-    let path = store.path().to_owned();
-    let (tx, rx) = mpsc::sync_channel::<Message>(ALERT_QUEUE);
-
-    let mut record_error = None;
-    let mut writer = options
-        .record
-        .then(|| store.writer(WriterConfig::default()));
-    let mut new_sightings: Vec<(IndicatorKind, String, Timestamp)> = Vec::new();
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            let tx = tx.clone();
-            let (chunks, next, path) = (&chunks, &next, &path);
-            scope.spawn(move || scan_worker(path, chunks, next, matcher, options, &tx));
-        }
-        drop(tx);
-
-        for message in rx {
-            match message {
-                Message::Alerts(batch) => {
-                    for (alert, key) in batch {
-                        summary.hits += 1;
-                        if let Some(hit) = alert.indicators.first() {
-                            let entry = sightings
-                                .entry((hit.kind.clone(), hit.indicator.clone()))
-                                .or_insert((0, alert.timestamp));
-                            entry.0 += 1;
-                            entry.1 = entry.1.max(alert.timestamp);
-                        }
-                        if record_error.is_some() {
-                            continue;
-                        }
-                        let fresh = match writer.as_mut() {
-                            Some(writer) => writer.insert_alert(&alert, &key),
-                            None => store.has_alert(&key).map(|known| !known),
-                        };
-                        match fresh {
-                            Ok(true) => {
-                                summary.alerts_new += 1;
-                                let hit = alert.indicators.first();
-                                let kind = hit.and_then(|h| {
-                                    IndicatorKind::ALL
-                                        .into_iter()
-                                        .find(|k| k.as_str() == h.kind)
-                                });
-                                if let (Some(hit), Some(kind)) = (hit, kind) {
-                                    new_sightings.push((
-                                        kind,
-                                        hit.indicator.clone(),
-                                        alert.timestamp,
-                                    ));
-                                }
-                                on_alert(&alert);
-                            }
-                            Ok(false) => summary.alerts_known += 1,
-                            Err(e) => record_error = Some(e),
-                        }
-                    }
-                }
-                Message::ChunkDone { scanned, matched } => {
-                    summary.events_scanned += scanned;
-                    summary.events_matched += matched;
-                }
-                Message::ChunkFailed { day, error } => {
-                    warn!(day, %error, "a day partition could not be scanned");
-                    if failed_days.insert(day) {
-                        summary.days_failed += 1;
-                    }
-                }
-            }
-        }
-    });
-    if let Some(e) = record_error {
-        return Err(e).context("cannot record alerts in the store");
-    }
-    if let Some(mut writer) = writer {
-        // Only hits not alerted before count as new sightings: `analyze`
-        // already counted the others.
-        let batch: Vec<(IndicatorKind, &str, Timestamp)> = new_sightings
-            .iter()
-            .map(|(k, v, t)| (*k, v.as_str(), *t))
-            .collect();
-        if !batch.is_empty() {
-            picket_store::intel::create_schema(store.connection())
-                .and_then(|()| picket_store::intel::record_sightings(store.connection(), &batch))
-                .context("cannot record indicator sightings in the store")?;
-        }
-        writer
-            .commit()
-            .context("cannot record alerts in the store")?;
-    }
-
-    let mut counts: Vec<SightingCount> = sightings
-        .into_iter()
-        .map(|((kind, indicator), (count, last_seen))| SightingCount {
-            kind,
-            indicator,
-            count,
-            last_seen,
-        })
-        .collect();
-    counts.sort_by(|a, b| {
-        b.count
-            .cmp(&a.count)
-            .then_with(|| a.indicator.cmp(&b.indicator))
-    });
-    summary.sightings = counts;
-    summary.seconds = started.elapsed().as_secs_f64();
-    summary.events_per_second = if summary.seconds > 0.0 {
-        summary.events_scanned as f64 / summary.seconds
-    } else {
-        0.0
-    };
-    info!(
-        events = summary.events_scanned,
-        hits = summary.hits,
-        new = summary.alerts_new,
-        known = summary.alerts_known,
-        seconds = summary.seconds,
-        "hunt finished"
-    );
-    Ok(summary)
-}
-
-enum Message {
-    /// Alerts with their dedupe keys, worked out by the worker.
-    Alerts(Vec<(Alert, String)>),
-    ChunkDone {
-        scanned: u64,
-        matched: u64,
-    },
-    ChunkFailed {
-        day: i64,
-        error: String,
-    },
-}
-
-/// A run of blocks of one day partition: the unit of work of a scan.
-#[derive(Clone, Copy, Debug)]
-struct Chunk {
-    day: i64,
-    first: i64,
-    last: i64,
-}
-
-/// Takes chunks off the shared list until none is left, scanning each with
-/// a read-only connection of its own.
-fn scan_worker(
-    path: &Path,
-    chunks: &[Chunk],
-    next: &AtomicUsize,
-    matcher: &Matcher,
-    options: &HuntOptions,
-    tx: &mpsc::SyncSender<Message>,
-) {
-    let reader = match Store::open_read_only(path) {
-        Ok(reader) => reader,
-        Err(error) => {
-            while let Some(chunk) = chunks.get(next.fetch_add(1, Ordering::Relaxed)) {
-                let _ = tx.send(Message::ChunkFailed {
-                    day: chunk.day,
-                    error: error.to_string(),
-                });
-            }
-            return;
-        }
-    };
-    let mut hits: Vec<IntelHit> = Vec::new();
-    while let Some(chunk) = chunks.get(next.fetch_add(1, Ordering::Relaxed)) {
-        let scan = RecordScan {
-            blocks: Some((chunk.first, chunk.last)),
-            since: options.since,
-            until: options.until,
-        };
-        let mut matched = 0u64;
-        let mut receiver_gone = false;
-        let mut batch = Vec::new();
-        let result = reader.scan_records(chunk.day, &scan, &mut |block, _, record| {
-            if receiver_gone {
-                return Ok(());
-            }
-            let event = match match_record(block, record, matcher, options, &mut hits)? {
-                Outcome::OutOfRange => return Ok(()),
-                Outcome::Miss => {
-                    matched += 1;
-                    return Ok(());
-                }
-                Outcome::Hit(event) => {
-                    matched += 1;
-                    *event
-                }
-            };
-
-            let last = hits.len() - 1;
-            let mut event = Some(event);
-            for (i, hit) in hits.iter().enumerate() {
-                let evidence = if i == last {
-                    event.take()
-                } else {
-                    event.clone()
-                };
-                let Some(evidence) = evidence else { break };
-                let alert = intel_alert(evidence, hit);
-                let key = dedupe_key(&alert);
-                batch.push((alert, key));
-            }
-            if batch.len() >= ALERT_BATCH {
-                let full = std::mem::take(&mut batch);
-                receiver_gone = tx.send(Message::Alerts(full)).is_err();
-            }
-            Ok(())
-        });
-        if !batch.is_empty() && tx.send(Message::Alerts(batch)).is_err() {
-            return;
-        }
-        let message = match result {
-            Ok(scanned) => Message::ChunkDone { scanned, matched },
-            Err(error) => Message::ChunkFailed {
-                day: chunk.day,
-                error: error.to_string(),
-            },
-        };
-        if tx.send(message).is_err() {
-            return;
-        }
-    }
-}
-
-/// The result of matching one stored record.
-enum Outcome {
-    /// The event lies outside the time range.
-    OutOfRange,
-    /// No indicator hit.
-    Miss,
-    /// The decoded event, for the hits left in the hit list.
-    Hit(Box<Event>),
-}
-
-/// Matches one stored record, filling `hits`.
-///
-/// The record is read into a borrowed view first and decoded whole only for
-/// a hit. A record the view cannot read, or whose time it cannot read when
-/// the block straddles the range, is decoded whole at once, so that the
-/// full decoder reports it as before.
-fn match_record(
-    block: &BlockInfo,
-    record: &[u8],
-    matcher: &Matcher,
-    options: &HuntOptions,
-    hits: &mut Vec<IntelHit>,
-) -> Result<Outcome, StoreError> {
-    let decode = || {
-        codec::decode::<Event>(record).map_err(|source| StoreError::Codec {
-            table: block.table(),
-            row: block.block,
-            source,
-        })
-    };
-    let in_range = |ts: Timestamp| {
-        !(options.since.is_some_and(|s| ts < s) || options.until.is_some_and(|u| ts >= u))
-    };
-
-    hits.clear();
-    // The view is matched where it lies: moving it costs more than reading
-    // a small record.
-    if let Ok(view) = &decode_view(record) {
-        let time = if block.within { None } else { view.timestamp() };
-        if block.within || time.is_some() {
-            if time.is_some_and(|t| !in_range(t)) {
-                return Ok(Outcome::OutOfRange);
-            }
-            matcher.match_view(view, hits);
-            if hits.is_empty() {
-                return Ok(Outcome::Miss);
-            }
-            return Ok(Outcome::Hit(Box::new(decode()?)));
-        }
-    }
-
-    let event = decode()?;
-    if !in_range(event.timestamp()) {
-        return Ok(Outcome::OutOfRange);
-    }
-    matcher.match_event(&event, hits);
-    if hits.is_empty() {
-        return Ok(Outcome::Miss);
-    }
-    Ok(Outcome::Hit(Box::new(event)))
-}
-
-/// Builds a retrospective `intel.match` alert from one indicator hit, the
-/// same alert `analyze` raises apart from the flag, so both share one dedupe
-/// key.
-pub fn intel_alert(event: Event, hit: &IntelHit) -> Alert {
-    let mut alert = super::intel_alert(event, hit);
-    alert.retrospective = true;
-    alert
+    hunt(store, &matcher, &options, &mut AlertOutput::Each(on_alert))
 }
 
 /// Reads `--since`/`--until`: a date (`2024-03-01`) or an RFC 3339
@@ -738,8 +366,12 @@ fn summary_text(s: &HuntSummary) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::{HashMap, HashSet};
+
     use super::*;
+    use picket_event::Event;
     use picket_event::{DnsEvent, HttpEvent, SourceLocation};
+    use picket_store::{WriterConfig, dedupe_key};
 
     const DAY: i64 = 86_400_000_000_000;
 
@@ -796,7 +428,14 @@ mod tests {
         options: &HuntOptions,
     ) -> (HuntSummary, Vec<Alert>) {
         let mut alerts = Vec::new();
-        let summary = hunt(store, matcher, options, &mut |a| alerts.push(a.clone())).unwrap();
+        let mut on_alert = |a: &Alert| alerts.push(a.clone());
+        let summary = hunt(
+            store,
+            matcher,
+            options,
+            &mut AlertOutput::Each(&mut on_alert),
+        )
+        .unwrap();
         (summary, alerts)
     }
 
