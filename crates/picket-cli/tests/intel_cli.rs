@@ -251,3 +251,98 @@ fn import_query_allow_and_export() {
         stdout(&expire)
     );
 }
+
+/// `pull --hunt` hunts only what each pull added, through a stored capture:
+/// the Zeek whitelisting case's 20 hits for `upload.wikimedia.org` (8 DNS
+/// queries, 12 HTTP hosts), then only the value a later pull adds.
+#[test]
+fn pull_hunts_added_values() {
+    let pcap = picket_corpus::require_corpus!("zeek/traces/wikipedia.pcap");
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("picket.sqlite");
+    let analyzed = std::process::Command::new(env!("CARGO_BIN_EXE_picket"))
+        .args([
+            "analyze",
+            "--store",
+            store.to_str().unwrap(),
+            pcap.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(analyzed.status.code(), Some(0), "{}", stderr(&analyzed));
+
+    let feed = dir.path().join("feed.txt");
+    let rules = dir.path().join("lab.yaml");
+    std::fs::write(
+        &rules,
+        format!(
+            "provider: lab\nfeeds:\n  names:\n    remote: {}\n    parser: plain\n",
+            feed.display()
+        ),
+    )
+    .unwrap();
+    let alerts_file = dir.path().join("hunt.jsonl");
+    let pull = |now: &str| {
+        picket(
+            &store,
+            now,
+            &[
+                "pull",
+                "--force",
+                "--hunt",
+                "3650d",
+                "--hunt-output",
+                alerts_file.to_str().unwrap(),
+                rules.to_str().unwrap(),
+            ],
+        )
+    };
+    let alerts = || -> Vec<serde_json::Value> {
+        let text = BufReader::new(std::fs::File::open(&alerts_file).unwrap());
+        text.lines()
+            .map(|line| serde_json::from_str(&line.unwrap()).unwrap())
+            .collect()
+    };
+
+    std::fs::write(&feed, "upload.wikimedia.org\n").unwrap();
+    let first = pull("2025-01-01T00:00:00Z");
+    assert_eq!(first.status.code(), Some(1), "{}", stderr(&first));
+    assert!(
+        stdout(&first).contains("hunt: values added by the pull: 1;"),
+        "{}",
+        stdout(&first)
+    );
+    let found = alerts();
+    assert_eq!(found.len(), 20);
+    let dns = found
+        .iter()
+        .filter(|a| a["indicators"][0]["field"] == "dns.question.name")
+        .count();
+    assert_eq!(dns, 8);
+    assert!(found.iter().all(|a| a["retrospective"] == true));
+    assert!(
+        found
+            .iter()
+            .all(|a| a["indicators"][0]["sources"][0]["provider"] == "lab")
+    );
+
+    std::fs::write(&feed, "upload.wikimedia.org\nmeta.wikimedia.org\n").unwrap();
+    let second = pull("2025-01-02T00:00:00Z");
+    assert_eq!(second.status.code(), Some(1), "{}", stderr(&second));
+    let found = alerts();
+    assert!(!found.is_empty());
+    assert!(
+        found
+            .iter()
+            .all(|a| a["indicators"][0]["indicator"] == "meta.wikimedia.org"),
+        "only the added value is hunted"
+    );
+
+    let third = pull("2025-01-03T00:00:00Z");
+    assert_eq!(third.status.code(), Some(0), "{}", stderr(&third));
+    assert!(
+        stdout(&third).contains("nothing to hunt"),
+        "{}",
+        stdout(&third)
+    );
+}

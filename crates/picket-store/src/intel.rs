@@ -17,7 +17,7 @@
 //! Tables: `intel_indicators`, `intel_sources`, `intel_sightings`, `intel_feeds`,
 //! `intel_allow`, `intel_warninglists`, `intel_hits`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::Hasher;
 use std::net::IpAddr;
 
@@ -1074,6 +1074,51 @@ pub fn active(
         });
     }
     Ok((out, whitelisted))
+}
+
+/// Returns the ids of the indicators that a feed has a sighting of, expired
+/// or not. Taken before and after a pull, the difference is what the pull
+/// added.
+pub fn feed_indicator_ids(
+    conn: &Connection,
+    provider: &str,
+    feed: &str,
+) -> rusqlite::Result<HashSet<i64>> {
+    let mut stmt = conn.prepare(
+        "SELECT s.indicator_id FROM intel_sightings s JOIN intel_sources src ON src.id = s.source_id
+         WHERE src.provider = ?1 AND src.feed = ?2",
+    )?;
+    let ids = stmt
+        .query_map(params![provider, feed], |r| r.get(0))?
+        .collect::<rusqlite::Result<HashSet<i64>>>()?;
+    Ok(ids)
+}
+
+/// Returns the indicators with the given ids that are active at `now`,
+/// each with its unexpired sightings, as [`active`] gives them. Expired
+/// and whitelisted ones are left out.
+pub fn active_by_ids(
+    conn: &Connection,
+    ids: &[i64],
+    whitelist: &Whitelist,
+    now: Timestamp,
+) -> rusqlite::Result<Vec<Indicator>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {INDICATOR_COLUMNS} FROM intel_indicators i WHERE i.id = ?1"
+    ))?;
+    let mut rows = Vec::with_capacity(ids.len());
+    for &id in ids {
+        if let Some(row) = stmt.query_row([id], indicator_row).optional()?.flatten() {
+            rows.push(row);
+        }
+    }
+
+    let stored = materialize(conn, rows, whitelist, now, true)?;
+    Ok(stored
+        .into_iter()
+        .filter(|s| s.active && !s.indicator.sightings.is_empty())
+        .map(|s| s.indicator)
+        .collect())
 }
 
 /// Records that the matcher saw an indicator in traffic at `at`.

@@ -5,21 +5,26 @@
 //! indicator covers any value), 1 when `query` found an active indicator,
 //! 2 on an error, including any feed of `pull` that failed.
 
+use std::collections::HashSet;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use picket_event::Sink;
 use picket_event::Timestamp;
 use picket_intel::{
     Column, ColumnList, Columns, Defaults, ExportFormat, ExportOptions, FeedRule, Fetched, Format,
     IndicatorKind, LifetimeOverrides, Lifetimes, LoadOptions, LoadReport, RuleFile, Tlp,
     Validators,
 };
+use picket_output::JsonlSink;
 use picket_store::Store;
 use picket_store::intel::{self as store_intel, FeedState, Filter, StoredIndicator, UpsertCounts};
 use serde_json::json;
 use tracing::{info, warn};
+
+use super::hunt::AlertOutput;
 
 /// Version of the `query` JSON Lines records.
 const QUERY_SCHEMA_VERSION: u32 = 1;
@@ -111,8 +116,27 @@ struct PullArgs {
     /// Rejected records printed per feed. The rest are counted.
     #[arg(long, default_value_t = 20)]
     show_rejections: usize,
+    /// After the pull, hunt the values it added through the events stored
+    /// in this window (`30d`, `12h`, `2w`), counted back from the newest
+    /// stored day. New alerts are recorded in the store.
+    #[arg(long, value_name = "WINDOW", value_parser = parse_window)]
+    hunt: Option<std::time::Duration>,
+    /// Also write the hunt's new alerts as JSON Lines to this file.
+    #[arg(long, value_name = "FILE", requires = "hunt")]
+    hunt_output: Option<PathBuf>,
     #[command(flatten)]
     lifetimes: LifetimeArgs,
+}
+
+/// Reads the `--hunt` window, which must be longer than zero.
+fn parse_window(text: &str) -> Result<std::time::Duration, String> {
+    match picket_intel::rules::parse_duration(text) {
+        Some(window) if !window.is_zero() => Ok(window),
+        Some(_) => Err(format!(
+            "{text:?} is empty: give a window such as 12h, 30d or 2w"
+        )),
+        None => Err(format!("{text:?} is not a window such as 12h, 30d or 2w")),
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -725,23 +749,107 @@ fn run_pull(store_path: &Path, args: &PullArgs, now: Timestamp) -> anyhow::Resul
     }
     let store = open_writer(store_path)?;
     let mut failures = 0;
+    let mut added = HashSet::new();
     for file in &rule_files {
         for feed in &file.feeds {
             if !args.feeds.is_empty() && !args.feeds.contains(&feed.name) {
                 continue;
             }
             let lifetimes = feed.lifetimes(&flags);
+            let before = match args.hunt {
+                Some(_) => Some(store_intel::feed_indicator_ids(
+                    store.connection(),
+                    feed.provider(),
+                    &feed.name,
+                )?),
+                None => None,
+            };
+
             if let Err(error) = pull_feed(&store, feed, &lifetimes, now, args) {
                 failures += 1;
                 warn!(provider = feed.provider(), feed = %feed.name, error = %format!("{error:#}"), "feed pull failed");
+                continue;
+            }
+
+            if let Some(before) = before {
+                let after = store_intel::feed_indicator_ids(
+                    store.connection(),
+                    feed.provider(),
+                    &feed.name,
+                )?;
+                added.extend(after.difference(&before));
             }
         }
+    }
+
+    let mut new_alerts = 0;
+    if let Some(window) = args.hunt {
+        let mut ids: Vec<i64> = added.into_iter().collect();
+        ids.sort_unstable();
+        new_alerts = hunt_added(&store, &ids, window, args.hunt_output.as_deref(), now)?;
     }
     Ok(if failures > 0 {
         ExitCode::from(2)
     } else {
-        ExitCode::SUCCESS
+        super::exit_for_alerts(new_alerts)
     })
+}
+
+/// Hunts the active indicators among `ids` through the stored events of the
+/// last `window`, recording new alerts in the store and writing them to
+/// `output` when one is named. Returns the number of new alerts.
+fn hunt_added(
+    store: &Store,
+    ids: &[i64],
+    window: std::time::Duration,
+    output: Option<&Path>,
+    now: Timestamp,
+) -> anyhow::Result<u64> {
+    let conn = store.connection();
+    let whitelist =
+        store_intel::load_whitelist(conn).context("cannot read the whitelist from the store")?;
+    let indicators = store_intel::active_by_ids(conn, ids, &whitelist, now)
+        .context("cannot read the added indicators")?;
+    if indicators.is_empty() {
+        report_line("hunt: the pull added no active indicator, nothing to hunt");
+        return Ok(0);
+    }
+
+    let mut sink = match output {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            let writer: Box<dyn Write> = Box::new(BufWriter::new(file));
+            Some(JsonlSink::new(path.display().to_string(), writer))
+        }
+        None => None,
+    };
+    let mut ignore = |_: &picket_event::Alert| {};
+    let mut alerts = match sink.as_mut() {
+        Some(sink) => AlertOutput::Lines(sink),
+        None => AlertOutput::Each(&mut ignore),
+    };
+    let summary = super::hunt::hunt_new_indicators(
+        store,
+        &indicators,
+        &whitelist.allow_entries(),
+        window,
+        &mut alerts,
+    )?;
+    if let Some(sink) = sink.as_mut() {
+        sink.finish().context("cannot write the hunt's alerts")?;
+    }
+
+    report_line(&format!(
+        "hunt: values added by the pull: {}; days of events: {}; events scanned: {}; hits: {}; new alerts recorded: {}; already stored: {}",
+        indicators.len(),
+        summary.days,
+        summary.events_matched,
+        summary.hits,
+        summary.alerts_new,
+        summary.alerts_known
+    ));
+    Ok(summary.alerts_new)
 }
 
 /// Pulls one feed. An error means the feed failed (and was reported).

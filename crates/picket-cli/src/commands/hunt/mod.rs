@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use picket_event::{Alert, Sink, Timestamp};
+use picket_event::{Sink, Timestamp};
 use picket_intel::{Indicator, IndicatorKind, Sighting};
 use picket_match::{Matcher, MatcherBuilder};
 use picket_output::JsonlSink;
@@ -281,20 +281,27 @@ fn load(path: &Path) -> anyhow::Result<(Vec<Indicator>, Vec<Indicator>)> {
 
 /// Hunts for `indicators` over the newest `lookback` of stored history
 /// (measured back from the newest stored day, since time comes from the
-/// events), recording new alerts in `store` and passing each to `on_alert`.
+/// events), recording new alerts in `store` and sending each to `output`.
+/// `allow` contains whitelist entries, which win over the indicators they
+/// cover as they do in `analyze`.
 ///
-/// `picket intel pull` calls this with the indicators a pull added.
-#[allow(dead_code, reason = "called by `picket intel pull` and tests")]
+/// `picket intel pull --hunt` calls this with the indicators a pull added.
 pub fn hunt_new_indicators(
     store: &Store,
     indicators: &[Indicator],
+    allow: &[Indicator],
     lookback: Duration,
-    on_alert: &mut dyn FnMut(&Alert),
+    output: &mut AlertOutput<'_>,
 ) -> anyhow::Result<HuntSummary> {
     let mut builder = MatcherBuilder::new();
     for indicator in indicators {
         if let Err(error) = builder.add(indicator) {
             warn!(%error, "indicator not usable for matching");
+        }
+    }
+    for entry in allow {
+        if let Err(error) = builder.allow(entry) {
+            warn!(%error, "whitelist entry not usable for matching");
         }
     }
     let matcher = builder.build();
@@ -316,7 +323,7 @@ pub fn hunt_new_indicators(
         threads: 0,
         record: true,
     };
-    hunt(store, &matcher, &options, &mut AlertOutput::Each(on_alert))
+    hunt(store, &matcher, &options, output)
 }
 
 /// Reads `--since`/`--until`: a date (`2024-03-01`) or an RFC 3339
@@ -369,7 +376,7 @@ mod tests {
     use std::collections::{HashMap, HashSet};
 
     use super::*;
-    use picket_event::Event;
+    use picket_event::{Alert, Event};
     use picket_event::{DnsEvent, HttpEvent, SourceLocation};
     use picket_store::{WriterConfig, dedupe_key};
 
@@ -523,11 +530,15 @@ mod tests {
             Sighting::default(),
         );
         let mut alerts = Vec::new();
-        let summary =
-            hunt_new_indicators(&store, &[fresh], Duration::from_secs(86_400), &mut |a| {
-                alerts.push(a.clone())
-            })
-            .unwrap();
+        let mut on_alert = |a: &Alert| alerts.push(a.clone());
+        let summary = hunt_new_indicators(
+            &store,
+            &[fresh],
+            &[],
+            Duration::from_secs(86_400),
+            &mut AlertOutput::Each(&mut on_alert),
+        )
+        .unwrap();
         assert_eq!(summary.days, 1);
         assert_eq!(alerts.len(), 1);
         assert_eq!(alerts[0].indicators[0].indicator, "good.example");
