@@ -786,4 +786,46 @@ mod tests {
             "blocks before the bound are not read"
         );
     }
+
+    #[test]
+    fn failed_chunk_counts_events_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = varied_store(dir.path());
+        let matcher = varied_matcher();
+        let options = HuntOptions {
+            threads: 2,
+            ..HuntOptions::default()
+        };
+        // Blocks hold three events and chunks 64 blocks, so damaging the
+        // eleventh block of the first day loses the rest of its chunk, the
+        // day's events 30 to 191.
+        let lost = |alert: &Alert| (30..192).contains(&alert.events[0].location().line.unwrap());
+        let (_, intact) = run_hunt(&store, &matcher, &options);
+        let mut expected: Vec<String> =
+            intact.iter().filter(|a| !lost(a)).map(dedupe_key).collect();
+        expected.sort();
+        let first: i64 = store
+            .connection()
+            .query_row("SELECT min(block) FROM events_d19000", [], |r| r.get(0))
+            .unwrap();
+        store
+            .connection()
+            .execute(
+                "UPDATE events_d19000 SET body = x'00' WHERE block = ?1",
+                [first + 10],
+            )
+            .unwrap();
+
+        let (summary, alerts) = run_hunt(&store, &matcher, &options);
+        assert_eq!(summary.days_failed, 1);
+        assert_eq!(summary.events_scanned, 900 - 162);
+        assert_eq!(summary.events_matched, summary.events_scanned);
+        assert_eq!(summary.hits, alerts.len() as u64);
+        let mut keys: Vec<String> = alerts.iter().map(dedupe_key).collect();
+        keys.sort();
+        assert_eq!(
+            keys, expected,
+            "every event read before the damage is hunted"
+        );
+    }
 }

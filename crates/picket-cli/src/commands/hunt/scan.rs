@@ -145,16 +145,9 @@ pub fn hunt(
                         break;
                     }
                 }
-                Message::ChunkDone(counts) => {
-                    summary.events_scanned += counts.scanned;
-                    summary.events_matched += counts.matched;
-                    summary.hits += counts.hits;
-                    summary.alerts_known += counts.known;
-                }
+                Message::ChunkDone(counts) => summary.add(&counts),
                 Message::ChunkFailed { day, error, counts } => {
-                    summary.events_matched += counts.matched;
-                    summary.hits += counts.hits;
-                    summary.alerts_known += counts.known;
+                    summary.add(&counts);
                     warn!(day, %error, "a day partition could not be scanned");
                     if failed_days.insert(day) {
                         summary.days_failed += 1;
@@ -302,7 +295,8 @@ enum Message {
     Sightings(Sightings),
 }
 
-/// Counts of one scanned chunk.
+/// Counts of one scanned chunk, or of the part of it read before a
+/// failure.
 #[derive(Clone, Copy, Debug, Default)]
 struct ChunkCounts {
     /// Events read.
@@ -313,6 +307,16 @@ struct ChunkCounts {
     hits: u64,
     /// Hits whose alert was already stored.
     known: u64,
+}
+
+impl HuntSummary {
+    /// Adds the counts of one chunk.
+    fn add(&mut self, counts: &ChunkCounts) {
+        self.events_scanned += counts.scanned;
+        self.events_matched += counts.matched;
+        self.hits += counts.hits;
+        self.alerts_known += counts.known;
+    }
 }
 
 /// One hit whose alert was not stored when its chunk was read.
@@ -438,7 +442,9 @@ fn scan_chunk(
         if receiver_gone {
             return Ok(());
         }
-        let event = match match_record(block, record, work.matcher, work.options, &mut hits)? {
+        let outcome = match_record(block, record, work.matcher, work.options, &mut hits)?;
+        counts.scanned += 1;
+        let event = match outcome {
             Outcome::OutOfRange => return Ok(()),
             Outcome::Miss => {
                 counts.matched += 1;
@@ -483,7 +489,7 @@ fn scan_chunk(
         return false;
     }
     let message = match result {
-        Ok(scanned) => Message::ChunkDone(ChunkCounts { scanned, ..counts }),
+        Ok(_) => Message::ChunkDone(counts),
         Err(error) => Message::ChunkFailed {
             day: chunk.day,
             error: error.to_string(),
