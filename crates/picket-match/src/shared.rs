@@ -31,6 +31,13 @@ impl SharedMatcher {
         self.current.load_full()
     }
 
+    /// Matches `event` with the matcher in force now, as
+    /// [`Matcher::match_event`] does. The load takes no lock and, in the
+    /// common case, no reference count, so a reader may call this per event.
+    pub fn match_event(&self, event: &picket_event::Event, hits: &mut Vec<picket_event::IntelHit>) {
+        self.current.load().match_event(event, hits);
+    }
+
     /// Puts `matcher` in force and returns the one it replaces.
     pub fn replace(&self, matcher: Matcher) -> Arc<Matcher> {
         let old = self.current.swap(Arc::new(matcher));
