@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use picket_event::{Sink, Timestamp};
+use picket_event::Timestamp;
 use picket_intel::{Indicator, IndicatorKind, Sighting};
 use picket_match::{Matcher, MatcherBuilder};
 use picket_output::JsonlSink;
@@ -202,7 +202,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         &options,
         &mut AlertOutput::Lines(&mut sink),
     )?;
-    sink.finish().context("cannot write alerts")?;
     drop(sink);
 
     let mut out = io::stdout().lock();
@@ -827,5 +826,56 @@ mod tests {
             keys, expected,
             "every event read before the damage is hunted"
         );
+    }
+
+    /// A file system with no space left: every write fails.
+    struct FullDisk;
+
+    impl Write for FullDisk {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::StorageFull.into())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn unwritten_alerts_not_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let matcher = build_matcher(&[], &["*.evil.example".into()], &[]).unwrap();
+        let store = store(dir.path(), &matcher);
+        let options = HuntOptions {
+            record: true,
+            threads: 1,
+            ..HuntOptions::default()
+        };
+        // Buffered as `run` buffers it, so that the failure shows only when
+        // the buffer is flushed.
+        let full: Box<dyn Write> = Box::new(BufWriter::new(FullDisk));
+        let mut sink = JsonlSink::new("full disk", full);
+
+        let error = hunt(
+            &store,
+            &matcher,
+            &options,
+            &mut AlertOutput::Lines(&mut sink),
+        )
+        .unwrap_err();
+        assert!(format!("{error:#}").contains("full disk"), "{error:#}");
+        assert_eq!(store.alert_count().unwrap(), 1, "only the live alert");
+
+        let (summary, alerts) = run_hunt(&store, &matcher, &options);
+        assert_eq!((summary.alerts_new, alerts.len()), (1, 1));
+        let recorded: i64 = store
+            .connection()
+            .query_row(
+                "SELECT hits FROM intel_hits WHERE value = 'evil.example'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(recorded, 1, "the failed hunt recorded no sighting");
     }
 }

@@ -21,7 +21,9 @@ use picket_event::{Alert, Event, IntelHit, Sink, Timestamp, codec, decode_view};
 use picket_intel::IndicatorKind;
 use picket_match::Matcher;
 use picket_output::{JsonlSink, alert_line};
-use picket_store::{BlockInfo, RecordScan, Store, StoreError, WriterConfig, dedupe_key};
+use picket_store::{
+    BlockInfo, RecordScan, Store, StoreError, StoreWriter, WriterConfig, dedupe_key,
+};
 use tracing::{info, warn};
 
 use super::{HuntOptions, HuntSummary, SightingCount};
@@ -35,6 +37,11 @@ const ALERT_QUEUE: usize = 16;
 /// thread once per hit, a context switch per alert.
 const ALERT_BATCH: usize = 256;
 
+/// Alerts recorded per store transaction. Before each commit the output is
+/// flushed, so the store never marks as known an alert that the output did
+/// not accept.
+const RECORD_BATCH: usize = 50_000;
+
 /// Blocks per unit of work: 64 blocks of 512 events, about 33,000 events,
 /// small enough that one day keeps every thread busy and large enough that
 /// the per-unit query costs nothing measurable.
@@ -47,7 +54,8 @@ pub enum AlertOutput<'a> {
     Each(&'a mut dyn FnMut(&Alert)),
     /// Each alert is written to the sink as one JSON line. The scanning
     /// threads render the lines, so a hunt with millions of hits does not
-    /// wait on one thread to serialise them.
+    /// wait on one thread to serialise them. [`hunt`] flushes the sink
+    /// before it returns a summary.
     Lines(&'a mut JsonlSink<Box<dyn Write>>),
 }
 
@@ -89,9 +97,15 @@ pub fn hunt(
         render: matches!(output, AlertOutput::Lines(_)),
         keep_alert: options.record || matches!(output, AlertOutput::Each(_)),
     };
-    let mut writer = options
-        .record
-        .then(|| store.writer(WriterConfig::default()));
+    // The writer commits only when `commit` says so, after the output is
+    // flushed.
+    let mut writer = options.record.then(|| {
+        store.writer(WriterConfig {
+            batch_size: usize::MAX,
+            ..WriterConfig::default()
+        })
+    });
+    let mut uncommitted = 0usize;
     let mut sightings = Sightings::new();
     let mut new_sightings: Vec<(IndicatorKind, String, Timestamp)> = Vec::new();
     let mut failed_days = HashSet::new();
@@ -131,15 +145,23 @@ pub fn hunt(
                         }
 
                         summary.alerts_new += 1;
-                        if options.record
-                            && let Some(sighting) = found.alert.as_ref().and_then(new_sighting)
-                        {
-                            new_sightings.push(sighting);
+                        if options.record {
+                            uncommitted += 1;
+                            if let Some(sighting) = found.alert.as_ref().and_then(new_sighting) {
+                                new_sightings.push(sighting);
+                            }
                         }
                         if let Err(e) = deliver(output, found) {
                             failure = Some(anyhow::Error::new(e).context("cannot write alerts"));
                             break;
                         }
+                    }
+                    if failure.is_none()
+                        && uncommitted >= RECORD_BATCH
+                        && let Some(writer) = writer.as_mut()
+                    {
+                        failure = commit(store, writer, output, &mut new_sightings).err();
+                        uncommitted = 0;
                     }
                     if failure.is_some() {
                         break;
@@ -161,21 +183,9 @@ pub fn hunt(
         return Err(e);
     }
 
-    if let Some(mut writer) = writer {
-        // Only hits not alerted before count as new sightings: `analyze`
-        // already counted the others.
-        let batch: Vec<(IndicatorKind, &str, Timestamp)> = new_sightings
-            .iter()
-            .map(|(k, v, t)| (*k, v.as_str(), *t))
-            .collect();
-        if !batch.is_empty() {
-            picket_store::intel::create_schema(store.connection())
-                .and_then(|()| picket_store::intel::record_sightings(store.connection(), &batch))
-                .context("cannot record indicator sightings in the store")?;
-        }
-        writer
-            .commit()
-            .context("cannot record alerts in the store")?;
+    match writer.as_mut() {
+        Some(writer) => commit(store, writer, output, &mut new_sightings)?,
+        None => flush(output)?,
     }
 
     summary.sightings = sightings.into_counts();
@@ -228,6 +238,42 @@ fn plan(store: &Store, options: &HuntOptions) -> anyhow::Result<(Vec<i64>, Vec<C
         }
     }
     Ok((days, chunks))
+}
+
+/// Flushes the output, then records the sightings of the alerts recorded
+/// since the last commit and commits the store transaction. An alert the
+/// output did not accept is therefore never committed, and a later hunt
+/// reports it again.
+fn commit(
+    store: &Store,
+    writer: &mut StoreWriter<'_>,
+    output: &mut AlertOutput<'_>,
+    new_sightings: &mut Vec<(IndicatorKind, String, Timestamp)>,
+) -> anyhow::Result<()> {
+    flush(output)?;
+
+    // Only hits not alerted before count as new sightings: `analyze`
+    // already counted the others.
+    let batch: Vec<(IndicatorKind, &str, Timestamp)> = new_sightings
+        .iter()
+        .map(|(k, v, t)| (*k, v.as_str(), *t))
+        .collect();
+    if !batch.is_empty() {
+        picket_store::intel::create_schema(store.connection())
+            .and_then(|()| picket_store::intel::record_sightings(store.connection(), &batch))
+            .context("cannot record indicator sightings in the store")?;
+    }
+    new_sightings.clear();
+
+    writer.commit().context("cannot record alerts in the store")
+}
+
+/// Writes out what the output buffers.
+fn flush(output: &mut AlertOutput<'_>) -> anyhow::Result<()> {
+    match output {
+        AlertOutput::Each(_) => Ok(()),
+        AlertOutput::Lines(sink) => sink.finish().context("cannot write alerts"),
+    }
 }
 
 /// Hands one new alert to the output.

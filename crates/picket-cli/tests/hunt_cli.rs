@@ -1,0 +1,68 @@
+//! `picket hunt` end to end when its output fails: the capture of the Zeek
+//! whitelisting case is stored, then hunted by the binary as a user would.
+#![allow(clippy::unwrap_used)] // a test stops at the first unexpected value
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn picket() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_picket"))
+}
+
+/// Stores the capture of the Zeek whitelisting case and returns the hunt
+/// arguments that find its 20 hits.
+fn wikipedia_hunt(dir: &Path, case: &Path, pcap: &Path) -> Vec<String> {
+    let store = dir.join("store.sqlite");
+    let stored = picket()
+        .args(["analyze", "--store"])
+        .arg(&store)
+        .arg(pcap)
+        .output()
+        .unwrap();
+    assert_eq!(stored.status.code(), Some(0), "no intel, no alert");
+    let path = |p: &Path| p.to_str().unwrap().to_owned();
+    vec![
+        "hunt".into(),
+        "--store".into(),
+        path(&store),
+        "--intel".into(),
+        path(&case.join("intel.dat")),
+        "--whitelist".into(),
+        path(&case.join("whitelist.dat")),
+    ]
+}
+
+#[test]
+fn full_disk_records_nothing() {
+    let case = picket_corpus::require_corpus!("ioc-matching/zeek-intel/whitelisting");
+    let pcap = picket_corpus::require_corpus!("zeek/traces/wikipedia.pcap");
+    let full = Path::new("/dev/full");
+    if !full.exists() {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("skipped: needs /dev/full, a device that is always full");
+        }
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let args = wikipedia_hunt(dir.path(), &case, &pcap);
+
+    let failed = picket()
+        .args(&args)
+        .arg("--output")
+        .arg(full)
+        .output()
+        .unwrap();
+    assert_eq!(failed.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(stderr.contains("cannot write alerts"), "{stderr}");
+    assert!(stderr.contains("/dev/full"), "{stderr}");
+
+    let again = picket().args(&args).arg("--no-record").output().unwrap();
+    let text = String::from_utf8(again.stdout).unwrap();
+    let summary: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["type"], "hunt_summary");
+    assert_eq!(summary["alerts_new"], 20, "no alert was recorded unwritten");
+}
