@@ -66,3 +66,25 @@ fn full_disk_records_nothing() {
     assert_eq!(summary["type"], "hunt_summary");
     assert_eq!(summary["alerts_new"], 20, "no alert was recorded unwritten");
 }
+
+#[test]
+fn closed_pipe_ends_quietly() {
+    let case = picket_corpus::require_corpus!("ioc-matching/zeek-intel/whitelisting");
+    let pcap = picket_corpus::require_corpus!("zeek/traces/wikipedia.pcap");
+    let dir = tempfile::tempdir().unwrap();
+    let args = wikipedia_hunt(dir.path(), &case, &pcap);
+    // The reader is gone before the hunt starts, so its first write fails.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = picket().args(&args).stdout(writer).output().unwrap();
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.is_empty(), "{stderr}");
+    assert_eq!(output.status.code(), Some(1), "new alerts were found");
+    let again = picket().args(&args).output().unwrap();
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "the unread alerts are still new"
+    );
+}

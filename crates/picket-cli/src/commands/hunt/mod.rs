@@ -196,22 +196,43 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ),
     };
     let mut sink = JsonlSink::new(name, writer);
-    let summary = hunt(
+    let result = hunt(
         &store,
         &matcher,
         &options,
         &mut AlertOutput::Lines(&mut sink),
-    )?;
+    );
     drop(sink);
+    let summary = match result {
+        Ok(summary) => summary,
+        // The reader stopped early, as `picket hunt | head` does. Only new
+        // alerts are written, so there was at least one, and the alerts
+        // not yet committed were rolled back for the next hunt to report.
+        Err(error) if is_broken_pipe(&error) => return Ok(exit_for_alerts(1)),
+        Err(error) => return Err(error),
+    };
 
-    let mut out = io::stdout().lock();
-    if args.output.is_some() {
-        writeln!(out, "{}", summary_text(&summary))?;
+    let text = if args.output.is_some() {
+        format!("{}\n", summary_text(&summary))
     } else {
-        serde_json::to_writer(&mut out, &summary)?;
-        writeln!(out)?;
+        format!("{}\n", serde_json::to_string(&summary)?)
+    };
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {}
+        other => other.context("cannot write to standard output")?,
     }
     Ok(exit_for_alerts(summary.alerts_new))
+}
+
+/// Returns true when `error` comes from writing to a pipe that its reader
+/// closed.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Compiles `--intel` files, `--indicator` values and `--whitelist` files.
