@@ -1,5 +1,5 @@
-//! `picket hunt` end to end when its output fails: the capture of the Zeek
-//! whitelisting case is stored, then hunted by the binary as a user would.
+//! `picket hunt` end to end when its output cannot be written as asked: a
+//! store filled by `analyze`, then hunted by the binary as a user would.
 #![allow(clippy::unwrap_used)] // a test stops at the first unexpected value
 
 use std::path::Path;
@@ -86,5 +86,57 @@ fn closed_pipe_ends_quietly() {
         again.status.code(),
         Some(1),
         "the unread alerts are still new"
+    );
+}
+
+#[test]
+fn output_over_a_read_file_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("feed.txt");
+    std::fs::write(&feed, "10.20.52.16\n").unwrap();
+    let store = dir.path().join("store.sqlite");
+    let log = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../picket-sources/tests/fixtures/tmg-webproxy-30col.tsv");
+    let stored = picket()
+        .args(["analyze", "--store"])
+        .arg(&store)
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_ne!(stored.status.code(), Some(2));
+    let store_size = std::fs::metadata(&store).unwrap().len();
+    let hunt = |output: &Path| {
+        picket()
+            .args(["hunt", "--store"])
+            .arg(&store)
+            .arg("--intel")
+            .arg(&feed)
+            .arg("--output")
+            .arg(output)
+            .output()
+            .unwrap()
+    };
+
+    let over_store = hunt(&store);
+    assert_eq!(over_store.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&over_store.stderr);
+    assert!(stderr.contains("is the store"), "{stderr}");
+    assert_eq!(std::fs::metadata(&store).unwrap().len(), store_size);
+
+    let over_feed = hunt(&feed);
+    assert_eq!(over_feed.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&over_feed.stderr);
+    assert!(stderr.contains("is an intel or whitelist file"), "{stderr}");
+    assert_eq!(
+        std::fs::metadata(&feed).unwrap().len(),
+        12,
+        "the feed is intact"
+    );
+
+    let found = hunt(&dir.path().join("alerts.jsonl"));
+    assert_eq!(
+        found.status.code(),
+        Some(1),
+        "the store still holds the hits"
     );
 }
