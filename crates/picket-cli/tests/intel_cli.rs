@@ -338,6 +338,21 @@ fn pull_hunts_added_values() {
         "only the added value is hunted"
     );
 
+    let over_store = picket(
+        &store,
+        "2025-01-02T12:00:00Z",
+        &[
+            "pull",
+            "--hunt",
+            "1d",
+            "--hunt-output",
+            store.to_str().unwrap(),
+            rules.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(over_store.status.code(), Some(2));
+    assert!(stderr(&over_store).contains("would erase it"));
+
     let third = pull("2025-01-03T00:00:00Z");
     assert_eq!(third.status.code(), Some(0), "{}", stderr(&third));
     assert!(

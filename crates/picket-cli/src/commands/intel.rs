@@ -747,6 +747,9 @@ fn run_pull(store_path: &Path, args: &PullArgs, now: Timestamp) -> anyhow::Resul
     for path in &args.rules {
         rule_files.push(RuleFile::load(path)?);
     }
+    if let Some(output) = &args.hunt_output {
+        reject_hunt_output(output, store_path, &args.rules)?;
+    }
     let store = open_writer(store_path)?;
     let mut failures = 0;
     let mut added = HashSet::new();
@@ -795,6 +798,23 @@ fn run_pull(store_path: &Path, args: &PullArgs, now: Timestamp) -> anyhow::Resul
     })
 }
 
+/// Rejects a `--hunt-output` path that is the store or a rule file, which
+/// creating the output file would empty.
+fn reject_hunt_output(output: &Path, store: &Path, rules: &[PathBuf]) -> anyhow::Result<()> {
+    let Ok(output_path) = output.canonicalize() else {
+        // The file does not exist yet, so it is none of the files read.
+        return Ok(());
+    };
+    let same = |other: &Path| other.canonicalize().is_ok_and(|p| p == output_path);
+    if same(store) || rules.iter().any(|path| same(path)) {
+        bail!(
+            "--hunt-output {} is the store or a rule file; writing alerts there would erase it",
+            output.display()
+        );
+    }
+    Ok(())
+}
+
 /// Hunts the active indicators among `ids` through the stored events of the
 /// last `window`, recording new alerts in the store and writing them to
 /// `output` when one is named. Returns the number of new alerts.
@@ -841,7 +861,7 @@ fn hunt_added(
     }
 
     report_line(&format!(
-        "hunt: values added by the pull: {}; days of events: {}; events scanned: {}; hits: {}; new alerts recorded: {}; already stored: {}",
+        "hunt: values added by the pull: {}; days of events: {}; events in the window: {}; hits: {}; new alerts recorded: {}; already stored: {}",
         indicators.len(),
         summary.days,
         summary.events_matched,
