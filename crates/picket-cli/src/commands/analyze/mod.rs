@@ -1,6 +1,5 @@
 //! `picket analyze`: read inputs, match, detect, store and report.
 
-mod config;
 mod inputs;
 mod intel;
 mod pipeline;
@@ -14,6 +13,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
+use picket_cli::analyze_config;
 use picket_detect::DetectConfig;
 use picket_event::Detector;
 use picket_event::Sink;
@@ -121,7 +121,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let mut summary = RunSummary::new();
 
-    let settings = config::load(args.config.as_deref())?;
+    let settings = analyze_config::load(args.config.as_deref())?;
     let store = if args.no_store {
         None
     } else {

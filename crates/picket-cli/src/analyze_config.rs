@@ -1,6 +1,7 @@
 //! The configuration file of `picket analyze --config`: detector settings
 //! under `detect:` and capture decoding limits under `capture:`.
 
+use std::fmt;
 use std::num::NonZeroUsize;
 use std::path::Path;
 use std::time::Duration;
@@ -8,7 +9,8 @@ use std::time::Duration;
 use anyhow::Context;
 use picket_decode::DecodeConfig;
 use picket_detect::DetectConfig;
-use serde::Deserialize;
+use serde::de::{self, EnumAccess, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 /// The configuration file: every section optional, unknown keys rejected.
 #[derive(Debug, Default, Deserialize)]
@@ -118,6 +120,7 @@ fn set<T>(value: Option<T>, field: &mut T) {
 }
 
 /// Settings read from the configuration file, or the defaults without one.
+#[derive(Debug)]
 pub struct Settings {
     /// Detector settings (`detect:`).
     pub detect: DetectConfig,
@@ -128,38 +131,123 @@ pub struct Settings {
 /// Reads the configuration file at `path`, or returns the defaults when no
 /// file is named.
 pub fn load(path: Option<&Path>) -> anyhow::Result<Settings> {
-    let file = match path {
-        None => ConfigFile::default(),
-        Some(path) => {
-            let file = std::fs::File::open(path).with_context(|| {
-                format!("cannot open the configuration file {}", path.display())
-            })?;
-            serde_yaml_ng::from_reader(file)
-                .with_context(|| format!("invalid configuration file {}", path.display()))?
-        }
+    let Some(path) = path else {
+        return Ok(Settings::from(ConfigFile::default()));
     };
 
-    Ok(Settings {
-        decode: file.capture.decode_config(),
-        detect: file.detect,
-    })
+    let text = std::fs::read(path)
+        .with_context(|| format!("cannot open the configuration file {}", path.display()))?;
+    parse(&text).with_context(|| format!("invalid configuration file {}", path.display()))
+}
+
+/// Parses configuration text (YAML, UTF-8). A key left out keeps its
+/// default, and an empty text gives the defaults. The error names the first
+/// invalid key by its path (`capture.max_flows`) with its line and column.
+pub fn parse(yaml: &[u8]) -> Result<Settings, serde_yaml_ng::Error> {
+    let mut documents = serde_yaml_ng::Deserializer::from_slice(yaml);
+    let file = match documents.next() {
+        Some(document) => ConfigFile::deserialize(document)?,
+        None => ConfigFile::default(),
+    };
+
+    // serde_yaml_ng's own check for a second document reports no line, so
+    // the second document is read here into a type that rejects any content
+    // and so reports the line where it starts.
+    if let Some(second) = documents.next() {
+        let error = match SecondDocument::deserialize(second) {
+            Ok(never) => match never {},
+            Err(error) => error,
+        };
+        return Err(error);
+    }
+    Ok(Settings::from(file))
+}
+
+/// A YAML document after the first, which is an error wherever it stands.
+enum SecondDocument {}
+
+/// The message for [`SecondDocument`]; the deserializer adds the line.
+const SECOND_DOCUMENT: &str = "a second YAML document starts here, but a configuration file \
+    is one document: merge the two or remove the second";
+
+impl<'de> Deserialize<'de> for SecondDocument {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(SecondDocumentVisitor)
+    }
+}
+
+/// Rejects every value with [`SECOND_DOCUMENT`].
+struct SecondDocumentVisitor;
+
+/// Implements the named visitor methods as rejections with [`SECOND_DOCUMENT`].
+macro_rules! reject_values {
+    ($($method:ident($value:ty)),* $(,)?) => {
+        $(
+            fn $method<E: de::Error>(self, _: $value) -> Result<Self::Value, E> {
+                Err(E::custom(SECOND_DOCUMENT))
+            }
+        )*
+    };
+}
+
+impl<'de> Visitor<'de> for SecondDocumentVisitor {
+    type Value = SecondDocument;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(SECOND_DOCUMENT)
+    }
+
+    reject_values!(
+        visit_bool(bool),
+        visit_i64(i64),
+        visit_u64(u64),
+        visit_i128(i128),
+        visit_u128(u128),
+        visit_f64(f64),
+        visit_str(&str),
+    );
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Err(E::custom(SECOND_DOCUMENT))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Err(de::Error::custom(SECOND_DOCUMENT))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Err(de::Error::custom(SECOND_DOCUMENT))
+    }
+
+    fn visit_enum<A: EnumAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Err(de::Error::custom(SECOND_DOCUMENT))
+    }
+}
+
+impl From<ConfigFile> for Settings {
+    fn from(file: ConfigFile) -> Self {
+        Settings {
+            decode: file.capture.decode_config(),
+            detect: file.detect,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse(yaml: &str) -> anyhow::Result<ConfigFile> {
-        Ok(serde_yaml_ng::from_str(yaml)?)
+    fn parse_text(yaml: &str) -> Result<Settings, serde_yaml_ng::Error> {
+        parse(yaml.as_bytes())
     }
 
     #[test]
     fn capture_keys_override_defaults() {
-        let file = parse(
+        let settings = parse_text(
             "capture:\n  max_body_hash_bytes: 0\n  max_flows: 1000\n  flow_idle_timeout_secs: 60\n",
         )
         .unwrap();
-        let config = file.capture.decode_config();
+        let config = settings.decode;
 
         assert_eq!(config.max_body_hash_bytes, 0);
         assert_eq!(config.max_flows, 1000);
@@ -172,13 +260,13 @@ mod tests {
 
     #[test]
     fn empty_file_keeps_defaults() {
-        let file = parse("{}").unwrap();
-        assert_eq!(file.capture.decode_config(), DecodeConfig::default());
+        let settings = parse_text("{}").unwrap();
+        assert_eq!(settings.decode, DecodeConfig::default());
     }
 
     #[test]
     fn zero_max_flows_rejected() {
-        let error = parse("capture:\n  max_flows: 0\n").unwrap_err();
+        let error = parse_text("capture:\n  max_flows: 0\n").unwrap_err();
         let message = error.to_string();
         assert!(message.contains("capture.max_flows"), "{message}");
         assert!(message.contains("nonzero"), "{message}");
@@ -187,13 +275,45 @@ mod tests {
 
     #[test]
     fn list_in_place_of_map_names_sections() {
-        let error = parse("- detect\n- capture\n").unwrap_err();
+        let error = parse_text("- detect\n- capture\n").unwrap_err();
         assert!(error.to_string().contains("a map of sections"), "{error}");
     }
 
     #[test]
+    fn empty_text_keeps_defaults() {
+        for text in ["", "# only a comment\n", "---\n"] {
+            let settings = parse_text(text).unwrap();
+            assert_eq!(settings.decode, DecodeConfig::default(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn second_document_rejected_with_line() {
+        let cases = [
+            "capture:\n  max_flows: 10\n---\ndetect: {}\n",
+            "capture: {}\n...\n- a\n",
+            "capture: {}\n---\nplain\n",
+            "capture: {}\n---\n: [\n",
+            // Found by the analyze_config fuzz target: libyaml reads a
+            // second document here although no `---` line starts one.
+            "!!!t_!!!!!!!!! !!!t_flux:\nttpdetect:\n67 fdetect: {!!!!!!!!!!!! !!!t_!!!!!!!!! \
+             !!!t_flux:\nttpdetect:\n67 flux:\nttpdetect!!67  httpo",
+        ];
+        for text in cases {
+            let error = parse_text(text).unwrap_err();
+            assert!(error.location().is_some(), "{text:?}: {error}");
+            assert!(error.to_string().contains("line "), "{text:?}: {error}");
+        }
+
+        let error = parse_text(cases[0]).unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("second YAML document"), "{message}");
+        assert!(message.contains("line 4"), "{message}");
+    }
+
+    #[test]
     fn unknown_capture_key_rejected() {
-        let error = parse("capture:\n  max_flow: 10\n").unwrap_err();
+        let error = parse_text("capture:\n  max_flow: 10\n").unwrap_err();
         assert!(error.to_string().contains("max_flow"), "{error}");
     }
 }
