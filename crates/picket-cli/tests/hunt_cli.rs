@@ -140,3 +140,51 @@ fn output_over_a_read_file_is_rejected() {
         "the store still holds the hits"
     );
 }
+
+/// A day that cannot be read makes the exit code 2, as an unreadable input
+/// does for analyze, and a range that ends before it starts is rejected.
+#[test]
+fn damaged_day_and_empty_range_exit_2() {
+    let case = picket_corpus::require_corpus!("ioc-matching/zeek-intel/whitelisting");
+    let pcap = picket_corpus::require_corpus!("zeek/traces/wikipedia.pcap");
+    let dir = tempfile::tempdir().unwrap();
+    let args = wikipedia_hunt(dir.path(), &case, &pcap);
+
+    let reversed = picket()
+        .args(&args)
+        .args([
+            "--no-record",
+            "--since",
+            "2024-03-02",
+            "--until",
+            "2024-03-01",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(reversed.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&reversed.stderr);
+    assert!(stderr.contains("is not before --until"), "{stderr}");
+
+    let conn = rusqlite::Connection::open(dir.path().join("store.sqlite")).unwrap();
+    let table: String = conn
+        .query_row(
+            "SELECT name FROM sqlite_master WHERE name LIKE 'events_d%' AND type = 'table'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    conn.execute(&format!("UPDATE {table} SET body = x'00'"), [])
+        .unwrap();
+    drop(conn);
+
+    let damaged = picket()
+        .args(&args)
+        .arg("--no-record")
+        .arg("--output")
+        .arg(dir.path().join("alerts.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(damaged.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&damaged.stdout);
+    assert!(stdout.contains("1 day could not be read"), "{stdout}");
+}

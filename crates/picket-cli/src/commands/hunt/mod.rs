@@ -184,6 +184,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         threads: args.threads.unwrap_or(0),
         record: !args.no_record,
     };
+    if let (Some(since), Some(until)) = (options.since, options.until)
+        && since >= until
+    {
+        anyhow::bail!(
+            "--since {} is not before --until {}: the range holds no event",
+            args.since.as_deref().unwrap_or_default(),
+            args.until.as_deref().unwrap_or_default()
+        );
+    }
 
     let (name, writer): (String, Box<dyn Write>) = match &args.output {
         Some(path) => (
@@ -224,6 +233,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {}
         other => other.context("cannot write to standard output")?,
+    }
+    // As analyze does with an input it cannot read: a day that could not be
+    // scanned makes the exit code 2, even when other days raised alerts.
+    if summary.days_failed > 0 {
+        return Ok(ExitCode::from(2));
     }
     Ok(exit_for_alerts(summary.alerts_new))
 }
@@ -411,7 +425,8 @@ fn summary_text(s: &HuntSummary) -> String {
         s.alerts_known
     );
     if s.days_failed > 0 {
-        text.push_str(&format!("; {} days could not be read", s.days_failed));
+        let days = if s.days_failed == 1 { "day" } else { "days" };
+        text.push_str(&format!("; {} {days} could not be read", s.days_failed));
     }
     for c in s.sightings.iter().take(20) {
         text.push_str(&format!(
