@@ -90,6 +90,45 @@ fn second_run_adds_nothing() {
     assert_eq!(summary["inputs"][0]["already_stored"], 7);
 }
 
+/// `--reread` matches a complete input again without storing its events a
+/// second time.
+#[test]
+fn reread_stores_no_duplicate_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store.sqlite");
+    let tmg = fixture("tmg-webproxy-30col.tsv");
+    let stored = || -> (i64, i64) {
+        let conn = rusqlite::Connection::open(&store).unwrap();
+        conn.query_row(
+            "SELECT (SELECT sum(events) FROM days), (SELECT count(*) FROM alerts)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    };
+    let mut args = vec![
+        "analyze",
+        "--store",
+        store.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        tmg.to_str().unwrap(),
+    ];
+
+    let first = run(&args);
+    assert_eq!(first.status.code(), Some(1));
+    let (events, alerts) = stored();
+    assert_eq!(events, 7);
+    assert!(alerts > 0);
+
+    args.push("--reread");
+    let again = run(&args);
+    assert_eq!(again.status.code(), Some(1), "a reread reports its alerts");
+    let (_, summary) = alerts_and_summary(&again);
+    assert_eq!(summary["inputs"][0]["already_stored"], 7);
+    assert_eq!(stored(), (7, alerts));
+}
+
 #[test]
 fn bad_lines_are_located_and_good_ones_kept() {
     let dir = tempfile::tempdir().unwrap();

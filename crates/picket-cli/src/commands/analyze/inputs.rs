@@ -142,7 +142,9 @@ pub fn analyze_one(
     summary.rejected = summary.rejected.max(stats.rejected);
 
     pipeline.commit()?;
-    if let (Some(store), Some(prior)) = (store, prior) {
+    if let (Some(store), Some(prior)) = (store, prior)
+        && !prior.complete
+    {
         let events = prior.events_before + stats.events.saturating_sub(summary.already_stored);
         store
             .finish_ingest(prior.ingest_id, true, end_offset, events)
@@ -211,13 +213,15 @@ fn prior_ingest(
         .as_ref()
         .is_some_and(|e| e.finished && e.length == identity.length);
     if complete {
-        let earlier = earlier.as_ref().map_or(0, |e| e.events);
+        // A reread goes through every event again but stores none of them:
+        // each lies before the end offset of the complete read.
+        let (events, end_offset) = earlier.as_ref().map_or((0, 0), |e| (e.events, e.end_offset));
         return Ok(Some(PriorIngest {
             ingest_id: 0,
             complete: true,
-            end_offset: 0,
-            events: earlier,
-            events_before: earlier,
+            end_offset,
+            events,
+            events_before: events,
         }));
     }
 
