@@ -566,6 +566,40 @@ fn hunt_finds_stored_hits_once() {
     );
 }
 
+/// `--reload-intel` leaves a batch run's alerts as they are, and a zero
+/// interval is rejected before anything is read.
+#[test]
+fn reload_intel_keeps_batch_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("feed.txt");
+    std::fs::write(&feed, "10.20.52.16\n").unwrap();
+    let tmg = fixture("tmg-webproxy-30col.tsv");
+    let analyze = |extra: &[&str]| {
+        let mut args = vec![
+            "analyze",
+            "--no-store",
+            "--format",
+            "jsonl",
+            "--intel",
+            feed.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        args.push(tmg.to_str().unwrap());
+        run(&args)
+    };
+
+    let plain = analyze(&[]);
+    let reloading = analyze(&["--reload-intel", "1"]);
+    assert_eq!(plain.status.code(), Some(1));
+    assert_eq!(reloading.status.code(), Some(1));
+    let (plain_alerts, _) = alerts_and_summary(&plain);
+    let (reloading_alerts, _) = alerts_and_summary(&reloading);
+    assert_eq!(plain_alerts, reloading_alerts);
+
+    let zero = analyze(&["--reload-intel", "0"]);
+    assert_eq!(zero.status.code(), Some(2));
+}
+
 #[test]
 fn lossy_utf8_keeps_latin1_lines() {
     let dir = tempfile::tempdir().unwrap();

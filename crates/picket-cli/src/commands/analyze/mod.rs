@@ -5,18 +5,21 @@ mod intel;
 mod pipeline;
 mod progress;
 mod readahead;
+mod reload;
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use picket_cli::analyze_config;
 use picket_detect::DetectConfig;
 use picket_event::Detector;
 use picket_event::Sink;
+use picket_match::SharedMatcher;
 use picket_output::{JsonlSink, RunSummary, TextSink};
 use picket_store::pdns::PdnsHistory;
 use picket_store::useragents::{DeferredUserAgentHistory, PendingUserAgents};
@@ -24,7 +27,7 @@ use picket_store::{Store, WriterConfig};
 use rusqlite::{Connection, OpenFlags};
 use tracing::warn;
 
-use self::pipeline::Pipeline;
+use self::pipeline::{Indicators, Pipeline};
 
 /// Output format of results on stdout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -114,6 +117,14 @@ pub struct Args {
     /// Progress bar on stderr.
     #[arg(long, value_enum, default_value = "auto")]
     pub progress: ProgressMode,
+
+    /// Check the intelligence every SECS seconds while the run goes on (the
+    /// `--intel` files and the store's indicators and whitelist) and swap in
+    /// a rebuilt matcher when it changed, for a log followed on standard
+    /// input. Each check reads the store's intelligence tables whole, so on
+    /// a store of millions of indicators keep it at a minute or more.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub reload_intel: Option<u64>,
 }
 
 /// Runs the analysis and returns 1 when it raised alerts, 0 when not.
@@ -131,6 +142,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(store)
     };
     let matcher = intel::build_matcher(&args.intel, store.as_ref(), &mut summary)?;
+    let (indicators, reloader) = match args.reload_intel {
+        None => (Indicators::Fixed(matcher), None),
+        Some(secs) => {
+            let shared = Arc::new(SharedMatcher::new(matcher));
+            let reloader = reload::Reloader::start(
+                Arc::clone(&shared),
+                args.intel.clone(),
+                (!args.no_store).then(|| args.store.clone()),
+                Duration::from_secs(secs),
+            )?;
+            (Indicators::Reloaded(shared), Some(reloader))
+        }
+    };
     let (detectors, pending_agents) = build_detectors(&settings.detect, store.as_ref())?;
 
     let stdout = io::stdout();
@@ -166,7 +190,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .as_ref()
         .map(|s| (s, s.writer(WriterConfig::default())));
     let mut pipeline = Pipeline::new(
-        matcher,
+        indicators,
         detectors,
         writer,
         sinks,
@@ -180,6 +204,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         summary.inputs.push(input);
     }
     let collected = pipeline.finish(&mut summary)?;
+    drop(reloader);
     warn_skipped_with_new_intel(&summary, !args.intel.is_empty());
     if let (Some(store), Some(pending)) = (&store, pending_agents) {
         pending

@@ -1,11 +1,12 @@
 //! The per-event path: match, detect, store, report.
 
 use std::io;
+use std::sync::Arc;
 
 use anyhow::Context;
 use picket_event::{Alert, Detector, DnsEvent, Event, IntelHit, Sink, SinkError, Timestamp};
 use picket_intel::IndicatorKind;
-use picket_match::Matcher;
+use picket_match::{Matcher, SharedMatcher};
 use picket_output::RunSummary;
 use picket_store::intel as store_intel;
 use picket_store::{Store, StoreWriter, pdns};
@@ -16,9 +17,27 @@ use tracing::warn;
 /// batches fold repeated names into fewer row updates.
 const PDNS_BATCH: usize = 20_000;
 
+/// The indicators events are matched against.
+pub enum Indicators {
+    /// Built once before the run.
+    Fixed(Matcher),
+    /// Rebuilt while the run goes on, each event matched by the matcher in
+    /// force when it arrives.
+    Reloaded(Arc<SharedMatcher>),
+}
+
+impl Indicators {
+    fn match_event(&self, event: &Event, hits: &mut Vec<IntelHit>) {
+        match self {
+            Indicators::Fixed(matcher) => matcher.match_event(event, hits),
+            Indicators::Reloaded(shared) => shared.match_event(event, hits),
+        }
+    }
+}
+
 /// Everything an event passes through after it was read.
 pub struct Pipeline<'a> {
-    matcher: Matcher,
+    matcher: Indicators,
     detectors: Vec<Box<dyn Detector>>,
     store: Option<StoreWriter<'a>>,
     passive_dns: Option<&'a Connection>,
@@ -36,7 +55,7 @@ impl<'a> Pipeline<'a> {
     /// Builds the pipeline. With `collect`, alerts are also kept in memory
     /// for a single JSON document at the end.
     pub fn new(
-        matcher: Matcher,
+        matcher: Indicators,
         detectors: Vec<Box<dyn Detector>>,
         store: Option<(&'a Store, StoreWriter<'a>)>,
         sinks: Vec<Box<dyn Sink + 'a>>,

@@ -188,7 +188,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         && since >= until
     {
         anyhow::bail!(
-            "--since {} is not before --until {}: the range holds no event",
+            "--since {} is not before --until {}: the range contains no event",
             args.since.as_deref().unwrap_or_default(),
             args.until.as_deref().unwrap_or_default()
         );

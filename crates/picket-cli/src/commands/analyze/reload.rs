@@ -1,0 +1,261 @@
+//! Rebuilding the matcher while `analyze` runs (`--reload-intel SECS`), for
+//! long reads such as a log followed on standard input.
+//!
+//! A thread wakes every interval and reads a fingerprint of the
+//! intelligence: the size and modification time of each `--intel` file, and
+//! counts and sums over the store's intelligence tables. When it changed,
+//! the thread builds a new matcher beside the one in force and swaps it in.
+//! The rebuild runs on that thread, so matching goes on meanwhile with the
+//! matcher in force.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use picket_match::SharedMatcher;
+use picket_output::RunSummary;
+use picket_store::Store;
+use rusqlite::params;
+use tracing::{info, warn};
+
+/// The thread that rebuilds the matcher; stopped when dropped.
+pub struct Reloader {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Reloader {
+    /// Starts the thread. `files` are the `--intel` files and `store` the
+    /// store whose intelligence the matcher also holds.
+    pub fn start(
+        shared: Arc<SharedMatcher>,
+        files: Vec<PathBuf>,
+        store: Option<PathBuf>,
+        interval: Duration,
+    ) -> anyhow::Result<Self> {
+        let reader = store
+            .map(|path| {
+                Store::open_read_only(&path).with_context(|| {
+                    format!(
+                        "cannot open the store {} to reload intelligence",
+                        path.display()
+                    )
+                })
+            })
+            .transpose()?;
+        let (stop, stopped) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("intel-reload".into())
+            .spawn(move || run(&shared, &files, reader.as_ref(), interval, &stopped))
+            .context("cannot start the intelligence reload thread")?;
+        Ok(Reloader {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Reloader {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Checks the fingerprint every `interval` and rebuilds on a change, until
+/// the sender of `stopped` is dropped.
+fn run(
+    shared: &SharedMatcher,
+    files: &[PathBuf],
+    store: Option<&Store>,
+    interval: Duration,
+    stopped: &mpsc::Receiver<()>,
+) {
+    let mut last = fingerprint(files, store).ok();
+    loop {
+        match stopped.recv_timeout(interval) {
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+        }
+        reload_if_changed(shared, files, store, &mut last);
+    }
+}
+
+/// Rebuilds the matcher and swaps it in when the fingerprint differs from
+/// `last`. Returns true when a new matcher was swapped in. A failed check or
+/// rebuild is logged and leaves the matcher in force.
+fn reload_if_changed(
+    shared: &SharedMatcher,
+    files: &[PathBuf],
+    store: Option<&Store>,
+    last: &mut Option<Fingerprint>,
+) -> bool {
+    let current = match fingerprint(files, store) {
+        Ok(current) => current,
+        Err(error) => {
+            warn!(error = %format!("{error:#}"), "cannot check the intelligence for changes; matching goes on with the indicators in force");
+            return false;
+        }
+    };
+    if last.as_ref() == Some(&current) {
+        return false;
+    }
+
+    let mut scratch = RunSummary::new();
+    match super::intel::build_matcher(files, store, &mut scratch) {
+        Ok(matcher) => {
+            let indicators = matcher.len();
+            shared.replace(matcher);
+            *last = Some(current);
+            info!(indicators, "intelligence changed, matcher reloaded");
+            true
+        }
+        Err(error) => {
+            warn!(error = %format!("{error:#}"), "intelligence reload failed; matching goes on with the indicators in force");
+            false
+        }
+    }
+}
+
+/// Summary of the inputs of the matcher, compared between checks.
+#[derive(Debug, PartialEq)]
+struct Fingerprint {
+    /// Size and modification time of each `--intel` file.
+    files: Vec<(u64, Option<SystemTime>)>,
+    /// Counts and sums over the store's intelligence tables, and the number
+    /// of indicators expired by now, so that expiry also triggers a rebuild.
+    store: Option<[f64; 7]>,
+}
+
+fn fingerprint(files: &[PathBuf], store: Option<&Store>) -> anyhow::Result<Fingerprint> {
+    let mut sizes = Vec::with_capacity(files.len());
+    for path in files {
+        let metadata = std::fs::metadata(path)
+            .with_context(|| format!("cannot read the metadata of {}", path.display()))?;
+        sizes.push((metadata.len(), metadata.modified().ok()));
+    }
+
+    let tables = match store {
+        None => None,
+        Some(store) => {
+            Some(store_fingerprint(store).context("cannot read the store's intelligence")?)
+        }
+    };
+    Ok(Fingerprint {
+        files: sizes,
+        store: tables,
+    })
+}
+
+/// Returns counts and sums over the intelligence tables that change with
+/// every pull, expiry, allow entry and warninglist, and with an import that
+/// adds values or changes their times or confidence. An import that only
+/// rewrites tags or a description with text of the same length is missed.
+/// A store without intelligence tables gives zeros.
+fn store_fingerprint(store: &Store) -> rusqlite::Result<[f64; 7]> {
+    let conn = store.connection();
+    let has_tables: bool = conn.query_row(
+        "SELECT count(*) = 5 FROM sqlite_master WHERE type = 'table' AND name IN
+         ('intel_indicators', 'intel_sightings', 'intel_allow', 'intel_warninglists', 'intel_feeds')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_tables {
+        return Ok([0.0; 7]);
+    }
+
+    let now = picket_event::Timestamp::from_jiff(jiff::Timestamp::now()).as_nanos();
+    conn.query_row(
+        "SELECT (SELECT count(*) FROM intel_indicators),
+                (SELECT count(*) FROM intel_indicators WHERE expires_at <= ?1),
+                (SELECT total(expires_at) + total(confidence) + total(length(tags))
+                        + total(length(description)) FROM intel_sightings),
+                (SELECT count(*) FROM intel_sightings),
+                (SELECT count(*) FROM intel_allow),
+                (SELECT total(length(body)) + count(*) FROM intel_warninglists),
+                (SELECT total(last_attempt) FROM intel_feeds)",
+        params![now],
+        |r| {
+            Ok([
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ])
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use picket_event::{Event, HttpEvent};
+
+    fn hits(shared: &SharedMatcher) -> usize {
+        let event = Event::from(HttpEvent {
+            host: Some("www.evil.example".into()),
+            ..HttpEvent::default()
+        });
+        let mut hits = Vec::new();
+        shared.match_event(&event, &mut hits);
+        hits.len()
+    }
+
+    #[test]
+    fn changed_file_swaps_matcher() {
+        let dir = tempfile::tempdir().unwrap();
+        let feed = dir.path().join("feed.txt");
+        std::fs::write(&feed, "good.example\n").unwrap();
+        let files = vec![feed.clone()];
+        let matcher =
+            super::super::intel::build_matcher(&files, None, &mut RunSummary::new()).unwrap();
+        let shared = SharedMatcher::new(matcher);
+        let mut last = fingerprint(&files, None).ok();
+
+        assert!(!reload_if_changed(&shared, &files, None, &mut last));
+        assert_eq!(hits(&shared), 0);
+
+        std::fs::write(&feed, "good.example\nevil.example\n").unwrap();
+        assert!(reload_if_changed(&shared, &files, None, &mut last));
+        assert_eq!(hits(&shared), 1);
+        assert!(!reload_if_changed(&shared, &files, None, &mut last));
+    }
+
+    #[test]
+    fn unreadable_file_keeps_matcher() {
+        let dir = tempfile::tempdir().unwrap();
+        let feed = dir.path().join("feed.txt");
+        std::fs::write(&feed, "evil.example\n").unwrap();
+        let files = vec![feed.clone()];
+        let matcher =
+            super::super::intel::build_matcher(&files, None, &mut RunSummary::new()).unwrap();
+        let shared = SharedMatcher::new(matcher);
+        let mut last = fingerprint(&files, None).ok();
+
+        std::fs::remove_file(&feed).unwrap();
+        assert!(!reload_if_changed(&shared, &files, None, &mut last));
+        assert_eq!(hits(&shared), 1, "the indicators in force stay");
+    }
+
+    #[test]
+    fn store_fingerprint_follows_intel_tables() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.sqlite");
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store_fingerprint(&store).unwrap(), [0.0; 7]);
+
+        picket_store::intel::create_schema(store.connection()).unwrap();
+        let empty = store_fingerprint(&store).unwrap();
+        let observable = picket_intel::classify_observable("evil.example").unwrap();
+        picket_store::intel::add_allow(store.connection(), &observable, "test", None).unwrap();
+        assert_ne!(store_fingerprint(&store).unwrap(), empty);
+    }
+}
