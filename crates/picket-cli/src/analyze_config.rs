@@ -163,10 +163,10 @@ pub fn parse(yaml: &[u8]) -> Result<Settings, serde_yaml_ng::Error> {
     Ok(Settings::from(file))
 }
 
-/// A YAML document after the first, which is an error wherever it stands.
+/// A YAML document after the first, which is always an error.
 enum SecondDocument {}
 
-/// The message for [`SecondDocument`]; the deserializer adds the line.
+/// The message for [`SecondDocument`]. The deserializer adds the line.
 const SECOND_DOCUMENT: &str = "a second YAML document starts here, but a configuration file \
     is one document: merge the two or remove the second";
 
@@ -271,6 +271,18 @@ mod tests {
         assert!(message.contains("capture.max_flows"), "{message}");
         assert!(message.contains("nonzero"), "{message}");
         assert!(message.contains("line 2"), "{message}");
+    }
+
+    #[test]
+    fn huge_beacon_table_rejected() {
+        let text = "detect:\n  http:\n    beacon:\n      max_single_pairs: 1000000000000000\n";
+        let message = parse_text(text).unwrap_err().to_string();
+        assert!(
+            message.contains("detect.http.beacon.max_single_pairs"),
+            "{message}"
+        );
+        assert!(message.contains("from 0 to 16777216"), "{message}");
+        assert!(message.contains("line 4"), "{message}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! that `picket analyze` runs.
 #![deny(missing_docs)]
 
+mod bounds;
 pub mod dns;
 pub mod http;
 

@@ -27,6 +27,9 @@ use serde::Deserialize;
 use super::table::BoundedMap;
 use super::{CachedSuffixList, ClientKey, as_http, client_label, digest, round3};
 
+/// The largest accepted `max_single_pairs`.
+const MAX_SINGLE_PAIRS: usize = 1 << 24;
+
 /// Settings of `http.beacon`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -56,7 +59,10 @@ pub struct BeaconConfig {
     /// to a power of two, at least 4). Most (client, host) pairs in a proxy
     /// log never come back, so they wait here without a sample series.
     /// When a hash bucket's slots are full, its oldest sighting is dropped.
-    /// Default 524,288 (16 MiB, touched as used).
+    /// Default 524,288 (16 MiB, touched as used). At most 16,777,216
+    /// (512 MiB), because the table is allocated whole when the detector is
+    /// built.
+    #[serde(deserialize_with = "crate::bounds::usize_in::<_, 0, MAX_SINGLE_PAIRS>")]
     pub max_single_pairs: usize,
     /// Samples stored per pair. Beyond it every second sample is dropped and
     /// from then on only every second connection is stored, which keeps the
@@ -768,6 +774,19 @@ mod tests {
         assert_eq!(alerts.len(), 1);
         assert_eq!(alerts[0].details["median_gap_secs"], 60.0);
         assert_eq!(alerts[0].details["connections"], 500);
+    }
+
+    #[test]
+    fn max_single_pairs_bounded() {
+        let read = |value: u64| {
+            serde_json::from_value::<BeaconConfig>(serde_json::json!({ "max_single_pairs": value }))
+        };
+
+        assert_eq!(read(1 << 24).unwrap().max_single_pairs, 1 << 24);
+        assert_eq!(read(0).unwrap().max_single_pairs, 0);
+        let error = read(1_000_000_000_000_000).unwrap_err().to_string();
+        assert!(error.contains("1000000000000000"), "{error}");
+        assert!(error.contains("from 0 to 16777216"), "{error}");
     }
 
     #[test]
