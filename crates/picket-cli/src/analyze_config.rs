@@ -55,7 +55,9 @@ struct CaptureSettings {
     max_body_hash_bytes: Option<u64>,
     /// Bytes a gzip or deflate body may decompress to (64 MiB).
     max_decompressed_bytes: Option<u64>,
-    /// Bytes of one HTTP message head (64 KiB).
+    /// Bytes of one HTTP message head (64 KiB), at most
+    /// [`DecodeConfig::HTTP_HEAD_BYTES_LIMIT`].
+    #[serde(deserialize_with = "http_head_bytes")]
     max_http_head_bytes: Option<usize>,
     /// Requests waiting for their responses on one connection (64).
     max_pending_requests: Option<usize>,
@@ -109,6 +111,40 @@ impl CaptureSettings {
             &mut config.max_dns_tcp_message_bytes,
         );
         config
+    }
+}
+
+/// Reads `max_http_head_bytes` and rejects a value above
+/// [`DecodeConfig::HTTP_HEAD_BYTES_LIMIT`]. The check runs inside the
+/// value's visit, so the error names the key and its line.
+fn http_head_bytes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<usize>, D::Error> {
+    deserializer
+        .deserialize_u64(AtMost(DecodeConfig::HTTP_HEAD_BYTES_LIMIT))
+        .map(Some)
+}
+
+/// Accepts an integer from 0 to the limit it contains.
+struct AtMost(usize);
+
+impl Visitor<'_> for AtMost {
+    type Value = usize;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "an integer from 0 to {}", self.0)
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<usize, E> {
+        match usize::try_from(value) {
+            Ok(accepted) if accepted <= self.0 => Ok(accepted),
+            _ => Err(E::invalid_value(de::Unexpected::Unsigned(value), &self)),
+        }
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<usize, E> {
+        match u64::try_from(value) {
+            Ok(value) => self.visit_u64(value),
+            Err(_) => Err(E::invalid_value(de::Unexpected::Signed(value), &self)),
+        }
     }
 }
 
@@ -282,6 +318,33 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("from 0 to 16777216"), "{message}");
+        assert!(message.contains("line 4"), "{message}");
+    }
+
+    #[test]
+    fn huge_http_head_limit_rejected() {
+        let message = parse_text("capture:\n  max_http_head_bytes: 18446744073709551615\n")
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("capture.max_http_head_bytes"), "{message}");
+        assert!(message.contains("from 0 to 16777216"), "{message}");
+        assert!(message.contains("line 2"), "{message}");
+
+        let settings = parse_text("capture:\n  max_http_head_bytes: 16777216\n").unwrap();
+        assert_eq!(settings.decode.max_http_head_bytes, 16 << 20);
+        let negative = parse_text("capture:\n  max_http_head_bytes: -1\n").unwrap_err();
+        assert!(negative.to_string().contains("integer `-1`"), "{negative}");
+    }
+
+    #[test]
+    fn huge_dga_shape_count_rejected() {
+        let text = "detect:\n  dns:\n    dga:\n      min_shape_names: 18446744073709551615\n";
+        let message = parse_text(text).unwrap_err().to_string();
+        assert!(
+            message.contains("detect.dns.dga.min_shape_names"),
+            "{message}"
+        );
+        assert!(message.contains("from 0 to 1000000"), "{message}");
         assert!(message.contains("line 4"), "{message}");
     }
 

@@ -38,7 +38,8 @@ pub struct DecodeConfig {
     /// (decompression-bomb guard). Default 64 MiB.
     pub max_decompressed_bytes: u64,
     /// Bytes of one HTTP message head (start line and headers) kept while
-    /// waiting for its end. Default 64 KiB.
+    /// waiting for its end. Default 64 KiB, at most
+    /// [`DecodeConfig::HTTP_HEAD_BYTES_LIMIT`].
     pub max_http_head_bytes: usize,
     /// HTTP requests waiting for their responses on one connection; older
     /// ones are emitted unanswered past it. Default 64.
@@ -53,6 +54,12 @@ pub struct DecodeConfig {
     pub dns: DnsLimits,
     /// Bounds of DNS query and response pairing; defaults in [`PairerConfig`].
     pub dns_pairing: PairerConfig,
+}
+
+impl DecodeConfig {
+    /// The largest `max_http_head_bytes` a configuration may set: 16 MiB,
+    /// 256 times the default, held per direction of each HTTP connection.
+    pub const HTTP_HEAD_BYTES_LIMIT: usize = 16 << 20;
 }
 
 impl Default for DecodeConfig {

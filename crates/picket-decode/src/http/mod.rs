@@ -643,7 +643,7 @@ fn take_head(half: &mut Half, data: &[u8], max: usize, request: bool) -> HeadSte
         };
     }
 
-    let room = (max + 1).saturating_sub(held);
+    let room = max.saturating_add(1).saturating_sub(held);
     let take = data.len().min(room);
     half.head.extend_from_slice(&data[..take]);
     if let Some(end) = head_end(&half.head, held.saturating_sub(3), request) {
@@ -817,6 +817,15 @@ fn split_host_port(authority: &str) -> (Option<String>, Option<u16>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn head_limit_of_usize_max_keeps_partial_head() {
+        let mut half = Half::new();
+        let step = take_head(&mut half, b"GET / HTTP/1.1\r\nHost: a", usize::MAX, true);
+
+        assert!(matches!(step, HeadStep::Need));
+        assert_eq!(half.head, b"GET / HTTP/1.1\r\nHost: a");
+    }
 
     #[test]
     fn host_and_port() {

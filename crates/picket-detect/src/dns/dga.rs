@@ -40,6 +40,9 @@ use crate::dns::{client_key, dns_event, name_hash, round3 as round};
 /// The detector id.
 pub const ID: &str = "dns.dga";
 
+/// The largest accepted `min_shape_names`.
+const MAX_SHAPE_NAMES: usize = 1_000_000;
+
 /// Settings of `dns.dga`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -56,7 +59,9 @@ pub struct DgaConfig {
     /// Length of the behaviour window, seconds. Default: 600.
     pub window_secs: u64,
     /// Distinct NXDOMAIN registered domains of one shape from one client in
-    /// one window that make a behaviour alert. Default: 8.
+    /// one window that make a behaviour alert. Default: 8. At most
+    /// 1,000,000, because the detector computes 4 times this count.
+    #[serde(deserialize_with = "crate::bounds::usize_in::<_, 0, MAX_SHAPE_NAMES>")]
     pub min_shape_names: usize,
     /// Clients tracked at once. Default: 50,000.
     pub max_clients: usize,
@@ -711,6 +716,18 @@ mod tests {
             .into_iter()
             .filter(|a| a.details["kind"] == "lexical_held")
             .collect()
+    }
+
+    #[test]
+    fn min_shape_names_bounded() {
+        let read = |value: u64| {
+            serde_json::from_value::<DgaConfig>(serde_json::json!({ "min_shape_names": value }))
+        };
+
+        assert_eq!(read(1_000_000).unwrap().min_shape_names, 1_000_000);
+        let error = read(u64::MAX).unwrap_err().to_string();
+        assert!(error.contains("18446744073709551615"), "{error}");
+        assert!(error.contains("from 0 to 1000000"), "{error}");
     }
 
     #[test]
