@@ -11,6 +11,7 @@ tcp_reassembly. The seeds are local only: fuzz/corpus is not committed.
 import gzip
 import hashlib
 import os
+import re
 import struct
 import sys
 
@@ -261,3 +262,163 @@ put("source_pdns", b'{"count": 5, "time_first": 1411229720, "rrtype": "A", "rrna
     b'"rdata": "192.0.2.1", "time_last": 1411229799}\n'
     b'{"count": 1, "time_first": 1411229720, "rrtype": 15, "rrname": "example.com", '
     b'"rdata": ["10 mx1.example.com", "20 mx2.example.com"], "time_last": 1411229720}\n')
+
+# analyze_config reads the YAML of `picket analyze --config`. Seeds are the
+# README's examples, then each section with every key at its default, so that
+# mutations start from valid keys and change their values.
+with open(os.path.join(project, "README.md"), encoding="utf-8") as readme:
+    for block in re.findall(r"```yaml\n(.*?)```", readme.read(), re.S):
+        if re.search(r"^(detect|capture):", block, re.M):
+            put("analyze_config", block.encode())
+full_configs = [b"""capture:
+  max_flow_reassembly_bytes: 1048576
+  max_total_reassembly_bytes: 268435456
+  max_flows: 262144
+  flow_idle_timeout_secs: 600
+  max_fragment_bytes: 67108864
+  max_fragment_datagrams: 65536
+  fragment_timeout_secs: 30
+  max_body_hash_bytes: 67108864
+  max_decompressed_bytes: 67108864
+  max_http_head_bytes: 65536
+  max_pending_requests: 64
+  max_client_hello_bytes: 16384
+  max_dns_tcp_message_bytes: 65535
+""", b"""detect:
+  dns:
+    builtin_allowlist: true
+    allow:
+      - suffix: corp.example
+        expires: 2030-01-01T00:00:00Z
+        reason: internal zone
+    dga:
+      enabled: true
+      min_lexical_score: 0.5
+      alert_resolved: true
+      window_secs: 600
+      min_shape_names: 8
+      max_clients: 50000
+      max_shapes_per_client: 64
+      max_shape_names_tracked: 512
+      max_evidence: 16
+      max_alerted_names: 200000
+      dedupe_secs: 86400
+      max_cached_scores: 100000
+      max_nx_alerts_per_window: 3
+      explain_top: 5
+    tunnel:
+      enabled: true
+      window_secs: 300
+      min_distinct_subdomains: 20
+      min_distinct_with_tunnel_qtypes: 8
+      min_tunnel_qtype_share: 0.75
+      min_score: 0.4
+      encoded_score: 0.5
+      max_keys: 100000
+      max_distinct_tracked: 1024
+      max_evidence: 16
+    fast_flux:
+      enabled: true
+      window_secs: 86400
+      min_addresses: 10
+      min_networks: 5
+      max_ttl: 300
+      min_rotations: 2
+      max_names: 100000
+      max_addresses_tracked: 64
+      max_evidence: 8
+    sinkhole:
+      enabled: true
+      builtin_ranges: true
+      extra_ranges: [192.0.2.0/24, 2001:db8::/32]
+      shared_ranges: [104.16.0.0/13]
+      extra_name_servers: [ns.sinkhole.example]
+      max_reported: 100000
+      dedupe_secs: 86400
+    new_domain:
+      enabled: true
+      warmup_secs: 86400
+      min_score: 0.4
+      max_domains: 1000000
+""", b"""detect:
+  http:
+    drive_by_chain:
+      enabled: true
+      window_secs: 180
+      unreferred_gap_secs: 30
+      min_stages: 2
+      max_events_per_chain: 16
+      landing_candidates: 2
+      max_recent_per_client: 32
+      max_clients: 50000
+      client_idle_secs: 1800
+      updater_hosts: [windowsupdate.com]
+      updater_agents: [Windows-Update-Agent]
+    type_mismatch:
+      enabled: true
+      repeat_suppression_secs: 3600
+      max_tracked: 100000
+    executable_download:
+      enabled: true
+      allowed_hosts: [download.example]
+      new_host_secs: 3600
+      new_host_warmup_secs: 3600
+      max_hosts: 200000
+      min_score: 0.3
+      repeat_suppression_secs: 3600
+      max_tracked: 100000
+    suspicious_user_agent:
+      enabled: true
+      known_bad: [AutoIt]
+      tool_agents: [curl/]
+      alert_empty: true
+      alert_new_agent: true
+      inventory_warmup_secs: 86400
+      max_clients: 100000
+      max_agents_per_client: 32
+      min_score: 0.3
+      repeat_suppression_secs: 86400
+      max_tracked: 100000
+      history_batch: 1000
+    raw_ip_host:
+      enabled: true
+      include_internal: false
+      min_score: 0.3
+      repeat_suppression_secs: 3600
+      max_tracked: 100000
+    beacon:
+      enabled: true
+      min_connections: 20
+      min_score: 0.7
+      timing_mad_ceiling_secs: 30.0
+      size_mad_ceiling_bytes: 32.0
+      allowed_hosts: [time.windows.com]
+      max_pairs: 200000
+      max_single_pairs: 524288
+      max_samples: 1024
+"""]
+for config in full_configs:
+    put("analyze_config", config)
+
+# One short seed per numeric key and edge value, in flow style
+# (`detect: {dns: {dga: {window_secs: 0}}}`), so that the fuzzer starts
+# from the values where limits overflow or tables allocate.
+for config in full_configs:
+    path = []
+    for line in config.decode().splitlines():
+        indent = (len(line) - len(line.lstrip())) // 2
+        key, _, value = line.strip().partition(":")
+        del path[indent:]
+        value = value.strip()
+        if not value:
+            path.append(key)
+            continue
+        if not re.fullmatch(r"-?[0-9.]+", value):
+            continue
+        for edge in ("0", "18446744073709551615", "-1", ".nan", "1e308"):
+            seed = key + ": " + edge
+            for parent in reversed(path):
+                seed = parent + ": {" + seed + "}"
+            put("analyze_config", (seed + "\n").encode())
+put("analyze_config", b"detect: {dns: {dga: {min_shape_names: 2, window_secs: 60}}, "
+    b"http: {beacon: {min_connections: 3}}}\ncapture: {max_flows: 2, max_pending_requests: 1}\n")
