@@ -143,7 +143,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let matcher = intel::build_matcher(&args.intel, store.as_ref(), &mut summary)?;
     let (indicators, reloader) = match args.reload_intel {
-        None => (Indicators::Fixed(matcher), None),
+        None => (Indicators::Fixed(Box::new(matcher)), None),
         Some(secs) => {
             let shared = Arc::new(SharedMatcher::new(matcher));
             let reloader = reload::Reloader::start(

@@ -20,7 +20,7 @@ const PDNS_BATCH: usize = 20_000;
 /// The indicators events are matched against.
 pub enum Indicators {
     /// Built once before the run.
-    Fixed(Matcher),
+    Fixed(Box<Matcher>),
     /// Rebuilt while the run goes on, each event matched by the matcher in
     /// force when it arrives.
     Reloaded(Arc<SharedMatcher>),
