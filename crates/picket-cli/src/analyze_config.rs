@@ -322,6 +322,41 @@ mod tests {
     }
 
     #[test]
+    fn out_of_range_scores_rejected() {
+        for (key, value) in [
+            ("dns:\n    tunnel:\n      min_score", ".nan"),
+            ("dns:\n    dga:\n      min_lexical_score", "1.5"),
+            ("http:\n    beacon:\n      min_score", "-0.1"),
+            ("http:\n    suspicious_user_agent:\n      min_score", ".inf"),
+        ] {
+            let text = format!("detect:\n  {key}: {value}\n");
+            let message = parse_text(&text).unwrap_err().to_string();
+            assert!(message.contains("a number from 0 to 1"), "{message}");
+            assert!(message.contains("line 4"), "{message}");
+        }
+
+        let settings = parse_text("detect:\n  dns:\n    tunnel:\n      min_score: 1\n").unwrap();
+        assert!((settings.detect.dns.tunnel.min_score - 1.0).abs() < f64::EPSILON);
+    }
+
+    #[test]
+    fn zero_beacon_ceiling_rejected() {
+        for value in ["0", "-30", ".nan", ".inf"] {
+            let text =
+                format!("detect:\n  http:\n    beacon:\n      timing_mad_ceiling_secs: {value}\n");
+            let message = parse_text(&text).unwrap_err().to_string();
+            assert!(
+                message.contains("a finite number above 0"),
+                "{value}: {message}"
+            );
+        }
+        assert!(
+            parse_text("detect:\n  http:\n    beacon:\n      size_mad_ceiling_bytes: 0.5\n")
+                .is_ok()
+        );
+    }
+
+    #[test]
     fn huge_http_head_limit_rejected() {
         let message = parse_text("capture:\n  max_http_head_bytes: 18446744073709551615\n")
             .unwrap_err()

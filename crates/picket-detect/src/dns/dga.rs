@@ -52,6 +52,7 @@ pub struct DgaConfig {
     /// Lexical score at or above which a single name is reported. 0.5 is the
     /// model's calibrated cut, placed at 0.25 % false positives on popular
     /// names by cross-validation at training time. Default: 0.5.
+    #[serde(deserialize_with = "crate::bounds::fraction")]
     pub min_lexical_score: f64,
     /// Report random-looking names that resolved, not only NXDOMAINs. A
     /// DGA's live C2 name is the one that resolves. Default: true.

@@ -39,6 +39,7 @@ pub struct NewDomainConfig {
     pub warmup_secs: u64,
     /// Lowest score reported. Default: 0.4 (a new domain with a lexical DGA
     /// score of about 0.5 or more).
+    #[serde(deserialize_with = "crate::bounds::fraction")]
     pub min_score: f64,
     /// Registered domains remembered from this run. Default: 1,000,000.
     pub max_domains: usize,

@@ -52,11 +52,14 @@ pub struct TunnelConfig {
     /// Share of queries with a tunnel query type (TXT, NULL, CNAME, MX, SRV,
     /// private types) that lowers the bar to `min_distinct_with_tunnel_qtypes`.
     /// Default: 0.75.
+    #[serde(deserialize_with = "crate::bounds::fraction")]
     pub min_tunnel_qtype_share: f64,
     /// Window score (0 to 1) that raises an alert. Default: 0.4.
+    #[serde(deserialize_with = "crate::bounds::fraction")]
     pub min_score: f64,
     /// [`subdomain_score`] at or above which a subdomain counts as encoded.
     /// Default: 0.5.
+    #[serde(deserialize_with = "crate::bounds::fraction")]
     pub encoded_score: f64,
     /// Keys (client, registered domain) tracked at once. Default: 100,000.
     pub max_keys: usize,

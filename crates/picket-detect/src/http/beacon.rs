@@ -39,12 +39,15 @@ pub struct BeaconConfig {
     /// Distinct connection seconds a pair needs before it is scored. Default 20.
     pub min_connections: usize,
     /// Minimum combined score to alert, in [0, 1]. Default 0.7.
+    #[serde(deserialize_with = "crate::bounds::fraction")]
     pub min_score: f64,
     /// Gap deviation, in seconds, at which the timing MAD score reaches 0.
     /// Default 30.
+    #[serde(deserialize_with = "crate::bounds::positive")]
     pub timing_mad_ceiling_secs: f64,
     /// Size deviation, in bytes, at which the size MAD score reaches 0.
     /// Default 32.
+    #[serde(deserialize_with = "crate::bounds::positive")]
     pub size_mad_ceiling_bytes: f64,
     /// Server hosts (and their subdomains) whose regular traffic is expected:
     /// update, telemetry, certificate-status and time services. Default: the

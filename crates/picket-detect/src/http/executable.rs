@@ -33,6 +33,7 @@ pub struct ExecutableConfig {
     /// Default 200,000.
     pub max_hosts: usize,
     /// Minimum score to alert, in [0, 1]. Default 0.3.
+    #[serde(deserialize_with = "crate::bounds::fraction")]
     pub min_score: f64,
     /// Seconds during which the same client and URL raise one alert. Default 3600.
     pub repeat_suppression_secs: u64,

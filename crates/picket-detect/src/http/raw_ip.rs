@@ -20,6 +20,7 @@ pub struct RawIpConfig {
     /// Minimum score to alert, in [0, 1]. Default 0.3: every request to a
     /// public bare IP alerts once per suppression period; raise it to 0.5 to
     /// see only POSTs and random paths.
+    #[serde(deserialize_with = "crate::bounds::fraction")]
     pub min_score: f64,
     /// Seconds during which the same client, server address and method
     /// raise one alert. Default 3600.

@@ -50,6 +50,7 @@ pub struct UserAgentConfig {
     /// history but not kept in memory. Default 32.
     pub max_agents_per_client: usize,
     /// Minimum score to alert, in [0, 1]. Default 0.3.
+    #[serde(deserialize_with = "crate::bounds::fraction")]
     pub min_score: f64,
     /// Seconds during which the same client, agent and reason raise one
     /// alert. Default 86,400.
