@@ -748,7 +748,11 @@ fn run_pull(store_path: &Path, args: &PullArgs, now: Timestamp) -> anyhow::Resul
         rule_files.push(RuleFile::load(path)?);
     }
     if let Some(output) = &args.hunt_output {
-        reject_hunt_output(output, store_path, &args.rules)?;
+        let mut read = vec![(store_path, "the store")];
+        for path in &args.rules {
+            read.push((path.as_path(), "a rule file"));
+        }
+        super::reject_output_over("--hunt-output", output, &read)?;
     }
     let store = open_writer(store_path)?;
     let mut failures = 0;
@@ -796,23 +800,6 @@ fn run_pull(store_path: &Path, args: &PullArgs, now: Timestamp) -> anyhow::Resul
     } else {
         super::exit_for_alerts(new_alerts)
     })
-}
-
-/// Rejects a `--hunt-output` path that is the store or a rule file, which
-/// creating the output file would empty.
-fn reject_hunt_output(output: &Path, store: &Path, rules: &[PathBuf]) -> anyhow::Result<()> {
-    let Ok(output_path) = output.canonicalize() else {
-        // The file does not exist yet, so it is none of the files read.
-        return Ok(());
-    };
-    let same = |other: &Path| other.canonicalize().is_ok_and(|p| p == output_path);
-    if same(store) || rules.iter().any(|path| same(path)) {
-        bail!(
-            "--hunt-output {} is the store or a rule file; writing alerts there would erase it",
-            output.display()
-        );
-    }
-    Ok(())
 }
 
 /// Hunts the active indicators among `ids` through the stored events of the

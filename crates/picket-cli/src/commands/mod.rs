@@ -7,6 +7,7 @@ pub mod intel;
 pub mod pdns;
 pub mod triage;
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use picket_event::{Alert, Event, IntelHit};
@@ -35,6 +36,25 @@ pub fn report_error(error: &anyhow::Error) {
     for cause in error.chain().skip(1) {
         eprintln!("  caused by: {cause}");
     }
+}
+
+/// Rejects an output path (given with `flag`) that names a file the run
+/// reads, because creating the output would empty that file. Each file read
+/// comes with the words that name it in the error ("the store").
+pub fn reject_output_over(flag: &str, output: &Path, read: &[(&Path, &str)]) -> anyhow::Result<()> {
+    let Ok(output_path) = output.canonicalize() else {
+        // A file that does not exist yet cannot be one of the files read.
+        return Ok(());
+    };
+    for (path, what) in read {
+        if path.canonicalize().is_ok_and(|p| p == output_path) {
+            anyhow::bail!(
+                "{flag} {} is {what}; writing alerts there would erase it",
+                output.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Maps an alert count to the documented exit code.

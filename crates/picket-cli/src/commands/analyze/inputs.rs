@@ -215,7 +215,9 @@ fn prior_ingest(
     if complete {
         // A reread goes through every event again but stores none of them:
         // each lies before the end offset of the complete read.
-        let (events, end_offset) = earlier.as_ref().map_or((0, 0), |e| (e.events, e.end_offset));
+        let (events, end_offset) = earlier
+            .as_ref()
+            .map_or((0, 0), |e| (e.events, e.end_offset));
         return Ok(Some(PriorIngest {
             ingest_id: 0,
             complete: true,

@@ -166,11 +166,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let paths = inputs::expand(&args.inputs);
     if let Some(output) = &args.output {
-        refuse_overwrite(
-            output,
-            &paths,
-            (!args.no_store).then_some(args.store.as_path()),
-        )?;
+        let mut read: Vec<(&Path, &str)> = paths
+            .iter()
+            .map(|path| (path.as_path(), "one of the inputs"))
+            .collect();
+        if !args.no_store {
+            read.push((args.store.as_path(), "the store"));
+        }
+        super::reject_output_over("--output", output, &read)?;
     }
     if let Some(path) = &args.output {
         let file = File::create(path)
@@ -221,29 +224,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     Ok(super::exit_for_alerts(summary.alert_total()))
-}
-
-/// Rejects an `--output` path that is one of the inputs or the store, which
-/// creating the output file would empty before either is read.
-fn refuse_overwrite(output: &Path, inputs: &[PathBuf], store: Option<&Path>) -> anyhow::Result<()> {
-    let Ok(output_path) = output.canonicalize() else {
-        // The file does not exist yet, so it is neither an input nor the store.
-        return Ok(());
-    };
-    let same = |other: &Path| other.canonicalize().is_ok_and(|p| p == output_path);
-    if inputs.iter().any(|input| same(input)) {
-        anyhow::bail!(
-            "--output {} is one of the inputs; writing alerts there would erase it",
-            output.display()
-        );
-    }
-    if store.is_some_and(same) {
-        anyhow::bail!(
-            "--output {} is the store; writing alerts there would erase it",
-            output.display()
-        );
-    }
-    Ok(())
 }
 
 /// Warns when inputs were skipped as already stored although new

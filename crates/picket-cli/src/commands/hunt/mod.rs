@@ -161,7 +161,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     if let Some(output) = &args.output {
-        reject_overwrite(output, &args)?;
+        let mut read = vec![(args.store.as_path(), "the store")];
+        for path in args.intel.iter().chain(&args.whitelist) {
+            read.push((path.as_path(), "an intel or whitelist file"));
+        }
+        super::reject_output_over("--output", output, &read)?;
     }
     let store = if args.no_record {
         Store::open_read_only(&args.store)
@@ -240,34 +244,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     Ok(exit_for_alerts(summary.alerts_new))
-}
-
-/// Rejects an `--output` path that is the store or one of the intel or
-/// whitelist files, which creating the output file would empty.
-fn reject_overwrite(output: &Path, args: &Args) -> anyhow::Result<()> {
-    let Ok(output_path) = output.canonicalize() else {
-        // The file does not exist yet, so it is none of the files read.
-        return Ok(());
-    };
-    let same = |other: &Path| other.canonicalize().is_ok_and(|p| p == output_path);
-    if same(&args.store) {
-        anyhow::bail!(
-            "--output {} is the store; writing alerts there would erase it",
-            output.display()
-        );
-    }
-    if args
-        .intel
-        .iter()
-        .chain(&args.whitelist)
-        .any(|path| same(path))
-    {
-        anyhow::bail!(
-            "--output {} is an intel or whitelist file; writing alerts there would erase it",
-            output.display()
-        );
-    }
-    Ok(())
 }
 
 /// Returns true when `error` comes from writing to a pipe that its reader

@@ -97,8 +97,8 @@ pub fn hunt(
         render: matches!(output, AlertOutput::Lines(_)),
         keep_alert: options.record || matches!(output, AlertOutput::Each(_)),
     };
-    // The writer commits only when `commit` says so, after the output is
-    // flushed.
+    // With no batch limit, the writer commits only when `commit` is called,
+    // which happens after the output is flushed.
     let mut writer = options.record.then(|| {
         store.writer(WriterConfig {
             batch_size: usize::MAX,
