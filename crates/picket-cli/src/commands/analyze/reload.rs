@@ -29,7 +29,7 @@ pub struct Reloader {
 
 impl Reloader {
     /// Starts the thread. `files` are the `--intel` files and `store` the
-    /// store whose intelligence the matcher also holds.
+    /// store whose indicators the matcher also contains.
     pub fn start(
         shared: Arc<SharedMatcher>,
         files: Vec<PathBuf>,
