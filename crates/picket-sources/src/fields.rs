@@ -30,6 +30,17 @@ pub fn recorded_string(field: &str) -> Option<String> {
     Some(opt(field).unwrap_or("").to_owned())
 }
 
+/// Splits `text` around the first `byte`, an ASCII character. It does
+/// what `str::split_once` does with a `char`, which searches through a
+/// general pattern matcher; this is a plain byte search.
+#[inline]
+pub fn split_at_byte(text: &str, byte: u8) -> Option<(&str, &str)> {
+    debug_assert!(byte.is_ascii());
+    let i = memchr::memchr(byte, text.as_bytes())?;
+    // An ASCII byte is a character boundary on both sides.
+    Some((&text[..i], &text[i + 1..]))
+}
+
 /// Parses an unsigned decimal integer; `-` and empty give `None`.
 #[inline]
 pub fn opt_u64(field: &'static str, value: &str) -> Result<Option<u64>, RecordError> {
@@ -191,9 +202,9 @@ pub fn split_host_port(authority: &str) -> (&str, Option<u16>) {
         }
         return (authority, None);
     }
-    match authority.rfind(':') {
+    match authority.bytes().rposition(|b| b == b':') {
         // More than one colon and no brackets: a bare IPv6 address.
-        Some(i) if authority[..i].contains(':') => (authority, None),
+        Some(i) if authority.as_bytes()[..i].contains(&b':') => (authority, None),
         Some(i) => match authority[i + 1..].parse::<u16>() {
             Ok(port) => (&authority[..i], Some(port)),
             Err(_) => (authority, None),
@@ -227,7 +238,9 @@ pub(crate) fn fill_url_in(event: &mut HttpEvent, target: &str, strings: &mut Str
         let rest = &before_fragment[scheme_end + 3..];
         let auth_end = memchr::memchr2(b'/', b'?', rest.as_bytes()).unwrap_or(rest.len());
         let authority = &rest[..auth_end];
-        let authority = match memchr::memrchr(b'@', authority.as_bytes()) {
+        // Authorities are short: a plain reverse loop beats `memrchr`'s
+        // vector setup.
+        let authority = match authority.bytes().rposition(|b| b == b'@') {
             Some(i) => &authority[i + 1..],
             None => authority,
         };
@@ -532,7 +545,7 @@ pub fn parse_iso_instant(text: &str) -> Option<Timestamp> {
 /// exactly, without going through floating point.
 #[inline]
 pub fn parse_epoch(text: &str) -> Option<Timestamp> {
-    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    let (whole, frac) = split_at_byte(text, b'.').unwrap_or((text, ""));
     let negative = whole.starts_with('-');
     let secs = parse_u64(whole.strip_prefix('-').unwrap_or(whole))?;
     let secs = i64::try_from(secs).ok()?;

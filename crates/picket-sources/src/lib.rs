@@ -44,6 +44,7 @@ use picket_event::EventReader;
 #[cfg(doc)]
 use picket_event::Rejection;
 
+mod columns;
 mod config;
 mod error;
 pub mod eve;

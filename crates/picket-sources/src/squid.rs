@@ -32,10 +32,11 @@
 
 use picket_event::{Event, HttpEvent, Timestamp};
 
+use crate::columns::split_columns;
 use crate::error::{RecordError, excerpt};
 use crate::fields::{
     content_type_in, days_from_civil, fill_url, fill_url_in, opt, opt_status, opt_string, opt_u64,
-    parse_epoch, parse_ip, recorded_string,
+    parse_epoch, parse_ip, recorded_string, split_at_byte,
 };
 use crate::reader::{LineCtx, LineParser, Output, Parsed};
 use crate::strings::Strings;
@@ -78,21 +79,7 @@ impl LineParser for SquidParser {
             return Ok(Parsed::Skipped);
         }
         let mut cols = [""; MAX_COLUMNS];
-        let mut found = 0;
-        let mut start = 0;
-        let ends = memchr::memchr2_iter(b' ', b'\t', line.as_bytes());
-        for end in ends.chain(std::iter::once(line.len())) {
-            // A run of separators leaves empty columns, which do not count.
-            if end > start {
-                if found < MAX_COLUMNS {
-                    // Both ends sit on ASCII separators or the line's ends,
-                    // so they are character boundaries.
-                    cols[found] = &line[start..end];
-                }
-                found += 1;
-            }
-            start = end + 1;
-        }
+        let found = split_columns(line, &mut cols);
         if found < 9 {
             return Err(RecordError::ColumnCount {
                 expected: "at least 9".into(),
@@ -124,13 +111,13 @@ fn parse_native(
     })?;
     ctx.set_location(&mut event.location);
     event.client_ip = parse_ip(cols[2]);
-    let (action, status) = cols[3].split_once('/').unwrap_or((cols[3], "-"));
+    let (action, status) = split_at_byte(cols[3], b'/').unwrap_or((cols[3], "-"));
     event.proxy_action = copy(action);
     event.status = opt_status("status", status)?;
     event.bytes_to_client = opt_u64("bytes", cols[4])?;
     event.method = copy(cols[5]);
     event.user_name = copy(cols[7]);
-    let (hierarchy, peer) = cols[8].split_once('/').unwrap_or((cols[8], "-"));
+    let (hierarchy, peer) = split_at_byte(cols[8], b'/').unwrap_or((cols[8], "-"));
     event.proxy_hierarchy = copy(hierarchy);
     event.server_ip = opt(peer).and_then(parse_ip);
     event.content_type = content_type_in(cols[9], strings);
