@@ -227,7 +227,10 @@ fn handle_line<P: LineParser>(
         return Got::Nothing;
     }
     let lossy;
-    let text = match std::str::from_utf8(bytes) {
+    // Nearly every line is valid: the vector check passes it, and only a
+    // failing line is checked again by `std` for the error's position.
+    let checked = simdutf8::basic::from_utf8(bytes).or_else(|_| std::str::from_utf8(bytes));
+    let text = match checked {
         Ok(text) => text,
         Err(e) => match utf8 {
             Utf8Policy::Reject => {
