@@ -2,6 +2,8 @@
 //! tables are read: lookups of values no indicator has are the common case,
 //! and a miss in the tables costs two or three cache misses of its own.
 
+use prefetch_index::prefetch_index;
+
 /// A blocked Bloom filter over 64-bit hashes: two bits in one 64-bit word,
 /// about 16 bits per entry (1.4 % false positives), at most 2 MiB.
 #[derive(Debug, Default)]
@@ -46,6 +48,16 @@ impl Bloom {
         }
         let (w, bits) = self.slot(h);
         self.words[w] & bits == bits
+    }
+
+    /// Starts loading the word that `may_contain(h)` reads into the cache
+    /// and returns at once. A hint only: the result of a later test does not
+    /// depend on it.
+    #[inline]
+    pub(crate) fn prefetch(&self, h: u64) {
+        if !self.words.is_empty() {
+            prefetch_index(&self.words, self.slot(h).0);
+        }
     }
 
     /// Heap bytes held.
@@ -97,6 +109,16 @@ impl BlockBitmap {
         }
         let block = addr >> 8;
         self.words[(block >> 6) as usize] & (1u64 << (block & 63)) != 0
+    }
+
+    /// Starts loading the word that `may_contain(addr)` reads into the
+    /// cache and returns at once; see [`Bloom::prefetch`].
+    #[inline]
+    pub(crate) fn prefetch(&self, addr: u32) {
+        if !self.words.is_empty() {
+            let block = addr >> 8;
+            prefetch_index(&self.words, (block >> 6) as usize);
+        }
     }
 
     /// Heap bytes held.

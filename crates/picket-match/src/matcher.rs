@@ -217,6 +217,45 @@ impl Matcher {
         }
     }
 
+    /// Starts loading the filter words that matching `event` tests first
+    /// into the cache, and returns without waiting for them.
+    ///
+    /// A caller that matches a run of events calls this for the event
+    /// [`crate::PREFETCH_DISTANCE`] places ahead before it matches the
+    /// current one. The next events' cache misses then overlap with the
+    /// current event's work instead of stalling their own. The words are the
+    /// /24 bitmap's for the client and server address, and the domain and
+    /// URL-host filters' for the host (HTTP), query name (DNS) or server name
+    /// (TLS) hashed as written. This is a hint: hits never depend on it, and
+    /// a name that normalisation changes only makes the hint miss. It reads
+    /// the event's fields directly, because building an [`EventView`] for
+    /// it cost as much as the hint saved.
+    pub fn prefetch(&self, event: &Event) {
+        let (client, server) = (event.client().ip, event.server().ip);
+        for ip in [client, server].into_iter().flatten() {
+            if let IpAddr::V4(a) = canonical_ip(ip) {
+                self.v4_blocks.prefetch(u32::from(a));
+            }
+        }
+
+        let name = match event {
+            Event::Http(http) => http.host.as_deref(),
+            Event::Dns(dns) => Some(dns.query_name.as_str()),
+            Event::Tls(tls) => tls.server_name.as_deref(),
+        };
+        let Some(name) = name.map(|n| n.strip_suffix('.').unwrap_or(n)) else {
+            return;
+        };
+        if name.is_empty() || (self.domains.is_empty_set() && self.urls.is_empty_set()) {
+            return;
+        }
+        let h = hash(self.seed, name.as_bytes());
+        self.domains.prefetch(h);
+        if matches!(event, Event::Http(_)) {
+            self.url_hosts.prefetch(h);
+        }
+    }
+
     /// Appends a hit for every address indicator containing `ip`: the exact
     /// address first, then networks and ranges from the most specific.
     pub fn match_ip(&self, ip: IpAddr, field: MatchedField, hits: &mut Vec<IntelHit>) {

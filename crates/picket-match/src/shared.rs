@@ -38,6 +38,12 @@ impl SharedMatcher {
         self.current.load().match_event(event, hits);
     }
 
+    /// Starts loading the filter words that matching `event` reads into the
+    /// cache, as [`Matcher::prefetch`] does, with the matcher in force now.
+    pub fn prefetch(&self, event: &picket_event::Event) {
+        self.current.load().prefetch(event);
+    }
+
     /// Puts `matcher` in force and returns the one it replaces.
     pub fn replace(&self, matcher: Matcher) -> Arc<Matcher> {
         let old = self.current.swap(Arc::new(matcher));

@@ -185,6 +185,13 @@ impl StrSet {
         self.bloom.may_contain(hash)
     }
 
+    /// Starts loading the filter word that `may_contain(hash)` reads into
+    /// the cache and returns at once.
+    #[inline]
+    pub(crate) fn prefetch(&self, hash: u64) {
+        self.bloom.prefetch(hash);
+    }
+
     /// Returns the stored string at arena offset `off`.
     #[inline]
     pub(crate) fn string_at(&self, off: u32) -> &[u8] {
