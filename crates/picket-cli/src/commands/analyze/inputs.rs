@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use picket_decode::DecodeConfig;
 use picket_event::EventReader;
+use picket_match::PREFETCH_DISTANCE;
 use picket_output::InputSummary;
 use picket_sources::{Format, InputKind, OpenOptions, Utf8Policy};
 use picket_store::{FileIdentity, Store};
@@ -110,7 +111,13 @@ pub fn analyze_one(
     let stats = read_ahead(reader, |batch| {
         // By reference: an event is several hundred bytes, and moving it
         // out of the batch would copy it once more.
-        for record in &batch.records {
+        for (i, record) in batch.records.iter().enumerate() {
+            // The matcher's cache misses for an event a few places ahead
+            // then overlap with this event's work.
+            if let Some(Ok(ahead)) = batch.records.get(i + PREFETCH_DISTANCE) {
+                pipeline.prefetch(ahead);
+            }
+
             let event = match record {
                 Ok(event) => event,
                 Err(rejection) => {

@@ -33,6 +33,13 @@ impl Indicators {
             Indicators::Reloaded(shared) => shared.match_event(event, hits),
         }
     }
+
+    fn prefetch(&self, event: &Event) {
+        match self {
+            Indicators::Fixed(matcher) => matcher.prefetch(event),
+            Indicators::Reloaded(shared) => shared.prefetch(event),
+        }
+    }
 }
 
 /// Everything an event passes through after it was read.
@@ -85,6 +92,14 @@ impl<'a> Pipeline<'a> {
                 .context("cannot write events to the store")?;
         }
         Ok(())
+    }
+
+    /// Starts loading the indicator filter words that matching `event`
+    /// reads into the cache, for an event that [`Pipeline::process`] gets
+    /// [`picket_match::PREFETCH_DISTANCE`] events later. A hint only: see
+    /// [`Matcher::prefetch`].
+    pub fn prefetch(&self, event: &Event) {
+        self.matcher.prefetch(event);
     }
 
     /// Runs one event through matching and every detector, stores it when
