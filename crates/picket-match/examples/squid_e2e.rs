@@ -3,11 +3,17 @@
 //!
 //! ```text
 //! squid_e2e generate LOG LINES DOMAINS_TXT   write a log and the domain list
-//! squid_e2e match LOG [TOTAL]                parse and match, print lines/s
+//! squid_e2e match LOG [TOTAL [DISTANCE]]     parse and match in batches, print lines/s
+//! squid_e2e match-single LOG [TOTAL]         parse and match one event at a time
+//! squid_e2e compare LOG [TOTAL [DISTANCE]]   three ways in one pass, batch by batch
 //! squid_e2e parse LOG                        parse only, print lines/s
 //! ```
-//! Events are read one at a time into one reused event
-//! ([`picket_event::EventReader::next_into`]), as a streaming matcher does.
+//! `match` reads batches of 1,024 reused events
+//! ([`picket_event::EventReader::next_into`] into each slot), as
+//! `picket analyze` does, and prefetches the filter words of the event
+//! DISTANCE places ahead ([`picket_match::PREFETCH_DISTANCE`] unless given,
+//! 0 for none) before it matches each one. `match-single` reads into one
+//! reused event and matches it before the next is read.
 //! The domain list is the domain indicators of the same set, for the
 //! `grep -F -f` / `rg -F -f` baseline on the same log.
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
@@ -21,15 +27,18 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 use std::time::Instant;
 
-use picket_event::{Event, HttpEvent};
+use picket_event::{Event, EventReader, HttpEvent, IntelHit};
 use picket_intel::IndicatorKind;
-use picket_match::MatcherBuilder;
+use picket_match::{Matcher, MatcherBuilder};
 
 /// The allocator the `picket` binary uses, so that the rates match it.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const SEED: u64 = 42;
+
+/// Events per batch of `match`, as in `picket analyze`.
+const BATCH_EVENTS: usize = 1024;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -39,15 +48,33 @@ fn main() {
             args[3].parse().unwrap(),
             Path::new(&args[4]),
         ),
-        Some("match") => run(
+        Some(mode @ ("match" | "match-single")) => {
+            let total = args
+                .get(3)
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(1_500_000);
+            let distance = match mode {
+                "match" => Some(
+                    args.get(4)
+                        .and_then(|a| a.parse().ok())
+                        .unwrap_or(picket_match::PREFETCH_DISTANCE),
+                ),
+                _ => None,
+            };
+            run(Path::new(&args[2]), total, distance)
+        }
+        Some("compare") => compare(
             Path::new(&args[2]),
             args.get(3)
                 .and_then(|a| a.parse().ok())
                 .unwrap_or(1_500_000),
+            args.get(4)
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(picket_match::PREFETCH_DISTANCE),
         ),
         Some("parse") => parse_only(Path::new(&args[2])),
         _ => println!(
-            "usage: squid_e2e generate LOG LINES DOMAINS_TXT | squid_e2e match LOG [TOTAL] | squid_e2e parse LOG"
+            "usage: squid_e2e generate LOG LINES DOMAINS_TXT | squid_e2e match LOG [TOTAL [DISTANCE]] | squid_e2e match-single LOG [TOTAL] | squid_e2e compare LOG [TOTAL [DISTANCE]] | squid_e2e parse LOG"
         ),
     }
 }
@@ -100,7 +127,8 @@ fn generate(log: &Path, lines: usize, domains_txt: &Path) {
     out.flush().unwrap();
 }
 
-fn run(log: &Path, total: usize) {
+/// Builds the matcher of `total` generated indicators and the corpus's.
+fn build_matcher(total: usize) -> Matcher {
     let started = Instant::now();
     let mut builder = MatcherBuilder::new();
     for i in testdata::corpus_indicators() {
@@ -115,17 +143,42 @@ fn run(log: &Path, total: usize) {
         matcher.len(),
         started.elapsed().as_secs_f64()
     );
+    matcher
+}
+
+/// Matches every event of `log` against `total` generated indicators:
+/// in batches with the event `distance` places ahead prefetched, or one
+/// at a time when `distance` is `None`.
+fn run(log: &Path, total: usize, distance: Option<usize>) {
+    let matcher = build_matcher(total);
 
     let mut hits = Vec::new();
     let (mut matched_events, mut total_hits) = (0u64, 0u64);
-    let pass = read_all(log, |event| {
-        matcher.match_event(event, &mut hits);
+    let mut count = |hits: &mut Vec<IntelHit>| {
         if !hits.is_empty() {
             matched_events += 1;
             total_hits += hits.len() as u64;
             hits.clear();
         }
-    });
+    };
+    let pass = match distance {
+        None => read_all(log, |event| {
+            matcher.match_event(event, &mut hits);
+            count(&mut hits);
+        }),
+        Some(distance) => read_batches(log, |events| {
+            match_batch(&matcher, events, distance, &mut hits, &mut count);
+        }),
+    };
+
+    match distance {
+        None => println!("matched one event at a time"),
+        Some(distance) => println!(
+            "matched in batches of {BATCH_EVENTS}, prefetching {distance} events ahead: {:.2} s wall in matching, {:.0} ns per line",
+            pass.matching,
+            pass.matching * 1e9 / pass.events as f64
+        ),
+    }
     println!(
         "parsed and matched {} lines ({} rejected) in {:.2} s wall, {:.2} s CPU: {:.2} M lines/s wall, {:.2} M lines/s CPU time; {matched_events} lines hit, {total_hits} hits",
         pass.events,
@@ -135,6 +188,100 @@ fn run(log: &Path, total: usize) {
         pass.events as f64 / pass.wall / 1e6,
         pass.events as f64 / pass.cpu / 1e6
     );
+}
+
+/// Matches `events` in order, prefetching for each the filter words of the
+/// event `distance` places ahead (none when 0), and hands each event's
+/// hits to `each`, which is to clear them.
+fn match_batch(
+    matcher: &Matcher,
+    events: &[Event],
+    distance: usize,
+    hits: &mut Vec<IntelHit>,
+    mut each: impl FnMut(&mut Vec<IntelHit>),
+) {
+    for (i, event) in events.iter().enumerate() {
+        if distance > 0
+            && let Some(ahead) = events.get(i + distance)
+        {
+            matcher.prefetch(ahead);
+        }
+        matcher.match_event(event, hits);
+        each(hits);
+    }
+}
+
+/// The ways `compare` parses and matches a batch's worth of lines.
+const WAYS: [&str; 3] = [
+    "one event at a time",
+    "batches, no prefetch",
+    "batches, prefetch",
+];
+
+/// Parses and matches `log` once, switching batch by batch between the
+/// three [`WAYS`] and timing each batch. Interleaved so, the ways share
+/// the machine's state: a busy neighbour core or a cold cache weighs on
+/// each of them alike, which separate runs on a shared machine do not
+/// give.
+fn compare(log: &Path, total: usize, distance: usize) {
+    let matcher = build_matcher(total);
+    let mut reader = picket_sources::open(log, &squid_options()).unwrap();
+    let mut batch = new_batch();
+    let mut hits = Vec::new();
+    let (mut nanos, mut lines, mut hit_lines) = ([0u128; 3], [0u64; 3], [0u64; 3]);
+
+    let mut ended = false;
+    let mut round = 0;
+    while !ended {
+        let way = round % WAYS.len();
+        round += 1;
+        let mut hit = 0;
+        let mut count = |hits: &mut Vec<IntelHit>| {
+            hit += u64::from(!hits.is_empty());
+            hits.clear();
+        };
+
+        let started = Instant::now();
+        let read = if way == 0 {
+            let mut read = 0;
+            while read < BATCH_EVENTS {
+                match reader.next_into(&mut batch[0]) {
+                    Some(Ok(())) => {
+                        read += 1;
+                        matcher.match_event(&batch[0], &mut hits);
+                        count(&mut hits);
+                    }
+                    Some(Err(_)) => {}
+                    None => {
+                        ended = true;
+                        break;
+                    }
+                }
+            }
+            read
+        } else {
+            let (read, last) = fill(reader.as_mut(), &mut batch);
+            ended = last;
+            let ahead = if way == 1 { 0 } else { distance };
+            match_batch(&matcher, &batch[..read], ahead, &mut hits, &mut count);
+            read
+        };
+        nanos[way] += started.elapsed().as_nanos();
+        lines[way] += read as u64;
+        hit_lines[way] += hit;
+    }
+
+    for (way, label) in WAYS.iter().enumerate() {
+        let per_line = nanos[way] as f64 / lines[way].max(1) as f64;
+        println!(
+            "{label:<22} {:>9} lines {:>6.0} ns per line wall ({:.2} M lines/s), {} lines hit",
+            lines[way],
+            per_line,
+            1e3 / per_line,
+            hit_lines[way]
+        );
+    }
+    println!("prefetch distance {distance}, batches of {BATCH_EVENTS}");
 }
 
 /// Parses every line without matching: the parser's share of `run`.
@@ -164,20 +311,19 @@ struct Pass {
     wall: f64,
     /// Seconds of this thread's CPU time.
     cpu: f64,
+    /// Seconds of wall time spent in the batches' callback, zero when
+    /// reading one event at a time.
+    matching: f64,
 }
 
 /// Reads the Squid log into one reused event, as a streaming matcher does,
 /// and hands each event to `each`.
 fn read_all(log: &Path, mut each: impl FnMut(&Event)) -> Pass {
-    let options = picket_sources::OpenOptions {
-        format: Some(picket_sources::Format::Squid),
-        ..picket_sources::OpenOptions::default()
-    };
     let (started, cpu) = (
         Instant::now(),
         testdata::thread_cpu_seconds().unwrap_or(0.0),
     );
-    let mut reader = picket_sources::open(log, &options).unwrap();
+    let mut reader = picket_sources::open(log, &squid_options()).unwrap();
     let (mut events, mut rejected) = (0u64, 0u64);
     let mut event = Event::from(HttpEvent::default());
     while let Some(item) = reader.next_into(&mut event) {
@@ -194,5 +340,67 @@ fn read_all(log: &Path, mut each: impl FnMut(&Event)) -> Pass {
         rejected,
         wall: started.elapsed().as_secs_f64(),
         cpu: testdata::thread_cpu_seconds().unwrap_or(0.0) - cpu,
+        matching: 0.0,
+    }
+}
+
+/// Reads the Squid log into a batch of [`BATCH_EVENTS`] reused events,
+/// refilling each slot in place as `picket analyze` does, and hands every
+/// full batch (and the last, shorter one) to `each`.
+fn read_batches(log: &Path, mut each: impl FnMut(&[Event])) -> Pass {
+    let (started, cpu) = (
+        Instant::now(),
+        testdata::thread_cpu_seconds().unwrap_or(0.0),
+    );
+    let mut reader = picket_sources::open(log, &squid_options()).unwrap();
+    let mut batch = new_batch();
+    let (mut events, mut matching) = (0u64, 0.0);
+    loop {
+        let (read, ended) = fill(reader.as_mut(), &mut batch);
+        events += read as u64;
+
+        let before = Instant::now();
+        each(&batch[..read]);
+        matching += before.elapsed().as_secs_f64();
+        if ended {
+            break;
+        }
+    }
+    Pass {
+        events,
+        rejected: reader.stats().rejected,
+        wall: started.elapsed().as_secs_f64(),
+        cpu: testdata::thread_cpu_seconds().unwrap_or(0.0) - cpu,
+        matching,
+    }
+}
+
+/// Returns a batch of [`BATCH_EVENTS`] empty HTTP events to read into.
+fn new_batch() -> Vec<Event> {
+    (0..BATCH_EVENTS)
+        .map(|_| Event::from(HttpEvent::default()))
+        .collect()
+}
+
+/// Reads events into the slots of `batch` until it is full or the log
+/// ends, skipping rejected lines. Returns how many slots were filled and
+/// whether the log ended.
+fn fill(reader: &mut dyn EventReader, batch: &mut [Event]) -> (usize, bool) {
+    let mut read = 0;
+    while read < batch.len() {
+        match reader.next_into(&mut batch[read]) {
+            Some(Ok(())) => read += 1,
+            Some(Err(_)) => {}
+            None => return (read, true),
+        }
+    }
+    (read, false)
+}
+
+/// Options that open the log as Squid native without detection.
+fn squid_options() -> picket_sources::OpenOptions {
+    picket_sources::OpenOptions {
+        format: Some(picket_sources::Format::Squid),
+        ..picket_sources::OpenOptions::default()
     }
 }
