@@ -179,9 +179,11 @@ impl Matcher {
     /// referrer (URL and host), user agent, e-mail user name, file name
     /// (declared and last URL path segment) and body digests. DNS events add
     /// the query name and every answer's address or target name, and TLS
-    /// events the server name. A value hit by one indicator at one place is
-    /// reported once, and at most [`MatcherSettings::max_hits_per_event`]
-    /// hits are added per event.
+    /// events the server name. An indicator is reported once per place of
+    /// an event, with the first value it matched there (two answers under
+    /// one listed domain make one hit), so that one event and indicator
+    /// give one alert, as the store's dedupe key counts them. At most
+    /// [`MatcherSettings::max_hits_per_event`] hits are added per event.
     pub fn match_event(&self, event: &Event, hits: &mut Vec<IntelHit>) {
         self.match_view(&event.view(), hits);
     }
@@ -761,8 +763,8 @@ impl Matcher {
         }
     }
 
-    /// Appends one hit unless the same indicator already hit the same value
-    /// at the same place in this event, or the per-event limit is reached.
+    /// Appends one hit unless the same indicator already hit at the same
+    /// place in this event, or the per-event limit is reached.
     fn push(
         &self,
         hits: &mut Vec<IntelHit>,
@@ -783,14 +785,14 @@ impl Matcher {
             Found::Text(kind, bytes) => (kind, String::from_utf8_lossy(bytes).into_owned()),
             Found::Digest(kind, bytes) => (kind, normalize::to_hex(bytes)),
         };
-        let value = value.to_string();
         let kind = kind.as_str();
-        let repeated = hits[start.min(hits.len())..].iter().any(|h| {
-            h.field == field && h.kind == kind && h.indicator == indicator && h.value == value
-        });
+        let repeated = hits[start.min(hits.len())..]
+            .iter()
+            .any(|h| h.field == field && h.kind == kind && h.indicator == indicator);
         if repeated {
             return;
         }
+        let value = value.to_string();
         let id = tag::id(t);
         hits.push(IntelHit {
             indicator,

@@ -409,13 +409,47 @@ fn hits_per_event_are_capped() {
         max_hits_per_event: 3,
         ..MatcherSettings::default()
     });
-    b.add(&ind(IndicatorKind::Cidr, "10.0.0.0/8")).unwrap();
+    let addresses: Vec<String> = (0..50).map(|i| format!("192.0.2.{i}")).collect();
+    for address in &addresses {
+        b.add(&ind(IndicatorKind::Ipv4, address)).unwrap();
+    }
     let m = b.build();
-    let answers: Vec<(RecordType, String)> = (0..50)
-        .map(|i| (RecordType::A, format!("10.0.0.{i}")))
+    let answers: Vec<(RecordType, &str)> = addresses
+        .iter()
+        .map(|a| (RecordType::A, a.as_str()))
         .collect();
-    let answers: Vec<(RecordType, &str)> = answers.iter().map(|(t, d)| (*t, d.as_str())).collect();
     assert_eq!(hits(&m, &dns("x.example", &answers)).len(), 3);
+}
+
+#[test]
+fn one_hit_per_indicator_and_place() {
+    let m = matcher(
+        &[
+            ind(IndicatorKind::Cidr, "198.51.100.0/24"),
+            wide(IndicatorKind::Domain, "evil.example"),
+        ],
+        &[],
+    );
+    let answers = [
+        (RecordType::CNAME, "a.evil.example"),
+        (RecordType::CNAME, "b.evil.example"),
+        (RecordType::A, "198.51.100.7"),
+        (RecordType::A, "198.51.100.8"),
+    ];
+
+    let found = hits(&m, &dns("x.example", &answers));
+
+    let values: Vec<(&str, &str)> = found
+        .iter()
+        .map(|h| (h.indicator.as_str(), h.value.as_str()))
+        .collect();
+    assert_eq!(
+        values,
+        [
+            ("evil.example", "a.evil.example"),
+            ("198.51.100.0/24", "198.51.100.7")
+        ]
+    );
 }
 
 #[test]
