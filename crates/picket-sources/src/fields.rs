@@ -33,9 +33,14 @@ pub fn recorded_string(field: &str) -> Option<String> {
 /// Splits `text` around the first `byte`, an ASCII character. It does
 /// what `str::split_once` does with a `char`, which searches through a
 /// general pattern matcher; this is a plain byte search.
+///
+/// A byte outside ASCII is never a whole character of UTF-8 text, so it
+/// gives `None` rather than a split inside a character.
 #[inline]
 pub fn split_at_byte(text: &str, byte: u8) -> Option<(&str, &str)> {
-    debug_assert!(byte.is_ascii());
+    if !byte.is_ascii() {
+        return None;
+    }
     let i = memchr::memchr(byte, text.as_bytes())?;
     // An ASCII byte is a character boundary on both sides.
     Some((&text[..i], &text[i + 1..]))
@@ -602,6 +607,28 @@ mod tests {
         fn dotted_quad_reads_every_address(a: u32) {
             let text = Ipv4Addr::from(a).to_string();
             prop_assert_eq!(dotted_quad(text.as_bytes()), Some(Ipv4Addr::from(a)));
+        }
+    }
+
+    #[test]
+    fn split_at_byte_cases() {
+        assert_eq!(
+            split_at_byte("TCP_MISS/200", b'/'),
+            Some(("TCP_MISS", "200"))
+        );
+        assert_eq!(split_at_byte("a/b/c", b'/'), Some(("a", "b/c")));
+        assert_eq!(split_at_byte("/", b'/'), Some(("", "")));
+        assert_eq!(split_at_byte("é/ü", b'/'), Some(("é", "ü")));
+        assert_eq!(split_at_byte("TCP_MISS", b'/'), None);
+        assert_eq!(split_at_byte("", b'/'), None);
+    }
+
+    #[test]
+    fn split_at_byte_non_ascii_no_panic() {
+        // 0xC3 starts and 0xA9 ends the two bytes of "é": a split there
+        // would cut the character and panic.
+        for byte in [0xc3, 0xa9, 0x80, 0xff] {
+            assert_eq!(split_at_byte("café/x", byte), None, "{byte:#x}");
         }
     }
 
