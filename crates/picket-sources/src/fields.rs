@@ -59,8 +59,17 @@ pub fn opt_u64(field: &'static str, value: &str) -> Result<Option<u64>, RecordEr
 #[inline]
 pub fn parse_u64(text: &str) -> Option<u64> {
     let bytes = text.as_bytes();
-    if bytes.is_empty() || bytes.len() > 19 {
-        return text.parse().ok();
+    if bytes.is_empty() {
+        return None;
+    }
+    if bytes.len() > 19 {
+        // Leading zeros can make a long text fit. `str::parse` checks for
+        // overflow, but it would also accept a leading `+`.
+        return bytes
+            .iter()
+            .all(u8::is_ascii_digit)
+            .then(|| text.parse().ok())
+            .flatten();
     }
     let mut n = 0u64;
     for &b in bytes {
@@ -200,9 +209,7 @@ pub fn split_host_port(authority: &str) -> (&str, Option<u16>) {
     if let Some(rest) = authority.strip_prefix('[') {
         if let Some(close) = rest.find(']') {
             let host = &rest[..close];
-            let port = rest[close + 1..]
-                .strip_prefix(':')
-                .and_then(|p| p.parse().ok());
+            let port = rest[close + 1..].strip_prefix(':').and_then(port_number);
             return (host, port);
         }
         return (authority, None);
@@ -210,12 +217,18 @@ pub fn split_host_port(authority: &str) -> (&str, Option<u16>) {
     match authority.bytes().rposition(|b| b == b':') {
         // More than one colon and no brackets: a bare IPv6 address.
         Some(i) if authority.as_bytes()[..i].contains(&b':') => (authority, None),
-        Some(i) => match authority[i + 1..].parse::<u16>() {
-            Ok(port) => (&authority[..i], Some(port)),
-            Err(_) => (authority, None),
+        Some(i) => match port_number(&authority[i + 1..]) {
+            Some(port) => (&authority[..i], Some(port)),
+            None => (authority, None),
         },
         None => (authority, None),
     }
+}
+
+/// Parses a port of decimal digits only, at most 65535. `u16::from_str`
+/// would also accept a leading `+`.
+fn port_number(text: &str) -> Option<u16> {
+    parse_u64(text).and_then(|n| u16::try_from(n).ok())
 }
 
 /// Fills `url`, `scheme`, `host`, `port`, `path` and `query` of `event` from a
@@ -608,6 +621,27 @@ mod tests {
             let text = Ipv4Addr::from(a).to_string();
             prop_assert_eq!(dotted_quad(text.as_bytes()), Some(Ipv4Addr::from(a)));
         }
+    }
+
+    #[test]
+    fn ports_are_digits_only() {
+        assert_eq!(split_host_port("a.example:8080"), ("a.example", Some(8080)));
+        assert_eq!(split_host_port("a.example:+80"), ("a.example:+80", None));
+        assert_eq!(
+            split_host_port("a.example:65536"),
+            ("a.example:65536", None)
+        );
+        assert_eq!(split_host_port("[::1]:+80"), ("::1", None));
+        assert_eq!(split_host_port("[::1]:443"), ("::1", Some(443)));
+    }
+
+    #[test]
+    fn long_numbers_take_no_sign() {
+        assert_eq!(parse_u64("00000000001677971735"), Some(1_677_971_735));
+        assert_eq!(parse_u64("+0000000001677971735"), None);
+        assert_eq!(parse_u64("+1677971735"), None);
+        assert_eq!(parse_u64("99999999999999999999"), None);
+        assert_eq!(parse_u64(""), None);
     }
 
     #[test]
