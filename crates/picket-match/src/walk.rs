@@ -40,13 +40,13 @@ impl NameKey<'_> {
         self.first.hash[0]
     }
 
-    /// Reads the domain filter's word of every level in the first batch,
-    /// returning whether any may hold an entry; see `Matcher::warm`.
+    /// Starts loading the domain filter's word of every level in the first
+    /// batch; see `Matcher::warm`.
     #[inline]
-    pub(crate) fn warm(&self, matcher: &Matcher) -> bool {
-        self.first.hash[..self.first.len]
-            .iter()
-            .fold(false, |any, &h| any | matcher.domains.may_contain(h))
+    pub(crate) fn warm(&self, matcher: &Matcher) {
+        for &h in &self.first.hash[..self.first.len] {
+            matcher.domains.prefetch(h);
+        }
     }
 }
 
@@ -70,9 +70,9 @@ impl Matcher {
                     (norm, full, dots, suffixes)
                 }
             };
-        // The whole name's filter word is read now, so that its cache
-        // miss overlaps with hashing the parents.
-        std::hint::black_box(self.domains.may_contain(full));
+        // The whole name's filter word starts loading now, so that its
+        // cache miss overlaps with hashing the parents.
+        self.domains.prefetch(full);
         let first = self.levels(norm.as_bytes(), &suffixes, full, 0, dots + 1);
         Some(NameKey { norm, first })
     }
