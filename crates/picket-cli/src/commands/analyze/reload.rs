@@ -76,33 +76,66 @@ fn run(
     interval: Duration,
     stopped: &mpsc::Receiver<()>,
 ) {
-    let mut last = fingerprint(files, store).ok();
+    let mut state = ReloadState {
+        last: fingerprint(files, store).ok(),
+        problem: None,
+    };
     loop {
         match stopped.recv_timeout(interval) {
             Err(RecvTimeoutError::Timeout) => {}
             Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
         }
-        reload_if_changed(shared, files, store, &mut last);
+        reload_if_changed(shared, files, store, &mut state);
+    }
+}
+
+/// State the reload thread keeps from one check to the next.
+struct ReloadState {
+    /// Fingerprint of the intelligence the matcher in force was built from.
+    last: Option<Fingerprint>,
+    /// The failed check or rebuild last warned about. A problem that
+    /// persists is warned about once, not at every check.
+    problem: Option<String>,
+}
+
+impl ReloadState {
+    /// Warns about `problem` unless it is the one warned about last.
+    fn warn_once(&mut self, problem: String, message: &str) {
+        if self.problem.as_deref() != Some(problem.as_str()) {
+            warn!(error = %problem, "{message}");
+            self.problem = Some(problem);
+        }
+    }
+
+    /// Logs that the last problem warned about is gone.
+    fn clear_problem(&mut self) {
+        if self.problem.take().is_some() {
+            info!("intelligence readable again");
+        }
     }
 }
 
 /// Rebuilds the matcher and swaps it in when the fingerprint differs from
-/// `last`. Returns true when a new matcher was swapped in. A failed check or
-/// rebuild is logged and leaves the matcher in force.
+/// the last one. Returns true when a new matcher was swapped in. A failed
+/// check or rebuild is logged and leaves the matcher in force.
 fn reload_if_changed(
     shared: &SharedMatcher,
     files: &[PathBuf],
     store: Option<&Store>,
-    last: &mut Option<Fingerprint>,
+    state: &mut ReloadState,
 ) -> bool {
     let current = match fingerprint(files, store) {
         Ok(current) => current,
         Err(error) => {
-            warn!(error = %format!("{error:#}"), "cannot check the intelligence for changes; matching goes on with the indicators in force");
+            state.warn_once(
+                format!("{error:#}"),
+                "cannot check the intelligence for changes; matching goes on with the indicators in force until it is readable again",
+            );
             return false;
         }
     };
-    if last.as_ref() == Some(&current) {
+    if state.last.as_ref() == Some(&current) {
+        state.clear_problem();
         return false;
     }
 
@@ -110,13 +143,25 @@ fn reload_if_changed(
     match super::intel::build_matcher(files, store, &mut scratch) {
         Ok(matcher) => {
             let indicators = matcher.len();
-            shared.replace(matcher);
-            *last = Some(current);
+            let replaced = shared.replace(matcher);
+            state.last = Some(current);
+            state.clear_problem();
+            if indicators == 0 && !replaced.is_empty() {
+                // A file rewritten in place can be read empty or half
+                // written. The next check after the write rebuilds again.
+                warn!(
+                    before = replaced.len(),
+                    "the reloaded intelligence holds no indicator; if a file was being rewritten, write a temporary file and rename it over the old one"
+                );
+            }
             info!(indicators, "intelligence changed, matcher reloaded");
             true
         }
         Err(error) => {
-            warn!(error = %format!("{error:#}"), "intelligence reload failed; matching goes on with the indicators in force");
+            state.warn_once(
+                format!("{error:#}"),
+                "intelligence reload failed; matching goes on with the indicators in force until it succeeds",
+            );
             false
         }
     }
@@ -218,15 +263,15 @@ mod tests {
         let matcher =
             super::super::intel::build_matcher(&files, None, &mut RunSummary::new()).unwrap();
         let shared = SharedMatcher::new(matcher);
-        let mut last = fingerprint(&files, None).ok();
+        let mut state = state_of(&files);
 
-        assert!(!reload_if_changed(&shared, &files, None, &mut last));
+        assert!(!reload_if_changed(&shared, &files, None, &mut state));
         assert_eq!(hits(&shared), 0);
 
         std::fs::write(&feed, "good.example\nevil.example\n").unwrap();
-        assert!(reload_if_changed(&shared, &files, None, &mut last));
+        assert!(reload_if_changed(&shared, &files, None, &mut state));
         assert_eq!(hits(&shared), 1);
-        assert!(!reload_if_changed(&shared, &files, None, &mut last));
+        assert!(!reload_if_changed(&shared, &files, None, &mut state));
     }
 
     #[test]
@@ -238,11 +283,43 @@ mod tests {
         let matcher =
             super::super::intel::build_matcher(&files, None, &mut RunSummary::new()).unwrap();
         let shared = SharedMatcher::new(matcher);
-        let mut last = fingerprint(&files, None).ok();
+        let mut state = state_of(&files);
 
         std::fs::remove_file(&feed).unwrap();
-        assert!(!reload_if_changed(&shared, &files, None, &mut last));
+        assert!(!reload_if_changed(&shared, &files, None, &mut state));
         assert_eq!(hits(&shared), 1, "the indicators in force stay");
+    }
+
+    /// A file that stays missing is warned about once, not at every check,
+    /// and a file that comes back clears the warning.
+    #[test]
+    fn persistent_problem_warned_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let feed = dir.path().join("feed.txt");
+        std::fs::write(&feed, "evil.example\n").unwrap();
+        let files = vec![feed.clone()];
+        let matcher =
+            super::super::intel::build_matcher(&files, None, &mut RunSummary::new()).unwrap();
+        let shared = SharedMatcher::new(matcher);
+        let mut state = state_of(&files);
+
+        std::fs::remove_file(&feed).unwrap();
+        reload_if_changed(&shared, &files, None, &mut state);
+        let first = state.problem.clone();
+        assert!(first.as_deref().is_some_and(|p| p.contains("feed.txt")));
+        reload_if_changed(&shared, &files, None, &mut state);
+        assert_eq!(state.problem, first);
+
+        std::fs::write(&feed, "evil.example\nother.example\n").unwrap();
+        assert!(reload_if_changed(&shared, &files, None, &mut state));
+        assert_eq!(state.problem, None);
+    }
+
+    fn state_of(files: &[PathBuf]) -> ReloadState {
+        ReloadState {
+            last: fingerprint(files, None).ok(),
+            problem: None,
+        }
     }
 
     #[test]
