@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use tracing::info;
+use tracing::warn;
 
 use crate::StoreError;
 
@@ -173,7 +173,9 @@ fn lock_writer(path: &Path) -> Result<File, StoreError> {
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
-            info!(store = %path.display(), "another writer is using the store; waiting for it");
+            // At warn level, so that the default log level shows why the
+            // command does nothing until the other writer ends.
+            warn!(store = %path.display(), lock = %lock_path.display(), "the store is locked by another writer, such as a running `picket analyze`; waiting until it ends");
             file.lock().map_err(io_error)?;
         }
         Err(TryLockError::Error(source)) => return Err(io_error(source)),
