@@ -38,9 +38,16 @@ pub fn report_error(error: &anyhow::Error) {
     }
 }
 
+/// Suffixes of the files SQLite and the store's writer lock keep beside a
+/// store: its write-ahead log, shared-memory index, rollback journal and
+/// lock file.
+const STORE_SIDE_FILES: [&str; 4] = ["-wal", "-shm", "-journal", ".lock"];
+
 /// Rejects an output path (given with `flag`) that names a file the run
 /// reads, because creating the output would empty that file. Each file read
-/// comes with the words that name it in the error ("the store").
+/// comes with the words that name it in the error ("the store"). The files
+/// beside a store count as the store: emptying its write-ahead log loses
+/// transactions already committed.
 pub fn reject_output_over(flag: &str, output: &Path, read: &[(&Path, &str)]) -> anyhow::Result<()> {
     let Ok(output_path) = output.canonicalize() else {
         // A file that does not exist yet cannot be one of the files read.
@@ -52,6 +59,19 @@ pub fn reject_output_over(flag: &str, output: &Path, read: &[(&Path, &str)]) -> 
                 "{flag} {} is {what}; writing alerts there would erase it",
                 output.display()
             );
+        }
+        for suffix in STORE_SIDE_FILES {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            if Path::new(&side)
+                .canonicalize()
+                .is_ok_and(|p| p == output_path)
+            {
+                anyhow::bail!(
+                    "{flag} {} is a file kept beside {what}; writing alerts there would damage it",
+                    output.display()
+                );
+            }
         }
     }
     Ok(())
@@ -88,4 +108,28 @@ pub fn intel_alert(event: Event, hit: &IntelHit) -> Alert {
     );
     alert.indicators.push(hit.clone());
     alert
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_over_store_side_files_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("picket.sqlite");
+        let read = [(store.as_path(), "the store")];
+        for name in ["picket.sqlite", "picket.sqlite-wal", "picket.sqlite.lock"] {
+            std::fs::write(dir.path().join(name), b"").unwrap();
+        }
+
+        for name in ["picket.sqlite", "picket.sqlite-wal", "picket.sqlite.lock"] {
+            let output = dir.path().join(name);
+            let error = reject_output_over("--output", &output, &read).unwrap_err();
+            assert!(error.to_string().contains("the store"), "{error}");
+        }
+        let other = dir.path().join("alerts.jsonl");
+        std::fs::write(&other, b"").unwrap();
+        assert!(reject_output_over("--output", &other, &read).is_ok());
+    }
 }
