@@ -6,6 +6,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
+use std::path::Path;
 use std::process::Output;
 use std::sync::{Arc, Mutex};
 
@@ -360,4 +361,140 @@ fn pull_hunts_added_values() {
         "{}",
         stdout(&third)
     );
+}
+
+/// A download whose every record is rejected (an error page served with
+/// status 200) is a failed pull: the feed's values stay active through its
+/// grace period instead of being delisted.
+#[test]
+fn pull_of_unusable_download_keeps_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("picket.sqlite");
+    let feed = dir.path().join("feed.txt");
+    let rules = dir.path().join("lab.yaml");
+    std::fs::write(
+        &rules,
+        format!(
+            "provider: lab\nfeeds:\n  ips:\n    remote: {}\n    parser: plain\n    grace: 3d\n",
+            feed.display()
+        ),
+    )
+    .unwrap();
+    let rules = rules.to_str().unwrap();
+
+    std::fs::write(&feed, "192.0.2.1\n192.0.2.2\n").unwrap();
+    let first = picket(&store, "2025-01-01T00:00:00Z", &["pull", "--force", rules]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+
+    std::fs::write(&feed, "<html><body>Service unavailable</body></html>\n").unwrap();
+    let garbage = picket(&store, "2025-01-01T01:00:00Z", &["pull", "--force", rules]);
+    assert_eq!(garbage.status.code(), Some(2), "{}", stdout(&garbage));
+    assert!(
+        stdout(&garbage).contains("no usable record"),
+        "{}",
+        stdout(&garbage)
+    );
+    assert!(
+        stderr(&garbage).contains("<html><body>Service"),
+        "the rejection is shown: {}",
+        stderr(&garbage)
+    );
+    let alive = picket(&store, "2025-01-01T01:00:00Z", &["query", "192.0.2.2"]);
+    assert_eq!(alive.status.code(), Some(1), "{}", stdout(&alive));
+}
+
+/// `--hunt-output` is created before the pull: a path that cannot be
+/// written stops the run before the pull stores values that a later pull
+/// would not count as added, and a run that hunts nothing empties it.
+#[test]
+fn pull_hunt_output_created_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("picket.sqlite");
+    let log = dir.path().join("access.log");
+    std::fs::write(
+        &log,
+        "1709251232.277     63 10.1.77.7 TCP_MISS/200 43 GET http://c2.example.net/p.gif - HIER_DIRECT/198.51.100.23 image/gif\n",
+    )
+    .unwrap();
+    let analyzed = std::process::Command::new(env!("CARGO_BIN_EXE_picket"))
+        .args([
+            "analyze",
+            "--store",
+            store.to_str().unwrap(),
+            "--input-format",
+            "squid",
+        ])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(analyzed.status.code(), Some(0), "{}", stderr(&analyzed));
+
+    let feed = dir.path().join("feed.txt");
+    std::fs::write(&feed, "c2.example.net\n").unwrap();
+    let rules = dir.path().join("lab.yaml");
+    std::fs::write(
+        &rules,
+        format!(
+            "provider: lab\nfeeds:\n  names:\n    remote: {}\n    parser: plain\n",
+            feed.display()
+        ),
+    )
+    .unwrap();
+    let pull = |output: &Path| {
+        picket(
+            &store,
+            "2025-01-01T00:00:00Z",
+            &[
+                "pull",
+                "--force",
+                "--hunt",
+                "30d",
+                "--hunt-output",
+                output.to_str().unwrap(),
+                rules.to_str().unwrap(),
+            ],
+        )
+    };
+
+    let into_directory = pull(dir.path());
+    assert_eq!(into_directory.status.code(), Some(2));
+    assert!(
+        stdout(&into_directory).is_empty(),
+        "nothing pulled: {}",
+        stdout(&into_directory)
+    );
+
+    let alerts = dir.path().join("hunt.jsonl");
+    let hunted = pull(&alerts);
+    assert_eq!(hunted.status.code(), Some(1), "{}", stderr(&hunted));
+    let lines = read_lines(&alerts);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("c2.example.net"), "{lines:?}");
+
+    let again = pull(&alerts);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(
+        stdout(&again).contains("nothing to hunt"),
+        "{}",
+        stdout(&again)
+    );
+    assert!(
+        read_lines(&alerts).is_empty(),
+        "the last run's alerts are gone"
+    );
+
+    let wal = dir.path().join("picket.sqlite-wal");
+    std::fs::write(&wal, b"").unwrap();
+    let over_wal = pull(&wal);
+    assert_eq!(over_wal.status.code(), Some(2));
+    assert!(
+        stderr(&over_wal).contains("kept beside the store"),
+        "{}",
+        stderr(&over_wal)
+    );
+}
+
+fn read_lines(path: &Path) -> Vec<String> {
+    let file = std::fs::File::open(path).unwrap();
+    BufReader::new(file).lines().map(Result::unwrap).collect()
 }

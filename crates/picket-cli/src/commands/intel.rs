@@ -128,12 +128,19 @@ struct PullArgs {
     lifetimes: LifetimeArgs,
 }
 
-/// Reads the `--hunt` window, which must be longer than zero.
+/// Reads the `--hunt` window, which must be longer than zero and name its
+/// unit: a bare `7` would be seven seconds where days are more likely meant.
 fn parse_window(text: &str) -> Result<std::time::Duration, String> {
+    let trimmed = text.trim();
+    if !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "{text:?} has no unit: give a window such as 12h, 30d or 2w"
+        ));
+    }
     match picket_intel::rules::parse_duration(text) {
         Some(window) if !window.is_zero() => Ok(window),
         Some(_) => Err(format!(
-            "{text:?} is empty: give a window such as 12h, 30d or 2w"
+            "{text:?} is zero: give a window such as 12h, 30d or 2w"
         )),
         None => Err(format!("{text:?} is not a window such as 12h, 30d or 2w")),
     }
@@ -412,12 +419,7 @@ fn print_report(name: &str, counts: &UpsertCounts, report: &LoadReport, expired:
         report.rejections.len(),
         expired
     );
-    for rejection in report.rejections.iter().take(show) {
-        eprintln!("  rejected {rejection}");
-    }
-    if report.rejections.len() > show {
-        eprintln!("  ... {} more rejected", report.rejections.len() - show);
-    }
+    print_rejections(report, show);
     if let Some(declared) = report.declared_entries
         && declared != report.records
     {
@@ -425,6 +427,18 @@ fn print_report(name: &str, counts: &UpsertCounts, report: &LoadReport, expired:
             "  warning: the file declares {declared} entries, {} were read",
             report.records
         );
+    }
+}
+
+/// Prints the first `show` rejected records of a report on stderr and
+/// counts the rest.
+#[allow(clippy::print_stderr)]
+fn print_rejections(report: &LoadReport, show: usize) {
+    for rejection in report.rejections.iter().take(show) {
+        eprintln!("  rejected {rejection}");
+    }
+    if report.rejections.len() > show {
+        eprintln!("  ... {} more rejected", report.rejections.len() - show);
     }
 }
 
@@ -754,6 +768,14 @@ fn run_pull(store_path: &Path, args: &PullArgs, now: Timestamp) -> anyhow::Resul
         }
         super::reject_output_over("--hunt-output", output, &read)?;
     }
+    // Created before the pull: values a pull adds are not added again by
+    // the next one, so an output that fails after the pull would lose
+    // their hunt for good. A run that hunts nothing also leaves an empty
+    // file in place of the last run's alerts.
+    let mut hunt_output = match &args.hunt_output {
+        Some(path) => Some(create_hunt_output(path)?),
+        None => None,
+    };
     let store = open_writer(store_path)?;
     let mut failures = 0;
     let mut added = HashSet::new();
@@ -793,7 +815,10 @@ fn run_pull(store_path: &Path, args: &PullArgs, now: Timestamp) -> anyhow::Resul
     if let Some(window) = args.hunt {
         let mut ids: Vec<i64> = added.into_iter().collect();
         ids.sort_unstable();
-        new_alerts = hunt_added(&store, &ids, window, args.hunt_output.as_deref(), now)?;
+        new_alerts = hunt_added(&store, &ids, window, hunt_output.as_mut(), now)?;
+    }
+    if let Some(sink) = hunt_output.as_mut() {
+        sink.finish().context("cannot write the hunt's alerts")?;
     }
     Ok(if failures > 0 {
         ExitCode::from(2)
@@ -802,14 +827,25 @@ fn run_pull(store_path: &Path, args: &PullArgs, now: Timestamp) -> anyhow::Resul
     })
 }
 
+/// The `--hunt-output` file as a JSON Lines sink.
+type HuntOutput = JsonlSink<Box<dyn Write>>;
+
+/// Creates (or truncates) the `--hunt-output` file.
+fn create_hunt_output(path: &Path) -> anyhow::Result<HuntOutput> {
+    let file = std::fs::File::create(path)
+        .with_context(|| format!("cannot create the --hunt-output file {}", path.display()))?;
+    let writer: Box<dyn Write> = Box::new(BufWriter::new(file));
+    Ok(JsonlSink::new(path.display().to_string(), writer))
+}
+
 /// Hunts the active indicators among `ids` through the stored events of the
 /// last `window`, recording new alerts in the store and writing them to
-/// `output` when one is named. Returns the number of new alerts.
+/// `output` when one is given. Returns the number of new alerts.
 fn hunt_added(
     store: &Store,
     ids: &[i64],
     window: std::time::Duration,
-    output: Option<&Path>,
+    output: Option<&mut HuntOutput>,
     now: Timestamp,
 ) -> anyhow::Result<u64> {
     let conn = store.connection();
@@ -822,17 +858,8 @@ fn hunt_added(
         return Ok(0);
     }
 
-    let mut sink = match output {
-        Some(path) => {
-            let file = std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            let writer: Box<dyn Write> = Box::new(BufWriter::new(file));
-            Some(JsonlSink::new(path.display().to_string(), writer))
-        }
-        None => None,
-    };
     let mut ignore = |_: &picket_event::Alert| {};
-    let mut alerts = match sink.as_mut() {
+    let mut alerts = match output {
         Some(sink) => AlertOutput::Lines(sink),
         None => AlertOutput::Each(&mut ignore),
     };
@@ -843,9 +870,6 @@ fn hunt_added(
         window,
         &mut alerts,
     )?;
-    if let Some(sink) = sink.as_mut() {
-        sink.finish().context("cannot write the hunt's alerts")?;
-    }
 
     report_line(&format!(
         "hunt: values added by the pull: {}; days of events: {}; events in the window: {}; hits: {}; new alerts recorded: {}; already stored: {}",
@@ -929,6 +953,21 @@ fn pull_feed(
                     return Err(error.into());
                 }
             };
+            if counts.new + counts.updated + counts.unchanged == 0
+                && report.allow.is_empty()
+                && !report.rejections.is_empty()
+            {
+                // An error page or a changed format served with status 200
+                // would otherwise delist every value of the feed.
+                tx.rollback()?;
+                print_rejections(&report, args.show_rejections);
+                let reason = format!(
+                    "the download holds no usable record ({} rejected); check the feed's URL and parser",
+                    report.rejections.len()
+                );
+                fail_feed(store, &mut state, feed, now, &reason)?;
+                bail!(reason);
+            }
             for indicator in &report.allow {
                 let observable = picket_intel::Observable {
                     kind: indicator.kind,
@@ -1307,4 +1346,31 @@ fn run_expire(store_path: &Path, now: Timestamp) -> anyhow::Result<ExitCode> {
         counts.active_indicators, counts.expired_indicators, counts.expired_sightings
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hunt_window_needs_unit() {
+        assert_eq!(
+            parse_window("7d"),
+            Ok(std::time::Duration::from_secs(7 * 86_400))
+        );
+        assert_eq!(
+            parse_window("24h"),
+            Ok(std::time::Duration::from_secs(86_400))
+        );
+        assert!(parse_window("7").unwrap_err().contains("no unit"));
+        assert!(parse_window("0d").unwrap_err().contains("is zero"));
+        assert!(parse_window("").unwrap_err().contains("not a window"));
+        assert!(parse_window("-1d").unwrap_err().contains("not a window"));
+        assert!(parse_window("junk").unwrap_err().contains("not a window"));
+        assert!(
+            parse_window("99999999999999999999d")
+                .unwrap_err()
+                .contains("not a window")
+        );
+    }
 }
