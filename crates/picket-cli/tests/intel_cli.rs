@@ -498,3 +498,60 @@ fn read_lines(path: &Path) -> Vec<String> {
     let file = std::fs::File::open(path).unwrap();
     BufReader::new(file).lines().map(Result::unwrap).collect()
 }
+
+/// A stored day that cannot be read during `pull --hunt` is reported and
+/// makes the exit code 2, as `picket hunt` does, because its events were
+/// not hunted.
+#[test]
+fn pull_hunt_reports_unreadable_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("picket.sqlite");
+    let log = dir.path().join("access.log");
+    std::fs::write(
+        &log,
+        "1709251232.277     63 10.1.77.7 TCP_MISS/200 43 GET http://c2.example.net/p.gif - HIER_DIRECT/198.51.100.23 image/gif\n",
+    )
+    .unwrap();
+    let analyzed = std::process::Command::new(env!("CARGO_BIN_EXE_picket"))
+        .args([
+            "analyze",
+            "--store",
+            store.to_str().unwrap(),
+            "--input-format",
+            "squid",
+        ])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(analyzed.status.code(), Some(0), "{}", stderr(&analyzed));
+
+    // 1709251232 is in day 19783 since the Unix epoch.
+    let damaged = rusqlite::Connection::open(&store)
+        .unwrap()
+        .execute("UPDATE events_d19783 SET body = x'00'", [])
+        .unwrap();
+    assert_eq!(damaged, 1);
+
+    let feed = dir.path().join("feed.txt");
+    std::fs::write(&feed, "c2.example.net\n").unwrap();
+    let rules = dir.path().join("lab.yaml");
+    std::fs::write(
+        &rules,
+        format!(
+            "provider: lab\nfeeds:\n  names:\n    remote: {}\n    parser: plain\n",
+            feed.display()
+        ),
+    )
+    .unwrap();
+    let pulled = picket(
+        &store,
+        "2025-01-01T00:00:00Z",
+        &["pull", "--hunt", "30d", rules.to_str().unwrap()],
+    );
+    assert_eq!(pulled.status.code(), Some(2), "{}", stdout(&pulled));
+    assert!(
+        stdout(&pulled).contains("days that could not be read: 1"),
+        "{}",
+        stdout(&pulled)
+    );
+}

@@ -24,7 +24,7 @@ use picket_store::intel::{self as store_intel, FeedState, Filter, StoredIndicato
 use serde_json::json;
 use tracing::{info, warn};
 
-use super::hunt::AlertOutput;
+use super::hunt::{AlertOutput, HuntSummary};
 
 /// Version of the `query` JSON Lines records.
 const QUERY_SCHEMA_VERSION: u32 = 1;
@@ -811,19 +811,21 @@ fn run_pull(store_path: &Path, args: &PullArgs, now: Timestamp) -> anyhow::Resul
         }
     }
 
-    let mut new_alerts = 0;
+    let mut hunted = HuntSummary::default();
     if let Some(window) = args.hunt {
         let mut ids: Vec<i64> = added.into_iter().collect();
         ids.sort_unstable();
-        new_alerts = hunt_added(&store, &ids, window, hunt_output.as_mut(), now)?;
+        hunted = hunt_added(&store, &ids, window, hunt_output.as_mut(), now)?;
     }
     if let Some(sink) = hunt_output.as_mut() {
         sink.finish().context("cannot write the hunt's alerts")?;
     }
-    Ok(if failures > 0 {
+    // As `picket hunt` does: a stored day that could not be scanned makes
+    // the exit code 2, because its events were not hunted.
+    Ok(if failures > 0 || hunted.days_failed > 0 {
         ExitCode::from(2)
     } else {
-        super::exit_for_alerts(new_alerts)
+        super::exit_for_alerts(hunted.alerts_new)
     })
 }
 
@@ -840,14 +842,14 @@ fn create_hunt_output(path: &Path) -> anyhow::Result<HuntOutput> {
 
 /// Hunts the active indicators among `ids` through the stored events of the
 /// last `window`, recording new alerts in the store and writing them to
-/// `output` when one is given. Returns the number of new alerts.
+/// `output` when one is given. Returns the hunt's counts.
 fn hunt_added(
     store: &Store,
     ids: &[i64],
     window: std::time::Duration,
     output: Option<&mut HuntOutput>,
     now: Timestamp,
-) -> anyhow::Result<u64> {
+) -> anyhow::Result<HuntSummary> {
     let conn = store.connection();
     let whitelist =
         store_intel::load_whitelist(conn).context("cannot read the whitelist from the store")?;
@@ -855,7 +857,7 @@ fn hunt_added(
         .context("cannot read the added indicators")?;
     if indicators.is_empty() {
         report_line("hunt: the pull added no active indicator, nothing to hunt");
-        return Ok(0);
+        return Ok(HuntSummary::default());
     }
 
     let mut ignore = |_: &picket_event::Alert| {};
@@ -871,7 +873,7 @@ fn hunt_added(
         &mut alerts,
     )?;
 
-    report_line(&format!(
+    let mut line = format!(
         "hunt: values added by the pull: {}; days of events: {}; events in the window: {}; hits: {}; new alerts recorded: {}; already stored: {}",
         indicators.len(),
         summary.days,
@@ -879,8 +881,15 @@ fn hunt_added(
         summary.hits,
         summary.alerts_new,
         summary.alerts_known
-    ));
-    Ok(summary.alerts_new)
+    );
+    if summary.days_failed > 0 {
+        line.push_str(&format!(
+            "; days that could not be read: {}",
+            summary.days_failed
+        ));
+    }
+    report_line(&line);
+    Ok(summary)
 }
 
 /// Pulls one feed. An error means the feed failed (and was reported).
