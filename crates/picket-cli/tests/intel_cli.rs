@@ -410,24 +410,7 @@ fn pull_of_unusable_download_keeps_values() {
 fn pull_hunt_output_created_first() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("picket.sqlite");
-    let log = dir.path().join("access.log");
-    std::fs::write(
-        &log,
-        "1709251232.277     63 10.1.77.7 TCP_MISS/200 43 GET http://c2.example.net/p.gif - HIER_DIRECT/198.51.100.23 image/gif\n",
-    )
-    .unwrap();
-    let analyzed = std::process::Command::new(env!("CARGO_BIN_EXE_picket"))
-        .args([
-            "analyze",
-            "--store",
-            store.to_str().unwrap(),
-            "--input-format",
-            "squid",
-        ])
-        .arg(&log)
-        .output()
-        .unwrap();
-    assert_eq!(analyzed.status.code(), Some(0), "{}", stderr(&analyzed));
+    analyze_squid(&store, &dir.path().join("access.log"), C2_REQUEST);
 
     let feed = dir.path().join("feed.txt");
     std::fs::write(&feed, "c2.example.net\n").unwrap();
@@ -506,24 +489,7 @@ fn read_lines(path: &Path) -> Vec<String> {
 fn pull_hunt_reports_unreadable_day() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("picket.sqlite");
-    let log = dir.path().join("access.log");
-    std::fs::write(
-        &log,
-        "1709251232.277     63 10.1.77.7 TCP_MISS/200 43 GET http://c2.example.net/p.gif - HIER_DIRECT/198.51.100.23 image/gif\n",
-    )
-    .unwrap();
-    let analyzed = std::process::Command::new(env!("CARGO_BIN_EXE_picket"))
-        .args([
-            "analyze",
-            "--store",
-            store.to_str().unwrap(),
-            "--input-format",
-            "squid",
-        ])
-        .arg(&log)
-        .output()
-        .unwrap();
-    assert_eq!(analyzed.status.code(), Some(0), "{}", stderr(&analyzed));
+    analyze_squid(&store, &dir.path().join("access.log"), C2_REQUEST);
 
     // 1709251232 is in day 19783 since the Unix epoch.
     let damaged = rusqlite::Connection::open(&store)
@@ -553,5 +519,75 @@ fn pull_hunt_reports_unreadable_day() {
         stdout(&pulled).contains("days that could not be read: 1"),
         "{}",
         stdout(&pulled)
+    );
+}
+
+/// A Squid log line of a request to `c2.example.net` on 2024-03-01, day
+/// 19783 since the Unix epoch.
+const C2_REQUEST: &str = "1709251232.277     63 10.1.77.7 TCP_MISS/200 43 GET http://c2.example.net/p.gif - HIER_DIRECT/198.51.100.23 image/gif\n";
+
+/// Writes `lines` as a Squid log at `log` and analyzes it into `store`.
+fn analyze_squid(store: &Path, log: &Path, lines: &str) {
+    std::fs::write(log, lines).unwrap();
+    let analyzed = std::process::Command::new(env!("CARGO_BIN_EXE_picket"))
+        .args(["analyze", "--input-format", "squid", "--store"])
+        .arg(store)
+        .arg(log)
+        .output()
+        .unwrap();
+    assert_eq!(analyzed.status.code(), Some(0), "{}", stderr(&analyzed));
+}
+
+/// A value a feed lists again after it delisted it is hunted again: events
+/// stored while it was delisted were matched by no live indicator.
+#[test]
+fn pull_hunts_relisted_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("picket.sqlite");
+    analyze_squid(&store, &dir.path().join("first.log"), C2_REQUEST);
+    let feed = dir.path().join("feed.txt");
+    let rules = dir.path().join("lab.yaml");
+    std::fs::write(
+        &rules,
+        format!(
+            "provider: lab\nfeeds:\n  names:\n    remote: {}\n    parser: plain\n",
+            feed.display()
+        ),
+    )
+    .unwrap();
+    let pull = |now: &str| {
+        picket(
+            &store,
+            now,
+            &["pull", "--force", "--hunt", "30d", rules.to_str().unwrap()],
+        )
+    };
+
+    std::fs::write(&feed, "c2.example.net\n").unwrap();
+    let listed = pull("2025-01-01T00:00:00Z");
+    assert_eq!(listed.status.code(), Some(1), "{}", stdout(&listed));
+
+    std::fs::write(&feed, "other.example.org\n").unwrap();
+    let delisted = pull("2025-01-02T00:00:00Z");
+    assert!(
+        stdout(&delisted).contains("expired 1"),
+        "{}",
+        stdout(&delisted)
+    );
+    let later = C2_REQUEST.replace("1709251232.277", "1709251300.000");
+    analyze_squid(&store, &dir.path().join("second.log"), &later);
+
+    std::fs::write(&feed, "other.example.org\nc2.example.net\n").unwrap();
+    let relisted = pull("2025-01-03T00:00:00Z");
+    assert_eq!(relisted.status.code(), Some(1), "{}", stdout(&relisted));
+    assert!(
+        stdout(&relisted).contains("values added by the pull: 1;"),
+        "{}",
+        stdout(&relisted)
+    );
+    assert!(
+        stdout(&relisted).contains("new alerts recorded: 1; already stored: 1"),
+        "{}",
+        stdout(&relisted)
     );
 }

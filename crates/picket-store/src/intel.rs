@@ -1076,20 +1076,22 @@ pub fn active(
     Ok((out, whitelisted))
 }
 
-/// Returns the ids of the indicators that a feed has a sighting of, expired
-/// or not. Taken before and after a pull, the difference is what the pull
-/// added.
+/// Returns the ids of the indicators that a feed has a sighting of active
+/// at `now`. Taken before and after a pull, the difference is what the
+/// pull added, including values it lists again after they were delisted or
+/// expired.
 pub fn feed_indicator_ids(
     conn: &Connection,
     provider: &str,
     feed: &str,
+    now: Timestamp,
 ) -> rusqlite::Result<HashSet<i64>> {
     let mut stmt = conn.prepare(
         "SELECT s.indicator_id FROM intel_sightings s JOIN intel_sources src ON src.id = s.source_id
-         WHERE src.provider = ?1 AND src.feed = ?2",
+         WHERE src.provider = ?1 AND src.feed = ?2 AND s.expires_at > ?3",
     )?;
     let ids = stmt
-        .query_map(params![provider, feed], |r| r.get(0))?
+        .query_map(params![provider, feed, now.as_nanos()], |r| r.get(0))?
         .collect::<rusqlite::Result<HashSet<i64>>>()?;
     Ok(ids)
 }

@@ -790,6 +790,7 @@ fn run_pull(store_path: &Path, args: &PullArgs, now: Timestamp) -> anyhow::Resul
                     store.connection(),
                     feed.provider(),
                     &feed.name,
+                    now,
                 )?),
                 None => None,
             };
@@ -805,6 +806,7 @@ fn run_pull(store_path: &Path, args: &PullArgs, now: Timestamp) -> anyhow::Resul
                     store.connection(),
                     feed.provider(),
                     &feed.name,
+                    now,
                 )?;
                 added.extend(after.difference(&before));
             }
