@@ -1,7 +1,7 @@
 //! End-to-end runs of `picket analyze` as a user runs it.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test stops at the first unexpected value
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -568,6 +568,62 @@ fn hunt_finds_stored_hits_once() {
 
 /// `--reload-intel` leaves a batch run's alerts as they are, and a zero
 /// interval is rejected before anything is read.
+/// Events read from standard input are committed while the run goes on,
+/// so a followed log whose run ends with a signal keeps what was read
+/// before the batch in progress.
+#[test]
+fn standard_input_committed_while_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("picket.sqlite");
+    let feed = dir.path().join("feed.txt");
+    std::fs::write(&feed, "c2.example.net\n").unwrap();
+    let mut child = picket()
+        .args(["analyze", "--format", "jsonl", "--input-format", "squid"])
+        .arg("--store")
+        .arg(&store)
+        .arg("--intel")
+        .arg(&feed)
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut alerts = BufReader::new(child.stdout.take().unwrap()).lines();
+    // One batch of the reading thread is 1,024 lines. The first line of
+    // each hits the intel file, so its alert shows the batch was processed.
+    let mut send_batch = |first: u64| {
+        let mut lines = squid_line(first, "10.0.0.1", "http://c2.example.net/");
+        for i in 1..1024 {
+            lines.push_str(&squid_line(first + i, "10.0.0.2", "http://a.example/"));
+        }
+        stdin.write_all(lines.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    };
+
+    send_batch(1_344_941_160);
+    assert!(alerts.next().unwrap().unwrap().contains("c2.example.net"));
+    // Longer than the commit interval of standard input, 1 second.
+    std::thread::sleep(std::time::Duration::from_millis(1_200));
+    send_batch(1_344_943_000);
+    assert!(alerts.next().unwrap().unwrap().contains("c2.example.net"));
+    // The third batch is processed only after the second was committed.
+    send_batch(1_344_945_000);
+    assert!(alerts.next().unwrap().unwrap().contains("c2.example.net"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let conn = rusqlite::Connection::open(&store).unwrap();
+    let events: i64 = conn
+        .query_row("SELECT coalesce(sum(events), 0) FROM days", [], |r| r.get(0))
+        .unwrap();
+    assert!(events >= 2 * 1024, "{events} events stored");
+    let stored_alerts: i64 = conn
+        .query_row("SELECT count(*) FROM alerts", [], |r| r.get(0))
+        .unwrap();
+    assert!(stored_alerts >= 2, "{stored_alerts} alerts stored");
+}
+
 #[test]
 fn reload_intel_keeps_batch_results() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,7 @@
 //! Opening each input (log or capture) and feeding its events through the pipeline.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use picket_decode::DecodeConfig;
@@ -15,6 +16,14 @@ use super::Args;
 use super::pipeline::Pipeline;
 use super::progress::Progress;
 use super::readahead::read_ahead;
+
+/// Time after which events read from standard input are committed to the
+/// store, checked after each batch. A log followed on standard input
+/// usually ends with a signal, which loses the open transaction, and the
+/// store's own batch of 50,000 events can take hours to fill on a live log.
+/// A signal then loses the batch being read and the batches matched within
+/// this time after the last commit.
+const STDIN_COMMIT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Input settings from the command line.
 pub struct InputOptions {
@@ -107,6 +116,8 @@ pub fn analyze_one(
     let total = std::fs::metadata(path).ok().map(|m| m.len());
     let progress = Progress::start(show_progress, &summary.path, total);
     let mut end_offset = skip_before;
+    let is_stdin = path == Path::new("-");
+    let mut last_commit = Instant::now();
 
     let stats = read_ahead(reader, |batch| {
         // By reference: an event is several hundred bytes, and moving it
@@ -136,6 +147,10 @@ pub fn analyze_one(
             }
             end_offset = end_offset.max(offset + 1);
             pipeline.process(event, !stored_before)?;
+        }
+        if is_stdin && last_commit.elapsed() >= STDIN_COMMIT_INTERVAL {
+            pipeline.commit()?;
+            last_commit = Instant::now();
         }
         progress.set_position(batch.bytes_read);
         Ok(())
