@@ -470,6 +470,25 @@ fn output_over_an_input_is_rejected() {
         std::fs::metadata(&store).unwrap().len() > 0,
         "the store is untouched"
     );
+
+    let intel = dir.path().join("intel.txt");
+    std::fs::write(&intel, "10.20.52.16\n").unwrap();
+    let output = run(&[
+        "analyze",
+        "--no-store",
+        "--intel",
+        intel.to_str().unwrap(),
+        "--output",
+        intel.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is an intel file"));
+    assert_eq!(
+        std::fs::metadata(&intel).unwrap().len(),
+        12,
+        "the intel file is untouched"
+    );
 }
 
 #[test]
@@ -615,7 +634,9 @@ fn standard_input_committed_while_running() {
 
     let conn = rusqlite::Connection::open(&store).unwrap();
     let events: i64 = conn
-        .query_row("SELECT coalesce(sum(events), 0) FROM days", [], |r| r.get(0))
+        .query_row("SELECT coalesce(sum(events), 0) FROM days", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert!(events >= 2 * 1024, "{events} events stored");
     let stored_alerts: i64 = conn

@@ -466,6 +466,15 @@ fn pull_hunt_output_created_first() {
         "the last run's alerts are gone"
     );
 
+    let over_feed = pull(&feed);
+    assert_eq!(over_feed.status.code(), Some(2));
+    assert!(
+        stderr(&over_feed).contains("a feed's local file"),
+        "{}",
+        stderr(&over_feed)
+    );
+    assert_eq!(read_lines(&feed), ["c2.example.net"]);
+
     let wal = dir.path().join("picket.sqlite-wal");
     std::fs::write(&wal, b"").unwrap();
     let over_wal = pull(&wal);

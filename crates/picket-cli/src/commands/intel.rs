@@ -766,6 +766,12 @@ fn run_pull(store_path: &Path, args: &PullArgs, now: Timestamp) -> anyhow::Resul
         for path in &args.rules {
             read.push((path.as_path(), "a rule file"));
         }
+        // Loading a rule file made its local remotes absolute.
+        for feed in rule_files.iter().flat_map(|file| &file.feeds) {
+            if !feed.remote.contains("://") {
+                read.push((Path::new(&feed.remote), "a feed's local file"));
+            }
+        }
         super::reject_output_over("--hunt-output", output, &read)?;
     }
     // Created before the pull: values a pull adds are not added again by

@@ -173,6 +173,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if !args.no_store {
             read.push((args.store.as_path(), "the store"));
         }
+        for path in &args.intel {
+            read.push((path.as_path(), "an intel file"));
+        }
         super::reject_output_over("--output", output, &read)?;
     }
     if let Some(path) = &args.output {
