@@ -139,6 +139,10 @@ fn reload_if_changed(
         return false;
     }
 
+    let files_changed = state
+        .last
+        .as_ref()
+        .is_none_or(|last| last.files != current.files);
     let mut scratch = RunSummary::new();
     match super::intel::build_matcher(files, store, &mut scratch) {
         Ok(matcher) => {
@@ -146,7 +150,9 @@ fn reload_if_changed(
             let replaced = shared.replace(matcher);
             state.last = Some(current);
             state.clear_problem();
-            if indicators == 0 && !replaced.is_empty() {
+            // Expiry of the store's last indicators also empties the
+            // matcher, but there is no file to blame then.
+            if indicators == 0 && !replaced.is_empty() && files_changed {
                 // A file rewritten in place can be read empty or half
                 // written. The next check after the write rebuilds again.
                 warn!(
@@ -313,6 +319,63 @@ mod tests {
         std::fs::write(&feed, "evil.example\nother.example\n").unwrap();
         assert!(reload_if_changed(&shared, &files, None, &mut state));
         assert_eq!(state.problem, None);
+    }
+
+    /// Runs `check` and returns what it logged.
+    fn logged(check: impl FnOnce()) -> String {
+        let buffer = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = Arc::clone(&buffer);
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || LogBuffer(Arc::clone(&sink)))
+            .finish();
+        tracing::subscriber::with_default(subscriber, check);
+        let bytes = buffer.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for LogBuffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// An intel file read empty warns, because it may be half written. The
+    /// store's last indicators expiring empties the matcher without it.
+    #[test]
+    fn emptied_file_warns_but_expiry_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let feed = dir.path().join("feed.txt");
+        std::fs::write(&feed, "evil.example\n").unwrap();
+        let files = vec![feed.clone()];
+        let full = || super::super::intel::build_matcher(&files, None, &mut RunSummary::new());
+        let shared = SharedMatcher::new(full().unwrap());
+        let mut state = state_of(&files);
+
+        std::fs::write(&feed, "").unwrap();
+        let log = logged(|| assert!(reload_if_changed(&shared, &files, None, &mut state)));
+        assert_eq!(hits(&shared), 0);
+        assert!(log.contains("holds no indicator"), "{log}");
+
+        // The matcher in force contains indicators from the store,
+        // and only the store's part of the fingerprint changed.
+        std::fs::write(&feed, "evil.example\n").unwrap();
+        shared.replace(full().unwrap());
+        std::fs::write(&feed, "").unwrap();
+        state.last = Some(Fingerprint {
+            files: fingerprint(&files, None).unwrap().files,
+            store: Some([1.0; 7]),
+        });
+        let log = logged(|| assert!(reload_if_changed(&shared, &files, None, &mut state)));
+        assert_eq!(hits(&shared), 0);
+        assert!(!log.contains("holds no indicator"), "{log}");
     }
 
     fn state_of(files: &[PathBuf]) -> ReloadState {
