@@ -80,4 +80,13 @@ pub trait EventReader: Iterator<Item = Result<crate::Event, Rejection>> + Send {
         let item = self.next()?;
         Some(item.map(|next| *event = next))
     }
+
+    /// Tells whether the next call can return without reading more input:
+    /// a record is ready or the input has ended. A caller that collects
+    /// records in batches hands over what it has when this is false, so
+    /// that a log followed as it grows is not held back until a batch
+    /// fills. The default, `true`, suits readers that cannot tell.
+    fn has_buffered_record(&self) -> bool {
+        true
+    }
 }

@@ -128,6 +128,9 @@ pub struct LineSource {
     /// Number of the next line.
     line: u64,
     max_line_len: usize,
+    /// Index just past the last newline in `buf[..end]`, or 0: lines
+    /// starting before it are complete.
+    complete_until: usize,
     eof: bool,
     failed: bool,
 }
@@ -147,9 +150,16 @@ impl LineSource {
             offset: 0,
             line: 1,
             max_line_len,
+            complete_until: 0,
             eof: false,
             failed: false,
         }
+    }
+
+    /// Tells whether [`LineSource::next_line`] can return without reading:
+    /// a whole line is buffered, or the input has ended or failed.
+    pub fn has_complete_line(&self) -> bool {
+        self.eof || self.failed || self.complete_until > self.start
     }
 
     /// Bytes consumed so far (complete lines and dropped long lines).
@@ -233,6 +243,7 @@ impl LineSource {
             len += window.len() as u64;
             self.start = 0;
             self.end = 0;
+            self.complete_until = 0;
             if self.eof {
                 self.offset += len;
                 self.line += 1;
@@ -264,6 +275,7 @@ impl LineSource {
         if self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
+            self.complete_until = self.complete_until.saturating_sub(self.start);
             self.start = 0;
         }
         if self.buf.len() - self.end < BLOCK / 2 {
@@ -277,6 +289,10 @@ impl LineSource {
                     return Ok(());
                 }
                 Ok(n) => {
+                    let read = &self.buf[self.end..self.end + n];
+                    if let Some(i) = memchr::memrchr(b'\n', read) {
+                        self.complete_until = self.end + i + 1;
+                    }
                     self.end += n;
                     return Ok(());
                 }
@@ -308,6 +324,26 @@ mod tests {
             });
         }
         out
+    }
+
+    #[test]
+    fn complete_line_known_before_reading() {
+        let chunks = [b"a\nb\nc".to_vec(), b"d\ne".to_vec()];
+        let chained = io::Cursor::new(chunks[0].clone()).chain(io::Cursor::new(chunks[1].clone()));
+        let mut src = LineSource::new(Box::new(chained), 64);
+        assert!(!src.has_complete_line());
+
+        let mut lines = Vec::new();
+        while let Some(RawLine::Line { bytes, .. }) = src.next_line() {
+            lines.push(String::from_utf8_lossy(bytes).into_owned());
+            if lines.len() == 2 {
+                // `c` has no newline yet: the next line needs a read.
+                assert!(!src.has_complete_line());
+            }
+        }
+
+        assert_eq!(lines, ["a", "b", "cd", "e"]);
+        assert!(src.has_complete_line());
     }
 
     #[test]

@@ -164,28 +164,32 @@ fn open_stream(
     path: &Path,
     options: &OpenOptions,
 ) -> Result<Box<dyn EventReader>, SourceError> {
+    // A named format needs no head: reading one would wait for 64 KiB of
+    // a log followed on standard input before the first event.
+    if let Some(format) = options.format {
+        let lines = LineSource::new(read, options.config.max_line_len);
+        return Ok(reader_for(format, lines, name, &options.config));
+    }
+
     let (head, rest) = peek_head(read, input::HEAD_LEN).map_err(|source| SourceError::Io {
         path: path.to_owned(),
         source,
     })?;
-    let format = match options.format {
-        Some(format) => format,
-        None => match kind_of(&head) {
-            InputKind::Log(format) => format,
-            InputKind::Capture => {
-                return Err(SourceError::Capture {
-                    path: path.to_owned(),
-                });
-            }
-            InputKind::Unknown => {
-                let first_line =
-                    String::from_utf8_lossy(head.split(|b| *b == b'\n').next().unwrap_or(&[]));
-                return Err(SourceError::UnknownFormat {
-                    path: path.to_owned(),
-                    first_line: error::excerpt(first_line.trim_end()),
-                });
-            }
-        },
+    let format = match kind_of(&head) {
+        InputKind::Log(format) => format,
+        InputKind::Capture => {
+            return Err(SourceError::Capture {
+                path: path.to_owned(),
+            });
+        }
+        InputKind::Unknown => {
+            let first_line =
+                String::from_utf8_lossy(head.split(|b| *b == b'\n').next().unwrap_or(&[]));
+            return Err(SourceError::UnknownFormat {
+                path: path.to_owned(),
+                first_line: error::excerpt(first_line.trim_end()),
+            });
+        }
     };
     let lines = LineSource::new(unpeek(head, rest), options.config.max_line_len);
     Ok(reader_for(format, lines, name, &options.config))

@@ -311,6 +311,10 @@ impl<P: LineParser> EventReader for LogReader<P> {
         self.parser.format_name()
     }
 
+    fn has_buffered_record(&self) -> bool {
+        !self.queue.is_empty() || self.done || self.lines.has_complete_line()
+    }
+
     fn next_into(&mut self, event: &mut Event) -> Option<Result<(), Rejection>> {
         let item = match self.queue.pop_front() {
             Some(item) => item.map(|next| *event = next),

@@ -18,11 +18,12 @@ use super::progress::Progress;
 use super::readahead::read_ahead;
 
 /// Time after which events read from standard input are committed to the
-/// store, checked after each batch. A log followed on standard input
-/// usually ends with a signal, which loses the open transaction, and the
-/// store's own batch of 50,000 events can take hours to fill on a live log.
-/// A signal then loses the batch being read and the batches matched within
-/// this time after the last commit.
+/// store: after a batch matched this long after the last commit, or once
+/// no batch came for this long. A log followed on standard input usually
+/// ends with a signal, which loses the open transaction, and the store's
+/// own batch of 50,000 events can take hours to fill on a live log. A
+/// signal then loses the line being read and what was matched within this
+/// time before it.
 const STDIN_COMMIT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Input settings from the command line.
@@ -118,8 +119,21 @@ pub fn analyze_one(
     let mut end_offset = skip_before;
     let is_stdin = path == Path::new("-");
     let mut last_commit = Instant::now();
+    let mut uncommitted = false;
 
-    let stats = read_ahead(reader, |batch| {
+    let idle_after = is_stdin.then_some(STDIN_COMMIT_INTERVAL);
+    let stats = read_ahead(reader, idle_after, |batch| {
+        let Some(batch) = batch else {
+            // A quiet followed log: commit what was matched since the last
+            // commit.
+            if uncommitted {
+                pipeline.commit()?;
+                last_commit = Instant::now();
+                uncommitted = false;
+            }
+            return Ok(());
+        };
+
         // By reference: an event is several hundred bytes, and moving it
         // out of the batch would copy it once more.
         for (i, record) in batch.records.iter().enumerate() {
@@ -148,9 +162,11 @@ pub fn analyze_one(
             end_offset = end_offset.max(offset + 1);
             pipeline.process(event, !stored_before)?;
         }
+        uncommitted = true;
         if is_stdin && last_commit.elapsed() >= STDIN_COMMIT_INTERVAL {
             pipeline.commit()?;
             last_commit = Instant::now();
+            uncommitted = false;
         }
         progress.set_position(batch.bytes_read);
         Ok(())

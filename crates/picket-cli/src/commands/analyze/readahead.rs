@@ -1,7 +1,8 @@
 //! Reading an input on a thread of its own, so that parsing overlaps
 //! matching, detection and storing on the calling thread.
 
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{RecvTimeoutError, sync_channel};
+use std::time::Duration;
 
 use picket_event::{Event, EventReader, Rejection, SourceStats};
 
@@ -21,15 +22,18 @@ pub struct Batch {
 }
 
 /// Reads `reader` on a scoped thread and calls `consume` with every batch in
-/// input order. Returns the reader's final counts, or the first error of
-/// `consume`, which also stops the reading thread.
+/// input order. With `idle_after`, `consume` is also called with `None`
+/// each time no batch came for that long, so that a caller following a
+/// quiet input can commit what it has. Returns the reader's final counts,
+/// or the first error of `consume`, which also stops the reading thread.
 ///
 /// Batches go back to the reading thread once consumed, and their events
 /// are refilled in place (`EventReader::next_into`): a reader that reuses
 /// an event's string buffers then allocates nothing per record.
 pub fn read_ahead(
     reader: Box<dyn EventReader>,
-    mut consume: impl FnMut(&Batch) -> anyhow::Result<()>,
+    idle_after: Option<Duration>,
+    mut consume: impl FnMut(Option<&Batch>) -> anyhow::Result<()>,
 ) -> anyhow::Result<SourceStats> {
     let (sender, receiver) = sync_channel::<Batch>(BATCHES_IN_FLIGHT);
     let (recycle, recycled) = sync_channel::<Vec<Result<Event, Rejection>>>(BATCHES_IN_FLIGHT + 1);
@@ -39,7 +43,7 @@ pub fn read_ahead(
             let mut reader = reader;
             loop {
                 let mut records = recycled.try_recv().unwrap_or_default();
-                let last = refill(reader.as_mut(), &mut records) < BATCH_RECORDS;
+                let last = refill(reader.as_mut(), &mut records);
                 let batch = Batch {
                     records,
                     bytes_read: reader.stats().bytes,
@@ -53,13 +57,26 @@ pub fn read_ahead(
         });
 
         let mut outcome = Ok(());
-        for batch in receiver.iter() {
-            if let Err(error) = consume(&batch) {
+        loop {
+            let batch = match idle_after {
+                Some(wait) => match receiver.recv_timeout(wait) {
+                    Ok(batch) => Some(batch),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => break,
+                },
+                None => match receiver.recv() {
+                    Ok(batch) => Some(batch),
+                    Err(_) => break,
+                },
+            };
+            if let Err(error) = consume(batch.as_ref()) {
                 outcome = Err(error);
                 break;
             }
             // The reader may have stopped; a batch it will not take is dropped.
-            let _ = recycle.try_send(batch.records);
+            if let Some(batch) = batch {
+                let _ = recycle.try_send(batch.records);
+            }
         }
         drop(receiver);
 
@@ -71,10 +88,16 @@ pub fn read_ahead(
 }
 
 /// Reads up to [`BATCH_RECORDS`] records into `records`, refilling the
-/// events already there, and returns how many were read.
-fn refill(reader: &mut dyn EventReader, records: &mut Vec<Result<Event, Rejection>>) -> usize {
+/// events already there, and returns whether the input ended. A batch is
+/// handed over early when the next record would wait for input, so that a
+/// log followed as it grows is matched as its lines arrive.
+fn refill(reader: &mut dyn EventReader, records: &mut Vec<Result<Event, Rejection>>) -> bool {
     let mut filled = 0;
+    let mut ended = false;
     while filled < BATCH_RECORDS {
+        if filled > 0 && !reader.has_buffered_record() {
+            break;
+        }
         let read = match records.get_mut(filled) {
             Some(Ok(event)) => match reader.next_into(event) {
                 Some(Ok(())) => true,
@@ -100,12 +123,13 @@ fn refill(reader: &mut dyn EventReader, records: &mut Vec<Result<Event, Rejectio
             },
         };
         if !read {
+            ended = true;
             break;
         }
         filled += 1;
     }
     records.truncate(filled);
-    filled
+    ended
 }
 
 #[cfg(test)]
@@ -156,8 +180,9 @@ mod tests {
         let mut seen = Vec::new();
         let stats = read_ahead(
             picket_sources::open(log.path(), &options).unwrap(),
+            None,
             |batch| {
-                seen.extend(batch.records.iter().map(describe));
+                seen.extend(batch.unwrap().records.iter().map(describe));
                 Ok(())
             },
         )
@@ -167,5 +192,68 @@ mod tests {
         assert_eq!(seen, plain);
         assert_eq!(stats.records, plain.len() as u64);
         assert_eq!(stats.rejected, 11);
+    }
+
+    /// Serves one chunk of bytes per read, as a pipe does when a followed
+    /// log grows, and counts the reads.
+    struct Chunks {
+        chunks: std::collections::VecDeque<Vec<u8>>,
+        reads: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl std::io::Read for Chunks {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let Some(mut chunk) = self.chunks.pop_front() else {
+                return Ok(0);
+            };
+            let n = chunk.len().min(buf.len());
+            buf[..n].copy_from_slice(&chunk[..n]);
+            if n < chunk.len() {
+                self.chunks.push_front(chunk.split_off(n));
+            }
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn batch_handed_over_before_waiting() {
+        let line = |i: usize| {
+            format!(
+                "1700000000.{i:03} 12 10.0.0.1 TCP_MISS/200 512 GET http://h{i}.example/ - HIER_DIRECT/192.0.2.1 text/html\n"
+            )
+        };
+        let first: String = (0..3).map(line).collect();
+        let second: String = (3..5).map(line).collect();
+        let reads = std::sync::Arc::default();
+        let input = Chunks {
+            chunks: [first.into_bytes(), second.into_bytes()].into(),
+            reads: std::sync::Arc::clone(&reads),
+        };
+        let options = picket_sources::OpenOptions {
+            format: Some(picket_sources::Format::Squid),
+            ..picket_sources::OpenOptions::default()
+        };
+        let mut reader = picket_sources::open_reader(Box::new(input), "-", &options).unwrap();
+        let reads_before = reads.load(std::sync::atomic::Ordering::SeqCst);
+
+        let mut records = Vec::new();
+        let ended = refill(reader.as_mut(), &mut records);
+
+        // The three lines of the first chunk, without a read that would
+        // wait for the second.
+        assert_eq!(records.len(), 3);
+        assert!(!ended);
+        assert_eq!(
+            reads.load(std::sync::atomic::Ordering::SeqCst),
+            reads_before + 1
+        );
+
+        let ended = refill(reader.as_mut(), &mut records);
+        assert_eq!(records.len(), 2);
+        assert!(!ended);
+        let ended = refill(reader.as_mut(), &mut records);
+        assert!(records.is_empty());
+        assert!(ended);
     }
 }
