@@ -675,6 +675,8 @@ fn reload_intel_keeps_batch_results() {
 
     let zero = analyze(&["--reload-intel", "0"]);
     assert_eq!(zero.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&zero.stderr);
+    assert!(message.contains("at least 1 second"), "{message}");
 }
 
 #[test]

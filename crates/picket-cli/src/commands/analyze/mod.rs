@@ -123,8 +123,17 @@ pub struct Args {
     /// a rebuilt matcher when it changed, for a log followed on standard
     /// input. Each check reads the store's intelligence tables whole, so on
     /// a store of millions of indicators keep it at a minute or more.
-    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECS", value_parser = parse_reload_interval)]
     pub reload_intel: Option<u64>,
+}
+
+/// Parses `--reload-intel`: whole seconds, at least one.
+fn parse_reload_interval(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(0) => Err("the interval must be at least 1 second".to_owned()),
+        Ok(secs) => Ok(secs),
+        Err(_) => Err(format!("{text:?} is not a whole number of seconds")),
+    }
 }
 
 /// Runs the analysis and returns 1 when it raised alerts, 0 when not.
