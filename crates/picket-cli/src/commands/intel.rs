@@ -1038,7 +1038,7 @@ fn fail_feed(
                     store_intel::extend_feed(&tx, &state.provider, &state.feed, last, until)?;
                 warn!(feed = %name, %reason, grace_until = %until, kept, "FEED DOWN: keeping its last indicators alive until the grace period ends");
                 report_line(&format!(
-                    "{name}: FAILED ({reason}); keeping {kept} extended and the rest of its last pull ({last}) alive until {until}"
+                    "{name}: FAILED ({reason}); the indicators of its last pull ({last}) stay active until {until} ({kept} had their expiry moved to that date)"
                 ));
             } else {
                 warn!(feed = %name, %reason, grace_ended = %until, "FEED DOWN past its grace period: its indicators expire");
