@@ -677,6 +677,17 @@ fn reload_intel_keeps_batch_results() {
     assert_eq!(zero.status.code(), Some(2));
     let message = String::from_utf8_lossy(&zero.stderr);
     assert!(message.contains("at least 1 second"), "{message}");
+
+    let unwatched = run(&[
+        "analyze",
+        "--no-store",
+        "--reload-intel",
+        "60",
+        tmg.to_str().unwrap(),
+    ]);
+    assert_eq!(unwatched.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&unwatched.stderr);
+    assert!(message.contains("nothing to watch"), "{message}");
 }
 
 #[test]

@@ -153,6 +153,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let matcher = intel::build_matcher(&args.intel, store.as_ref(), &mut summary)?;
     let (indicators, reloader) = match args.reload_intel {
         None => (Indicators::Fixed(Box::new(matcher)), None),
+        Some(_) if args.no_store && args.intel.is_empty() => {
+            anyhow::bail!("--reload-intel has nothing to watch: give --intel files or use a store");
+        }
         Some(secs) => {
             let shared = Arc::new(SharedMatcher::new(matcher));
             let reloader = reload::Reloader::start(
