@@ -262,14 +262,13 @@ mod tests {
 
     #[test]
     fn changed_file_swaps_matcher() {
-        let dir = tempfile::tempdir().unwrap();
-        let feed = dir.path().join("feed.txt");
-        std::fs::write(&feed, "good.example\n").unwrap();
-        let files = vec![feed.clone()];
-        let matcher =
-            super::super::intel::build_matcher(&files, None, &mut RunSummary::new()).unwrap();
-        let shared = SharedMatcher::new(matcher);
-        let mut state = state_of(&files);
+        let Watched {
+            _dir,
+            feed,
+            files,
+            shared,
+            mut state,
+        } = watching("good.example\n");
 
         assert!(!reload_if_changed(&shared, &files, None, &mut state));
         assert_eq!(hits(&shared), 0);
@@ -282,14 +281,13 @@ mod tests {
 
     #[test]
     fn unreadable_file_keeps_matcher() {
-        let dir = tempfile::tempdir().unwrap();
-        let feed = dir.path().join("feed.txt");
-        std::fs::write(&feed, "evil.example\n").unwrap();
-        let files = vec![feed.clone()];
-        let matcher =
-            super::super::intel::build_matcher(&files, None, &mut RunSummary::new()).unwrap();
-        let shared = SharedMatcher::new(matcher);
-        let mut state = state_of(&files);
+        let Watched {
+            _dir,
+            feed,
+            files,
+            shared,
+            mut state,
+        } = watching("evil.example\n");
 
         std::fs::remove_file(&feed).unwrap();
         assert!(!reload_if_changed(&shared, &files, None, &mut state));
@@ -300,14 +298,13 @@ mod tests {
     /// and a file that comes back clears the warning.
     #[test]
     fn persistent_problem_warned_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let feed = dir.path().join("feed.txt");
-        std::fs::write(&feed, "evil.example\n").unwrap();
-        let files = vec![feed.clone()];
-        let matcher =
-            super::super::intel::build_matcher(&files, None, &mut RunSummary::new()).unwrap();
-        let shared = SharedMatcher::new(matcher);
-        let mut state = state_of(&files);
+        let Watched {
+            _dir,
+            feed,
+            files,
+            shared,
+            mut state,
+        } = watching("evil.example\n");
 
         std::fs::remove_file(&feed).unwrap();
         reload_if_changed(&shared, &files, None, &mut state);
@@ -351,13 +348,13 @@ mod tests {
     /// store's last indicators expiring empties the matcher without it.
     #[test]
     fn emptied_file_warns_but_expiry_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let feed = dir.path().join("feed.txt");
-        std::fs::write(&feed, "evil.example\n").unwrap();
-        let files = vec![feed.clone()];
-        let full = || super::super::intel::build_matcher(&files, None, &mut RunSummary::new());
-        let shared = SharedMatcher::new(full().unwrap());
-        let mut state = state_of(&files);
+        let Watched {
+            _dir,
+            feed,
+            files,
+            shared,
+            mut state,
+        } = watching("evil.example\n");
 
         std::fs::write(&feed, "").unwrap();
         let log = logged(|| assert!(reload_if_changed(&shared, &files, None, &mut state)));
@@ -367,7 +364,7 @@ mod tests {
         // The matcher in force contains indicators from the store,
         // and only the store's part of the fingerprint changed.
         std::fs::write(&feed, "evil.example\n").unwrap();
-        shared.replace(full().unwrap());
+        shared.replace(build(&files));
         std::fs::write(&feed, "").unwrap();
         state.last = Some(Fingerprint {
             files: fingerprint(&files, None).unwrap().files,
@@ -378,11 +375,37 @@ mod tests {
         assert!(!log.contains("holds no indicator"), "{log}");
     }
 
-    fn state_of(files: &[PathBuf]) -> ReloadState {
-        ReloadState {
-            last: fingerprint(files, None).ok(),
+    /// An intel file with its matcher in force and the reload state taken
+    /// after it, as at the start of a run.
+    struct Watched {
+        _dir: tempfile::TempDir,
+        feed: PathBuf,
+        files: Vec<PathBuf>,
+        shared: SharedMatcher,
+        state: ReloadState,
+    }
+
+    fn watching(contents: &str) -> Watched {
+        let dir = tempfile::tempdir().unwrap();
+        let feed = dir.path().join("feed.txt");
+        std::fs::write(&feed, contents).unwrap();
+        let files = vec![feed.clone()];
+        let shared = SharedMatcher::new(build(&files));
+        let state = ReloadState {
+            last: fingerprint(&files, None).ok(),
             problem: None,
+        };
+        Watched {
+            _dir: dir,
+            feed,
+            files,
+            shared,
+            state,
         }
+    }
+
+    fn build(files: &[PathBuf]) -> picket_match::Matcher {
+        super::super::intel::build_matcher(files, None, &mut RunSummary::new()).unwrap()
     }
 
     #[test]
