@@ -6,7 +6,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::{Arc, Mutex};
 
@@ -273,15 +273,7 @@ fn pull_hunts_added_values() {
     assert_eq!(analyzed.status.code(), Some(0), "{}", stderr(&analyzed));
 
     let feed = dir.path().join("feed.txt");
-    let rules = dir.path().join("lab.yaml");
-    std::fs::write(
-        &rules,
-        format!(
-            "provider: lab\nfeeds:\n  names:\n    remote: {}\n    parser: plain\n",
-            feed.display()
-        ),
-    )
-    .unwrap();
+    let rules = local_rules(dir.path(), &feed, "names", "");
     let alerts_file = dir.path().join("hunt.jsonl");
     let pull = |now: &str| {
         picket(
@@ -371,15 +363,7 @@ fn pull_of_unusable_download_keeps_values() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("picket.sqlite");
     let feed = dir.path().join("feed.txt");
-    let rules = dir.path().join("lab.yaml");
-    std::fs::write(
-        &rules,
-        format!(
-            "provider: lab\nfeeds:\n  ips:\n    remote: {}\n    parser: plain\n    grace: 3d\n",
-            feed.display()
-        ),
-    )
-    .unwrap();
+    let rules = local_rules(dir.path(), &feed, "ips", "    grace: 3d\n");
     let rules = rules.to_str().unwrap();
 
     std::fs::write(&feed, "192.0.2.1\n192.0.2.2\n").unwrap();
@@ -414,15 +398,7 @@ fn pull_hunt_output_created_first() {
 
     let feed = dir.path().join("feed.txt");
     std::fs::write(&feed, "c2.example.net\n").unwrap();
-    let rules = dir.path().join("lab.yaml");
-    std::fs::write(
-        &rules,
-        format!(
-            "provider: lab\nfeeds:\n  names:\n    remote: {}\n    parser: plain\n",
-            feed.display()
-        ),
-    )
-    .unwrap();
+    let rules = local_rules(dir.path(), &feed, "names", "");
     let pull = |output: &Path| {
         picket(
             &store,
@@ -486,6 +462,18 @@ fn pull_hunt_output_created_first() {
     );
 }
 
+/// Writes a rule file of provider `lab` with one `plain` feed named `name`
+/// that reads the local file `feed`; `extra` adds lines to the feed.
+fn local_rules(dir: &Path, feed: &Path, name: &str, extra: &str) -> PathBuf {
+    let rules = dir.join("lab.yaml");
+    let text = format!(
+        "provider: lab\nfeeds:\n  {name}:\n    remote: {}\n    parser: plain\n{extra}",
+        feed.display()
+    );
+    std::fs::write(&rules, text).unwrap();
+    rules
+}
+
 fn read_lines(path: &Path) -> Vec<String> {
     let file = std::fs::File::open(path).unwrap();
     BufReader::new(file).lines().map(Result::unwrap).collect()
@@ -509,15 +497,7 @@ fn pull_hunt_reports_unreadable_day() {
 
     let feed = dir.path().join("feed.txt");
     std::fs::write(&feed, "c2.example.net\n").unwrap();
-    let rules = dir.path().join("lab.yaml");
-    std::fs::write(
-        &rules,
-        format!(
-            "provider: lab\nfeeds:\n  names:\n    remote: {}\n    parser: plain\n",
-            feed.display()
-        ),
-    )
-    .unwrap();
+    let rules = local_rules(dir.path(), &feed, "names", "");
     let pulled = picket(
         &store,
         "2025-01-01T00:00:00Z",
@@ -555,15 +535,7 @@ fn pull_hunts_relisted_value() {
     let store = dir.path().join("picket.sqlite");
     analyze_squid(&store, &dir.path().join("first.log"), C2_REQUEST);
     let feed = dir.path().join("feed.txt");
-    let rules = dir.path().join("lab.yaml");
-    std::fs::write(
-        &rules,
-        format!(
-            "provider: lab\nfeeds:\n  names:\n    remote: {}\n    parser: plain\n",
-            feed.display()
-        ),
-    )
-    .unwrap();
+    let rules = local_rules(dir.path(), &feed, "names", "");
     let pull = |now: &str| {
         picket(
             &store,
