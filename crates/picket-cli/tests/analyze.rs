@@ -585,11 +585,9 @@ fn hunt_finds_stored_hits_once() {
     );
 }
 
-/// `--reload-intel` leaves a batch run's alerts as they are, and a zero
-/// interval is rejected before anything is read.
 /// Events read from standard input are committed while the run goes on,
-/// so a followed log whose run ends with a signal keeps what was read
-/// before the batch in progress.
+/// so a followed log whose run ends with a signal keeps what was matched
+/// before its last quiet second.
 #[test]
 fn standard_input_committed_while_running() {
     let dir = tempfile::tempdir().unwrap();
@@ -645,6 +643,8 @@ fn standard_input_committed_while_running() {
     assert!(stored_alerts >= 2, "{stored_alerts} alerts stored");
 }
 
+/// `--reload-intel` leaves a batch run's alerts as they are. A zero
+/// interval, or nothing to watch, is rejected before anything is read.
 #[test]
 fn reload_intel_keeps_batch_results() {
     let dir = tempfile::tempdir().unwrap();

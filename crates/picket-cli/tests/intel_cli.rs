@@ -463,7 +463,8 @@ fn pull_hunt_output_created_first() {
 }
 
 /// Writes a rule file of provider `lab` with one `plain` feed named `name`
-/// that reads the local file `feed`; `extra` adds lines to the feed.
+/// that reads the local file `feed`. The lines in `extra` are added to the
+/// feed's rule.
 fn local_rules(dir: &Path, feed: &Path, name: &str, extra: &str) -> PathBuf {
     let rules = dir.join("lab.yaml");
     let text = format!(

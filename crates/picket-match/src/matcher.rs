@@ -180,10 +180,10 @@ impl Matcher {
     /// (declared and last URL path segment) and body digests. DNS events add
     /// the query name and every answer's address or target name, and TLS
     /// events the server name. An indicator is reported once per place of
-    /// an event, with the first value it matched there (two answers under
-    /// one listed domain make one hit), so that one event and indicator
-    /// give one alert, as the store's dedupe key counts them. At most
-    /// [`MatcherSettings::max_hits_per_event`] hits are added per event.
+    /// an event, with the first value it matched there: two DNS records
+    /// under one listed domain make one hit. One event and indicator then
+    /// give one alert, which is how the store's dedupe key counts them. At
+    /// most [`MatcherSettings::max_hits_per_event`] hits are added per event.
     pub fn match_event(&self, event: &Event, hits: &mut Vec<IntelHit>) {
         self.match_view(&event.view(), hits);
     }

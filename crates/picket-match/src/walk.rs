@@ -41,7 +41,7 @@ impl NameKey<'_> {
     }
 
     /// Starts loading the domain filter's word of every level in the first
-    /// batch; see `Matcher::warm`.
+    /// batch, as `Matcher::warm` describes.
     #[inline]
     pub(crate) fn warm(&self, matcher: &Matcher) {
         for &h in &self.first.hash[..self.first.len] {

@@ -233,9 +233,9 @@ fn varied_events_hit_the_large_matcher() {
             ..DnsEvent::default()
         }),
     ];
-    let each = match_each(large(), &events);
-    assert!(each[0].len() >= 3, "{:?}", each[0]);
-    assert_eq!(each[1].len(), 1, "{:?}", each[1]);
+    let single = match_each(large(), &events);
+    assert!(single[0].len() >= 3, "{:?}", single[0]);
+    assert_eq!(single[1].len(), 1, "{:?}", single[1]);
 }
 
 proptest! {

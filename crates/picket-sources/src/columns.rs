@@ -11,10 +11,10 @@
 /// Bytes tested at a time.
 const WORD: usize = 8;
 
-/// Splits `line` at runs of spaces and tabs. The first `cols.len()`
-/// columns are stored in `cols`, in order; the return value counts every
-/// column, including those past the end of `cols`. Leading, trailing and
-/// repeated separators make no empty columns.
+/// Splits `line` at runs of spaces and tabs and returns the number of
+/// columns, counting those past the end of `cols`. The first `cols.len()`
+/// columns are stored in `cols`, in order. Leading, trailing and repeated
+/// separators make no empty columns.
 pub(crate) fn split_columns<'a>(line: &'a str, cols: &mut [&'a str]) -> usize {
     let bytes = line.as_bytes();
     let mut found = 0;

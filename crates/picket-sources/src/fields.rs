@@ -31,8 +31,8 @@ pub fn recorded_string(field: &str) -> Option<String> {
 }
 
 /// Splits `text` around the first `byte`, an ASCII character. It does
-/// what `str::split_once` does with a `char`, which searches through a
-/// general pattern matcher; this is a plain byte search.
+/// what `str::split_once` does with a `char`, but with a plain byte search
+/// in place of the general pattern searcher.
 ///
 /// A byte outside ASCII is never a whole character of UTF-8 text, so it
 /// gives `None` rather than a split inside a character.
