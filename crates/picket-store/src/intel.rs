@@ -1331,6 +1331,64 @@ mod tests {
     }
 
     #[test]
+    fn new_source_on_many_stored_values() {
+        let conn = store();
+        let l = Lifetimes::default();
+        let now = Timestamp::from_nanos(100 * DAY);
+        let listed: String = (0..150)
+            .map(|i| format!("10.0.{}.{}\n", i / 100, i % 100))
+            .collect();
+        upsert(&conn, &load(&listed, "p1", 100 * DAY), &l, now).unwrap();
+
+        // A new source names more stored values than one block contains. One
+        // value has two sightings of that source, one is repeated late, and
+        // one is not stored yet.
+        let tagged: String = (0..150)
+            .map(|i| format!("10.0.{}.{} n\n", i / 100, i % 100))
+            .collect();
+        let mut chunk = load(&format!("{tagged}192.0.2.1 n\n"), "p2", 101 * DAY);
+        let mut again = chunk[7].sightings[0].clone();
+        again.source.tags = vec!["m".into()];
+        chunk[7].sightings.push(again);
+        let mut import = Import::begin(&conn, &l, now).unwrap();
+        import.add(&chunk).unwrap();
+        import
+            .fold_repeats(&load("10.0.1.20 z\n", "p2", 101 * DAY))
+            .unwrap();
+        assert_eq!(
+            import.finish().unwrap(),
+            UpsertCounts {
+                new: 151,
+                updated: 0,
+                unchanged: 0
+            }
+        );
+
+        let count: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM intel_sightings s JOIN intel_sources src ON src.id = s.source_id
+                 WHERE src.provider = 'p2' AND s.tags = 'n'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            count, 149,
+            "all but the two sightings changed after their insert"
+        );
+        let w = Whitelist::new();
+        let tags_of = |value: &str| {
+            let found = query(&conn, value, &w, now).unwrap();
+            let s = &found[0].indicator.sightings;
+            assert_eq!(s.len(), 2, "{value}");
+            s[1].source.tags.clone()
+        };
+        assert_eq!(tags_of("10.0.0.7"), ["m"]);
+        assert_eq!(tags_of("10.0.1.20"), ["n", "z"]);
+        assert_eq!(tags_of("10.0.1.49"), ["n"]);
+    }
+
+    #[test]
     fn bulk_and_merge_paths_agree() {
         let conn = store();
         let l = Lifetimes::default();
