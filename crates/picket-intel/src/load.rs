@@ -250,10 +250,11 @@ pub fn load_file_with(path: &Path, options: &LoadOptions) -> Result<LoadReport, 
 /// Reads an intelligence file and hands its indicators to `sink` in
 /// chunks of at most `chunk_size` distinct values as they are read, so
 /// that a large feed is stored while it is still being parsed and never
-/// held whole. A value repeated after its chunk was handed over comes once
-/// more, folded with its other late repeats, in a final
-/// [`Chunk::Repeats`]. When `sink` returns false, the rest is parsed
-/// but no longer handed over.
+/// held whole. The first chunks are smaller, from 4,096 values doubling up
+/// to `chunk_size`, so that the sink starts early. A value repeated after
+/// its chunk was handed over comes once more, folded with its other late
+/// repeats, in a final [`Chunk::Repeats`]. When `sink` returns false, the
+/// rest is parsed but no longer handed over.
 ///
 /// The report returned contains everything but the indicators: allow
 /// entries, rejections and counts.
@@ -430,9 +431,19 @@ pub struct Batch<'o> {
     chunks: Option<Chunking<'o>>,
 }
 
+/// Maximum values in the first chunk of a chunked load. Each next chunk
+/// may contain twice as many, up to the requested size, so the receiver
+/// starts early. With 65,536 values in the first chunk, the writing thread
+/// of `picket intel import` waited about 0.1 s for it with nothing to do.
+const FIRST_CHUNK: usize = 4_096;
+
 /// The state of a chunked load.
 struct Chunking<'o> {
+    /// Maximum values in a chunk.
     size: usize,
+    /// Maximum values in the chunk being read. It starts at
+    /// [`FIRST_CHUNK`] and doubles up to `size`.
+    limit: usize,
     sink: &'o mut dyn FnMut(Chunk) -> bool,
     /// Whether the sink still takes chunks.
     open: bool,
@@ -456,6 +467,7 @@ impl<'o> Chunking<'o> {
     fn new(size: usize, sink: &'o mut dyn FnMut(Chunk) -> bool) -> Self {
         Chunking {
             size: size.max(1),
+            limit: size.clamp(1, FIRST_CHUNK),
             sink,
             open: true,
             handed: HashSet::new(),
@@ -496,9 +508,10 @@ impl<'o> Batch<'o> {
             return;
         };
         self.index.clear();
-        // The next chunk starts at full size: growing it by doubling copied
-        // each indicator about twice more.
-        let mut block = std::mem::replace(&mut self.report.indicators, Vec::with_capacity(chunks.size));
+        // The next chunk is allocated at its limit: growing it by doubling
+        // copied each indicator about twice more.
+        chunks.limit = chunks.limit.saturating_mul(2).min(chunks.size);
+        let mut block = std::mem::replace(&mut self.report.indicators, Vec::with_capacity(chunks.limit));
         let mut allow = 0;
         for indicator in &block {
             let h = chunks.hash(indicator.kind, indicator.include_subdomains, &indicator.value);
@@ -575,7 +588,7 @@ impl<'o> Batch<'o> {
             }
             // Handing over before adding keeps the newest indicator in the
             // report, where a reader may still adjust it.
-            if self.report.indicators.len() >= chunks.size {
+            if self.report.indicators.len() >= chunks.limit {
                 self.hand_over();
             }
         }
