@@ -41,7 +41,8 @@ pub fn split_at_byte(text: &str, byte: u8) -> Option<(&str, &str)> {
     if !byte.is_ascii() {
         return None;
     }
-    let i = memchr::memchr(byte, text.as_bytes())?;
+    // Columns are short: a plain loop beats a vector search's setup.
+    let i = text.bytes().position(|b| b == byte)?;
     // An ASCII byte is a character boundary on both sides.
     Some((&text[..i], &text[i + 1..]))
 }
@@ -192,6 +193,12 @@ pub fn normalize_host(host: &str) -> Option<String> {
 }
 
 fn normalize_host_in(host: &str, strings: &mut Strings) -> Option<String> {
+    host_part(host).map(|host| strings.lower(host))
+}
+
+/// Returns a host without its trailing dot and IPv6 brackets, as written,
+/// or `None` when it is empty or `-`.
+fn host_part(host: &str) -> Option<&str> {
     let host = host.strip_suffix('.').unwrap_or(host);
     let host = host
         .strip_prefix('[')
@@ -200,7 +207,7 @@ fn normalize_host_in(host: &str, strings: &mut Strings) -> Option<String> {
     if host.is_empty() || host == "-" {
         return None;
     }
-    Some(strings.lower(host))
+    Some(host)
 }
 
 /// Splits `host:port` (or `[v6]:port`, or bare `host`) into host and port.
@@ -245,16 +252,54 @@ pub fn fill_url(event: &mut HttpEvent, target: &str) {
 pub(crate) fn fill_url_in(event: &mut HttpEvent, target: &str, strings: &mut Strings) {
     event.url.clear();
     event.url.push_str(target);
-    let before_fragment = match memchr::memchr(b'#', target.as_bytes()) {
-        Some(i) => &target[..i],
-        None => target,
-    };
 
-    if let Some(scheme_end) = scheme_len(before_fragment) {
-        let scheme = &before_fragment[..scheme_end];
+    let parts = split_target(target);
+    if let Some(scheme) = parts.scheme {
         event.scheme = Some(strings.lower(scheme));
-        let rest = &before_fragment[scheme_end + 3..];
-        let auth_end = memchr::memchr2(b'/', b'?', rest.as_bytes()).unwrap_or(rest.len());
+    }
+    if let Some(host) = parts.host {
+        event.host = Some(strings.lower(host));
+    }
+    if parts.port.is_some() {
+        event.port = parts.port;
+    }
+    if let Some(path) = parts.path {
+        event.path = Some(strings.copy(path));
+    }
+    if let Some(query) = parts.query {
+        event.query = Some(strings.copy(query));
+    }
+    if parts.scheme.is_some() && event.path.is_none() {
+        event.path = Some(strings.copy("/"));
+    }
+}
+
+/// A request target cut into the parts [`fill_url`] stores, borrowed from
+/// the target. The scheme and host are as written, and the event keeps
+/// them in lower case. A scheme marks an absolute URL.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TargetParts<'a> {
+    pub scheme: Option<&'a str>,
+    /// Host without user information, port, brackets and trailing dot.
+    pub host: Option<&'a str>,
+    pub port: Option<u16>,
+    /// Path, `None` when empty. An event then takes `/` for an absolute
+    /// URL, unless another column gave the path.
+    pub path: Option<&'a str>,
+    pub query: Option<&'a str>,
+}
+
+/// Cuts a request target into its parts, for the forms [`fill_url`] reads.
+/// The fragment is dropped, and an empty path or query is `None`.
+pub(crate) fn split_target(target: &str) -> TargetParts<'_> {
+    let mut parts = TargetParts::default();
+    // A scheme's letters end at the first byte outside them, so a `#` in
+    // the first few bytes makes `scheme_len` fail whether or not the
+    // fragment is cut first.
+    if let Some(scheme_end) = scheme_len(target) {
+        parts.scheme = Some(&target[..scheme_end]);
+        let rest = &target[scheme_end + 3..];
+        let auth_end = memchr::memchr3(b'/', b'?', b'#', rest.as_bytes()).unwrap_or(rest.len());
         let authority = &rest[..auth_end];
         // Authorities are short: a plain reverse loop beats `memrchr`'s
         // vector setup.
@@ -263,30 +308,27 @@ pub(crate) fn fill_url_in(event: &mut HttpEvent, target: &str, strings: &mut Str
             None => authority,
         };
         let (host, port) = split_host_port(authority);
-        if let Some(h) = normalize_host_in(host, strings) {
-            event.host = Some(h);
-        }
-        if port.is_some() {
-            event.port = port;
-        }
-        split_path_query(event, &rest[auth_end..], strings);
-        if event.path.is_none() {
-            event.path = Some(strings.copy("/"));
-        }
-    } else if before_fragment.starts_with('/') || before_fragment.starts_with('*') {
-        split_path_query(event, before_fragment, strings);
+        parts.host = host_part(host);
+        parts.port = port;
+        split_path_query(&mut parts, &rest[auth_end..]);
+        return parts;
+    }
+
+    let before_fragment = match memchr::memchr(b'#', target.as_bytes()) {
+        Some(i) => &target[..i],
+        None => target,
+    };
+    if before_fragment.starts_with('/') || before_fragment.starts_with('*') {
+        split_path_query(&mut parts, before_fragment);
     } else if !before_fragment.is_empty() && !before_fragment.contains('/') {
         // Authority form: CONNECT host:port.
         let (host, port) = split_host_port(before_fragment);
-        if let Some(h) = normalize_host_in(host, strings) {
-            event.host = Some(h);
-        }
-        if port.is_some() {
-            event.port = port;
-        }
+        parts.host = host_part(host);
+        parts.port = port;
     } else {
-        split_path_query(event, before_fragment, strings);
+        split_path_query(&mut parts, before_fragment);
     }
+    parts
 }
 
 /// Length of a leading `scheme` followed by `://`, if the target has one.
@@ -300,21 +342,29 @@ fn scheme_len(target: &str) -> Option<usize> {
     (colon > 0 && b[colon] == b':' && b.get(colon + 1..colon + 3) == Some(b"//")).then_some(colon)
 }
 
-fn split_path_query(event: &mut HttpEvent, path_query: &str, strings: &mut Strings) {
-    if path_query.is_empty() {
-        return;
-    }
-    match memchr::memchr(b'?', path_query.as_bytes()) {
-        Some(i) => {
-            let (path, query) = (&path_query[..i], &path_query[i + 1..]);
-            if !path.is_empty() {
-                event.path = Some(strings.copy(path));
-            }
-            if !query.is_empty() {
-                event.query = Some(strings.copy(query));
-            }
+/// Stores the path and query of `path_query`, which ends at its first `#`.
+fn split_path_query<'a>(parts: &mut TargetParts<'a>, path_query: &'a str) {
+    let bytes = path_query.as_bytes();
+    let Some(i) = memchr::memchr2(b'?', b'#', bytes) else {
+        if !path_query.is_empty() {
+            parts.path = Some(path_query);
         }
-        None => event.path = Some(strings.copy(path_query)),
+        return;
+    };
+
+    let path = &path_query[..i];
+    if !path.is_empty() {
+        parts.path = Some(path);
+    }
+    if bytes[i] == b'?' {
+        let query = &path_query[i + 1..];
+        let query = match memchr::memchr(b'#', query.as_bytes()) {
+            Some(end) => &query[..end],
+            None => query,
+        };
+        if !query.is_empty() {
+            parts.query = Some(query);
+        }
     }
 }
 
