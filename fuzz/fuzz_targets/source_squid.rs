@@ -1,10 +1,12 @@
 //! Fuzzes the squid log reader(s): arbitrary bytes, compressed or not, must
 //! give events and rejections, never a panic, and reading into one reused
-//! event must give the same events as the iterator.
+//! event must give the same events as the iterator. Reading with
+//! `next_into_if` must pass `keep` a view equal to each event's own, once
+//! per event.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use picket_event::{Event, HttpEvent};
+use picket_event::{Event, EventView, HttpEvent};
 use picket_sources::{Format, OpenOptions, ReaderConfig, open_reader, read_all};
 
 fuzz_target!(|data: &[u8]| {
@@ -18,10 +20,7 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(stats.events, events.len() as u64);
         assert_eq!(stats.rejected, rejections.len() as u64);
 
-        let options = OpenOptions {
-            format: Some(format),
-            config: config.clone(),
-        };
+        let options = open_options(format, &config);
         let input = Box::new(std::io::Cursor::new(data.to_vec()));
         if let Ok(mut reader) = open_reader(input, "input", &options) {
             let mut slot = Event::from(HttpEvent::default());
@@ -35,6 +34,44 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(reused, events);
             assert_eq!(rejected, rejections.len());
         }
+
+        check_views(data, &options, &events);
     }
     let _ = picket_sources::detect(data);
 });
+
+fn open_options(format: Format, config: &ReaderConfig) -> OpenOptions {
+    OpenOptions {
+        format: Some(format),
+        config: config.clone(),
+    }
+}
+
+/// Reads `data` with `next_into_if`, keeping every record, and checks each
+/// view against the event built and the iterator's `events`.
+fn check_views(data: &[u8], options: &OpenOptions, events: &[Event]) {
+    let input = Box::new(std::io::Cursor::new(data.to_vec()));
+    let Ok(mut reader) = open_reader(input, "input", options) else {
+        return;
+    };
+    let mut slot = Event::from(HttpEvent::default());
+    let mut built = Vec::new();
+    loop {
+        let mut seen = None;
+        let mut keep = |view: &EventView<'_>| {
+            assert!(seen.is_none(), "keep called twice for one record");
+            seen = Some(format!("{view:?}"));
+            true
+        };
+        match reader.next_into_if(&mut slot, &mut keep) {
+            None => break,
+            Some(Ok(kept)) => {
+                assert!(kept);
+                assert_eq!(seen, Some(format!("{:?}", slot.view())));
+                built.push(slot.clone());
+            }
+            Some(Err(_)) => assert!(seen.is_none(), "keep called for a rejected record"),
+        }
+    }
+    assert_eq!(built, events);
+}

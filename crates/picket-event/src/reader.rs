@@ -89,4 +89,27 @@ pub trait EventReader: Iterator<Item = Result<crate::Event, Rejection>> + Send {
     fn has_buffered_record(&self) -> bool {
         true
     }
+
+    /// Reads the next item like [`EventReader::next_into`] and calls `keep`
+    /// once with the event's fields.
+    ///
+    /// Returns `Some(Ok(true))` when `keep` returned true, and `event` then
+    /// contains the event. `Some(Ok(false))` means that `keep` returned
+    /// false, and `event` is left in an unspecified state. A rejected record
+    /// gives `Some(Err(_))` without a call of `keep`.
+    ///
+    /// A reader that overrides this passes `keep` a view borrowed from the
+    /// record itself, and builds the event only when `keep` returns true.
+    /// A caller that keeps few events, such as indicator matching without a
+    /// store, then skips building the others. Either way the view has the
+    /// fields of [`crate::Event::view`] of the event, and every record
+    /// counts in [`EventReader::stats`] as if it were built.
+    fn next_into_if(
+        &mut self,
+        event: &mut crate::Event,
+        keep: &mut dyn FnMut(&crate::EventView<'_>) -> bool,
+    ) -> Option<Result<bool, Rejection>> {
+        let item = self.next_into(event)?;
+        Some(item.map(|()| keep(&event.view())))
+    }
 }

@@ -125,6 +125,15 @@ impl Event {
 }
 
 impl<'a> EventView<'a> {
+    /// Returns a view of an HTTP event at `timestamp` with every other
+    /// field empty, for a reader that fills a view from a record without
+    /// building the event.
+    pub fn http(timestamp: Timestamp) -> Self {
+        let mut view = EventView::empty(EventKind::Http);
+        view.timestamp = Stamp::Known(timestamp);
+        view
+    }
+
     fn empty(kind: EventKind) -> Self {
         EventView {
             kind,

@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use picket_event::{Event, EventReader, Rejection, SourceLocation, SourceStats};
+use picket_event::{Event, EventReader, EventView, Rejection, SourceLocation, SourceStats};
 
 use crate::config::{ReaderConfig, Utf8Policy};
 use crate::error::RecordError;
@@ -92,6 +92,17 @@ pub(crate) trait LineParser: Send {
         self.parse_line(line, ctx, out)
     }
 
+    /// Reads one line into a view that borrows from it, without building
+    /// an event. `None` leaves the line to [`LineParser::parse_line_into`].
+    ///
+    /// `Some` is a promise that the line parses into exactly one event
+    /// whose [`Event::view`] equals this view. For a line where the parser
+    /// cannot promise that (a comment, an invalid field, a host to
+    /// lower-case), it returns `None`, and the full parse reports any error.
+    fn parse_view<'a>(&mut self, _line: &'a str) -> Option<EventView<'a>> {
+        None
+    }
+
     /// Flushes events held back for pairing, at the end of input.
     fn finish(&mut self, _out: &mut Output) {}
 }
@@ -106,6 +117,25 @@ enum Got {
     Event(Event),
     /// The caller's slot contains the next event.
     Filled,
+    /// A record read as a view, which the caller's `keep` declined.
+    Declined,
+    /// A record read as a view, which the caller's `keep` accepted. The
+    /// caller's slot contains its event.
+    Kept,
+}
+
+/// The caller's test of a record read as a view, in
+/// [`EventReader::next_into_if`].
+type Keep<'w> = &'w mut dyn FnMut(&EventView<'_>) -> bool;
+
+/// Outcome of [`LogReader::next_with`] for a record it returned.
+enum Seen {
+    /// The caller's slot contains the event, which `keep` has not seen.
+    Built,
+    /// `keep` declined the record's view.
+    Declined,
+    /// `keep` accepted the record's view, and the slot contains its event.
+    Kept,
 }
 
 /// A line-oriented log reader: lines in, events and rejections out.
@@ -139,17 +169,56 @@ impl<P: LineParser> LogReader<P> {
     /// The first item comes back directly rather than through the queue,
     /// which saves moving a large event twice on the common path.
     fn advance(&mut self) -> Option<Result<Event, Rejection>> {
-        let got = self.fill_queue(None);
+        let got = self.fill_queue(None, None);
         self.stats.bytes = self.lines.bytes_consumed();
         match got {
             Got::Event(event) => Some(Ok(event)),
-            Got::Nothing | Got::Filled => self.queue.pop_front(),
+            Got::Nothing | Got::Filled | Got::Declined | Got::Kept => self.queue.pop_front(),
         }
+    }
+
+    /// Reads the next item into `event`, offering views to `keep` when
+    /// given, and counts it.
+    fn next_with(
+        &mut self,
+        event: &mut Event,
+        keep: Option<Keep<'_>>,
+    ) -> Option<Result<Seen, Rejection>> {
+        let item = match self.queue.pop_front() {
+            Some(item) => item.map(|next| {
+                *event = next;
+                Seen::Built
+            }),
+            None => {
+                let got = self.fill_queue(Some(event), keep);
+                self.stats.bytes = self.lines.bytes_consumed();
+                match got {
+                    Got::Filled => Ok(Seen::Built),
+                    Got::Declined => Ok(Seen::Declined),
+                    Got::Kept => Ok(Seen::Kept),
+                    Got::Event(next) => {
+                        *event = next;
+                        Ok(Seen::Built)
+                    }
+                    Got::Nothing => self.queue.pop_front()?.map(|next| {
+                        *event = next;
+                        Seen::Built
+                    }),
+                }
+            }
+        };
+        match &item {
+            Ok(_) => self.stats.events += 1,
+            Err(_) => self.stats.rejected += 1,
+        }
+        Some(item)
     }
 
     /// Reads lines until something is ready or the input ends. With a
     /// `slot`, the parser may write the event into it ([`Got::Filled`]).
-    fn fill_queue(&mut self, mut slot: Option<&mut Event>) -> Got {
+    /// With `keep` too, a line the parser reads as a view is handed to it
+    /// first, and parsed in full only when it returns true.
+    fn fill_queue(&mut self, mut slot: Option<&mut Event>, mut keep: Option<Keep<'_>>) -> Got {
         while self.queue.is_empty() && !self.done {
             let Some(raw) = self.lines.next_line() else {
                 self.parser.finish(&mut self.queue);
@@ -162,6 +231,41 @@ impl<P: LineParser> LogReader<P> {
                     line,
                     offset,
                 } => {
+                    if let Some(keep) = keep.as_deref_mut()
+                        && let Some(view) = read_view(&mut self.parser, bytes)
+                    {
+                        if !keep(&view) {
+                            self.stats.records += 1;
+                            return Got::Declined;
+                        }
+                        // The view promised one event, so the full parse
+                        // fills the slot and `Got::Filled` follows.
+                        let ctx = LineCtx {
+                            file: &self.file,
+                            line,
+                            offset,
+                        };
+                        let got = handle_line(
+                            &mut self.parser,
+                            &mut self.stats,
+                            &mut self.queue,
+                            self.utf8,
+                            bytes,
+                            &ctx,
+                            slot.as_deref_mut(),
+                        );
+                        match got {
+                            Got::Filled => return Got::Kept,
+                            Got::Event(event) => match slot.as_deref_mut() {
+                                Some(slot) => {
+                                    *slot = event;
+                                    return Got::Kept;
+                                }
+                                None => return Got::Event(event),
+                            },
+                            Got::Nothing | Got::Declined | Got::Kept => continue,
+                        }
+                    }
                     let ctx = LineCtx {
                         file: &self.file,
                         line,
@@ -179,7 +283,7 @@ impl<P: LineParser> LogReader<P> {
                     // Returning `got` whole would copy an event's worth of
                     // bytes on every line, even for `Filled`.
                     match got {
-                        Got::Nothing => {}
+                        Got::Nothing | Got::Declined | Got::Kept => {}
                         Got::Filled => return Got::Filled,
                         Got::Event(event) => return Got::Event(event),
                     }
@@ -211,6 +315,16 @@ impl<P: LineParser> LogReader<P> {
         }
         Got::Nothing
     }
+}
+
+/// Reads a non-empty line of valid UTF-8 as a view, when the parser can.
+#[inline]
+fn read_view<'a, P: LineParser>(parser: &mut P, bytes: &'a [u8]) -> Option<EventView<'a>> {
+    if bytes.is_empty() {
+        return None;
+    }
+    let text = simdutf8::basic::from_utf8(bytes).ok()?;
+    parser.parse_view(text)
 }
 
 fn handle_line<P: LineParser>(
@@ -316,25 +430,19 @@ impl<P: LineParser> EventReader for LogReader<P> {
     }
 
     fn next_into(&mut self, event: &mut Event) -> Option<Result<(), Rejection>> {
-        let item = match self.queue.pop_front() {
-            Some(item) => item.map(|next| *event = next),
-            None => {
-                let got = self.fill_queue(Some(event));
-                self.stats.bytes = self.lines.bytes_consumed();
-                match got {
-                    Got::Filled => Ok(()),
-                    Got::Event(next) => {
-                        *event = next;
-                        Ok(())
-                    }
-                    Got::Nothing => self.queue.pop_front()?.map(|next| *event = next),
-                }
-            }
-        };
-        match &item {
-            Ok(()) => self.stats.events += 1,
-            Err(_) => self.stats.rejected += 1,
-        }
-        Some(item)
+        self.next_with(event, None).map(|item| item.map(drop))
+    }
+
+    fn next_into_if(
+        &mut self,
+        event: &mut Event,
+        keep: &mut dyn FnMut(&EventView<'_>) -> bool,
+    ) -> Option<Result<bool, Rejection>> {
+        let item = self.next_with(event, Some(&mut *keep))?;
+        Some(item.map(|seen| match seen {
+            Seen::Declined => false,
+            Seen::Kept => true,
+            Seen::Built => keep(&event.view()),
+        }))
     }
 }

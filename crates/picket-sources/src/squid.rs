@@ -30,13 +30,13 @@
 //! as above, plus `referrer`, `user_agent` and `version`; the time carries
 //! its own offset.
 
-use picket_event::{Event, HttpEvent, Timestamp};
+use picket_event::{Event, EventView, HttpEvent, Timestamp};
 
 use crate::columns::split_columns;
 use crate::error::{RecordError, excerpt};
 use crate::fields::{
     content_type_in, days_from_civil, fill_url, fill_url_in, opt, opt_status, opt_string, opt_u64,
-    parse_epoch, parse_ip, recorded_string, split_at_byte,
+    parse_epoch, parse_ip, recorded_string, split_at_byte, split_target,
 };
 use crate::reader::{LineCtx, LineParser, Output, Parsed};
 use crate::strings::Strings;
@@ -96,6 +96,50 @@ impl LineParser for SquidParser {
         parse_native(&cols, ctx, event, &mut self.strings)?;
         Ok(Parsed::Filled)
     }
+
+    fn parse_view<'a>(&mut self, line: &'a str) -> Option<EventView<'a>> {
+        if line.starts_with('#') {
+            return None;
+        }
+        let mut cols = [""; MAX_COLUMNS];
+        if split_columns(line, &mut cols) < 9 {
+            return None;
+        }
+        native_view(&cols)
+    }
+}
+
+/// Reads the columns into a view with the fields [`parse_native`] would
+/// fill. Returns `None` when a field is invalid or the host is not in lower
+/// case already, because only the full parse reports errors and copies.
+fn native_view<'a>(cols: &[&'a str; MAX_COLUMNS]) -> Option<EventView<'a>> {
+    let timestamp = parse_epoch(cols[0])?;
+    let (_, status) = split_at_byte(cols[3], b'/').unwrap_or((cols[3], "-"));
+    opt_status("status", status).ok()?;
+    opt_u64("bytes", cols[4]).ok()?;
+
+    let mut view = EventView::http(timestamp);
+    view.client_ip = parse_ip(cols[2]);
+    let (_, peer) = split_at_byte(cols[8], b'/').unwrap_or((cols[8], "-"));
+    view.server_ip = opt(peer).and_then(parse_ip);
+    view.user_name = opt(cols[7]);
+    if cols[6] != "-" {
+        let target = split_target(cols[6]);
+        if target
+            .host
+            .is_some_and(|h| h.bytes().any(|b| !b.is_ascii() || b.is_ascii_uppercase()))
+        {
+            return None;
+        }
+        view.url = cols[6];
+        view.host = target.host;
+        view.path = target.path;
+        if target.scheme.is_some() && view.path.is_none() {
+            view.path = Some("/");
+        }
+        view.query = target.query;
+    }
+    Some(view)
 }
 
 /// Fills `event`, reset by [`Strings::recycle_http`], from the columns.

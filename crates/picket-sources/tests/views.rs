@@ -1,0 +1,238 @@
+//! `EventReader::next_into_if` on Squid logs. The view passed to `keep`
+//! has the fields of the event that the full parse builds, every record
+//! counts as it does with `next_into`, and a declined record is not built.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::large_enum_variant)]
+
+use picket_event::{DnsEvent, Event, EventReader, HttpEvent, SourceStats};
+use picket_sources::{Format, OpenOptions, open_reader};
+use proptest::prelude::*;
+
+/// Squid lines for the view path: plain ones, and every case it must hand
+/// to the full parse (comments, invalid fields, hosts to lower-case).
+const LINES: &str = "\
+1677971734.080  1234 1.2.3.4 TCP_TUNNEL/200 39 CONNECT domain.xyz:443 - HIER_DIRECT/1.2.3.4  -
+1677971737.789  123 2001:db8::1 TCP_MISS/404 1024 GET http://Example.com/missing.html?a=b admin HIER_DIRECT/93.184.216.34 text/html;charset=UTF-8
+1677971738.012  456 172.16.0.1 TCP_DENIED/407 256 POST http://example.com/api/data - HIER_NONE/- -
+# a comment
+1677971738.012x  456 172.16.0.1 TCP_DENIED/403 256 POST http://example.com/api/data - HIER_NONE/- -
+1677971738.012  456 172.16.0.1 TCP_DENIED/4x3 256 POST http://example.com/api/data - HIER_NONE/- -
+1677971738.012  456 172.16.0.1 TCP_DENIED/403 +256 POST http://example.com/api/data - HIER_NONE/- -
+
+1677971739.000  1 10.0.0.1 NONE/000 0 - - bob HIER_NONE/- -
+1677971739.500  1 10.0.0.1 TCP_MISS/200 5 GET /origin/form?q bob HIER_DIRECT/10.0.0.9 image/PNG
+short line
+1677971740.000  1 client-name TCP_MISS/200 5 GET http://a.example - FIRSTUP_PARENT/proxy.local -
+1677971740.000  1 10.0.0.2 TCP_MISS/200 5 GET http://user:pw@a.example:8080/p/x.exe?q=1#frag alice@example.org HIER_DIRECT/10.0.0.9 -
+1677971740.000  1 10.0.0.2 TCP_MISS/200 5 GET http://[2001:db8::5]/p - HIER_DIRECT/2001:db8::5 -
+1677971740.000  1 10.0.0.2 TCP_MISS/200 5 GET http://trailing.example./p?#f - HIER_DIRECT/10.0.0.9 -
+1677971740.000  1 10.0.0.2 TCP_MISS/200 5 GET http://bücher.example/ - HIER_DIRECT/10.0.0.9 -
+1677971740.000  1 10.0.0.2 TCP_MISS/200 5 GET http://a.example#only-fragment - HIER_DIRECT/10.0.0.9 -
+1677971740.000  1 10.0.0.2 TCP_MISS/200 5 GET http://a.example?no-path - HIER_DIRECT/10.0.0.9 -
+1677971740.000  1 10.0.0.2 TCP_MISS/200 5 GET * - HIER_NONE/- -
+1677971740.000  1 10.0.0.2 TCP_MISS/200 5 GET relative/path - HIER_NONE/- -
+-1.5  1 10.0.0.2 TCP_MISS/200 5 GET http://a.example/ - HIER_NONE/- - extra columns here
+1677971740.000  1 10.0.0.2 TCP_MISS/200 5 GET http://a.example/
+";
+
+/// Result of one call of `next_into_if`.
+#[derive(Debug, PartialEq)]
+enum Item {
+    /// `keep` returned true: the view's `Debug` text and the event built.
+    Kept {
+        view: String,
+        event: Event,
+    },
+    /// `keep` returned false: the view's `Debug` text, and whether the
+    /// caller's slot was left untouched (the event was never built).
+    Declined {
+        view: String,
+        untouched: bool,
+    },
+    Rejected(String),
+}
+
+fn open(text: &str) -> Box<dyn EventReader> {
+    let options = OpenOptions {
+        format: Some(Format::Squid),
+        ..OpenOptions::default()
+    };
+    let input = Box::new(std::io::Cursor::new(text.as_bytes().to_vec()));
+    open_reader(input, "input", &options).unwrap()
+}
+
+/// Returns an event that no Squid line parses into, to tell whether the
+/// reader wrote to the slot.
+fn sentinel() -> Event {
+    Event::from(DnsEvent::default())
+}
+
+/// Reads `text` with `next_into_if`, with `keep` returning `decision` for
+/// every view.
+fn read_kept(text: &str, decision: bool) -> (Vec<Item>, SourceStats) {
+    let mut reader = open(text);
+    let mut slot = sentinel();
+    let mut items = Vec::new();
+    loop {
+        let mut seen = None;
+        let mut keep = |view: &picket_event::EventView<'_>| {
+            assert!(seen.is_none(), "keep called twice for one record");
+            seen = Some(format!("{view:?}"));
+            decision
+        };
+        let Some(item) = reader.next_into_if(&mut slot, &mut keep) else {
+            break;
+        };
+        let item = match item {
+            Ok(true) => Item::Kept {
+                view: seen.expect("keep not called"),
+                event: slot.clone(),
+            },
+            Ok(false) => Item::Declined {
+                view: seen.expect("keep not called"),
+                untouched: slot == sentinel(),
+            },
+            Err(rejection) => {
+                assert!(seen.is_none(), "keep called for a rejected record");
+                Item::Rejected(rejection.to_string())
+            }
+        };
+        items.push(item);
+        slot = sentinel();
+    }
+    (items, reader.stats())
+}
+
+/// Reads `text` with `next_into`, as the reference.
+fn read_into(text: &str) -> (Vec<Result<Event, String>>, SourceStats) {
+    let mut reader = open(text);
+    let mut slot = Event::from(HttpEvent::default());
+    let mut items = Vec::new();
+    while let Some(item) = reader.next_into(&mut slot) {
+        items.push(item.map(|()| slot.clone()).map_err(|r| r.to_string()));
+    }
+    (items, reader.stats())
+}
+
+/// Checks that keeping every record gives `next_into`'s events, each with a
+/// view equal to its own. Declining every record must give the same views,
+/// rejections and counts.
+fn check_agrees(text: &str) {
+    let (reference, reference_stats) = read_into(text);
+    let (kept, kept_stats) = read_kept(text, true);
+    let (declined, declined_stats) = read_kept(text, false);
+    assert_eq!(kept_stats, reference_stats, "{text:?}");
+    assert_eq!(declined_stats, reference_stats, "{text:?}");
+    assert_eq!(kept.len(), reference.len(), "{text:?}");
+    assert_eq!(declined.len(), reference.len(), "{text:?}");
+
+    for ((kept, declined), expected) in kept.iter().zip(&declined).zip(&reference) {
+        match (kept, declined, expected) {
+            (
+                Item::Kept { view, event },
+                Item::Declined {
+                    view: declined_view,
+                    ..
+                },
+                Ok(expected),
+            ) => {
+                assert_eq!(event, expected, "{text:?}");
+                assert_eq!(view, &format!("{:?}", expected.view()), "{text:?}");
+                assert_eq!(declined_view, view, "{text:?}");
+            }
+            (Item::Rejected(a), Item::Rejected(b), Err(expected)) => {
+                assert_eq!(a, expected, "{text:?}");
+                assert_eq!(b, expected, "{text:?}");
+            }
+            other => panic!("records differ in {text:?}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn views_agree_with_built_events() {
+    check_agrees(LINES);
+}
+
+#[test]
+fn each_line_alone_agrees() {
+    for line in LINES.lines() {
+        check_agrees(&format!("{line}\n"));
+    }
+}
+
+#[test]
+fn plain_lines_are_declined_without_a_build() {
+    let (items, _) = read_kept(LINES, false);
+    let untouched: Vec<bool> = items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Declined { untouched, .. } => Some(*untouched),
+            _ => None,
+        })
+        .collect();
+
+    // Line 1 (CONNECT, lower-case host) takes the view path; line 2's
+    // `Example.com` needs lower-casing, so it is built.
+    assert_eq!(untouched.first(), Some(&true));
+    assert_eq!(untouched.get(1), Some(&false));
+    let fast = untouched.iter().filter(|u| **u).count();
+    assert!(
+        fast >= 10,
+        "only {fast} of {} lines skipped the build",
+        untouched.len()
+    );
+}
+
+#[test]
+fn declined_records_count_as_events() {
+    let (reference, stats) = read_into(LINES);
+    let (items, declined_stats) = read_kept(LINES, false);
+    let events = reference.iter().filter(|r| r.is_ok()).count();
+    let declined = items
+        .iter()
+        .filter(|i| matches!(i, Item::Declined { .. }))
+        .count();
+    assert_eq!(declined, events);
+    assert_eq!(declined_stats.events, stats.events);
+    assert_eq!(declined_stats.records, stats.records);
+    assert_eq!(declined_stats.rejected, stats.rejected);
+    assert_eq!(declined_stats.skipped, stats.skipped);
+}
+
+/// Pieces random lines are made of: each column has a normal value and
+/// ones the view path must hand to the full parse.
+fn column(choices: &'static [&'static str]) -> impl Strategy<Value = &'static str> {
+    prop::sample::select(choices)
+}
+
+proptest! {
+    #[test]
+    fn random_lines_agree(
+        lines in prop::collection::vec(
+            (
+                column(&["1700000000.018", "1700000000", "17x", "-1.25", "1e9"]),
+                column(&["10.0.1.71", "::1", "host-name", "[::1]", "10.0.1.256"]),
+                column(&["TCP_MISS/200", "NONE/000", "TCP_MISS/20x", "TCP_MISS", "/", "TCP_MISS/99999"]),
+                column(&["54436", "-", "+1", "99999999999999999999"]),
+                column(&[
+                    "http://a.example/p.js?v=1", "http://A.example/", "a.example:443",
+                    "https://a.example:8443", "/p?q", "http://u@a.example/#x", "-",
+                    "http://é.example/", "ftp://a.example", "http://a.example.",
+                    "http://1.2.3.4/", "http://[::1]:80/x",
+                ]),
+                column(&["-", "bob", "bob@example.org"]),
+                column(&["HIER_DIRECT/218.5.185.69", "HIER_NONE/-", "HIER_DIRECT", "PARENT/peer.local"]),
+                column(&["text/html", "-", "", "a b"]),
+            ),
+            1..8,
+        )
+    ) {
+        let mut text = String::new();
+        for (time, client, status, bytes, url, user, peer, kind) in lines {
+            text.push_str(&format!(
+                "{time} 1 {client} {status} {bytes} GET {url} {user} {peer} {kind}\n"
+            ));
+        }
+        check_agrees(&text);
+    }
+}
