@@ -20,7 +20,8 @@ pub fn parse_ip(host: &str) -> Option<IpAddr> {
     if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
         return inner.parse::<Ipv6Addr>().ok().map(IpAddr::V6);
     }
-    if host.contains(':') {
+    // Hosts are short: a plain loop beats a vector search's setup.
+    if host.bytes().any(|b| b == b':') {
         return host.parse::<Ipv6Addr>().ok().map(IpAddr::V6);
     }
     parse_ipv4(host).map(IpAddr::V4)
@@ -29,11 +30,13 @@ pub fn parse_ip(host: &str) -> Option<IpAddr> {
 /// Returns the IPv4 address of a host in any WHATWG IPv4 spelling, or
 /// `None` when the host is a name or an invalid number.
 pub fn parse_ipv4(host: &str) -> Option<Ipv4Addr> {
-    if let Ok(plain) = host.parse::<Ipv4Addr>() {
-        return Some(plain);
-    }
+    // Nearly every host is a name, and this test turns a name away without
+    // the standard parser's setup. A dotted quad ends in a number too.
     if !ends_in_number(host) {
         return None;
+    }
+    if let Ok(plain) = host.parse::<Ipv4Addr>() {
+        return Some(plain);
     }
 
     let host = host.strip_suffix('.').unwrap_or(host);
@@ -64,14 +67,22 @@ pub fn parse_ipv4(host: &str) -> Option<Ipv4Addr> {
 
 /// Tells whether the host's last label (ignoring one trailing dot) is a
 /// decimal number or `0x` with hex digits: only such hosts are addresses.
+#[inline]
 fn ends_in_number(host: &str) -> bool {
-    let host = host.strip_suffix('.').unwrap_or(host);
-    let last = host.rsplit('.').next().unwrap_or(host);
-    if !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()) {
+    let host = host.strip_suffix('.').unwrap_or(host).as_bytes();
+    // Labels are short: a plain reverse loop beats a searcher's setup.
+    let last = match host.iter().rposition(|&b| b == b'.') {
+        Some(i) => &host[i + 1..],
+        None => host,
+    };
+    if !last.is_empty() && last.iter().all(u8::is_ascii_digit) {
         return true;
     }
-    match last.strip_prefix("0x").or_else(|| last.strip_prefix("0X")) {
-        Some(hex) => hex.bytes().all(|b| b.is_ascii_hexdigit()),
+    match last
+        .strip_prefix(b"0x")
+        .or_else(|| last.strip_prefix(b"0X"))
+    {
+        Some(hex) => hex.iter().all(u8::is_ascii_hexdigit),
         None => false,
     }
 }
