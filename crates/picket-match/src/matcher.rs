@@ -329,7 +329,14 @@ impl Matcher {
         }
 
         let mut path_for_name: Option<&str> = e.path;
-        if !self.urls.is_empty_set() || !self.file_names.is_empty_set() {
+        // Most URLs are on hosts without URL indicators. When the URL
+        // plainly names the event's host, the host's hash rules it out
+        // before the URL is even cut into parts.
+        let ruled_out_early = path_for_name.is_some()
+            && host_hash.is_some_and(|h| !self.url_host_may_match(h))
+            && e.host
+                .is_some_and(|host| normalize::names_host(e.url, host));
+        if !ruled_out_early && (!self.urls.is_empty_set() || !self.file_names.is_empty_set()) {
             let raw: std::borrow::Cow<'_, str> = if !e.url.is_empty() {
                 e.url.into()
             } else {
@@ -680,7 +687,7 @@ impl Matcher {
         if self.file_names.is_empty_set() {
             return;
         }
-        let base = match memchr::memrchr2(b'/', b'\\', name.as_bytes()) {
+        let base = match name.bytes().rposition(|b| b == b'/' || b == b'\\') {
             Some(i) => &name[i + 1..],
             None => name,
         }

@@ -135,6 +135,36 @@ pub(crate) fn split_url<'a>(raw: &'a str, default_host: Option<&'a str>) -> Opti
     })
 }
 
+/// Tells, without cutting it into parts, that the URL `raw` is on `host`
+/// with no port or a default one. Such a URL starts with `http://` or
+/// `https://` and `host`, is `host` alone or with its port (authority
+/// form), or starts with `/` (origin form, on the event's host).
+/// [`split_url`] with `host` as default host then gives `host` and no port.
+///
+/// False means only "not plainly so": user information, another spelling
+/// of the host or leading spaces are left to [`split_url`].
+#[inline]
+pub(crate) fn names_host(raw: &str, host: &str) -> bool {
+    if host.is_empty() || host.contains(':') {
+        return false;
+    }
+    if raw.starts_with('/') {
+        return true;
+    }
+    let rest = raw
+        .strip_prefix("http://")
+        .or_else(|| raw.strip_prefix("https://"))
+        .unwrap_or(raw);
+    let Some(after) = rest.strip_prefix(host) else {
+        return false;
+    };
+    let after = after
+        .strip_prefix(":80")
+        .or_else(|| after.strip_prefix(":443"))
+        .unwrap_or(after);
+    matches!(after.as_bytes().first(), None | Some(b'/' | b'?' | b'#'))
+}
+
 /// Splits a URL into its normalised authority and the rest; see [`url_key`].
 pub fn url_parts<'a>(raw: &'a str, default_host: Option<&'a str>) -> Option<UrlParts<'a>> {
     split_url(raw, default_host)?.normalize()
@@ -253,7 +283,9 @@ pub fn last_path_segment(path: &str) -> Option<&str> {
         Some(i) => &path[..i],
         None => path,
     };
-    let name = match memchr::memrchr(b'/', path.as_bytes()) {
+    // The last segment is short: a plain reverse loop beats `memrchr`'s
+    // vector setup.
+    let name = match path.bytes().rposition(|b| b == b'/') {
         Some(i) => &path[i + 1..],
         None => path,
     };
@@ -420,6 +452,50 @@ fn fmix64(mut h: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_host_only_when_split_agrees() {
+        let host = "a.example";
+        let plain = [
+            "http://a.example/p.js?v=1",
+            "https://a.example",
+            "http://a.example:80/x",
+            "https://a.example:443?q",
+            "a.example:443",
+            "a.example",
+            "/origin/form",
+            "http://a.example#frag",
+        ];
+        let not_plain = [
+            "http://a.example.evil.net/",
+            "http://a.example:8080/",
+            "http://a.example:80800/",
+            "http://a.example:/",
+            "http://u@a.example/",
+            "http://A.example/",
+            "HTTP://a.example/",
+            " http://a.example/",
+            "ftp://a.example/",
+            "http://b.example/a.example",
+            "",
+        ];
+        for raw in plain {
+            assert!(names_host(raw, host), "{raw:?}");
+        }
+        for raw in not_plain {
+            assert!(!names_host(raw, host), "{raw:?}");
+        }
+        assert!(!names_host("http://[::1]/", "::1"));
+
+        // Whenever it returns true, the full split agrees: the same host
+        // and no port other than a default one.
+        for raw in plain.iter().chain(&not_plain) {
+            if names_host(raw, host) {
+                let split = split_url(raw, Some(host)).unwrap();
+                assert_eq!((split.host, split.port), (host, None), "{raw:?}");
+            }
+        }
+    }
 
     #[test]
     fn domain_forms() {
