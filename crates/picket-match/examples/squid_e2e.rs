@@ -5,8 +5,9 @@
 //! squid_e2e generate LOG LINES DOMAINS_TXT   write a log and the domain list
 //! squid_e2e match LOG [TOTAL [DISTANCE]]     parse and match in batches, print lines/s
 //! squid_e2e match-single LOG [TOTAL]         parse and match one event at a time
-//! squid_e2e compare LOG [TOTAL [DISTANCE]]   three ways in one pass, batch by batch
+//! squid_e2e compare LOG [TOTAL [DISTANCE]]   four ways in one pass, batch by batch
 //! squid_e2e parse LOG                        parse only, print lines/s
+//! squid_e2e view LOG [TOTAL]                 match views, build only events that hit
 //! ```
 //! `match` reads batches of 1,024 reused events
 //! ([`picket_event::EventReader::next_into`] into each slot), as
@@ -73,6 +74,12 @@ fn main() {
                 .unwrap_or(picket_match::PREFETCH_DISTANCE),
         ),
         Some("parse") => parse_only(Path::new(&args[2])),
+        Some("view") => run_views(
+            Path::new(&args[2]),
+            args.get(3)
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(1_500_000),
+        ),
         _ => println!(
             "usage: squid_e2e generate LOG LINES DOMAINS_TXT | squid_e2e match LOG [TOTAL [DISTANCE]] | squid_e2e match-single LOG [TOTAL] | squid_e2e compare LOG [TOTAL [DISTANCE]] | squid_e2e parse LOG"
         ),
@@ -212,14 +219,15 @@ fn match_batch(
 }
 
 /// The ways `compare` parses and matches a batch's worth of lines.
-const WAYS: [&str; 3] = [
+const WAYS: [&str; 4] = [
     "one event at a time",
     "batches, no prefetch",
     "batches, prefetch",
+    "views, events on hits",
 ];
 
 /// Parses and matches `log` once, switching batch by batch between the
-/// three [`WAYS`] and timing each batch. Interleaved so, the ways share
+/// [`WAYS`] and timing each batch. Interleaved so, the ways share
 /// the machine's state: a busy neighbour core or a cold cache weighs on
 /// each of them alike, which separate runs on a shared machine do not
 /// give.
@@ -228,7 +236,8 @@ fn compare(log: &Path, total: usize, distance: usize) {
     let mut reader = picket_sources::open(log, &squid_options()).unwrap();
     let mut batch = new_batch();
     let mut hits = Vec::new();
-    let (mut nanos, mut lines, mut hit_lines) = ([0u128; 3], [0u64; 3], [0u64; 3]);
+    let (mut nanos, mut lines, mut hit_lines) =
+        ([0u128; WAYS.len()], [0u64; WAYS.len()], [0u64; WAYS.len()]);
 
     let mut ended = false;
     let mut round = 0;
@@ -242,7 +251,26 @@ fn compare(log: &Path, total: usize, distance: usize) {
         };
 
         let started = Instant::now();
-        let read = if way == 0 {
+        let read = if way == 3 {
+            let mut read = 0;
+            let mut keep = |view: &picket_event::EventView<'_>| {
+                matcher.match_view(view, &mut hits);
+                let hit = !hits.is_empty();
+                count(&mut hits);
+                hit
+            };
+            while read < BATCH_EVENTS {
+                match reader.next_into_if(&mut batch[0], &mut keep) {
+                    Some(Ok(_)) => read += 1,
+                    Some(Err(_)) => {}
+                    None => {
+                        ended = true;
+                        break;
+                    }
+                }
+            }
+            read
+        } else if way == 0 {
             let mut read = 0;
             while read < BATCH_EVENTS {
                 match reader.next_into(&mut batch[0]) {
@@ -282,6 +310,45 @@ fn compare(log: &Path, total: usize, distance: usize) {
         );
     }
     println!("prefetch distance {distance}, batches of {BATCH_EVENTS}");
+}
+
+/// Matches every line of `log` as a view borrowed from the line
+/// ([`EventReader::next_into_if`]), and builds the event only for lines
+/// that hit, as a run that keeps only the matched events does.
+fn run_views(log: &Path, total: usize) {
+    let matcher = build_matcher(total);
+
+    let (started, cpu) = (
+        Instant::now(),
+        testdata::thread_cpu_seconds().unwrap_or(0.0),
+    );
+    let mut reader = picket_sources::open(log, &squid_options()).unwrap();
+    let mut event = Event::from(HttpEvent::default());
+    let mut hits = Vec::new();
+    let (mut events, mut rejected, mut hit_lines, mut total_hits) = (0u64, 0u64, 0u64, 0u64);
+    let mut keep = |view: &picket_event::EventView<'_>| {
+        hits.clear();
+        matcher.match_view(view, &mut hits);
+        total_hits += hits.len() as u64;
+        !hits.is_empty()
+    };
+    while let Some(item) = reader.next_into_if(&mut event, &mut keep) {
+        match item {
+            Ok(kept) => {
+                events += 1;
+                hit_lines += u64::from(kept);
+            }
+            Err(_) => rejected += 1,
+        }
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = testdata::thread_cpu_seconds().unwrap_or(0.0) - cpu;
+
+    println!(
+        "matched views of {events} lines ({rejected} rejected), building the {hit_lines} events that hit, in {wall:.2} s wall, {cpu:.2} s CPU: {:.2} M lines/s wall, {:.2} M lines/s CPU time; {total_hits} hits",
+        events as f64 / wall / 1e6,
+        events as f64 / cpu / 1e6
+    );
 }
 
 /// Parses every line without matching: the parser's share of `run`.
