@@ -3,6 +3,7 @@
 pub mod analyze;
 pub mod eval;
 pub mod hunt;
+pub mod inputs;
 pub mod intel;
 pub mod pdns;
 pub mod triage;

@@ -1,21 +1,18 @@
 //! Opening each input (log or capture) and feeding its events through the pipeline.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use picket_decode::DecodeConfig;
-use picket_event::EventReader;
 use picket_match::PREFETCH_DISTANCE;
 use picket_output::InputSummary;
-use picket_sources::{Format, InputKind, OpenOptions, Utf8Policy};
 use picket_store::{FileIdentity, Store};
 use tracing::{info, warn};
 
-use super::Args;
 use super::pipeline::Pipeline;
 use super::progress::Progress;
 use super::readahead::read_ahead;
+use crate::commands::inputs::{InputOptions, open_reader};
 
 /// Time after which events read from standard input are committed to the
 /// store: after a batch matched this long after the last commit, or once
@@ -26,63 +23,14 @@ use super::readahead::read_ahead;
 /// time before it.
 const STDIN_COMMIT_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Input settings from the command line.
-pub struct InputOptions {
-    format: Option<Format>,
-    force_capture: bool,
-    sources: OpenOptions,
-    decode: DecodeConfig,
-    reread: bool,
-}
-
-impl InputOptions {
-    /// Reads `--input-format`, `--timezone` and `--reread`. Captures are
-    /// decoded with the limits in `decode`.
-    pub fn from_args(args: &Args, decode: DecodeConfig) -> anyhow::Result<InputOptions> {
-        let (format, force_capture) = match args.input_format.as_deref() {
-            None => (None, false),
-            Some("pcap" | "pcapng") => (None, true),
-            Some(name) => {
-                let format: Format = name.parse().with_context(|| {
-                    format!(
-                        "unknown --input-format {name:?}; run `picket analyze --help` for the list"
-                    )
-                })?;
-                (Some(format), false)
-            }
-        };
-        let mut sources = OpenOptions {
-            format,
-            ..OpenOptions::default()
-        };
-        sources.config.timezone = args
-            .timezone
-            .parse()
-            .with_context(|| format!("invalid --timezone {:?}", args.timezone))?;
-        if args.lossy_utf8 {
-            sources.config.utf8 = Utf8Policy::Lossy;
-        }
-        Ok(InputOptions {
-            format,
-            force_capture,
-            sources,
-            decode,
-            reread: args.reread,
-        })
-    }
-}
-
-/// Expands directories into the files below them, in sorted order.
-pub fn expand(inputs: &[PathBuf]) -> Vec<PathBuf> {
-    picket_sources::expand_inputs(inputs)
-}
-
 /// Reads one input through the pipeline and returns its counts. Problems
 /// with this input are recorded in the summary, not raised, so the other
-/// inputs are still read; only a store failure stops the run.
+/// inputs are still read; only a store failure stops the run. With
+/// `reread`, an input the store records as read is read again.
 pub fn analyze_one(
     path: &Path,
     options: &InputOptions,
+    reread: bool,
     store: Option<&Store>,
     pipeline: &mut Pipeline<'_>,
     show_progress: bool,
@@ -105,7 +53,7 @@ pub fn analyze_one(
     let prior = prior_ingest(path, store, reader.format_name())?;
     if let Some(prior) = &prior
         && prior.complete
-        && !options.reread
+        && !reread
     {
         info!(input = %path.display(), "already in the store; skipped");
         summary.already_stored = prior.events;
@@ -155,7 +103,7 @@ pub fn analyze_one(
             let stored_before = offset < skip_before;
             if stored_before {
                 summary.already_stored += 1;
-                if !options.reread {
+                if !reread {
                     continue;
                 }
             }
@@ -189,39 +137,6 @@ pub fn analyze_one(
             .context("cannot record the input in the store")?;
     }
     Ok(summary)
-}
-
-/// Opens a log or capture reader, by content or by `--input-format`.
-fn open_reader(path: &Path, options: &InputOptions) -> anyhow::Result<Box<dyn EventReader>> {
-    let is_stdin = path == Path::new("-");
-    let kind = if options.force_capture {
-        InputKind::Capture
-    } else if options.format.is_some() || is_stdin {
-        InputKind::Log(options.format.unwrap_or(Format::Squid))
-    } else {
-        picket_sources::sniff(path)?
-    };
-
-    match kind {
-        InputKind::Capture => {
-            // Through the sources' decompression, so `x.pcap.gz` reads like `x.pcap`.
-            let read = picket_sources::open_decompressed(path)?;
-            let name = path.display().to_string();
-            let reader =
-                picket_decode::CaptureReader::from_reader(read, &name, options.decode.clone())
-                    .with_context(|| format!("cannot read the capture {name}"))?;
-            Ok(Box::new(reader))
-        }
-        InputKind::Log(_) => {
-            let reader = picket_sources::open(path, &options.sources)
-                .with_context(|| format!("cannot read the log {}", path.display()))?;
-            Ok(reader)
-        }
-        InputKind::Unknown => anyhow::bail!(
-            "{}: format not recognised; name it with --input-format",
-            path.display()
-        ),
-    }
 }
 
 /// The store's record of an input from earlier runs.

@@ -28,6 +28,7 @@ use rusqlite::{Connection, OpenFlags};
 use tracing::warn;
 
 use self::pipeline::{Indicators, Pipeline};
+use super::inputs::{InputArgs, InputOptions};
 
 /// Output format of results on stdout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -87,23 +88,8 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
 
-    /// Force the input format instead of detecting it (for example squid,
-    /// w3c, tmg, tmg16, zeek-tsv, zeek-json, suricata-eve, passivedns,
-    /// circl-pdns, pcap).
-    #[arg(long, value_name = "FORMAT")]
-    pub input_format: Option<String>,
-
-    /// Time zone of log formats that write local time (TMG): an IANA name
-    /// such as Europe/Berlin, or a fixed offset such as +02:00.
-    #[arg(long, value_name = "ZONE", default_value = "UTC")]
-    pub timezone: String,
-
-    /// Parse log lines that are not valid UTF-8, replacing the invalid bytes
-    /// with U+FFFD, instead of rejecting them. For logs that hold Latin-1
-    /// user names or URLs; without it, each such line is rejected with its
-    /// location and its request is hidden from the detectors.
-    #[arg(long)]
-    pub lossy_utf8: bool,
+    #[command(flatten)]
+    pub input: InputArgs,
 
     /// YAML configuration of detector thresholds (the `detect:` settings).
     #[arg(long, value_name = "PATH")]
@@ -176,7 +162,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         OutputFormat::Jsonl => sinks.push(Box::new(JsonlSink::new("stdout", stdout.lock()))),
         OutputFormat::Json => {}
     }
-    let paths = inputs::expand(&args.inputs);
+    let paths = super::inputs::expand(&args.inputs);
     if let Some(output) = &args.output {
         let mut read: Vec<(&Path, &str)> = paths
             .iter()
@@ -215,10 +201,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.format == OutputFormat::Json,
     );
 
-    let options = inputs::InputOptions::from_args(&args, settings.decode)?;
+    let options = InputOptions::from_args(&args.input, settings.decode)?;
     for path in &paths {
-        let input =
-            inputs::analyze_one(path, &options, store.as_ref(), &mut pipeline, show_progress)?;
+        let input = inputs::analyze_one(
+            path,
+            &options,
+            args.reread,
+            store.as_ref(),
+            &mut pipeline,
+            show_progress,
+        )?;
         summary.inputs.push(input);
     }
     let collected = pipeline.finish(&mut summary)?;
