@@ -1389,6 +1389,38 @@ mod tests {
     }
 
     #[test]
+    fn empty_store_import_merges_twins() {
+        let conn = store();
+        let l = Lifetimes::default();
+        let now = Timestamp::from_nanos(100 * DAY);
+
+        // Ordered by tags first, the twin of new.example (the same value
+        // without subdomains, with other tags) lands among other rows.
+        let listed: String = (0..5)
+            .map(|i| format!("a{i}.example a\nb{i}.example twin\n"))
+            .collect();
+        let mut batch = load(&format!("new.example a\n{listed}"), "p1", 100 * DAY);
+        let mut twin = batch[0].clone();
+        twin.include_subdomains = false;
+        twin.sightings[0].source.tags = vec!["twin".into()];
+        batch.push(twin);
+        let counts = upsert(&conn, &batch, &l, now).unwrap();
+        assert_eq!(counts.new, 11);
+
+        let count: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM intel_indicators WHERE value = 'new.example'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(count, 1);
+        let found = query(&conn, "a.new.example", &Whitelist::new(), now).unwrap();
+        assert!(found[0].indicator.include_subdomains, "the wider twin wins");
+        assert_eq!(found[0].indicator.sightings[0].source.tags, ["twin"]);
+    }
+
+    #[test]
     fn bulk_and_merge_paths_agree() {
         let conn = store();
         let l = Lifetimes::default();
