@@ -2,11 +2,12 @@
 //! give events and rejections, never a panic, and reading into one reused
 //! event must give the same events as the iterator. Reading with
 //! `next_into_if` must pass `keep` a view equal to each event's own, once
-//! per event.
+//! per event, and reading with `visit_batch` must pass on the same events
+//! and rejections.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use picket_event::{Event, EventView, HttpEvent};
+use picket_event::{Event, EventView, HttpEvent, RecordVisitor, Rejection};
 use picket_sources::{Format, OpenOptions, ReaderConfig, open_reader, read_all};
 
 fuzz_target!(|data: &[u8]| {
@@ -36,6 +37,7 @@ fuzz_target!(|data: &[u8]| {
         }
 
         check_views(data, &options, &events);
+        check_batches(data, &options, &events, rejections.len());
     }
     let _ = picket_sources::detect(data);
 });
@@ -74,4 +76,42 @@ fn check_views(data: &[u8], options: &OpenOptions, events: &[Event]) {
         }
     }
     assert_eq!(built, events);
+}
+
+/// Collects what `visit_batch` passes on, keeping every record.
+#[derive(Default)]
+struct Collector {
+    events: Vec<Event>,
+    rejected: usize,
+}
+
+impl RecordVisitor for Collector {
+    fn ahead_distance(&self) -> usize {
+        2
+    }
+
+    fn keep(&mut self, _view: &EventView<'_>) -> bool {
+        true
+    }
+
+    fn event(&mut self, event: &Event) {
+        self.events.push(event.clone());
+    }
+
+    fn rejected(&mut self, _rejection: Rejection) {
+        self.rejected += 1;
+    }
+}
+
+/// Reads `data` with `visit_batch` in small batches and checks the events
+/// and rejections against the iterator's.
+fn check_batches(data: &[u8], options: &OpenOptions, events: &[Event], rejections: usize) {
+    let input = Box::new(std::io::Cursor::new(data.to_vec()));
+    let Ok(mut reader) = open_reader(input, "input", options) else {
+        return;
+    };
+    let mut collector = Collector::default();
+    while reader.visit_batch(3, &mut collector) {}
+    assert_eq!(collector.events, events);
+    assert_eq!(collector.rejected, rejections);
 }

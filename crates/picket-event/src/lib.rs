@@ -38,7 +38,7 @@ pub use dns::{DnsEvent, DnsExchange, DnsFlags, RecordType, ResourceRecord};
 pub use event::{Endpoint, Event};
 pub use http::{BodyInfo, HttpEvent};
 pub use location::SourceLocation;
-pub use reader::{EventReader, Rejection, SourceStats};
+pub use reader::{EventReader, RecordVisitor, Rejection, SourceStats};
 pub use sink::{Sink, SinkError};
 pub use time::Timestamp;
 pub use tls::TlsEvent;

@@ -112,4 +112,58 @@ pub trait EventReader: Iterator<Item = Result<crate::Event, Rejection>> + Send {
         let item = self.next_into(event)?;
         Some(item.map(|()| keep(&event.view())))
     }
+
+    /// Reads up to `max` records and passes each to `visitor`, in order:
+    /// every record's view to [`RecordVisitor::keep`], each kept event to
+    /// [`RecordVisitor::event`] and each rejected record to
+    /// [`RecordVisitor::rejected`]. Returns false once the input has ended
+    /// and everything read was passed on.
+    ///
+    /// It may return after fewer records when no more are buffered, so that
+    /// a log followed as it grows is passed on as it arrives. The views and
+    /// counts are those of [`EventReader::next_into_if`]. A reader that
+    /// overrides this reads a batch of views before deciding the first, so
+    /// that [`RecordVisitor::ahead`] receives each view some records before
+    /// `keep` does.
+    fn visit_batch(&mut self, max: usize, visitor: &mut dyn RecordVisitor) -> bool {
+        let mut event = crate::Event::from(crate::HttpEvent::default());
+        for read in 0..max {
+            if read > 0 && !self.has_buffered_record() {
+                break;
+            }
+            let mut keep = |view: &crate::EventView<'_>| visitor.keep(view);
+            match self.next_into_if(&mut event, &mut keep) {
+                None => return false,
+                Some(Ok(true)) => visitor.event(&event),
+                Some(Ok(false)) => {}
+                Some(Err(rejection)) => visitor.rejected(rejection),
+            }
+        }
+        true
+    }
+}
+
+/// The receiver of the records that [`EventReader::visit_batch`] reads.
+pub trait RecordVisitor {
+    /// Number of records between the view that [`RecordVisitor::ahead`]
+    /// receives and the one that [`RecordVisitor::keep`] receives next;
+    /// 0, the default, for none.
+    fn ahead_distance(&self) -> usize {
+        0
+    }
+
+    /// Receives a record's view before `keep` does, so that it can start
+    /// loading what `keep` will read into the cache. A hint only: a reader
+    /// may skip it for any record.
+    fn ahead(&mut self, _view: &crate::EventView<'_>) {}
+
+    /// Tells whether the record is kept: its event is built and passed to
+    /// [`RecordVisitor::event`].
+    fn keep(&mut self, view: &crate::EventView<'_>) -> bool;
+
+    /// Receives a kept record's event.
+    fn event(&mut self, event: &crate::Event);
+
+    /// Receives a rejected record.
+    fn rejected(&mut self, rejection: Rejection);
 }

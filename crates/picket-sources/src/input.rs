@@ -7,6 +7,7 @@
 //! into a final [`RawLine::Error`] after every complete line before it.
 
 use std::io::{self, Read};
+use std::ops::Range;
 
 /// How many decompressed bytes [`peek_head`] reads for format detection.
 pub const HEAD_LEN: usize = 64 * 1024;
@@ -131,6 +132,8 @@ pub struct LineSource {
     /// Index just past the last newline in `buf[..end]`, or 0: lines
     /// starting before it are complete.
     complete_until: usize,
+    /// Range in `buf` of the line [`LineSource::next_line`] returned last.
+    last_line: Range<usize>,
     eof: bool,
     failed: bool,
 }
@@ -151,6 +154,7 @@ impl LineSource {
             line: 1,
             max_line_len,
             complete_until: 0,
+            last_line: 0..0,
             eof: false,
             failed: false,
         }
@@ -160,6 +164,21 @@ impl LineSource {
     /// a whole line is buffered, or the input has ended or failed.
     pub fn has_complete_line(&self) -> bool {
         self.eof || self.failed || self.complete_until > self.start
+    }
+
+    /// Returns where in the buffer the line that [`LineSource::next_line`]
+    /// returned last lies, for [`LineSource::buffered`].
+    pub fn last_line_range(&self) -> Range<usize> {
+        self.last_line.clone()
+    }
+
+    /// Returns the bytes of a range from [`LineSource::last_line_range`].
+    ///
+    /// A range stays valid while no call reads more input, so while
+    /// [`LineSource::has_complete_line`] is true before each call of
+    /// [`LineSource::next_line`]. Reading moves the buffer's contents.
+    pub fn buffered(&self, range: Range<usize>) -> &[u8] {
+        self.buf.get(range).unwrap_or_default()
     }
 
     /// Bytes consumed so far (complete lines and dropped long lines).
@@ -207,6 +226,7 @@ impl LineSource {
         if let [rest @ .., b'\r'] = bytes {
             bytes = rest;
         }
+        self.last_line = start..start + bytes.len();
         let (line, offset) = (self.line, self.offset);
         self.line += 1;
         self.offset += (next - start) as u64;

@@ -8,12 +8,16 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use picket_event::{Event, EventReader, EventView, Rejection, SourceLocation, SourceStats};
+use picket_event::{
+    Event, EventReader, EventView, RecordVisitor, Rejection, SourceLocation, SourceStats,
+};
 
 use crate::config::{ReaderConfig, Utf8Policy};
 use crate::error::RecordError;
 use crate::fields::check_text;
 use crate::input::{LineSource, RawLine};
+
+mod scan;
 
 /// Where the line being parsed sits.
 pub(crate) struct LineCtx<'a> {
@@ -148,6 +152,8 @@ pub(crate) struct LogReader<P> {
     utf8: Utf8Policy,
     max_line_len: usize,
     done: bool,
+    /// The event that [`EventReader::visit_batch`] builds kept records into.
+    scratch: Event,
 }
 
 impl<P: LineParser> LogReader<P> {
@@ -162,6 +168,7 @@ impl<P: LineParser> LogReader<P> {
             utf8: config.utf8,
             max_line_len: config.max_line_len,
             done: false,
+            scratch: Event::from(picket_event::HttpEvent::default()),
         }
     }
 
@@ -289,32 +296,66 @@ impl<P: LineParser> LogReader<P> {
                     }
                 }
                 RawLine::TooLong { line, offset, len } => {
-                    self.stats.records += 1;
-                    let location = SourceLocation::line(self.file.clone(), line, offset);
-                    let reason = RecordError::LineTooLong {
-                        len,
-                        limit: self.max_line_len,
-                    };
-                    self.queue.push_back(Err(Rejection::new(location, reason)));
+                    self.reject_problem(Problem::TooLong { line, offset, len });
                 }
                 RawLine::Error {
                     line,
                     offset,
                     error,
-                } => {
-                    let location = SourceLocation::line(self.file.clone(), line, offset);
-                    let reason = RecordError::Truncated {
-                        message: error.to_string(),
-                    };
-                    tracing::warn!(file = %self.file, line, offset, %error, "input ends early");
-                    self.parser.finish(&mut self.queue);
-                    self.queue.push_back(Err(Rejection::new(location, reason)));
-                    self.done = true;
-                }
+                } => self.reject_problem(Problem::Error {
+                    line,
+                    offset,
+                    error,
+                }),
             }
         }
         Got::Nothing
     }
+
+    /// Queues the rejection of a line that could not be read. A read error
+    /// ends the input.
+    fn reject_problem(&mut self, problem: Problem) {
+        match problem {
+            Problem::TooLong { line, offset, len } => {
+                self.stats.records += 1;
+                let location = SourceLocation::line(self.file.clone(), line, offset);
+                let reason = RecordError::LineTooLong {
+                    len,
+                    limit: self.max_line_len,
+                };
+                self.queue.push_back(Err(Rejection::new(location, reason)));
+            }
+            Problem::Error {
+                line,
+                offset,
+                error,
+            } => {
+                let location = SourceLocation::line(self.file.clone(), line, offset);
+                let reason = RecordError::Truncated {
+                    message: error.to_string(),
+                };
+                tracing::warn!(file = %self.file, line, offset, %error, "input ends early");
+                self.parser.finish(&mut self.queue);
+                self.queue.push_back(Err(Rejection::new(location, reason)));
+                self.done = true;
+            }
+        }
+    }
+}
+
+/// A line that [`LineSource`] could not return: the non-line cases of
+/// [`RawLine`], owned.
+enum Problem {
+    TooLong {
+        line: u64,
+        offset: u64,
+        len: u64,
+    },
+    Error {
+        line: u64,
+        offset: u64,
+        error: std::io::Error,
+    },
 }
 
 /// Reads a non-empty line of valid UTF-8 as a view, when the parser can.
@@ -431,6 +472,10 @@ impl<P: LineParser> EventReader for LogReader<P> {
 
     fn next_into(&mut self, event: &mut Event) -> Option<Result<(), Rejection>> {
         self.next_with(event, None).map(|item| item.map(drop))
+    }
+
+    fn visit_batch(&mut self, max: usize, visitor: &mut dyn RecordVisitor) -> bool {
+        self.scan_batch(max, visitor)
     }
 
     fn next_into_if(

@@ -3,7 +3,9 @@
 //! counts as it does with `next_into`, and a declined record is not built.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::large_enum_variant)]
 
-use picket_event::{DnsEvent, Event, EventReader, HttpEvent, SourceStats};
+use picket_event::{
+    DnsEvent, Event, EventReader, EventView, HttpEvent, RecordVisitor, Rejection, SourceStats,
+};
 use picket_sources::{Format, OpenOptions, open_reader};
 use proptest::prelude::*;
 
@@ -52,12 +54,34 @@ enum Item {
 }
 
 fn open(text: &str) -> Box<dyn EventReader> {
+    open_chunked(text, usize::MAX)
+}
+
+/// Opens `text` as a Squid log whose reads return at most `chunk` bytes,
+/// so that lines arrive split across reads.
+fn open_chunked(text: &str, chunk: usize) -> Box<dyn EventReader> {
     let options = OpenOptions {
         format: Some(Format::Squid),
         ..OpenOptions::default()
     };
-    let input = Box::new(std::io::Cursor::new(text.as_bytes().to_vec()));
+    let input = Box::new(Chunked {
+        data: std::io::Cursor::new(text.as_bytes().to_vec()),
+        chunk,
+    });
     open_reader(input, "input", &options).unwrap()
+}
+
+/// A reader that returns at most `chunk` bytes per read.
+struct Chunked {
+    data: std::io::Cursor<Vec<u8>>,
+    chunk: usize,
+}
+
+impl std::io::Read for Chunked {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let len = buf.len().min(self.chunk);
+        self.data.read(&mut buf[..len])
+    }
 }
 
 /// Returns an event that no Squid line parses into, to tell whether the
@@ -74,7 +98,7 @@ fn read_kept(text: &str, decision: bool) -> (Vec<Item>, SourceStats) {
     let mut items = Vec::new();
     loop {
         let mut seen = None;
-        let mut keep = |view: &picket_event::EventView<'_>| {
+        let mut keep = |view: &EventView<'_>| {
             assert!(seen.is_none(), "keep called twice for one record");
             seen = Some(format!("{view:?}"));
             decision
@@ -199,6 +223,135 @@ fn declined_records_count_as_events() {
     assert_eq!(declined_stats.skipped, stats.skipped);
 }
 
+/// A visitor that records what `visit_batch` passes it.
+struct Recorder {
+    decision: bool,
+    distance: usize,
+    /// `Debug` texts of the views `ahead` received, in order.
+    ahead: Vec<String>,
+    /// `Debug` texts of the views `keep` received, in order.
+    kept: Vec<String>,
+    events: Vec<Event>,
+    rejections: Vec<String>,
+}
+
+impl RecordVisitor for Recorder {
+    fn ahead_distance(&self) -> usize {
+        self.distance
+    }
+
+    fn ahead(&mut self, view: &EventView<'_>) {
+        self.ahead.push(format!("{view:?}"));
+    }
+
+    fn keep(&mut self, view: &EventView<'_>) -> bool {
+        self.kept.push(format!("{view:?}"));
+        self.decision
+    }
+
+    fn event(&mut self, event: &Event) {
+        self.events.push(event.clone());
+    }
+
+    fn rejected(&mut self, rejection: Rejection) {
+        self.rejections.push(rejection.to_string());
+    }
+}
+
+/// Reads `reader` to its end with `visit_batch` in batches of `max`.
+fn visit_all(
+    mut reader: Box<dyn EventReader>,
+    max: usize,
+    decision: bool,
+    distance: usize,
+) -> (Recorder, SourceStats) {
+    let mut recorder = Recorder {
+        decision,
+        distance,
+        ahead: Vec::new(),
+        kept: Vec::new(),
+        events: Vec::new(),
+        rejections: Vec::new(),
+    };
+    while reader.visit_batch(max, &mut recorder) {}
+    (recorder, reader.stats())
+}
+
+/// Checks `visit_batch` against `next_into` on `text`, read in chunks of
+/// `chunk` bytes, for several batch sizes and both decisions.
+fn check_batches_agree(text: &str, chunk: usize) {
+    let (reference, stats) = read_into(text);
+    let events: Vec<&Event> = reference.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let rejections: Vec<String> = reference.iter().filter_map(|r| r.clone().err()).collect();
+    let views: Vec<String> = events.iter().map(|e| format!("{:?}", e.view())).collect();
+
+    for max in [1, 2, 7, 1024] {
+        for decision in [true, false] {
+            let reader = open_chunked(text, chunk);
+            let (recorder, batch_stats) = visit_all(reader, max, decision, 3);
+            let case = format!("batches of {max}, keep {decision}, reads of {chunk}");
+            assert_eq!(batch_stats, stats, "{case}");
+            assert_eq!(recorder.kept, views, "{case}");
+            assert_eq!(recorder.rejections, rejections, "{case}");
+            let kept: Vec<&Event> = recorder.events.iter().collect();
+            let expected: Vec<&Event> = if decision { events.clone() } else { Vec::new() };
+            assert_eq!(kept, expected, "{case}");
+
+            // Every view passed to `ahead` reaches `keep` later, in order.
+            let mut later = recorder.kept.iter();
+            for view in &recorder.ahead {
+                assert!(later.any(|k| k == view), "{case}: {view} not kept later");
+            }
+        }
+    }
+}
+
+#[test]
+fn batches_agree_with_next_into() {
+    check_batches_agree(LINES, usize::MAX);
+}
+
+#[test]
+fn batches_agree_across_short_reads() {
+    for chunk in [1, 5, 64] {
+        check_batches_agree(LINES, chunk);
+    }
+}
+
+#[test]
+fn batches_see_views_ahead() {
+    let line = "1677971734.080 1 10.0.0.1 TCP_MISS/200 39 GET http://a.example/ - HIER_DIRECT/10.0.0.9 -\n";
+    let text = line.repeat(10);
+    let (recorder, _) = visit_all(open(&text), 1024, false, 3);
+    assert_eq!(recorder.kept.len(), 10);
+    assert_eq!(recorder.ahead.len(), 7);
+}
+
+#[test]
+fn batches_agree_on_a_large_log() {
+    // About 3 MB: more than the reader's first buffer, so batches end
+    // where a read must move the buffer.
+    let mut text = String::new();
+    for i in 0..25_000u32 {
+        let host = if i % 97 == 0 {
+            "Upper.example"
+        } else {
+            "host.example"
+        };
+        text.push_str(&format!(
+            "1700000000.{:03} {i} 10.0.{}.{} TCP_MISS/200 {i} GET http://{host}/path/{i}.js?v={i} - HIER_DIRECT/192.0.2.{} text/html\n",
+            i % 1000,
+            (i >> 8) % 256,
+            i % 256,
+            i % 200,
+        ));
+        if i % 5_000 == 0 {
+            text.push_str("garbage line\n");
+        }
+    }
+    check_batches_agree(&text, 1 << 16);
+}
+
 /// Pieces random lines are made of: each column has a normal value and
 /// ones the view path must hand to the full parse.
 fn column(choices: &'static [&'static str]) -> impl Strategy<Value = &'static str> {
@@ -234,5 +387,6 @@ proptest! {
             ));
         }
         check_agrees(&text);
+        check_batches_agree(&text, 7);
     }
 }

@@ -1,0 +1,199 @@
+//! [`picket_event::EventReader::visit_batch`] for line logs: a batch of lines read as views
+//! before the first is decided.
+//!
+//! The lines of a batch are taken from what [`LineSource`] has buffered
+//! without reading more input, so they stay in place while the batch is
+//! handled. The parser reads each line into a view borrowed from the
+//! buffer, and the visitor receives each view some lines before it decides
+//! on it ([`RecordVisitor::ahead`]). A matcher that prefetches there overlaps the
+//! cache misses of several lines instead of waiting for each in turn.
+
+use std::ops::Range;
+
+use picket_event::{Event, EventView, RecordVisitor};
+
+use super::{Got, LineCtx, LineParser, LogReader, Output, Problem, handle_line, read_view};
+use crate::input::RawLine;
+
+/// A buffered line of the batch.
+struct Span {
+    range: Range<usize>,
+    line: u64,
+    offset: u64,
+}
+
+impl<P: LineParser> LogReader<P> {
+    /// Reads up to `max` lines and passes their records to `visitor`; see
+    /// [`picket_event::EventReader::visit_batch`].
+    pub(super) fn scan_batch(&mut self, max: usize, visitor: &mut dyn RecordVisitor) -> bool {
+        self.pass_queue(visitor);
+        let (spans, problem) = self.take_spans(max);
+
+        let LogReader {
+            lines,
+            parser,
+            file,
+            queue,
+            stats,
+            utf8,
+            scratch,
+            ..
+        } = self;
+        let views: Vec<Option<EventView<'_>>> = spans
+            .iter()
+            .map(|span| read_view(parser, lines.buffered(span.range.clone())))
+            .collect();
+
+        let distance = visitor.ahead_distance();
+        for (i, span) in spans.iter().enumerate() {
+            if distance > 0
+                && let Some(Some(view)) = views.get(i + distance)
+            {
+                visitor.ahead(view);
+            }
+
+            let ctx = LineCtx {
+                file,
+                line: span.line,
+                offset: span.offset,
+            };
+            let bytes = lines.buffered(span.range.clone());
+            let got = match &views[i] {
+                Some(view) if !visitor.keep(view) => {
+                    stats.records += 1;
+                    stats.events += 1;
+                    continue;
+                }
+                // The view promised one event, which the full parse builds.
+                Some(_) => Decided::Kept(handle_line(
+                    parser,
+                    stats,
+                    queue,
+                    *utf8,
+                    bytes,
+                    &ctx,
+                    Some(scratch),
+                )),
+                None => Decided::Open(handle_line(
+                    parser,
+                    stats,
+                    queue,
+                    *utf8,
+                    bytes,
+                    &ctx,
+                    Some(scratch),
+                )),
+            };
+            pass_built(got, scratch, stats, visitor);
+            drain(queue, stats, visitor);
+        }
+
+        if let Some(problem) = problem {
+            self.reject_problem(problem);
+        }
+        self.pass_queue(visitor);
+        self.stats.bytes = self.lines.bytes_consumed();
+        !self.done
+    }
+
+    /// Takes up to `max` lines from the buffer, reading more input only
+    /// for the first. A line that could not be read ends the batch and is
+    /// returned too. Marks the reader done at the end of input.
+    fn take_spans(&mut self, max: usize) -> (Vec<Span>, Option<Problem>) {
+        let mut spans = Vec::with_capacity(max);
+        while !self.done && spans.len() < max {
+            // Reading more input would move the lines taken so far.
+            if !spans.is_empty() && !self.lines.has_complete_line() {
+                break;
+            }
+            let Some(raw) = self.lines.next_line() else {
+                self.parser.finish(&mut self.queue);
+                self.done = true;
+                break;
+            };
+            let problem = match raw {
+                RawLine::Line { line, offset, .. } => {
+                    let range = self.lines.last_line_range();
+                    spans.push(Span {
+                        range,
+                        line,
+                        offset,
+                    });
+                    continue;
+                }
+                RawLine::TooLong { line, offset, len } => Problem::TooLong { line, offset, len },
+                RawLine::Error {
+                    line,
+                    offset,
+                    error,
+                } => Problem::Error {
+                    line,
+                    offset,
+                    error,
+                },
+            };
+            return (spans, Some(problem));
+        }
+        (spans, None)
+    }
+
+    /// Passes every queued event and rejection to `visitor`.
+    fn pass_queue(&mut self, visitor: &mut dyn RecordVisitor) {
+        drain(&mut self.queue, &mut self.stats, visitor);
+    }
+}
+
+/// Result of the full parse of a line, marked with whether `keep` already
+/// accepted its view.
+enum Decided {
+    Kept(Got),
+    Open(Got),
+}
+
+/// Passes the event a full parse built, if any, to `visitor`, asking
+/// `keep` first unless it took the line's view already.
+fn pass_built(
+    decided: Decided,
+    scratch: &mut Event,
+    stats: &mut picket_event::SourceStats,
+    visitor: &mut dyn RecordVisitor,
+) {
+    let (got, decided) = match decided {
+        Decided::Kept(got) => (got, true),
+        Decided::Open(got) => (got, false),
+    };
+    let built = match got {
+        Got::Filled | Got::Kept => &*scratch,
+        Got::Event(event) => {
+            *scratch = event;
+            &*scratch
+        }
+        Got::Nothing | Got::Declined => return,
+    };
+    stats.events += 1;
+    if decided || visitor.keep(&built.view()) {
+        visitor.event(built);
+    }
+}
+
+/// Passes every queued item to `visitor`, counting it.
+fn drain(
+    queue: &mut Output,
+    stats: &mut picket_event::SourceStats,
+    visitor: &mut dyn RecordVisitor,
+) {
+    while let Some(item) = queue.pop_front() {
+        match item {
+            Ok(event) => {
+                stats.events += 1;
+                if visitor.keep(&event.view()) {
+                    visitor.event(&event);
+                }
+            }
+            Err(rejection) => {
+                stats.rejected += 1;
+                visitor.rejected(rejection);
+            }
+        }
+    }
+}
