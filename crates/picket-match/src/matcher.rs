@@ -233,18 +233,41 @@ impl Matcher {
     /// the event's fields directly, because building an [`EventView`] for
     /// it cost as much as the hint saved.
     pub fn prefetch(&self, event: &Event) {
-        let (client, server) = (event.client().ip, event.server().ip);
+        let name = match event {
+            Event::Http(http) => http.host.as_deref(),
+            Event::Dns(dns) => Some(dns.query_name.as_str()),
+            Event::Tls(tls) => tls.server_name.as_deref(),
+        };
+        let http = matches!(event, Event::Http(_));
+        self.prefetch_fields(event.client().ip, event.server().ip, name, http);
+    }
+
+    /// Starts loading the filter words that matching `view` tests first,
+    /// as [`Matcher::prefetch`] does for an event.
+    pub fn prefetch_view(&self, view: &EventView<'_>) {
+        let name = match view.kind {
+            EventKind::Http => view.host,
+            EventKind::Dns => Some(view.query_name),
+            EventKind::Tls => view.server_name,
+        };
+        let http = view.kind == EventKind::Http;
+        self.prefetch_fields(view.client_ip, view.server_ip, name, http);
+    }
+
+    #[inline]
+    fn prefetch_fields(
+        &self,
+        client: Option<IpAddr>,
+        server: Option<IpAddr>,
+        name: Option<&str>,
+        http: bool,
+    ) {
         for ip in [client, server].into_iter().flatten() {
             if let IpAddr::V4(a) = canonical_ip(ip) {
                 self.v4_blocks.prefetch(u32::from(a));
             }
         }
 
-        let name = match event {
-            Event::Http(http) => http.host.as_deref(),
-            Event::Dns(dns) => Some(dns.query_name.as_str()),
-            Event::Tls(tls) => tls.server_name.as_deref(),
-        };
         let Some(name) = name.map(|n| n.strip_suffix('.').unwrap_or(n)) else {
             return;
         };
@@ -253,7 +276,7 @@ impl Matcher {
         }
         let h = hash(self.seed, name.as_bytes());
         self.domains.prefetch(h);
-        if matches!(event, Event::Http(_)) {
+        if http {
             self.url_hosts.prefetch(h);
         }
     }
