@@ -8,6 +8,7 @@
 //! squid_e2e compare LOG [TOTAL [DISTANCE]]   four ways in one pass, batch by batch
 //! squid_e2e parse LOG                        parse only, print lines/s
 //! squid_e2e view LOG [TOTAL]                 match views, build only events that hit
+//! squid_e2e scan LOG [TOTAL [DISTANCE]]      as view, in batches with prefetch
 //! ```
 //! `match` reads batches of 1,024 reused events
 //! ([`picket_event::EventReader::next_into`] into each slot), as
@@ -74,6 +75,15 @@ fn main() {
                 .unwrap_or(picket_match::PREFETCH_DISTANCE),
         ),
         Some("parse") => parse_only(Path::new(&args[2])),
+        Some("scan") => run_scan(
+            Path::new(&args[2]),
+            args.get(3)
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(1_500_000),
+            args.get(4)
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(picket_match::PREFETCH_DISTANCE),
+        ),
         Some("view") => run_views(
             Path::new(&args[2]),
             args.get(3)
@@ -219,11 +229,12 @@ fn match_batch(
 }
 
 /// The ways `compare` parses and matches a batch's worth of lines.
-const WAYS: [&str; 4] = [
+const WAYS: [&str; 5] = [
     "one event at a time",
     "batches, no prefetch",
     "batches, prefetch",
     "views, events on hits",
+    "view batches, prefetch",
 ];
 
 /// Parses and matches `log` once, switching batch by batch between the
@@ -251,7 +262,12 @@ fn compare(log: &Path, total: usize, distance: usize) {
         };
 
         let started = Instant::now();
-        let read = if way == 3 {
+        let read = if way == 4 {
+            let mut visitor = Counter::new(&matcher, distance);
+            ended = !reader.visit_batch(BATCH_EVENTS, &mut visitor);
+            hit += visitor.kept;
+            visitor.records as usize
+        } else if way == 3 {
             let mut read = 0;
             let mut keep = |view: &picket_event::EventView<'_>| {
                 matcher.match_view(view, &mut hits);
@@ -349,6 +365,88 @@ fn run_views(log: &Path, total: usize) {
         events as f64 / wall / 1e6,
         events as f64 / cpu / 1e6
     );
+}
+
+/// Matches the views of every line of `log` in batches
+/// ([`EventReader::visit_batch`]), prefetching for the view `distance` lines
+/// ahead, and builds the event only for lines that hit.
+fn run_scan(log: &Path, total: usize, distance: usize) {
+    let matcher = build_matcher(total);
+
+    let (started, cpu) = (
+        Instant::now(),
+        testdata::thread_cpu_seconds().unwrap_or(0.0),
+    );
+    let mut reader = picket_sources::open(log, &squid_options()).unwrap();
+    let mut visitor = Counter::new(&matcher, distance);
+    while reader.visit_batch(BATCH_EVENTS, &mut visitor) {}
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = testdata::thread_cpu_seconds().unwrap_or(0.0) - cpu;
+
+    let Counter {
+        records,
+        rejected,
+        kept,
+        hits,
+        ..
+    } = visitor;
+    println!(
+        "matched views of {records} lines ({rejected} rejected) in batches of {BATCH_EVENTS}, prefetching {distance} lines ahead, building the {kept} events that hit, in {wall:.2} s wall, {cpu:.2} s CPU: {:.2} M lines/s wall, {:.2} M lines/s CPU time; {hits} hits",
+        records as f64 / wall / 1e6,
+        records as f64 / cpu / 1e6
+    );
+}
+
+/// A [`picket_event::RecordVisitor`] that matches each view, prefetches
+/// ahead and counts.
+struct Counter<'m> {
+    matcher: &'m Matcher,
+    distance: usize,
+    hits: u64,
+    buffer: Vec<IntelHit>,
+    records: u64,
+    rejected: u64,
+    kept: u64,
+}
+
+impl<'m> Counter<'m> {
+    fn new(matcher: &'m Matcher, distance: usize) -> Self {
+        Counter {
+            matcher,
+            distance,
+            hits: 0,
+            buffer: Vec::new(),
+            records: 0,
+            rejected: 0,
+            kept: 0,
+        }
+    }
+}
+
+impl picket_event::RecordVisitor for Counter<'_> {
+    fn ahead_distance(&self) -> usize {
+        self.distance
+    }
+
+    fn ahead(&mut self, view: &picket_event::EventView<'_>) {
+        self.matcher.prefetch_view(view);
+    }
+
+    fn keep(&mut self, view: &picket_event::EventView<'_>) -> bool {
+        self.records += 1;
+        self.buffer.clear();
+        self.matcher.match_view(view, &mut self.buffer);
+        self.hits += self.buffer.len() as u64;
+        !self.buffer.is_empty()
+    }
+
+    fn event(&mut self, _event: &Event) {
+        self.kept += 1;
+    }
+
+    fn rejected(&mut self, _rejection: picket_event::Rejection) {
+        self.rejected += 1;
+    }
 }
 
 /// Parses every line without matching: the parser's share of `run`.
