@@ -34,7 +34,8 @@ enum Command {
     /// detectors, store what was seen and report alerts.
     Analyze(commands::analyze::Args),
     /// Match stored event history against indicators and report what was
-    /// not alerted on before, as retrospective alerts.
+    /// not alerted on before, as retrospective alerts; or match logs and
+    /// captures given as inputs, without a store.
     Hunt(commands::hunt::Args),
     /// Score proxy-log lines against weighted lists and sort them into
     /// white, grey and black files; extract lines matching rules.

@@ -1,10 +1,13 @@
-//! `picket hunt`: match stored event history against indicators.
+//! `picket hunt`: match stored event history, or logs and captures given
+//! as inputs, against indicators.
 //!
-//! Hits become `intel.match` alerts marked retrospective. An alert whose
-//! dedupe key (detector, event location, indicator and field) is already
-//! stored, because `analyze` or an earlier hunt raised it, is counted and
-//! not reported again. [`scan`] runs the scan itself.
+//! Hits become `intel.match` alerts marked retrospective. In the store, an
+//! alert whose dedupe key (detector, event location, indicator and field)
+//! is already stored, because `analyze` or an earlier hunt raised it, is
+//! counted and not reported again. [`scan`] runs the scan of the store;
+//! [`raw`] reads inputs without opening a store.
 
+mod raw;
 mod scan;
 
 use std::fs::File;
@@ -14,6 +17,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
+use picket_decode::DecodeConfig;
 use picket_event::Timestamp;
 use picket_intel::{Indicator, IndicatorKind, Sighting};
 use picket_match::{Matcher, MatcherBuilder};
@@ -27,6 +31,7 @@ use scan::intel_alert;
 pub use scan::{AlertOutput, hunt};
 
 use super::exit_for_alerts;
+use super::inputs::{InputArgs, InputOptions};
 
 /// Detector id of alerts raised by an indicator match.
 #[cfg(test)]
@@ -37,25 +42,31 @@ use super::INTEL_MATCH;
 /// per nine alerts.
 const OUTPUT_BUFFER: usize = 256 * 1024;
 
+/// Store file hunted when neither `--store` nor `PICKET_STORE` names one.
+const DEFAULT_STORE: &str = "picket.sqlite";
+
 /// Options of `picket hunt`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Store file to scan.
-    #[arg(
-        long,
-        value_name = "PATH",
-        default_value = "picket.sqlite",
-        env = "PICKET_STORE"
-    )]
-    pub store: PathBuf,
+    /// Logs, captures or directories (read recursively) to hunt through
+    /// instead of the store; `-` reads standard input. Inputs are read as
+    /// `picket analyze` reads them, and no store is opened.
+    #[arg(value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Store file to scan. Default: picket.sqlite. Not used with inputs.
+    #[arg(long, value_name = "PATH", env = "PICKET_STORE")]
+    pub store: Option<PathBuf>,
 
     /// First instant to scan: a date (`2024-03-01`, start of that UTC day)
-    /// or an RFC 3339 instant. Default: the oldest stored day.
+    /// or an RFC 3339 instant. Default: the oldest stored day, or every
+    /// event of the inputs.
     #[arg(long, value_name = "DATE")]
     pub since: Option<String>,
 
     /// End of the scan: a date (inclusive: up to the end of that UTC day) or
-    /// an RFC 3339 instant (exclusive). Default: the newest stored day.
+    /// an RFC 3339 instant (exclusive). Default: the newest stored day, or
+    /// every event of the inputs.
     #[arg(long, value_name = "DATE")]
     pub until: Option<String>,
 
@@ -79,14 +90,18 @@ pub struct Args {
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Scanning threads; default: one per core.
+    /// Scanning threads; default: one per core. Inputs are read one per
+    /// thread.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 
     /// Do not write alerts into the store (it is opened read-only); alerts
     /// already stored are still left out of the report.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "inputs")]
     pub no_record: bool,
+
+    #[command(flatten)]
+    pub input: InputArgs,
 }
 
 /// Scan range and settings of a hunt.
@@ -151,67 +166,39 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if matcher.is_empty() {
         anyhow::bail!("no indicator to hunt for: give --intel PATH or --indicator VALUE");
     }
+    let options = hunt_options(&args)?;
+    if !args.inputs.is_empty() {
+        reject_store_with_inputs(args.store.as_deref())?;
+        return run_inputs(&args, &matcher, &options);
+    }
+    let store_path = args
+        .store
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_STORE));
 
     // Opening for writing would create a missing file, and a mistyped path
     // would then report "no hits" instead of an error.
-    if !args.store.is_file() {
+    if !store_path.is_file() {
         anyhow::bail!(
             "store {} not found: give the --store that `picket analyze` wrote",
-            args.store.display()
+            store_path.display()
         );
     }
     if let Some(output) = &args.output {
-        let mut read = vec![(args.store.as_path(), "the store")];
+        let mut read = vec![(store_path.as_path(), "the store")];
         for path in args.intel.iter().chain(&args.whitelist) {
             read.push((path.as_path(), "an intel or whitelist file"));
         }
         super::reject_output_over("--output", output, &read)?;
     }
     let store = if args.no_record {
-        Store::open_read_only(&args.store)
+        Store::open_read_only(&store_path)
     } else {
-        Store::open(&args.store)
+        Store::open(&store_path)
     }
-    .with_context(|| format!("cannot open the store {}", args.store.display()))?;
+    .with_context(|| format!("cannot open the store {}", store_path.display()))?;
 
-    let options = HuntOptions {
-        since: args
-            .since
-            .as_deref()
-            .map(|d| parse_bound(d, false))
-            .transpose()?,
-        until: args
-            .until
-            .as_deref()
-            .map(|d| parse_bound(d, true))
-            .transpose()?,
-        threads: args.threads.unwrap_or(0),
-        record: !args.no_record,
-    };
-    if let (Some(since), Some(until)) = (options.since, options.until)
-        && since >= until
-    {
-        anyhow::bail!(
-            "--since {} is not before --until {}: the range contains no event",
-            args.since.as_deref().unwrap_or_default(),
-            args.until.as_deref().unwrap_or_default()
-        );
-    }
-
-    let (name, writer): (String, Box<dyn Write>) = match &args.output {
-        Some(path) => (
-            path.display().to_string(),
-            Box::new(BufWriter::with_capacity(
-                OUTPUT_BUFFER,
-                File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
-            )),
-        ),
-        None => (
-            "stdout".into(),
-            Box::new(BufWriter::with_capacity(OUTPUT_BUFFER, io::stdout().lock())),
-        ),
-    };
-    let mut sink = JsonlSink::new(name, writer);
+    let mut sink = alert_sink(args.output.as_deref())?;
     let result = hunt(
         &store,
         &matcher,
@@ -233,17 +220,128 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         format!("{}\n", serde_json::to_string(&summary)?)
     };
-    let mut out = io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {}
-        other => other.context("cannot write to standard output")?,
-    }
+    print_summary(&text)?;
     // As analyze does with an input it cannot read: a day that could not be
     // scanned makes the exit code 2, even when other days raised alerts.
     if summary.days_failed > 0 {
         return Ok(ExitCode::from(2));
     }
     Ok(exit_for_alerts(summary.alerts_new))
+}
+
+/// Runs `picket hunt INPUT...`: the inputs are read and matched, and the
+/// store is never opened.
+fn run_inputs(args: &Args, matcher: &Matcher, options: &HuntOptions) -> anyhow::Result<ExitCode> {
+    let input = InputOptions::from_args(&args.input, DecodeConfig::default())?;
+    let paths = super::inputs::expand(&args.inputs);
+    if let Some(output) = &args.output {
+        let mut read: Vec<(&Path, &str)> = paths
+            .iter()
+            .map(|path| (path.as_path(), "one of the inputs"))
+            .collect();
+        for path in args.intel.iter().chain(&args.whitelist) {
+            read.push((path.as_path(), "an intel or whitelist file"));
+        }
+        super::reject_output_over("--output", output, &read)?;
+    }
+
+    let mut sink = alert_sink(args.output.as_deref())?;
+    let result = raw::hunt_inputs(&paths, &input, matcher, options, &mut sink);
+    drop(sink);
+    let summary = match result {
+        Ok(summary) => summary,
+        // The reader stopped early, as `picket hunt | head` does, after at
+        // least one alert.
+        Err(error) if is_broken_pipe(&error) => return Ok(exit_for_alerts(1)),
+        Err(error) => return Err(error),
+    };
+
+    let text = if args.output.is_some() {
+        format!("{}\n", raw::summary_text(&summary))
+    } else {
+        format!("{}\n", serde_json::to_string(&summary)?)
+    };
+    print_summary(&text)?;
+    // As analyze does: an input that could not be read makes the exit code
+    // 2, even when the other inputs raised alerts.
+    if summary.inputs_failed > 0 {
+        return Ok(ExitCode::from(2));
+    }
+    Ok(exit_for_alerts(summary.alerts))
+}
+
+/// Rejects a `--store` given on the command line beside inputs, which are
+/// hunted without a store. A store named only by `PICKET_STORE` is left
+/// unused, so that an exported variable does not stop a hunt through inputs.
+fn reject_store_with_inputs(store: Option<&Path>) -> anyhow::Result<()> {
+    let Some(store) = store else {
+        return Ok(());
+    };
+    let from_env = std::env::var_os("PICKET_STORE").is_some_and(|env| env == store.as_os_str());
+    if !from_env {
+        anyhow::bail!(
+            "--store {} cannot be used with inputs, which are hunted without a store: \
+             drop --store, or drop the inputs to hunt through the store",
+            store.display()
+        );
+    }
+    Ok(())
+}
+
+/// Reads the time range and the settings the store and input scans share.
+fn hunt_options(args: &Args) -> anyhow::Result<HuntOptions> {
+    let options = HuntOptions {
+        since: args
+            .since
+            .as_deref()
+            .map(|d| parse_bound(d, false))
+            .transpose()?,
+        until: args
+            .until
+            .as_deref()
+            .map(|d| parse_bound(d, true))
+            .transpose()?,
+        threads: args.threads.unwrap_or(0),
+        record: !args.no_record && args.inputs.is_empty(),
+    };
+    if let (Some(since), Some(until)) = (options.since, options.until)
+        && since >= until
+    {
+        anyhow::bail!(
+            "--since {} is not before --until {}: the range contains no event",
+            args.since.as_deref().unwrap_or_default(),
+            args.until.as_deref().unwrap_or_default()
+        );
+    }
+    Ok(options)
+}
+
+/// Opens the JSON Lines sink of the alerts: `output`, or stdout.
+fn alert_sink(output: Option<&Path>) -> anyhow::Result<JsonlSink<Box<dyn Write>>> {
+    let (name, writer): (String, Box<dyn Write>) = match output {
+        Some(path) => (
+            path.display().to_string(),
+            Box::new(BufWriter::with_capacity(
+                OUTPUT_BUFFER,
+                File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+            )),
+        ),
+        None => (
+            "stdout".into(),
+            Box::new(BufWriter::with_capacity(OUTPUT_BUFFER, io::stdout().lock())),
+        ),
+    };
+    Ok(JsonlSink::new(name, writer))
+}
+
+/// Writes the summary to stdout. A reader that closed the pipe is not an
+/// error.
+fn print_summary(text: &str) -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
+    }
 }
 
 /// Returns true when `error` comes from writing to a pipe that its reader

@@ -31,11 +31,11 @@ use super::{HuntOptions, HuntSummary, SightingCount};
 /// Batches of alerts buffered between the scanning workers and the
 /// writer: with [`ALERT_BATCH`], at most 4,096 alerts wait, which bounds
 /// memory when an indicator matches a large part of the history.
-const ALERT_QUEUE: usize = 16;
+pub(super) const ALERT_QUEUE: usize = 16;
 
 /// Alerts a worker sends at once. Sending each alert alone woke the writer
 /// thread once per hit, a context switch per alert.
-const ALERT_BATCH: usize = 256;
+pub(super) const ALERT_BATCH: usize = 256;
 
 /// Alerts recorded per store transaction. Before each commit the output is
 /// flushed, so the store never marks as known an alert that the output did
@@ -378,7 +378,7 @@ struct Found {
 
 /// Hits and newest hit time per indicator, by kind and value.
 #[derive(Debug, Default)]
-struct Sightings(HashMap<String, HashMap<String, (u64, Timestamp)>>);
+pub(super) struct Sightings(HashMap<String, HashMap<String, (u64, Timestamp)>>);
 
 impl Sightings {
     fn new() -> Self {
@@ -387,7 +387,7 @@ impl Sightings {
 
     /// Counts one hit at `time`. Looking up before inserting keeps the
     /// common case, an indicator hit before, free of allocation.
-    fn add(&mut self, hit: &IntelHit, time: Timestamp) {
+    pub(super) fn add(&mut self, hit: &IntelHit, time: Timestamp) {
         let by_value = match self.0.get_mut(hit.kind.as_str()) {
             Some(by_value) => by_value,
             None => self.0.entry(hit.kind.clone()).or_default(),
@@ -403,7 +403,7 @@ impl Sightings {
         }
     }
 
-    fn merge(&mut self, other: Sightings) {
+    pub(super) fn merge(&mut self, other: Sightings) {
         for (kind, values) in other.0 {
             let by_value = self.0.entry(kind).or_default();
             for (value, (count, last)) in values {
@@ -415,7 +415,7 @@ impl Sightings {
     }
 
     /// Returns the counts, most hit first, then by value.
-    fn into_counts(self) -> Vec<SightingCount> {
+    pub(super) fn into_counts(self) -> Vec<SightingCount> {
         let mut counts: Vec<SightingCount> = self
             .0
             .into_iter()
