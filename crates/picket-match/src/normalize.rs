@@ -142,10 +142,13 @@ pub(crate) fn split_url<'a>(raw: &'a str, default_host: Option<&'a str>) -> Opti
 /// [`split_url`] with `host` as default host then gives `host` and no port.
 ///
 /// False means only "not plainly so": user information, another spelling
-/// of the host or leading spaces are left to [`split_url`].
+/// of the host or leading spaces are left to [`split_url`]. So is a host
+/// with a byte that [`split_url`] cuts at or trims, such as a Host header
+/// `u@evil.example`, whose URL is on `evil.example`.
 #[inline]
 pub(crate) fn names_host(raw: &str, host: &str) -> bool {
-    if host.is_empty() || host.contains(':') {
+    let cut = |b: u8| matches!(b, b':' | b'@' | b'/' | b'?' | b'#' | b'[');
+    if host.is_empty() || host.bytes().any(cut) || host.trim().len() != host.len() {
         return false;
     }
     if raw.starts_with('/') {
@@ -493,6 +496,60 @@ mod tests {
             if names_host(raw, host) {
                 let split = split_url(raw, Some(host)).unwrap();
                 assert_eq!((split.host, split.port), (host, None), "{raw:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn names_host_agrees_with_split_url() {
+        // Hosts of up to three pieces, and URLs of a prefix, a host and a
+        // suffix: every form `names_host` reads and the bytes `split_url`
+        // cuts or trims at.
+        let pieces = [
+            "a", "b.c", ".", "-", "A", "1", "@", " ", "\x0c", "\u{85}", "\u{a0}", "[", "]", "/",
+            "?", "#", ":", "%41", "é",
+        ];
+        let mut hosts = vec![String::new()];
+        for _ in 0..3 {
+            let longer: Vec<String> = hosts
+                .iter()
+                .flat_map(|h| pieces.iter().map(move |p| format!("{h}{p}")))
+                .collect();
+            hosts.extend(longer);
+        }
+        hosts.sort();
+        hosts.dedup();
+        let prefixes = [
+            "",
+            "http://",
+            "https://",
+            "HTTP://",
+            "ftp://",
+            " ",
+            "u@",
+            "/",
+            "http://u@",
+        ];
+        let suffixes = [
+            "", ":80", ":443", ":8080", ":", "/", "/p?q", "?q", "#f", ".", "@x", " ", "\x0c",
+            ":80/x", ":443#f", "://x/",
+        ];
+
+        for host in &hosts {
+            for prefix in prefixes {
+                for suffix in suffixes {
+                    let raw = format!("{prefix}{host}{suffix}");
+                    if !names_host(&raw, host) {
+                        continue;
+                    }
+                    // The matcher's own test of the same host: the split's
+                    // host is the event's, without a port or a colon.
+                    let split = split_url(&raw, Some(host));
+                    let same = split.as_ref().is_some_and(|u| {
+                        u.port.is_none() && !u.host.contains(':') && u.host == host
+                    });
+                    assert!(same, "{raw:?} on {host:?}: {split:?}");
+                }
             }
         }
     }

@@ -555,3 +555,32 @@ fn large_address_sets_use_the_block_filter() {
     assert_eq!(count("172.16.0.4"), 0);
     assert_eq!(count("11.0.0.0"), 0);
 }
+
+#[test]
+fn url_on_host_with_user_info_matches() {
+    // A Host header may carry user information (`u@evil.example`), and
+    // the URL of an origin-form target is then on `evil.example`, as
+    // `url_key` reads it.
+    let m = matcher(
+        &[ind(IndicatorKind::Url, "http://evil.example/gate.php")],
+        &[],
+    );
+    for host in ["u@evil.example", "a@b@evil.example"] {
+        let event = Event::from(HttpEvent {
+            host: Some(host.into()),
+            url: "/gate.php".into(),
+            path: Some("/gate.php".into()),
+            ..HttpEvent::default()
+        });
+        let found = hits(&m, &event);
+        let urls: Vec<_> = fields(&found)
+            .into_iter()
+            .filter(|(field, _, _)| *field == MatchedField::Url)
+            .collect();
+        assert_eq!(
+            urls,
+            [(MatchedField::Url, "evil.example/gate.php", "/gate.php")],
+            "{host}"
+        );
+    }
+}
