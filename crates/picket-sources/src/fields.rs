@@ -811,6 +811,107 @@ mod tests {
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
     }
 
+    /// A plain `fill_url` that cuts the fragment off first and fills the
+    /// event as it goes: the reference that events filled through
+    /// [`split_target`] must agree with byte for byte.
+    fn reference_fill_url(event: &mut HttpEvent, target: &str) {
+        event.url.clear();
+        event.url.push_str(target);
+        let before_fragment = match memchr::memchr(b'#', target.as_bytes()) {
+            Some(i) => &target[..i],
+            None => target,
+        };
+
+        if let Some(scheme_end) = scheme_len(before_fragment) {
+            event.scheme = Some(before_fragment[..scheme_end].to_ascii_lowercase());
+            let rest = &before_fragment[scheme_end + 3..];
+            let auth_end = memchr::memchr2(b'/', b'?', rest.as_bytes()).unwrap_or(rest.len());
+            let authority = &rest[..auth_end];
+            let authority = match authority.bytes().rposition(|b| b == b'@') {
+                Some(i) => &authority[i + 1..],
+                None => authority,
+            };
+            let (host, port) = split_host_port(authority);
+            if let Some(h) = normalize_host(host) {
+                event.host = Some(h);
+            }
+            if port.is_some() {
+                event.port = port;
+            }
+            reference_path_query(event, &rest[auth_end..]);
+            if event.path.is_none() {
+                event.path = Some("/".to_owned());
+            }
+        } else if before_fragment.starts_with('/') || before_fragment.starts_with('*') {
+            reference_path_query(event, before_fragment);
+        } else if !before_fragment.is_empty() && !before_fragment.contains('/') {
+            let (host, port) = split_host_port(before_fragment);
+            if let Some(h) = normalize_host(host) {
+                event.host = Some(h);
+            }
+            if port.is_some() {
+                event.port = port;
+            }
+        } else {
+            reference_path_query(event, before_fragment);
+        }
+    }
+
+    fn reference_path_query(event: &mut HttpEvent, path_query: &str) {
+        if path_query.is_empty() {
+            return;
+        }
+        match memchr::memchr(b'?', path_query.as_bytes()) {
+            Some(i) => {
+                let (path, query) = (&path_query[..i], &path_query[i + 1..]);
+                if !path.is_empty() {
+                    event.path = Some(path.to_owned());
+                }
+                if !query.is_empty() {
+                    event.query = Some(query.to_owned());
+                }
+            }
+            None => event.path = Some(path_query.to_owned()),
+        }
+    }
+
+    #[test]
+    fn fill_url_agrees_with_reference() {
+        // Every target of up to four pieces: schemes in both cases, user
+        // information, IPv6 literals, ports, fragments, queries, trailing
+        // dots, escapes and non-ASCII hosts.
+        let pieces = [
+            "http", "HTTP", "://", "a", "B.", ".", "@", ":", "80", "[", "]", "::1", "/", "?", "#",
+            "*", "-", "%2F", "é", "+", " ", "\r",
+        ];
+        let mut targets = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..4 {
+            last = last
+                .iter()
+                .flat_map(|t| pieces.iter().map(move |p| format!("{t}{p}")))
+                .collect();
+            targets.extend(last.iter().cloned());
+        }
+
+        // Fields from other columns, which a target without them keeps.
+        let columns = HttpEvent {
+            host: Some("column.example".into()),
+            port: Some(8080),
+            path: Some("/column".into()),
+            ..HttpEvent::default()
+        };
+        for target in &targets {
+            for start in [HttpEvent::default(), columns.clone()] {
+                let mut got = start.clone();
+                fill_url(&mut got, target);
+                let mut want = start;
+                reference_fill_url(&mut want, target);
+                assert_eq!(got, want, "{target:?}");
+            }
+        }
+    }
+
     #[test]
     fn iso_instant_multibyte_at_byte_ten() {
         // U+022B takes bytes 9..11, so byte 10 is not a character boundary.
