@@ -2,7 +2,7 @@
 //! store, as an analyst sweeps files for indicators.
 #![allow(clippy::unwrap_used)] // a test stops at the first unexpected value
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -305,6 +305,35 @@ fn stdin_and_gzip_read() {
     assert_eq!(alerts.len(), 2);
     assert_eq!(summary["inputs"][0]["path"], "-");
     assert_eq!(summary["inputs"][1]["events"], 1);
+}
+
+/// A log followed on standard input: a hit's alert is written as soon as
+/// its line is read, before the input ends.
+#[test]
+fn followed_stdin_alerts_at_once() {
+    let mut child = picket()
+        .args(["hunt", "--indicator", "c2.example.net"])
+        .args(["--input-format", "squid", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdin
+        .write_all(squid_line(1_344_941_160, "10.0.0.1", "http://c2.example.net/").as_bytes())
+        .unwrap();
+    stdin.flush().unwrap();
+
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let alert: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(alert["type"], "alert", "the alert came while stdin is open");
+    assert_eq!(alert["indicators"][0]["value"], "c2.example.net");
+
+    drop(stdin);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
 }
 
 /// `--store` and `--no-record` name a store, which a hunt through inputs
