@@ -161,7 +161,8 @@ pub trait RecordVisitor {
     /// [`RecordVisitor::event`].
     fn keep(&mut self, view: &crate::EventView<'_>) -> bool;
 
-    /// Receives a kept record's event.
+    /// Receives a kept record's event, right after the `keep` call that
+    /// accepted its view, so a visitor may keep what `keep` computed.
     fn event(&mut self, event: &crate::Event);
 
     /// Receives a rejected record.

@@ -1,9 +1,10 @@
 //! The scan of logs and captures behind `picket hunt INPUT...`.
 //!
 //! Worker threads take the inputs in turn, one input per thread at a time,
-//! and read each with [`picket_event::EventReader::next_into_if`]. Every
+//! and read each with [`picket_event::EventReader::visit_batch`]. Every
 //! record is matched as a view borrowed from the reader, and the reader
-//! builds the event only for a record that hits. The worker turns each hit into a retrospective
+//! builds the event only for a record that hits. The matcher starts
+//! loading the filter words of a view a few records before it matches it. The worker turns each hit into a retrospective
 //! `intel.match` alert and renders its JSON line; the calling thread only
 //! writes the lines. No store is opened: the alerts are not deduplicated
 //! against earlier runs, and no sighting is recorded.
@@ -14,9 +15,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
 
-use picket_event::{Alert, Event, EventView, HttpEvent, IntelHit, Rejection, Sink};
+use picket_event::{Alert, Event, EventView, IntelHit, RecordVisitor, Rejection, Sink};
 use picket_event::{SinkError, Timestamp};
-use picket_match::Matcher;
+use picket_match::{Matcher, PREFETCH_DISTANCE};
 use picket_output::{InputSummary, JsonlSink, alert_line};
 use serde::Serialize;
 use tracing::{info, warn};
@@ -313,57 +314,33 @@ fn scan_input(
     };
     input.format = reader.format_name().to_owned();
 
-    // Any kind will do: the reader writes each kept record's kind.
-    let mut event = Event::from(HttpEvent::default());
-    let mut hits: Vec<IntelHit> = Vec::new();
-    let mut batch = Vec::new();
-    let mut hit_count = 0u64;
-    let mut out_of_range = 0u64;
+    let mut visitor = InputVisitor {
+        work,
+        tx,
+        sightings,
+        input: &mut input,
+        hits: Vec::new(),
+        batch: Vec::new(),
+        hit_count: 0,
+        out_of_range: 0,
+        stopped: false,
+    };
     loop {
-        let item = {
-            let mut keep = |view: &EventView<'_>| {
-                // A view without a readable time is matched, and its event's
-                // time is checked once the event is built.
-                if view.timestamp().is_some_and(|t| !work.in_range(t)) {
-                    out_of_range += 1;
-                    return false;
-                }
-                hits.clear();
-                work.matcher.match_view(view, &mut hits);
-                !hits.is_empty()
-            };
-            reader.next_into_if(&mut event, &mut keep)
-        };
-        match item {
-            None => break,
-            Some(Ok(true)) if work.in_range(event.timestamp()) => {
-                for hit in &hits {
-                    let alert = intel_alert(event.clone(), hit);
-                    sightings.add(hit, alert.timestamp);
-                    batch.push(render(alert));
-                }
-                hit_count += hits.len() as u64;
-            }
-            Some(Ok(true)) => out_of_range += 1,
-            Some(Ok(false)) => {}
-            Some(Err(rejection)) => {
-                work.log_rejection(&rejection);
-                input.record_rejection(&rejection);
-            }
-        }
+        let more = reader.visit_batch(READ_BATCH, &mut visitor);
 
-        // A batch goes out when full, or when the reader would wait for
-        // more input, so that a followed log's alerts are not held back.
-        if !batch.is_empty()
-            && (batch.len() >= ALERT_BATCH || !reader.has_buffered_record())
-            && tx.send(Message::Found(std::mem::take(&mut batch))).is_err()
-        {
+        // What is left goes out when the reader would wait for more input,
+        // so that a followed log's alerts are not held back.
+        if !more || !reader.has_buffered_record() {
+            visitor.send_batch();
+        }
+        if visitor.stopped {
             return false;
         }
+        if !more {
+            break;
+        }
     }
-    if !batch.is_empty() && tx.send(Message::Found(batch)).is_err() {
-        return false;
-    }
+    let (hit_count, out_of_range) = (visitor.hit_count, visitor.out_of_range);
 
     let stats = reader.stats();
     input.records = stats.records;
@@ -372,6 +349,85 @@ fn scan_input(
     input.bytes = stats.bytes;
     input.rejected = input.rejected.max(stats.rejected);
     tx.send(done(index, input, hit_count, out_of_range)).is_ok()
+}
+
+/// Records read per [`EventReader::visit_batch`] call: the lines one read
+/// of the Squid reader's buffer holds, about 150 KB.
+const READ_BATCH: usize = 1024;
+
+/// Matches each record of one input as the reader passes it, and turns the
+/// hits of each kept event into alert lines.
+struct InputVisitor<'a, 'w> {
+    work: &'a Work<'w>,
+    tx: &'a mpsc::SyncSender<Message>,
+    sightings: &'a mut Sightings,
+    input: &'a mut InputSummary,
+    /// Hits of the view `keep` accepted last, which the next kept event is
+    /// built from.
+    hits: Vec<IntelHit>,
+    /// Alert lines not sent yet.
+    batch: Vec<Found>,
+    hit_count: u64,
+    /// Events outside the time range.
+    out_of_range: u64,
+    /// Set when the writer has stopped: alerts are then dropped.
+    stopped: bool,
+}
+
+impl InputVisitor<'_, '_> {
+    /// Sends the alert lines not sent yet, unless the writer has stopped.
+    fn send_batch(&mut self) {
+        if self.batch.is_empty() || self.stopped {
+            return;
+        }
+        let batch = std::mem::take(&mut self.batch);
+        if self.tx.send(Message::Found(batch)).is_err() {
+            self.stopped = true;
+        }
+    }
+}
+
+impl RecordVisitor for InputVisitor<'_, '_> {
+    fn ahead_distance(&self) -> usize {
+        PREFETCH_DISTANCE
+    }
+
+    fn ahead(&mut self, view: &EventView<'_>) {
+        self.work.matcher.prefetch_view(view);
+    }
+
+    fn keep(&mut self, view: &EventView<'_>) -> bool {
+        // A view without a readable time is matched, and its event's time
+        // is checked once the event is built.
+        if view.timestamp().is_some_and(|t| !self.work.in_range(t)) {
+            self.out_of_range += 1;
+            return false;
+        }
+        self.hits.clear();
+        self.work.matcher.match_view(view, &mut self.hits);
+        !self.hits.is_empty()
+    }
+
+    fn event(&mut self, event: &Event) {
+        if !self.work.in_range(event.timestamp()) {
+            self.out_of_range += 1;
+            return;
+        }
+        for hit in &self.hits {
+            let alert = intel_alert(event.clone(), hit);
+            self.sightings.add(hit, alert.timestamp);
+            self.batch.push(render(alert));
+        }
+        self.hit_count += self.hits.len() as u64;
+        if self.batch.len() >= ALERT_BATCH {
+            self.send_batch();
+        }
+    }
+
+    fn rejected(&mut self, rejection: Rejection) {
+        self.work.log_rejection(&rejection);
+        self.input.record_rejection(&rejection);
+    }
 }
 
 /// Builds the message that reports a finished input.
