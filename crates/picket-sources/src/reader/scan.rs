@@ -27,6 +27,7 @@ impl<P: LineParser> LogReader<P> {
     /// [`picket_event::EventReader::visit_batch`].
     pub(super) fn scan_batch(&mut self, max: usize, visitor: &mut dyn RecordVisitor) -> bool {
         self.pass_queue(visitor);
+        let was_open = !self.done;
         let (spans, problem) = self.take_spans(max);
 
         let LogReader {
@@ -88,8 +89,12 @@ impl<P: LineParser> LogReader<P> {
             drain(queue, stats, visitor);
         }
 
-        if let Some(problem) = problem {
-            self.reject_problem(problem);
+        match problem {
+            Some(problem) => self.reject_problem(problem),
+            // Events a parser holds back for pairing come after the last
+            // line, as with `next_into`.
+            None if was_open && self.done => self.parser.finish(&mut self.queue),
+            None => {}
         }
         self.pass_queue(visitor);
         self.stats.bytes = self.lines.bytes_consumed();
@@ -98,7 +103,8 @@ impl<P: LineParser> LogReader<P> {
 
     /// Takes up to `max` lines from the buffer, reading more input only
     /// for the first. A line that could not be read ends the batch and is
-    /// returned too. Marks the reader done at the end of input.
+    /// returned too. Marks the reader done at the end of input, and leaves
+    /// flushing the parser to the caller, after the lines taken.
     fn take_spans(&mut self, max: usize) -> (Vec<Span>, Option<Problem>) {
         let mut spans = Vec::with_capacity(max);
         while !self.done && spans.len() < max {
@@ -107,7 +113,6 @@ impl<P: LineParser> LogReader<P> {
                 break;
             }
             let Some(raw) = self.lines.next_line() else {
-                self.parser.finish(&mut self.queue);
                 self.done = true;
                 break;
             };
