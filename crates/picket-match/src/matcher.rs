@@ -381,9 +381,11 @@ impl Matcher {
             let same_host = split.as_ref().is_some_and(|u| {
                 u.port.is_none() && !u.host.contains(':') && e.host == Some(u.host)
             });
+            // An address host has no name hash, and its URL's authority
+            // is tested by `may_have_urls` instead.
             let ruled_out = path_for_name.is_some()
                 && same_host
-                && !host_hash.is_some_and(|h| self.url_host_may_match(h));
+                && host_hash.is_some_and(|h| !self.url_host_may_match(h));
             if !ruled_out && let Some(parts) = split.and_then(normalize::RawUrl::normalize) {
                 let key =
                     (path_for_name.is_none() || self.may_have_urls(&parts)).then(|| parts.key());

@@ -584,3 +584,30 @@ fn url_on_host_with_user_info_matches() {
         );
     }
 }
+
+#[test]
+fn url_on_address_host_matches() {
+    let m = matcher(
+        &[ind(IndicatorKind::Url, "http://203.0.113.5/gate.php")],
+        &[],
+    );
+    let event = Event::from(HttpEvent {
+        host: Some("203.0.113.5".into()),
+        url: "http://203.0.113.5/gate.php".into(),
+        path: Some("/gate.php".into()),
+        ..HttpEvent::default()
+    });
+    let found = hits(&m, &event);
+    let urls: Vec<_> = fields(&found)
+        .into_iter()
+        .filter(|(field, _, _)| *field == MatchedField::Url)
+        .collect();
+    assert_eq!(
+        urls,
+        [(
+            MatchedField::Url,
+            "203.0.113.5/gate.php",
+            "http://203.0.113.5/gate.php"
+        )]
+    );
+}
