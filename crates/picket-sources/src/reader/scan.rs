@@ -13,7 +13,7 @@ use std::ops::Range;
 use picket_event::{Event, EventView, RecordVisitor};
 
 use super::{Got, LineCtx, LineParser, LogReader, Output, Problem, handle_line, read_view};
-use crate::input::RawLine;
+use crate::input::{LineSource, RawLine};
 
 /// A buffered line of the batch.
 struct Span {
@@ -40,10 +40,7 @@ impl<P: LineParser> LogReader<P> {
             scratch,
             ..
         } = self;
-        let views: Vec<Option<EventView<'_>>> = spans
-            .iter()
-            .map(|span| read_view(parser, lines.buffered(span.range.clone())))
-            .collect();
+        let views = read_views(parser, lines, &spans);
 
         let distance = visitor.ahead_distance();
         for (i, span) in spans.iter().enumerate() {
@@ -146,6 +143,40 @@ impl<P: LineParser> LogReader<P> {
     fn pass_queue(&mut self, visitor: &mut dyn RecordVisitor) {
         drain(&mut self.queue, &mut self.stats, visitor);
     }
+}
+
+/// Reads each line of `spans` as a view where the parser can.
+///
+/// The lines lie one after another in the buffer, so one UTF-8 check of
+/// the whole run serves them all, and each line is then a slice of it:
+/// its ends sit next to a newline, which is never inside a character.
+/// When the run holds invalid UTF-8, each line is checked on its own.
+fn read_views<'b, P: LineParser>(
+    parser: &mut P,
+    lines: &'b LineSource,
+    spans: &[Span],
+) -> Vec<Option<EventView<'b>>> {
+    let (Some(first), Some(last)) = (spans.first(), spans.last()) else {
+        return Vec::new();
+    };
+    let base = first.range.start;
+    let Ok(text) = simdutf8::basic::from_utf8(lines.buffered(base..last.range.end)) else {
+        return spans
+            .iter()
+            .map(|span| read_view(parser, lines.buffered(span.range.clone())))
+            .collect();
+    };
+
+    spans
+        .iter()
+        .map(|span| {
+            let line = text.get(span.range.start - base..span.range.end - base)?;
+            if line.is_empty() {
+                return None;
+            }
+            parser.parse_view(line)
+        })
+        .collect()
 }
 
 /// Result of the full parse of a line, marked with whether `keep` already
