@@ -53,19 +53,19 @@ enum Item {
     Rejected(String),
 }
 
-fn open(text: &str) -> Box<dyn EventReader> {
+fn open(text: impl AsRef<[u8]>) -> Box<dyn EventReader> {
     open_chunked(text, usize::MAX)
 }
 
 /// Opens `text` as a Squid log whose reads return at most `chunk` bytes,
 /// so that lines arrive split across reads.
-fn open_chunked(text: &str, chunk: usize) -> Box<dyn EventReader> {
+fn open_chunked(text: impl AsRef<[u8]>, chunk: usize) -> Box<dyn EventReader> {
     let options = OpenOptions {
         format: Some(Format::Squid),
         ..OpenOptions::default()
     };
     let input = Box::new(Chunked {
-        data: std::io::Cursor::new(text.as_bytes().to_vec()),
+        data: std::io::Cursor::new(text.as_ref().to_vec()),
         chunk,
     });
     open_reader(input, "input", &options).unwrap()
@@ -127,7 +127,7 @@ fn read_kept(text: &str, decision: bool) -> (Vec<Item>, SourceStats) {
 }
 
 /// Reads `text` with `next_into`, as the reference.
-fn read_into(text: &str) -> (Vec<Result<Event, String>>, SourceStats) {
+fn read_into(text: impl AsRef<[u8]>) -> (Vec<Result<Event, String>>, SourceStats) {
     let mut reader = open(text);
     let mut slot = Event::from(HttpEvent::default());
     let mut items = Vec::new();
@@ -279,7 +279,8 @@ fn visit_all(
 
 /// Checks `visit_batch` against `next_into` on `text`, read in chunks of
 /// `chunk` bytes, for several batch sizes and both decisions.
-fn check_batches_agree(text: &str, chunk: usize) {
+fn check_batches_agree(text: impl AsRef<[u8]>, chunk: usize) {
+    let text = text.as_ref();
     let (reference, stats) = read_into(text);
     let events: Vec<&Event> = reference.iter().filter_map(|r| r.as_ref().ok()).collect();
     let rejections: Vec<String> = reference.iter().filter_map(|r| r.clone().err()).collect();
@@ -316,6 +317,24 @@ fn batches_agree_across_short_reads() {
     for chunk in [1, 5, 64] {
         check_batches_agree(LINES, chunk);
     }
+}
+
+#[test]
+fn batches_agree_around_invalid_utf8() {
+    // A line with an invalid byte makes the batch check each line alone;
+    // the line itself is rejected with its position.
+    let good = "1677971734.080 1 10.0.0.1 TCP_MISS/200 39 GET http://a.example/ - HIER_DIRECT/10.0.0.9 -\n";
+    let mut text = good.repeat(5).into_bytes();
+    text.extend_from_slice(b"1677971734.080 1 10.0.0.1 TCP_MISS/200 39 GET http://a.example/\xff - HIER_DIRECT/10.0.0.9 -\n");
+    text.extend_from_slice(good.repeat(5).as_bytes());
+    for chunk in [usize::MAX, 64] {
+        check_batches_agree(&text, chunk);
+    }
+
+    let (reference, _) = read_into(&text);
+    let rejected: Vec<&String> = reference.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert_eq!(rejected.len(), 1);
+    assert!(rejected[0].contains("input:6"), "{}", rejected[0]);
 }
 
 #[test]
