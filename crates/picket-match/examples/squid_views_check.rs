@@ -92,8 +92,9 @@ fn main() {
     }
 }
 
-/// Builds the matcher of `squid_e2e` and returns it with a sample of its
-/// URL indicators, to plant in the log.
+/// Builds the matcher of `squid_e2e`, with URL indicators on address
+/// hosts added, and returns it with a sample of its URL indicators, to
+/// plant in the log.
 fn build() -> (Matcher, Vec<String>) {
     let mut builder = MatcherBuilder::new();
     for i in testdata::corpus_indicators() {
@@ -106,6 +107,21 @@ fn build() -> (Matcher, Vec<String>) {
         }
         let _ = builder.add(&i);
     });
+    // URL indicators on address hosts, which the generated set has none of.
+    for i in 0..1_000u32 {
+        let host = std::net::Ipv4Addr::from(0xc633_6400 | (i % 256));
+        let url = format!("http://{host}/p{i}/gate.php?id={i}");
+        let indicator = picket_intel::Indicator {
+            kind: IndicatorKind::Url,
+            value: url.clone(),
+            include_subdomains: false,
+            match_substring: i % 4 == 0,
+            sightings: vec![picket_intel::Sighting::default()],
+        };
+        if builder.add(&indicator).is_ok() {
+            urls.push(url);
+        }
+    }
     let matcher = builder.build();
     println!("matcher: {} indicators", matcher.len());
     (matcher, urls)
