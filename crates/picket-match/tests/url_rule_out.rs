@@ -1,0 +1,116 @@
+//! The URL hits of `match_event` are those of `match_url` on the event's
+//! URL, whatever shortcut rules a URL out on its host first. The hosts are
+//! names, addresses in any spelling and IPv6 literals, with upper case,
+//! user information, ports and white space around them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use picket_event::{Event, HttpEvent, IntelHit, MatchedField};
+use picket_intel::{Indicator, IndicatorKind, Sighting};
+use picket_match::{Matcher, MatcherBuilder};
+
+fn url_indicator(value: &str, prefix: bool) -> Indicator {
+    Indicator {
+        kind: IndicatorKind::Url,
+        value: value.into(),
+        include_subdomains: false,
+        match_substring: prefix,
+        sightings: vec![Sighting::default()],
+    }
+}
+
+/// Hosts as events may carry them: each of the listed hosts in several
+/// spellings, and hosts with no URL indicator.
+const HOSTS: &[&str] = &[
+    "evil.example",
+    "EVIL.example",
+    "evil.example.",
+    "203.0.113.5",
+    "3405803781",
+    "0xcb.0.0x71.5",
+    "[2001:db8::5]",
+    "2001:db8::5",
+    "bücher.example",
+    "xn--bcher-kva.example",
+    "u@evil.example",
+    " evil.example",
+    "evil.example ",
+    "evil.example:8080",
+    "evil.example:80",
+    "other.example",
+    "203.0.113.6",
+    "",
+];
+
+/// URL forms around a host `{h}`.
+const FORMS: &[&str] = &[
+    "http://{h}/gate.php",
+    "https://{h}/gate.php?x=1",
+    "HTTP://{h}/dir/a.exe",
+    "http://{h}:80/dir/",
+    "http://{h}:443/gate.php#f",
+    "http://{h}:8080/gate.php",
+    "http://u@{h}/gate.php",
+    "/gate.php",
+    "/dir/b.bin?q",
+    "{h}/gate.php",
+    " /gate.php",
+    "//{h}/gate.php",
+];
+
+fn matcher() -> Matcher {
+    let mut builder = MatcherBuilder::new();
+    for host in [
+        "evil.example",
+        "203.0.113.5",
+        "[2001:db8::5]",
+        "bücher.example",
+        "evil.example:8080",
+    ] {
+        builder
+            .add(&url_indicator(&format!("http://{host}/gate.php"), false))
+            .unwrap();
+        builder
+            .add(&url_indicator(&format!("http://{host}/dir/"), true))
+            .unwrap();
+    }
+    builder.build()
+}
+
+fn url_hits(hits: &[IntelHit]) -> Vec<&IntelHit> {
+    hits.iter()
+        .filter(|h| h.field == MatchedField::Url)
+        .collect()
+}
+
+#[test]
+fn event_url_hits_equal_match_url() {
+    let m = matcher();
+    let mut checked_hits = 0;
+    for host in HOSTS {
+        for form in FORMS {
+            for url_host in HOSTS {
+                let url = form.replace("{h}", url_host);
+                let path = url
+                    .find(['/', '?'])
+                    .map(|i| url[i..].split(['?', '#']).next().unwrap_or("").to_owned())
+                    .filter(|p| !p.is_empty());
+                let event = Event::from(HttpEvent {
+                    host: (!host.is_empty()).then(|| (*host).to_owned()),
+                    url: url.clone(),
+                    path,
+                    ..HttpEvent::default()
+                });
+
+                let mut hits = Vec::new();
+                m.match_event(&event, &mut hits);
+                let mut want = Vec::new();
+                let default_host = (!host.is_empty()).then_some(*host);
+                m.match_url(&url, default_host, MatchedField::Url, &mut want);
+                let want: Vec<&IntelHit> = want.iter().collect();
+                assert_eq!(url_hits(&hits), want, "{url:?} on host {host:?}");
+                checked_hits += want.len();
+            }
+        }
+    }
+    assert!(checked_hits > 100, "only {checked_hits} URL hits checked");
+}
