@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use picket_event::{Event, EventReader, EventView, HttpEvent, RecordVisitor, Rejection};
+use picket_event::{Event, EventView, HttpEvent, RecordVisitor, Rejection};
 use picket_sources::{OpenOptions, open};
 
 /// An event or a rejection (location with offset, and reason).
@@ -40,15 +40,19 @@ fn read_into(path: &Path) -> (Vec<Record>, picket_event::SourceStats) {
     (records, reader.stats())
 }
 
-/// Keeps every record and collects what `visit_batch` passes on.
+/// Collects what `visit_batch` passes on, keeping every record or none.
 #[derive(Default)]
 struct Collector {
+    decision: bool,
+    /// `Debug` texts of the views `keep` received.
+    views: Vec<String>,
     records: Vec<Record>,
 }
 
 impl RecordVisitor for Collector {
-    fn keep(&mut self, _view: &EventView<'_>) -> bool {
-        true
+    fn keep(&mut self, view: &EventView<'_>) -> bool {
+        self.views.push(format!("{view:?}"));
+        self.decision
     }
 
     fn event(&mut self, event: &Event) {
@@ -64,13 +68,32 @@ fn check_batches_agree(path: &Path) {
     let name = path.display();
     let (reference, stats) = read_into(path);
     assert!(!reference.is_empty(), "{name} gave no records");
+    let views: Vec<String> = reference
+        .iter()
+        .filter_map(|r| match r {
+            Record::Event(event) => Some(format!("{:?}", event.view())),
+            Record::Rejected(_) => None,
+        })
+        .collect();
 
     for max in [1, 2, 3, 1024] {
-        let mut reader = open(path, &OpenOptions::default()).unwrap();
-        let mut collector = Collector::default();
-        while reader.visit_batch(max, &mut collector) {}
-        assert_eq!(collector.records, reference, "{name} in batches of {max}");
-        assert_eq!(reader.stats(), stats, "{name} in batches of {max}");
+        for decision in [true, false] {
+            let mut reader = open(path, &OpenOptions::default()).unwrap();
+            let mut collector = Collector {
+                decision,
+                ..Collector::default()
+            };
+            while reader.visit_batch(max, &mut collector) {}
+            let case = format!("{name} in batches of {max}, keep {decision}");
+            let want: Vec<&Record> = reference
+                .iter()
+                .filter(|r| decision || matches!(r, Record::Rejected(_)))
+                .collect();
+            let got: Vec<&Record> = collector.records.iter().collect();
+            assert_eq!(got, want, "{case}");
+            assert_eq!(collector.views, views, "{case}");
+            assert_eq!(reader.stats(), stats, "{case}");
+        }
     }
 }
 
@@ -101,5 +124,51 @@ fn every_fixture_batches_agree() {
         "tmg-webproxy-30col.tsv",
     ] {
         check_batches_agree(&fixture(name));
+    }
+}
+
+#[test]
+fn corpus_logs_batches_agree() {
+    let dir = picket_corpus::require_corpus!("proxy-logs");
+    let dir = dir.parent().expect("the corpus folder");
+    let mut logs = Vec::new();
+    for group in [
+        "proxy-logs/squid",
+        "proxy-logs/w3c-elff-bluecoat",
+        "zeek/baselines",
+    ] {
+        collect_logs(&dir.join(group), &mut logs);
+    }
+    logs.sort();
+
+    let mut read = 0;
+    for path in &logs {
+        if open(path, &OpenOptions::default()).is_err() {
+            continue;
+        }
+        let (records, _) = read_into(path);
+        if records.is_empty() {
+            continue;
+        }
+        check_batches_agree(path);
+        read += 1;
+    }
+    assert!(read >= 10, "only {read} corpus logs read");
+}
+
+/// Adds the logs under `dir`, in subfolders too, to `logs`.
+fn collect_logs(dir: &Path, logs: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_logs(&path, logs);
+        } else if path.to_string_lossy().ends_with(".log")
+            || path.to_string_lossy().ends_with(".log.derived")
+        {
+            logs.push(path);
+        }
     }
 }
