@@ -76,7 +76,7 @@ fn check_batches_agree(path: &Path) {
         })
         .collect();
 
-    for max in [1, 2, 3, 1024] {
+    for max in [1, 2, 3, 1024, usize::MAX] {
         for decision in [true, false] {
             let mut reader = open(path, &OpenOptions::default()).unwrap();
             let mut collector = Collector {

@@ -103,7 +103,9 @@ impl<P: LineParser> LogReader<P> {
     /// returned too. Marks the reader done at the end of input, and leaves
     /// flushing the parser to the caller, after the lines taken.
     fn take_spans(&mut self, max: usize) -> (Vec<Span>, Option<Problem>) {
-        let mut spans = Vec::with_capacity(max);
+        // `max` may be any number, such as `usize::MAX` for every buffered
+        // line, so the reservation is capped: the buffer bounds the batch.
+        let mut spans = Vec::with_capacity(max.min(1024));
         while !self.done && spans.len() < max {
             // Reading more input would move the lines taken so far.
             if !spans.is_empty() && !self.lines.has_complete_line() {
