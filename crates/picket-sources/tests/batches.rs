@@ -44,12 +44,17 @@ fn read_into(path: &Path) -> (Vec<Record>, picket_event::SourceStats) {
 #[derive(Default)]
 struct Collector {
     decision: bool,
+    distance: usize,
     /// `Debug` texts of the views `keep` received.
     views: Vec<String>,
     records: Vec<Record>,
 }
 
 impl RecordVisitor for Collector {
+    fn ahead_distance(&self) -> usize {
+        self.distance
+    }
+
     fn keep(&mut self, view: &EventView<'_>) -> bool {
         self.views.push(format!("{view:?}"));
         self.decision
@@ -170,5 +175,24 @@ fn collect_logs(dir: &Path, logs: &mut Vec<PathBuf>) {
         {
             logs.push(path);
         }
+    }
+}
+
+#[test]
+fn any_ahead_distance_is_accepted() {
+    let line = "1700000000.018 1 10.0.0.1 TCP_MISS/200 5 GET http://a.example/ - HIER_NONE/- -\n";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("access.log");
+    std::fs::write(&path, line.repeat(5)).unwrap();
+
+    for distance in [1, 4, 5, usize::MAX] {
+        let mut reader = open(&path, &OpenOptions::default()).unwrap();
+        let mut collector = Collector {
+            decision: true,
+            distance,
+            ..Collector::default()
+        };
+        while reader.visit_batch(usize::MAX, &mut collector) {}
+        assert_eq!(collector.records.len(), 5, "ahead {distance}");
     }
 }

@@ -45,7 +45,7 @@ impl<P: LineParser> LogReader<P> {
         let distance = visitor.ahead_distance();
         for (i, span) in spans.iter().enumerate() {
             if distance > 0
-                && let Some(Some(view)) = views.get(i + distance)
+                && let Some(Some(view)) = views.get(i.saturating_add(distance))
             {
                 visitor.ahead(view);
             }
