@@ -386,6 +386,10 @@ impl Matcher {
             let ruled_out = path_for_name.is_some()
                 && same_host
                 && host_hash.is_some_and(|h| !self.url_host_may_match(h));
+            // NOTE: a host with a `/`, such as a Host header `evil.example/dl`,
+            // gives a key that the prefix indicator `evil.example/dl/` matches
+            // but an authority whose hash no indicator has. The rule-out above
+            // and `may_have_urls` then skip the hit that `match_url` finds.
             if !ruled_out && let Some(parts) = split.and_then(normalize::RawUrl::normalize) {
                 let key =
                     (path_for_name.is_none() || self.may_have_urls(&parts)).then(|| parts.key());
