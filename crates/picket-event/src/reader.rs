@@ -113,7 +113,8 @@ pub trait EventReader: Iterator<Item = Result<crate::Event, Rejection>> + Send {
         Some(item.map(|()| keep(&event.view())))
     }
 
-    /// Reads up to `max` records and passes each to `visitor`, in order:
+    /// Reads up to `max` records (at least one, so a `max` of 0 reads one)
+    /// and passes each to `visitor`, in order:
     /// every record's view to [`RecordVisitor::keep`], each kept event to
     /// [`RecordVisitor::event`] and each rejected record to
     /// [`RecordVisitor::rejected`]. Returns false once the input has ended
@@ -127,7 +128,7 @@ pub trait EventReader: Iterator<Item = Result<crate::Event, Rejection>> + Send {
     /// `keep` does.
     fn visit_batch(&mut self, max: usize, visitor: &mut dyn RecordVisitor) -> bool {
         let mut event = crate::Event::from(crate::HttpEvent::default());
-        for read in 0..max {
+        for read in 0..max.max(1) {
             if read > 0 && !self.has_buffered_record() {
                 break;
             }

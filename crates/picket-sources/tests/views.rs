@@ -338,6 +338,15 @@ fn batches_agree_around_invalid_utf8() {
 }
 
 #[test]
+fn batch_of_zero_reads_one() {
+    let (reference, stats) = read_into(LINES);
+    let (recorder, batch_stats) = visit_all(open(LINES), 0, true, 0);
+    let events: Vec<&Event> = reference.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(recorder.events.iter().collect::<Vec<_>>(), events);
+    assert_eq!(batch_stats, stats);
+}
+
+#[test]
 fn batches_see_views_ahead() {
     let line = "1677971734.080 1 10.0.0.1 TCP_MISS/200 39 GET http://a.example/ - HIER_DIRECT/10.0.0.9 -\n";
     let text = line.repeat(10);

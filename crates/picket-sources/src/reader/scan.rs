@@ -28,7 +28,7 @@ impl<P: LineParser> LogReader<P> {
     pub(super) fn scan_batch(&mut self, max: usize, visitor: &mut dyn RecordVisitor) -> bool {
         self.pass_queue(visitor);
         let was_open = !self.done;
-        let (spans, problem) = self.take_spans(max);
+        let (spans, problem) = self.take_spans(max.max(1));
 
         let LogReader {
             lines,
