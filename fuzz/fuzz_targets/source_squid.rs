@@ -2,12 +2,13 @@
 //! give events and rejections, never a panic, and reading into one reused
 //! event must give the same events as the iterator. Reading with
 //! `next_into_if` must pass `keep` a view equal to each event's own, once
-//! per event, and reading with `visit_batch` must pass on the same events
-//! and rejections.
+//! per event, and reading with `visit_batch` through short reads, keeping
+//! every record or none, must pass on the same views, events, rejections
+//! and counts.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use picket_event::{Event, EventView, HttpEvent, RecordVisitor, Rejection};
+use picket_event::{Event, EventView, HttpEvent, RecordVisitor, Rejection, SourceStats};
 use picket_sources::{Format, OpenOptions, ReaderConfig, open_reader, read_all};
 
 fuzz_target!(|data: &[u8]| {
@@ -37,7 +38,7 @@ fuzz_target!(|data: &[u8]| {
         }
 
         check_views(data, &options, &events);
-        check_batches(data, &options, &events, rejections.len());
+        check_batches(data, &options, &events);
     }
     let _ = picket_sources::detect(data);
 });
@@ -78,11 +79,12 @@ fn check_views(data: &[u8], options: &OpenOptions, events: &[Event]) {
     assert_eq!(built, events);
 }
 
-/// Collects what `visit_batch` passes on, keeping every record.
-#[derive(Default)]
+/// Collects what `visit_batch` passes on, keeping every record or none.
 struct Collector {
+    keep: bool,
+    views: Vec<String>,
     events: Vec<Event>,
-    rejected: usize,
+    rejections: Vec<String>,
 }
 
 impl RecordVisitor for Collector {
@@ -90,28 +92,78 @@ impl RecordVisitor for Collector {
         2
     }
 
-    fn keep(&mut self, _view: &EventView<'_>) -> bool {
-        true
+    fn keep(&mut self, view: &EventView<'_>) -> bool {
+        self.views.push(format!("{view:?}"));
+        self.keep
     }
 
     fn event(&mut self, event: &Event) {
         self.events.push(event.clone());
     }
 
-    fn rejected(&mut self, _rejection: Rejection) {
-        self.rejected += 1;
+    fn rejected(&mut self, rejection: Rejection) {
+        self.rejections
+            .push(format!("{:?} {}", rejection.location, rejection.reason));
     }
 }
 
-/// Reads `data` with `visit_batch` in small batches and checks the events
-/// and rejections against the iterator's.
-fn check_batches(data: &[u8], options: &OpenOptions, events: &[Event], rejections: usize) {
-    let input = Box::new(std::io::Cursor::new(data.to_vec()));
-    let Ok(mut reader) = open_reader(input, "input", options) else {
+/// Reads `data` with `visit_batch` in small batches through reads of 7
+/// bytes, keeping every record and then none, and checks the views,
+/// events, rejections and counts against the iterator's.
+fn check_batches(data: &[u8], options: &OpenOptions, events: &[Event]) {
+    let Some((rejections, stats)) = reference(data, options) else {
         return;
     };
-    let mut collector = Collector::default();
-    while reader.visit_batch(3, &mut collector) {}
-    assert_eq!(collector.events, events);
-    assert_eq!(collector.rejected, rejections);
+    let views: Vec<String> = events.iter().map(|e| format!("{:?}", e.view())).collect();
+
+    for keep in [true, false] {
+        let input = Box::new(Chunked {
+            data: std::io::Cursor::new(data.to_vec()),
+        });
+        let Ok(mut reader) = open_reader(input, "input", options) else {
+            return;
+        };
+        let mut collector = Collector {
+            keep,
+            views: Vec::new(),
+            events: Vec::new(),
+            rejections: Vec::new(),
+        };
+        while reader.visit_batch(3, &mut collector) {}
+        assert_eq!(collector.views, views);
+        assert_eq!(collector.events.len(), if keep { events.len() } else { 0 });
+        if keep {
+            assert_eq!(collector.events, events);
+        }
+        assert_eq!(collector.rejections, rejections);
+        assert_eq!(reader.stats(), stats);
+    }
+}
+
+/// Reads `data` with `next_into` and returns its rejections (location and
+/// reason) and counts.
+fn reference(data: &[u8], options: &OpenOptions) -> Option<(Vec<String>, SourceStats)> {
+    let input = Box::new(std::io::Cursor::new(data.to_vec()));
+    let mut reader = open_reader(input, "input", options).ok()?;
+    let mut slot = Event::from(HttpEvent::default());
+    let mut rejections = Vec::new();
+    while let Some(item) = reader.next_into(&mut slot) {
+        if let Err(rejection) = item {
+            rejections.push(format!("{:?} {}", rejection.location, rejection.reason));
+        }
+    }
+    Some((rejections, reader.stats()))
+}
+
+/// A reader that returns at most 7 bytes per read, so that lines arrive
+/// split across reads.
+struct Chunked {
+    data: std::io::Cursor<Vec<u8>>,
+}
+
+impl std::io::Read for Chunked {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let len = buf.len().min(7);
+        self.data.read(&mut buf[..len])
+    }
 }
