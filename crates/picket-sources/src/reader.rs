@@ -238,6 +238,9 @@ impl<P: LineParser> LogReader<P> {
                     line,
                     offset,
                 } => {
+                    // With `keep`, a line read as a view is parsed in full
+                    // only when `keep` takes it.
+                    let mut kept = false;
                     if let Some(keep) = keep.as_deref_mut()
                         && let Some(view) = read_view(&mut self.parser, bytes)
                     {
@@ -245,34 +248,9 @@ impl<P: LineParser> LogReader<P> {
                             self.stats.records += 1;
                             return Got::Declined;
                         }
-                        // The view promised one event, so the full parse
-                        // fills the slot and `Got::Filled` follows.
-                        let ctx = LineCtx {
-                            file: &self.file,
-                            line,
-                            offset,
-                        };
-                        let got = handle_line(
-                            &mut self.parser,
-                            &mut self.stats,
-                            &mut self.queue,
-                            self.utf8,
-                            bytes,
-                            &ctx,
-                            slot.as_deref_mut(),
-                        );
-                        match got {
-                            Got::Filled => return Got::Kept,
-                            Got::Event(event) => match slot.as_deref_mut() {
-                                Some(slot) => {
-                                    *slot = event;
-                                    return Got::Kept;
-                                }
-                                None => return Got::Event(event),
-                            },
-                            Got::Nothing | Got::Declined | Got::Kept => continue,
-                        }
+                        kept = true;
                     }
+
                     let ctx = LineCtx {
                         file: &self.file,
                         line,
@@ -288,11 +266,17 @@ impl<P: LineParser> LogReader<P> {
                         slot.as_deref_mut(),
                     );
                     // Returning `got` whole would copy an event's worth of
-                    // bytes on every line, even for `Filled`.
-                    match got {
-                        Got::Nothing | Got::Declined | Got::Kept => {}
-                        Got::Filled => return Got::Filled,
-                        Got::Event(event) => return Got::Event(event),
+                    // bytes on every line, even for `Filled`. A kept view
+                    // promised one event, so `Filled` is what follows it.
+                    match (got, kept) {
+                        (Got::Nothing | Got::Declined | Got::Kept, _) => {}
+                        (Got::Filled, false) => return Got::Filled,
+                        (Got::Filled, true) => return Got::Kept,
+                        (Got::Event(event), true) if let Some(slot) = slot.as_deref_mut() => {
+                            *slot = event;
+                            return Got::Kept;
+                        }
+                        (Got::Event(event), _) => return Got::Event(event),
                     }
                 }
                 RawLine::TooLong { line, offset, len } => {
