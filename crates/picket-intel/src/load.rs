@@ -35,6 +35,9 @@ pub enum Format {
     SpamhausJson,
     /// abuse.ch Feodo Tracker IP block list CSV.
     FeodoCsv,
+    /// The CSV that `picket intel export --format csv` writes: one row per
+    /// sighting, with a header.
+    PicketCsv,
     /// Bambenek Consulting C2 and DGA feeds (`value,description,date,manual`).
     Bambenek,
     /// DShield recommended block list (tab-separated start, end, prefix).
@@ -55,13 +58,14 @@ pub enum Format {
 
 impl Format {
     /// Every format, for help texts.
-    pub const ALL: [Format; 14] = [
+    pub const ALL: [Format; 15] = [
         Format::Plain,
         Format::Delimited,
         Format::Regex,
         Format::SpamhausDrop,
         Format::SpamhausJson,
         Format::FeodoCsv,
+        Format::PicketCsv,
         Format::Bambenek,
         Format::Dshield,
         Format::Stix2,
@@ -81,6 +85,7 @@ impl Format {
             Format::SpamhausDrop => "spamhaus-drop",
             Format::SpamhausJson => "spamhaus-json",
             Format::FeodoCsv => "feodo-csv",
+            Format::PicketCsv => "picket-csv",
             Format::Bambenek => "bambenek",
             Format::Dshield => "dshield",
             Format::Stix2 => "stix2",
@@ -399,6 +404,9 @@ pub fn detect(name: &str, bytes: &[u8]) -> Option<Format> {
     }
     if text.contains("\"first_seen_utc\",\"dst_ip\"") || text.contains("Feodo Tracker") {
         return Some(Format::FeodoCsv);
+    }
+    if crate::formats::is_picket_csv(trimmed) {
+        return Some(Format::PicketCsv);
     }
     if text.contains("Bambenek") {
         return Some(Format::Bambenek);

@@ -175,3 +175,67 @@ fn suricata_dataset_needs_one_kind() {
     let back = load_bytes("d.lst", &out, &load).unwrap();
     assert_eq!(back.indicators.len(), 2);
 }
+
+#[test]
+fn csv_export_loads_back() {
+    // Every exported column set on the first indicator's sighting.
+    let mut indicators = indicators();
+    let time = |t: &str| Some(Timestamp::parse_rfc3339(t).unwrap());
+    let s = &mut indicators[0].sightings[0];
+    s.source.feed = "c2 list, daily".into();
+    s.source.confidence = 85;
+    s.source.tags = vec!["c2".into(), "botnet x".into()];
+    s.source.description = Some("said \"hi\"\nand left".into());
+    s.source.reference = Some("https://example.org/ioc?id=1".into());
+    s.assessment = Some("c2".into());
+    s.first_seen = time("2024-12-01T00:00:00Z");
+    s.last_seen = time("2024-12-31T12:00:00.5Z");
+    s.valid_until = time("2025-06-01T00:00:00Z");
+
+    let options = ExportOptions { now: Timestamp::parse_rfc3339("2025-01-02T03:04:05Z").unwrap(), ..ExportOptions::default() };
+    let mut out = Vec::new();
+    export(ExportFormat::Csv, &indicators, &whitelist(), &options, &mut out).unwrap();
+    let back = load_bytes("export.csv", &out, &LoadOptions::default()).unwrap();
+    assert_eq!(back.format, Some(Format::PicketCsv));
+    assert!(back.rejections.is_empty(), "{:?}", back.rejections);
+
+    let exported: Vec<_> = indicators.iter().filter(|i| i.value != "www.google.com").collect();
+    assert_eq!(back.indicators.len(), exported.len());
+    for indicator in exported {
+        let loaded = back
+            .indicators
+            .iter()
+            .find(|l| l.kind == indicator.kind && l.value == indicator.value)
+            .unwrap_or_else(|| panic!("{} not loaded back", indicator.value));
+        assert_eq!(loaded.include_subdomains, indicator.include_subdomains, "{}", indicator.value);
+        assert_eq!(loaded.sightings.len(), indicator.sightings.len(), "{}", indicator.value);
+        for (l, e) in loaded.sightings.iter().zip(&indicator.sightings) {
+            assert_eq!(l.source, e.source, "{}", indicator.value);
+            assert_eq!(l.assessment, e.assessment, "{}", indicator.value);
+            assert_eq!((l.first_seen, l.last_seen, l.valid_until), (e.first_seen, e.last_seen, e.valid_until), "{}", indicator.value);
+        }
+    }
+}
+
+#[test]
+fn picket_csv_rows_rejected_with_reason() {
+    let header = "kind,value,include_subdomains,provider,feed,confidence,tlp,tags,assessment,first_seen,last_seen,valid_until,description,reference\n";
+    let rows = [
+        ("ipv4,192.0.2.1,false,p,f,101,,,,,,,,", "confidence"),
+        ("ipv4,192.0.2.1,maybe,p,f,50,,,,,,,,", "include_subdomains"),
+        ("ipv4,192.0.2.1,false,p,f,50,purple,,,,,,,", "tlp"),
+        ("ipv4,192.0.2.1,false,p,f,50,,,,yesterday,,,,", "first_seen"),
+        ("planet,192.0.2.1,false,p,f,50,,,,,,,,", "kind"),
+        ("ipv4,192.0.2.1,false", "columns"),
+    ];
+    for (row, field) in rows {
+        let text = format!("{header}{row}\ndomain,good.example,true,p,f,50,green,a|b,,,,,,\n");
+        let back = load_bytes("x.csv", text.as_bytes(), &LoadOptions::default()).unwrap();
+        assert_eq!(back.indicators.len(), 1, "{row}");
+        assert!(back.indicators[0].include_subdomains, "{row}");
+        assert_eq!(back.rejections.len(), 1, "{row}");
+        let reason = back.rejections[0].to_string();
+        assert!(reason.contains(field) || field == "columns", "{row}: {reason}");
+        assert!(reason.contains(":2"), "{row}: {reason}");
+    }
+}

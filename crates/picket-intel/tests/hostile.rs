@@ -12,6 +12,7 @@ const SAMPLES: &[(Format, &str)] = &[
     (Format::SpamhausDrop, "; Spamhaus DROP\n1.10.16.0/20 ; SBL256894\nAS123 ; x\n"),
     (Format::SpamhausJson, "{\"cidr\":\"1.10.16.0/20\",\"sblid\":\"SBL1\",\"rir\":\"apnic\"}\n{\"type\":\"metadata\",\"records\":1}\n"),
     (Format::FeodoCsv, "\"first_seen_utc\",\"dst_ip\",\"dst_port\",\"c2_status\",\"last_online\",\"malware\"\n\"2024-01-01 00:00:00\",\"192.0.2.1\",\"443\",\"online\",\"2024-01-02\",\"X\"\n# END 1 entries"),
+    (Format::PicketCsv, "kind,value,include_subdomains,provider,feed,confidence,tlp,tags,assessment,first_seen,last_seen,valid_until,description,reference\ndomain,a.example,true,p,\"f, g\",80,amber,a|b,c2,2024-01-01T00:00:00Z,,,\"d \"\"q\"\"\",https://r.example/\n"),
     (Format::Bambenek, "a.example,Domain used by x,2016-11-12 15:02,http://m.example/x.txt\n"),
     (Format::Dshield, "Start\tEnd\tNetblock\tAttacks\n192.0.2.0\t192.0.2.255\t24\t5\tn\tc\te\n"),
     (Format::ZeekIntel, "#fields\tindicator\tindicator_type\tmeta.source\n192.0.2.1\tIntel::ADDR\ts\n"),

@@ -228,12 +228,7 @@ pub(crate) fn misp(indicators: &[&Indicator], options: &ExportOptions, out: &mut
 pub(crate) fn csv(indicators: &[&Indicator], out: &mut dyn Write, counts: &mut ExportCounts) -> Result<(), IntelError> {
     let mut writer = csv::Writer::from_writer(out);
     let io = |e: csv::Error| IntelError::Write(std::io::Error::other(e));
-    writer
-        .write_record([
-            "kind", "value", "include_subdomains", "provider", "feed", "confidence", "tlp", "tags", "assessment",
-            "first_seen", "last_seen", "valid_until", "description", "reference",
-        ])
-        .map_err(io)?;
+    writer.write_record(crate::formats::PICKET_CSV_COLUMNS).map_err(io)?;
     for indicator in indicators {
         for s in &indicator.sightings {
             let time = |t: Option<picket_event::Timestamp>| t.map(|t| t.to_string()).unwrap_or_default();

@@ -1,12 +1,12 @@
-//! Delimited feeds: CSV or any one-byte delimiter with a column map, and
-//! the fixed layouts of abuse.ch Feodo Tracker, Bambenek Consulting and
-//! DShield.
+//! Delimited feeds: CSV or any one-byte delimiter with a column map, the
+//! fixed layouts of abuse.ch Feodo Tracker, Bambenek Consulting and
+//! DShield, and picket's own CSV export.
 
 use crate::error::{IntelError, RecordError};
 use crate::formats::{parse_time, Column, Columns};
 use crate::formats::plain::observe;
 use crate::load::{lines, Batch};
-use crate::IndicatorKind;
+use crate::{IndicatorKind, Tlp};
 
 /// Iterates the rows of a delimited text with their line number and byte
 /// offset. Blank lines and lines whose first non-blank character is `#` or
@@ -245,6 +245,90 @@ pub(crate) fn read_feodo(bytes: &[u8], batch: &mut Batch<'_>) {
         ));
         sighting.first_seen = parse_time(&record[0]);
         sighting.last_seen = parse_time(&record[4]);
+        batch.add(observable, sighting);
+    });
+}
+
+/// The columns of `picket intel export --format csv`, in order.
+pub(crate) const PICKET_CSV_COLUMNS: [&str; 14] = [
+    "kind", "value", "include_subdomains", "provider", "feed", "confidence", "tlp", "tags", "assessment",
+    "first_seen", "last_seen", "valid_until", "description", "reference",
+];
+
+/// Tells whether `text` starts with the header row of picket's CSV export.
+pub(crate) fn is_picket_csv(text: &str) -> bool {
+    let first = text.lines().next().unwrap_or("").trim_end();
+    first.split(',').eq(PICKET_CSV_COLUMNS)
+}
+
+/// Reads picket's own CSV export: one sighting a row, with its source,
+/// confidence, TLP, tags (`|`-separated), assessment, times and
+/// subdomain flag, so that an export loads back as the same indicators.
+pub(crate) fn read_picket_csv(bytes: &[u8], batch: &mut Batch<'_>) {
+    rows(bytes, b',', batch, |batch, line, offset, record| {
+        if record.iter().eq(PICKET_CSV_COLUMNS) {
+            return;
+        }
+        batch.record();
+        if record.len() < PICKET_CSV_COLUMNS.len() {
+            batch.reject_line(line, offset, RecordError::TooFewColumns { found: record.len(), needed: PICKET_CSV_COLUMNS.len() });
+            return;
+        }
+        let bad = |field: &str, reason: String| RecordError::BadField { field: field.into(), reason };
+
+        let kind = match record[0].trim().parse::<IndicatorKind>() {
+            Ok(kind) => kind,
+            Err(e) => return batch.reject_line(line, offset, bad("kind", e.to_string())),
+        };
+        let mut observable = match observe(batch, Some(kind), &record[1]) {
+            Ok(o) => o,
+            Err(reason) => return batch.reject_line(line, offset, reason),
+        };
+        match record[2].trim() {
+            "true" => observable.include_subdomains = kind == IndicatorKind::Domain,
+            "false" => observable.include_subdomains = false,
+            other => return batch.reject_line(line, offset, bad("include_subdomains", format!("{other:?} is not true or false"))),
+        }
+
+        let mut sighting = batch.sighting(&observable.value);
+        let text = |i: usize| Some(record[i].trim()).filter(|t| !t.is_empty()).map(str::to_owned);
+        if let Some(provider) = text(3) {
+            sighting.source.provider = provider;
+        }
+        if let Some(feed) = text(4) {
+            sighting.source.feed = feed;
+        }
+        if let Some(c) = text(5) {
+            match c.parse::<u8>() {
+                Ok(v) if v <= 100 => sighting.source.confidence = v,
+                _ => return batch.reject_line(line, offset, bad("confidence", format!("{c:?} is not 0-100"))),
+            }
+        }
+        if let Some(tlp) = text(6) {
+            match Tlp::parse(&tlp) {
+                Some(tlp) => sighting.source.tlp = Some(tlp.as_str().to_owned()),
+                None => return batch.reject_line(line, offset, bad("tlp", format!("{tlp:?} is not a TLP level"))),
+            }
+        }
+        if let Some(tags) = text(7) {
+            sighting.source.tags = tags.split('|').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect();
+        }
+        sighting.assessment = text(8).or(sighting.assessment);
+        for (i, field, slot) in [
+            (9, "first_seen", &mut sighting.first_seen),
+            (10, "last_seen", &mut sighting.last_seen),
+            (11, "valid_until", &mut sighting.valid_until),
+        ] {
+            let Some(time) = text(i) else {
+                continue;
+            };
+            match parse_time(&time) {
+                Some(t) => *slot = Some(t),
+                None => return batch.reject_line(line, offset, bad(field, format!("{time:?} is not a time"))),
+            }
+        }
+        sighting.source.description = text(12).or(sighting.source.description);
+        sighting.source.reference = text(13).or(sighting.source.reference);
         batch.add(observable, sighting);
     });
 }

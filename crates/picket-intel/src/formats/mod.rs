@@ -8,6 +8,7 @@ mod sensor;
 mod spamhaus;
 mod stix;
 
+pub(crate) use delimited::{PICKET_CSV_COLUMNS, is_picket_csv};
 pub(crate) use sensor::base64_encode;
 #[cfg(test)]
 pub(crate) use stix::parse_pattern;
@@ -119,6 +120,7 @@ pub(crate) fn read(format: Format, bytes: &[u8], batch: &mut Batch<'_>) -> Resul
         }
         Format::Delimited => delimited::read_delimited(bytes, batch)?,
         Format::FeodoCsv => delimited::read_feodo(bytes, batch),
+        Format::PicketCsv => delimited::read_picket_csv(bytes, batch),
         Format::Bambenek => delimited::read_bambenek(bytes, batch),
         Format::Dshield => delimited::read_dshield(bytes, batch),
         Format::SpamhausDrop => spamhaus::read_text(bytes, batch),
