@@ -186,7 +186,8 @@ fn plain_host(host: &str) -> bool {
     });
     // White space outside ASCII, such as U+00A0, is trimmed at the ends only.
     let wide_ends = !first.is_ascii() || !last.is_ascii();
-    !has_odd_byte && !(wide_ends && host.trim().len() != host.len())
+    let trimmed = wide_ends && host.trim().len() != host.len();
+    !has_odd_byte && !trimmed
 }
 
 /// Splits a URL into its normalised authority and the rest; see [`url_key`].
