@@ -56,33 +56,18 @@ impl<P: LineParser> LogReader<P> {
                 offset: span.offset,
             };
             let bytes = lines.buffered(span.range.clone());
-            let got = match &views[i] {
+            // A kept view promised one event, which the full parse builds.
+            let kept = match &views[i] {
                 Some(view) if !visitor.keep(view) => {
                     stats.records += 1;
                     stats.events += 1;
                     continue;
                 }
-                // The view promised one event, which the full parse builds.
-                Some(_) => Decided::Kept(handle_line(
-                    parser,
-                    stats,
-                    queue,
-                    *utf8,
-                    bytes,
-                    &ctx,
-                    Some(scratch),
-                )),
-                None => Decided::Open(handle_line(
-                    parser,
-                    stats,
-                    queue,
-                    *utf8,
-                    bytes,
-                    &ctx,
-                    Some(scratch),
-                )),
+                Some(_) => true,
+                None => false,
             };
-            pass_built(got, scratch, stats, visitor);
+            let got = handle_line(parser, stats, queue, *utf8, bytes, &ctx, Some(scratch));
+            pass_built(got, kept, scratch, stats, visitor);
             drain(queue, stats, visitor);
         }
 
@@ -150,7 +135,7 @@ impl<P: LineParser> LogReader<P> {
 /// Reads each line of `spans` as a view where the parser can.
 ///
 /// The lines lie one after another in the buffer, so one UTF-8 check of
-/// the whole run serves them all, and each line is then a slice of it:
+/// the whole run serves them all. Each line is then a slice of it, because
 /// its ends sit next to a newline, which is never inside a character.
 /// When the run holds invalid UTF-8, each line is checked on its own.
 fn read_views<'b, P: LineParser>(
@@ -181,25 +166,15 @@ fn read_views<'b, P: LineParser>(
         .collect()
 }
 
-/// Result of the full parse of a line, marked with whether `keep` already
-/// accepted its view.
-enum Decided {
-    Kept(Got),
-    Open(Got),
-}
-
 /// Passes the event a full parse built, if any, to `visitor`, asking
-/// `keep` first unless it took the line's view already.
+/// `keep` first unless it already accepted the line's view (`kept`).
 fn pass_built(
-    decided: Decided,
+    got: Got,
+    kept: bool,
     scratch: &mut Event,
     stats: &mut picket_event::SourceStats,
     visitor: &mut dyn RecordVisitor,
 ) {
-    let (got, decided) = match decided {
-        Decided::Kept(got) => (got, true),
-        Decided::Open(got) => (got, false),
-    };
     let built = match got {
         Got::Filled | Got::Kept => &*scratch,
         Got::Event(event) => {
@@ -209,7 +184,7 @@ fn pass_built(
         Got::Nothing | Got::Declined => return,
     };
     stats.events += 1;
-    if decided || visitor.keep(&built.view()) {
+    if kept || visitor.keep(&built.view()) {
         visitor.event(built);
     }
 }
