@@ -117,6 +117,19 @@ pub struct HuntOptions {
     pub record: bool,
 }
 
+impl HuntOptions {
+    /// Returns the scanning threads for `units` units of work: the
+    /// requested number, or one per core when 0, but no more than the
+    /// units and at least one.
+    pub fn thread_count(&self, units: usize) -> usize {
+        let requested = match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        requested.min(units).max(1)
+    }
+}
+
 /// Counts and timing of a hunt, printed as its summary.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct HuntSummary {

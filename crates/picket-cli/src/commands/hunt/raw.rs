@@ -79,12 +79,7 @@ pub fn hunt_inputs(
     sink: &mut JsonlSink<Box<dyn Write>>,
 ) -> anyhow::Result<InputHuntSummary> {
     let started = Instant::now();
-    let threads = match options.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    }
-    .min(paths.len())
-    .max(1);
+    let threads = options.thread_count(paths.len());
     info!(
         inputs = paths.len(),
         threads,

@@ -70,11 +70,7 @@ pub fn hunt(
 ) -> anyhow::Result<HuntSummary> {
     let started = Instant::now();
     let (days, chunks) = plan(store, options)?;
-    let threads = match options.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    }
-    .min(chunks.len().max(1));
+    let threads = options.thread_count(chunks.len());
     info!(
         days = days.len(),
         threads,
