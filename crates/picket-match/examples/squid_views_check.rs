@@ -1,9 +1,9 @@
 //! Differential check of the Squid reader's views on a large log against
-//! 1.5 million indicators. Every hit, rejection and count must be the same
-//! when each event is built and matched (`next_into` and `match_event`) as
-//! when views are matched and only the events that hit are built
-//! (`next_into_if`, and `visit_batch` in several batch sizes with
-//! prefetching).
+//! 1.5 million indicators. The reference builds and matches every event
+//! (`next_into` and `match_event`). The other ways match views and build
+//! only the events that hit (`next_into_if`, and `visit_batch` in several
+//! batch sizes with prefetching). Every hit, rejection and count must be
+//! the same in all of them.
 //!
 //! ```text
 //! squid_views_check LOG [LINES]

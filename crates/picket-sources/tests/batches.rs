@@ -1,7 +1,7 @@
 //! `EventReader::visit_batch` on every line format: in any batch size it
 //! passes on the events and rejections of `next_into`, in order, with the
 //! same counts. Formats without views read each line in full, and a
-//! parser that holds events back for pairing (Suricata EVE v1 DNS) must
+//! parser that keeps events back for pairing (Suricata EVE v1 DNS) must
 //! still flush them after the last line.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -104,7 +104,7 @@ fn check_batches_agree(path: &Path) {
 
 #[test]
 fn eve_v1_dns_batches_flush_held_queries() {
-    // Two queries that no answer follows: the parser holds them until the
+    // Two queries that no answer follows: the parser keeps them until the
     // input ends. The last line has no newline, so the reader meets the
     // end of input while that line is still to be parsed.
     let text = concat!(
