@@ -9,7 +9,7 @@
 //! dozen integer instructions per word.
 
 /// Bytes tested at a time.
-const WORD: usize = 8;
+pub(crate) const WORD: usize = 8;
 
 /// Splits `line` at runs of spaces and tabs and returns the number of
 /// columns, counting those past the end of `cols`. The first `cols.len()`
@@ -61,9 +61,21 @@ pub(crate) fn split_columns<'a>(line: &'a str, cols: &mut [&'a str]) -> usize {
 /// cannot carry into the next byte, and it sets the top bit exactly when
 /// those bits are 0x21 or more.
 #[inline]
-fn low_byte_mask(word: u64) -> u64 {
+pub(crate) fn low_byte_mask(word: u64) -> u64 {
     let low = repeat(0x7f);
     !(((word & low) + repeat(0x80 - 0x21)) | word | low)
+}
+
+/// Returns `word` (little-endian) with the top bit set in each byte equal
+/// to `byte` and every other bit clear. Exact for the reason
+/// [`low_byte_mask`] is: a byte of `word ^ byte` is zero exactly when
+/// adding 0x7f to its low seven bits leaves its top bit clear and its own
+/// top bit is clear.
+#[inline]
+pub(crate) fn byte_mask(word: u64, byte: u8) -> u64 {
+    let low = repeat(0x7f);
+    let x = word ^ repeat(byte);
+    !(((x & low) + low) | x | low)
 }
 
 /// Returns a word with `byte` in each of its eight bytes.
@@ -127,6 +139,30 @@ mod tests {
                         .fold(0u64, |m, (i, _)| m | 0x80 << (8 * i));
                     let mask = low_byte_mask(u64::from_le_bytes(bytes));
                     assert_eq!(mask, want, "byte {byte:#04x} at {position} in {fill:#04x}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn byte_mask_is_exact() {
+        for fill in [b'x', 0x00, 0x2f, 0x7f, 0x80, 0xff] {
+            for byte in 0..=255u8 {
+                for position in 0..WORD {
+                    let mut bytes = [fill; WORD];
+                    bytes[position] = byte;
+                    for wanted in [b'/', b'?', 0x00, 0x80, 0xff] {
+                        let want = bytes
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, b)| **b == wanted)
+                            .fold(0u64, |m, (i, _)| m | 0x80 << (8 * i));
+                        let mask = byte_mask(u64::from_le_bytes(bytes), wanted);
+                        assert_eq!(
+                            mask, want,
+                            "{byte:#04x} at {position} in {fill:#04x}, {wanted:#04x}"
+                        );
+                    }
                 }
             }
         }

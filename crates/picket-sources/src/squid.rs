@@ -41,6 +41,8 @@ use crate::fields::{
 use crate::reader::{LineCtx, LineParser, Output, Parsed};
 use crate::strings::Strings;
 
+mod view;
+
 /// Parser for the Squid native format.
 #[derive(Debug, Default)]
 pub(crate) struct SquidParser {
@@ -98,15 +100,21 @@ impl LineParser for SquidParser {
     }
 
     fn parse_view<'a>(&mut self, line: &'a str) -> Option<EventView<'a>> {
-        if line.starts_with('#') {
-            return None;
-        }
-        let mut cols = [""; MAX_COLUMNS];
-        if split_columns(line, &mut cols) < 9 {
-            return None;
-        }
-        native_view(&cols)
+        view::read_usual(line).or_else(|| columns_view(line))
     }
+}
+
+/// Reads any native line into a view by its columns, as [`parse_native`]
+/// would read it, or returns `None` where only the full parse can answer.
+fn columns_view(line: &str) -> Option<EventView<'_>> {
+    if line.starts_with('#') {
+        return None;
+    }
+    let mut cols = [""; MAX_COLUMNS];
+    if split_columns(line, &mut cols) < 9 {
+        return None;
+    }
+    native_view(&cols)
 }
 
 /// Reads the columns into a view with the fields [`parse_native`] would
