@@ -19,6 +19,14 @@ const SCHEMA_VERSION: i64 = 2;
 /// How long a connection waits for another writer's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Page size of a store file this build creates, in bytes. SQLite fixes
+/// it when it writes the file's first page, so a store created with
+/// another size keeps that size. On an import of 100,000 indicators,
+/// 16 KiB pages saved the writing thread 3.3 % of its instructions against
+/// SQLite's default of 4 KiB, because B-trees split fewer pages and the
+/// file is read and written in fewer calls. BENCHMARKS.md has the figures.
+const PAGE_SIZE: u32 = 16_384;
+
 /// An open store: one SQLite file in WAL mode.
 ///
 /// A `Store` opened with [`Store::open`] is the single writer; any number of
@@ -46,6 +54,9 @@ impl Store {
             source,
         })?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Before the journal mode: switching a new file to WAL writes its
+        // first page, and the page size with it.
+        conn.execute_batch(&format!("PRAGMA page_size = {PAGE_SIZE}"))?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;

@@ -352,3 +352,37 @@ fn second_writer_waits_for_the_first() {
     waiting.join().unwrap();
     let _reader = Store::open_read_only(&path).unwrap();
 }
+
+fn page_size(store: &Store) -> i64 {
+    store
+        .connection()
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn new_store_has_16_kib_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite");
+    let store = Store::open(&path).unwrap();
+    assert_eq!(page_size(&store), 16_384);
+    drop(store);
+
+    let reader = Store::open_read_only(&path).unwrap();
+    assert_eq!(page_size(&reader), 16_384);
+}
+
+#[test]
+fn existing_store_keeps_its_page_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.sqlite");
+    let older = rusqlite::Connection::open(&path).unwrap();
+    older
+        .execute_batch("PRAGMA page_size = 4096; CREATE TABLE t (a); PRAGMA journal_mode = WAL;")
+        .unwrap();
+    drop(older);
+
+    let store = Store::open(&path).unwrap();
+    assert_eq!(page_size(&store), 4096);
+    assert_eq!(store.days().unwrap(), Vec::<i64>::new());
+}
