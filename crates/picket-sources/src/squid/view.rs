@@ -458,8 +458,14 @@ fn is_separator(b: u8) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    use picket_event::{Event, HttpEvent};
+    use proptest::prelude::*;
+
     use super::*;
-    use crate::squid::columns_view;
+    use crate::reader::{LineCtx, LineParser, Output, Parsed};
+    use crate::squid::{SquidParser, columns_view};
 
     /// Checks that a line this reader accepts reads as the column reader
     /// reads it, and returns whether it accepted the line.
@@ -469,6 +475,25 @@ mod tests {
         };
         assert_eq!(Some(&view), columns_view(line).as_ref(), "{line:?}");
         true
+    }
+
+    /// Checks that the parser's view of `line`, from either reader, is the
+    /// view of the event the full parse builds.
+    fn agrees_with_event(line: &str) {
+        let mut parser = SquidParser::default();
+        let Some(view) = parser.parse_view(line) else {
+            return;
+        };
+        let file = Arc::from("input");
+        let ctx = LineCtx {
+            file: &file,
+            line: 1,
+            offset: 0,
+        };
+        let mut slot = Event::from(HttpEvent::default());
+        let parsed = parser.parse_line_into(line, &ctx, &mut Output::new(), &mut slot);
+        assert!(matches!(parsed, Ok(Parsed::Filled)), "{line:?}");
+        assert_eq!(view, slot.view(), "{line:?}");
     }
 
     #[test]
@@ -586,10 +611,97 @@ mod tests {
                 }
             }
             accepted += usize::from(agrees(&line));
+            agrees_with_event(&line);
         }
 
         // The mutations must leave many lines of the usual shape, or the
         // test checks nothing.
         assert!(accepted > 5_000, "{accepted} accepted");
+    }
+
+    /// Returns a strategy for strings that match `pattern`, compiled once
+    /// rather than on every draw.
+    fn matching(pattern: &str) -> proptest::string::RegexGeneratorStrategy<String> {
+        proptest::string::string_regex(pattern).expect("valid pattern")
+    }
+
+    /// Returns the columns of a native line, with the type column empty
+    /// (missing) or holding a space at times. Each column is drawn from
+    /// the usual shapes, so that many lines are accepted, or from values
+    /// near the edges of what this reader accepts. The edges are digit
+    /// counts at the limits, leading zeros, empty parts after `/`, and odd
+    /// schemes, ports and hosts.
+    fn columns() -> impl Strategy<Value = Vec<String>> {
+        let time = prop_oneof![
+            3 => matching(r"[0-9]{1,20}(\.[0-9]{0,12})?"),
+            1 => matching(r"[-+.]?[0-9]{0,3}[.e]?[0-9]{0,3}"),
+            1 => Just("9223372036.854775807".to_string()),
+            1 => Just("9223372036.854775808".to_string()),
+        ];
+        let address = prop_oneof![
+            matching(r"(1?[0-9]{1,2}\.){3}[0-9]{1,3}"),
+            matching(r"([0-9]{1,4}\.){3}[0-9]{1,4}"),
+            matching(r"[0-9a-f:.%\[\]]{1,12}"),
+            matching(r"[a-z.-]{1,6}"),
+        ];
+        let status = prop_oneof![
+            3 => matching(r"[A-Z_]{1,3}(/(-|[0-9]{0,5}))?"),
+            1 => matching(r"[A-Z_]{1,3}/[0-9]{5,7}"),
+            1 => matching(r"[A-Z_]{0,3}(/[0-9-]{0,7})?"),
+        ];
+        let size = prop_oneof![
+            3 => matching(r"-|[0-9]{1,19}"),
+            1 => matching(r"[0-9]{19,21}"),
+            1 => matching(r"[0-9-]{1,21}"),
+        ];
+        let target = prop_oneof![
+            1 => Just("-".to_string()),
+            3 => matching(r"(https?://)?[a-z0-9._-]{1,8}(:[0-9]{1,5})?([/?#][a-z/?#.@:]{0,8})?"),
+            3 => matching(r"([a-z0-9+.-]{0,17}://)?[a-z0-9._@-]{0,6}(:[0-9]{0,6})?[.]?(:[0-9]{0,3})?([/?#][a-z/?#.@:]{0,8})?"),
+            1 => matching(r"([a-zA-Z0-9+.-]{0,17}://)?[a-zA-Z0-9._@\[\]:-]{0,8}([/?#][a-z/?#.@:]{0,8})?"),
+        ];
+        let hierarchy = (matching(r"[A-Z_/]{0,3}"), address.clone())
+            .prop_map(|(hierarchy, peer)| format!("{hierarchy}/{peer}"));
+        (
+            time,
+            matching(r"[0-9-]{1,3}"),
+            address,
+            status,
+            size,
+            matching(r"[A-Z]{1,7}"),
+            target,
+            matching(r"[a-z-]{1,3}"),
+            prop_oneof![3 => hierarchy, 1 => matching(r"[A-Z_/-]{1,3}")],
+            matching(r"([a-z/]{1,3}( [a-z]{1,2})?)?"),
+        )
+            .prop_map(|columns| {
+                vec![
+                    columns.0, columns.1, columns.2, columns.3, columns.4, columns.5, columns.6,
+                    columns.7, columns.8, columns.9,
+                ]
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        /// Lines of such columns joined by runs of spaces and tabs, with
+        /// or without a separator at either end.
+        #[test]
+        fn edge_columns_agree(
+            columns in columns(),
+            separators in proptest::collection::vec(matching(r"[ \t]{1,2}"), 10),
+            edges in (matching(r"[ \t]?"), matching(r"[ \t]?")),
+        ) {
+            let mut line = edges.0.clone();
+            for (column, separator) in columns.iter().zip(&separators) {
+                line.push_str(column);
+                line.push_str(separator);
+            }
+            line.truncate(line.trim_end().len());
+            line.push_str(&edges.1);
+            agrees(&line);
+            agrees_with_event(&line);
+        }
     }
 }
