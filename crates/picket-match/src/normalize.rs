@@ -136,35 +136,42 @@ pub(crate) fn split_url<'a>(raw: &'a str, default_host: Option<&'a str>) -> Opti
 }
 
 /// Tells, without cutting it into parts, that the URL `raw` is on `host`
-/// with no port or a default one. Such a URL starts with `http://` or
-/// `https://` and `host`, is `host` alone or with its port (authority
-/// form), or starts with `/` (origin form, on the event's host).
-/// [`split_url`] with `host` as default host then gives `host` and no port.
+/// with no port or a default one, and returns what follows the authority:
+/// the path, query and fragment, possibly empty. Such a URL starts with
+/// `http://` or `https://` and `host`, is `host` alone or with its port
+/// (authority form), or starts with `/` (origin form, on the event's
+/// host, returned whole). [`split_url`] with `host` as default host then
+/// gives `host` and no port.
 ///
-/// False means only "not plainly so": user information, another spelling
+/// `None` means only "not plainly so": user information, another spelling
 /// of the host or leading spaces are left to [`split_url`]. So is a host
 /// with a byte that [`split_url`] may cut at or trim, such as a Host header
 /// `u@evil.example`, whose URL is on `evil.example`.
 #[inline]
-pub(crate) fn names_host(raw: &str, host: &str) -> bool {
+pub(crate) fn names_host<'a>(raw: &'a str, host: &str) -> Option<&'a str> {
     if !plain_host(host) {
-        return false;
+        return None;
     }
+    after_host(raw, host)
+}
+
+/// Returns what follows the authority, as [`names_host`] does, for a host
+/// already known to pass [`plain_host`].
+#[inline]
+pub(crate) fn after_host<'a>(raw: &'a str, host: &str) -> Option<&'a str> {
     if raw.starts_with('/') {
-        return true;
+        return Some(raw);
     }
     let rest = raw
         .strip_prefix("http://")
         .or_else(|| raw.strip_prefix("https://"))
         .unwrap_or(raw);
-    let Some(after) = rest.strip_prefix(host) else {
-        return false;
-    };
+    let after = rest.strip_prefix(host)?;
     let after = after
         .strip_prefix(":80")
         .or_else(|| after.strip_prefix(":443"))
         .unwrap_or(after);
-    matches!(after.as_bytes().first(), None | Some(b'/' | b'?' | b'#'))
+    matches!(after.as_bytes().first(), None | Some(b'/' | b'?' | b'#')).then_some(after)
 }
 
 /// Tells whether `split_url` keeps `host` whole: it is not empty, its
@@ -317,6 +324,63 @@ pub fn last_path_segment(path: &str) -> Option<&str> {
     (!name.is_empty()).then_some(name)
 }
 
+/// Returns the last path segment of `path` as [`last_path_segment`] does,
+/// and what follows the segment's last `\`: the value a file name
+/// indicator is matched against and the name itself. Eight bytes per step.
+#[inline]
+pub(crate) fn path_file_name(path: &str) -> Option<(&str, &str)> {
+    let bytes = path.as_bytes();
+    let (words, rest) = bytes.as_chunks::<8>();
+    // A short word's zero padding matches none of the bytes tested.
+    let stops = |w: u64| bytes_equal(w, b'?') | bytes_equal(w, b'#');
+    let mut stop = words
+        .iter()
+        .fold(0, |found, w| found | stops(u64::from_le_bytes(*w)));
+    if !rest.is_empty() {
+        stop |= stops(word(rest));
+    }
+    let end = match stop {
+        0 => bytes.len(),
+        _ => memchr::memchr2(b'?', b'#', bytes).unwrap_or(bytes.len()),
+    };
+
+    // The segment and the name start after the last `/` and the last `/`
+    // or `\` before the end, found from the end a word at a time.
+    let (mut segment, mut base) = (None, None);
+    let mut word_end = end;
+    while segment.is_none() && word_end > 0 {
+        let word_start = word_end.saturating_sub(8);
+        let w = word(&bytes[word_start..word_end]);
+        let last = |found: u64| word_start + (63 - found.leading_zeros() as usize) / 8 + 1;
+        let slash = bytes_equal(w, b'/');
+        if base.is_none() {
+            let cut = slash | bytes_equal(w, b'\\');
+            base = (cut != 0).then(|| last(cut));
+        }
+        segment = (slash != 0).then(|| last(slash));
+        word_end = word_start;
+    }
+    let (segment, base) = (segment.unwrap_or(0), base.unwrap_or(0));
+
+    // The cuts are after ASCII bytes and the end before one.
+    let segment = path.get(segment..end).filter(|s| !s.is_empty())?;
+    Some((segment, path.get(base..end)?))
+}
+
+/// Tells whether `text` has a byte that is not ASCII or is an upper-case
+/// ASCII letter, eight bytes per step.
+#[inline]
+pub(crate) fn has_upper_or_wide(text: &str) -> bool {
+    let (words, rest) = text.as_bytes().as_chunks::<8>();
+    let mut found = words
+        .iter()
+        .fold(0, |found, w| found | upper_or_wide(u64::from_le_bytes(*w)));
+    if !rest.is_empty() {
+        found |= upper_or_wide(word(rest));
+    }
+    found != 0
+}
+
 /// Multiplier of the hash's steps.
 const K: u64 = 0x9E37_79B9_7F4A_7C15;
 
@@ -333,7 +397,7 @@ pub(crate) fn hash(seed: u64, bytes: &[u8]) -> u64 {
     let mut h = seed;
     let mut end = bytes.len();
     while end >= 8 {
-        h = step(h, word(&bytes[end - 8..end]));
+        h = step(h, word8(&bytes[end - 8..end]));
         end -= 8;
     }
     if end > 0 {
@@ -352,12 +416,64 @@ fn finish(h: u64, len: usize) -> u64 {
     fmix64(h ^ (len as u64).wrapping_mul(K))
 }
 
+/// A one in every byte of a word.
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The high bit of every byte of a word.
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Sets the high bit of each byte of `word` that equals `b`, and no other
+/// bit: exact per byte, since no sum carries across bytes.
+#[inline]
+fn bytes_equal(word: u64, b: u8) -> u64 {
+    let x = word ^ (u64::from(b) * ONES);
+    !(((x & !HIGH).wrapping_add(!HIGH)) | x) & HIGH
+}
+
+/// Sets the high bit of each byte of `word` that is not ASCII or is an
+/// upper-case ASCII letter.
+#[inline]
+fn upper_or_wide(word: u64) -> u64 {
+    // With the high bit clear, `b + 0x3f` sets it from `A` up and
+    // `b + 0x25` from past `Z`.
+    let low = word & !HIGH;
+    (word & HIGH) | (low.wrapping_add(0x3f * ONES) & !low.wrapping_add(0x25 * ONES) & HIGH)
+}
+
+/// Eight bytes as a little-endian word.
+#[inline]
+fn word8(bytes: &[u8]) -> u64 {
+    bytes
+        .first_chunk::<8>()
+        .map_or_else(|| word(bytes), |b| u64::from_le_bytes(*b))
+}
+
 /// Up to eight bytes as a little-endian word, zero-padded.
+///
+/// Two overlapping loads and a shift, with no copy: a copy of a length
+/// known only at run time is a `memcpy` call, which cost about 15 % of
+/// hashing a host name (callgrind).
 #[inline]
 fn word(bytes: &[u8]) -> u64 {
-    let mut word = [0u8; 8];
-    word[..bytes.len()].copy_from_slice(bytes);
-    u64::from_le_bytes(word)
+    let n = bytes.len();
+    if let (Some(head), Some(tail)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
+        // Four to eight bytes: the two halves overlap when fewer than eight.
+        let low = u64::from(u32::from_le_bytes(*head));
+        let high = u64::from(u32::from_le_bytes(*tail));
+        return low | (high << (8 * (n - 4)));
+    }
+    match bytes {
+        [] => 0,
+        // One to three bytes: the first, middle and last, which overlap
+        // when fewer than three.
+        [first, ..] => {
+            let middle = bytes[n / 2];
+            let last = bytes[n - 1];
+            u64::from(*first)
+                | (u64::from(middle) << (8 * (n / 2)))
+                | (u64::from(last) << (8 * (n - 1)))
+        }
+    }
 }
 
 /// Most whole words of a name whose suffix states [`SuffixHashes`] keeps:
@@ -413,51 +529,125 @@ impl SuffixHashes {
     }
 }
 
+/// The result of one pass over a name in normal form: its hash, the
+/// states that hash its suffixes and where its dots are.
+pub(crate) struct NameScan {
+    /// [`hash`] of the whole name.
+    pub(crate) hash: u64,
+    /// The states that hash each suffix.
+    pub(crate) suffixes: SuffixHashes,
+    /// Number of dots.
+    pub(crate) dot_count: usize,
+    /// Bit `i` is set when byte `i` is a dot; `None` for a name longer
+    /// than 64 bytes.
+    pub(crate) dots: Option<u64>,
+}
+
+impl NameScan {
+    /// Tells whether the scanned name, `bytes`, may be an IPv4 address in
+    /// some spelling browsers accept, which needs the last label to be a
+    /// decimal number or to start with `0x`
+    /// ([`picket_event::host::parse_ip`]). A name this turns away is
+    /// never an address.
+    #[inline]
+    pub(crate) fn may_be_address(&self, bytes: &[u8]) -> bool {
+        let last_label = match self.dots {
+            Some(dots) => (64 - dots.leading_zeros()) as usize,
+            None => bytes.iter().rposition(|&b| b == b'.').map_or(0, |i| i + 1),
+        };
+        let label = &bytes[last_label.min(bytes.len())..];
+        bytes.last().is_some_and(u8::is_ascii_digit)
+            || label.starts_with(b"0x")
+            || label.starts_with(b"0X")
+    }
+}
+
 /// Hashes a name already in normal form (ASCII without upper-case
-/// letters) and counts its dots in one pass of eight bytes per step.
-/// Returns the hash, the dot count and the states that hash its suffixes,
-/// or `None` for a name not in normal form.
+/// letters) and marks where its dots are, in one pass of eight bytes per
+/// step. Returns `None` for a name not in normal form, and with `HOST`
+/// also for a host that [`plain_host`] turns away: one with an ASCII byte
+/// below `-`, a `/`, a byte from `:` to `@` or a `[`. Such a host may be
+/// an IPv6 literal or be cut by URL splitting; nearly no host is.
 #[inline]
-pub(crate) fn normal_name_hash(seed: u64, bytes: &[u8]) -> Option<(u64, usize, SuffixHashes)> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
+pub(crate) fn scan_normal_name<const HOST: bool>(seed: u64, bytes: &[u8]) -> Option<NameScan> {
+    // Gathers the high bit of each byte into the top byte, byte `i` to
+    // bit `56 + i`: the partial products land on distinct bits.
+    const GATHER: u64 = 0x0102_0408_1020_4080;
     let mut bad = 0u64;
-    let mut dots = 0u32;
-    let mut check = |word: u64| {
-        // Per byte, with the high bit clear: `b + 0x3f` sets it from `A`
-        // up, `b + 0x25` from past `Z`; `b ^ '.'` is zero only for a dot.
+    let mut dots = 0u64;
+    // `check` gives the word's dot bits, one per byte in the low byte.
+    // `valid` has the high bit of each byte of the name: a short word's
+    // zero padding would count as bytes below `-`.
+    let mut check = |word: u64, valid: u64| -> u64 {
+        // Per byte with the high bit clear, `b + (0x80 - c)` sets it when
+        // `b >= c`. A byte with the high bit set is bad whatever carries
+        // it sends into the next byte's sums.
         bad |= word & HIGH;
-        bad |= word.wrapping_add(0x3f * ONES) & !word.wrapping_add(0x25 * ONES) & HIGH;
-        let x = word ^ (u64::from(b'.') * ONES);
-        let zero = !(((x & !HIGH).wrapping_add(!HIGH)) | x) & HIGH;
-        dots += zero.count_ones();
+        let at_least = |c: u8| word.wrapping_add(u64::from(0x80 - c) * ONES);
+        if HOST {
+            // Below `-`, `/`, and `:` to `[` (upper case among them).
+            bad |= !at_least(b'-') & valid;
+            bad |= bytes_equal(word, b'/');
+            bad |= at_least(b':') & !at_least(b'[' + 1) & HIGH;
+        } else {
+            bad |= at_least(b'A') & !at_least(b'Z' + 1) & HIGH;
+        }
+        (bytes_equal(word, b'.') >> 7).wrapping_mul(GATHER) >> 56
     };
 
     let mut suffixes = SuffixHashes::new(seed);
     let mut h = seed;
     let mut end = bytes.len();
     while end >= 8 {
-        let w = word(&bytes[end - 8..end]);
-        check(w);
+        let w = word8(&bytes[end - 8..end]);
+        let word_dots = check(w, HIGH);
+        if end <= 64 {
+            dots |= word_dots << (end - 8);
+        }
         h = step(h, w);
         suffixes.push(h);
         end -= 8;
     }
     if end > 0 {
         let w = word(&bytes[..end]);
-        check(w);
+        dots |= check(w, HIGH >> (64 - 8 * end));
         h = step(h, w);
     }
-    (bad == 0).then(|| (finish(h, bytes.len()), dots as usize, suffixes))
+    if bad != 0 {
+        return None;
+    }
+    let short = bytes.len() <= 64;
+    Some(NameScan {
+        hash: finish(h, bytes.len()),
+        suffixes,
+        dot_count: match short {
+            true => sparse_count(dots),
+            false => bytes.iter().filter(|&&b| b == b'.').count(),
+        },
+        dots: short.then_some(dots),
+    })
 }
 
-/// Computes the suffix states of any name; see [`normal_name_hash`].
+/// Counts the set bits of a word with few of them, one step per bit:
+/// without a `popcnt` instruction in the target, `count_ones` takes about
+/// twenty instructions, and a name has two or three dots.
+#[inline]
+fn sparse_count(mut bits: u64) -> usize {
+    let mut n = 0;
+    while bits != 0 {
+        bits &= bits - 1;
+        n += 1;
+    }
+    n
+}
+
+/// Computes the suffix states of any name; see [`scan_normal_name`].
 pub(crate) fn suffix_hashes(seed: u64, bytes: &[u8]) -> SuffixHashes {
     let mut suffixes = SuffixHashes::new(seed);
     let mut h = seed;
     let mut end = bytes.len();
     while end >= 8 && suffixes.words < SUFFIX_WORDS {
-        h = step(h, word(&bytes[end - 8..end]));
+        h = step(h, word8(&bytes[end - 8..end]));
         suffixes.push(h);
         end -= 8;
     }
@@ -505,17 +695,17 @@ mod tests {
             "",
         ];
         for raw in plain {
-            assert!(names_host(raw, host), "{raw:?}");
+            assert!(names_host(raw, host).is_some(), "{raw:?}");
         }
         for raw in not_plain {
-            assert!(!names_host(raw, host), "{raw:?}");
+            assert!(names_host(raw, host).is_none(), "{raw:?}");
         }
-        assert!(!names_host("http://[::1]/", "::1"));
+        assert!(names_host("http://[::1]/", "::1").is_none());
 
         // Whenever it returns true, the full split agrees: the same host
         // and no port other than a default one.
         for raw in plain.iter().chain(&not_plain) {
-            if names_host(raw, host) {
+            if names_host(raw, host).is_some() {
                 let split = split_url(raw, Some(host)).unwrap();
                 assert_eq!((split.host, split.port), (host, None), "{raw:?}");
             }
@@ -561,7 +751,7 @@ mod tests {
             for prefix in prefixes {
                 for suffix in suffixes {
                     let raw = format!("{prefix}{host}{suffix}");
-                    if !names_host(&raw, host) {
+                    if names_host(&raw, host).is_none() {
                         continue;
                     }
                     // The matcher's own test of the same host: the split's
@@ -618,7 +808,25 @@ mod tests {
     }
 
     #[test]
-    fn normal_name_hash_agrees_with_the_plain_forms() {
+    fn name_scan_agrees_with_the_plain_forms() {
+        /// What the scan should find, from byte-by-byte tests.
+        fn want(seed: u64, name: &[u8], host: bool) -> Option<(u64, usize, Option<u64>)> {
+            if !name.iter().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+                return None;
+            }
+            let text = std::str::from_utf8(name).unwrap();
+            if host && !text.is_empty() && !plain_host(text) {
+                return None;
+            }
+            let dots = name.iter().enumerate().filter(|(_, b)| **b == b'.');
+            let mask = (name.len() <= 64).then(|| dots.clone().fold(0, |m, (i, _)| m | 1 << i));
+            Some((hash(seed, name), dots.count(), mask))
+        }
+        fn got<const HOST: bool>(seed: u64, name: &[u8]) -> Option<(u64, usize, Option<u64>)> {
+            scan_normal_name::<HOST>(seed, name).map(|s| (s.hash, s.dot_count, s.dots))
+        }
+
+        let long = "ab.".repeat(30);
         let names = [
             "",
             "a",
@@ -635,24 +843,82 @@ mod tests {
             "[",
             "`",
             "{",
+            "a.b:8080",
+            "u@evil.example",
+            "evil.example/dl",
+            "a b",
+            "0123456789.-_~^|}{`]\\",
+            &long,
+            &long[1..],
+            &long[..64],
+            &long[..65],
         ];
         for name in names {
-            let want = name
-                .bytes()
-                .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
-                .then(|| (hash(7, name.as_bytes()), name.matches('.').count()));
-            let got = normal_name_hash(7, name.as_bytes()).map(|(h, dots, _)| (h, dots));
-            assert_eq!(got, want, "{name}");
+            let bytes = name.as_bytes();
+            assert_eq!(got::<true>(7, bytes), want(7, bytes, true), "{name}");
+            assert_eq!(got::<false>(7, bytes), want(7, bytes, false), "{name}");
         }
         for b in 0..=255u8 {
-            let name = [b'a', b, b'.', b'z'];
-            let ok = b.is_ascii() && !b.is_ascii_uppercase();
-            let dots = 1 + usize::from(b == b'.');
-            assert_eq!(
-                normal_name_hash(3, &name).map(|(h, dots, _)| (h, dots)),
-                ok.then(|| (hash(3, &name), dots)),
-                "byte {b}"
-            );
+            for at in 0..13 {
+                let mut name = *b"abc.defghi.jk";
+                name[at] = b;
+                assert_eq!(
+                    got::<true>(3, &name),
+                    want(3, &name, true),
+                    "byte {b} at {at}"
+                );
+                assert_eq!(
+                    got::<false>(3, &name),
+                    want(3, &name, false),
+                    "byte {b} at {at}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn address_test_passes_every_address() {
+        let hosts = [
+            "203.0.113.66",
+            "3405803842",
+            "0xcb007142",
+            "0xcb.0.0x71.0x42",
+            "0313.0.0161.0102",
+            "a.0x",
+            "1.2.3.4.5",
+            "999.1.1.1",
+            "evil.example",
+            "evil.0xample",
+            "deadbeef",
+            "a.b.c",
+            "0x",
+            "x.",
+        ];
+        for host in hosts {
+            let trimmed = host.strip_suffix('.').unwrap_or(host);
+            let Some(scan) = scan_normal_name::<true>(1, trimmed.as_bytes()) else {
+                continue;
+            };
+            let address = picket_event::host::parse_ip(host).is_some();
+            let may_be = scan.may_be_address(trimmed.as_bytes());
+            assert!(may_be || !address, "{host}");
+            let named = matches!(host, "evil.example" | "a.b.c" | "deadbeef" | "x.");
+            assert_eq!(may_be, !named, "{host}");
+        }
+    }
+
+    #[test]
+    fn word_is_the_zero_padded_bytes() {
+        let bytes = [0x81u8, 2, 0xff, 4, 5, 0x86, 7, 0xf8];
+        for n in 0..=8 {
+            let mut padded = [0u8; 8];
+            padded[..n].copy_from_slice(&bytes[..n]);
+            assert_eq!(word(&bytes[..n]), u64::from_le_bytes(padded), "{n} bytes");
+            assert_eq!(word(&bytes[8 - n..]), {
+                let mut padded = [0u8; 8];
+                padded[..n].copy_from_slice(&bytes[8 - n..]);
+                u64::from_le_bytes(padded)
+            });
         }
     }
 
@@ -667,7 +933,7 @@ mod tests {
             &long,
         ] {
             let bytes = name.as_bytes();
-            let normal = normal_name_hash(5, bytes).map(|(_, _, s)| s);
+            let normal = scan_normal_name::<false>(5, bytes).map(|s| s.suffixes);
             let any = suffix_hashes(5, bytes);
             for at in 0..bytes.len() {
                 let want = hash(5, &bytes[at..]);
@@ -676,6 +942,60 @@ mod tests {
                     assert_eq!(normal.suffix(bytes, at), want, "{name} at {at}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn path_file_name_agrees_with_cutting_in_steps() {
+        let pieces = [
+            "/", "\\", "?", "#", "a", "B", "x.exe", "\u{e9}", " ", "\u{a0}",
+        ];
+        let mut paths = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = paths
+                .iter()
+                .flat_map(|p| pieces.iter().map(move |q| format!("{p}{q}")))
+                .collect();
+            paths.extend(longer);
+        }
+        paths.push("/dir/sub/a-long-file-name.tar.gz?x=/y#z".into());
+        paths.push("/".repeat(17) + "\\name.js");
+        for path in &paths {
+            let want = last_path_segment(path).map(|segment| {
+                let base = match segment.rfind('\\') {
+                    Some(i) => &segment[i + 1..],
+                    None => segment,
+                };
+                (segment, base)
+            });
+            assert_eq!(path_file_name(path), want, "{path:?}");
+        }
+    }
+
+    #[test]
+    fn upper_or_wide_bytes_are_found() {
+        for text in [
+            "",
+            "a",
+            "abcdefgh",
+            "abcdefghijklmnop.exe",
+            "@[`{",
+            "0123456789",
+        ] {
+            assert!(!has_upper_or_wide(text), "{text}");
+        }
+        for text in [
+            "A",
+            "abcdefgZ",
+            "abcdefghijklmnoP",
+            "\u{e9}",
+            "abcdefgh\u{e9}",
+        ] {
+            assert!(has_upper_or_wide(text), "{text}");
+        }
+        for b in 0..=127u8 {
+            let text = format!("abcdefghij{}", char::from(b));
+            assert_eq!(has_upper_or_wide(&text), b.is_ascii_uppercase(), "byte {b}");
         }
     }
 

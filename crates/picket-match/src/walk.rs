@@ -11,7 +11,7 @@ use picket_event::{IntelHit, MatchedField};
 use picket_intel::IndicatorKind;
 
 use crate::matcher::Matcher;
-use crate::normalize::{self, SuffixHashes, hash};
+use crate::normalize::{self, NameScan, SuffixHashes, hash};
 
 /// Levels of a walk hashed and tested together: a name and three parents
 /// cover nearly every name, and a larger batch costs copying on every one.
@@ -53,28 +53,81 @@ impl NameKey<'_> {
 impl Matcher {
     /// Normalises `name` as [`normalize::domain`] does and hashes the
     /// levels of its walk. An already normal name, the common case, is
-    /// checked, hashed and its labels counted in one pass.
+    /// checked, hashed and its labels found in one pass.
     pub(crate) fn name_key<'a>(&self, name: &'a str) -> Option<NameKey<'a>> {
         let trimmed = name.strip_suffix('.').unwrap_or(name);
         if trimmed.is_empty() {
             return None;
         }
-        let (norm, full, dots, suffixes) =
-            match normalize::normal_name_hash(self.seed, trimmed.as_bytes()) {
-                Some((full, dots, suffixes)) => (Cow::Borrowed(trimmed), full, dots, suffixes),
-                None => {
-                    let norm = normalize::domain(name)?;
-                    let full = hash(self.seed, norm.as_bytes());
-                    let dots = norm.bytes().filter(|&b| b == b'.').count();
-                    let suffixes = normalize::suffix_hashes(self.seed, norm.as_bytes());
-                    (norm, full, dots, suffixes)
-                }
-            };
+        match normalize::scan_normal_name::<false>(self.seed, trimmed.as_bytes()) {
+            Some(scan) => Some(self.scanned_name_key(trimmed, &scan)),
+            None => self.other_name_key(name),
+        }
+    }
+
+    /// Returns the key of `name`, already trimmed of its trailing dot and
+    /// found in normal form by `scan`.
+    #[inline]
+    pub(crate) fn scanned_name_key<'a>(&self, name: &'a str, scan: &NameScan) -> NameKey<'a> {
         // The whole name's filter word starts loading now, so that its
         // cache miss overlaps with hashing the parents.
+        self.domains.prefetch(scan.hash);
+        let first = match scan.dots {
+            Some(dots) => self.levels_at_dots(name.as_bytes(), scan, dots),
+            None => self.levels(
+                name.as_bytes(),
+                &scan.suffixes,
+                scan.hash,
+                0,
+                scan.dot_count + 1,
+            ),
+        };
+        NameKey {
+            norm: Cow::Borrowed(name),
+            first,
+        }
+    }
+
+    /// Returns the key of a name that is not in normal form (upper case or
+    /// an internationalised name), or `None` for one that IDNA rejects.
+    pub(crate) fn other_name_key<'a>(&self, name: &'a str) -> Option<NameKey<'a>> {
+        let norm = normalize::domain(name)?;
+        let full = hash(self.seed, norm.as_bytes());
+        let dots = norm.bytes().filter(|&b| b == b'.').count();
+        let suffixes = normalize::suffix_hashes(self.seed, norm.as_bytes());
         self.domains.prefetch(full);
         let first = self.levels(norm.as_bytes(), &suffixes, full, 0, dots + 1);
         Some(NameKey { norm, first })
+    }
+
+    /// Hashes the first batch of levels of a name of at most 64 bytes
+    /// whose dots are the bits of `dots`, as [`Matcher::levels`] does from
+    /// the start.
+    #[inline]
+    fn levels_at_dots(&self, bytes: &[u8], scan: &NameScan, mut dots: u64) -> Levels {
+        let mut out = Levels {
+            at: [0; BATCH],
+            hash: [scan.hash; BATCH],
+            len: 1,
+            next: None,
+        };
+        let mut labels = scan.dot_count + 1;
+        while dots != 0 {
+            let pos = dots.trailing_zeros() as usize + 1;
+            dots &= dots - 1;
+            labels -= 1;
+            if self.domain_suffix_labels & (1u64 << labels.min(63)) == 0 {
+                continue;
+            }
+            if out.len == BATCH {
+                out.next = Some((pos, labels));
+                return out;
+            }
+            out.at[out.len] = pos;
+            out.hash[out.len] = scan.suffixes.suffix(bytes, pos);
+            out.len += 1;
+        }
+        out
     }
 
     /// Hashes the next batch of levels of `bytes` from the suffix at `pos`,

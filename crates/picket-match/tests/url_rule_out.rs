@@ -1,12 +1,14 @@
 //! The URL hits of `match_event` are those of `match_url` on the event's
-//! URL, whatever shortcut rules a URL out on its host first. The hosts are
+//! URL, and its file name hits those of `match_file_name` on the last
+//! segment of the path or URL, whatever shortcut rules a URL out on its
+//! host first. The hosts are
 //! names, addresses in any spelling and IPv6 literals, with upper case,
 //! user information, ports and white space around them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use picket_event::{Event, HttpEvent, IntelHit, MatchedField};
 use picket_intel::{Indicator, IndicatorKind, Sighting};
-use picket_match::{Matcher, MatcherBuilder};
+use picket_match::{Matcher, MatcherBuilder, normalize};
 
 fn url_indicator(value: &str, prefix: bool) -> Indicator {
     Indicator {
@@ -55,6 +57,10 @@ const FORMS: &[&str] = &[
     "{h}/gate.php",
     " /gate.php",
     "//{h}/gate.php",
+    "{h}:443",
+    "{h}",
+    "{h}?q",
+    "http://{h}#f",
 ];
 
 fn matcher() -> Matcher {
@@ -73,6 +79,13 @@ fn matcher() -> Matcher {
             .add(&url_indicator(&format!("http://{host}/dir/"), true))
             .unwrap();
     }
+    for name in ["gate.php", "a.exe", "b.bin"] {
+        let file = Indicator {
+            kind: IndicatorKind::FileName,
+            ..url_indicator(name, false)
+        };
+        builder.add(&file).unwrap();
+    }
     builder.build()
 }
 
@@ -80,6 +93,64 @@ fn url_hits(hits: &[IntelHit]) -> Vec<&IntelHit> {
     hits.iter()
         .filter(|h| h.field == MatchedField::Url)
         .collect()
+}
+
+/// Builds the event of a URL on `host`, with the path cut from the URL as a
+/// proxy log gives it (none for a URL without one).
+fn event(host: &str, url: &str) -> Event {
+    let path = url
+        .find(['/', '?'])
+        .map(|i| url[i..].split(['?', '#']).next().unwrap_or("").to_owned())
+        .filter(|p| !p.is_empty());
+    Event::from(HttpEvent {
+        host: (!host.is_empty()).then(|| host.to_owned()),
+        url: url.to_owned(),
+        path,
+        ..HttpEvent::default()
+    })
+}
+
+#[test]
+fn event_file_name_hits_equal_match_file_name() {
+    let m = matcher();
+    let mut checked_hits = 0;
+    for host in HOSTS {
+        for form in FORMS {
+            for url_host in HOSTS {
+                let url = form.replace("{h}", url_host);
+                let event = event(host, &url);
+                let Event::Http(http) = &event else {
+                    unreachable!()
+                };
+
+                // The file name is the path's last segment, or with no
+                // path the last segment of the URL's matching key.
+                let default_host = (!host.is_empty()).then_some(*host);
+                let key = normalize::url_key(&url, default_host);
+                let name = match (&http.path, &key) {
+                    (Some(path), _) => normalize::last_path_segment(path),
+                    (None, Some(key)) => key
+                        .find('/')
+                        .and_then(|i| normalize::last_path_segment(&key[i..])),
+                    (None, None) => None,
+                };
+                let mut want = Vec::new();
+                if let Some(name) = name {
+                    m.match_file_name(name, &mut want);
+                }
+
+                let mut hits = Vec::new();
+                m.match_event(&event, &mut hits);
+                hits.retain(|h| h.field == MatchedField::FileName);
+                assert_eq!(hits, want, "{url:?} on host {host:?}");
+                checked_hits += want.len();
+            }
+        }
+    }
+    assert!(
+        checked_hits > 100,
+        "only {checked_hits} file name hits checked"
+    );
 }
 
 #[test]
@@ -90,16 +161,7 @@ fn event_url_hits_equal_match_url() {
         for form in FORMS {
             for url_host in HOSTS {
                 let url = form.replace("{h}", url_host);
-                let path = url
-                    .find(['/', '?'])
-                    .map(|i| url[i..].split(['?', '#']).next().unwrap_or("").to_owned())
-                    .filter(|p| !p.is_empty());
-                let event = Event::from(HttpEvent {
-                    host: (!host.is_empty()).then(|| (*host).to_owned()),
-                    url: url.clone(),
-                    path,
-                    ..HttpEvent::default()
-                });
+                let event = event(host, &url);
 
                 let mut hits = Vec::new();
                 m.match_event(&event, &mut hits);
