@@ -207,10 +207,15 @@ impl Matcher {
         let url = view.kind == EventKind::Http;
         self.warm(view.client_ip, view.server_ip, &host, url);
 
-        if let Some(ip) = view.client_ip {
+        // The /24 bitmap turns most addresses away here, before a call.
+        if let Some(ip) = view.client_ip
+            && self.ip_may_hit(ip)
+        {
             self.ip(ip, MatchedField::ClientIp, hits, start);
         }
-        if let Some(ip) = view.server_ip {
+        if let Some(ip) = view.server_ip
+            && self.ip_may_hit(ip)
+        {
             self.ip(ip, MatchedField::ServerIp, hits, start);
         }
         match view.kind {
@@ -532,6 +537,16 @@ impl Matcher {
         match picket_event::host::parse_ip(host) {
             Some(ip) => self.ip(ip, field, hits, start),
             None => self.domain(host, field, hits, start),
+        }
+    }
+
+    /// Tells whether any indicator may contain `ip`: false only for an
+    /// IPv4 address in a /24 block that no indicator touches.
+    #[inline]
+    fn ip_may_hit(&self, ip: IpAddr) -> bool {
+        match ip {
+            IpAddr::V4(a) => self.v4_blocks.may_contain(u32::from(a)),
+            IpAddr::V6(_) => true,
         }
     }
 
