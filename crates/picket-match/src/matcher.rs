@@ -953,7 +953,7 @@ fn range_text<A: Addr>(
 }
 
 /// Appends an IPv4 address as a dotted quad, as `Ipv4Addr`'s `Display`
-/// writes it. The formatting machinery took about a third of building a
+/// writes it. The formatting machinery took more than half of building a
 /// hit on an address (callgrind).
 fn push_v4(text: &mut String, a: u32) {
     for (i, octet) in a.to_be_bytes().into_iter().enumerate() {
