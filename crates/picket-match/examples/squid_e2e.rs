@@ -5,7 +5,7 @@
 //! squid_e2e generate LOG LINES DOMAINS_TXT   write a log and the domain list
 //! squid_e2e match LOG [TOTAL [DISTANCE]]     parse and match in batches, print lines/s
 //! squid_e2e match-single LOG [TOTAL]         parse and match one event at a time
-//! squid_e2e compare LOG [TOTAL [DISTANCE]]   four ways in one pass, batch by batch
+//! squid_e2e compare LOG [TOTAL [DISTANCE]]   five ways in one pass, batch by batch
 //! squid_e2e parse LOG                        parse only, print lines/s
 //! squid_e2e view LOG [TOTAL]                 match views, build only events that hit
 //! squid_e2e scan LOG [TOTAL [DISTANCE]]      as view, in batches with prefetch
@@ -91,7 +91,7 @@ fn main() {
                 .unwrap_or(1_500_000),
         ),
         _ => println!(
-            "usage: squid_e2e generate LOG LINES DOMAINS_TXT | squid_e2e match LOG [TOTAL [DISTANCE]] | squid_e2e match-single LOG [TOTAL] | squid_e2e compare LOG [TOTAL [DISTANCE]] | squid_e2e parse LOG"
+            "usage: squid_e2e generate LOG LINES DOMAINS_TXT | squid_e2e match LOG [TOTAL [DISTANCE]] | squid_e2e match-single LOG [TOTAL] | squid_e2e compare LOG [TOTAL [DISTANCE]] | squid_e2e parse LOG | squid_e2e view LOG [TOTAL] | squid_e2e scan LOG [TOTAL [DISTANCE]]"
         ),
     }
 }
