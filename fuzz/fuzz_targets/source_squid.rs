@@ -4,7 +4,7 @@
 //! `next_into_if` must pass `keep` a view equal to each event's own, once
 //! per event, and reading with `visit_batch` through short reads, keeping
 //! every record or none, must pass on the same views, events, rejections
-//! and counts.
+//! and counts as `next_into` through the same reads.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -38,7 +38,7 @@ fuzz_target!(|data: &[u8]| {
         }
 
         check_views(data, &options, &events);
-        check_batches(data, &options, &events);
+        check_batches(data, &options);
     }
     let _ = picket_sources::detect(data);
 });
@@ -109,18 +109,18 @@ impl RecordVisitor for Collector {
 
 /// Reads `data` with `visit_batch` in small batches through reads of 7
 /// bytes, keeping every record and then none, and checks the views,
-/// events, rejections and counts against the iterator's.
-fn check_batches(data: &[u8], options: &OpenOptions, events: &[Event]) {
-    let Some((rejections, stats)) = reference(data, options) else {
+/// events, rejections and counts against `next_into` through the same
+/// reads. A corrupt compressed stream yields as much as its decoder had
+/// decoded when it failed, which depends on the reads, so both sides read
+/// alike.
+fn check_batches(data: &[u8], options: &OpenOptions) {
+    let Some((events, rejections, stats)) = reference(data, options) else {
         return;
     };
     let views: Vec<String> = events.iter().map(|e| format!("{:?}", e.view())).collect();
 
     for keep in [true, false] {
-        let input = Box::new(Chunked {
-            data: std::io::Cursor::new(data.to_vec()),
-        });
-        let Ok(mut reader) = open_reader(input, "input", options) else {
+        let Ok(mut reader) = open_reader(chunked(data), "input", options) else {
             return;
         };
         let mut collector = Collector {
@@ -140,19 +140,25 @@ fn check_batches(data: &[u8], options: &OpenOptions, events: &[Event]) {
     }
 }
 
-/// Reads `data` with `next_into` and returns its rejections (location and
-/// reason) and counts.
-fn reference(data: &[u8], options: &OpenOptions) -> Option<(Vec<String>, SourceStats)> {
-    let input = Box::new(std::io::Cursor::new(data.to_vec()));
-    let mut reader = open_reader(input, "input", options).ok()?;
+/// Reads `data` with `next_into` through reads of 7 bytes and returns its
+/// events, rejections (location and reason) and counts.
+fn reference(data: &[u8], options: &OpenOptions) -> Option<(Vec<Event>, Vec<String>, SourceStats)> {
+    let mut reader = open_reader(chunked(data), "input", options).ok()?;
     let mut slot = Event::from(HttpEvent::default());
-    let mut rejections = Vec::new();
+    let (mut events, mut rejections) = (Vec::new(), Vec::new());
     while let Some(item) = reader.next_into(&mut slot) {
-        if let Err(rejection) = item {
-            rejections.push(format!("{:?} {}", rejection.location, rejection.reason));
+        match item {
+            Ok(()) => events.push(slot.clone()),
+            Err(rejection) => rejections.push(format!("{:?} {}", rejection.location, rejection.reason)),
         }
     }
-    Some((rejections, reader.stats()))
+    Some((events, rejections, reader.stats()))
+}
+
+fn chunked(data: &[u8]) -> Box<Chunked> {
+    Box::new(Chunked {
+        data: std::io::Cursor::new(data.to_vec()),
+    })
 }
 
 /// A reader that returns at most 7 bytes per read, so that lines arrive
