@@ -71,6 +71,10 @@ impl StrSetBuilder {
                 .cmp(&b.hash)
                 .then_with(|| bytes(a).cmp(bytes(b)))
                 .then_with(|| (a.tag & tag::KEY_FLAGS).cmp(&(b.tag & tag::KEY_FLAGS)))
+                // Equal keys merge in source-list order. The unstable sort
+                // of seeded hashes leaves them in any order, and each order
+                // adds other intermediate source lists to the table.
+                .then_with(|| a.tag.cmp(&b.tag))
         });
 
         let mut out = StrSet {
@@ -254,6 +258,28 @@ mod tests {
         seen.clear();
         set.find(hash(7, b"delta"), b"delta", |t| seen.push(t));
         assert!(seen.is_empty());
+    }
+
+    #[test]
+    fn repeated_keys_merge_in_tag_order() {
+        for filler in [0u32, 1000] {
+            for order in [[3u32, 1, 2], [2, 3, 1], [1, 2, 3]] {
+                let mut b = StrSetBuilder::default();
+                for i in 0..filler {
+                    let key = format!("host{i}.example");
+                    b.push(hash(5, key.as_bytes()), key.as_bytes(), 100 + i);
+                }
+                for t in order {
+                    b.push(hash(5, b"alpha"), b"alpha", t);
+                }
+                let mut merges = Vec::new();
+                b.build(|old, new| {
+                    merges.push((old, new));
+                    old
+                });
+                assert_eq!(merges, vec![(1, 2), (1, 3)], "{filler} {order:?}");
+            }
+        }
     }
 
     #[test]
