@@ -24,6 +24,6 @@ pub use load::{detect, load_bytes, load_bytes_chunked, load_file, load_file_chun
 pub use expiry::{LifetimeOverrides, Lifetimes};
 pub use fetch::{fetch, FetchOptions, Fetched, Validators};
 pub use rules::{FeedRule, RuleFile};
-pub use export::{export, ExportCounts, ExportFormat, ExportOptions};
+pub use export::{export, export_from, ExportCounts, ExportFormat, ExportOptions, IndicatorSource, Visit};
 pub use normalize::{classify, classify_observable, normalize, normalize_observable, Observable};
 pub use whitelist::{AllowReason, Warninglist, Whitelist};

@@ -20,6 +20,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::Hasher;
 use std::net::IpAddr;
+use std::ops::ControlFlow;
 
 use fnv::FnvHasher;
 
@@ -712,6 +713,13 @@ impl Filter {
 const INDICATOR_COLUMNS: &str =
     "i.id, i.kind, i.value, i.include_subdomains, i.match_substring, i.expires_at";
 
+/// The sightings of one indicator, `?1`, with their sources.
+const SIGHTINGS_OF: &str =
+    "SELECT src.provider, src.feed, s.confidence, s.severity, s.tlp, s.tags, s.assessment, s.description,
+            s.reference, s.first_seen, s.last_seen, s.reported_at, s.valid_until, s.expires_at
+     FROM intel_sightings s JOIN intel_sources src ON src.id = s.source_id
+     WHERE s.indicator_id = ?1";
+
 /// Reads the sightings of the given indicator ids.
 fn sightings_of(
     conn: &Connection,
@@ -720,13 +728,26 @@ fn sightings_of(
     only_active: bool,
 ) -> rusqlite::Result<HashMap<i64, Vec<Sighting>>> {
     let mut out: HashMap<i64, Vec<Sighting>> = HashMap::new();
-    let mut stmt = conn.prepare_cached(
-        "SELECT src.provider, src.feed, s.confidence, s.severity, s.tlp, s.tags, s.assessment, s.description,
-                s.reference, s.first_seen, s.last_seen, s.reported_at, s.valid_until, s.expires_at
-         FROM intel_sightings s JOIN intel_sources src ON src.id = s.source_id
-         WHERE s.indicator_id = ?1",
-    )?;
+    let mut stmt = conn.prepare_cached(SIGHTINGS_OF)?;
     for &id in ids {
+        let sightings = sightings_of_one(&mut stmt, id, now, only_active)?;
+        if !sightings.is_empty() {
+            out.insert(id, sightings);
+        }
+    }
+    Ok(out)
+}
+
+/// Reads the sightings of one indicator with a statement of
+/// [`SIGHTINGS_OF`], sorted by provider and feed.
+fn sightings_of_one(
+    stmt: &mut rusqlite::Statement<'_>,
+    id: i64,
+    now: i64,
+    only_active: bool,
+) -> rusqlite::Result<Vec<Sighting>> {
+    let mut out = Vec::new();
+    {
         let rows = stmt.query_map([id], |r| {
             let expires: i64 = r.get(13)?;
             Ok((
@@ -756,18 +777,16 @@ fn sightings_of(
         for row in rows {
             let (expires, sighting) = row?;
             if !only_active || expires > now {
-                out.entry(id).or_default().push(sighting);
+                out.push(sighting);
             }
         }
     }
 
     // Sorted here rather than by `ORDER BY`, which would have SQLite set
     // up a sorter for the few rows of every indicator.
-    for sightings in out.values_mut() {
-        sightings.sort_unstable_by(|a, b| {
-            (&a.source.provider, &a.source.feed).cmp(&(&b.source.provider, &b.source.feed))
-        });
-    }
+    out.sort_unstable_by(|a, b| {
+        (&a.source.provider, &a.source.feed).cmp(&(&b.source.provider, &b.source.feed))
+    });
     Ok(out)
 }
 
@@ -1074,6 +1093,70 @@ pub fn active(
         });
     }
     Ok((out, whitelisted))
+}
+
+/// Calls `visit` with each indicator of the active set at `now`, the ones
+/// and in the order that [`active`] returns, without holding the set:
+/// SQLite sorts the rows by kind and value, and each indicator's sightings
+/// are read when its turn comes. On a connection with `temp_store = FILE`
+/// the sorter writes its runs to a temporary file once they outgrow the
+/// page cache, so memory stays bounded however large the store. `visit`
+/// stops the walk with `ControlFlow::Break`. Returns the number of
+/// whitelisted indicators left out.
+///
+/// Call inside a read transaction when the walk must see one state of a
+/// store that a writer changes meanwhile, or when it is repeated.
+pub fn each_active(
+    conn: &Connection,
+    filter: &Filter,
+    whitelist: &Whitelist,
+    now: Timestamp,
+    visit: &mut dyn FnMut(Indicator) -> ControlFlow<()>,
+) -> rusqlite::Result<u64> {
+    let now_ns = now.as_nanos();
+    // Stored kinds are the names of `IndicatorKind::as_str`, and TEXT
+    // compares bytewise as Rust's `str` does, so this is the order in
+    // which `active` sorts.
+    let mut rows = conn.prepare(&format!(
+        "SELECT {INDICATOR_COLUMNS} FROM intel_indicators i
+         WHERE (?1 OR i.expires_at > ?2) AND (?3 = '' OR instr(?3, ',' || i.kind || ',') > 0)
+         ORDER BY i.kind, i.value"
+    ))?;
+    let kinds: String = filter
+        .kinds
+        .iter()
+        .map(|k| format!(",{},", k.as_str()))
+        .collect();
+    let mut sightings = conn.prepare(SIGHTINGS_OF)?;
+
+    let mut whitelisted = 0;
+    let mut found = rows.query(params![filter.include_expired, now_ns, kinds])?;
+    while let Some(row) = found.next()? {
+        let Some((id, kind, value, include_subdomains, match_substring, _)) = indicator_row(row)?
+        else {
+            continue;
+        };
+        let mut kept = sightings_of_one(&mut sightings, id, now_ns, !filter.include_expired)?;
+        kept.retain(|s| filter.keeps(s));
+        if kept.is_empty() {
+            continue;
+        }
+        if whitelist.check(kind, &value).is_some() {
+            whitelisted += 1;
+            continue;
+        }
+        let indicator = Indicator {
+            kind,
+            value,
+            include_subdomains,
+            match_substring,
+            sightings: kept,
+        };
+        if visit(indicator).is_break() {
+            break;
+        }
+    }
+    Ok(whitelisted)
 }
 
 /// Returns the ids of the indicators that a feed has a sighting of active
@@ -1826,6 +1909,65 @@ mod tests {
         assert_eq!((hits, first, last), (3, 3, 9));
         let s = stats(&conn, t(0)).unwrap();
         assert_eq!(s.hits, (1, 3));
+    }
+
+    #[test]
+    fn streamed_active_set_is_the_active_set_in_its_order() {
+        let conn = store();
+        let now = Timestamp::from_nanos(100 * DAY);
+        let l = Lifetimes::default();
+        let feed = "http://b.example/Z\nhttp://b.example/a\nzz.example c2\n192.0.2.10 c2\n\
+                    192.0.2.9 scan\n10.0.0.0/8\n2001:db8::1\nallowed.example\nA.example c2\n\
+                    e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n";
+        let mut first = load(feed, "p2", 100 * DAY);
+        first[3].sightings[0].source.tlp = Some("red".into());
+        upsert(&conn, &first, &l, now).unwrap();
+        upsert(
+            &conn,
+            &load("192.0.2.9 c2\nzz.example\n", "p1", 100 * DAY),
+            &l,
+            now,
+        )
+        .unwrap();
+        let mut w = Whitelist::new();
+        w.add_local(
+            picket_intel::normalize_observable(IndicatorKind::Domain, "allowed.example").unwrap(),
+            "local",
+            None,
+        );
+
+        let filters = [
+            Filter::default(),
+            Filter {
+                kinds: vec![IndicatorKind::Url, IndicatorKind::Ipv4],
+                ..Filter::default()
+            },
+            Filter {
+                tags: vec!["c2".into()],
+                max_tlp: Some(Tlp::Amber),
+                ..Filter::default()
+            },
+        ];
+        for filter in &filters {
+            let mut streamed = Vec::new();
+            let whitelisted = each_active(&conn, filter, &w, now, &mut |i| {
+                streamed.push(i);
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+            assert_eq!(
+                (streamed, whitelisted),
+                active(&conn, filter, &w, now).unwrap()
+            );
+        }
+
+        let mut seen = 0;
+        each_active(&conn, &Filter::default(), &w, now, &mut |_| {
+            seen += 1;
+            ControlFlow::Break(())
+        })
+        .unwrap();
+        assert_eq!(seen, 1, "a break ends the walk");
     }
 
     #[test]

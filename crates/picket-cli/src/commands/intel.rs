@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 use std::io::{BufWriter, Write};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -15,8 +16,8 @@ use picket_event::Sink;
 use picket_event::Timestamp;
 use picket_intel::{
     Column, ColumnList, Columns, Defaults, ExportFormat, ExportOptions, FeedRule, Fetched, Format,
-    IndicatorKind, LifetimeOverrides, Lifetimes, LoadOptions, LoadReport, RuleFile, Tlp,
-    Validators,
+    IndicatorKind, IndicatorSource, IntelError, LifetimeOverrides, Lifetimes, LoadOptions,
+    LoadReport, RuleFile, Tlp, Validators, Visit, Whitelist,
 };
 use picket_output::JsonlSink;
 use picket_store::Store;
@@ -1088,8 +1089,19 @@ fn run_export(store_path: &Path, args: &ExportArgs, now: Timestamp) -> anyhow::R
         seen_since,
         include_expired: false,
     };
+    // The store's sorter spills to a temporary file rather than to memory,
+    // and one read transaction gives every walk of the export the same
+    // indicators.
+    conn.execute_batch("PRAGMA temp_store = FILE")?;
+    let _snapshot = conn.unchecked_transaction()?;
     let whitelist = store_intel::load_whitelist(conn)?;
-    let (indicators, whitelisted) = store_intel::active(conn, &filter, &whitelist, now)?;
+    let mut source = ActiveSet {
+        conn,
+        filter: &filter,
+        whitelist: &whitelist,
+        now,
+        whitelisted: 0,
+    };
     let options = ExportOptions {
         now,
         rpz_origin: args.rpz_origin.clone(),
@@ -1101,18 +1113,21 @@ fn run_export(store_path: &Path, args: &ExportArgs, now: Timestamp) -> anyhow::R
             let file = std::fs::File::create(path)
                 .with_context(|| format!("cannot create {}", path.display()))?;
             let mut out = BufWriter::new(file);
-            let counts = picket_intel::export(format, &indicators, &whitelist, &options, &mut out)?;
+            let counts =
+                picket_intel::export_from(format, &mut source, &whitelist, &options, &mut out)?;
             out.flush()?;
             counts
         }
         None => {
             let stdout = std::io::stdout();
             let mut out = BufWriter::new(stdout.lock());
-            let counts = picket_intel::export(format, &indicators, &whitelist, &options, &mut out)?;
+            let counts =
+                picket_intel::export_from(format, &mut source, &whitelist, &options, &mut out)?;
             out.flush()?;
             counts
         }
     };
+    let whitelisted = source.whitelisted;
     let skipped: Vec<String> = counts
         .unsupported
         .iter()
@@ -1135,6 +1150,41 @@ fn run_export(store_path: &Path, args: &ExportArgs, now: Timestamp) -> anyhow::R
         }
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The active set of a store as an export reads it: streamed, one
+/// indicator at a time.
+struct ActiveSet<'a> {
+    conn: &'a rusqlite::Connection,
+    filter: &'a Filter,
+    whitelist: &'a Whitelist,
+    now: Timestamp,
+    /// Indicators of the last walk that the store left out as whitelisted.
+    whitelisted: u64,
+}
+
+impl IndicatorSource for ActiveSet<'_> {
+    fn walk(&mut self, visit: &mut Visit<'_>) -> Result<(), IntelError> {
+        let mut failure = None;
+        let walked = store_intel::each_active(
+            self.conn,
+            self.filter,
+            self.whitelist,
+            self.now,
+            &mut |indicator| match visit(&indicator) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(e) => {
+                    failure = Some(e);
+                    ControlFlow::Break(())
+                }
+            },
+        );
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        self.whitelisted = walked.map_err(|e| IntelError::Source(Box::new(e)))?;
+        Ok(())
+    }
 }
 
 /// A message for people on stderr (counts beside output on stdout).

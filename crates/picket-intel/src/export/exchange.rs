@@ -4,8 +4,9 @@ use std::io::Write;
 
 use serde_json::{json, Value};
 
+use super::json_stream::write_pretty;
 use super::sensors::networks;
-use super::{ExportCounts, ExportOptions};
+use super::{ExportCounts, ExportOptions, Exportable};
 use crate::error::IntelError;
 use crate::{Indicator, IndicatorKind, Tlp};
 
@@ -93,70 +94,83 @@ fn tags(indicator: &Indicator) -> Vec<String> {
     out
 }
 
-/// A STIX 2.1 bundle with one indicator object per indicator.
-pub(crate) fn stix2(indicators: &[&Indicator], options: &ExportOptions, out: &mut dyn Write, counts: &mut ExportCounts) -> Result<(), IntelError> {
+/// A STIX 2.1 bundle with one indicator object per indicator. The bundle
+/// id, written before the objects, names their number, so a first walk
+/// counts them.
+pub(crate) fn stix2(indicators: &mut Exportable<'_>, options: &ExportOptions, out: &mut dyn Write, counts: &mut ExportCounts) -> Result<(), IntelError> {
     let now = options.now.to_string();
-    let mut objects = Vec::with_capacity(indicators.len());
-    for indicator in indicators {
-        let valid_from = indicator
-            .sightings
-            .iter()
-            .filter_map(|s| s.first_seen.or(s.seen()))
-            .min()
-            .unwrap_or(options.now);
-        let mut map = serde_json::Map::new();
-        let mut put = |key: &str, value: Value| {
-            map.insert(key.to_owned(), value);
-        };
-        put("type", json!("indicator"));
-        put("spec_version", json!("2.1"));
-        put("id", json!(format!("indicator--{}", stable_uuid(&format!("{}|{}", indicator.kind, indicator.value)))));
-        put("created", json!(now));
-        put("modified", json!(now));
-        put("name", json!(format!("{} {}", indicator.kind, indicator.value)));
-        put("indicator_types", json!(["malicious-activity"]));
-        put("pattern", json!(pattern(indicator)));
-        put("pattern_type", json!("stix"));
-        put("valid_from", json!(valid_from.to_string()));
-        put("confidence", json!(indicator.confidence()));
-        if let Some(until) = indicator.sightings.iter().filter_map(|s| s.valid_until).max().filter(|u| *u > valid_from) {
-            map.insert("valid_until".into(), Value::String(until.to_string()));
-        }
-        let labels = tags(indicator);
-        if !labels.is_empty() {
-            map.insert("labels".into(), json!(labels));
-        }
-        let providers: Vec<&str> = indicator.sightings.iter().map(|s| s.source.provider.as_str()).collect();
-        let description = indicator.sightings.iter().find_map(|s| s.source.description.clone());
-        map.insert(
-            "description".into(),
-            Value::String(match description {
-                Some(d) => format!("{d} (sources: {})", providers.join(", ")),
-                None => format!("sources: {}", providers.join(", ")),
-            }),
-        );
-        if let Some(tlp) = highest_tlp(indicator) {
-            map.insert("object_marking_refs".into(), json!([tlp_marking(tlp)]));
-        }
-        let refs: Vec<Value> = indicator
-            .sightings
-            .iter()
-            .filter_map(|s| s.source.reference.as_ref().map(|r| json!({"source_name": s.source.provider, "url": r})))
-            .collect();
-        if !refs.is_empty() {
-            map.insert("external_references".into(), Value::Array(refs));
-        }
-        objects.push(Value::Object(map));
-        counts.written += 1;
-    }
+    let mut total: u64 = 0;
+    indicators.each(&mut |_| {
+        total += 1;
+        Ok(())
+    })?;
     let bundle = json!({
         "type": "bundle",
-        "id": format!("bundle--{}", stable_uuid(&format!("bundle|{now}|{}", objects.len()))),
-        "objects": objects,
+        "id": format!("bundle--{}", stable_uuid(&format!("bundle|{now}|{total}"))),
+        "objects": [],
     });
-    serde_json::to_writer_pretty(&mut *out, &bundle).map_err(std::io::Error::other)?;
-    writeln!(out)?;
-    Ok(())
+    write_pretty(out, &bundle, &["objects"], &mut |sink| {
+        indicators.each(&mut |indicator| {
+            sink(&stix2_object(indicator, &now, options))?;
+            counts.written += 1;
+            Ok(())
+        })
+    })
+}
+
+/// Builds the STIX indicator object of one indicator.
+fn stix2_object(indicator: &Indicator, now: &str, options: &ExportOptions) -> Value {
+    let valid_from = indicator
+        .sightings
+        .iter()
+        .filter_map(|s| s.first_seen.or(s.seen()))
+        .min()
+        .unwrap_or(options.now);
+
+    let mut map = serde_json::Map::new();
+    let mut put = |key: &str, value: Value| {
+        map.insert(key.to_owned(), value);
+    };
+    put("type", json!("indicator"));
+    put("spec_version", json!("2.1"));
+    put("id", json!(format!("indicator--{}", stable_uuid(&format!("{}|{}", indicator.kind, indicator.value)))));
+    put("created", json!(now));
+    put("modified", json!(now));
+    put("name", json!(format!("{} {}", indicator.kind, indicator.value)));
+    put("indicator_types", json!(["malicious-activity"]));
+    put("pattern", json!(pattern(indicator)));
+    put("pattern_type", json!("stix"));
+    put("valid_from", json!(valid_from.to_string()));
+    put("confidence", json!(indicator.confidence()));
+
+    if let Some(until) = indicator.sightings.iter().filter_map(|s| s.valid_until).max().filter(|u| *u > valid_from) {
+        map.insert("valid_until".into(), Value::String(until.to_string()));
+    }
+    let labels = tags(indicator);
+    if !labels.is_empty() {
+        map.insert("labels".into(), json!(labels));
+    }
+    let providers: Vec<&str> = indicator.sightings.iter().map(|s| s.source.provider.as_str()).collect();
+    let description = indicator.sightings.iter().find_map(|s| s.source.description.clone());
+    map.insert(
+        "description".into(),
+        Value::String(match description {
+            Some(d) => format!("{d} (sources: {})", providers.join(", ")),
+            None => format!("sources: {}", providers.join(", ")),
+        }),
+    );
+    if let Some(tlp) = highest_tlp(indicator) {
+        map.insert("object_marking_refs".into(), json!([tlp_marking(tlp)]));
+    }
+    let refs: Vec<Value> = indicator
+        .sightings
+        .iter()
+        .filter_map(|s| s.source.reference.as_ref().map(|r| json!({"source_name": s.source.provider, "url": r})))
+        .collect();
+    if !refs.is_empty() {
+        map.insert("external_references".into(), Value::Array(refs));
+    }
+    Value::Object(map)
 }
 
 /// MISP attribute type and category of an indicator kind.
@@ -175,37 +189,9 @@ fn misp_type(kind: IndicatorKind) -> (&'static str, &'static str) {
 }
 
 /// One MISP event holding every indicator as an attribute with `to_ids`.
-pub(crate) fn misp(indicators: &[&Indicator], options: &ExportOptions, out: &mut dyn Write, counts: &mut ExportCounts) -> Result<(), IntelError> {
+pub(crate) fn misp(indicators: &mut Exportable<'_>, options: &ExportOptions, out: &mut dyn Write, counts: &mut ExportCounts) -> Result<(), IntelError> {
     let date = options.now.to_jiff().strftime("%Y-%m-%d").to_string();
     let stamp = options.now.as_secs().to_string();
-    let mut attributes = Vec::new();
-    for indicator in indicators {
-        let (kind, category) = misp_type(indicator.kind);
-        let values: Vec<String> = if indicator.kind == IndicatorKind::IpRange {
-            networks(indicator).iter().map(ToString::to_string).collect()
-        } else {
-            vec![indicator.value.clone()]
-        };
-        let mut tag_list: Vec<Value> = tags(indicator).into_iter().map(|t| json!({"name": t})).collect();
-        if let Some(tlp) = highest_tlp(indicator) {
-            tag_list.push(json!({"name": format!("tlp:{}", tlp.as_str())}));
-        }
-        let comment = indicator.sightings.iter().find_map(|s| s.source.description.clone()).unwrap_or_default();
-        for value in values {
-            attributes.push(json!({
-                "uuid": stable_uuid(&format!("{kind}|{value}")),
-                "type": kind,
-                "category": category,
-                "value": value,
-                "to_ids": true,
-                "comment": comment,
-                "timestamp": stamp,
-                "distribution": "5",
-                "Tag": tag_list,
-            }));
-        }
-        counts.written += 1;
-    }
     let event = json!({
         "Event": {
             "uuid": stable_uuid(&format!("event|{}|{stamp}", options.title)),
@@ -216,20 +202,57 @@ pub(crate) fn misp(indicators: &[&Indicator], options: &ExportOptions, out: &mut
             "analysis": "2",
             "distribution": "0",
             "published": false,
-            "Attribute": attributes,
+            "Attribute": [],
         }
     });
-    serde_json::to_writer_pretty(&mut *out, &event).map_err(std::io::Error::other)?;
-    writeln!(out)?;
-    Ok(())
+    write_pretty(out, &event, &["Event", "Attribute"], &mut |sink| {
+        indicators.each(&mut |indicator| {
+            for attribute in misp_attributes(indicator, &stamp) {
+                sink(&attribute)?;
+            }
+            counts.written += 1;
+            Ok(())
+        })
+    })
+}
+
+/// Builds the MISP attributes of one indicator: one, or one per network of a range.
+fn misp_attributes(indicator: &Indicator, stamp: &str) -> Vec<Value> {
+    let (kind, category) = misp_type(indicator.kind);
+    let values: Vec<String> = if indicator.kind == IndicatorKind::IpRange {
+        networks(indicator).iter().map(ToString::to_string).collect()
+    } else {
+        vec![indicator.value.clone()]
+    };
+    let mut tag_list: Vec<Value> = tags(indicator).into_iter().map(|t| json!({"name": t})).collect();
+    if let Some(tlp) = highest_tlp(indicator) {
+        tag_list.push(json!({"name": format!("tlp:{}", tlp.as_str())}));
+    }
+    let comment = indicator.sightings.iter().find_map(|s| s.source.description.clone()).unwrap_or_default();
+    values
+        .into_iter()
+        .map(|value| {
+            json!({
+                "uuid": stable_uuid(&format!("{kind}|{value}")),
+                "type": kind,
+                "category": category,
+                "value": value,
+                "to_ids": true,
+                "comment": comment,
+                "timestamp": stamp,
+                "distribution": "5",
+                "Tag": tag_list,
+            })
+        })
+        .collect()
 }
 
 /// CSV with a header, one row per sighting.
-pub(crate) fn csv(indicators: &[&Indicator], out: &mut dyn Write, counts: &mut ExportCounts) -> Result<(), IntelError> {
+pub(crate) fn csv(indicators: &mut Exportable<'_>, out: &mut dyn Write, counts: &mut ExportCounts) -> Result<(), IntelError> {
     let mut writer = csv::Writer::from_writer(out);
     let io = |e: csv::Error| IntelError::Write(std::io::Error::other(e));
     writer.write_record(crate::formats::PICKET_CSV_COLUMNS).map_err(io)?;
-    for indicator in indicators {
+    indicators.each(&mut |indicator| {
         for s in &indicator.sightings {
             let time = |t: Option<picket_event::Timestamp>| t.map(|t| t.to_string()).unwrap_or_default();
             writer
@@ -252,7 +275,8 @@ pub(crate) fn csv(indicators: &[&Indicator], out: &mut dyn Write, counts: &mut E
                 .map_err(io)?;
         }
         counts.written += 1;
-    }
+        Ok(())
+    })?;
     writer.flush()?;
     Ok(())
 }

@@ -6,8 +6,16 @@
 //! Every export skips whitelisted values (the caller passes the active
 //! set, and [`export`] checks the whitelist again) and counts the
 //! indicators a format cannot express instead of dropping them silently.
+//!
+//! An export reads its indicators from an [`IndicatorSource`] one at a
+//! time and keeps none of them: the line formats write each as it comes,
+//! STIX and MISP write their document around a stream of objects. The two
+//! formats whose first bytes depend on the whole set walk the source
+//! twice: the Suricata dataset first collects the kinds (a dataset contains
+//! one kind), STIX first counts the objects (the bundle id names the count).
 
 mod exchange;
+mod json_stream;
 mod sensors;
 
 use std::io::Write;
@@ -135,37 +143,89 @@ impl ExportCounts {
     }
 }
 
+/// Callback of a walk, called once per indicator. An error ends the walk.
+pub type Visit<'v> = dyn FnMut(&Indicator) -> Result<(), IntelError> + 'v;
+
+/// The indicators an export writes, read one at a time.
+///
+/// Contract: every walk gives the same indicators in the same order (a
+/// store reads them inside one read transaction), because a format may
+/// walk twice and write on the second walk what it learnt on the first.
+pub trait IndicatorSource {
+    /// Calls `visit` with each indicator in turn and stops at the first
+    /// error, of the source or of `visit`, which it returns.
+    fn walk(&mut self, visit: &mut Visit<'_>) -> Result<(), IntelError>;
+}
+
+impl IndicatorSource for &[Indicator] {
+    fn walk(&mut self, visit: &mut Visit<'_>) -> Result<(), IntelError> {
+        self.iter().try_for_each(visit)
+    }
+}
+
+/// The indicators of a source that the whitelist leaves in.
+pub(crate) struct Exportable<'s> {
+    source: &'s mut dyn IndicatorSource,
+    whitelist: &'s Whitelist,
+    /// Whitelisted indicators of the last walk (every walk counts the same).
+    whitelisted: u64,
+}
+
+impl Exportable<'_> {
+    /// Walks the source and calls `visit` with each indicator that is not whitelisted.
+    pub(crate) fn each(&mut self, visit: &mut Visit<'_>) -> Result<(), IntelError> {
+        let whitelist = self.whitelist;
+        let mut whitelisted = 0;
+        self.source.walk(&mut |indicator| {
+            if whitelist.check(indicator.kind, &indicator.value).is_some() {
+                whitelisted += 1;
+                return Ok(());
+            }
+            visit(indicator)
+        })?;
+        self.whitelisted = whitelisted;
+        Ok(())
+    }
+}
+
 /// Writes `indicators` in `format`. Whitelisted values are left out and
 /// counted. Indicators of kinds the format cannot hold are counted per kind.
 pub fn export(
     format: ExportFormat,
-    indicators: &[Indicator],
+    mut indicators: &[Indicator],
+    whitelist: &Whitelist,
+    options: &ExportOptions,
+    out: &mut dyn Write,
+) -> Result<ExportCounts, IntelError> {
+    export_from(format, &mut indicators, whitelist, options, out)
+}
+
+/// Writes the indicators of `source` in `format`, as [`export`] does, with
+/// memory that does not grow with the number of indicators.
+pub fn export_from(
+    format: ExportFormat,
+    source: &mut dyn IndicatorSource,
     whitelist: &Whitelist,
     options: &ExportOptions,
     out: &mut dyn Write,
 ) -> Result<ExportCounts, IntelError> {
     let mut counts = ExportCounts::default();
-    let kept: Vec<&Indicator> = indicators
-        .iter()
-        .filter(|i| {
-            let allowed = whitelist.check(i.kind, &i.value).is_some();
-            counts.whitelisted += u64::from(allowed);
-            !allowed
-        })
-        .collect();
+    let mut exportable = Exportable { source, whitelist, whitelisted: 0 };
+    let indicators = &mut exportable;
     match format {
-        ExportFormat::Zeek => sensors::zeek(&kept, out, &mut counts)?,
-        ExportFormat::SuricataDataset => sensors::suricata_dataset(&kept, out, &mut counts)?,
-        ExportFormat::SuricataIprep => sensors::suricata_iprep(&kept, options, out, &mut counts)?,
-        ExportFormat::Rpz => sensors::rpz(&kept, options, out, &mut counts)?,
-        ExportFormat::SquidDstdomain => sensors::squid_dstdomain(&kept, out, &mut counts)?,
-        ExportFormat::SquidDst => sensors::squid_dst(&kept, out, &mut counts)?,
-        ExportFormat::Ipset => sensors::ipset(&kept, options, out, &mut counts)?,
-        ExportFormat::Plain => sensors::plain(&kept, out, &mut counts)?,
-        ExportFormat::Stix2 => exchange::stix2(&kept, options, out, &mut counts)?,
-        ExportFormat::Misp => exchange::misp(&kept, options, out, &mut counts)?,
-        ExportFormat::Csv => exchange::csv(&kept, out, &mut counts)?,
+        ExportFormat::Zeek => sensors::zeek(indicators, out, &mut counts)?,
+        ExportFormat::SuricataDataset => sensors::suricata_dataset(indicators, out, &mut counts)?,
+        ExportFormat::SuricataIprep => sensors::suricata_iprep(indicators, options, out, &mut counts)?,
+        ExportFormat::Rpz => sensors::rpz(indicators, options, out, &mut counts)?,
+        ExportFormat::SquidDstdomain => sensors::squid_dstdomain(indicators, out, &mut counts)?,
+        ExportFormat::SquidDst => sensors::squid_dst(indicators, out, &mut counts)?,
+        ExportFormat::Ipset => sensors::ipset(indicators, options, out, &mut counts)?,
+        ExportFormat::Plain => sensors::plain(indicators, out, &mut counts)?,
+        ExportFormat::Stix2 => exchange::stix2(indicators, options, out, &mut counts)?,
+        ExportFormat::Misp => exchange::misp(indicators, options, out, &mut counts)?,
+        ExportFormat::Csv => exchange::csv(indicators, out, &mut counts)?,
     }
+    counts.whitelisted = exportable.whitelisted;
     Ok(counts)
 }
 

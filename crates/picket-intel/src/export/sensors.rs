@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use super::{one_line, ExportCounts, ExportOptions};
+use super::{one_line, ExportCounts, ExportOptions, Exportable};
 use crate::error::IntelError;
 use crate::formats::base64_encode;
 use crate::normalize::{parse_net, parse_range, range_to_cidrs};
@@ -41,9 +41,9 @@ fn field(text: &str) -> String {
 
 /// Zeek Intel file. Zeek's URL type holds the URL without its scheme.
 /// Domains match exactly in Zeek, so the subdomain flag cannot travel.
-pub(crate) fn zeek(indicators: &[&Indicator], out: &mut dyn Write, counts: &mut ExportCounts) -> Result<(), IntelError> {
+pub(crate) fn zeek(indicators: &mut Exportable<'_>, out: &mut dyn Write, counts: &mut ExportCounts) -> Result<(), IntelError> {
     writeln!(out, "#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\tmeta.url")?;
-    for indicator in indicators {
+    indicators.each(&mut |indicator| {
         let (source, desc, url) = first_source(indicator);
         let mut rows: Vec<(String, &str)> = Vec::new();
         match indicator.kind {
@@ -67,16 +67,22 @@ pub(crate) fn zeek(indicators: &[&Indicator], out: &mut dyn Write, counts: &mut 
             writeln!(out, "{}\t{kind}\t{}\t{}\t{}", field(&value), field(source), field(&desc), field(url))?;
         }
         counts.written += 1;
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Suricata dataset. A dataset holds one type, so every indicator must be
 /// of one kind (domains and URLs go into a `string` set, base64-encoded).
-pub(crate) fn suricata_dataset(indicators: &[&Indicator], out: &mut dyn Write, counts: &mut ExportCounts) -> Result<(), IntelError> {
-    let mut kinds: Vec<IndicatorKind> = indicators.iter().map(|i| i.kind).collect();
+/// Collects the kinds in a first walk, so that a mixed set writes nothing.
+pub(crate) fn suricata_dataset(indicators: &mut Exportable<'_>, out: &mut dyn Write, counts: &mut ExportCounts) -> Result<(), IntelError> {
+    let mut kinds: Vec<IndicatorKind> = Vec::new();
+    indicators.each(&mut |indicator| {
+        if !kinds.contains(&indicator.kind) {
+            kinds.push(indicator.kind);
+        }
+        Ok(())
+    })?;
     kinds.sort();
-    kinds.dedup();
     if kinds.len() > 1 {
         let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
         return Err(IntelError::InvalidDocument {
@@ -85,7 +91,7 @@ pub(crate) fn suricata_dataset(indicators: &[&Indicator], out: &mut dyn Write, c
             reason: format!("a dataset contains one type; choose one with --type (found {})", names.join(", ")),
         });
     }
-    for indicator in indicators {
+    indicators.each(&mut |indicator| {
         match indicator.kind {
             IndicatorKind::Domain | IndicatorKind::Url | IndicatorKind::UserAgent | IndicatorKind::FileName | IndicatorKind::Email => {
                 writeln!(out, "{}", base64_encode(indicator.value.as_bytes()))?;
@@ -95,22 +101,22 @@ pub(crate) fn suricata_dataset(indicators: &[&Indicator], out: &mut dyn Write, c
             }
             IndicatorKind::Cidr | IndicatorKind::IpRange => {
                 counts.skip(indicator.kind);
-                continue;
+                return Ok(());
             }
         }
         counts.written += 1;
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Suricata IP reputation: `address-or-network,category,score` with the
 /// score from the highest confidence, scaled to Suricata's 1-127.
-pub(crate) fn suricata_iprep(indicators: &[&Indicator], options: &ExportOptions, out: &mut dyn Write, counts: &mut ExportCounts) -> Result<(), IntelError> {
-    for indicator in indicators {
+pub(crate) fn suricata_iprep(indicators: &mut Exportable<'_>, options: &ExportOptions, out: &mut dyn Write, counts: &mut ExportCounts) -> Result<(), IntelError> {
+    indicators.each(&mut |indicator| {
         let nets = networks(indicator);
         if nets.is_empty() {
             counts.skip(indicator.kind);
-            continue;
+            return Ok(());
         }
         let score = (u32::from(indicator.confidence()) * 127 / 100).max(1);
         for net in nets {
@@ -121,8 +127,8 @@ pub(crate) fn suricata_iprep(indicators: &[&Indicator], options: &ExportOptions,
             }
         }
         counts.written += 1;
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// The `rpz-ip` owner name of a network (RFC draft-vixie-dnsop-dns-rpz
@@ -143,14 +149,14 @@ fn rpz_ip(net: &IpNet) -> String {
 /// A response policy zone: names answer NXDOMAIN (`CNAME .`), a name with
 /// the subdomain flag also gets a `*.` wildcard, addresses and networks
 /// become `rpz-ip` triggers. URLs, hashes and the rest cannot be said in DNS.
-pub(crate) fn rpz(indicators: &[&Indicator], options: &ExportOptions, out: &mut dyn Write, counts: &mut ExportCounts) -> Result<(), IntelError> {
+pub(crate) fn rpz(indicators: &mut Exportable<'_>, options: &ExportOptions, out: &mut dyn Write, counts: &mut ExportCounts) -> Result<(), IntelError> {
     let serial = options.now.as_secs().clamp(1, i64::from(u32::MAX));
     writeln!(out, "; DNS response policy zone written by picket")?;
     writeln!(out, "$ORIGIN {}", options.rpz_origin)?;
     writeln!(out, "$TTL 300")?;
     writeln!(out, "@ IN SOA localhost. hostmaster.localhost. ({serial} 3600 600 86400 300)")?;
     writeln!(out, "@ IN NS localhost.")?;
-    for indicator in indicators {
+    indicators.each(&mut |indicator| {
         match indicator.kind {
             IndicatorKind::Domain => {
                 writeln!(out, "{} CNAME .", indicator.value)?;
@@ -165,20 +171,20 @@ pub(crate) fn rpz(indicators: &[&Indicator], options: &ExportOptions, out: &mut 
             }
             _ => {
                 counts.skip(indicator.kind);
-                continue;
+                return Ok(());
             }
         }
         counts.written += 1;
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Squid `dstdomain`: `.example.com` covers the name and its subdomains.
-pub(crate) fn squid_dstdomain(indicators: &[&Indicator], out: &mut dyn Write, counts: &mut ExportCounts) -> Result<(), IntelError> {
-    for indicator in indicators {
+pub(crate) fn squid_dstdomain(indicators: &mut Exportable<'_>, out: &mut dyn Write, counts: &mut ExportCounts) -> Result<(), IntelError> {
+    indicators.each(&mut |indicator| {
         if indicator.kind != IndicatorKind::Domain {
             counts.skip(indicator.kind);
-            continue;
+            return Ok(());
         }
         if indicator.include_subdomains {
             writeln!(out, ".{}", indicator.value)?;
@@ -186,13 +192,13 @@ pub(crate) fn squid_dstdomain(indicators: &[&Indicator], out: &mut dyn Write, co
             writeln!(out, "{}", indicator.value)?;
         }
         counts.written += 1;
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Squid `dst`: addresses, networks and `first-last` ranges.
-pub(crate) fn squid_dst(indicators: &[&Indicator], out: &mut dyn Write, counts: &mut ExportCounts) -> Result<(), IntelError> {
-    for indicator in indicators {
+pub(crate) fn squid_dst(indicators: &mut Exportable<'_>, out: &mut dyn Write, counts: &mut ExportCounts) -> Result<(), IntelError> {
+    indicators.each(&mut |indicator| {
         match indicator.kind {
             IndicatorKind::Ipv4 | IndicatorKind::Ipv6 | IndicatorKind::Cidr | IndicatorKind::IpRange => {
                 writeln!(out, "{}", indicator.value)?;
@@ -200,44 +206,44 @@ pub(crate) fn squid_dst(indicators: &[&Indicator], out: &mut dyn Write, counts: 
             }
             _ => counts.skip(indicator.kind),
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// `ipset restore` input: one `hash:net` set per family.
-pub(crate) fn ipset(indicators: &[&Indicator], options: &ExportOptions, out: &mut dyn Write, counts: &mut ExportCounts) -> Result<(), IntelError> {
+pub(crate) fn ipset(indicators: &mut Exportable<'_>, options: &ExportOptions, out: &mut dyn Write, counts: &mut ExportCounts) -> Result<(), IntelError> {
     let v4 = format!("{}-v4", options.ipset_name);
     let v6 = format!("{}-v6", options.ipset_name);
     writeln!(out, "create {v4} hash:net family inet -exist")?;
     writeln!(out, "create {v6} hash:net family inet6 -exist")?;
-    for indicator in indicators {
+    indicators.each(&mut |indicator| {
         let nets = networks(indicator);
         if nets.is_empty() {
             counts.skip(indicator.kind);
-            continue;
+            return Ok(());
         }
         for net in nets {
             let set = if net.addr().is_ipv4() { &v4 } else { &v6 };
             writeln!(out, "add {set} {net} -exist")?;
         }
         counts.written += 1;
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// One value a line, as picket's plain-list reader takes it back (it reads
 /// every domain as covering its subdomains).
-pub(crate) fn plain(indicators: &[&Indicator], out: &mut dyn Write, counts: &mut ExportCounts) -> Result<(), IntelError> {
-    for indicator in indicators {
+pub(crate) fn plain(indicators: &mut Exportable<'_>, out: &mut dyn Write, counts: &mut ExportCounts) -> Result<(), IntelError> {
+    indicators.each(&mut |indicator| {
         if matches!(indicator.kind, IndicatorKind::UserAgent | IndicatorKind::FileName) {
             // Free text with spaces cannot round-trip through a plain list.
             counts.skip(indicator.kind);
-            continue;
+            return Ok(());
         }
         writeln!(out, "{}", indicator.value)?;
         counts.written += 1;
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 #[cfg(test)]
