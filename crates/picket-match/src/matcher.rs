@@ -397,18 +397,20 @@ impl Matcher {
             // alone rules them out before the path is normalised. When the
             // authority is the event's host as written, its normalised form
             // and hash are the host's, already computed.
+            // A host with a `/`, such as a Host header `evil.example/dl`,
+            // starts a key whose host part ends at that `/`, so its hash is
+            // not the host's.
             let same_host = split.as_ref().is_some_and(|u| {
-                u.port.is_none() && !u.host.contains(':') && e.host == Some(u.host)
+                u.port.is_none()
+                    && !u.host.contains(':')
+                    && e.host == Some(u.host)
+                    && !u.host.contains('/')
             });
             // An address host has no name hash, and its URL's authority
             // is tested by `may_have_urls` instead.
             let ruled_out = path_for_name.is_some()
                 && same_host
                 && host_hash.is_some_and(|h| !self.url_host_may_match(h));
-            // NOTE: a host with a `/`, such as a Host header `evil.example/dl`,
-            // gives a key that the prefix indicator `evil.example/dl/` matches
-            // but an authority whose hash no indicator has. The rule-out above
-            // and `may_have_urls` then skip the hit that `match_url` finds.
             if !ruled_out && let Some(parts) = split.and_then(normalize::RawUrl::normalize) {
                 let key =
                     (path_for_name.is_none() || self.may_have_urls(&parts)).then(|| parts.key());
@@ -639,9 +641,12 @@ impl Matcher {
         false
     }
 
-    /// Tells whether any URL indicator may be on this URL's authority.
+    /// Tells whether any URL indicator may be on this URL's authority, up
+    /// to a `/` in it where [`Matcher::url_key`] ends the key's host.
     fn may_have_urls(&self, parts: &normalize::UrlParts<'_>) -> bool {
-        self.url_host_may_match(hash(self.seed, parts.authority.as_bytes()))
+        let authority = parts.authority.as_bytes();
+        let host_end = memchr::memchr(b'/', authority).unwrap_or(authority.len());
+        self.url_host_may_match(hash(self.seed, &authority[..host_end]))
     }
 
     /// Tells whether any URL indicator may be on the authority hashed to `h`.

@@ -176,3 +176,29 @@ fn event_url_hits_equal_match_url() {
     }
     assert!(checked_hits > 100, "only {checked_hits} URL hits checked");
 }
+
+#[test]
+fn url_hits_on_hosts_with_a_slash() {
+    // Each build hashes with another seed, so a filter false positive
+    // cannot hide a miss in all of them.
+    for _ in 0..8 {
+        let mut builder = MatcherBuilder::new();
+        builder
+            .add(&url_indicator("http://evil.example/dl/", true))
+            .unwrap();
+        let m = builder.build();
+        for (host, url) in [
+            ("evil.example/dl", "/x.exe"),
+            ("/@evil.example/dl", "http:///@evil.example/dl/x.exe"),
+        ] {
+            let event = event(host, url);
+            let mut hits = Vec::new();
+            m.match_event(&event, &mut hits);
+            let mut want = Vec::new();
+            m.match_url(url, Some(host), MatchedField::Url, &mut want);
+
+            assert_eq!(want.len(), 1, "{url:?} on host {host:?}");
+            assert_eq!(url_hits(&hits), vec![&want[0]], "{url:?} on host {host:?}");
+        }
+    }
+}
