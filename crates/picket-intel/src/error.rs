@@ -69,7 +69,7 @@ pub enum IntelError {
     /// An export could not be written.
     #[error("cannot write the export: {0}")]
     Write(#[from] std::io::Error),
-    /// The indicators of an export could not be read (from the store).
+    /// A failure to read the indicators of an export (from the store).
     #[error("cannot read the indicators to export: {0}")]
     Source(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

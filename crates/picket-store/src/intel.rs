@@ -1095,10 +1095,10 @@ pub fn active(
     Ok((out, whitelisted))
 }
 
-/// Calls `visit` with each indicator of the active set at `now`, the ones
-/// and in the order that [`active`] returns, without holding the set:
-/// SQLite sorts the rows by kind and value, and each indicator's sightings
-/// are read when its turn comes. On a connection with `temp_store = FILE`
+/// Calls `visit` with each indicator of the active set at `now`, the same
+/// indicators in the same order as [`active`] returns, without holding the
+/// set. SQLite sorts the rows by kind and value, and each indicator's
+/// sightings are read when its turn comes. On a connection with `temp_store = FILE`
 /// the sorter writes its runs to a temporary file once they outgrow the
 /// page cache, so memory stays bounded however large the store. `visit`
 /// stops the walk with `ControlFlow::Break`. Returns the number of
@@ -1136,9 +1136,9 @@ pub fn each_active(
         else {
             continue;
         };
-        let mut kept = sightings_of_one(&mut sightings, id, now_ns, !filter.include_expired)?;
-        kept.retain(|s| filter.keeps(s));
-        if kept.is_empty() {
+        let mut filtered = sightings_of_one(&mut sightings, id, now_ns, !filter.include_expired)?;
+        filtered.retain(|s| filter.keeps(s));
+        if filtered.is_empty() {
             continue;
         }
         if whitelist.check(kind, &value).is_some() {
@@ -1150,7 +1150,7 @@ pub fn each_active(
             value,
             include_subdomains,
             match_substring,
-            sightings: kept,
+            sightings: filtered,
         };
         if visit(indicator).is_break() {
             break;
@@ -1912,7 +1912,7 @@ mod tests {
     }
 
     #[test]
-    fn streamed_active_set_is_the_active_set_in_its_order() {
+    fn streamed_active_set_matches_active() {
         let conn = store();
         let now = Timestamp::from_nanos(100 * DAY);
         let l = Lifetimes::default();
