@@ -110,43 +110,50 @@ fn event(host: &str, url: &str) -> Event {
     })
 }
 
-#[test]
-fn event_file_name_hits_equal_match_file_name() {
-    let m = matcher();
-    let mut checked_hits = 0;
+/// Calls `check` with every host of [`HOSTS`] and every URL of [`FORMS`]
+/// on every host, and the event that carries both.
+fn each_case(mut check: impl FnMut(&str, &str, &Event)) {
     for host in HOSTS {
         for form in FORMS {
             for url_host in HOSTS {
                 let url = form.replace("{h}", url_host);
-                let event = event(host, &url);
-                let Event::Http(http) = &event else {
-                    unreachable!()
-                };
-
-                // The file name is the path's last segment, or with no
-                // path the last segment of the URL's matching key.
-                let default_host = (!host.is_empty()).then_some(*host);
-                let key = normalize::url_key(&url, default_host);
-                let name = match (&http.path, &key) {
-                    (Some(path), _) => normalize::last_path_segment(path),
-                    (None, Some(key)) => key
-                        .find('/')
-                        .and_then(|i| normalize::last_path_segment(&key[i..])),
-                    (None, None) => None,
-                };
-                let mut want = Vec::new();
-                if let Some(name) = name {
-                    m.match_file_name(name, &mut want);
-                }
-
-                let mut hits = Vec::new();
-                m.match_event(&event, &mut hits);
-                hits.retain(|h| h.field == MatchedField::FileName);
-                assert_eq!(hits, want, "{url:?} on host {host:?}");
-                checked_hits += want.len();
+                check(host, &url, &event(host, &url));
             }
         }
     }
+}
+
+#[test]
+fn event_file_name_hits_equal_match_file_name() {
+    let m = matcher();
+    let mut checked_hits = 0;
+    each_case(|host, url, event| {
+        let Event::Http(http) = event else {
+            unreachable!()
+        };
+
+        // The file name is the path's last segment, or with no path the
+        // last segment of the URL's matching key.
+        let default_host = (!host.is_empty()).then_some(host);
+        let key = normalize::url_key(url, default_host);
+        let name = match (&http.path, &key) {
+            (Some(path), _) => normalize::last_path_segment(path),
+            (None, Some(key)) => key
+                .find('/')
+                .and_then(|i| normalize::last_path_segment(&key[i..])),
+            (None, None) => None,
+        };
+        let mut want = Vec::new();
+        if let Some(name) = name {
+            m.match_file_name(name, &mut want);
+        }
+
+        let mut hits = Vec::new();
+        m.match_event(event, &mut hits);
+        hits.retain(|h| h.field == MatchedField::FileName);
+        assert_eq!(hits, want, "{url:?} on host {host:?}");
+        checked_hits += want.len();
+    });
     assert!(
         checked_hits > 100,
         "only {checked_hits} file name hits checked"
@@ -157,23 +164,16 @@ fn event_file_name_hits_equal_match_file_name() {
 fn event_url_hits_equal_match_url() {
     let m = matcher();
     let mut checked_hits = 0;
-    for host in HOSTS {
-        for form in FORMS {
-            for url_host in HOSTS {
-                let url = form.replace("{h}", url_host);
-                let event = event(host, &url);
-
-                let mut hits = Vec::new();
-                m.match_event(&event, &mut hits);
-                let mut want = Vec::new();
-                let default_host = (!host.is_empty()).then_some(*host);
-                m.match_url(&url, default_host, MatchedField::Url, &mut want);
-                let want: Vec<&IntelHit> = want.iter().collect();
-                assert_eq!(url_hits(&hits), want, "{url:?} on host {host:?}");
-                checked_hits += want.len();
-            }
-        }
-    }
+    each_case(|host, url, event| {
+        let mut hits = Vec::new();
+        m.match_event(event, &mut hits);
+        let mut want = Vec::new();
+        let default_host = (!host.is_empty()).then_some(host);
+        m.match_url(url, default_host, MatchedField::Url, &mut want);
+        let want: Vec<&IntelHit> = want.iter().collect();
+        assert_eq!(url_hits(&hits), want, "{url:?} on host {host:?}");
+        checked_hits += want.len();
+    });
     assert!(checked_hits > 100, "only {checked_hits} URL hits checked");
 }
 
