@@ -151,16 +151,16 @@ mod tests {
                 for position in 0..WORD {
                     let mut bytes = [fill; WORD];
                     bytes[position] = byte;
-                    for wanted in [b'/', b'?', 0x00, 0x80, 0xff] {
+                    for target in [b'/', b'?', 0x00, 0x80, 0xff] {
                         let want = bytes
                             .iter()
                             .enumerate()
-                            .filter(|(_, b)| **b == wanted)
+                            .filter(|(_, b)| **b == target)
                             .fold(0u64, |m, (i, _)| m | 0x80 << (8 * i));
-                        let mask = byte_mask(u64::from_le_bytes(bytes), wanted);
+                        let mask = byte_mask(u64::from_le_bytes(bytes), target);
                         assert_eq!(
                             mask, want,
-                            "{byte:#04x} at {position} in {fill:#04x}, {wanted:#04x}"
+                            "{byte:#04x} at {position} in {fill:#04x}, {target:#04x}"
                         );
                     }
                 }

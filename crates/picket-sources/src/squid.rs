@@ -105,7 +105,7 @@ impl LineParser for SquidParser {
 }
 
 /// Reads any native line into a view by its columns, as [`parse_native`]
-/// would read it, or returns `None` where only the full parse can answer.
+/// would read it, or returns `None` where only the full parse can decide.
 fn columns_view(line: &str) -> Option<EventView<'_>> {
     if line.starts_with('#') {
         return None;

@@ -98,7 +98,7 @@ pub(super) fn read_usual(line: &str) -> Option<EventView<'_>> {
     let mut view = EventView::http(timestamp);
     view.client_ip = client_ip;
 
-    // URL user hierarchy/peer; the type and later columns are not viewed.
+    // URL user hierarchy/peer. The type and later columns are not viewed.
     cursor.next_column()?;
     cursor.target(&mut view)?;
     cursor.next_column()?;
@@ -108,7 +108,7 @@ pub(super) fn read_usual(line: &str) -> Option<EventView<'_>> {
     Some(view)
 }
 
-/// A position in a line; columns are separated by runs of spaces and tabs.
+/// A position in a line. Columns are separated by runs of spaces and tabs.
 struct Cursor<'a> {
     text: &'a str,
     bytes: &'a [u8],
@@ -143,8 +143,8 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// [`Cursor::skip_to`] for either of two stop bytes, testing eight
-    /// bytes at a time while eight are left in the line.
+    /// Moves as [`Cursor::skip_to`] does, stopping at either of two bytes.
+    /// Tests eight bytes at a time while eight are left in the line.
     fn scan_to(&mut self, stops: [u8; 2]) {
         while let Some(word) = self.bytes.get(self.at..self.at + WORD) {
             let word = u64::from_le_bytes(word.try_into().unwrap_or([0; WORD]));
@@ -195,9 +195,9 @@ impl<'a> Cursor<'a> {
         Some(u32::from(d))
     }
 
-    /// `1700000000.018`: whole seconds and an optional fraction. A sign,
-    /// or more whole digits than fit without a check, is left to the
-    /// general reader.
+    /// Parses the time column (`1700000000.018`): whole seconds and an
+    /// optional fraction. A sign, or more whole digits than fit without a
+    /// check, is left to the general reader.
     fn epoch(&mut self) -> Option<Timestamp> {
         let start = self.at;
         let mut secs = 0i64;
@@ -242,8 +242,9 @@ impl<'a> Cursor<'a> {
         parse_ip(self.take_column())
     }
 
-    /// Four parts of one to three digits with no leading zero, each at most
-    /// 255, as `Ipv4Addr::from_str` takes them. Stops after the fourth part.
+    /// Parses four parts of one to three digits with no leading zero, each
+    /// at most 255, as `Ipv4Addr::from_str` accepts them. Stops after the
+    /// fourth part.
     fn dotted_quad(&mut self) -> Option<Ipv4Addr> {
         let mut octets = [0u8; 4];
         for (part, octet) in octets.iter_mut().enumerate() {
@@ -268,8 +269,9 @@ impl<'a> Cursor<'a> {
         Some(Ipv4Addr::from(octets))
     }
 
-    /// `action/status`: the status after the first `/` must be absent,
-    /// `-` or a number up to 65535, as the full parse requires.
+    /// Checks the `action/status` column: the status after the first `/`
+    /// must be absent, `-` or a number up to 65535, as the full parse
+    /// requires.
     fn status(&mut self) -> Option<()> {
         self.scan_to([b'/', b'/']);
         if self.at_column_end() {
@@ -287,8 +289,8 @@ impl<'a> Cursor<'a> {
     }
 
     /// Parses the rest of a column made of `-`, nothing, or at most
-    /// `max_digits` decimal digits; 0 for the first two. Anything else is
-    /// left to the general reader.
+    /// `max_digits` decimal digits. Returns 0 for the first two, and `None`
+    /// for anything else, which is left to the general reader.
     fn number(&mut self, max_digits: usize) -> Option<u64> {
         if self.bytes.get(self.at) == Some(&b'-') {
             self.at += 1;
@@ -355,7 +357,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Reads a lower-case host with an optional numeric port, ended as
-    /// `ends` requires, into the view's host; returns `None` for any other
+    /// `ends` requires, into the view's host. Returns `None` for any other
     /// shape.
     fn authority(&mut self, view: &mut EventView<'a>, ends: HostEnds) -> Option<()> {
         let start = self.at;
@@ -383,7 +385,8 @@ impl<'a> Cursor<'a> {
         Some(())
     }
 
-    /// [`HostByte`] of the byte at the cursor; the line's end ends a column.
+    /// Returns the [`HostByte`] of the byte at the cursor. The line's end
+    /// counts as a separator.
     fn class(&self) -> HostByte {
         self.bytes
             .get(self.at)
@@ -446,9 +449,9 @@ impl<'a> Cursor<'a> {
 /// The bytes that end a host.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum HostEnds {
-    /// At `/`, `?` or `#`, or at the column's end (absolute URL).
+    /// A `/`, `?` or `#`, or the column's end (absolute URL).
     AtPath,
-    /// Only at the column's end (`CONNECT` target).
+    /// The column's end only (`CONNECT` target).
     AtColumnEnd,
 }
 
@@ -626,7 +629,7 @@ mod tests {
     }
 
     /// Returns the columns of a native line, with the type column empty
-    /// (missing) or holding a space at times. Each column is drawn from
+    /// (missing) or containing a space at times. Each column is drawn from
     /// the usual shapes, so that many lines are accepted, or from values
     /// near the edges of what this reader accepts. The edges are digit
     /// counts at the limits, leading zeros, empty parts after `/`, and odd
