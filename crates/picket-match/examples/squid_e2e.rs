@@ -39,67 +39,46 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const SEED: u64 = 42;
 
+/// Indicators generated when the command line gives no TOTAL.
+const DEFAULT_INDICATORS: usize = 1_500_000;
+
 /// Events per batch of `match`, as in `picket analyze`.
 const BATCH_EVENTS: usize = 1024;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    let total = || optional_arg(&args, 3, DEFAULT_INDICATORS);
+    let distance = || optional_arg(&args, 4, picket_match::PREFETCH_DISTANCE);
     match args.get(1).map(String::as_str) {
         Some("generate") => generate(
             Path::new(&args[2]),
             args[3].parse().unwrap(),
             Path::new(&args[4]),
         ),
-        Some(mode @ ("match" | "match-single")) => {
-            let total = args
-                .get(3)
-                .and_then(|a| a.parse().ok())
-                .unwrap_or(1_500_000);
-            let distance = match mode {
-                "match" => Some(
-                    args.get(4)
-                        .and_then(|a| a.parse().ok())
-                        .unwrap_or(picket_match::PREFETCH_DISTANCE),
-                ),
-                _ => None,
-            };
-            run(Path::new(&args[2]), total, distance)
-        }
-        Some("compare") => compare(
-            Path::new(&args[2]),
-            args.get(3)
-                .and_then(|a| a.parse().ok())
-                .unwrap_or(1_500_000),
-            args.get(4)
-                .and_then(|a| a.parse().ok())
-                .unwrap_or(picket_match::PREFETCH_DISTANCE),
-        ),
+        Some("match") => run(Path::new(&args[2]), total(), Some(distance())),
+        Some("match-single") => run(Path::new(&args[2]), total(), None),
+        Some("compare") => compare(Path::new(&args[2]), total(), distance()),
         Some("parse") => parse_only(Path::new(&args[2])),
-        Some("scan") => run_scan(
-            Path::new(&args[2]),
-            args.get(3)
-                .and_then(|a| a.parse().ok())
-                .unwrap_or(1_500_000),
-            args.get(4)
-                .and_then(|a| a.parse().ok())
-                .unwrap_or(picket_match::PREFETCH_DISTANCE),
-        ),
-        Some("view") => run_views(
-            Path::new(&args[2]),
-            args.get(3)
-                .and_then(|a| a.parse().ok())
-                .unwrap_or(1_500_000),
-        ),
+        Some("scan") => run_scan(Path::new(&args[2]), total(), distance()),
+        Some("view") => run_views(Path::new(&args[2]), total()),
         _ => println!(
             "usage: squid_e2e generate LOG LINES DOMAINS_TXT | squid_e2e match LOG [TOTAL [DISTANCE]] | squid_e2e match-single LOG [TOTAL] | squid_e2e compare LOG [TOTAL [DISTANCE]] | squid_e2e parse LOG | squid_e2e view LOG [TOTAL] | squid_e2e scan LOG [TOTAL [DISTANCE]]"
         ),
     }
 }
 
+/// Returns the number at `args[index]`, or `default` when it is missing or
+/// not a number.
+fn optional_arg(args: &[String], index: usize, default: usize) -> usize {
+    args.get(index)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(default)
+}
+
 fn generate(log: &Path, lines: usize, domains_txt: &Path) {
     let mut listed = Vec::new();
     let mut list = BufWriter::new(File::create(domains_txt).unwrap());
-    testdata::each_indicator(1_500_000, SEED, |i| {
+    testdata::each_indicator(DEFAULT_INDICATORS, SEED, |i| {
         if i.kind == IndicatorKind::Domain {
             writeln!(list, "{}", i.value).unwrap();
             if listed.len() < 20_000 {
