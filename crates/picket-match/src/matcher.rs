@@ -207,7 +207,8 @@ impl Matcher {
         let url = view.kind == EventKind::Http;
         self.warm(view.client_ip, view.server_ip, &host, url);
 
-        // The /24 bitmap turns most addresses away here, before a call.
+        // Here, before the call to `ip`, the /24 bitmap rejects an IPv4
+        // address in a block that no indicator touches.
         if let Some(ip) = view.client_ip
             && self.ip_may_hit(ip)
         {
@@ -268,8 +269,8 @@ impl Matcher {
         name: Option<&str>,
         http: bool,
     ) {
-        // Two plain tests: a loop over the pair as an array of options
-        // cost a quarter of this hint's instructions (callgrind).
+        // Two plain tests, because a loop over the pair as an array of
+        // options cost a quarter of this hint's instructions (callgrind).
         if let Some(IpAddr::V4(a)) = client.map(canonical_ip) {
             self.v4_blocks.prefetch(u32::from(a));
         }
@@ -518,9 +519,9 @@ impl Matcher {
             && let Some(scan) = normalize::scan_normal_name::<true>(self.seed, trimmed.as_bytes())
             && !scan.may_be_address(trimmed.as_bytes())
         {
-            // Nearly every host: a name in normal form that URL splitting
-            // keeps whole, with no `:` or `[` of an IPv6 literal and no
-            // number at its end, so no address.
+            // Nearly every host takes this path. It is a name in normal form
+            // that URL splitting keeps whole, with no `:` or `[` of an IPv6
+            // literal and no last label that may make it an IPv4 address.
             return HostKey::Name(self.scanned_name_key(trimmed, &scan), true);
         }
 
@@ -542,8 +543,8 @@ impl Matcher {
         }
     }
 
-    /// Tells whether any indicator may contain `ip`: false only for an
-    /// IPv4 address in a /24 block that no indicator touches.
+    /// Checks whether any indicator may contain `ip`. It is false only for
+    /// an IPv4 address in a /24 block that no indicator touches.
     #[inline]
     fn ip_may_hit(&self, ip: IpAddr) -> bool {
         match ip {
@@ -641,7 +642,7 @@ impl Matcher {
         false
     }
 
-    /// Tells whether any URL indicator may be on this URL's authority, up
+    /// Checks whether any URL indicator may be on this URL's authority, up
     /// to a `/` in it where [`Matcher::url_key`] ends the key's host.
     fn may_have_urls(&self, parts: &normalize::UrlParts<'_>) -> bool {
         let authority = parts.authority.as_bytes();
@@ -783,7 +784,7 @@ impl Matcher {
     /// `/` or `\`, trimmed and lower-cased here.
     fn file_name_base(&self, name: &str, base: &str, hits: &mut Vec<IntelHit>, start: usize) {
         // Trimming changes nothing when both ends are ASCII above the
-        // space: white space is ASCII up to the space, or not ASCII at all.
+        // space, because white space is ASCII up to the space or not ASCII.
         let plain_end = |b: Option<&u8>| b.is_some_and(|&b| b > b' ' && b.is_ascii());
         let bytes = base.as_bytes();
         let base = if plain_end(bytes.first()) && plain_end(bytes.last()) {

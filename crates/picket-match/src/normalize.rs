@@ -135,13 +135,13 @@ pub(crate) fn split_url<'a>(raw: &'a str, default_host: Option<&'a str>) -> Opti
     })
 }
 
-/// Tells, without cutting it into parts, that the URL `raw` is on `host`
-/// with no port or a default one, and returns what follows the authority:
-/// the path, query and fragment, possibly empty. Such a URL starts with
-/// `http://` or `https://` and `host`, is `host` alone or with its port
-/// (authority form), or starts with `/` (origin form, on the event's
-/// host, returned whole). [`split_url`] with `host` as default host then
-/// gives `host` and no port.
+/// Returns what follows the authority of the URL `raw` (the path, query
+/// and fragment, possibly empty) when, without cutting it into parts, the
+/// URL is plainly on `host` with no port or a default one. Such a URL
+/// starts with `http://` or `https://` and `host`, is `host` alone or with
+/// its port (authority form), or starts with `/` (origin form, on the
+/// event's host, returned whole). [`split_url`] with `host` as default
+/// host then gives `host` and no port.
 ///
 /// `None` means only "not plainly so": user information, another spelling
 /// of the host or leading spaces are left to [`split_url`]. So is a host
@@ -324,9 +324,10 @@ pub fn last_path_segment(path: &str) -> Option<&str> {
     (!name.is_empty()).then_some(name)
 }
 
-/// Returns the last path segment of `path` as [`last_path_segment`] does,
-/// and what follows the segment's last `\`: the value a file name
-/// indicator is matched against and the name itself. Eight bytes per step.
+/// Finds the last path segment of `path`, as [`last_path_segment`] does,
+/// and the part of it after its last `\`, eight bytes per step. The first
+/// is the value a file name indicator is matched against, the second the
+/// name itself.
 #[inline]
 pub(crate) fn path_file_name(path: &str) -> Option<(&str, &str)> {
     let bytes = path.as_bytes();
@@ -362,13 +363,14 @@ pub(crate) fn path_file_name(path: &str) -> Option<(&str, &str)> {
     }
     let (segment, base) = (segment.unwrap_or(0), base.unwrap_or(0));
 
-    // The cuts are after ASCII bytes and the end before one.
+    // Both cuts follow an ASCII byte and the end is the length or precedes
+    // an ASCII byte, so every slice starts and ends on a char boundary.
     let segment = path.get(segment..end).filter(|s| !s.is_empty())?;
     Some((segment, path.get(base..end)?))
 }
 
-/// Tells whether `text` has a byte that is not ASCII or is an upper-case
-/// ASCII letter, eight bytes per step.
+/// Checks whether `text` contains a byte that is not ASCII or is an
+/// upper-case ASCII letter, eight bytes per step.
 #[inline]
 pub(crate) fn has_upper_or_wide(text: &str) -> bool {
     let (words, rest) = text.as_bytes().as_chunks::<8>();
@@ -422,16 +424,17 @@ const ONES: u64 = 0x0101_0101_0101_0101;
 /// The high bit of every byte of a word.
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
-/// Sets the high bit of each byte of `word` that equals `b`, and no other
-/// bit: exact per byte, since no sum carries across bytes.
+/// Returns a mask with the high bit set in each byte of `word` that equals
+/// `b`, and no other bit. It is exact per byte because no sum carries
+/// across bytes.
 #[inline]
 fn bytes_equal(word: u64, b: u8) -> u64 {
     let x = word ^ (u64::from(b) * ONES);
     !(((x & !HIGH).wrapping_add(!HIGH)) | x) & HIGH
 }
 
-/// Sets the high bit of each byte of `word` that is not ASCII or is an
-/// upper-case ASCII letter.
+/// Returns a mask with the high bit set in each byte of `word` that is
+/// not ASCII or is an upper-case ASCII letter.
 #[inline]
 fn upper_or_wide(word: u64) -> u64 {
     // With the high bit clear, `b + 0x3f` sets it from `A` up and
@@ -440,7 +443,8 @@ fn upper_or_wide(word: u64) -> u64 {
     (word & HIGH) | (low.wrapping_add(0x3f * ONES) & !low.wrapping_add(0x25 * ONES) & HIGH)
 }
 
-/// Eight bytes as a little-endian word.
+/// Reads the first eight bytes as a little-endian word, or fewer
+/// zero-padded as [`word`] does.
 #[inline]
 fn word8(bytes: &[u8]) -> u64 {
     bytes
@@ -450,22 +454,23 @@ fn word8(bytes: &[u8]) -> u64 {
 
 /// Up to eight bytes as a little-endian word, zero-padded.
 ///
-/// Two overlapping loads and a shift, with no copy: a copy of a length
-/// known only at run time is a `memcpy` call of about 15 instructions
-/// (callgrind), where a whole step of the hash takes three.
+/// Uses two overlapping loads and shifts instead of a copy, because a copy
+/// of a length known only at run time is a `memcpy` call of about 15
+/// instructions (callgrind), while a whole step of the hash takes three.
 #[inline]
 fn word(bytes: &[u8]) -> u64 {
     let n = bytes.len();
     if let (Some(head), Some(tail)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
-        // Four to eight bytes: the two halves overlap when fewer than eight.
+        // Four to eight bytes, read as two four-byte halves that overlap
+        // when fewer than eight.
         let low = u64::from(u32::from_le_bytes(*head));
         let high = u64::from(u32::from_le_bytes(*tail));
         return low | (high << (8 * (n - 4)));
     }
     match bytes {
         [] => 0,
-        // One to three bytes: the first, middle and last, which overlap
-        // when fewer than three.
+        // One to three bytes, read as the first, middle and last, which
+        // overlap when fewer than three.
         [first, ..] => {
             let middle = bytes[n / 2];
             let last = bytes[n - 1];
@@ -538,17 +543,16 @@ pub(crate) struct NameScan {
     pub(crate) suffixes: SuffixHashes,
     /// Number of dots.
     pub(crate) dot_count: usize,
-    /// Bit `i` is set when byte `i` is a dot; `None` for a name longer
-    /// than 64 bytes.
+    /// Mask of the dots, bit `i` set when byte `i` is a dot, or `None` for
+    /// a name longer than 64 bytes.
     pub(crate) dots: Option<u64>,
 }
 
 impl NameScan {
-    /// Tells whether the scanned name, `bytes`, may be an IPv4 address in
-    /// some spelling browsers accept, which needs the last label to be a
-    /// decimal number or to start with `0x`
-    /// ([`picket_event::host::parse_ip`]). A name this turns away is
-    /// never an address.
+    /// Checks whether the scanned name `bytes` may be an IPv4 address in a
+    /// spelling browsers accept ([`picket_event::host::parse_ip`]). Such
+    /// an address needs its last label to be a decimal number or to start
+    /// with `0x`, so a name this rejects is never an address.
     #[inline]
     pub(crate) fn may_be_address(&self, bytes: &[u8]) -> bool {
         let last_label = match self.dots {
@@ -565,27 +569,29 @@ impl NameScan {
 /// Hashes a name already in normal form (ASCII without upper-case
 /// letters) and marks where its dots are, in one pass of eight bytes per
 /// step. Returns `None` for a name not in normal form, and with `HOST`
-/// also for a host that [`plain_host`] turns away: one with an ASCII byte
+/// also for a host that [`plain_host`] rejects: one with an ASCII byte
 /// below `-`, a `/`, a byte from `:` to `@` or a `[`. Such a host may be
-/// an IPv6 literal or be cut by URL splitting; nearly no host is.
+/// an IPv6 literal or be cut by URL splitting, and nearly no host is.
 #[inline]
 pub(crate) fn scan_normal_name<const HOST: bool>(seed: u64, bytes: &[u8]) -> Option<NameScan> {
-    // Gathers the high bit of each byte into the top byte, byte `i` to
-    // bit `56 + i`: the partial products land on distinct bits.
+    // Multiplier that gathers bit 0 of each byte into the top byte, byte
+    // `i` to bit `56 + i`. No sum carries because the partial products
+    // land on distinct bits.
     const GATHER: u64 = 0x0102_0408_1020_4080;
     let mut bad = 0u64;
     let mut dots = 0u64;
-    // `check` gives the word's dot bits, one per byte in the low byte.
-    // `valid` has the high bit of each byte of the name: a short word's
-    // zero padding would count as bytes below `-`.
+    // `check` returns the word's dot mask in its low byte, bit `i` for
+    // byte `i`. `valid` has the high bit set in each byte of the name,
+    // because a short word's zero padding would count as bytes below `-`.
     let mut check = |word: u64, valid: u64| -> u64 {
-        // Per byte with the high bit clear, `b + (0x80 - c)` sets it when
-        // `b >= c`. A byte with the high bit set is bad whatever carries
-        // it sends into the next byte's sums.
+        // For a byte `b` with the high bit clear, `b + (0x80 - c)` sets that
+        // bit when `b >= c`. A byte with the high bit set may carry into the
+        // next byte's sum, which is harmless because that byte already makes
+        // the name bad.
         bad |= word & HIGH;
         let at_least = |c: u8| word.wrapping_add(u64::from(0x80 - c) * ONES);
         if HOST {
-            // Below `-`, `/`, and `:` to `[` (upper case among them).
+            // Bytes below `-`, a `/`, and `:` to `[`, upper case among them.
             bad |= !at_least(b'-') & valid;
             bad |= bytes_equal(word, b'/');
             bad |= at_least(b':') & !at_least(b'[' + 1) & HIGH;
@@ -628,9 +634,10 @@ pub(crate) fn scan_normal_name<const HOST: bool>(seed: u64, bytes: &[u8]) -> Opt
     })
 }
 
-/// Counts the set bits of a word with few of them, one step per bit:
-/// without a `popcnt` instruction in the target, `count_ones` takes about
-/// twenty instructions, and a name has two or three dots.
+/// Counts the set bits of a word that has few, one step per bit. Without a
+/// `popcnt` instruction in the target, `count_ones` takes about twenty
+/// instructions (x86-64 baseline), while a typical name has two or three
+/// dots.
 #[inline]
 fn sparse_count(mut bits: u64) -> usize {
     let mut n = 0;
@@ -641,7 +648,8 @@ fn sparse_count(mut bits: u64) -> usize {
     n
 }
 
-/// Computes the suffix states of any name; see [`scan_normal_name`].
+/// Computes the suffix states of any name, as [`scan_normal_name`] does
+/// for a name in normal form.
 pub(crate) fn suffix_hashes(seed: u64, bytes: &[u8]) -> SuffixHashes {
     let mut suffixes = SuffixHashes::new(seed);
     let mut h = seed;
@@ -809,8 +817,8 @@ mod tests {
 
     #[test]
     fn name_scan_agrees_with_the_plain_forms() {
-        /// What the scan should find, from byte-by-byte tests.
-        fn want(seed: u64, name: &[u8], host: bool) -> Option<(u64, usize, Option<u64>)> {
+        /// Computes the expected scan result with byte-by-byte tests.
+        fn expected(seed: u64, name: &[u8], host: bool) -> Option<(u64, usize, Option<u64>)> {
             if !name.iter().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
                 return None;
             }
@@ -822,7 +830,7 @@ mod tests {
             let mask = (name.len() <= 64).then(|| dots.clone().fold(0, |m, (i, _)| m | 1 << i));
             Some((hash(seed, name), dots.count(), mask))
         }
-        fn got<const HOST: bool>(seed: u64, name: &[u8]) -> Option<(u64, usize, Option<u64>)> {
+        fn scanned<const HOST: bool>(seed: u64, name: &[u8]) -> Option<(u64, usize, Option<u64>)> {
             scan_normal_name::<HOST>(seed, name).map(|s| (s.hash, s.dot_count, s.dots))
         }
 
@@ -855,21 +863,29 @@ mod tests {
         ];
         for name in names {
             let bytes = name.as_bytes();
-            assert_eq!(got::<true>(7, bytes), want(7, bytes, true), "{name}");
-            assert_eq!(got::<false>(7, bytes), want(7, bytes, false), "{name}");
+            assert_eq!(
+                scanned::<true>(7, bytes),
+                expected(7, bytes, true),
+                "{name}"
+            );
+            assert_eq!(
+                scanned::<false>(7, bytes),
+                expected(7, bytes, false),
+                "{name}"
+            );
         }
         for b in 0..=255u8 {
             for at in 0..13 {
                 let mut name = *b"abc.defghi.jk";
                 name[at] = b;
                 assert_eq!(
-                    got::<true>(3, &name),
-                    want(3, &name, true),
+                    scanned::<true>(3, &name),
+                    expected(3, &name, true),
                     "byte {b} at {at}"
                 );
                 assert_eq!(
-                    got::<false>(3, &name),
-                    want(3, &name, false),
+                    scanned::<false>(3, &name),
+                    expected(3, &name, false),
                     "byte {b} at {at}"
                 );
             }
@@ -911,14 +927,21 @@ mod tests {
     fn word_is_the_zero_padded_bytes() {
         let bytes = [0x81u8, 2, 0xff, 4, 5, 0x86, 7, 0xf8];
         for n in 0..=8 {
-            let mut padded = [0u8; 8];
-            padded[..n].copy_from_slice(&bytes[..n]);
-            assert_eq!(word(&bytes[..n]), u64::from_le_bytes(padded), "{n} bytes");
-            assert_eq!(word(&bytes[8 - n..]), {
-                let mut padded = [0u8; 8];
-                padded[..n].copy_from_slice(&bytes[8 - n..]);
-                u64::from_le_bytes(padded)
-            });
+            let mut head = [0u8; 8];
+            head[..n].copy_from_slice(&bytes[..n]);
+            assert_eq!(
+                word(&bytes[..n]),
+                u64::from_le_bytes(head),
+                "first {n} bytes"
+            );
+
+            let mut tail = [0u8; 8];
+            tail[..n].copy_from_slice(&bytes[8 - n..]);
+            assert_eq!(
+                word(&bytes[8 - n..]),
+                u64::from_le_bytes(tail),
+                "last {n} bytes"
+            );
         }
     }
 

@@ -71,9 +71,10 @@ impl StrSetBuilder {
                 .cmp(&b.hash)
                 .then_with(|| bytes(a).cmp(bytes(b)))
                 .then_with(|| (a.tag & tag::KEY_FLAGS).cmp(&(b.tag & tag::KEY_FLAGS)))
-                // Equal keys merge in source-list order. The unstable sort
-                // of seeded hashes leaves them in any order, and each order
-                // adds other intermediate source lists to the table.
+                // Equal keys merge in source-list order. Without this
+                // tie-break the unstable sort leaves them in an order that
+                // depends on the seed, and each order adds other
+                // intermediate source lists to the table.
                 .then_with(|| a.tag.cmp(&b.tag))
         });
 

@@ -65,7 +65,7 @@ impl Matcher {
         }
     }
 
-    /// Returns the key of `name`, already trimmed of its trailing dot and
+    /// Builds the key of `name`, already trimmed of its trailing dot and
     /// found in normal form by `scan`.
     #[inline]
     pub(crate) fn scanned_name_key<'a>(&self, name: &'a str, scan: &NameScan) -> NameKey<'a> {
@@ -88,8 +88,9 @@ impl Matcher {
         }
     }
 
-    /// Returns the key of a name that is not in normal form (upper case or
-    /// an internationalised name), or `None` for one that IDNA rejects.
+    /// Builds the key of a name that is not in normal form (upper case or
+    /// an internationalised name), or returns `None` for one that IDNA
+    /// rejects.
     pub(crate) fn other_name_key<'a>(&self, name: &'a str) -> Option<NameKey<'a>> {
         let norm = normalize::domain(name)?;
         let full = hash(self.seed, norm.as_bytes());

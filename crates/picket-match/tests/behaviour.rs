@@ -79,6 +79,14 @@ fn fields(hits: &[IntelHit]) -> Vec<(MatchedField, &str, &str)> {
         .collect()
 }
 
+/// Selects the URL hits of [`fields`].
+fn url_fields(hits: &[IntelHit]) -> Vec<(MatchedField, &str, &str)> {
+    fields(hits)
+        .into_iter()
+        .filter(|(field, _, _)| *field == MatchedField::Url)
+        .collect()
+}
+
 #[test]
 fn subdomains_only_on_label_boundaries() {
     let m = matcher(&[wide(IndicatorKind::Domain, "evil.com")], &[]);
@@ -573,12 +581,8 @@ fn url_on_host_with_user_info_matches() {
             ..HttpEvent::default()
         });
         let found = hits(&m, &event);
-        let urls: Vec<_> = fields(&found)
-            .into_iter()
-            .filter(|(field, _, _)| *field == MatchedField::Url)
-            .collect();
         assert_eq!(
-            urls,
+            url_fields(&found),
             [(MatchedField::Url, "evil.example/gate.php", "/gate.php")],
             "{host}"
         );
@@ -598,12 +602,8 @@ fn url_on_address_host_matches() {
         ..HttpEvent::default()
     });
     let found = hits(&m, &event);
-    let urls: Vec<_> = fields(&found)
-        .into_iter()
-        .filter(|(field, _, _)| *field == MatchedField::Url)
-        .collect();
     assert_eq!(
-        urls,
+        url_fields(&found),
         [(
             MatchedField::Url,
             "203.0.113.5/gate.php",

@@ -1,9 +1,9 @@
-//! The URL hits of `match_event` are those of `match_url` on the event's
-//! URL, and its file name hits those of `match_file_name` on the last
-//! segment of the path or URL, whatever shortcut rules a URL out on its
-//! host first. The hosts are
-//! names, addresses in any spelling and IPv6 literals, with upper case,
-//! user information, ports and white space around them.
+//! The URL hits of `match_event` equal those of `match_url` on the event's
+//! URL, and its file name hits equal those of `match_file_name` on the last
+//! segment of the path or URL. This is true whatever shortcut rules a URL
+//! out on its host first. The hosts are names, addresses in any spelling
+//! and IPv6 literals, with upper case, user information, ports and white
+//! space around them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use picket_event::{Event, HttpEvent, IntelHit, MatchedField};
@@ -96,7 +96,7 @@ fn url_hits(hits: &[IntelHit]) -> Vec<&IntelHit> {
 }
 
 /// Builds the event of a URL on `host`, with the path cut from the URL as a
-/// proxy log gives it (none for a URL without one).
+/// proxy log records it (none for a URL without one).
 fn event(host: &str, url: &str) -> Event {
     let path = url
         .find(['/', '?'])
@@ -124,7 +124,7 @@ fn each_case(mut check: impl FnMut(&str, &str, &Event)) {
 }
 
 #[test]
-fn event_file_name_hits_equal_match_file_name() {
+fn file_name_hits_equal_match_file_name() {
     let m = matcher();
     let mut checked_hits = 0;
     each_case(|host, url, event| {
@@ -179,8 +179,8 @@ fn event_url_hits_equal_match_url() {
 
 #[test]
 fn url_hits_on_hosts_with_a_slash() {
-    // Each build hashes with another seed, so a filter false positive
-    // cannot hide a miss in all of them.
+    // Each build hashes with another random seed, so a filter false
+    // positive is unlikely to hide a miss in all eight.
     for _ in 0..8 {
         let mut builder = MatcherBuilder::new();
         builder
