@@ -438,7 +438,7 @@ impl<'c> Import<'c> {
                         }
                         continue;
                     }
-                    insert_sighting(
+                    execute_sighting(
                         &mut st.insert,
                         id,
                         source,
@@ -458,29 +458,13 @@ impl<'c> Import<'c> {
                 }
             }
             let noted = note && st.note_before.execute(params![id, source])? == 1;
-            let tags = tags_text(&s.source.tags);
-            let detail = params![
-                id,
-                source,
-                s.source.confidence,
-                s.severity.map(severity_text),
-                s.source.tlp,
-                tags.as_ref(),
-                s.assessment,
-                s.source.description,
-                s.source.reference,
-                s.first_seen.map(Timestamp::as_nanos),
-                s.last_seen.map(Timestamp::as_nanos),
-                s.reported_at.unwrap_or(now).as_nanos(),
-                s.valid_until.map(Timestamp::as_nanos),
-                lifetimes.expires_at(indicator.kind, s, now).as_nanos(),
-            ];
+            let kind = indicator.kind;
             // A sighting just noted exists; another may not.
-            if st.update.execute(detail)? == 1 {
+            if execute_sighting(&mut st.update, id, source, kind, s, lifetimes, now)? == 1 {
                 continue;
             }
             debug_assert!(!noted, "a noted sighting exists");
-            st.insert.execute(detail)?;
+            execute_sighting(&mut st.insert, id, source, kind, s, lifetimes, now)?;
             created += 1;
             if note {
                 st.note_created.execute(params![id, source])?;
@@ -959,18 +943,19 @@ fn insert_fresh<'c>(
 /// and the sighting.
 type NewSighting<'a> = (i64, i64, IndicatorKind, &'a Sighting);
 
-/// Inserts one new sighting with the merge path's `insert` statement.
-fn insert_sighting(
-    insert: &mut rusqlite::Statement<'_>,
+/// Executes the merge path's `update` or `insert` statement with the
+/// columns of one sighting, and returns the number of changed rows.
+fn execute_sighting(
+    statement: &mut rusqlite::Statement<'_>,
     id: i64,
     source: i64,
     kind: IndicatorKind,
     s: &Sighting,
     lifetimes: &Lifetimes,
     now: Timestamp,
-) -> rusqlite::Result<()> {
+) -> rusqlite::Result<usize> {
     let tags = tags_text(&s.source.tags);
-    insert.execute(params![
+    statement.execute(params![
         id,
         source,
         s.source.confidence,
@@ -985,8 +970,7 @@ fn insert_sighting(
         s.reported_at.unwrap_or(now).as_nanos(),
         s.valid_until.map(Timestamp::as_nanos),
         lifetimes.expires_at(kind, s, now).as_nanos(),
-    ])?;
-    Ok(())
+    ])
 }
 
 /// Inserts new sightings with one statement.
