@@ -69,8 +69,9 @@ pub enum IntelError {
     /// An export could not be written.
     #[error("cannot write the export: {0}")]
     Write(#[from] std::io::Error),
-    /// A failure to read the indicators of an export (from the store).
-    #[error("cannot read the indicators to export: {0}")]
+    /// Failure to read the indicators of an export from their source, such
+    /// as the store.
+    #[error("failed to read the indicators to export: {0}")]
     Source(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 

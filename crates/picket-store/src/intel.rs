@@ -713,7 +713,8 @@ impl Filter {
 const INDICATOR_COLUMNS: &str =
     "i.id, i.kind, i.value, i.include_subdomains, i.match_substring, i.expires_at";
 
-/// The sightings of one indicator, `?1`, with their sources.
+/// Query of the sightings of the indicator with id `?1`, joined with their
+/// sources.
 const SIGHTINGS_OF: &str =
     "SELECT src.provider, src.feed, s.confidence, s.severity, s.tlp, s.tags, s.assessment, s.description,
             s.reference, s.first_seen, s.last_seen, s.reported_at, s.valid_until, s.expires_at
@@ -738,7 +739,7 @@ fn sightings_of(
     Ok(out)
 }
 
-/// Reads the sightings of one indicator with a statement of
+/// Reads the sightings of indicator `id` with `stmt`, a prepared
 /// [`SIGHTINGS_OF`], sorted by provider and feed.
 fn sightings_of_one(
     stmt: &mut rusqlite::Statement<'_>,
@@ -1097,12 +1098,13 @@ pub fn active(
 
 /// Calls `visit` with each indicator of the active set at `now`, the same
 /// indicators in the same order as [`active`] returns, without holding the
-/// set. SQLite sorts the rows by kind and value, and each indicator's
-/// sightings are read when its turn comes. On a connection with `temp_store = FILE`
-/// the sorter writes its runs to a temporary file once they outgrow the
-/// page cache, so memory stays bounded however large the store. `visit`
-/// stops the walk with `ControlFlow::Break`. Returns the number of
-/// whitelisted indicators left out.
+/// set in memory. Returns the number of whitelisted indicators left out.
+///
+/// SQLite sorts the rows by kind and value, and the sightings of each
+/// indicator are read when its turn comes. With `temp_store = FILE`, the
+/// sorter writes its runs to a temporary file once they outgrow the page
+/// cache, so memory stays bounded however large the store is. `visit` ends
+/// the walk early by returning `ControlFlow::Break`.
 ///
 /// Call inside a read transaction when the walk must see one state of a
 /// store that a writer changes meanwhile, or when it is repeated.
@@ -1929,8 +1931,8 @@ mod tests {
             now,
         )
         .unwrap();
-        let mut w = Whitelist::new();
-        w.add_local(
+        let mut whitelist = Whitelist::new();
+        whitelist.add_local(
             picket_intel::normalize_observable(IndicatorKind::Domain, "allowed.example").unwrap(),
             "local",
             None,
@@ -1950,19 +1952,22 @@ mod tests {
         ];
         for filter in &filters {
             let mut streamed = Vec::new();
-            let whitelisted = each_active(&conn, filter, &w, now, &mut |i| {
+            let whitelisted = each_active(&conn, filter, &whitelist, now, &mut |i| {
                 streamed.push(i);
                 ControlFlow::Continue(())
             })
             .unwrap();
+
+            let (expected, expected_whitelisted) = active(&conn, filter, &whitelist, now).unwrap();
+            assert_eq!(streamed, expected, "indicators of {filter:?}");
             assert_eq!(
-                (streamed, whitelisted),
-                active(&conn, filter, &w, now).unwrap()
+                whitelisted, expected_whitelisted,
+                "whitelisted of {filter:?}"
             );
         }
 
         let mut seen = 0;
-        each_active(&conn, &Filter::default(), &w, now, &mut |_| {
+        each_active(&conn, &Filter::default(), &whitelist, now, &mut |_| {
             seen += 1;
             ControlFlow::Break(())
         })

@@ -54,8 +54,8 @@ impl Store {
             source,
         })?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        // Before the journal mode: switching a new file to WAL writes its
-        // first page, and the page size with it.
+        // Set before the journal mode, because switching a new file to WAL
+        // writes its first page and so fixes the page size.
         conn.execute_batch(&format!("PRAGMA page_size = {PAGE_SIZE}"))?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;

@@ -1089,10 +1089,10 @@ fn run_export(store_path: &Path, args: &ExportArgs, now: Timestamp) -> anyhow::R
         seen_since,
         include_expired: false,
     };
-    // The store's sorter spills to a temporary file rather than to memory,
-    // and one read transaction gives every walk of the export the same
-    // indicators.
+    // The sorter of a large export spills to a temporary file instead of
+    // memory, so the export's memory does not grow with the store.
     conn.execute_batch("PRAGMA temp_store = FILE")?;
+    // One read transaction gives every walk of the export the same indicators.
     let _snapshot = conn.unchecked_transaction()?;
     let whitelist = store_intel::load_whitelist(conn)?;
     let mut source = ActiveSet {
@@ -1152,14 +1152,14 @@ fn run_export(store_path: &Path, args: &ExportArgs, now: Timestamp) -> anyhow::R
     Ok(ExitCode::SUCCESS)
 }
 
-/// The active set of a store as an export reads it: streamed, one
-/// indicator at a time.
+/// Active set of a store, which an export reads one indicator at a time.
 struct ActiveSet<'a> {
     conn: &'a rusqlite::Connection,
     filter: &'a Filter,
     whitelist: &'a Whitelist,
     now: Timestamp,
-    /// Indicators of the last walk that the store left out as whitelisted.
+    /// Number of indicators in the last walk that the store left out as
+    /// whitelisted.
     whitelisted: u64,
 }
 

@@ -94,9 +94,9 @@ fn tags(indicator: &Indicator) -> Vec<String> {
     out
 }
 
-/// A STIX 2.1 bundle with one indicator object per indicator. The bundle
-/// id, written before the objects, names their number, so a first walk
-/// counts them.
+/// Writes a STIX 2.1 bundle with one indicator object per indicator. The
+/// bundle id, written before the objects, is derived from their count, so a
+/// first walk counts them.
 pub(crate) fn stix2(indicators: &mut Exportable<'_>, options: &ExportOptions, out: &mut dyn Write, counts: &mut ExportCounts) -> Result<(), IntelError> {
     let now = options.now.to_string();
     let mut total: u64 = 0;

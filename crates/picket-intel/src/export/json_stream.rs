@@ -1,5 +1,5 @@
 //! A pretty-printed JSON document whose one large array is written element
-//! by element, so that the document never has to be held whole.
+//! by element, so that the document is never held in memory whole.
 //!
 //! The bytes are those of `serde_json::to_writer_pretty` on the finished
 //! document: the same serializer writes the frame, taken from a template
@@ -33,7 +33,8 @@ pub(crate) fn write_pretty(out: &mut dyn Write, template: &Value, path: &[&str],
     Ok(())
 }
 
-/// The elements and the first error that was not the serializer's own.
+/// Producer of the elements, and the first error it returned that was not
+/// a serializer error.
 struct Stream<'s, 'e> {
     elements: RefCell<&'s mut Elements<'e>>,
     failure: RefCell<Option<IntelError>>,
@@ -52,9 +53,9 @@ impl Serialize for Framed<'_, '_, '_> {
             return self.stream_array(serializer);
         };
 
-        // As `Value::Object` serializes itself: a map of known length.
+        // Serializes the object as `Value::Object` does, as a map of known length.
         let Value::Object(map) = self.template else {
-            return Err(S::Error::custom("the streamed array's path leaves the template's objects"));
+            return Err(S::Error::custom(format!("invalid path of the streamed array: the template has no object at key {key:?}")));
         };
         let mut entries = serializer.serialize_map(Some(map.len()))?;
         for (name, value) in map {
@@ -69,8 +70,8 @@ impl Serialize for Framed<'_, '_, '_> {
 }
 
 impl Framed<'_, '_, '_> {
-    /// The streamed array. A sequence of unknown length prints as one of
-    /// known length does, `[]` when empty.
+    /// Serializes the streamed array. A sequence of unknown length prints as
+    /// one of known length does, and as `[]` when empty.
     fn stream_array<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(None)?;
         let mut serializer_failure: Option<S::Error> = None;
@@ -86,7 +87,8 @@ impl Framed<'_, '_, '_> {
         }
         if let Err(failure) = walked {
             *self.stream.failure.borrow_mut() = Some(failure);
-            return Err(S::Error::custom("the indicators could not be read"));
+            // `write_pretty` returns the stored failure instead of this message.
+            return Err(S::Error::custom("failed to read the elements of the streamed array"));
         }
         seq.end()
     }
@@ -100,7 +102,7 @@ mod tests {
 
     fn streamed(template: &Value, path: &[&str], items: &[Value]) -> String {
         let mut out = Vec::new();
-        write_pretty(&mut out, template, path, &mut |sink| items.iter().try_for_each(|item| sink(item))).unwrap();
+        write_pretty(&mut out, template, path, &mut |sink| items.iter().try_for_each(sink)).unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -111,7 +113,7 @@ mod tests {
     }
 
     #[test]
-    fn same_bytes_as_the_whole_document() {
+    fn streamed_bytes_match_whole_document() {
         let items = vec![json!({"b": 1, "a": [1, 2]}), json!("x"), json!({})];
         let template = json!({"z": 1, "outer": {"list": [], "k": "v"}, "a": null});
         let mut full = template.clone();
@@ -126,10 +128,12 @@ mod tests {
     }
 
     #[test]
-    fn failure_of_the_elements_is_returned() {
+    fn element_failure_is_returned() {
         let template = json!({"objects": []});
         let mut out = Vec::new();
-        let result = write_pretty(&mut out, &template, &["objects"], &mut |_| Err(IntelError::Write(std::io::Error::other("store gone"))));
+        let mut failing = |_: &mut Element<'_>| Err(IntelError::Write(std::io::Error::other("store gone")));
+
+        let result = write_pretty(&mut out, &template, &["objects"], &mut failing);
         assert!(matches!(result, Err(IntelError::Write(e)) if e.to_string() == "store gone"));
     }
 }

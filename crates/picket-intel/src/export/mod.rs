@@ -8,11 +8,12 @@
 //! indicators a format cannot express instead of dropping them silently.
 //!
 //! An export reads its indicators from an [`IndicatorSource`] one at a
-//! time and keeps none of them: the line formats write each as it comes,
-//! STIX and MISP write their document around a stream of objects. The two
-//! formats whose first bytes depend on the whole set walk the source
-//! twice: the Suricata dataset first collects the kinds (a dataset contains
-//! one kind), STIX first counts the objects (the bundle id names the count).
+//! time and keeps none of them. The line formats write each indicator as it
+//! comes, and STIX and MISP write their document around a stream of objects.
+//! The two formats whose first bytes depend on the whole set walk the source
+//! twice. The Suricata dataset first collects the kinds, because a dataset
+//! contains one kind. STIX first counts the objects, because the bundle id
+//! is derived from their count.
 
 mod exchange;
 mod json_stream;
@@ -152,8 +153,8 @@ pub type Visit<'v> = dyn FnMut(&Indicator) -> Result<(), IntelError> + 'v;
 /// store reads them inside one read transaction), because a format may
 /// walk twice and write on the second walk what it learnt on the first.
 pub trait IndicatorSource {
-    /// Calls `visit` with each indicator in turn and stops at the first
-    /// error, of the source or of `visit`, which it returns.
+    /// Calls `visit` with each indicator in turn. Stops at the first error
+    /// of the source or of `visit` and returns it.
     fn walk(&mut self, visit: &mut Visit<'_>) -> Result<(), IntelError>;
 }
 
@@ -163,11 +164,12 @@ impl IndicatorSource for &[Indicator] {
     }
 }
 
-/// The indicators of a source that the whitelist leaves in.
+/// Indicators of a source that are not whitelisted.
 pub(crate) struct Exportable<'s> {
     source: &'s mut dyn IndicatorSource,
     whitelist: &'s Whitelist,
-    /// Whitelisted indicators of the last walk (every walk counts the same).
+    /// Number of whitelisted indicators in the last walk. Every walk counts
+    /// the same number, because every walk reads the same indicators.
     whitelisted: u64,
 }
 
@@ -200,8 +202,8 @@ pub fn export(
     export_from(format, &mut indicators, whitelist, options, out)
 }
 
-/// Writes the indicators of `source` in `format`, as [`export`] does, with
-/// memory that does not grow with the number of indicators.
+/// Writes the indicators of `source` in `format`, as [`export`] does. The
+/// export's own memory does not grow with the number of indicators.
 pub fn export_from(
     format: ExportFormat,
     source: &mut dyn IndicatorSource,
