@@ -9,6 +9,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use picket_event::{Event, EventView, HttpEvent, RecordVisitor, Rejection, SourceStats};
+use picket_sources::input::Compression;
 use picket_sources::{Format, OpenOptions, ReaderConfig, open_reader, read_all};
 
 fuzz_target!(|data: &[u8]| {
@@ -38,7 +39,7 @@ fuzz_target!(|data: &[u8]| {
         }
 
         check_views(data, &options, &events);
-        check_batches(data, &options);
+        check_batches(data, &options, &events, &stats);
     }
     let _ = picket_sources::detect(data);
 });
@@ -113,10 +114,21 @@ impl RecordVisitor for Collector {
 /// reads. A corrupt compressed stream yields as much as its decoder had
 /// decoded when it failed, which depends on the reads, so both sides read
 /// alike.
-fn check_batches(data: &[u8], options: &OpenOptions) {
+fn check_batches(
+    data: &[u8],
+    options: &OpenOptions,
+    whole_events: &[Event],
+    whole_stats: &SourceStats,
+) {
     let Some((events, rejections, stats)) = reference(data, options) else {
         return;
     };
+
+    // Without compression, short reads must not change what is read.
+    if matches!(Compression::from_magic(data), Compression::None) {
+        assert_eq!(events, whole_events);
+        assert_eq!(&stats, whole_stats);
+    }
     let views: Vec<String> = events.iter().map(|e| format!("{:?}", e.view())).collect();
 
     for keep in [true, false] {
@@ -149,7 +161,9 @@ fn reference(data: &[u8], options: &OpenOptions) -> Option<(Vec<Event>, Vec<Stri
     while let Some(item) = reader.next_into(&mut slot) {
         match item {
             Ok(()) => events.push(slot.clone()),
-            Err(rejection) => rejections.push(format!("{:?} {}", rejection.location, rejection.reason)),
+            Err(rejection) => {
+                rejections.push(format!("{:?} {}", rejection.location, rejection.reason))
+            }
         }
     }
     Some((events, rejections, reader.stats()))
