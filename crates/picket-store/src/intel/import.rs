@@ -726,7 +726,7 @@ const DIGESTS_READ_PER_LOOKUP: u64 = 10;
 /// the cheaper way.
 struct StoredKeys {
     /// Every digest stored once read, and those added since.
-    held: Option<FnvHashSet<i64>>,
+    held: Option<SortedDigests>,
     /// The maximum number of rows the store contained when the import began.
     rows: u64,
     lookups: u64,
@@ -746,10 +746,10 @@ impl StoredKeys {
     fn may_hold(&mut self, conn: &Connection, hash: i64) -> rusqlite::Result<bool> {
         if self.held.is_none() && self.lookups.saturating_mul(DIGESTS_READ_PER_LOOKUP) >= self.rows
         {
-            self.held = Some(read_key_hashes(conn, self.rows)?);
+            self.held = Some(SortedDigests::read(conn, self.rows)?);
         }
-        if let Some(held) = &self.held {
-            return Ok(held.contains(&hash));
+        if let Some(held) = &mut self.held {
+            return Ok(held.contains(hash));
         }
         self.lookups += 1;
         conn.prepare_cached("SELECT 1 FROM intel_indicators WHERE key_hash = ?1 LIMIT 1")?
@@ -759,23 +759,103 @@ impl StoredKeys {
     /// Notes a digest now stored.
     fn add(&mut self, hash: i64) {
         if let Some(held) = &mut self.held {
-            held.insert(hash);
+            held.add(hash);
         }
     }
 }
 
-/// Reads every digest in the store; `rows` sizes the set.
-fn read_key_hashes(conn: &Connection, rows: u64) -> rusqlite::Result<FnvHashSet<i64>> {
-    let mut held = FnvHashSet::with_capacity_and_hasher(
-        usize::try_from(rows).unwrap_or(0),
-        Default::default(),
-    );
-    let mut stmt = conn.prepare("SELECT key_hash FROM intel_indicators")?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
-        held.insert(row.get::<_, i64>(0)?);
+/// The fewest digests added to a [`SortedDigests`] before they are merged
+/// into its sorted run. Merging costs a pass over the run, so it waits
+/// until the added digests number this many or a quarter of the run,
+/// whichever is more.
+const UNMERGED_DIGESTS: usize = 65_536;
+
+/// A set of digests kept as one sorted run plus the digests added since
+/// the last merge. The store's digest index gives the run in order, so
+/// reading it costs no hashing, and the rows of a chunk are tested in
+/// digest order, so each test searches forward from where the last one
+/// ended.
+///
+/// In `perf` samples of a CSV feed's import into a store of 1 M
+/// indicators, a hash set of the same digests took about a tenth of the
+/// writing thread's time, mostly waiting on memory for inserts into a
+/// table larger than the processor's caches. The sorted run takes about
+/// 2 %, though it runs about as many instructions.
+struct SortedDigests {
+    run: Vec<i64>,
+    /// Position in `run` where the last search ended.
+    cursor: usize,
+    added: FnvHashSet<i64>,
+}
+
+impl SortedDigests {
+    /// Reads every digest in the store; `rows` sizes the run.
+    fn read(conn: &Connection, rows: u64) -> rusqlite::Result<Self> {
+        let mut run = Vec::with_capacity(usize::try_from(rows).unwrap_or(0));
+        let mut stmt = conn.prepare("SELECT key_hash FROM intel_indicators ORDER BY key_hash")?;
+        let mut found = stmt.query([])?;
+        while let Some(row) = found.next()? {
+            run.push(row.get::<_, i64>(0)?);
+        }
+        Ok(SortedDigests {
+            run,
+            cursor: 0,
+            added: FnvHashSet::default(),
+        })
     }
-    Ok(held)
+
+    fn contains(&mut self, hash: i64) -> bool {
+        self.seek(hash);
+        self.run.get(self.cursor) == Some(&hash) || self.added.contains(&hash)
+    }
+
+    /// Moves the cursor to the first digest of the run not below `hash`:
+    /// forward in growing steps from its position, or from the start when
+    /// `hash` lies before it.
+    fn seek(&mut self, hash: i64) {
+        let run = &self.run;
+        let mut low = if self.cursor > 0 && run[self.cursor - 1] >= hash {
+            0
+        } else {
+            self.cursor
+        };
+        let mut step = 1;
+        let mut high = low;
+        while high < run.len() && run[high] < hash {
+            low = high + 1;
+            high = high.saturating_add(step);
+            step *= 2;
+        }
+        let high = high.min(run.len());
+        self.cursor = low + run[low..high].partition_point(|&h| h < hash);
+    }
+
+    fn add(&mut self, hash: i64) {
+        self.added.insert(hash);
+        if self.added.len() >= UNMERGED_DIGESTS.max(self.run.len() / 4) {
+            self.merge();
+        }
+    }
+
+    /// Merges the added digests into the run.
+    fn merge(&mut self) {
+        let mut added: Vec<i64> = self.added.drain().collect();
+        added.sort_unstable();
+        let run = std::mem::take(&mut self.run);
+        let mut merged = Vec::with_capacity(run.len() + added.len());
+        let (mut left, mut right) = (run.into_iter().peekable(), added.into_iter().peekable());
+        loop {
+            let next = match (left.peek(), right.peek()) {
+                (Some(a), Some(b)) if a <= b => left.next(),
+                (Some(_), Some(_)) | (None, Some(_)) => right.next(),
+                (Some(_), None) => left.next(),
+                (None, None) => break,
+            };
+            merged.extend(next);
+        }
+        self.run = merged;
+        self.cursor = 0;
+    }
 }
 
 /// Source ids by provider and feed, created when first named. An import
@@ -1241,5 +1321,41 @@ mod tests {
         assert_eq!(find("a.example"), Some(a));
         assert_eq!(find("b.example"), Some(b));
         assert_eq!(find("c.example"), None);
+    }
+
+    #[test]
+    fn sorted_digests_answer_like_a_set() {
+        let conn = Connection::open_in_memory().unwrap();
+        crate::intel::create_schema(&conn).unwrap();
+        // Digests of a few thousand values, spread over the signed range.
+        let digest = |n: i64| key_hash(IndicatorKind::Domain, &format!("d{n}.example"));
+        for n in 0..3_000 {
+            conn.execute(
+                "INSERT INTO intel_indicators (key_hash, kind, value, expires_at) VALUES (?1, 'domain', ?2, 0)",
+                params![digest(n), format!("d{n}.example")],
+            )
+            .unwrap();
+        }
+        let mut held = SortedDigests::read(&conn, 3_000).unwrap();
+        let mut model: FnvHashSet<i64> = (0..3_000).map(digest).collect();
+
+        // Questions in digest order, in reverse and in no order, each
+        // followed by additions, past the point where a merge happens.
+        let mut tested: Vec<i64> = (0..200_000).map(|n| digest(n * 7_919 % 120_000)).collect();
+        tested[..50_000].sort_unstable();
+        tested[50_000..100_000].sort_unstable_by(|a, b| b.cmp(a));
+        for (i, &hash) in tested.iter().enumerate() {
+            assert_eq!(held.contains(hash), model.contains(&hash), "question {i}");
+            if i % 3 != 2 {
+                held.add(hash);
+                model.insert(hash);
+            }
+        }
+        assert!(held.run.len() > 3_000, "no merge happened");
+        for &hash in &tested {
+            assert_eq!(held.contains(hash), model.contains(&hash));
+        }
+        assert!(!held.contains(i64::MIN) || model.contains(&i64::MIN));
+        assert!(!held.contains(i64::MAX) || model.contains(&i64::MAX));
     }
 }
