@@ -7,15 +7,15 @@ mod plain;
 mod sensor;
 mod spamhaus;
 mod stix;
+mod time;
 
 pub(crate) use delimited::{PICKET_CSV_COLUMNS, is_picket_csv};
 pub(crate) use sensor::base64_encode;
 #[cfg(test)]
 pub(crate) use stix::parse_pattern;
+pub(crate) use time::parse_time;
 
 use serde::{Deserialize, Serialize};
-
-use picket_event::Timestamp;
 
 use crate::error::IntelError;
 use crate::load::{Batch, Format};
@@ -133,53 +133,4 @@ pub(crate) fn read(format: Format, bytes: &[u8], batch: &mut Batch<'_>) -> Resul
         Format::Misp => misp::read(bytes, batch)?,
     }
     Ok(())
-}
-
-/// Parses the time formats feeds use: RFC 3339, `YYYY-MM-DD HH:MM:SS`,
-/// `YYYY-MM-DD HH:MM` and `YYYY-MM-DD` (all UTC), and Unix seconds.
-pub(crate) fn parse_time(text: &str) -> Option<Timestamp> {
-    let text = text.trim();
-    if text.is_empty() {
-        return None;
-    }
-    if let Ok(ts) = Timestamp::parse_rfc3339(text) {
-        return Some(ts);
-    }
-    if text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-        return text.parse::<f64>().ok().and_then(Timestamp::from_secs_f64);
-    }
-    let bare = text.trim_end_matches(" UTC").trim_end_matches('Z');
-    let civil = match bare.as_bytes().get(10) {
-        Some(b'T') => format!("{} {}", &bare[..10], &bare[11..]),
-        _ => bare.to_owned(),
-    };
-    let civil = civil.as_str();
-    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
-        if let Ok(dt) = jiff::civil::DateTime::strptime(format, civil) {
-            return dt.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| Timestamp::from_jiff(z.timestamp()));
-        }
-    }
-    if let Ok(d) = jiff::civil::Date::strptime("%Y-%m-%d", civil) {
-        return d
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .ok()
-            .map(|z| Timestamp::from_jiff(z.timestamp()));
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_time;
-
-    #[test]
-    fn parses_feed_times() {
-        let want = parse_time("2024-04-04T07:03:03Z").unwrap();
-        assert_eq!(parse_time("2024-04-04 07:03:03"), Some(want));
-        assert_eq!(parse_time("2024-04-04 07:03:03 UTC"), Some(want));
-        assert_eq!(parse_time("1712214183"), Some(want));
-        assert!(parse_time("2024-04-04").is_some());
-        assert!(parse_time("2016-11-12 15:02").is_some());
-        assert_eq!(parse_time("yesterday"), None);
-    }
 }
