@@ -124,7 +124,9 @@ impl Sighting {
         self.valid_until = self.valid_until.max(other.valid_until);
         self.severity = self.severity.max(other.severity);
         if self.source.description.is_none() {
-            self.source.description.clone_from(&other.source.description);
+            self.source
+                .description
+                .clone_from(&other.source.description);
         }
         if self.source.reference.is_none() {
             self.source.reference.clone_from(&other.source.reference);
@@ -200,7 +202,21 @@ impl std::str::FromStr for IndicatorKind {
     /// aliases `ip`, `ipv4-addr`, `ipv6-addr`, `domain-name`, `hostname`,
     /// `sha-1`, `sha-256`, `email-addr`, `filename`, `ua`.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let kind = match text.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+        // A feed's kind column nearly always contains a name as written below,
+        // which is then read without building a lower-case copy.
+        if let Some(kind) = IndicatorKind::from_name(text) {
+            return Ok(kind);
+        }
+        let folded = text.trim().to_ascii_lowercase().replace('-', "_");
+        IndicatorKind::from_name(&folded)
+            .ok_or_else(|| UnknownKind(text.chars().take(64).collect()))
+    }
+}
+
+impl IndicatorKind {
+    /// Reads a lower-case name or alias with `_` between words.
+    fn from_name(name: &str) -> Option<Self> {
+        let kind = match name {
             "ipv4" | "ip" | "ipv4_addr" | "ip_src" | "ip_dst" => IndicatorKind::Ipv4,
             "ipv6" | "ipv6_addr" => IndicatorKind::Ipv6,
             "cidr" | "net" | "network" | "subnet" => IndicatorKind::Cidr,
@@ -213,9 +229,9 @@ impl std::str::FromStr for IndicatorKind {
             "sha256" | "sha_256" => IndicatorKind::Sha256,
             "user_agent" | "useragent" | "ua" => IndicatorKind::UserAgent,
             "file_name" | "filename" => IndicatorKind::FileName,
-            _ => return Err(UnknownKind(text.chars().take(64).collect())),
+            _ => return None,
         };
-        Ok(kind)
+        Some(kind)
     }
 }
 
@@ -245,7 +261,10 @@ impl IndicatorKind {
     pub fn is_ip(self) -> bool {
         matches!(
             self,
-            IndicatorKind::Ipv4 | IndicatorKind::Ipv6 | IndicatorKind::Cidr | IndicatorKind::IpRange
+            IndicatorKind::Ipv4
+                | IndicatorKind::Ipv6
+                | IndicatorKind::Cidr
+                | IndicatorKind::IpRange
         )
     }
 
@@ -260,7 +279,10 @@ impl IndicatorKind {
 
     /// True for MD5, SHA-1 and SHA-256.
     pub fn is_hash(self) -> bool {
-        matches!(self, IndicatorKind::Md5 | IndicatorKind::Sha1 | IndicatorKind::Sha256)
+        matches!(
+            self,
+            IndicatorKind::Md5 | IndicatorKind::Sha1 | IndicatorKind::Sha256
+        )
     }
 }
 
@@ -316,5 +338,30 @@ impl Indicator {
     /// The sources of every sighting, for alerts.
     pub fn sources(&self) -> Vec<IntelSource> {
         self.sightings.iter().map(|s| s.source.clone()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IndicatorKind;
+
+    #[test]
+    fn kind_names_read_in_any_case() {
+        for kind in IndicatorKind::ALL {
+            assert_eq!(kind.as_str().parse::<IndicatorKind>(), Ok(kind));
+            assert_eq!(
+                kind.as_str().to_ascii_uppercase().parse::<IndicatorKind>(),
+                Ok(kind)
+            );
+        }
+        assert_eq!(
+            " Domain-Name ".parse::<IndicatorKind>(),
+            Ok(IndicatorKind::Domain)
+        );
+        assert_eq!(
+            "SHA-256".parse::<IndicatorKind>(),
+            Ok(IndicatorKind::Sha256)
+        );
+        assert!("bogus".parse::<IndicatorKind>().is_err());
     }
 }
