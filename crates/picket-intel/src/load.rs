@@ -5,7 +5,7 @@
 use std::hash::BuildHasher;
 
 use foldhash::fast::RandomState;
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use hashbrown::HashTable;
 use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
@@ -285,7 +285,9 @@ pub fn load_bytes_chunked(
 ) -> Result<LoadReport, IntelError> {
     let format = match options.format {
         Some(format) => format,
-        None => detect(name, bytes).ok_or_else(|| IntelError::UnknownFormat { path: name.into() })?,
+        None => {
+            detect(name, bytes).ok_or_else(|| IntelError::UnknownFormat { path: name.into() })?
+        }
     };
     let mut batch = Batch::new(name, options);
     batch.report.format = Some(format);
@@ -310,7 +312,10 @@ pub enum Chunk {
 /// Reads a file for loading: its name, bytes, and the options with the
 /// report time (the file's modification time) and feed name (the file
 /// stem) filled in when they are absent.
-fn open_input(path: &Path, options: &LoadOptions) -> Result<(String, Vec<u8>, LoadOptions), IntelError> {
+fn open_input(
+    path: &Path,
+    options: &LoadOptions,
+) -> Result<(String, Vec<u8>, LoadOptions), IntelError> {
     let io = |source| IntelError::Io {
         path: path.to_owned(),
         source,
@@ -327,9 +332,7 @@ fn open_input(path: &Path, options: &LoadOptions) -> Result<(String, Vec<u8>, Lo
             .map(Timestamp::from_jiff);
     }
     if options.defaults.feed.is_none() {
-        options.defaults.feed = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned());
+        options.defaults.feed = path.file_stem().map(|s| s.to_string_lossy().into_owned());
     }
     Ok((path.display().to_string(), bytes, options))
 }
@@ -337,7 +340,10 @@ fn open_input(path: &Path, options: &LoadOptions) -> Result<(String, Vec<u8>, Lo
 /// Reads a whole file of at most `limit` bytes. A larger file is an
 /// error, not a truncated read.
 pub fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, IntelError> {
-    let io = |source| IntelError::Io { path: path.to_owned(), source };
+    let io = |source| IntelError::Io {
+        path: path.to_owned(),
+        source,
+    };
     let file = std::fs::File::open(path).map_err(io)?;
     // Sized from the file's length, so that a large feed is read without
     // copying it into ever larger buffers. `take` below still bounds it.
@@ -345,19 +351,31 @@ pub fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, IntelError> {
     let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0).saturating_add(1));
     // Bounded: `take` stops one byte past the limit, which is then rejected.
     #[allow(clippy::disallowed_methods)]
-    file.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(io)?;
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
     if bytes.len() as u64 > limit {
-        return Err(IntelError::TooLarge { path: path.to_owned(), size: bytes.len() as u64, limit });
+        return Err(IntelError::TooLarge {
+            path: path.to_owned(),
+            size: bytes.len() as u64,
+            limit,
+        });
     }
     Ok(bytes)
 }
 
 /// Reads an intelligence document held in memory. `name` is used in
 /// locations and as the provider when the defaults name none.
-pub fn load_bytes(name: &str, bytes: &[u8], options: &LoadOptions) -> Result<LoadReport, IntelError> {
+pub fn load_bytes(
+    name: &str,
+    bytes: &[u8],
+    options: &LoadOptions,
+) -> Result<LoadReport, IntelError> {
     let format = match options.format {
         Some(format) => format,
-        None => detect(name, bytes).ok_or_else(|| IntelError::UnknownFormat { path: name.into() })?,
+        None => {
+            detect(name, bytes).ok_or_else(|| IntelError::UnknownFormat { path: name.into() })?
+        }
     };
     let mut batch = Batch::new(name, options);
     batch.report.format = Some(format);
@@ -385,7 +403,14 @@ pub fn detect(name: &str, bytes: &[u8]) -> Option<Format> {
         if first_line.contains("\"cidr\"") && first_line.contains("\"sblid\"") {
             return Some(Format::SpamhausJson);
         }
-        let misp_keys = ["\"Event\"", "\"Attribute\"", "\"response\"", "\"to_ids\"", "\"Galaxy", "\"Object\""];
+        let misp_keys = [
+            "\"Event\"",
+            "\"Attribute\"",
+            "\"response\"",
+            "\"to_ids\"",
+            "\"Galaxy",
+            "\"Object\"",
+        ];
         if misp_keys.iter().any(|k| trimmed.contains(k)) {
             return Some(Format::Misp);
         }
@@ -395,7 +420,9 @@ pub fn detect(name: &str, bytes: &[u8]) -> Option<Format> {
         return None;
     }
     if trimmed.starts_with("#fields\tindicator\tindicator_type")
-        || trimmed.lines().any(|l| l.starts_with("#fields") && l.contains("indicator_type"))
+        || trimmed
+            .lines()
+            .any(|l| l.starts_with("#fields") && l.contains("indicator_type"))
     {
         return Some(Format::ZeekIntel);
     }
@@ -433,7 +460,14 @@ pub struct Batch<'o> {
     pub(crate) file: Arc<str>,
     /// How to read.
     pub(crate) options: &'o LoadOptions,
-    index: HashMap<(IndicatorKind, bool, String), usize>,
+    /// The sighting every record starts from: the feed defaults.
+    template: Sighting,
+    /// Digests of the values in [`LoadReport::indicators`], each with its
+    /// position there. A value is found by its digest and compared with
+    /// the indicator at that position, so the table keeps no copy of it.
+    index: HashTable<(u64, usize)>,
+    /// Seeds the value digests of `index` and of [`Chunking`].
+    hasher: RandomState,
     pub(crate) report: LoadReport,
     /// Set for a chunked load: where indicators go as they are read.
     chunks: Option<Chunking<'o>>,
@@ -455,19 +489,22 @@ struct Chunking<'o> {
     sink: &'o mut dyn FnMut(Chunk) -> bool,
     /// Whether the sink still takes chunks.
     open: bool,
-    /// Hashes of the values handed over, and of those that were allow
-    /// entries. A hash shared by two values only sends the second down the
-    /// repeat path, which stores it all the same.
-    handed: HashSet<u64>,
-    allowed: HashSet<u64>,
-    hasher: RandomState,
+    /// Digests of the values handed over, and of those that were allow
+    /// entries. A digest shared by two values only sends the second down
+    /// the repeat path, which stores it all the same.
+    handed: HashTable<u64>,
+    allowed: HashTable<u64>,
     repeats: Vec<Indicator>,
-    repeat_index: HashMap<(IndicatorKind, bool, String), usize>,
+    /// Digests of the values in `repeats`, with their positions there.
+    repeat_index: HashTable<(u64, usize)>,
 }
 
 impl std::fmt::Debug for Chunking<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Chunking").field("size", &self.size).field("handed", &self.handed.len()).finish_non_exhaustive()
+        f.debug_struct("Chunking")
+            .field("size", &self.size)
+            .field("handed", &self.handed.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -478,22 +515,63 @@ impl<'o> Chunking<'o> {
             limit: size.clamp(1, FIRST_CHUNK),
             sink,
             open: true,
-            handed: HashSet::new(),
-            allowed: HashSet::new(),
-            hasher: RandomState::default(),
+            handed: HashTable::new(),
+            allowed: HashTable::new(),
             repeats: Vec::new(),
-            repeat_index: HashMap::new(),
+            repeat_index: HashTable::new(),
         }
-    }
-
-    fn hash(&self, kind: IndicatorKind, include_subdomains: bool, value: &str) -> u64 {
-        self.hasher.hash_one((kind, include_subdomains, value))
     }
 
     fn send(&mut self, chunk: Chunk) {
         if self.open {
             self.open = (self.sink)(chunk);
         }
+    }
+
+    /// Folds a later record of a value handed over before into its
+    /// repeats, for the final [`Chunk::Repeats`].
+    fn add_repeat(&mut self, hash: u64, observable: Observable, sighting: Sighting) {
+        let repeats = &self.repeats;
+        if let Some(&(_, position)) = self.repeat_index.find(hash, |&(h, i)| {
+            h == hash && is_same_value(&repeats[i], &observable)
+        }) {
+            self.repeats[position].add_sighting(sighting);
+            return;
+        }
+        self.repeat_index
+            .insert_unique(hash, (hash, self.repeats.len()), |&(h, _)| h);
+        self.repeats.push(Indicator::new(observable, sighting));
+    }
+}
+
+/// Tells whether `indicator` is the indicator of `observable`: the same
+/// kind, value and subdomain flag.
+fn is_same_value(indicator: &Indicator, observable: &Observable) -> bool {
+    indicator.kind == observable.kind
+        && indicator.include_subdomains == observable.include_subdomains
+        && indicator.value == observable.value
+}
+
+/// Builds the sighting of a record that gives only its value, from the
+/// feed defaults of `options`. The input `name` is the provider when the
+/// defaults name none.
+fn default_sighting(name: &str, options: &LoadOptions) -> Sighting {
+    let d = &options.defaults;
+    let source = picket_event::IntelSource {
+        provider: d.provider.clone().unwrap_or_else(|| name.to_owned()),
+        feed: d.feed.clone().unwrap_or_default(),
+        confidence: d.confidence.unwrap_or(DEFAULT_CONFIDENCE).min(100),
+        tlp: d.tlp.map(|t| t.as_str().to_owned()),
+        tags: d.tags.clone(),
+        description: d.description.clone(),
+        reference: None,
+    };
+    Sighting {
+        source,
+        severity: d.severity,
+        reported_at: options.reported_at,
+        assessment: d.assessment.clone(),
+        ..Sighting::default()
     }
 }
 
@@ -503,7 +581,9 @@ impl<'o> Batch<'o> {
         Batch {
             file: Arc::from(name),
             options,
-            index: HashMap::new(),
+            template: default_sighting(name, options),
+            index: HashTable::new(),
+            hasher: RandomState::default(),
             report: LoadReport::default(),
             chunks: None,
         }
@@ -515,23 +595,27 @@ impl<'o> Batch<'o> {
         let Some(chunks) = self.chunks.as_mut() else {
             return;
         };
-        self.index.clear();
         // The next chunk is allocated at its limit: growing it by doubling
         // copied each indicator about twice more.
         chunks.limit = chunks.limit.saturating_mul(2).min(chunks.size);
-        let mut block = std::mem::replace(&mut self.report.indicators, Vec::with_capacity(chunks.limit));
+        let mut block = std::mem::replace(
+            &mut self.report.indicators,
+            Vec::with_capacity(chunks.limit),
+        );
         let mut allow = 0;
-        for indicator in &block {
-            let h = chunks.hash(indicator.kind, indicator.include_subdomains, &indicator.value);
-            if indicator.is_whitelist() {
-                chunks.allowed.insert(h);
+        for &(hash, position) in &self.index {
+            if block[position].is_whitelist() {
+                chunks.allowed.insert_unique(hash, hash, |&h| h);
                 allow += 1;
             } else {
-                chunks.handed.insert(h);
+                chunks.handed.insert_unique(hash, hash, |&h| h);
             }
         }
+        self.index.clear();
         if allow > 0 {
-            self.report.allow.extend(block.extract_if(.., |i| i.is_whitelist()));
+            self.report
+                .allow
+                .extend(block.extract_if(.., |i| i.is_whitelist()));
         }
         if !block.is_empty() {
             chunks.send(Chunk::Fresh(block));
@@ -540,26 +624,15 @@ impl<'o> Batch<'o> {
 
     /// A sighting with the feed defaults, for the normalised `value`.
     pub(crate) fn sighting(&self, value: &str) -> Sighting {
-        let d = &self.options.defaults;
-        let mut source = picket_event::IntelSource {
-            provider: d.provider.clone().unwrap_or_else(|| self.file.to_string()),
-            feed: d.feed.clone().unwrap_or_default(),
-            confidence: d.confidence.unwrap_or(DEFAULT_CONFIDENCE).min(100),
-            tlp: d.tlp.map(|t| t.as_str().to_owned()),
-            tags: d.tags.clone(),
-            description: d.description.clone(),
-            reference: None,
-        };
-        if let Some(template) = &d.altid {
-            source.reference = Some(template.replace("{value}", value).replace("<observable>", value));
+        let mut sighting = self.template.clone();
+        if let Some(template) = &self.options.defaults.altid {
+            sighting.source.reference = Some(
+                template
+                    .replace("{value}", value)
+                    .replace("<observable>", value),
+            );
         }
-        Sighting {
-            source,
-            severity: d.severity,
-            reported_at: self.options.reported_at,
-            assessment: d.assessment.clone(),
-            ..Sighting::default()
-        }
+        sighting
     }
 
     /// Counts one data record.
@@ -569,29 +642,29 @@ impl<'o> Batch<'o> {
 
     /// Adds an observable with a sighting, folding repeats into the first.
     pub(crate) fn add(&mut self, observable: Observable, sighting: Sighting) {
-        let key = (observable.kind, observable.include_subdomains, observable.value);
-        if let Some(&i) = self.index.get(&key) {
+        let hash = self.hasher.hash_one((
+            observable.kind,
+            observable.include_subdomains,
+            observable.value.as_str(),
+        ));
+        let indicators = &self.report.indicators;
+        if let Some(&(_, position)) = self.index.find(hash, |&(h, i)| {
+            h == hash && is_same_value(&indicators[i], &observable)
+        }) {
             self.report.duplicates += 1;
-            self.report.indicators[i].add_sighting(sighting);
+            self.report.indicators[position].add_sighting(sighting);
             return;
         }
+
         if let Some(chunks) = self.chunks.as_mut() {
-            let h = chunks.hash(key.0, key.1, &key.2);
-            if chunks.allowed.contains(&h) {
+            if chunks.allowed.find(hash, |&h| h == hash).is_some() {
                 // Folded into an allow entry: it stays an allow entry.
                 self.report.duplicates += 1;
                 return;
             }
-            if chunks.handed.contains(&h) {
+            if chunks.handed.find(hash, |&h| h == hash).is_some() {
                 self.report.duplicates += 1;
-                match chunks.repeat_index.get(&key) {
-                    Some(&i) => chunks.repeats[i].add_sighting(sighting),
-                    None => {
-                        let (kind, include_subdomains, value) = key;
-                        chunks.repeat_index.insert((kind, include_subdomains, value.clone()), chunks.repeats.len());
-                        chunks.repeats.push(Indicator::new(Observable { kind, value, include_subdomains }, sighting));
-                    }
-                }
+                chunks.add_repeat(hash, observable, sighting);
                 return;
             }
             // Handing over before adding keeps the newest indicator in the
@@ -600,17 +673,13 @@ impl<'o> Batch<'o> {
                 self.hand_over();
             }
         }
-        let (kind, include_subdomains, value) = key;
+
+        let position = self.report.indicators.len();
         self.index
-            .insert((kind, include_subdomains, value.clone()), self.report.indicators.len());
-        self.report.indicators.push(Indicator::new(
-            Observable {
-                kind,
-                value,
-                include_subdomains,
-            },
-            sighting,
-        ));
+            .insert_unique(hash, (hash, position), |&(h, _)| h);
+        self.report
+            .indicators
+            .push(Indicator::new(observable, sighting));
     }
 
     /// Adds a value with the default sighting (plus `tags`).
@@ -627,17 +696,19 @@ impl<'o> Batch<'o> {
     /// Rejects the record at a line (1-based) and byte offset.
     pub(crate) fn reject_line(&mut self, line: u64, offset: u64, reason: RecordError) {
         tracing::debug!(file = %self.file, line, %reason, "rejected intelligence record");
-        self.report
-            .rejections
-            .push(Rejection::new(SourceLocation::line(self.file.clone(), line, offset), reason));
+        self.report.rejections.push(Rejection::new(
+            SourceLocation::line(self.file.clone(), line, offset),
+            reason,
+        ));
     }
 
     /// Rejects a record whose place is inside the reason (a JSON or XML path).
     pub(crate) fn reject(&mut self, reason: RecordError) {
         tracing::debug!(file = %self.file, %reason, "rejected intelligence record");
-        self.report
-            .rejections
-            .push(Rejection::new(SourceLocation::file(self.file.clone()), reason));
+        self.report.rejections.push(Rejection::new(
+            SourceLocation::file(self.file.clone()),
+            reason,
+        ));
     }
 
     /// Closes the report, moving whitelist entries to [`LoadReport::allow`].
@@ -654,9 +725,10 @@ impl<'o> Batch<'o> {
             }
             return self.report;
         }
-        let (allow, block): (Vec<Indicator>, Vec<Indicator>) = std::mem::take(&mut self.report.indicators)
-            .into_iter()
-            .partition(Indicator::is_whitelist);
+        let (allow, block): (Vec<Indicator>, Vec<Indicator>) =
+            std::mem::take(&mut self.report.indicators)
+                .into_iter()
+                .partition(Indicator::is_whitelist);
         self.report.indicators = block;
         self.report.allow = allow;
         self.report
@@ -666,10 +738,14 @@ impl<'o> Batch<'o> {
 /// Splits text into lines with their 1-based number and byte offset,
 /// without the line terminator. A UTF-8 byte-order mark is dropped.
 pub(crate) fn lines(bytes: &[u8]) -> impl Iterator<Item = (u64, u64, &[u8])> {
-    let start = if bytes.starts_with(b"\xef\xbb\xbf") { 3 } else { 0 };
+    let start = if bytes.starts_with(b"\xef\xbb\xbf") {
+        3
+    } else {
+        0
+    };
     let body = &bytes[start..];
     let mut offset = start as u64;
-    body.split(|&b| b == b'\n')
+    split_lines(body)
         .enumerate()
         .map(move |(i, line)| {
             let here = offset;
@@ -680,9 +756,59 @@ pub(crate) fn lines(bytes: &[u8]) -> impl Iterator<Item = (u64, u64, &[u8])> {
         .filter(|(_, _, l)| !l.is_empty())
 }
 
+/// Splits bytes at each `\n` as `<[u8]>::split` does, with `memchr`
+/// finding the ends, where `split` tests byte by byte.
+fn split_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(bytes);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        match memchr::memchr(b'\n', text) {
+            Some(end) => {
+                rest = text.get(end + 1..);
+                text.get(..end)
+            }
+            None => {
+                rest = None;
+                Some(text)
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn split_lines_matches_split(bytes in proptest::collection::vec(proptest::sample::select(vec![b'a', b'\n', b'\r']), 0..24)) {
+            let want: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
+            let got: Vec<&[u8]> = split_lines(&bytes).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn index_keeps_subdomain_flags_apart() {
+        let options = LoadOptions {
+            domain_subdomains: false,
+            ..LoadOptions::default()
+        };
+        let report = load_bytes(
+            "t",
+            b"evil.example a\n*.evil.example b\nevil.example c\n",
+            &options,
+        )
+        .unwrap();
+        let found: Vec<_> = report
+            .indicators
+            .iter()
+            .map(|i| (i.value.as_str(), i.include_subdomains))
+            .collect();
+        assert_eq!(found, [("evil.example", false), ("evil.example", true)]);
+        assert_eq!(report.indicators[0].sightings[0].source.tags, ["a", "c"]);
+        assert_eq!(report.duplicates, 1);
+    }
 
     #[test]
     fn chunked_load_folds_late_repeats() {
@@ -715,14 +841,20 @@ mod tests {
 
         // Folding the repeats as the store does gives the whole-file result.
         for r in repeats {
-            let first = fresh.iter_mut().find(|f| f.kind == r.kind && f.value == r.value).unwrap();
+            let first = fresh
+                .iter_mut()
+                .find(|f| f.kind == r.kind && f.value == r.value)
+                .unwrap();
             for s in r.sightings {
                 first.add_sighting(s);
             }
         }
         assert_eq!(fresh, whole.indicators);
         assert_eq!(fresh[0].sightings[0].source.tags, ["a", "b", "c"]);
-        assert_eq!((report.records, report.duplicates), (whole.records, whole.duplicates));
+        assert_eq!(
+            (report.records, report.duplicates),
+            (whole.records, whole.duplicates)
+        );
         assert_eq!(report.rejections.len(), 1);
         assert_eq!(report.rejections[0].location.line, Some(6));
     }
@@ -743,7 +875,11 @@ mod tests {
         for r in repeats {
             let first = fresh
                 .iter_mut()
-                .find(|f| f.kind == r.kind && f.include_subdomains == r.include_subdomains && f.value == r.value)
+                .find(|f| {
+                    f.kind == r.kind
+                        && f.include_subdomains == r.include_subdomains
+                        && f.value == r.value
+                })
                 .unwrap();
             for s in r.sightings {
                 first.add_sighting(s);
@@ -790,7 +926,10 @@ mod tests {
     fn chunked_load_keeps_allow_entries_in_report() {
         let text = "192.0.2.1\n192.0.2.2\n192.0.2.3\n192.0.2.1 a\nok.example\n";
         let options = LoadOptions {
-            defaults: Defaults { assessment: Some("whitelist".into()), ..Defaults::default() },
+            defaults: Defaults {
+                assessment: Some("whitelist".into()),
+                ..Defaults::default()
+            },
             ..LoadOptions::default()
         };
         let whole = load_bytes("t", text.as_bytes(), &options).unwrap();
