@@ -3,9 +3,10 @@
 //! DShield, and picket's own CSV export.
 
 use crate::error::{IntelError, RecordError};
-use crate::formats::{parse_time, Column, Columns};
 use crate::formats::plain::observe;
-use crate::load::{lines, Batch};
+use crate::formats::{Column, Columns, parse_time};
+use crate::load::{Batch, lines};
+use crate::normalize::trim;
 use crate::{IndicatorKind, Tlp};
 
 /// Iterates the rows of a delimited text with their line number and byte
@@ -30,13 +31,20 @@ fn rows(
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
-                let line = record.position().map_or(position.line(), csv::Position::line);
-                let offset = record.position().map_or(position.byte(), csv::Position::byte);
+                let line = record
+                    .position()
+                    .map_or(position.line(), csv::Position::line);
+                let offset = record
+                    .position()
+                    .map_or(position.byte(), csv::Position::byte);
                 if line <= skip {
                     continue;
                 }
                 let first = record.get(0).unwrap_or("").trim_start();
-                if first.starts_with('#') || first.starts_with(';') || record.iter().all(|f| f.trim().is_empty()) {
+                if first.starts_with('#')
+                    || first.starts_with(';')
+                    || record.iter().all(|f| trim(f).is_empty())
+                {
                     continue;
                 }
                 let len: usize = record.as_byte_record().as_slice().len();
@@ -54,9 +62,19 @@ fn rows(
                 each(batch, line, offset, &record);
             }
             Err(error) => {
-                let line = error.position().map_or(position.line(), csv::Position::line);
-                let offset = error.position().map_or(position.byte(), csv::Position::byte);
-                batch.reject_line(line, offset, RecordError::Json { reason: error.to_string() });
+                let line = error
+                    .position()
+                    .map_or(position.line(), csv::Position::line);
+                let offset = error
+                    .position()
+                    .map_or(position.byte(), csv::Position::byte);
+                batch.reject_line(
+                    line,
+                    offset,
+                    RecordError::Json {
+                        reason: error.to_string(),
+                    },
+                );
                 if !matches!(error.kind(), csv::ErrorKind::Utf8 { .. }) {
                     // An I/O or other fatal reader error: the reader cannot go on.
                     break;
@@ -79,10 +97,25 @@ fn resolve(column: &Column, header: Option<&csv::StringRecord>) -> Result<usize,
 
 /// Splits a tag cell on `,`, `|` or `;`.
 fn split_tags(cell: &str) -> impl Iterator<Item = String> + '_ {
-    cell.split([',', '|', ';'])
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
+    // The three separators are ASCII, so every cut is on a character
+    // boundary.
+    let mut rest = Some(cell);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        match memchr::memchr3(b',', b'|', b';', text.as_bytes()) {
+            Some(cut) => {
+                rest = text.get(cut + 1..);
+                text.get(..cut)
+            }
+            None => {
+                rest = None;
+                Some(text)
+            }
+        }
+    })
+    .map(trim)
+    .filter(|t| !t.is_empty())
+    .map(str::to_owned)
 }
 
 /// Reads a delimited feed with [`crate::LoadOptions::columns`].
@@ -107,17 +140,35 @@ pub(crate) fn read_delimited(bytes: &[u8], batch: &mut Batch<'_>) -> Result<(), 
         let map = match map {
             Ok(map) => map,
             Err(reason) => {
-                batch.reject_line(line, offset, RecordError::BadField { field: "columns".into(), reason: reason.clone() });
+                batch.reject_line(
+                    line,
+                    offset,
+                    RecordError::BadField {
+                        field: "columns".into(),
+                        reason: reason.clone(),
+                    },
+                );
                 return;
             }
         };
         batch.record();
-        let cell = |i: Option<usize>| i.and_then(|i| record.get(i)).map(str::trim).filter(|c| !c.is_empty());
+        let cell = |i: Option<usize>| {
+            i.and_then(|i| record.get(i))
+                .map(trim)
+                .filter(|c| !c.is_empty())
+        };
 
         let kind = match cell(map.kind).map(str::parse::<IndicatorKind>) {
             Some(Ok(kind)) => Some(kind),
             Some(Err(e)) => {
-                batch.reject_line(line, offset, RecordError::BadField { field: "kind".into(), reason: e.to_string() });
+                batch.reject_line(
+                    line,
+                    offset,
+                    RecordError::BadField {
+                        field: "kind".into(),
+                        reason: e.to_string(),
+                    },
+                );
                 return;
             }
             None => batch.options.kind,
@@ -146,10 +197,17 @@ pub(crate) fn read_delimited(bytes: &[u8], batch: &mut Batch<'_>) -> Result<(), 
                 sighting.source.reference = Some(r.to_owned());
             }
             if let Some(c) = cell(map.confidence) {
-                match c.parse::<f64>() {
-                    Ok(v) if (0.0..=100.0).contains(&v) => sighting.source.confidence = v.round() as u8,
-                    _ => {
-                        batch.reject_line(line, offset, RecordError::BadField { field: "confidence".into(), reason: format!("{c:?} is not 0-100") });
+                match parse_confidence(c) {
+                    Some(confidence) => sighting.source.confidence = confidence,
+                    None => {
+                        batch.reject_line(
+                            line,
+                            offset,
+                            RecordError::BadField {
+                                field: "confidence".into(),
+                                reason: format!("{c:?} is not 0-100"),
+                            },
+                        );
                         continue;
                     }
                 }
@@ -160,10 +218,30 @@ pub(crate) fn read_delimited(bytes: &[u8], batch: &mut Batch<'_>) -> Result<(), 
         }
         if found == 0 {
             let needed = map.values.first().map_or(1, |i| i + 1);
-            batch.reject_line(line, offset, RecordError::TooFewColumns { found: record.len(), needed });
+            batch.reject_line(
+                line,
+                offset,
+                RecordError::TooFewColumns {
+                    found: record.len(),
+                    needed,
+                },
+            );
         }
     });
     Ok(())
+}
+
+/// Reads a confidence of 0 to 100, rounding a fraction to the nearest
+/// whole number.
+fn parse_confidence(text: &str) -> Option<u8> {
+    // A whole number, the usual form, is read without the float parser.
+    if let Ok(whole) = text.parse::<u8>() {
+        return (whole <= 100).then_some(whole);
+    }
+    match text.parse::<f64>() {
+        Ok(v) if (0.0..=100.0).contains(&v) => Some(v.round() as u8),
+        _ => None,
+    }
 }
 
 /// A column map with every column as a 0-based index.
@@ -217,13 +295,27 @@ pub(crate) fn read_feodo(bytes: &[u8], batch: &mut Batch<'_>) {
         }
         batch.record();
         if record.len() < 6 {
-            batch.reject_line(line, offset, RecordError::TooFewColumns { found: record.len(), needed: 6 });
+            batch.reject_line(
+                line,
+                offset,
+                RecordError::TooFewColumns {
+                    found: record.len(),
+                    needed: 6,
+                },
+            );
             return;
         }
         let observable = match observe(batch, None, &record[1]) {
             Ok(o) if o.kind.is_ip() => o,
             Ok(o) => {
-                batch.reject_line(line, offset, RecordError::BadField { field: "dst_ip".into(), reason: format!("{} is not an address", o.value) });
+                batch.reject_line(
+                    line,
+                    offset,
+                    RecordError::BadField {
+                        field: "dst_ip".into(),
+                        reason: format!("{} is not an address", o.value),
+                    },
+                );
                 return;
             }
             Err(reason) => {
@@ -251,8 +343,20 @@ pub(crate) fn read_feodo(bytes: &[u8], batch: &mut Batch<'_>) {
 
 /// The columns of `picket intel export --format csv`, in order.
 pub(crate) const PICKET_CSV_COLUMNS: [&str; 14] = [
-    "kind", "value", "include_subdomains", "provider", "feed", "confidence", "tlp", "tags", "assessment",
-    "first_seen", "last_seen", "valid_until", "description", "reference",
+    "kind",
+    "value",
+    "include_subdomains",
+    "provider",
+    "feed",
+    "confidence",
+    "tlp",
+    "tags",
+    "assessment",
+    "first_seen",
+    "last_seen",
+    "valid_until",
+    "description",
+    "reference",
 ];
 
 /// Tells whether `text` starts with the header row of picket's CSV export.
@@ -271,10 +375,20 @@ pub(crate) fn read_picket_csv(bytes: &[u8], batch: &mut Batch<'_>) {
         }
         batch.record();
         if record.len() < PICKET_CSV_COLUMNS.len() {
-            batch.reject_line(line, offset, RecordError::TooFewColumns { found: record.len(), needed: PICKET_CSV_COLUMNS.len() });
+            batch.reject_line(
+                line,
+                offset,
+                RecordError::TooFewColumns {
+                    found: record.len(),
+                    needed: PICKET_CSV_COLUMNS.len(),
+                },
+            );
             return;
         }
-        let bad = |field: &str, reason: String| RecordError::BadField { field: field.into(), reason };
+        let bad = |field: &str, reason: String| RecordError::BadField {
+            field: field.into(),
+            reason,
+        };
 
         let kind = match record[0].trim().parse::<IndicatorKind>() {
             Ok(kind) => kind,
@@ -287,11 +401,24 @@ pub(crate) fn read_picket_csv(bytes: &[u8], batch: &mut Batch<'_>) {
         match record[2].trim() {
             "true" => observable.include_subdomains = kind == IndicatorKind::Domain,
             "false" => observable.include_subdomains = false,
-            other => return batch.reject_line(line, offset, bad("include_subdomains", format!("{other:?} is not true or false"))),
+            other => {
+                return batch.reject_line(
+                    line,
+                    offset,
+                    bad(
+                        "include_subdomains",
+                        format!("{other:?} is not true or false"),
+                    ),
+                );
+            }
         }
 
         let mut sighting = batch.sighting(&observable.value);
-        let text = |i: usize| Some(record[i].trim()).filter(|t| !t.is_empty()).map(str::to_owned);
+        let text = |i: usize| {
+            Some(record[i].trim())
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+        };
         if let Some(provider) = text(3) {
             sighting.source.provider = provider;
         }
@@ -301,17 +428,34 @@ pub(crate) fn read_picket_csv(bytes: &[u8], batch: &mut Batch<'_>) {
         if let Some(c) = text(5) {
             match c.parse::<u8>() {
                 Ok(v) if v <= 100 => sighting.source.confidence = v,
-                _ => return batch.reject_line(line, offset, bad("confidence", format!("{c:?} is not 0-100"))),
+                _ => {
+                    return batch.reject_line(
+                        line,
+                        offset,
+                        bad("confidence", format!("{c:?} is not 0-100")),
+                    );
+                }
             }
         }
         if let Some(tlp) = text(6) {
             match Tlp::parse(&tlp) {
                 Some(tlp) => sighting.source.tlp = Some(tlp.as_str().to_owned()),
-                None => return batch.reject_line(line, offset, bad("tlp", format!("{tlp:?} is not a TLP level"))),
+                None => {
+                    return batch.reject_line(
+                        line,
+                        offset,
+                        bad("tlp", format!("{tlp:?} is not a TLP level")),
+                    );
+                }
             }
         }
         if let Some(tags) = text(7) {
-            sighting.source.tags = tags.split('|').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect();
+            sighting.source.tags = tags
+                .split('|')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect();
         }
         sighting.assessment = text(8).or(sighting.assessment);
         for (i, field, slot) in [
@@ -324,7 +468,13 @@ pub(crate) fn read_picket_csv(bytes: &[u8], batch: &mut Batch<'_>) {
             };
             match parse_time(&time) {
                 Some(t) => *slot = Some(t),
-                None => return batch.reject_line(line, offset, bad(field, format!("{time:?} is not a time"))),
+                None => {
+                    return batch.reject_line(
+                        line,
+                        offset,
+                        bad(field, format!("{time:?} is not a time")),
+                    );
+                }
             }
         }
         sighting.source.description = text(12).or(sighting.source.description);
@@ -338,7 +488,14 @@ pub(crate) fn read_bambenek(bytes: &[u8], batch: &mut Batch<'_>) {
     rows(bytes, b',', batch, |batch, line, offset, record| {
         batch.record();
         if record.len() < 2 {
-            batch.reject_line(line, offset, RecordError::TooFewColumns { found: record.len(), needed: 2 });
+            batch.reject_line(
+                line,
+                offset,
+                RecordError::TooFewColumns {
+                    found: record.len(),
+                    needed: 2,
+                },
+            );
             return;
         }
         let observable = match observe(batch, None, &record[0]) {
@@ -357,12 +514,20 @@ pub(crate) fn read_bambenek(bytes: &[u8], batch: &mut Batch<'_>) {
         {
             sighting.source.tags.push(family.to_ascii_lowercase());
         }
-        let assessment = if description.contains("DGA") { "dga" } else { "c2" };
+        let assessment = if description.contains("DGA") {
+            "dga"
+        } else {
+            "c2"
+        };
         sighting.source.tags.push(assessment.into());
         sighting.assessment.get_or_insert_with(|| assessment.into());
         sighting.source.description = Some(description.to_owned());
         sighting.last_seen = record.get(2).and_then(parse_time);
-        sighting.source.reference = record.get(3).map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned);
+        sighting.source.reference = record
+            .get(3)
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned);
         batch.add(observable, sighting);
     });
 }
@@ -379,7 +544,14 @@ pub(crate) fn read_dshield(bytes: &[u8], batch: &mut Batch<'_>) {
         batch.record();
         let fields: Vec<&str> = text.split('\t').map(str::trim).collect();
         if fields.len() < 3 {
-            batch.reject_line(line, offset, RecordError::TooFewColumns { found: fields.len(), needed: 3 });
+            batch.reject_line(
+                line,
+                offset,
+                RecordError::TooFewColumns {
+                    found: fields.len(),
+                    needed: 3,
+                },
+            );
             continue;
         }
         let cidr = format!("{}/{}", fields[0], fields[2]);
@@ -392,10 +564,17 @@ pub(crate) fn read_dshield(bytes: &[u8], batch: &mut Batch<'_>) {
         };
         let net = crate::normalize::parse_net(&observable.value);
         if net.is_some_and(|n| n.broadcast().to_string() != fields[1]) {
-            batch.reject_line(line, offset, RecordError::BadField {
-                field: "end".into(),
-                reason: format!("{} is not the last address of {}", fields[1], observable.value),
-            });
+            batch.reject_line(
+                line,
+                offset,
+                RecordError::BadField {
+                    field: "end".into(),
+                    reason: format!(
+                        "{} is not the last address of {}",
+                        fields[1], observable.value
+                    ),
+                },
+            );
             continue;
         }
         let mut sighting = batch.sighting(&observable.value);
@@ -417,9 +596,9 @@ pub(crate) fn read_dshield(bytes: &[u8], batch: &mut Batch<'_>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::formats::{Column, ColumnList, Columns};
-    use crate::load::{load_bytes, LoadOptions, Format};
     use crate::IndicatorKind;
+    use crate::formats::{Column, ColumnList, Columns};
+    use crate::load::{Format, LoadOptions, load_bytes};
 
     #[test]
     fn reads_columns_by_number_and_name() {
@@ -446,12 +625,45 @@ mod tests {
                     ,,,,\n\
                     good.example/y,c,,2024-01-02,200\n";
         let report = load_bytes("feed.csv", text.as_bytes(), &options).unwrap();
-        let values: Vec<_> = report.indicators.iter().map(|i| (i.kind, i.value.as_str())).collect();
-        assert_eq!(values, [(IndicatorKind::Url, "http://evil.example/x"), (IndicatorKind::Ipv4, "192.0.2.1")]);
+        let values: Vec<_> = report
+            .indicators
+            .iter()
+            .map(|i| (i.kind, i.value.as_str()))
+            .collect();
+        assert_eq!(
+            values,
+            [
+                (IndicatorKind::Url, "http://evil.example/x"),
+                (IndicatorKind::Ipv4, "192.0.2.1")
+            ]
+        );
         assert_eq!(report.indicators[0].sightings[0].source.tags, ["a", "b"]);
         assert_eq!(report.indicators[0].sightings[0].source.confidence, 90);
         let lines: Vec<_> = report.rejections.iter().map(|r| r.location.line).collect();
         assert_eq!(lines, [Some(4), Some(6)]);
+    }
+
+    #[test]
+    fn tag_cells_split_on_each_separator() {
+        let tags: Vec<String> = super::split_tags(" a| b ;;c,").collect();
+        assert_eq!(tags, ["a", "b", "c"]);
+        assert_eq!(super::split_tags("").count(), 0);
+    }
+
+    #[test]
+    fn confidence_reads_whole_and_fractional_numbers() {
+        for (text, want) in [
+            ("42", Some(42)),
+            ("+7", Some(7)),
+            ("100", Some(100)),
+            ("99.5", Some(100)),
+            ("-0", Some(0)),
+        ] {
+            assert_eq!(super::parse_confidence(text), want, "{text}");
+        }
+        for text in ["101", "255", "256", "-1", "x", "NaN"] {
+            assert_eq!(super::parse_confidence(text), None, "{text}");
+        }
     }
 
     #[test]

@@ -1,15 +1,15 @@
 //! Plain lists (one value a line) and regular-expression lines.
 
-use crate::error::RecordError;
-use crate::load::{lines, Batch};
-use crate::normalize::{classify_observable, normalize_observable, Observable};
 use crate::IndicatorKind;
+use crate::error::RecordError;
+use crate::load::{Batch, lines};
+use crate::normalize::{Observable, classify_observable, normalize_observable, trim};
 
 /// Cuts a comment off a line: whole-line comments start with `#`, `;` or
 /// `//`. A trailing comment starts with white space then `#` or `;` (a `#`
 /// inside a URL, such as a fragment, is not a comment).
 pub(crate) fn strip_comment(line: &str) -> &str {
-    let trimmed = line.trim();
+    let trimmed = trim(line);
     if trimmed.starts_with('#') || trimmed.starts_with(';') || trimmed.starts_with("//") {
         return "";
     }
@@ -30,23 +30,27 @@ pub(crate) fn line_text<'a>(
     offset: u64,
     raw: &'a [u8],
 ) -> Option<std::borrow::Cow<'a, str>> {
-    if raw.len() > batch.options.max_line_bytes {
-        batch.reject_line(
-            number,
-            offset,
-            RecordError::TooLong {
-                len: raw.len(),
-                limit: batch.options.max_line_bytes,
-            },
-        );
-        return None;
+    within_line_limit(batch, number, offset, raw.len()).then(|| String::from_utf8_lossy(raw))
+}
+
+/// Tells whether a line of `len` bytes is within the length cap, and
+/// rejects it when it is not.
+fn within_line_limit(batch: &mut Batch<'_>, number: u64, offset: u64, len: usize) -> bool {
+    let limit = batch.options.max_line_bytes;
+    if len > limit {
+        batch.reject_line(number, offset, RecordError::TooLong { len, limit });
+        return false;
     }
-    Some(String::from_utf8_lossy(raw))
+    true
 }
 
 /// Normalises a value as the forced kind or by guessing, applying the
 /// subdomain default to domains.
-pub(crate) fn observe(batch: &Batch<'_>, kind: Option<IndicatorKind>, value: &str) -> Result<Observable, RecordError> {
+pub(crate) fn observe(
+    batch: &Batch<'_>,
+    kind: Option<IndicatorKind>,
+    value: &str,
+) -> Result<Observable, RecordError> {
     let mut observable = match kind {
         Some(kind) => normalize_observable(kind, value)?,
         None => classify_observable(value).ok_or_else(|| RecordError::Unclassified {
@@ -63,49 +67,93 @@ pub(crate) fn observe(batch: &Batch<'_>, kind: Option<IndicatorKind>, value: &st
 /// by white space or commas.
 pub(crate) fn read_plain(bytes: &[u8], batch: &mut Batch<'_>) {
     let skip = batch.options.skip_lines as u64;
-    let kind = batch.options.kind;
-    let whole_line = matches!(kind, Some(IndicatorKind::UserAgent | IndicatorKind::FileName));
+    // Valid UTF-8 as a whole, the input is cut into lines of text without
+    // checking or copying each line again.
+    let text = std::str::from_utf8(bytes).ok();
     for (number, offset, raw) in lines(bytes) {
         if number <= skip {
             continue;
         }
-        let Some(text) = line_text(batch, number, offset, raw) else {
-            continue;
-        };
-        let line = if whole_line { text.trim() } else { strip_comment(&text) };
-        if line.is_empty() {
-            continue;
-        }
-        batch.record();
-
-        if whole_line {
-            match observe(batch, kind, line) {
-                Ok(observable) => batch.add_default(observable, &[]),
-                Err(reason) => batch.reject_line(number, offset, reason),
+        match text {
+            Some(text) => {
+                if !within_line_limit(batch, number, offset, raw.len()) {
+                    continue;
+                }
+                // A line ends before a `\r` or `\n`, so both of its ends are
+                // character boundaries and `get` finds it.
+                let start = usize::try_from(offset).unwrap_or(usize::MAX);
+                if let Some(line) = text.get(start..start.saturating_add(raw.len())) {
+                    read_plain_line(batch, number, offset, line);
+                }
             }
-            continue;
-        }
-        let mut tokens = line.split_whitespace();
-        let first = tokens.next().unwrap_or_default();
-        let mut tags: Vec<String> = tokens
-            .flat_map(|t| t.split(','))
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned)
-            .collect();
-        let result = match observe(batch, kind, first) {
-            Ok(observable) => Ok(observable),
-            Err(error) => match first.split_once(',') {
-                Some((value, rest)) => observe(batch, kind, value).inspect(|_| {
-                    tags.splice(0..0, rest.split(',').filter(|t| !t.is_empty()).map(str::to_owned));
-                }),
-                None => Err(error),
-            },
-        };
-        match result {
-            Ok(observable) => batch.add_default(observable, &tags),
-            Err(reason) => batch.reject_line(number, offset, reason),
+            None => {
+                if let Some(line) = line_text(batch, number, offset, raw) {
+                    read_plain_line(batch, number, offset, &line);
+                }
+            }
         }
     }
+}
+
+/// Reads one line of a plain list.
+fn read_plain_line(batch: &mut Batch<'_>, number: u64, offset: u64, text: &str) {
+    let kind = batch.options.kind;
+    let whole_line = matches!(
+        kind,
+        Some(IndicatorKind::UserAgent | IndicatorKind::FileName)
+    );
+    let line = if whole_line {
+        text.trim()
+    } else {
+        strip_comment(text)
+    };
+    if line.is_empty() {
+        return;
+    }
+    batch.record();
+
+    if whole_line {
+        match observe(batch, kind, line) {
+            Ok(observable) => batch.add_default(observable, &[]),
+            Err(reason) => batch.reject_line(number, offset, reason),
+        }
+        return;
+    }
+
+    // The value is the first token, or the part of it before a comma when
+    // the whole token is not a value. The rest of the token lists tags.
+    let mut tokens = line.split_whitespace();
+    let first = tokens.next().unwrap_or_default();
+    let (observable, leading_tags) = match observe(batch, kind, first) {
+        Ok(observable) => (observable, ""),
+        Err(error) => {
+            let split = first.split_once(',');
+            let result = match split {
+                Some((value, rest)) => {
+                    observe(batch, kind, value).map(|observable| (observable, rest))
+                }
+                None => Err(error),
+            };
+            match result {
+                Ok(found) => found,
+                Err(reason) => {
+                    batch.reject_line(number, offset, reason);
+                    return;
+                }
+            }
+        }
+    };
+
+    let mut sighting = batch.sighting(&observable.value);
+    let line_tags = leading_tags
+        .split(',')
+        .chain(tokens.flat_map(|t| t.split(',')));
+    for tag in line_tags.filter(|t| !t.is_empty()) {
+        if !sighting.source.tags.iter().any(|known| known == tag) {
+            sighting.source.tags.push(tag.to_owned());
+        }
+    }
+    batch.add(observable, sighting);
 }
 
 /// Reads lines with a regular expression whose named groups give `value`
@@ -138,10 +186,19 @@ pub(crate) fn read_regex(bytes: &[u8], batch: &mut Batch<'_>, pattern: &regex::R
             continue;
         };
         let Some(value) = caps.name("value").map(|m| m.as_str()) else {
-            batch.reject_line(number, offset, RecordError::MissingField { field: "value".into() });
+            batch.reject_line(
+                number,
+                offset,
+                RecordError::MissingField {
+                    field: "value".into(),
+                },
+            );
             continue;
         };
-        let kind = match caps.name("kind").map(|m| m.as_str().parse::<IndicatorKind>()) {
+        let kind = match caps
+            .name("kind")
+            .map(|m| m.as_str().parse::<IndicatorKind>())
+        {
             Some(Ok(kind)) => Some(kind),
             Some(Err(e)) => {
                 batch.reject_line(
@@ -165,23 +222,32 @@ pub(crate) fn read_regex(bytes: &[u8], batch: &mut Batch<'_>, pattern: &regex::R
         };
         let mut sighting = batch.sighting(&observable.value);
         if let Some(tags) = caps.name("tags") {
-            for tag in tags.as_str().split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            for tag in tags
+                .as_str()
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+            {
                 sighting.source.tags.push(tag.to_owned());
             }
         }
         if let Some(d) = caps.name("description") {
             sighting.source.description = Some(d.as_str().to_owned());
         }
-        sighting.first_seen = caps.name("first_seen").and_then(|m| super::parse_time(m.as_str()));
-        sighting.last_seen = caps.name("last_seen").and_then(|m| super::parse_time(m.as_str()));
+        sighting.first_seen = caps
+            .name("first_seen")
+            .and_then(|m| super::parse_time(m.as_str()));
+        sighting.last_seen = caps
+            .name("last_seen")
+            .and_then(|m| super::parse_time(m.as_str()));
         batch.add(observable, sighting);
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::load::{load_bytes, LoadOptions};
     use crate::IndicatorKind;
+    use crate::load::{LoadOptions, load_bytes};
 
     #[test]
     fn reads_values_comments_and_tags() {
@@ -196,7 +262,11 @@ mod tests {
                     \n\
                     evil.example,botnet\n";
         let report = load_bytes("list.txt", text.as_bytes(), &LoadOptions::default()).unwrap();
-        let values: Vec<_> = report.indicators.iter().map(|i| (i.kind, i.value.as_str())).collect();
+        let values: Vec<_> = report
+            .indicators
+            .iter()
+            .map(|i| (i.kind, i.value.as_str()))
+            .collect();
         assert_eq!(
             values,
             [
@@ -207,13 +277,49 @@ mod tests {
             ]
         );
         assert!(report.indicators[2].include_subdomains);
-        assert_eq!(report.indicators[2].sightings[0].source.tags, ["malware", "c2", "botnet"]);
+        assert_eq!(
+            report.indicators[2].sightings[0].source.tags,
+            ["malware", "c2", "botnet"]
+        );
         assert_eq!(report.indicators[0].sightings[0].source.tags, ["dup"]);
         assert_eq!(report.rejections.len(), 1);
         assert_eq!(report.rejections[0].location.line, Some(7));
-        assert!(report.rejections[0].to_string().contains("not an IP address"));
+        assert!(
+            report.rejections[0]
+                .to_string()
+                .contains("not an IP address")
+        );
         assert_eq!(report.records, 7);
         assert_eq!(report.duplicates, 2);
+    }
+
+    #[test]
+    fn invalid_utf8_line_is_rejected_alone() {
+        let text = b"\xef\xbb\xbf192.0.2.1 a\nbad\xff.example\n192.0.2.2 b,c\n";
+        let report = load_bytes("list.txt", text, &LoadOptions::default()).unwrap();
+        let values: Vec<_> = report.indicators.iter().map(|i| i.value.as_str()).collect();
+        assert_eq!(values, ["192.0.2.1", "192.0.2.2"]);
+        assert_eq!(report.indicators[1].sightings[0].source.tags, ["b", "c"]);
+        assert_eq!(report.rejections.len(), 1);
+        assert_eq!(report.rejections[0].location.line, Some(2));
+    }
+
+    #[test]
+    fn skipped_lines_after_byte_order_mark() {
+        let options = LoadOptions {
+            skip_lines: 1,
+            ..LoadOptions::default()
+        };
+        let report = load_bytes(
+            "list.txt",
+            "\u{feff}not a value\r\n192.0.2.1\r\n".as_bytes(),
+            &options,
+        )
+        .unwrap();
+        let values: Vec<_> = report.indicators.iter().map(|i| i.value.as_str()).collect();
+        assert_eq!(values, ["192.0.2.1"]);
+        assert!(report.rejections.is_empty());
+        assert_eq!(report.records, 1);
     }
 
     #[test]
@@ -222,7 +328,11 @@ mod tests {
             kind: Some(IndicatorKind::UserAgent),
             ..LoadOptions::default()
         };
-        let report = load_bytes("ua.txt", b"Mozilla/4.0 (compatible; MSIE 6.0)\n", &options).unwrap();
-        assert_eq!(report.indicators[0].value, "Mozilla/4.0 (compatible; MSIE 6.0)");
+        let report =
+            load_bytes("ua.txt", b"Mozilla/4.0 (compatible; MSIE 6.0)\n", &options).unwrap();
+        assert_eq!(
+            report.indicators[0].value,
+            "Mozilla/4.0 (compatible; MSIE 6.0)"
+        );
     }
 }
