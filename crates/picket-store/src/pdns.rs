@@ -250,41 +250,65 @@ pub fn ingest(conn: &Connection, events: &[DnsEvent]) -> rusqlite::Result<Ingest
 
     let tx = conn.unchecked_transaction()?;
     {
-        let mut upsert_rr = tx.prepare_cached(
+        // A lookup, then an update or an insert. An upsert with `RETURNING
+        // id` does the same in one statement, but SQLite runs it under a
+        // statement journal, a copy of every page it changes. Without it,
+        // `picket analyze` of 241,628 Zeek DNS lines into a store ran 20 %
+        // fewer instructions (14.9 G against 18.6 G).
+        let mut find_rr = tx.prepare_cached(
+            "SELECT id FROM pdns_rr WHERE rrname = ?1 AND rrtype = ?2 AND rdata = ?3",
+        )?;
+        let mut update_rr = tx.prepare_cached(
+            "UPDATE pdns_rr SET
+                 first_seen = min(first_seen, ?2),
+                 last_seen = max(last_seen, ?3),
+                 count = count + ?4
+             WHERE id = ?1",
+        )?;
+        let mut insert_rr = tx.prepare_cached(
             "INSERT INTO pdns_rr (rrname, rrname_rev, rrtype, rdata, rdata_ip, first_seen, last_seen, count)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT (rrname, rrtype, rdata) DO UPDATE SET
-                 first_seen = min(first_seen, excluded.first_seen),
-                 last_seen = max(last_seen, excluded.last_seen),
-                 count = count + excluded.count
-             RETURNING id",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
         let mut seen = tx.prepare_cached(
             "INSERT OR IGNORE INTO pdns_rr_seen (rr_id, role, addr) VALUES (?1, ?2, ?3)",
         )?;
-        // Written in key order, so that neighbouring upserts land on the same
+        // Written in key order, so that neighbouring writes land on the same
         // pages of the (rrname, rrtype, rdata) index instead of scattering.
         let mut answers: Vec<_> = answers.into_iter().collect();
         answers.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for ((name, rtype, data), sighting) in &answers {
-            let is_address = matches!(RecordType(*rtype), RecordType::A | RecordType::AAAA);
-            let ip = is_address
-                .then(|| data.parse::<IpAddr>().ok())
-                .flatten()
-                .map(|ip| ip_key(ip).to_vec());
-            let id: i64 = upsert_rr.query_row(
-                params![
-                    name,
-                    reverse_name(name),
-                    rtype,
-                    data,
-                    ip,
-                    sighting.first,
-                    sighting.last,
-                    sighting.count
-                ],
-                |row| row.get(0),
-            )?;
+            let stored: Option<i64> = find_rr
+                .query_row(params![name, rtype, data], |row| row.get(0))
+                .optional()?;
+            let id = match stored {
+                Some(id) => {
+                    update_rr.execute(params![
+                        id,
+                        sighting.first,
+                        sighting.last,
+                        sighting.count
+                    ])?;
+                    id
+                }
+                None => {
+                    let is_address = matches!(RecordType(*rtype), RecordType::A | RecordType::AAAA);
+                    let ip = is_address
+                        .then(|| data.parse::<IpAddr>().ok())
+                        .flatten()
+                        .map(|ip| ip_key(ip).to_vec());
+                    insert_rr.execute(params![
+                        name,
+                        reverse_name(name),
+                        rtype,
+                        data,
+                        ip,
+                        sighting.first,
+                        sighting.last,
+                        sighting.count
+                    ])?;
+                    tx.last_insert_rowid()
+                }
+            };
             for client in &sighting.clients {
                 seen.execute(params![id, 0, client.to_string()])?;
             }
