@@ -185,6 +185,10 @@ pub struct StoreWriter<'a> {
     in_transaction: bool,
     known_days: HashSet<i64>,
     blocks: HashMap<i64, PendingBlock>,
+    /// Kept from block to block: a fresh zstd context per block cost 5 %
+    /// of the instructions of a Squid analysis into the store (100,000
+    /// lines, 2.22 G against 2.11 G), spent setting its tables up.
+    compressor: Option<zstd::bulk::Compressor<'static>>,
     events_written: u64,
     alerts_written: u64,
     alerts_duplicate: u64,
@@ -201,6 +205,7 @@ impl Store {
             in_transaction: false,
             known_days: HashSet::new(),
             blocks: HashMap::new(),
+            compressor: None,
             events_written: 0,
             alerts_written: 0,
             alerts_duplicate: 0,
@@ -425,13 +430,25 @@ impl StoreWriter<'_> {
                 .execute("INSERT OR IGNORE INTO days (day) VALUES (?1)", [day])?;
         }
 
-        let body = zstd::bulk::compress(&block.records, BLOCK_COMPRESSION_LEVEL).map_err(|e| {
-            StoreError::CorruptBlock {
+        let compressor = match &mut self.compressor {
+            Some(compressor) => compressor,
+            empty => empty.insert(
+                zstd::bulk::Compressor::new(BLOCK_COMPRESSION_LEVEL).map_err(|e| {
+                    StoreError::CorruptBlock {
+                        table: table.clone(),
+                        block: 0,
+                        reason: format!("cannot start compression: {e}"),
+                    }
+                })?,
+            ),
+        };
+        let body = compressor
+            .compress(&block.records)
+            .map_err(|e| StoreError::CorruptBlock {
                 table: table.clone(),
                 block: 0,
                 reason: format!("compression failed: {e}"),
-            }
-        })?;
+            })?;
         let mut insert = self.conn.prepare_cached(&format!(
             "INSERT INTO {table} (ts_min, ts_max, events, ingest, body) VALUES (?1, ?2, ?3, ?4, ?5)"
         ))?;
