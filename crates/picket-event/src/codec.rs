@@ -12,13 +12,18 @@ use serde::de::DeserializeOwned;
 /// Encodes a value into the compact binary form.
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
     let mut buffer = Vec::with_capacity(256);
-    let mut serializer = rmp_serde::Serializer::new(&mut buffer)
+    encode_into(value, &mut buffer)?;
+    Ok(buffer)
+}
+
+/// Appends the compact binary form of a value to `buffer`, so that a
+/// writer of many records needs no buffer per record. On error, `buffer`
+/// may hold part of the record after its earlier contents.
+pub fn encode_into<T: Serialize>(value: &T, buffer: &mut Vec<u8>) -> Result<(), CodecError> {
+    let mut serializer = rmp_serde::Serializer::new(buffer)
         .with_struct_map()
         .with_human_readable();
-    value
-        .serialize(&mut serializer)
-        .map_err(CodecError::Encode)?;
-    Ok(buffer)
+    value.serialize(&mut serializer).map_err(CodecError::Encode)
 }
 
 /// Decodes a value from the compact binary form.

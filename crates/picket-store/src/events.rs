@@ -378,23 +378,31 @@ impl StoreWriter<'_> {
     /// Queues one event into its day's block; full blocks are written at once.
     pub fn insert_event(&mut self, event: &Event) -> Result<(), StoreError> {
         let day = event.timestamp().day_number();
-        let record = codec::encode(event).map_err(|source| StoreError::Codec {
-            table: day_table(day),
-            row: 0,
-            source,
-        })?;
+        let block = self.blocks.entry(day).or_default();
+
+        // The record is encoded in place after room for its length, which
+        // is filled in once known; a record that fails leaves nothing.
+        let start = block.records.len();
+        block.records.extend_from_slice(&[0; 4]);
+        if let Err(source) = codec::encode_into(event, &mut block.records) {
+            block.records.truncate(start);
+            return Err(StoreError::Codec {
+                table: day_table(day),
+                row: 0,
+                source,
+            });
+        }
+        let length = block.records.len() - start - 4;
+        let length = u32::try_from(length).unwrap_or(u32::MAX);
+        block.records[start..start + 4].copy_from_slice(&length.to_le_bytes());
 
         let ts = event.timestamp().as_nanos();
-        let block = self.blocks.entry(day).or_default();
         if block.events == 0 {
             block.ts_min = ts;
             block.ts_max = ts;
         }
         block.ts_min = block.ts_min.min(ts);
         block.ts_max = block.ts_max.max(ts);
-        let length = u32::try_from(record.len()).unwrap_or(u32::MAX);
-        block.records.extend_from_slice(&length.to_le_bytes());
-        block.records.extend_from_slice(&record);
         block.events += 1;
 
         if block.events >= self.config.block_events {
