@@ -386,3 +386,48 @@ fn existing_store_keeps_its_page_size() {
     assert_eq!(page_size(&store), 4096);
     assert_eq!(store.days().unwrap(), Vec::<i64>::new());
 }
+
+#[test]
+fn many_blocks_in_flight_keep_days_order_and_ingest() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.sqlite")).unwrap();
+    let mut writer = store.writer(WriterConfig {
+        batch_size: 1_000,
+        block_events: 2,
+    });
+
+    // Days 0 and 1 alternate, so their blocks fill in turns; the ingest
+    // changes half way, which closes the open blocks of both days.
+    for line in 1..=400u64 {
+        if line == 201 {
+            writer.set_ingest(Some(7)).unwrap();
+        }
+        let day = (line % 2) as i64;
+        writer
+            .write_event(&http_at(day * 86_400 + line as i64, line))
+            .unwrap();
+    }
+    writer.finish().unwrap();
+    drop(writer);
+
+    for day in [0, 1] {
+        let mut lines = Vec::new();
+        store
+            .scan_day(day, &mut |_, event| {
+                lines.push(event.location().line.unwrap())
+            })
+            .unwrap();
+        let expected: Vec<u64> = (1..=400).filter(|line| (line % 2) as i64 == day).collect();
+        assert_eq!(lines, expected, "day {day}");
+        assert_eq!(store.day_event_count(day).unwrap(), 200);
+    }
+    let tagged: i64 = store
+        .connection()
+        .query_row(
+            "SELECT sum(events) FROM events_d1 WHERE ingest = 7",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tagged, 100, "the events of day 1 written after the change");
+}
