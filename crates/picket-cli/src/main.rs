@@ -9,6 +9,14 @@ mod commands;
 /// mimalloc instead of the system allocator: events are many small strings
 /// allocated and freed at line rate, which glibc's malloc spends most of a
 /// run on (measured with perf on a 200,000-line Squid log).
+///
+/// Its options stay at their defaults for every command. Setting one here
+/// needs `unsafe` (`mi_option_set`), which the workspace forbids. The
+/// crate's compile-time `no_thp` feature would take transparent huge pages
+/// from every command, which helps some and slows others. Without them,
+/// `picket analyze` used 11 % less CPU time with no store and 8 % more
+/// with one, and an intelligence import gained nothing measurable
+/// (BENCHMARKS.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
