@@ -14,8 +14,11 @@ use rusqlite::Connection;
 use tracing::warn;
 
 /// DNS events gathered before they are folded into passive DNS. Larger
-/// batches fold repeated names into fewer row updates.
-const PDNS_BATCH: usize = 20_000;
+/// batches fold repeated names into fewer row updates and commit less
+/// often. On 1 M Zeek DNS lines, 100,000 took 7.4 to 9.1 s where 20,000
+/// took 10.3 to 10.5 s, for 37 MB more peak memory; 250,000 gained a
+/// little more for another 70 MB.
+const PDNS_BATCH: usize = 100_000;
 
 /// The indicators events are matched against.
 pub enum Indicators {
