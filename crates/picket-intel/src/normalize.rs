@@ -310,11 +310,24 @@ fn parse_ip(text: &str) -> Option<IpAddr> {
     text.parse().ok()
 }
 
+/// Defanged URL schemes, each with the scheme it stands for. `hxxps`
+/// comes before `hxxp`, which is its prefix.
+const DEFANGED_SCHEMES: [(&str, &str); 3] = [("hxxps", "https"), ("hxxp", "http"), ("fxp", "ftp")];
+
 /// Tells whether [`refang`] may change `text`.
 fn is_defanged(text: &str) -> bool {
-    memchr::memchr3(b'[', b'(', b'{', text.as_bytes()).is_some()
-        || text.starts_with("hxxp")
-        || text.starts_with("fxp")
+    memchr::memchr3(b'[', b'(', b'{', text.as_bytes()).is_some() || defanged_scheme(text).is_some()
+}
+
+/// Returns the defanged scheme, in any letter case, that `text` starts
+/// with, and the scheme it stands for. A name such as `fxpro.com` starts
+/// with one too, so [`refang`] rewrites it only before `://`.
+fn defanged_scheme(text: &str) -> Option<(&'static str, &'static str)> {
+    DEFANGED_SCHEMES.into_iter().find(|(defanged, _)| {
+        text.as_bytes()
+            .get(..defanged.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(defanged.as_bytes()))
+    })
 }
 
 /// Undoes the usual defanging: `[.]`, `(.)`, `{.}`, `[dot]`, `hxxp`, `[:]`, `[@]`.
@@ -331,15 +344,12 @@ pub fn refang(text: &str) -> std::borrow::Cow<'_, str> {
         .replace("[@]", "@")
         .replace("[at]", "@")
         .replace("[://]", "://");
-    for (defanged, scheme) in [("hxxps", "https"), ("hxxp", "http"), ("fxp", "ftp")] {
-        if out
-            .as_bytes()
-            .get(..defanged.len())
-            .is_some_and(|head| head.eq_ignore_ascii_case(defanged.as_bytes()))
-        {
-            out.replace_range(..defanged.len(), scheme);
-            break;
-        }
+    // The scheme is rewritten only where `://` follows it, so that a name
+    // that starts with the same letters keeps them.
+    if let Some((defanged, scheme)) = defanged_scheme(&out)
+        && out[defanged.len()..].starts_with("://")
+    {
+        out.replace_range(..defanged.len(), scheme);
     }
     std::borrow::Cow::Owned(out)
 }
@@ -833,6 +843,35 @@ pub fn parent_domains(name: &str) -> impl Iterator<Item = &str> {
 mod tests {
     use super::*;
     use IndicatorKind::*;
+
+    #[test]
+    fn refang_rewrites_only_schemes() {
+        for (kind, input, want) in [
+            (Domain, "fxpro.com", "fxpro.com"),
+            (Domain, "hxxpool.example", "hxxpool.example"),
+            (Domain, "hxxps-evil.example", "hxxps-evil.example"),
+            (Url, "fxp.example/a", "http://fxp.example/a"),
+            (Url, "hxxp://evil.example/a", "http://evil.example/a"),
+            (Url, "hxxps[://]evil[.]example", "https://evil.example/"),
+            (Url, "fxp://evil.example/a", "ftp://evil.example/a"),
+            (Url, "HXXP://Evil.example/a", "http://evil.example/a"),
+            (Url, "HxxPs://evil.example/a", "https://evil.example/a"),
+        ] {
+            assert_eq!(
+                normalize(kind, input).as_deref(),
+                Ok(want),
+                "{kind:?} {input}"
+            );
+        }
+        assert_eq!(
+            classify("fxpro.com"),
+            Some((Domain, "fxpro.com".to_owned()))
+        );
+        assert_eq!(
+            classify("FXPRO.com"),
+            Some((Domain, "fxpro.com".to_owned()))
+        );
+    }
 
     #[test]
     fn classified_ipv4_is_canonical() {
