@@ -431,3 +431,46 @@ fn many_blocks_in_flight_keep_days_order_and_ingest() {
         .unwrap();
     assert_eq!(tagged, 100, "the events of day 1 written after the change");
 }
+
+#[test]
+fn dropped_writer_keeps_only_committed_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("s.sqlite")).unwrap();
+    let config = WriterConfig {
+        batch_size: 10,
+        block_events: 2,
+    };
+
+    // Lines 1 to 10 make one committed batch. Lines 11 to 19 fill four
+    // more blocks, which are out for compression or stored in the open
+    // batch when the writer is dropped without finish.
+    {
+        let mut writer = store.writer(config.clone());
+        for line in 1..=19u64 {
+            let day = (line % 2) as i64;
+            writer
+                .write_event(&http_at(day * 86_400 + line as i64, line))
+                .unwrap();
+        }
+    }
+
+    let mut lines = Vec::new();
+    for day in store.days().unwrap() {
+        store
+            .scan_day(day, &mut |_, event| {
+                lines.push(event.location().line.unwrap())
+            })
+            .unwrap();
+    }
+    lines.sort_unstable();
+    assert_eq!(lines, (1..=10).collect::<Vec<u64>>());
+    assert_eq!(store.day_event_count(0).unwrap(), 5);
+    assert_eq!(store.day_event_count(1).unwrap(), 5);
+
+    // The store takes the next writer's events after the rollback.
+    let mut writer = store.writer(config);
+    writer.write_event(&http_at(86_400 + 21, 21)).unwrap();
+    writer.finish().unwrap();
+    drop(writer);
+    assert_eq!(store.day_event_count(1).unwrap(), 6);
+}
