@@ -4,7 +4,7 @@ use std::io;
 use std::sync::Arc;
 
 use anyhow::Context;
-use picket_event::{Alert, Detector, DnsEvent, Event, IntelHit, Sink, SinkError, Timestamp};
+use picket_event::{Alert, Detector, Event, IntelHit, Sink, SinkError, Timestamp};
 use picket_intel::IndicatorKind;
 use picket_match::{Matcher, SharedMatcher};
 use picket_output::RunSummary;
@@ -13,12 +13,9 @@ use picket_store::{Store, StoreWriter, pdns};
 use rusqlite::Connection;
 use tracing::warn;
 
-/// DNS events gathered before they are folded into passive DNS. Larger
-/// batches fold repeated names into fewer row updates and commit less
-/// often. On 1 M Zeek DNS lines, 100,000 took 7.4 to 9.1 s where 20,000
-/// took 10.3 to 10.5 s, for 37 MB more peak memory; 250,000 gained a
-/// little more for another 70 MB.
-const PDNS_BATCH: usize = 100_000;
+mod pdns_batch;
+
+use pdns_batch::PdnsBatch;
 
 /// The indicators events are matched against.
 pub enum Indicators {
@@ -51,7 +48,7 @@ pub struct Pipeline<'a> {
     detectors: Vec<Box<dyn Detector>>,
     store: Option<StoreWriter<'a>>,
     passive_dns: Option<&'a Connection>,
-    pdns_batch: Vec<DnsEvent>,
+    pdns_batch: PdnsBatch,
     sightings: Vec<(IndicatorKind, String, Timestamp)>,
     sinks: Vec<Box<dyn Sink + 'a>>,
     collected: Option<Vec<Alert>>,
@@ -77,7 +74,7 @@ impl<'a> Pipeline<'a> {
             detectors,
             store: store.map(|(_, writer)| writer),
             passive_dns,
-            pdns_batch: Vec::new(),
+            pdns_batch: PdnsBatch::default(),
             sightings: Vec::new(),
             sinks,
             collected: collect.then(Vec::new),
@@ -145,8 +142,8 @@ impl<'a> Pipeline<'a> {
         if let (Some(_), Event::Dns(dns)) = (self.passive_dns, event)
             && pdns::records_anything(dns)
         {
-            self.pdns_batch.push(dns.clone());
-            if self.pdns_batch.len() >= PDNS_BATCH {
+            let full = self.pdns_batch.push(dns);
+            if full {
                 self.commit()?;
             }
         }
@@ -165,8 +162,8 @@ impl<'a> Pipeline<'a> {
         let Some(conn) = self.passive_dns else {
             return Ok(());
         };
-        if !self.pdns_batch.is_empty() {
-            pdns::ingest(conn, &self.pdns_batch)
+        if !self.pdns_batch.events().is_empty() {
+            pdns::ingest(conn, self.pdns_batch.events())
                 .context("cannot write passive DNS to the store")?;
             self.pdns_batch.clear();
         }
