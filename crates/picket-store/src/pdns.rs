@@ -19,6 +19,8 @@
 //! with times in whole seconds.
 
 use std::collections::HashMap;
+
+use foldhash::HashMap as FoldMap;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -210,9 +212,11 @@ impl Sighting {
 /// transaction itself, so the caller must not be inside one.
 pub fn ingest(conn: &Connection, events: &[DnsEvent]) -> rusqlite::Result<IngestCounts> {
     let mut counts = IngestCounts::default();
-    let mut answers: HashMap<(&str, u16, &str), Sighting> = HashMap::new();
-    let mut failing: HashMap<(&str, u16, u16), Sighting> = HashMap::new();
-    let mut domains: HashMap<&str, (i64, i64)> = HashMap::new();
+    // A batch holds up to 100,000 events from `picket analyze`, so the
+    // keys are hashed with foldhash rather than the standard SipHash.
+    let mut answers: FoldMap<(&str, u16, &str), Sighting> = FoldMap::default();
+    let mut failing: FoldMap<(&str, u16, u16), Sighting> = FoldMap::default();
+    let mut domains: FoldMap<&str, (i64, i64)> = FoldMap::default();
 
     for event in events {
         let time = event.timestamp.as_nanos();
