@@ -493,7 +493,10 @@ struct Chunking<'o> {
     /// entries. A digest shared by two values only sends the second down
     /// the repeat path, which stores it all the same.
     handed: HashTable<u64>,
-    allowed: HashTable<u64>,
+    /// Digests of the allow entries with their positions in the report's
+    /// allow list, where each value is compared: a value wrongly taken
+    /// for an allow entry would be dropped, not stored.
+    allowed: HashTable<(u64, usize)>,
     repeats: Vec<Indicator>,
     /// Digests of the values in `repeats`, with their positions there.
     repeat_index: HashTable<(u64, usize)>,
@@ -605,7 +608,6 @@ impl<'o> Batch<'o> {
         let mut allow = 0;
         for &(hash, position) in &self.index {
             if block[position].is_whitelist() {
-                chunks.allowed.insert_unique(hash, hash, |&h| h);
                 allow += 1;
             } else {
                 chunks.handed.insert_unique(hash, hash, |&h| h);
@@ -613,9 +615,18 @@ impl<'o> Batch<'o> {
         }
         self.index.clear();
         if allow > 0 {
+            let first = self.report.allow.len();
             self.report
                 .allow
                 .extend(block.extract_if(.., |i| i.is_whitelist()));
+            for (at, entry) in self.report.allow.iter().enumerate().skip(first) {
+                let hash = self.hasher.hash_one((
+                    entry.kind,
+                    entry.include_subdomains,
+                    entry.value.as_str(),
+                ));
+                chunks.allowed.insert_unique(hash, (hash, at), |&(h, _)| h);
+            }
         }
         if !block.is_empty() {
             chunks.send(Chunk::Fresh(block));
@@ -657,7 +668,14 @@ impl<'o> Batch<'o> {
         }
 
         if let Some(chunks) = self.chunks.as_mut() {
-            if chunks.allowed.find(hash, |&h| h == hash).is_some() {
+            let allow = &self.report.allow;
+            if chunks
+                .allowed
+                .find(hash, |&(h, at)| {
+                    h == hash && is_same_value(&allow[at], &observable)
+                })
+                .is_some()
+            {
                 // Folded into an allow entry: it stays an allow entry.
                 self.report.duplicates += 1;
                 return;
