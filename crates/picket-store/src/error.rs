@@ -24,7 +24,9 @@ pub enum StoreError {
         source: std::io::Error,
     },
     /// The file was written by a newer picket with a schema this one does not know.
-    #[error("store {path} has schema version {found}, newer than this picket's {supported}; upgrade picket")]
+    #[error(
+        "store {path} has schema version {found}, newer than this picket's {supported}; upgrade picket"
+    )]
     SchemaTooNew {
         /// The store file.
         path: PathBuf,
@@ -55,6 +57,12 @@ pub enum StoreError {
         /// Its row id.
         block: i64,
         /// What is wrong with it.
+        reason: String,
+    },
+    /// A block of events could not be compressed for writing.
+    #[error("cannot compress a block of events: {reason}")]
+    Compression {
+        /// What failed.
         reason: String,
     },
     /// An input file could not be read to compute its identity.

@@ -10,7 +10,7 @@ use crate::{Store, StoreError, alerts};
 
 mod compress;
 
-use compress::{Block, BlockCompressor, Compressed};
+use compress::{BLOCKS_IN_FLIGHT, Block, BlockCompressor, Compressed};
 
 /// A stored event's address: its day partition, block and place in the block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -190,9 +190,8 @@ pub struct StoreWriter<'a> {
     known_days: HashSet<i64>,
     blocks: HashMap<i64, PendingBlock>,
     /// Compresses full blocks on a thread of its own, started with the
-    /// first block. Compression was 15 % of the writing thread's time in a
-    /// Squid analysis of 1 M lines into the store (`perf` samples), and
-    /// that thread also matches, detects and stores.
+    /// first block. On the writing thread, which also matches and detects,
+    /// compression took 15 % of a Squid analysis of 1 M lines (`perf`).
     compressor: Option<BlockCompressor>,
     /// Record buffers of stored blocks, kept for the next blocks.
     spare: Vec<Vec<u8>>,
@@ -393,7 +392,7 @@ impl StoreWriter<'_> {
         });
 
         // The record is encoded in place after room for its length, which
-        // is filled in once known; a record that fails leaves nothing.
+        // is filled in once known. A record that fails to encode is removed.
         let start = block.records.len();
         block.records.extend_from_slice(&[0; 4]);
         if let Err(source) = codec::encode_into(event, &mut block.records) {
@@ -443,40 +442,35 @@ impl StoreWriter<'_> {
             ts_max: pending.ts_max,
             records: pending.records,
         };
-        let compressor = match &mut self.compressor {
-            Some(compressor) => compressor,
-            empty => empty.insert(BlockCompressor::start(BLOCK_COMPRESSION_LEVEL).map_err(
-                |e| StoreError::CorruptBlock {
-                    table: day_table(day),
-                    block: 0,
+        if self.compressor.is_none() {
+            let started = BlockCompressor::start(BLOCK_COMPRESSION_LEVEL).map_err(|e| {
+                StoreError::Compression {
                     reason: format!("cannot start the compression thread: {e}"),
-                },
-            )?),
-        };
-        if compressor.is_full() {
-            let oldest = compressor.wait().ok_or_else(|| compression_stopped(day))?;
-            self.store_block(oldest)?;
+                }
+            })?;
+            self.compressor = Some(started);
         }
-        let compressor = self
-            .compressor
-            .as_mut()
-            .ok_or_else(|| compression_stopped(day))?;
-        compressor
-            .submit(block)
-            .map_err(|_| compression_stopped(day))?;
-        while let Some(done) = self.compressor.as_mut().and_then(BlockCompressor::ready) {
-            self.store_block(done)?;
+        if let Some(compressor) = &mut self.compressor {
+            compressor
+                .submit(block)
+                .map_err(|_| compression_stopped())?;
         }
-        Ok(())
+        self.store_compressed(BLOCKS_IN_FLIGHT)
     }
 
-    /// Waits for every block out for compression and stores it.
-    fn store_compressed(&mut self) -> Result<(), StoreError> {
+    /// Stores the blocks the compression thread has finished, in the order
+    /// they were handed over, waiting for more while over `in_flight` are
+    /// out.
+    fn store_compressed(&mut self, in_flight: usize) -> Result<(), StoreError> {
         while let Some(compressor) = &mut self.compressor {
-            if compressor.is_idle() {
-                break;
-            }
-            let done = compressor.wait().ok_or_else(|| compression_stopped(0))?;
+            let done = if compressor.in_flight() > in_flight {
+                compressor.wait().ok_or_else(compression_stopped)?
+            } else {
+                match compressor.ready() {
+                    Some(done) => done,
+                    None => break,
+                }
+            };
             self.store_block(done)?;
         }
         Ok(())
@@ -486,11 +480,7 @@ impl StoreWriter<'_> {
     fn store_block(&mut self, done: Compressed) -> Result<(), StoreError> {
         let Compressed { mut block, body } = done;
         let table = day_table(block.day);
-        let body = body.map_err(|reason| StoreError::CorruptBlock {
-            table: table.clone(),
-            block: 0,
-            reason,
-        })?;
+        let body = body.map_err(|reason| StoreError::Compression { reason })?;
 
         if self.known_days.insert(block.day) {
             self.conn.execute_batch(&format!(
@@ -552,7 +542,7 @@ impl StoreWriter<'_> {
     /// Writes the pending blocks and commits the open batch.
     pub fn commit(&mut self) -> Result<(), StoreError> {
         self.write_blocks()?;
-        self.store_compressed()?;
+        self.store_compressed(0)?;
         if self.in_transaction {
             self.conn.execute_batch("COMMIT")?;
             self.in_transaction = false;
@@ -579,10 +569,8 @@ impl StoreWriter<'_> {
 }
 
 /// Returns the error of a writer whose compression thread has stopped.
-fn compression_stopped(day: i64) -> StoreError {
-    StoreError::CorruptBlock {
-        table: day_table(day),
-        block: 0,
+fn compression_stopped() -> StoreError {
+    StoreError::Compression {
         reason: "the compression thread stopped".to_owned(),
     }
 }

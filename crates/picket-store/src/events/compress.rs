@@ -8,8 +8,9 @@
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 
-/// Blocks handed over and not yet taken back. Bounds the memory held by
-/// blocks in flight: each holds up to a block of records and its body.
+/// Blocks a writer leaves out for compression before it waits for one.
+/// Each holds up to a block of records and its compressed body, so this
+/// bounds the memory of blocks in flight.
 pub(super) const BLOCKS_IN_FLIGHT: usize = 4;
 
 /// A block of records and what the writer needs to store it.
@@ -54,15 +55,9 @@ impl BlockCompressor {
         })
     }
 
-    /// True when [`BLOCKS_IN_FLIGHT`] blocks are out, so that the caller
-    /// must take one back with [`BlockCompressor::wait`] first.
-    pub fn is_full(&self) -> bool {
-        self.in_flight >= BLOCKS_IN_FLIGHT
-    }
-
-    /// True when no block is out.
-    pub fn is_idle(&self) -> bool {
-        self.in_flight == 0
+    /// Returns the number of blocks handed over and not yet taken back.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
     }
 
     /// Hands a block over. Returns it when the thread has stopped.
