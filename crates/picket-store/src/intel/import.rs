@@ -726,7 +726,7 @@ const DIGESTS_READ_PER_LOOKUP: u64 = 10;
 /// the cheaper way.
 struct StoredKeys {
     /// Every digest stored once read, and those added since.
-    held: Option<SortedDigests>,
+    digests: Option<SortedDigests>,
     /// The maximum number of rows the store contained when the import began.
     rows: u64,
     lookups: u64,
@@ -735,7 +735,7 @@ struct StoredKeys {
 impl StoredKeys {
     fn new(rows: u64) -> Self {
         StoredKeys {
-            held: None,
+            digests: None,
             rows,
             lookups: 0,
         }
@@ -744,12 +744,13 @@ impl StoredKeys {
     /// False when no stored value has this digest, so a value with it is
     /// new; true when one may have it.
     fn may_hold(&mut self, conn: &Connection, hash: i64) -> rusqlite::Result<bool> {
-        if self.held.is_none() && self.lookups.saturating_mul(DIGESTS_READ_PER_LOOKUP) >= self.rows
+        if self.digests.is_none()
+            && self.lookups.saturating_mul(DIGESTS_READ_PER_LOOKUP) >= self.rows
         {
-            self.held = Some(SortedDigests::read(conn, self.rows)?);
+            self.digests = Some(SortedDigests::read(conn, self.rows)?);
         }
-        if let Some(held) = &mut self.held {
-            return Ok(held.contains(hash));
+        if let Some(digests) = &mut self.digests {
+            return Ok(digests.contains(hash));
         }
         self.lookups += 1;
         conn.prepare_cached("SELECT 1 FROM intel_indicators WHERE key_hash = ?1 LIMIT 1")?
@@ -758,16 +759,15 @@ impl StoredKeys {
 
     /// Notes a digest now stored.
     fn add(&mut self, hash: i64) {
-        if let Some(held) = &mut self.held {
-            held.add(hash);
+        if let Some(digests) = &mut self.digests {
+            digests.add(hash);
         }
     }
 }
 
-/// The fewest digests added to a [`SortedDigests`] before they are merged
-/// into its sorted run. Merging costs a pass over the run, so it waits
-/// until the added digests number this many or a quarter of the run,
-/// whichever is more.
+/// Digests added to a [`SortedDigests`] before they are merged into its
+/// sorted run, unless a quarter of the run is more. Each merge costs about
+/// a pass over the run.
 const UNMERGED_DIGESTS: usize = 65_536;
 
 /// A set of digests kept as one sorted run plus the digests added since
@@ -776,11 +776,11 @@ const UNMERGED_DIGESTS: usize = 65_536;
 /// digest order, so each test searches forward from where the last one
 /// ended.
 ///
-/// In `perf` samples of a CSV feed's import into a store of 1 M
-/// indicators, a hash set of the same digests took about a tenth of the
-/// writing thread's time, mostly waiting on memory for inserts into a
-/// table larger than the processor's caches. The sorted run takes about
-/// 2 %, though it runs about as many instructions.
+/// A hash set of the same digests took about a tenth of the writing
+/// thread's time in `perf` samples of a CSV feed imported into a store of
+/// 1 M indicators. Most of it was spent waiting on memory, because the set
+/// was larger than the processor's caches. The sorted run takes about 2 %
+/// for about as many instructions.
 struct SortedDigests {
     run: Vec<i64>,
     /// Position in `run` where the last search ended.
@@ -837,23 +837,12 @@ impl SortedDigests {
         }
     }
 
-    /// Merges the added digests into the run.
+    /// Merges the added digests into the run. The standard library's
+    /// stable sort is documented as fast on sorted sequences joined
+    /// together: it sorts the additions and merges them into the run.
     fn merge(&mut self) {
-        let mut added: Vec<i64> = self.added.drain().collect();
-        added.sort_unstable();
-        let run = std::mem::take(&mut self.run);
-        let mut merged = Vec::with_capacity(run.len() + added.len());
-        let (mut left, mut right) = (run.into_iter().peekable(), added.into_iter().peekable());
-        loop {
-            let next = match (left.peek(), right.peek()) {
-                (Some(a), Some(b)) if a <= b => left.next(),
-                (Some(_), Some(_)) | (None, Some(_)) => right.next(),
-                (Some(_), None) => left.next(),
-                (None, None) => break,
-            };
-            merged.extend(next);
-        }
-        self.run = merged;
+        self.run.extend(self.added.drain());
+        self.run.sort();
         self.cursor = 0;
     }
 }
@@ -1324,7 +1313,7 @@ mod tests {
     }
 
     #[test]
-    fn sorted_digests_answer_like_a_set() {
+    fn sorted_digests_match_a_set() {
         let conn = Connection::open_in_memory().unwrap();
         crate::intel::create_schema(&conn).unwrap();
         // Digests of a few thousand values, spread over the signed range.
@@ -1336,7 +1325,7 @@ mod tests {
             )
             .unwrap();
         }
-        let mut held = SortedDigests::read(&conn, 3_000).unwrap();
+        let mut digests = SortedDigests::read(&conn, 3_000).unwrap();
         let mut model: FnvHashSet<i64> = (0..3_000).map(digest).collect();
 
         // Questions in digest order, in reverse and in no order, each
@@ -1345,17 +1334,21 @@ mod tests {
         tested[..50_000].sort_unstable();
         tested[50_000..100_000].sort_unstable_by(|a, b| b.cmp(a));
         for (i, &hash) in tested.iter().enumerate() {
-            assert_eq!(held.contains(hash), model.contains(&hash), "question {i}");
+            assert_eq!(
+                digests.contains(hash),
+                model.contains(&hash),
+                "question {i}"
+            );
             if i % 3 != 2 {
-                held.add(hash);
+                digests.add(hash);
                 model.insert(hash);
             }
         }
-        assert!(held.run.len() > 3_000, "no merge happened");
+        assert!(digests.run.len() > 3_000, "no merge happened");
         for &hash in &tested {
-            assert_eq!(held.contains(hash), model.contains(&hash));
+            assert_eq!(digests.contains(hash), model.contains(&hash));
         }
-        assert!(!held.contains(i64::MIN) || model.contains(&i64::MIN));
-        assert!(!held.contains(i64::MAX) || model.contains(&i64::MAX));
+        assert!(!digests.contains(i64::MIN) || model.contains(&i64::MIN));
+        assert!(!digests.contains(i64::MAX) || model.contains(&i64::MAX));
     }
 }
