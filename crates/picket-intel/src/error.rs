@@ -121,6 +121,13 @@ pub enum RecordError {
         /// The 1-based column that is missing.
         needed: usize,
     },
+    /// A delimited (CSV) record cannot be read, such as one that is not
+    /// UTF-8.
+    #[error("invalid delimited record: {reason}")]
+    Delimited {
+        /// The reader's message.
+        reason: String,
+    },
     /// A record is not valid JSON.
     #[error("invalid JSON: {reason}")]
     Json {

@@ -31,12 +31,7 @@ fn rows(
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
-                let line = record
-                    .position()
-                    .map_or(position.line(), csv::Position::line);
-                let offset = record
-                    .position()
-                    .map_or(position.byte(), csv::Position::byte);
+                let (line, offset) = line_and_offset(record.position(), &position);
                 if line <= skip {
                     continue;
                 }
@@ -62,19 +57,11 @@ fn rows(
                 each(batch, line, offset, &record);
             }
             Err(error) => {
-                let line = error
-                    .position()
-                    .map_or(position.line(), csv::Position::line);
-                let offset = error
-                    .position()
-                    .map_or(position.byte(), csv::Position::byte);
-                batch.reject_line(
-                    line,
-                    offset,
-                    RecordError::Json {
-                        reason: error.to_string(),
-                    },
-                );
+                let (line, offset) = line_and_offset(error.position(), &position);
+                let reason = RecordError::Delimited {
+                    reason: error.to_string(),
+                };
+                batch.reject_line(line, offset, reason);
                 if !matches!(error.kind(), csv::ErrorKind::Utf8 { .. }) {
                     // An I/O or other fatal reader error: the reader cannot go on.
                     break;
@@ -82,6 +69,13 @@ fn rows(
             }
         }
     }
+}
+
+/// Returns the line and byte offset of a record, from the position the
+/// reader gives it or else the reader's position before it.
+fn line_and_offset(found: Option<&csv::Position>, before: &csv::Position) -> (u64, u64) {
+    let at = found.unwrap_or(before);
+    (at.line(), at.byte())
 }
 
 /// Resolves named columns against a header row to 0-based indexes.
@@ -641,6 +635,36 @@ mod tests {
         assert_eq!(report.indicators[0].sightings[0].source.confidence, 90);
         let lines: Vec<_> = report.rejections.iter().map(|r| r.location.line).collect();
         assert_eq!(lines, [Some(4), Some(6)]);
+    }
+
+    #[test]
+    fn invalid_utf8_row_is_rejected_alone() {
+        let columns = Columns {
+            value: ColumnList::One(Column::Index(1)),
+            kind: None,
+            tags: None,
+            description: None,
+            first_seen: None,
+            last_seen: None,
+            confidence: None,
+            reference: None,
+            header: false,
+        };
+        let options = LoadOptions {
+            format: Some(Format::Delimited),
+            columns: Some(columns),
+            ..LoadOptions::default()
+        };
+        let text = b"192.0.2.1\nbad\xff.example\n192.0.2.2\n";
+
+        let report = load_bytes("feed.csv", text, &options).unwrap();
+
+        let values: Vec<_> = report.indicators.iter().map(|i| i.value.as_str()).collect();
+        assert_eq!(values, ["192.0.2.1", "192.0.2.2"]);
+        assert_eq!(report.rejections.len(), 1);
+        assert_eq!(report.rejections[0].location.line, Some(2));
+        let reason = report.rejections[0].reason.to_string();
+        assert!(reason.starts_with("invalid delimited record"), "{reason}");
     }
 
     #[test]
