@@ -388,7 +388,7 @@ fn existing_store_keeps_its_page_size() {
 }
 
 #[test]
-fn many_blocks_in_flight_keep_days_order_and_ingest() {
+fn blocks_in_flight_keep_order_and_ingest() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("s.sqlite")).unwrap();
     let mut writer = store.writer(WriterConfig {
@@ -396,7 +396,7 @@ fn many_blocks_in_flight_keep_days_order_and_ingest() {
         block_events: 2,
     });
 
-    // Days 0 and 1 alternate, so their blocks fill in turns; the ingest
+    // Days 0 and 1 alternate, so their blocks fill in turns. The ingest
     // changes half way, which closes the open blocks of both days.
     for line in 1..=400u64 {
         if line == 201 {
