@@ -379,6 +379,7 @@ fn fit_with_cut(
         "out-of-fold families under 97%: {}",
         weak.join(" ")
     ));
+    report_out_of_fold_auc(&positives, &out_of_fold, families);
     note(&format!(
         "out-of-fold: DGA recall {:.4} ({hits}/{}) at {:.2}% popular FPR",
         hits as f64 / positives.len().max(1) as f64,
@@ -394,6 +395,38 @@ fn fit_with_cut(
         }
     }
     (mean, cut)
+}
+
+/// Prints the ROC AUC of the out-of-fold DGA scores against the
+/// out-of-fold popular scores, over all character-based families and for
+/// each family under 0.995. Both come from the training split only, so
+/// features and settings can be chosen on them without the held-out split.
+fn report_out_of_fold_auc(positives: &[(Kind, f64)], popular: &[f64], families: &[String]) {
+    let mut per_family: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+    for &(kind, logit) in positives {
+        if let Kind::Family(family) = kind {
+            per_family.entry(family).or_default().push(logit);
+        }
+    }
+
+    let character: Vec<f64> = per_family
+        .iter()
+        .filter(|(family, _)| !is_dictionary_family(&families[**family]))
+        .flat_map(|(_, logits)| logits.iter().copied())
+        .collect();
+    let weak: Vec<String> = per_family
+        .iter()
+        .filter_map(|(family, logits)| {
+            let auc = roc_auc(logits, popular)?;
+            (auc < 0.995).then(|| format!("{}:{auc:.4}", families[*family]))
+        })
+        .collect();
+
+    note(&format!(
+        "out-of-fold AUC: character-based {}; families under 0.995: {}",
+        roc_auc(&character, popular).map_or("-".to_owned(), |auc| format!("{auc:.4}")),
+        weak.join(" ")
+    ));
 }
 
 /// Prints one line of training progress.
