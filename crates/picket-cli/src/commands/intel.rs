@@ -632,10 +632,12 @@ where
         let mut stored: rusqlite::Result<()> = Ok(());
         for chunk in &receiver {
             stored = match chunk {
-                Handed::Fresh(prepared) => {
-                    let result = import.add_prepared(&prepared);
+                Handed::Fresh(mut prepared) => {
+                    let result = import.add_prepared(&mut prepared);
+                    let mut done = prepared.into_indicators();
+                    done.append(&mut import.take_merged());
                     // A full or closed channel leaves the chunk to be freed here.
-                    let _ = give_back.try_send(prepared.into_indicators());
+                    let _ = give_back.try_send(done);
                     result
                 }
                 Handed::Repeats(indicators) => import.fold_repeats(&indicators),

@@ -14,6 +14,11 @@ use super::{
     sightings_of,
 };
 
+/// The maximum number of values [`Import::add_prepared`] defers to the
+/// merge path before it merges them: two chunks of a feed, about 300 bytes
+/// each.
+const MERGES_DEFERRED: usize = 131_072;
+
 /// Prepared statements an importing connection keeps: more than an
 /// import uses, so that none is parsed again per value.
 const STATEMENT_CACHE: usize = 64;
@@ -117,8 +122,9 @@ pub fn upsert(
 /// by kind and tags first into a store without indicators), and rows go in with
 /// multi-row `INSERT`s, so the row and sighting B-trees grow at their ends
 /// and a kept digest index takes each chunk page by page.
-/// Values already stored (and repeats) are merged one by one. [`Keys`]
-/// separates the two.
+/// Values already stored (and repeats) are merged one by one, in batches
+/// ordered by row id (see [`Import::add_prepared`]). [`Keys`] separates
+/// the two.
 ///
 /// An import into a store without indicators drops the digest index
 /// ([`DEFERRED_INDEXES`]) and builds it again in [`Import::finish`]:
@@ -151,6 +157,11 @@ pub struct Import<'c> {
     joined: FnvHashSet<(i64, i64)>,
     bulk: BulkStatements<'c>,
     merge: MergeStatements<'c>,
+    /// Values [`Import::add_prepared`] left to the merge path, with their
+    /// digests.
+    pending: Vec<(i64, Indicator)>,
+    /// Values merged since [`Import::take_merged`] was last called.
+    merged: Vec<Indicator>,
 }
 
 impl<'c> Import<'c> {
@@ -199,6 +210,8 @@ impl<'c> Import<'c> {
             joined: FnvHashSet::default(),
             bulk: BulkStatements::new(),
             merge: MergeStatements::prepare(conn)?,
+            pending: Vec::new(),
+            merged: Vec::new(),
         })
     }
 
@@ -211,24 +224,60 @@ impl<'c> Import<'c> {
         }
     }
 
-    /// Stores one chunk of indicators.
+    /// Stores one chunk of indicators, stored values and repeats included.
     pub fn add(&mut self, indicators: &[Indicator]) -> rusqlite::Result<()> {
         let rows = self.preparer().rows(indicators);
-        self.add_rows(indicators, &rows)
+        let known = self.add_fresh(indicators, &rows)?;
+        self.pending.extend(
+            known
+                .into_iter()
+                .map(|(hash, index)| (hash, indicators[index].clone())),
+        );
+        self.merge_pending()
     }
 
-    /// Stores one chunk prepared by [`Import::preparer`].
-    pub fn add_prepared(&mut self, chunk: &PreparedChunk) -> rusqlite::Result<()> {
-        self.add_rows(&chunk.indicators, &chunk.rows)
+    /// Stores one chunk prepared by [`Import::preparer`]. Its new values
+    /// are written at once. Its stored values and repeats are moved out of
+    /// the chunk and merged later in id order (see [`MERGES_DEFERRED`]), at
+    /// the latest by [`Import::fold_repeats`] or [`Import::finish`].
+    pub fn add_prepared(&mut self, chunk: &mut PreparedChunk) -> rusqlite::Result<()> {
+        let mut known = self.add_fresh(&chunk.indicators, &chunk.rows)?;
+
+        // Taken from the highest position down, so each `swap_remove` moves
+        // an indicator that stays into the gap.
+        known.sort_unstable_by_key(|&(_, index)| std::cmp::Reverse(index));
+        for (hash, index) in known {
+            self.pending
+                .push((hash, chunk.indicators.swap_remove(index)));
+        }
+        chunk.rows.clear();
+
+        if self.pending.len() >= MERGES_DEFERRED {
+            self.merge_pending()?;
+        }
+        Ok(())
     }
 
-    /// Stores `indicators`, whose rows `rows` lists as [`Preparer`] orders
+    /// Returns the values [`Import::add_prepared`] took from its chunks and
+    /// has merged since, so that the thread that allocated them can free
     /// them.
-    fn add_rows(&mut self, indicators: &[Indicator], rows: &[PreparedRow]) -> rusqlite::Result<()> {
+    pub fn take_merged(&mut self) -> Vec<Indicator> {
+        std::mem::take(&mut self.merged)
+    }
+
+    /// Writes the values of `indicators` the store does not contain (their
+    /// rows `rows` lists as [`Preparer`] orders them), and returns the
+    /// digest and position of the others: stored values, repeats and values
+    /// only the merge path can write.
+    fn add_fresh(
+        &mut self,
+        indicators: &[Indicator],
+        rows: &[PreparedRow],
+    ) -> rusqlite::Result<Vec<(i64, usize)>> {
         let conn = self.conn;
         let ids_left = i64::MAX.saturating_sub(self.next_id);
         let mut fresh: Vec<(i64, &PreparedRow, &Indicator)> = Vec::with_capacity(rows.len());
-        let mut known: Vec<(i64, &Indicator)> = Vec::new();
+        let mut known: Vec<(i64, usize)> = Vec::new();
         let mut previous: Option<(IndicatorKind, &str)> = None;
         for row in rows {
             let (hash, indicator) = (row.hash, &indicators[row.index]);
@@ -240,7 +289,7 @@ impl<'c> Import<'c> {
                 || has_repeated_source(indicator)
                 || self.keys.may_hold(conn, hash)?
             {
-                known.push((hash, indicator));
+                known.push((hash, row.index));
                 continue;
             }
 
@@ -268,17 +317,66 @@ impl<'c> Import<'c> {
                 stored.add(row.hash);
             }
         }
+        Ok(known)
+    }
+
+    /// Merges the deferred values into the store in the order of their
+    /// rows' ids, those not found last in the order they came.
+    ///
+    /// A feed's stored values lie all over the indicator and sighting
+    /// tables. Merged chunk by chunk in digest order, each value dirtied a
+    /// page that the page cache might already have written out, so a later
+    /// value on that page read it back. In id order each page is read once.
+    /// The values are looked up in digest order first, in the digest index
+    /// alone, so that the lookups walk the index and not the table. On a
+    /// CSV feed of 1 M values of which 42,000 were in a store of 1 M, the
+    /// import made 48,000 page writes and 13,000 page reads instead of
+    /// 67,000 and 38,000, and took 2.46 to 2.54 s instead of 2.67 to 2.70.
+    fn merge_pending(&mut self) -> rusqlite::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut pending = std::mem::take(&mut self.pending);
+
+        // In digest order the lookups walk the digest index page by page.
+        // In the order the values came, each lookup could read a page.
+        pending.sort_by_key(|&(hash, _)| hash);
+        let mut order: Vec<(Option<Candidate>, usize)> = Vec::with_capacity(pending.len());
+        for (position, (hash, indicator)) in pending.iter().enumerate() {
+            let candidate =
+                self.keys
+                    .candidate(&mut self.merge, *hash, indicator.kind, &indicator.value)?;
+            order.push((candidate, position));
+        }
+        order.sort_unstable_by_key(|&(candidate, position)| {
+            (candidate.is_none(), candidate.map(Candidate::id), position)
+        });
+
         let mut joining: Vec<NewSighting<'_>> = Vec::new();
-        for (hash, indicator) in known {
-            let (created, id) = self.merge_one(hash, indicator, Some(&mut joining))?;
+        for (candidate, position) in order {
+            let (hash, indicator) = &pending[position];
+            let found = match candidate {
+                Some(Candidate::Found(id)) => Some(id),
+                Some(Candidate::Unconfirmed(id)) => self.keys.confirm(
+                    &mut self.merge,
+                    id,
+                    *hash,
+                    indicator.kind,
+                    &indicator.value,
+                )?,
+                None => None,
+            };
+            let (created, id) = self.merge_one(*hash, indicator, found, Some(&mut joining))?;
             self.new += created;
-            self.keys.add(hash, id);
+            self.keys.add(*hash, id);
         }
         self.flush_joining(&mut joining)?;
+        self.merged
+            .extend(pending.into_iter().map(|(_, indicator)| indicator));
 
         // Ids handed out stay above every stored id, also after the merge
         // path created rows of its own.
-        let top: i64 = conn.query_row(
+        let top: i64 = self.conn.query_row(
             "SELECT coalesce(max(id), 0) + 1 FROM intel_indicators",
             [],
             |r| r.get(0),
@@ -292,6 +390,7 @@ impl<'c> Import<'c> {
     /// stored one of the same source as `Sighting::merge` does. A value or
     /// source not stored yet is added as by [`Import::add`].
     pub fn fold_repeats(&mut self, repeats: &[Indicator]) -> rusqlite::Result<()> {
+        self.merge_pending()?;
         let conn = self.conn;
         let mut write = conn.prepare_cached(
             "UPDATE OR FAIL intel_sightings SET
@@ -360,7 +459,7 @@ impl<'c> Import<'c> {
                     sightings: rest,
                     ..repeat.clone()
                 };
-                let (created, id) = self.merge_one(hash, &indicator, None)?;
+                let (created, id) = self.merge_one(hash, &indicator, id, None)?;
                 self.new += created;
                 self.keys.add(hash, id);
             }
@@ -390,13 +489,20 @@ impl<'c> Import<'c> {
         &mut self,
         hash: i64,
         indicator: &'i Indicator,
+        found: Option<i64>,
         mut joining: Option<&mut Vec<NewSighting<'i>>>,
     ) -> rusqlite::Result<(u64, i64)> {
         let (conn, st, sources) = (self.conn, &mut self.merge, &mut self.sources);
         let (lifetimes, now, first_new_id) = (&self.lifetimes, self.now, self.first_new_id);
         let mut created = 0;
         let facts = IndicatorFacts::of(indicator, lifetimes, now);
-        let id = match self.keys.find(st, hash, indicator.kind, &indicator.value)? {
+        // A value not found before may have been created since, by an
+        // earlier value of the same merge.
+        let found = match found {
+            Some(id) => Some(id),
+            None => self.keys.find(st, hash, indicator.kind, &indicator.value)?,
+        };
+        let id = match found {
             Some(id) => {
                 widen_with(&mut st.widen, id, indicator, &facts)?;
                 id
@@ -489,7 +595,8 @@ impl<'c> Import<'c> {
     }
 
     /// Ends the import and returns its counts.
-    pub fn finish(self) -> rusqlite::Result<UpsertCounts> {
+    pub fn finish(mut self) -> rusqlite::Result<UpsertCounts> {
+        self.merge_pending()?;
         if matches!(self.keys, Keys::Unindexed(_)) {
             self.conn.execute_batch(DEFERRED_INDEXES)?;
         }
@@ -547,6 +654,65 @@ impl Keys {
         }
     }
 
+    /// Returns the row a value with this digest may have: its only row
+    /// with the digest, read from the digest index alone, or the row found
+    /// by kind and value among several. None when no row has the digest.
+    fn candidate(
+        &self,
+        st: &mut MergeStatements<'_>,
+        hash: i64,
+        kind: IndicatorKind,
+        value: &str,
+    ) -> rusqlite::Result<Option<Candidate>> {
+        let mut ids = [None; 2];
+        match self {
+            Keys::Indexed(_) => {
+                let mut rows = st.ids_of.query([hash])?;
+                for slot in &mut ids {
+                    match rows.next()? {
+                        Some(row) => *slot = Some(row.get(0)?),
+                        None => break,
+                    }
+                }
+            }
+            Keys::Unindexed(created) => {
+                for (slot, id) in ids.iter_mut().zip(created.ids(hash)) {
+                    *slot = Some(id);
+                }
+            }
+        }
+        Ok(match ids {
+            [None, _] => None,
+            [Some(id), None] => Some(Candidate::Unconfirmed(id)),
+            [Some(_), Some(_)] => self.find(st, hash, kind, value)?.map(Candidate::Found),
+        })
+    }
+
+    /// Returns `id` when its row contains this kind and value, and otherwise
+    /// the row found by [`Keys::find`], if any.
+    fn confirm(
+        &self,
+        st: &mut MergeStatements<'_>,
+        id: i64,
+        hash: i64,
+        kind: IndicatorKind,
+        value: &str,
+    ) -> rusqlite::Result<Option<i64>> {
+        let same = {
+            let mut rows = st.read_key.query([id])?;
+            match rows.next()? {
+                Some(row) => {
+                    row.get_ref(0)?.as_str()? == kind.as_str() && row.get_ref(1)?.as_str()? == value
+                }
+                None => false,
+            }
+        };
+        if same {
+            return Ok(Some(id));
+        }
+        self.find(st, hash, kind, value)
+    }
+
     /// Returns the id of the indicator with this kind and value (and `hash`,
     /// its [`key_hash`]), if stored.
     fn find(
@@ -569,6 +735,25 @@ impl Keys {
             }
         }
         Ok(None)
+    }
+}
+
+/// The row a value's digest points to, before the value is merged.
+#[derive(Clone, Copy, Debug)]
+enum Candidate {
+    /// The row of the value.
+    Found(i64),
+    /// The only row with the value's digest, whose kind and value are still
+    /// to be compared: reading them then costs no page that merging the
+    /// value does not read anyway.
+    Unconfirmed(i64),
+}
+
+impl Candidate {
+    fn id(self) -> i64 {
+        match self {
+            Candidate::Found(id) | Candidate::Unconfirmed(id) => id,
+        }
     }
 }
 
@@ -1105,6 +1290,8 @@ struct MergeStatements<'c> {
     find: rusqlite::Statement<'c>,
     /// Reads the kind and value of the row with an id.
     read_key: rusqlite::Statement<'c>,
+    /// Lists the ids with a digest from the digest index alone.
+    ids_of: rusqlite::Statement<'c>,
     widen: rusqlite::Statement<'c>,
     create: rusqlite::Statement<'c>,
     /// Keeps a stored sighting's details as they were before the import.
@@ -1124,6 +1311,7 @@ impl<'c> MergeStatements<'c> {
         Ok(MergeStatements {
             find: conn.prepare(FIND_INDICATOR)?,
             read_key: conn.prepare("SELECT kind, value FROM intel_indicators WHERE id = ?1")?,
+            ids_of: conn.prepare("SELECT id FROM intel_indicators WHERE key_hash = ?1")?,
             widen: conn.prepare(WIDEN_INDICATOR)?,
             create: conn.prepare(
                 "INSERT OR FAIL INTO intel_indicators
@@ -1250,14 +1438,113 @@ mod tests {
         by_add.add(&indicators).unwrap();
         by_add.finish().unwrap();
         let mut by_prepared = Import::begin(&stores[1], &lifetimes, now).unwrap();
-        let chunk = by_prepared.preparer().prepare(indicators.clone());
-        by_prepared.add_prepared(&chunk).unwrap();
+        let mut chunk = by_prepared.preparer().prepare(indicators.clone());
+        by_prepared.add_prepared(&mut chunk).unwrap();
         by_prepared.finish().unwrap();
 
-        assert_eq!(chunk.into_indicators(), indicators);
         let stored = dump(&stores[0]);
         assert_eq!(stored.len(), 8);
         assert_eq!(stored, dump(&stores[1]));
+    }
+
+    /// A feed split into chunks, whose stored values wait for the merge
+    /// path, ends as the same rows as the feed stored whole. The values
+    /// are stored first in the reverse of the feed's order, so that id
+    /// order and feed order differ.
+    #[test]
+    fn deferred_merges_store_like_add() {
+        let options = |provider: &str| LoadOptions {
+            reported_at: Some(Timestamp::from_nanos(5)),
+            defaults: picket_intel::Defaults {
+                provider: Some(provider.into()),
+                ..Default::default()
+            },
+            ..LoadOptions::default()
+        };
+        let earlier = "evil.example old\n192.0.2.1 old\nhttp://x.example/a old\n10.0.0.0/8 old\n";
+        let chunks = [
+            "192.0.2.1 a\n10.0.0.0/8 a\n198.51.100.7 a\n",
+            "evil.example b\nnew.example b\n",
+        ];
+        let repeats = "192.0.2.1 c\nnew.example c\n";
+        let load = |text: &str, provider: &str| {
+            load_bytes("t.txt", text.as_bytes(), &options(provider))
+                .unwrap()
+                .indicators
+        };
+        let lifetimes = Lifetimes::default();
+        let now = Timestamp::from_nanos(7);
+
+        let stores: Vec<Connection> = (0..2)
+            .map(|_| {
+                let conn = Connection::open_in_memory().unwrap();
+                super::super::create_schema(&conn).unwrap();
+                upsert(&conn, &load(earlier, "old"), &lifetimes, now).unwrap();
+                conn
+            })
+            .collect();
+        let whole = load(&format!("{}{}{repeats}", chunks[0], chunks[1]), "feed");
+        let by_add = upsert(&stores[0], &whole, &lifetimes, now).unwrap();
+
+        let mut by_chunks = Import::begin(&stores[1], &lifetimes, now).unwrap();
+        for text in chunks {
+            let mut chunk = by_chunks.preparer().prepare(load(text, "feed"));
+            by_chunks.add_prepared(&mut chunk).unwrap();
+        }
+        by_chunks.fold_repeats(&load(repeats, "feed")).unwrap();
+        let by_chunks = by_chunks.finish().unwrap();
+
+        assert_eq!(by_add, by_chunks);
+        assert_eq!(by_add.new, 5);
+        assert_eq!(dump(&stores[0]), dump(&stores[1]));
+    }
+
+    /// A stored row under a value's digest is the value's row only when its
+    /// kind and value match, whether it is the digest's only row or one of
+    /// several.
+    #[test]
+    fn merge_compares_the_value_behind_a_shared_digest() {
+        let conn = Connection::open_in_memory().unwrap();
+        super::super::create_schema(&conn).unwrap();
+        conn.execute(
+            "INSERT INTO intel_indicators (key_hash, kind, value, expires_at) VALUES (?1, 'domain', 'decoy.example', 0)",
+            [key_hash(IndicatorKind::Domain, "a.example")],
+        )
+        .unwrap();
+        let options = LoadOptions {
+            reported_at: Some(Timestamp::from_nanos(5)),
+            ..LoadOptions::default()
+        };
+        let lifetimes = Lifetimes::default();
+        let now = Timestamp::from_nanos(7);
+        let import_once = || {
+            let indicators = load_bytes("t.txt", b"a.example\n", &options)
+                .unwrap()
+                .indicators;
+            let mut import = Import::begin(&conn, &lifetimes, now).unwrap();
+            let mut chunk = import.preparer().prepare(indicators);
+            import.add_prepared(&mut chunk).unwrap();
+            import.finish().unwrap()
+        };
+        let sightings_of = |value: &str| -> i64 {
+            conn.query_row(
+                "SELECT count(*) FROM intel_sightings s JOIN intel_indicators i ON i.id = s.indicator_id
+                 WHERE i.value = ?1",
+                [value],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+
+        assert_eq!(import_once().new, 1);
+        assert_eq!(import_once().unchanged, 1);
+
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM intel_indicators", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 2);
+        assert_eq!(sightings_of("a.example"), 1);
+        assert_eq!(sightings_of("decoy.example"), 0);
     }
 
     #[test]
