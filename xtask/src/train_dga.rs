@@ -67,7 +67,7 @@ pub struct Args {
     #[arg(long, default_value_t = 16)]
     bits: u32,
     /// Passes over the training examples.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 20)]
     epochs: usize,
     /// FTRL learning rate alpha.
     #[arg(long, default_value_t = 0.3)]
@@ -232,7 +232,7 @@ fn vector(
         ));
     }
     let mut hashed: Vec<(u32, f32)> = Vec::with_capacity(80);
-    model::for_each_hashed(&example.label, &example.suffix, |h| {
+    model::for_each_hashed(&example.label, &example.suffix, &example.dense, |h| {
         hashed.push(((1 + FEATURES + model::bucket(h.key, bits)) as u32, h.value));
     });
     hashed.sort_by_key(|(i, _)| *i);

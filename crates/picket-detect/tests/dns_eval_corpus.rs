@@ -51,21 +51,25 @@ fn dga_on_baderj_families() {
         );
     }
 
-    // By the name alone, character-based families: measured 0.831 recall,
-    // AUC 0.991. Short names on many suffixes (qsnatch_a: 3 to 5 letters)
+    // By the name alone, character-based families: measured 0.862 recall,
+    // AUC 0.990. Short names on many suffixes (qsnatch_a: 3 to 5 letters)
     // keep recall under the 98 % target. Replayed as one host's failing
     // lookups, the NXDOMAIN shape and the alert listing the names held past
-    // the per-window limit add the rest (measured 0.981).
+    // the per-window limit add the rest (measured 0.989).
     let score = find(&rows, "all character-based families", "score");
-    assert!(score.recall() >= 0.82, "score recall {}", score.recall());
+    assert!(score.recall() >= 0.85, "score recall {}", score.recall());
     assert!(score.auc.unwrap() >= 0.99, "AUC {:?}", score.auc);
     let replay = find(&rows, "all character-based families", "replay");
-    assert!(replay.recall() >= 0.98, "replay recall {}", replay.recall());
+    assert!(
+        replay.recall() >= 0.985,
+        "replay recall {}",
+        replay.recall()
+    );
 
-    // Dictionary families, measured apart: 0.863 by name, 0.981 by replay.
+    // Dictionary families, measured apart: 0.896 by name, 0.981 by replay.
     let dictionary = find(&rows, "all dictionary families", "score");
     assert!(
-        dictionary.recall() >= 0.85,
+        dictionary.recall() >= 0.88,
         "recall {}",
         dictionary.recall()
     );
@@ -82,6 +86,7 @@ fn dga_on_baderj_families() {
         "chinad",
         "corebot",
         "darkcracks",
+        "dmsniff_al",
         "dmsniff_sn",
         "fobber_1",
         "fobber_2",

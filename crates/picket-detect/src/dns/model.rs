@@ -8,7 +8,9 @@
 //! - a logistic regression over [`FEATURE_NAMES`] (the trigram log-likelihood,
 //!   entropy, consonant runs, digit mix, length and more) plus the hashed
 //!   features of [`for_each_hashed`] (character 1- to 5-grams of `^label$`,
-//!   the public suffix, the suffix with the label's length). It is trained on
+//!   the public suffix, the suffix with the label's length, the label's
+//!   shape, and its length with its digit and run counts, its trigram
+//!   log-likelihood and its share of rare transitions). It is trained on
 //!   popular names against DGA names and generated random names. The cut is
 //!   shifted so that a score of 0.5 sits at the false-positive rate chosen at
 //!   training time.
@@ -19,7 +21,7 @@
 //!
 //! ```text
 //! # comment lines
-//! version 2
+//! version 3
 //! mean <f64 per feature>
 //! scale <f64 per feature>
 //! weights <bias> <f64 per feature>
@@ -69,6 +71,17 @@ pub const FEATURE_NAMES: [&str; 14] = [
 
 /// Number of features.
 pub const FEATURES: usize = FEATURE_NAMES.len();
+
+/// Index of `ngram_mean_log2` in [`FEATURE_NAMES`].
+const NGRAM_MEAN_LOG2: usize = 0;
+
+/// Index of `rare_transitions` in [`FEATURE_NAMES`].
+const RARE_TRANSITIONS: usize = 2;
+
+/// Version of the model file that [`DgaModel::parse`] reads. It names the
+/// feature set, because a file trained on other hashed features would score
+/// wrong, so [`DgaModel::parse`] rejects any other version.
+const FILE_VERSION: &str = "3";
 
 /// An error in a model file.
 #[derive(Debug, thiserror::Error)]
@@ -337,6 +350,14 @@ const MAX_LABEL: usize = 64;
 const KIND_NGRAM: u64 = 1;
 const KIND_SUFFIX: u64 = 2;
 const KIND_SUFFIX_LENGTH: u64 = 3;
+const KIND_SHAPE: u64 = 4;
+const KIND_LENGTH_DIGITS: u64 = 5;
+const KIND_LENGTH_LIKELIHOOD: u64 = 6;
+const KIND_LENGTH_RARE: u64 = 7;
+
+/// Maximum run length, in bytes of one character class, that a label's
+/// shape distinguishes. Longer runs count as this long.
+const MAX_SHAPE_RUN: usize = 4;
 
 /// A hashed feature of a label, before it is reduced to a table bucket.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -357,6 +378,10 @@ pub enum Part {
     Ngram(u8, u8),
     /// The suffix, or the suffix with the label's length.
     Suffix,
+    /// The label's shape: its runs of letters, digits and other bytes.
+    Shape,
+    /// The label's length with one of its statistics, by name.
+    Profile(&'static str),
 }
 
 /// Maps a hashed key into a table of `2^bits` buckets.
@@ -380,11 +405,21 @@ fn marked(label: &str, buffer: &mut [u8; MAX_LABEL + 2]) -> usize {
 }
 
 /// Calls `visit` for every hashed feature of a registered label under its
-/// public suffix: each character n-gram of `^label$` of 1 to [`MAX_NGRAM`]
-/// bytes (the marks alone excluded), valued `1/sqrt(n-grams)` so that long
-/// and short labels weigh alike; the suffix; the suffix with the label's
-/// length (up to 12). Shared by training and scoring so both agree.
-pub fn for_each_hashed(label: &str, suffix: &str, mut visit: impl FnMut(Hashed)) {
+/// public suffix. Training and scoring share it, so both agree.
+///
+/// - each character n-gram of `^label$` of 1 to [`MAX_NGRAM`] bytes (the
+///   marks alone excluded), valued `1/sqrt(n-grams)` so that long and short
+///   labels weigh alike;
+/// - the label's shape, and its length with its digit and run counts and
+///   with two of its dense features `dense` (in [`FEATURE_NAMES`] order),
+///   from `for_each_profile`;
+/// - the suffix, and the suffix with the label's length (up to 12).
+pub fn for_each_hashed(
+    label: &str,
+    suffix: &str,
+    dense: &[f64; FEATURES],
+    mut visit: impl FnMut(Hashed),
+) {
     let mut buffer = [0u8; MAX_LABEL + 2];
     let len = marked(label, &mut buffer);
     let text = &buffer[..len];
@@ -415,6 +450,8 @@ pub fn for_each_hashed(label: &str, suffix: &str, mut visit: impl FnMut(Hashed))
         }
     }
 
+    for_each_profile(&text[1..len - 1], dense, &mut visit);
+
     let suffix_key = fnv1a(suffix.as_bytes()) ^ KIND_SUFFIX.wrapping_mul(0x1000_0000_01b3);
     visit(Hashed {
         key: suffix_key,
@@ -426,6 +463,106 @@ pub fn for_each_hashed(label: &str, suffix: &str, mut visit: impl FnMut(Hashed))
         key: suffix_key ^ (KIND_SUFFIX_LENGTH << 56) ^ (length << 48),
         value: 1.0,
         part: Part::Suffix,
+    });
+}
+
+/// Returns the character class of a byte in a label's shape: `a` for letters, `0`
+/// for digits, `-` for the hyphen, `_` for anything else.
+fn shape_class(byte: u8) -> u8 {
+    match byte {
+        b'a'..=b'z' | b'A'..=b'Z' => b'a',
+        b'0'..=b'9' => b'0',
+        b'-' => b'-',
+        _ => b'_',
+    }
+}
+
+/// Iterates over a label's runs of one [`shape_class`], as the class and
+/// the run's length in bytes (at most [`MAX_SHAPE_RUN`]).
+fn shape_runs(label: &[u8]) -> impl Iterator<Item = (u8, usize)> + '_ {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        let class = shape_class(*label.get(start)?);
+        let run = label[start..]
+            .iter()
+            .take_while(|&&b| shape_class(b) == class)
+            .count();
+        start += run;
+        Some((class, run.min(MAX_SHAPE_RUN)))
+    })
+}
+
+/// Writes a label's shape: each run of one [`shape_class`], repeated up to
+/// [`MAX_SHAPE_RUN`] times (`t2q2r` is `a0a0a`, `google` is `aaaa`).
+fn shape_text(label: &[u8]) -> String {
+    let mut out = String::new();
+    for (class, run) in shape_runs(label) {
+        out.extend(std::iter::repeat_n(char::from(class), run));
+    }
+    out
+}
+
+/// Mixes a 64-bit value into an FNV-1a hash.
+fn mix(hash: u64, value: u64) -> u64 {
+    (hash ^ value).wrapping_mul(0x0100_0000_01b3)
+}
+
+/// Calls `visit` for the features that tie a label's length to its make-up,
+/// each valued 1:
+///
+/// - its shape ([`shape_text`]), which sets short labels that mix letters
+///   and digits at random places apart from names like `4chan` or `web3`;
+/// - its length (up to 24) with its digit count (up to 8) and run count
+///   (up to 8);
+/// - its length (up to 20) with `ngram_mean_log2` in steps of 1/4 bit, and
+///   with `rare_transitions` in steps of 0.1. How unlikely a label is under
+///   the popular names' trigrams means more the longer it is, and a linear
+///   weight on the raw value cannot express that.
+///
+/// `label` is cut to [`MAX_LABEL`] bytes and lower-cased, as [`marked`]
+/// writes it.
+fn for_each_profile(label: &[u8], dense: &[f64; FEATURES], visit: &mut impl FnMut(Hashed)) {
+    let mut shape = 0xcbf2_9ce4_8422_2325u64 ^ KIND_SHAPE;
+    let mut runs = 0u64;
+    for (class, run) in shape_runs(label) {
+        shape = mix(mix(shape, u64::from(class)), run as u64);
+        runs += 1;
+    }
+    visit(Hashed {
+        key: shape,
+        value: 1.0,
+        part: Part::Shape,
+    });
+
+    let len = label.len() as u64;
+    let digits = label.iter().filter(|b| b.is_ascii_digit()).count() as u64;
+    let key = mix(
+        mix(mix(KIND_LENGTH_DIGITS, len.min(24)), digits.min(8)),
+        runs.min(8),
+    );
+    visit(Hashed {
+        key: key ^ (KIND_LENGTH_DIGITS << 56),
+        value: 1.0,
+        part: Part::Profile("length_digits_runs"),
+    });
+
+    // `clamp` bounds both bins, and a NaN feature casts to bin 0.
+    let likelihood = (dense[NGRAM_MEAN_LOG2] * 4.0).clamp(-48.0, 0.0) as i64;
+    let key = mix(
+        mix(KIND_LENGTH_LIKELIHOOD, len.min(20)),
+        likelihood.unsigned_abs(),
+    );
+    visit(Hashed {
+        key: key ^ (KIND_LENGTH_LIKELIHOOD << 56),
+        value: 1.0,
+        part: Part::Profile("length_ngram_mean_log2"),
+    });
+    let rare = (dense[RARE_TRANSITIONS] * 10.0).clamp(0.0, 10.0) as u64;
+    let key = mix(mix(KIND_LENGTH_RARE, len.min(20)), rare);
+    visit(Hashed {
+        key: key ^ (KIND_LENGTH_RARE << 56),
+        value: 1.0,
+        part: Part::Profile("length_rare_transitions"),
     });
 }
 
@@ -457,7 +594,9 @@ pub struct LexicalScore {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Contribution {
     /// The feature's name, `ngram:<text>` (`^` and `$` mark the label's
-    /// ends), `suffix:<suffix>` or a dense feature's name.
+    /// ends), `suffix:<suffix>`, `shape:<shape>` (`a` a letter, `0` a digit),
+    /// `length_...` for the length with a statistic, or a dense feature's
+    /// name.
     pub name: String,
     /// Its contribution to the logit, positive towards "random".
     pub logit: f64,
@@ -576,7 +715,7 @@ impl DgaModel {
             let key = words.next().unwrap_or_default();
             match key {
                 "version" => {
-                    if words.next() != Some("2") {
+                    if words.next() != Some(FILE_VERSION) {
                         return Err(bad("unsupported version"));
                     }
                     version = true;
@@ -701,7 +840,7 @@ impl DgaModel {
             z += self.weights[i] * self.standardized(i, *value);
         }
         let mut hashed = 0f32;
-        for_each_hashed(label, suffix, |h| {
+        for_each_hashed(label, suffix, features, |h| {
             hashed += self.hashed[bucket(h.key, self.bits)] * h.value;
         });
         z + f64::from(hashed)
@@ -741,7 +880,7 @@ impl DgaModel {
 
         // Parts are keyed by their text, so an n-gram seen twice adds up.
         // Names are written only for the parts kept.
-        for_each_hashed(label, suffix, |h| {
+        for_each_hashed(label, suffix, &features, |h| {
             let logit = f64::from(self.hashed[bucket(h.key, self.bits)] * h.value);
             let key = match h.part {
                 Part::Ngram(start, n) => {
@@ -750,6 +889,8 @@ impl DgaModel {
                     Explained::Ngram(String::from_utf8_lossy(bytes))
                 }
                 Part::Suffix => Explained::Suffix,
+                Part::Shape => Explained::Shape,
+                Part::Profile(name) => Explained::Feature(name),
             };
             match parts.iter_mut().find(|(part, _)| *part == key) {
                 Some((_, sum)) => *sum += logit,
@@ -767,6 +908,9 @@ impl DgaModel {
                     Explained::Feature(name) => name.to_owned(),
                     Explained::Ngram(text) => format!("ngram:{text}"),
                     Explained::Suffix => format!("suffix:{suffix}"),
+                    Explained::Shape => {
+                        format!("shape:{}", shape_text(&buffer[1..len - 1]))
+                    }
                 },
                 logit,
             })
@@ -783,6 +927,8 @@ enum Explained<'a> {
     Ngram(std::borrow::Cow<'a, str>),
     /// The suffix, alone or with the label's length.
     Suffix,
+    /// The label's shape.
+    Shape,
 }
 
 fn parse_array<'a>(words: impl Iterator<Item = &'a str>) -> Option<[f64; FEATURES]> {
@@ -815,7 +961,7 @@ pub fn write_model(
         let _ = writeln!(out, "# {line}");
     }
     let _ = writeln!(out, "# features: {}", FEATURE_NAMES.join(" "));
-    let _ = writeln!(out, "version 2");
+    let _ = writeln!(out, "version {FILE_VERSION}");
     let _ = writeln!(out, "mean {}", join(&regression.mean));
     let _ = writeln!(out, "scale {}", join(&regression.scale));
     let _ = writeln!(
@@ -884,27 +1030,81 @@ mod tests {
         assert!(parts.len() <= 5);
         assert!(parts.windows(2).all(|w| w[0].logit >= w[1].logit));
         assert!(parts.iter().all(|p| p.logit > 0.0));
+        let hashed = ["ngram:", "suffix:", "shape:", "length_"];
         assert!(
             parts
                 .iter()
-                .any(|p| p.name.starts_with("ngram:") || p.name.starts_with("suffix:"))
+                .any(|p| hashed.iter().any(|prefix| p.name.starts_with(prefix))),
+            "{parts:?}"
         );
     }
 
     #[test]
     fn hashed_features_cover_every_ngram() {
         let mut parts = Vec::new();
-        for_each_hashed("abc", "com", |h| parts.push(h.part));
+        for_each_hashed("abc", "com", &[0.0; FEATURES], |h| parts.push(h.part));
         // "^abc$": 5 bytes; n-grams of 1..=5 bytes = 5+4+3+2+1, minus the
-        // two lone marks; two suffix features.
+        // two lone marks; two suffix features; one shape; three profiles.
         let count = |f: fn(&Part) -> bool| parts.iter().filter(|p| f(p)).count();
         assert_eq!(count(|p| matches!(p, Part::Ngram(..))), 13);
         assert_eq!(count(|p| matches!(p, Part::Suffix)), 2);
+        assert_eq!(count(|p| matches!(p, Part::Shape)), 1);
+        assert_eq!(count(|p| matches!(p, Part::Profile(_))), 3);
         // Labels past the DNS limit are cut, never read out of bounds.
         let long = "a".repeat(500);
         let mut n = 0;
-        for_each_hashed(&long, "com", |_| n += 1);
+        for_each_hashed(&long, "com", &[f64::NAN; FEATURES], |_| n += 1);
         assert!(n > 0);
+    }
+
+    fn shape_key(label: &str) -> u64 {
+        let mut key = None;
+        for_each_hashed(label, "com", &[0.0; FEATURES], |h| {
+            if h.part == Part::Shape {
+                key = Some(h.key);
+            }
+        });
+        key.unwrap()
+    }
+
+    #[test]
+    fn shape_follows_class_runs() {
+        assert_eq!(shape_text(b"t2q2r"), "a0a0a");
+        assert_eq!(shape_text(b"google"), "aaaa");
+        assert_eq!(shape_text(b"4chan"), "0aaaa");
+        assert_eq!(shape_text(b"a--b_c"), "a--a_a");
+        assert_eq!(shape_text(b""), "");
+
+        assert_eq!(shape_key("t2q2r"), shape_key("x9z1k"));
+        assert_ne!(shape_key("t2q2r"), shape_key("4chan"));
+        // Runs past four bytes share a shape.
+        assert_eq!(shape_key("google"), shape_key("youtube"));
+        assert_ne!(shape_key("bbc"), shape_key("google"));
+    }
+
+    #[test]
+    fn explanation_names_the_shape() {
+        let counts = TrigramCounts::default();
+        let mut model = regression(8);
+        model.weights = [0.0; FEATURES];
+        model.hashed = vec![0.0; 1 << 8];
+        let slot = bucket(shape_key("t2q2r"), 8);
+        model.hashed[slot] = 3.0;
+        let model = DgaModel::from_parts(&counts, model);
+        let parts = model.explain("t2q2r", "com", 30);
+        assert!(parts.iter().any(|p| p.name == "shape:a0a0a"), "{parts:?}");
+    }
+
+    #[test]
+    fn old_model_versions_are_rejected() {
+        let text = SHIPPED.replacen("version 3", "version 2", 1);
+        assert!(matches!(
+            DgaModel::parse(&text),
+            Err(ModelError::BadLine {
+                reason: "unsupported version",
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -940,18 +1140,18 @@ mod tests {
 
     #[test]
     fn bad_model_lines_are_reported() {
-        let err = DgaModel::parse("version 2\ntrigram ab 3\n").unwrap_err();
+        let err = DgaModel::parse("version 3\ntrigram ab 3\n").unwrap_err();
         assert!(err.to_string().contains("line 2"), "{err}");
         assert!(matches!(
             DgaModel::parse("mean 1\n"),
             Err(ModelError::BadLine { .. })
         ));
         assert!(matches!(
-            DgaModel::parse("version 2\n"),
+            DgaModel::parse("version 3\n"),
             Err(ModelError::Missing("mean"))
         ));
         for bad in ["bits 40", "bits 4\nh 10 1.0", "h 1 1.0", "bits 4\nh 1 nan"] {
-            let text = format!("version 2\n{bad}\n");
+            let text = format!("version 3\n{bad}\n");
             assert!(
                 matches!(DgaModel::parse(&text), Err(ModelError::BadLine { .. })),
                 "{bad}"
