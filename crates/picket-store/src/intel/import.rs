@@ -241,16 +241,26 @@ impl<'c> Import<'c> {
     /// the chunk and merged later in id order (see [`MERGES_DEFERRED`]), at
     /// the latest by [`Import::fold_repeats`] or [`Import::finish`].
     pub fn add_prepared(&mut self, chunk: &mut PreparedChunk) -> rusqlite::Result<()> {
-        let mut known = self.add_fresh(&chunk.indicators, &chunk.rows)?;
+        let known = self.add_fresh(&chunk.indicators, &chunk.rows)?;
 
         // Taken from the highest position down, so each `swap_remove` moves
         // an indicator that stays into the gap.
-        known.sort_unstable_by_key(|&(_, index)| std::cmp::Reverse(index));
-        for (hash, index) in known {
-            self.pending
-                .push((hash, chunk.indicators.swap_remove(index)));
+        let mut removal_order: Vec<usize> = (0..known.len()).collect();
+        removal_order.sort_unstable_by_key(|&k| std::cmp::Reverse(known[k].1));
+        let mut removed: Vec<Option<Indicator>> = Vec::new();
+        removed.resize_with(known.len(), || None);
+        for k in removal_order {
+            removed[k] = Some(chunk.indicators.swap_remove(known[k].1));
         }
         chunk.rows.clear();
+
+        // The values join `pending` in the order `known` lists them, the
+        // order `add` merges them in. Two indicators of one value, one with
+        // the subdomain flag and one without, update one sighting, so the
+        // order decides whose details stay.
+        let values = known.iter().zip(removed);
+        self.pending
+            .extend(values.filter_map(|(&(hash, _), indicator)| Some((hash, indicator?))));
 
         if self.pending.len() >= MERGES_DEFERRED {
             self.merge_pending()?;
@@ -1445,6 +1455,58 @@ mod tests {
         let stored = dump(&stores[0]);
         assert_eq!(stored.len(), 8);
         assert_eq!(stored, dump(&stores[1]));
+    }
+
+    /// A chunk can hold two indicators of one stored value, one with the
+    /// subdomain flag and one without. They update the same sighting, and
+    /// the later record's details win through the deferred merge path as
+    /// they do through `add`.
+    #[test]
+    fn deferred_merges_keep_record_order() {
+        let header = "kind,value,include_subdomains,provider,feed,confidence,tlp,tags,assessment,\
+                      first_seen,last_seen,valid_until,description,reference\n";
+        let earlier = format!("{header}domain,dup.example,true,p,f,50,,base,,,,,,\n");
+        let feed = format!(
+            "{header}domain,dup.example,true,p,f,10,,first,,,,,,\n\
+             domain,dup.example,false,p,f,90,,second,,,,,,\n"
+        );
+        let options = LoadOptions {
+            reported_at: Some(Timestamp::from_nanos(5)),
+            ..LoadOptions::default()
+        };
+        let load = |text: &str| {
+            load_bytes("t.csv", text.as_bytes(), &options)
+                .unwrap()
+                .indicators
+        };
+        let lifetimes = Lifetimes::default();
+        let now = Timestamp::from_nanos(7);
+        let stores: Vec<Connection> = (0..2)
+            .map(|_| {
+                let conn = Connection::open_in_memory().unwrap();
+                super::super::create_schema(&conn).unwrap();
+                upsert(&conn, &load(&earlier), &lifetimes, now).unwrap();
+                conn
+            })
+            .collect();
+        let indicators = load(&feed);
+        assert_eq!(indicators.len(), 2);
+
+        let by_add = upsert(&stores[0], &indicators, &lifetimes, now).unwrap();
+        let mut by_prepared = Import::begin(&stores[1], &lifetimes, now).unwrap();
+        let mut chunk = by_prepared.preparer().prepare(indicators);
+        by_prepared.add_prepared(&mut chunk).unwrap();
+        let by_prepared = by_prepared.finish().unwrap();
+
+        assert_eq!(by_add, by_prepared);
+        assert_eq!(dump(&stores[0]), dump(&stores[1]));
+        let (confidence, tags): (i64, String) = stores[1]
+            .query_row("SELECT confidence, tags FROM intel_sightings", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(confidence, 90);
+        assert_eq!(tags, "second");
     }
 
     /// A feed split into chunks, whose stored values wait for the merge
