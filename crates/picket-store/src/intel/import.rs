@@ -227,7 +227,7 @@ impl<'c> Import<'c> {
     /// Stores one chunk of indicators, stored values and repeats included.
     pub fn add(&mut self, indicators: &[Indicator]) -> rusqlite::Result<()> {
         let rows = self.preparer().rows(indicators);
-        let known = self.add_fresh(indicators, &rows)?;
+        let known = self.add_fresh(indicators, &rows)?.rows;
         self.pending.extend(
             known
                 .into_iter()
@@ -239,9 +239,13 @@ impl<'c> Import<'c> {
     /// Stores one chunk prepared by [`Import::preparer`]. Its new values
     /// are written at once. Its stored values and repeats are moved out of
     /// the chunk and merged later in id order (see [`MERGES_DEFERRED`]), at
-    /// the latest by [`Import::fold_repeats`] or [`Import::finish`].
+    /// the latest by [`Import::fold_repeats`] or [`Import::finish`]. A
+    /// chunk with a value only the merge path can write is merged at once.
     pub fn add_prepared(&mut self, chunk: &mut PreparedChunk) -> rusqlite::Result<()> {
-        let known = self.add_fresh(&chunk.indicators, &chunk.rows)?;
+        let Known {
+            rows: known,
+            may_create,
+        } = self.add_fresh(&chunk.indicators, &chunk.rows)?;
 
         // Taken from the highest position down, so each `swap_remove` moves
         // an indicator that stays into the gap.
@@ -262,7 +266,11 @@ impl<'c> Import<'c> {
         self.pending
             .extend(values.filter_map(|(&(hash, _), indicator)| Some((hash, indicator?))));
 
-        if self.pending.len() >= MERGES_DEFERRED {
+        // A row the merge path creates must exist before the next chunk is
+        // written. Otherwise an indicator of the same value there, one that
+        // differs in its subdomain flag, takes the bulk path, and this
+        // chunk's older details are merged over it.
+        if may_create || self.pending.len() >= MERGES_DEFERRED {
             self.merge_pending()?;
         }
         Ok(())
@@ -277,29 +285,27 @@ impl<'c> Import<'c> {
 
     /// Writes the values of `indicators` the store does not contain (their
     /// rows `rows` lists as [`Preparer`] orders them), and returns the
-    /// digest and position of the others: stored values, repeats and values
-    /// only the merge path can write.
+    /// others: stored values, repeats and values only the merge path can
+    /// write.
     fn add_fresh(
         &mut self,
         indicators: &[Indicator],
         rows: &[PreparedRow],
-    ) -> rusqlite::Result<Vec<(i64, usize)>> {
+    ) -> rusqlite::Result<Known> {
         let conn = self.conn;
         let ids_left = i64::MAX.saturating_sub(self.next_id);
         let mut fresh: Vec<(i64, &PreparedRow, &Indicator)> = Vec::with_capacity(rows.len());
-        let mut known: Vec<(i64, usize)> = Vec::new();
+        let mut known = Known::default();
         let mut previous: Option<(IndicatorKind, &str)> = None;
         for row in rows {
             let (hash, indicator) = (row.hash, &indicators[row.index]);
             let key = (indicator.kind, indicator.value.as_str());
             let repeat = previous == Some(key);
             previous = Some(key);
-            if repeat
-                || ids_left < indicators.len() as i64
-                || has_repeated_source(indicator)
-                || self.keys.may_hold(conn, hash)?
-            {
-                known.push((hash, row.index));
+            let merge_only = ids_left < indicators.len() as i64 || has_repeated_source(indicator);
+            if repeat || merge_only || self.keys.may_hold(conn, hash)? {
+                known.rows.push((hash, row.index));
+                known.may_create |= merge_only;
                 continue;
             }
 
@@ -765,6 +771,17 @@ impl Candidate {
             Candidate::Found(id) | Candidate::Unconfirmed(id) => id,
         }
     }
+}
+
+/// The values of a chunk that [`Import::add_fresh`] left to the merge path.
+#[derive(Default)]
+struct Known {
+    /// Digest and position in the chunk of each value, in the order of the
+    /// chunk's rows.
+    rows: Vec<(i64, usize)>,
+    /// True when a value may be missing from the store, so that merging
+    /// it creates its row.
+    may_create: bool,
 }
 
 /// The ids of the rows an import created, by [`key_hash`]: how it finds
@@ -1499,6 +1516,59 @@ mod tests {
         let by_prepared = by_prepared.finish().unwrap();
 
         assert_eq!(by_add, by_prepared);
+        assert_eq!(dump(&stores[0]), dump(&stores[1]));
+        let (confidence, tags): (i64, String) = stores[1]
+            .query_row("SELECT confidence, tags FROM intel_sightings", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(confidence, 90);
+        assert_eq!(tags, "second");
+    }
+
+    /// An indicator that names one source twice takes the merge path even
+    /// when its value is new. A later chunk's indicator of the same value
+    /// (without the subdomain flag) then merges into its row, as through
+    /// `add`, and the later chunk's details win.
+    #[test]
+    fn merge_only_values_merge_before_next_chunk() {
+        let header = "kind,value,include_subdomains,provider,feed,confidence,tlp,tags,assessment,\
+                      first_seen,last_seen,valid_until,description,reference\n";
+        let options = LoadOptions {
+            reported_at: Some(Timestamp::from_nanos(5)),
+            ..LoadOptions::default()
+        };
+        let load = |rows: &str| {
+            load_bytes("t.csv", format!("{header}{rows}").as_bytes(), &options)
+                .unwrap()
+                .indicators
+        };
+        let mut first = load("domain,x.example,true,p,f,10,,first,,,,,,\n");
+        let mut again = first[0].sightings[0].clone();
+        again.source.confidence = 20;
+        again.source.tags = vec!["again".into()];
+        first[0].sightings.push(again);
+        let second = load("domain,x.example,false,p,f,90,,second,,,,,,\n");
+        let lifetimes = Lifetimes::default();
+        let now = Timestamp::from_nanos(7);
+        let stores: Vec<Connection> = (0..2)
+            .map(|_| {
+                let conn = Connection::open_in_memory().unwrap();
+                super::super::create_schema(&conn).unwrap();
+                conn
+            })
+            .collect();
+
+        let whole: Vec<Indicator> = first.iter().chain(&second).cloned().collect();
+        let by_add = upsert(&stores[0], &whole, &lifetimes, now).unwrap();
+        let mut by_chunks = Import::begin(&stores[1], &lifetimes, now).unwrap();
+        for indicators in [first, second] {
+            let mut chunk = by_chunks.preparer().prepare(indicators);
+            by_chunks.add_prepared(&mut chunk).unwrap();
+        }
+        let by_chunks = by_chunks.finish().unwrap();
+
+        assert_eq!(by_add, by_chunks);
         assert_eq!(dump(&stores[0]), dump(&stores[1]));
         let (confidence, tags): (i64, String) = stores[1]
             .query_row("SELECT confidence, tags FROM intel_sightings", [], |r| {
