@@ -15,9 +15,14 @@ use super::{
 };
 
 /// The maximum number of values [`Import::add_prepared`] defers to the
-/// merge path before it merges them: two chunks of a feed, about 300 bytes
-/// each.
+/// merge path before it merges them: two chunks of a feed.
 const MERGES_DEFERRED: usize = 131_072;
+
+/// The maximum memory the deferred values may take, by [`heap_bytes`]. A
+/// count alone bounds nothing when each record carries a long URL or
+/// description. Values of a generated feed, about 400 bytes each, reach
+/// [`MERGES_DEFERRED`] first.
+const MERGE_BYTES_DEFERRED: usize = 48 << 20;
 
 /// Prepared statements an importing connection keeps: more than an
 /// import uses, so that none is parsed again per value.
@@ -160,6 +165,8 @@ pub struct Import<'c> {
     /// Values [`Import::add_prepared`] left to the merge path, with their
     /// digests.
     pending: Vec<(i64, Indicator)>,
+    /// The [`heap_bytes`] of `pending`.
+    pending_bytes: usize,
     /// Values merged since [`Import::take_merged`] was last called.
     merged: Vec<Indicator>,
 }
@@ -211,6 +218,7 @@ impl<'c> Import<'c> {
             bulk: BulkStatements::new(),
             merge: MergeStatements::prepare(conn)?,
             pending: Vec::new(),
+            pending_bytes: 0,
             merged: Vec::new(),
         })
     }
@@ -262,15 +270,21 @@ impl<'c> Import<'c> {
         // order `add` merges them in. Two indicators of one value, one with
         // the subdomain flag and one without, update one sighting, so the
         // order decides whose details stay.
-        let values = known.iter().zip(removed);
-        self.pending
-            .extend(values.filter_map(|(&(hash, _), indicator)| Some((hash, indicator?))));
+        for (&(hash, _), indicator) in known.iter().zip(removed) {
+            if let Some(indicator) = indicator {
+                self.pending_bytes += heap_bytes(&indicator);
+                self.pending.push((hash, indicator));
+            }
+        }
 
         // A row the merge path creates must exist before the next chunk is
         // written. Otherwise an indicator of the same value there, one that
         // differs in its subdomain flag, takes the bulk path, and this
         // chunk's older details are merged over it.
-        if may_create || self.pending.len() >= MERGES_DEFERRED {
+        if may_create
+            || self.pending.len() >= MERGES_DEFERRED
+            || self.pending_bytes >= MERGE_BYTES_DEFERRED
+        {
             self.merge_pending()?;
         }
         Ok(())
@@ -347,12 +361,13 @@ impl<'c> Import<'c> {
     /// alone, so that the lookups walk the index and not the table. On a
     /// CSV feed of 1 M values of which 42,000 were in a store of 1 M, the
     /// import made 48,000 page writes and 13,000 page reads instead of
-    /// 67,000 and 38,000, and took 2.46 to 2.54 s instead of 2.67 to 2.70.
+    /// 67,000 and 38,000. It took 2.46 to 2.54 s instead of 2.67 to 2.70.
     fn merge_pending(&mut self) -> rusqlite::Result<()> {
         if self.pending.is_empty() {
             return Ok(());
         }
         let mut pending = std::mem::take(&mut self.pending);
+        self.pending_bytes = 0;
 
         // In digest order the lookups walk the digest index page by page.
         // In the order the values came, each lookup could read a page.
@@ -754,6 +769,33 @@ impl Keys {
     }
 }
 
+/// Returns an estimate of the memory an indicator takes, in bytes: its
+/// struct, its value, and each sighting with its texts.
+fn heap_bytes(indicator: &Indicator) -> usize {
+    let text = |t: &Option<String>| t.as_ref().map_or(0, String::len);
+    let sightings: usize = indicator
+        .sightings
+        .iter()
+        .map(|s| {
+            let tags: usize = s
+                .source
+                .tags
+                .iter()
+                .map(|t| t.len() + std::mem::size_of::<String>())
+                .sum();
+            std::mem::size_of::<Sighting>()
+                + s.source.provider.len()
+                + s.source.feed.len()
+                + tags
+                + text(&s.source.tlp)
+                + text(&s.source.description)
+                + text(&s.source.reference)
+                + text(&s.assessment)
+        })
+        .sum();
+    std::mem::size_of::<Indicator>() + indicator.value.len() + sightings
+}
+
 /// The row a value's digest points to, before the value is merged.
 #[derive(Clone, Copy, Debug)]
 enum Candidate {
@@ -845,9 +887,17 @@ impl Preparer {
     /// pass per kind, and a CSV feed into a store of 1 M took 5 to 8 % more
     /// CPU time. Within a kind, rows with the same tags then share the tags
     /// column of their sightings' blocks as well.
+    ///
+    /// Records of one value (with and without the subdomain flag) sit side
+    /// by side in the order they came, whichever order is used, so that the
+    /// later record's details win as they do across chunks.
     fn rows(&self, indicators: &[Indicator]) -> Vec<PreparedRow> {
+        let digests: Vec<i64> = indicators
+            .iter()
+            .map(|i| key_hash(i.kind, &i.value))
+            .collect();
         let groups = if self.by_kind {
-            tag_groups(indicators)
+            tag_groups(indicators, &digests)
         } else {
             Vec::new()
         };
@@ -856,10 +906,11 @@ impl Preparer {
         // values are read only where two digests are equal.
         let mut order: Vec<(IndicatorKind, u32, i64, usize)> = indicators
             .iter()
+            .zip(&digests)
             .enumerate()
-            .map(|(index, i)| {
+            .map(|(index, (i, &digest))| {
                 let group = groups.get(index).copied().unwrap_or(0);
-                (i.kind, group, key_hash(i.kind, &i.value), index)
+                (i.kind, group, digest, index)
             })
             .collect();
         order.sort_unstable_by(|&(k, g, a, i), &(l, h, b, j)| {
@@ -871,6 +922,7 @@ impl Preparer {
             first
                 .then(a.cmp(&b))
                 .then_with(|| (k, &indicators[i].value).cmp(&(l, &indicators[j].value)))
+                .then(i.cmp(&j))
         });
         order
             .into_iter()
@@ -884,18 +936,23 @@ impl Preparer {
 }
 
 /// Numbers the tag sets of the indicators' first sightings in order of
-/// first appearance, and returns each indicator's number.
-fn tag_groups(indicators: &[Indicator]) -> Vec<u32> {
+/// first appearance, and returns each indicator's number. An indicator
+/// takes the number of the first one with its digest (`digests` lists
+/// them), so that the records of one value are not parted by their tags.
+fn tag_groups(indicators: &[Indicator], digests: &[i64]) -> Vec<u32> {
     let mut numbers: FnvHashMap<&[String], u32> = FnvHashMap::default();
+    let mut by_digest: FnvHashMap<i64, u32> = FnvHashMap::default();
     indicators
         .iter()
-        .map(|indicator| {
+        .zip(digests)
+        .map(|(indicator, &digest)| {
             let tags = indicator
                 .sightings
                 .first()
                 .map_or(&[][..], |s| &s.source.tags[..]);
             let next = u32::try_from(numbers.len()).unwrap_or(u32::MAX);
-            *numbers.entry(tags).or_insert(next)
+            let group = *numbers.entry(tags).or_insert(next);
+            *by_digest.entry(digest).or_insert(group)
         })
         .collect()
 }
@@ -1524,6 +1581,55 @@ mod tests {
             .unwrap();
         assert_eq!(confidence, 90);
         assert_eq!(tags, "second");
+    }
+
+    /// Two records of one value in a chunk, with and without the subdomain
+    /// flag and with different tags: the later record's details win in an
+    /// empty store, whose rows are ordered by tags first, as in one that
+    /// contains other values.
+    #[test]
+    fn record_order_wins_in_empty_and_filled_stores() {
+        let header = "kind,value,include_subdomains,provider,feed,confidence,tlp,tags,assessment,\
+                      first_seen,last_seen,valid_until,description,reference\n";
+        let feed = format!(
+            "{header}domain,y.example,false,p,f,50,,b,,,,,,\n\
+             domain,x.example,true,p,f,10,,a,,,,,,\n\
+             domain,x.example,false,p,f,90,,b,,,,,,\n"
+        );
+        let options = LoadOptions {
+            reported_at: Some(Timestamp::from_nanos(5)),
+            ..LoadOptions::default()
+        };
+        let load = |text: &str| {
+            load_bytes("t.csv", text.as_bytes(), &options)
+                .unwrap()
+                .indicators
+        };
+        let lifetimes = Lifetimes::default();
+        let now = Timestamp::from_nanos(7);
+
+        for filled in [false, true] {
+            let conn = Connection::open_in_memory().unwrap();
+            super::super::create_schema(&conn).unwrap();
+            if filled {
+                upsert(&conn, &load("z.example\n"), &lifetimes, now).unwrap();
+            }
+            let mut import = Import::begin(&conn, &lifetimes, now).unwrap();
+            let mut chunk = import.preparer().prepare(load(&feed));
+            import.add_prepared(&mut chunk).unwrap();
+            import.finish().unwrap();
+
+            let (confidence, tags): (i64, String) = conn
+                .query_row(
+                    "SELECT s.confidence, s.tags FROM intel_sightings s
+                     JOIN intel_indicators i ON i.id = s.indicator_id WHERE i.value = 'x.example'",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap();
+            assert_eq!(confidence, 90, "store filled: {filled}");
+            assert_eq!(tags, "b", "store filled: {filled}");
+        }
     }
 
     /// An indicator that names one source twice takes the merge path even
