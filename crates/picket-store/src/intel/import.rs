@@ -1819,11 +1819,12 @@ mod tests {
         assert_eq!(sightings_of("decoy.example"), 0);
     }
 
-    /// Generated feeds of a few values, repeated with other tags,
-    /// confidences and providers, read in chunks of three values with their
-    /// late repeats, end as the same rows and counts as the feed stored
-    /// whole, into an empty store and into one that contains some values.
-    /// Row ids may differ, because chunks number new rows in their own order.
+    /// Generated feeds of a few values repeat them with other tags,
+    /// confidences and providers. Read in chunks of three values with their
+    /// late repeats, each feed ends as the same rows and counts as the feed
+    /// stored whole, into an empty store and into one that contains some
+    /// values. Row ids may differ, because chunks number new rows in their
+    /// own order.
     ///
     /// NOTE: a value listed both with and without the subdomain flag, and
     /// repeated after its chunk, is not covered: the whole file lets the
