@@ -1506,6 +1506,39 @@ mod tests {
         out
     }
 
+    /// The header of picket's CSV export, which names every column.
+    const CSV_HEADER: &str = "kind,value,include_subdomains,provider,feed,confidence,tlp,tags,assessment,\
+                              first_seen,last_seen,valid_until,description,reference\n";
+
+    /// Reads rows in the columns of [`CSV_HEADER`], reported at 5 ns.
+    fn load_csv(rows: &str) -> Vec<Indicator> {
+        let options = LoadOptions {
+            reported_at: Some(Timestamp::from_nanos(5)),
+            ..LoadOptions::default()
+        };
+        load_bytes("t.csv", format!("{CSV_HEADER}{rows}").as_bytes(), &options)
+            .unwrap()
+            .indicators
+    }
+
+    /// Returns a store in memory with the intelligence tables.
+    fn memory_store() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        super::super::create_schema(&conn).unwrap();
+        conn
+    }
+
+    /// Returns the confidence and tags of the first sighting of a value.
+    fn sighting_details(conn: &Connection, value: &str) -> (i64, String) {
+        conn.query_row(
+            "SELECT s.confidence, s.tags FROM intel_sightings s
+             JOIN intel_indicators i ON i.id = s.indicator_id WHERE i.value = ?1",
+            [value],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    }
+
     /// Returns every sighting with its indicator's columns and its source's
     /// names, as text, without row ids.
     fn dump_by_value(conn: &Connection) -> Vec<String> {
@@ -1571,33 +1604,19 @@ mod tests {
     /// they do through `add`.
     #[test]
     fn deferred_merges_keep_record_order() {
-        let header = "kind,value,include_subdomains,provider,feed,confidence,tlp,tags,assessment,\
-                      first_seen,last_seen,valid_until,description,reference\n";
-        let earlier = format!("{header}domain,dup.example,true,p,f,50,,base,,,,,,\n");
-        let feed = format!(
-            "{header}domain,dup.example,true,p,f,10,,first,,,,,,\n\
-             domain,dup.example,false,p,f,90,,second,,,,,,\n"
-        );
-        let options = LoadOptions {
-            reported_at: Some(Timestamp::from_nanos(5)),
-            ..LoadOptions::default()
-        };
-        let load = |text: &str| {
-            load_bytes("t.csv", text.as_bytes(), &options)
-                .unwrap()
-                .indicators
-        };
+        let earlier = "domain,dup.example,true,p,f,50,,base,,,,,,\n";
+        let feed = "domain,dup.example,true,p,f,10,,first,,,,,,\n\
+                    domain,dup.example,false,p,f,90,,second,,,,,,\n";
         let lifetimes = Lifetimes::default();
         let now = Timestamp::from_nanos(7);
         let stores: Vec<Connection> = (0..2)
             .map(|_| {
-                let conn = Connection::open_in_memory().unwrap();
-                super::super::create_schema(&conn).unwrap();
-                upsert(&conn, &load(&earlier), &lifetimes, now).unwrap();
+                let conn = memory_store();
+                upsert(&conn, &load_csv(earlier), &lifetimes, now).unwrap();
                 conn
             })
             .collect();
-        let indicators = load(&feed);
+        let indicators = load_csv(feed);
         assert_eq!(indicators.len(), 2);
 
         let by_add = upsert(&stores[0], &indicators, &lifetimes, now).unwrap();
@@ -1608,11 +1627,7 @@ mod tests {
 
         assert_eq!(by_add, by_prepared);
         assert_eq!(dump(&stores[0]), dump(&stores[1]));
-        let (confidence, tags): (i64, String) = stores[1]
-            .query_row("SELECT confidence, tags FROM intel_sightings", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .unwrap();
+        let (confidence, tags) = sighting_details(&stores[1], "dup.example");
         assert_eq!(confidence, 90);
         assert_eq!(tags, "second");
     }
@@ -1623,44 +1638,24 @@ mod tests {
     /// contains other values.
     #[test]
     fn record_order_wins_in_empty_and_filled_stores() {
-        let header = "kind,value,include_subdomains,provider,feed,confidence,tlp,tags,assessment,\
-                      first_seen,last_seen,valid_until,description,reference\n";
-        let feed = format!(
-            "{header}domain,y.example,false,p,f,50,,b,,,,,,\n\
-             domain,x.example,true,p,f,10,,a,,,,,,\n\
-             domain,x.example,false,p,f,90,,b,,,,,,\n"
-        );
-        let options = LoadOptions {
-            reported_at: Some(Timestamp::from_nanos(5)),
-            ..LoadOptions::default()
-        };
-        let load = |text: &str| {
-            load_bytes("t.csv", text.as_bytes(), &options)
-                .unwrap()
-                .indicators
-        };
+        let feed = "domain,y.example,false,p,f,50,,b,,,,,,\n\
+                    domain,x.example,true,p,f,10,,a,,,,,,\n\
+                    domain,x.example,false,p,f,90,,b,,,,,,\n";
         let lifetimes = Lifetimes::default();
         let now = Timestamp::from_nanos(7);
 
         for filled in [false, true] {
-            let conn = Connection::open_in_memory().unwrap();
-            super::super::create_schema(&conn).unwrap();
+            let conn = memory_store();
             if filled {
-                upsert(&conn, &load("z.example\n"), &lifetimes, now).unwrap();
+                let other = load_csv("domain,z.example,false,p,f,50,,c,,,,,,\n");
+                upsert(&conn, &other, &lifetimes, now).unwrap();
             }
             let mut import = Import::begin(&conn, &lifetimes, now).unwrap();
-            let mut chunk = import.preparer().prepare(load(&feed));
+            let mut chunk = import.preparer().prepare(load_csv(feed));
             import.add_prepared(&mut chunk).unwrap();
             import.finish().unwrap();
 
-            let (confidence, tags): (i64, String) = conn
-                .query_row(
-                    "SELECT s.confidence, s.tags FROM intel_sightings s
-                     JOIN intel_indicators i ON i.id = s.indicator_id WHERE i.value = 'x.example'",
-                    [],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .unwrap();
+            let (confidence, tags) = sighting_details(&conn, "x.example");
             assert_eq!(confidence, 90, "store filled: {filled}");
             assert_eq!(tags, "b", "store filled: {filled}");
         }
@@ -1672,32 +1667,15 @@ mod tests {
     /// `add`, and the later chunk's details win.
     #[test]
     fn merge_only_values_merge_before_next_chunk() {
-        let header = "kind,value,include_subdomains,provider,feed,confidence,tlp,tags,assessment,\
-                      first_seen,last_seen,valid_until,description,reference\n";
-        let options = LoadOptions {
-            reported_at: Some(Timestamp::from_nanos(5)),
-            ..LoadOptions::default()
-        };
-        let load = |rows: &str| {
-            load_bytes("t.csv", format!("{header}{rows}").as_bytes(), &options)
-                .unwrap()
-                .indicators
-        };
-        let mut first = load("domain,x.example,true,p,f,10,,first,,,,,,\n");
+        let mut first = load_csv("domain,x.example,true,p,f,10,,first,,,,,,\n");
         let mut again = first[0].sightings[0].clone();
         again.source.confidence = 20;
         again.source.tags = vec!["again".into()];
         first[0].sightings.push(again);
-        let second = load("domain,x.example,false,p,f,90,,second,,,,,,\n");
+        let second = load_csv("domain,x.example,false,p,f,90,,second,,,,,,\n");
         let lifetimes = Lifetimes::default();
         let now = Timestamp::from_nanos(7);
-        let stores: Vec<Connection> = (0..2)
-            .map(|_| {
-                let conn = Connection::open_in_memory().unwrap();
-                super::super::create_schema(&conn).unwrap();
-                conn
-            })
-            .collect();
+        let stores = [memory_store(), memory_store()];
 
         let whole: Vec<Indicator> = first.iter().chain(&second).cloned().collect();
         let by_add = upsert(&stores[0], &whole, &lifetimes, now).unwrap();
@@ -1710,11 +1688,7 @@ mod tests {
 
         assert_eq!(by_add, by_chunks);
         assert_eq!(dump(&stores[0]), dump(&stores[1]));
-        let (confidence, tags): (i64, String) = stores[1]
-            .query_row("SELECT confidence, tags FROM intel_sightings", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .unwrap();
+        let (confidence, tags) = sighting_details(&stores[1], "x.example");
         assert_eq!(confidence, 90);
         assert_eq!(tags, "second");
     }
@@ -1832,8 +1806,6 @@ mod tests {
     /// folded into it (tags united), so the two differ.
     #[test]
     fn chunked_feeds_store_like_whole_feeds() {
-        let header = "kind,value,include_subdomains,provider,feed,confidence,tlp,tags,assessment,\
-                      first_seen,last_seen,valid_until,description,reference\n";
         let options = LoadOptions {
             reported_at: Some(Timestamp::from_nanos(5)),
             ..LoadOptions::default()
@@ -1851,8 +1823,8 @@ mod tests {
         };
 
         for feed_number in 0..300 {
-            let mut feed = String::from(header);
-            let mut earlier = String::from(header);
+            let mut feed = String::from(CSV_HEADER);
+            let mut earlier = String::new();
             for _ in 0..1 + next(12) {
                 let value = next(6);
                 let row = format!(
@@ -1870,11 +1842,9 @@ mod tests {
 
             let stores: Vec<Connection> = (0..2)
                 .map(|_| {
-                    let conn = Connection::open_in_memory().unwrap();
-                    super::super::create_schema(&conn).unwrap();
+                    let conn = memory_store();
                     if feed_number % 2 == 1 {
-                        let stored = load_bytes("e.csv", earlier.as_bytes(), &options).unwrap();
-                        upsert(&conn, &stored.indicators, &lifetimes, now).unwrap();
+                        upsert(&conn, &load_csv(&earlier), &lifetimes, now).unwrap();
                     }
                     conn
                 })
