@@ -1528,6 +1528,18 @@ mod tests {
         conn
     }
 
+    /// Stores each list as one prepared chunk of one import at 7 ns, and
+    /// returns the import's counts.
+    fn import_chunks(conn: &Connection, chunks: Vec<Vec<Indicator>>) -> UpsertCounts {
+        let lifetimes = Lifetimes::default();
+        let mut import = Import::begin(conn, &lifetimes, Timestamp::from_nanos(7)).unwrap();
+        for indicators in chunks {
+            let mut chunk = import.preparer().prepare(indicators);
+            import.add_prepared(&mut chunk).unwrap();
+        }
+        import.finish().unwrap()
+    }
+
     /// Returns the confidence and tags of the first sighting of a value.
     fn sighting_details(conn: &Connection, value: &str) -> (i64, String) {
         conn.query_row(
@@ -1620,10 +1632,7 @@ mod tests {
         assert_eq!(indicators.len(), 2);
 
         let by_add = upsert(&stores[0], &indicators, &lifetimes, now).unwrap();
-        let mut by_prepared = Import::begin(&stores[1], &lifetimes, now).unwrap();
-        let mut chunk = by_prepared.preparer().prepare(indicators);
-        by_prepared.add_prepared(&mut chunk).unwrap();
-        let by_prepared = by_prepared.finish().unwrap();
+        let by_prepared = import_chunks(&stores[1], vec![indicators]);
 
         assert_eq!(by_add, by_prepared);
         assert_eq!(dump(&stores[0]), dump(&stores[1]));
@@ -1650,10 +1659,7 @@ mod tests {
                 let other = load_csv("domain,z.example,false,p,f,50,,c,,,,,,\n");
                 upsert(&conn, &other, &lifetimes, now).unwrap();
             }
-            let mut import = Import::begin(&conn, &lifetimes, now).unwrap();
-            let mut chunk = import.preparer().prepare(load_csv(feed));
-            import.add_prepared(&mut chunk).unwrap();
-            import.finish().unwrap();
+            import_chunks(&conn, vec![load_csv(feed)]);
 
             let (confidence, tags) = sighting_details(&conn, "x.example");
             assert_eq!(confidence, 90, "store filled: {filled}");
@@ -1679,12 +1685,7 @@ mod tests {
 
         let whole: Vec<Indicator> = first.iter().chain(&second).cloned().collect();
         let by_add = upsert(&stores[0], &whole, &lifetimes, now).unwrap();
-        let mut by_chunks = Import::begin(&stores[1], &lifetimes, now).unwrap();
-        for indicators in [first, second] {
-            let mut chunk = by_chunks.preparer().prepare(indicators);
-            by_chunks.add_prepared(&mut chunk).unwrap();
-        }
-        let by_chunks = by_chunks.finish().unwrap();
+        let by_chunks = import_chunks(&stores[1], vec![first, second]);
 
         assert_eq!(by_add, by_chunks);
         assert_eq!(dump(&stores[0]), dump(&stores[1]));
