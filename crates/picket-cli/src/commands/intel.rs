@@ -685,17 +685,8 @@ fn import_options(args: &ImportArgs) -> anyhow::Result<LoadOptions> {
             Ok(n) => Column::Index(n),
             Err(_) => Column::Name(column.to_owned()),
         };
-        let map = columns.get_or_insert_with(|| Columns {
-            value: ColumnList::Many(Vec::new()),
-            kind: None,
-            tags: None,
-            description: None,
-            first_seen: None,
-            last_seen: None,
-            confidence: None,
-            reference: None,
-            header: args.header,
-        });
+        let map = columns
+            .get_or_insert_with(|| Columns::of_value(ColumnList::Many(Vec::new()), args.header));
         match field {
             "value" => {
                 if let ColumnList::Many(list) = &mut map.value {

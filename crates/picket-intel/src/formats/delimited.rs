@@ -639,17 +639,7 @@ mod tests {
 
     #[test]
     fn invalid_utf8_row_is_rejected_alone() {
-        let columns = Columns {
-            value: ColumnList::One(Column::Index(1)),
-            kind: None,
-            tags: None,
-            description: None,
-            first_seen: None,
-            last_seen: None,
-            confidence: None,
-            reference: None,
-            header: false,
-        };
+        let columns = Columns::of_value(ColumnList::One(Column::Index(1)), false);
         let options = LoadOptions {
             format: Some(Format::Delimited),
             columns: Some(columns),

@@ -56,6 +56,23 @@ pub struct Columns {
     pub header: bool,
 }
 
+impl Columns {
+    /// Returns a column map that reads observables from `value` alone.
+    pub fn of_value(value: ColumnList, header: bool) -> Columns {
+        Columns {
+            value,
+            kind: None,
+            tags: None,
+            description: None,
+            first_seen: None,
+            last_seen: None,
+            confidence: None,
+            reference: None,
+            header,
+        }
+    }
+}
+
 /// One column: a 1-based number or a header name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
