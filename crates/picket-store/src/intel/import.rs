@@ -1487,23 +1487,27 @@ mod tests {
     use super::*;
     use picket_intel::{LoadOptions, load_bytes};
 
-    /// Returns every indicator and sighting row of a store, as text.
-    fn dump(conn: &Connection) -> Vec<String> {
+    /// Returns the rows a query selects, each as its cells joined by `|`.
+    fn rows_as_text(conn: &Connection, sql: &str) -> Vec<String> {
+        let mut stmt = conn.prepare(sql).unwrap();
+        let columns = stmt.column_count();
+        let mut rows = stmt.query([]).unwrap();
         let mut out = Vec::new();
-        for table in ["intel_indicators", "intel_sightings"] {
-            let mut stmt = conn
-                .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
-                .unwrap();
-            let columns = stmt.column_count();
-            let mut rows = stmt.query([]).unwrap();
-            while let Some(row) = rows.next().unwrap() {
-                let cells: Vec<String> = (0..columns)
-                    .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
-                    .collect();
-                out.push(cells.join("|"));
-            }
+        while let Some(row) = rows.next().unwrap() {
+            let cells: Vec<String> = (0..columns)
+                .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
+                .collect();
+            out.push(cells.join("|"));
         }
         out
+    }
+
+    /// Returns every indicator and sighting row of a store, as text.
+    fn dump(conn: &Connection) -> Vec<String> {
+        ["intel_indicators", "intel_sightings"]
+            .iter()
+            .flat_map(|table| rows_as_text(conn, &format!("SELECT * FROM {table} ORDER BY 1, 2")))
+            .collect()
     }
 
     /// The header of picket's CSV export, which names every column.
@@ -1540,6 +1544,16 @@ mod tests {
         import.finish().unwrap()
     }
 
+    /// Asserts that both stores contain the same rows, and that the
+    /// sighting of `value` kept the details of the record with confidence
+    /// 90 and tag `second`.
+    fn assert_second_record_won(stores: &[Connection], value: &str) {
+        assert_eq!(dump(&stores[0]), dump(&stores[1]));
+        let (confidence, tags) = sighting_details(&stores[1], value);
+        assert_eq!(confidence, 90);
+        assert_eq!(tags, "second");
+    }
+
     /// Returns the confidence and tags of the first sighting of a value.
     fn sighting_details(conn: &Connection, value: &str) -> (i64, String) {
         conn.query_row(
@@ -1554,27 +1568,16 @@ mod tests {
     /// Returns every sighting with its indicator's columns and its source's
     /// names, as text, without row ids.
     fn dump_by_value(conn: &Connection) -> Vec<String> {
-        let mut stmt = conn
-            .prepare(
-                "SELECT i.key_hash, i.kind, i.value, i.include_subdomains, i.match_substring,
-                        i.first_seen, i.last_seen, i.expires_at, p.provider, p.feed, s.confidence,
-                        s.tags, s.first_seen, s.last_seen, s.reported_at, s.expires_at
-                 FROM intel_indicators i
-                 LEFT JOIN intel_sightings s ON s.indicator_id = i.id
-                 LEFT JOIN intel_sources p ON p.id = s.source_id
-                 ORDER BY i.kind, i.value, p.provider, p.feed",
-            )
-            .unwrap();
-        let columns = stmt.column_count();
-        let mut rows = stmt.query([]).unwrap();
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().unwrap() {
-            let cells: Vec<String> = (0..columns)
-                .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
-                .collect();
-            out.push(cells.join("|"));
-        }
-        out
+        rows_as_text(
+            conn,
+            "SELECT i.key_hash, i.kind, i.value, i.include_subdomains, i.match_substring,
+                    i.first_seen, i.last_seen, i.expires_at, p.provider, p.feed, s.confidence,
+                    s.tags, s.first_seen, s.last_seen, s.reported_at, s.expires_at
+             FROM intel_indicators i
+             LEFT JOIN intel_sightings s ON s.indicator_id = i.id
+             LEFT JOIN intel_sources p ON p.id = s.source_id
+             ORDER BY i.kind, i.value, p.provider, p.feed",
+        )
     }
 
     #[test]
@@ -1590,13 +1593,7 @@ mod tests {
         let lifetimes = Lifetimes::default();
         let now = Timestamp::from_nanos(7);
 
-        let stores: Vec<Connection> = (0..2)
-            .map(|_| {
-                let conn = Connection::open_in_memory().unwrap();
-                super::super::create_schema(&conn).unwrap();
-                conn
-            })
-            .collect();
+        let stores = [memory_store(), memory_store()];
         let mut by_add = Import::begin(&stores[0], &lifetimes, now).unwrap();
         by_add.add(&indicators).unwrap();
         by_add.finish().unwrap();
@@ -1635,15 +1632,12 @@ mod tests {
         let by_prepared = import_chunks(&stores[1], vec![indicators]);
 
         assert_eq!(by_add, by_prepared);
-        assert_eq!(dump(&stores[0]), dump(&stores[1]));
-        let (confidence, tags) = sighting_details(&stores[1], "dup.example");
-        assert_eq!(confidence, 90);
-        assert_eq!(tags, "second");
+        assert_second_record_won(&stores, "dup.example");
     }
 
-    /// Two records of one value in a chunk, with and without the subdomain
-    /// flag and with different tags: the later record's details win in an
-    /// empty store, whose rows are ordered by tags first, as in one that
+    /// A chunk has two records of one value, with and without the subdomain
+    /// flag and with different tags. The later record's details win in an
+    /// empty store, whose rows are ordered by tags first, and in one that
     /// contains other values.
     #[test]
     fn record_order_wins_in_empty_and_filled_stores() {
@@ -1688,10 +1682,7 @@ mod tests {
         let by_chunks = import_chunks(&stores[1], vec![first, second]);
 
         assert_eq!(by_add, by_chunks);
-        assert_eq!(dump(&stores[0]), dump(&stores[1]));
-        let (confidence, tags) = sighting_details(&stores[1], "x.example");
-        assert_eq!(confidence, 90);
-        assert_eq!(tags, "second");
+        assert_second_record_won(&stores, "x.example");
     }
 
     /// A feed split into chunks, whose stored values wait for the merge
@@ -1724,8 +1715,7 @@ mod tests {
 
         let stores: Vec<Connection> = (0..2)
             .map(|_| {
-                let conn = Connection::open_in_memory().unwrap();
-                super::super::create_schema(&conn).unwrap();
+                let conn = memory_store();
                 upsert(&conn, &load(earlier, "old"), &lifetimes, now).unwrap();
                 conn
             })
@@ -1801,10 +1791,10 @@ mod tests {
     /// values. Row ids may differ, because chunks number new rows in their
     /// own order.
     ///
-    /// NOTE: a value listed both with and without the subdomain flag, and
-    /// repeated after its chunk, is not covered: the whole file lets the
-    /// last flag's record replace the sighting, while the late repeat is
-    /// folded into it (tags united), so the two differ.
+    /// NOTE: this leaves out a value listed with and without the subdomain
+    /// flag and repeated after its chunk. Stored whole, the last record
+    /// replaces the sighting. Read in chunks, the late repeat is folded into
+    /// it and the tags are united.
     #[test]
     fn chunked_feeds_store_like_whole_feeds() {
         let options = LoadOptions {
