@@ -32,6 +32,7 @@ use picket_intel::{
 use rusqlite::{Connection, OptionalExtension, params};
 
 mod bulk;
+mod columns;
 mod import;
 
 use import::find_source;

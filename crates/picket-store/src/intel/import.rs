@@ -9,6 +9,7 @@ use picket_intel::{Indicator, IndicatorKind, Lifetimes, Sighting};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::bulk::{BULK_ROWS, BlockInserts, Cell};
+use super::columns::{Columns, Span};
 use super::{
     DEFERRED_INDEXES, DROP_DEFERRED_INDEXES, UpsertCounts, be, join_tags, key_hash, severity_text,
     sightings_of,
@@ -43,10 +44,10 @@ const INDICATOR_COLUMNS_WRITTEN: usize = 11;
 const SIGHTING_INSERT: &str = "intel_sightings
     (indicator_id, source_id, confidence, severity, tlp, tags, assessment, description, reference,
      first_seen, last_seen, reported_at, valid_until, expires_at)";
-const SIGHTING_COLUMNS_WRITTEN: usize = 14;
+pub(super) const SIGHTING_COLUMNS_WRITTEN: usize = 14;
 
 /// Returns the tags column text, without copying a single tag.
-fn tags_text(tags: &[String]) -> std::borrow::Cow<'_, str> {
+pub(super) fn tags_text(tags: &[String]) -> std::borrow::Cow<'_, str> {
     match tags {
         [] => std::borrow::Cow::Borrowed(""),
         [one] if !one.contains('\n') => std::borrow::Cow::Borrowed(one.as_str()),
@@ -234,8 +235,8 @@ impl<'c> Import<'c> {
 
     /// Stores one chunk of indicators, stored values and repeats included.
     pub fn add(&mut self, indicators: &[Indicator]) -> rusqlite::Result<()> {
-        let rows = self.preparer().rows(indicators);
-        let known = self.add_fresh(indicators, &rows)?.rows;
+        let (rows, columns) = self.preparer().rows(indicators);
+        let known = self.add_fresh(&rows, &columns)?.rows;
         self.pending.extend(
             known
                 .into_iter()
@@ -253,7 +254,7 @@ impl<'c> Import<'c> {
         let Known {
             rows: known,
             may_create,
-        } = self.add_fresh(&chunk.indicators, &chunk.rows)?;
+        } = self.add_fresh(&chunk.rows, &chunk.columns)?;
 
         // Taken from the highest position down, so each `swap_remove` moves
         // an indicator that stays into the gap.
@@ -297,26 +298,22 @@ impl<'c> Import<'c> {
         std::mem::take(&mut self.merged)
     }
 
-    /// Writes the values of `indicators` the store does not contain (their
-    /// rows `rows` lists as [`Preparer`] orders them), and returns the
-    /// others: stored values, repeats and values only the merge path can
-    /// write.
-    fn add_fresh(
-        &mut self,
-        indicators: &[Indicator],
-        rows: &[PreparedRow],
-    ) -> rusqlite::Result<Known> {
+    /// Writes the values of a chunk the store does not contain (their rows
+    /// `rows` lists as [`Preparer`] orders them, with their `columns`), and
+    /// returns the others: stored values, repeats and values only the
+    /// merge path can write.
+    fn add_fresh(&mut self, rows: &[PreparedRow], columns: &Columns) -> rusqlite::Result<Known> {
         let conn = self.conn;
         let ids_left = i64::MAX.saturating_sub(self.next_id);
-        let mut fresh: Vec<(i64, &PreparedRow, &Indicator)> = Vec::with_capacity(rows.len());
+        let mut fresh: Vec<(i64, &PreparedRow)> = Vec::with_capacity(rows.len());
         let mut known = Known::default();
         let mut previous: Option<(IndicatorKind, &str)> = None;
         for row in rows {
-            let (hash, indicator) = (row.hash, &indicators[row.index]);
-            let key = (indicator.kind, indicator.value.as_str());
+            let hash = row.hash;
+            let key = (row.kind, columns.text(row.value));
             let repeat = previous == Some(key);
             previous = Some(key);
-            let merge_only = ids_left < indicators.len() as i64 || has_repeated_source(indicator);
+            let merge_only = ids_left < rows.len() as i64 || row.repeated_source;
             if repeat || merge_only || self.keys.may_hold(conn, hash)? {
                 known.rows.push((hash, row.index));
                 known.may_create |= merge_only;
@@ -329,21 +326,14 @@ impl<'c> Import<'c> {
             if let Keys::Unindexed(created) = &mut self.keys {
                 created.add(hash, self.next_id);
             }
-            fresh.push((self.next_id, row, indicator));
+            fresh.push((self.next_id, row));
             self.next_id += 1;
         }
 
         // New values first: a repeat in `known` merges into its row.
-        self.new += insert_fresh(
-            conn,
-            &mut self.bulk,
-            &mut self.sources,
-            &fresh,
-            &self.lifetimes,
-            self.now,
-        )?;
+        self.new += insert_fresh(conn, &mut self.bulk, &mut self.sources, columns, &fresh)?;
         if let Keys::Indexed(stored) = &mut self.keys {
-            for &(_, row, _) in &fresh {
+            for &(_, row) in &fresh {
                 stored.add(row.hash);
             }
         }
@@ -878,8 +868,12 @@ pub struct Preparer {
 impl Preparer {
     /// Prepares a chunk for [`Import::add_prepared`].
     pub fn prepare(&self, indicators: Vec<Indicator>) -> PreparedChunk {
-        let rows = self.rows(&indicators);
-        PreparedChunk { indicators, rows }
+        let (rows, columns) = self.rows(&indicators);
+        PreparedChunk {
+            indicators,
+            rows,
+            columns,
+        }
     }
 
     /// Returns the rows of `indicators` in digest order, or by kind, then
@@ -899,7 +893,10 @@ impl Preparer {
     /// Records of one value (with and without the subdomain flag) sit side
     /// by side in the order they came, whichever order is used, so that the
     /// later record's details win as they do across chunks.
-    fn rows(&self, indicators: &[Indicator]) -> Vec<PreparedRow> {
+    ///
+    /// The rows' columns are copied into [`Columns`] in the order of the
+    /// rows, for the reason given there.
+    fn rows(&self, indicators: &[Indicator]) -> (Vec<PreparedRow>, Columns) {
         let digests: Vec<i64> = indicators
             .iter()
             .map(|i| key_hash(i.kind, &i.value))
@@ -932,14 +929,25 @@ impl Preparer {
                 .then_with(|| (k, &indicators[i].value).cmp(&(l, &indicators[j].value)))
                 .then(i.cmp(&j))
         });
-        order
+        let mut columns = Columns::with_capacity(order.len());
+        let rows = order
             .into_iter()
-            .map(|(_, _, hash, index)| PreparedRow {
-                hash,
-                index,
-                facts: IndicatorFacts::of(&indicators[index], &self.lifetimes, self.now),
+            .map(|(kind, _, hash, index)| {
+                let indicator = &indicators[index];
+                PreparedRow {
+                    hash,
+                    index,
+                    kind,
+                    include_subdomains: indicator.include_subdomains,
+                    match_substring: indicator.match_substring,
+                    repeated_source: has_repeated_source(indicator),
+                    value: columns.add_text(&indicator.value),
+                    sightings: columns.add_sightings(indicator, &self.lifetimes, self.now),
+                    facts: IndicatorFacts::of(indicator, &self.lifetimes, self.now),
+                }
             })
-            .collect()
+            .collect();
+        (rows, columns)
     }
 }
 
@@ -970,6 +978,7 @@ fn tag_groups(indicators: &[Indicator], digests: &[i64]) -> Vec<u32> {
 pub struct PreparedChunk {
     indicators: Vec<Indicator>,
     rows: Vec<PreparedRow>,
+    columns: Columns,
 }
 
 impl PreparedChunk {
@@ -986,6 +995,14 @@ struct PreparedRow {
     hash: i64,
     /// Position in the chunk's indicators.
     index: usize,
+    kind: IndicatorKind,
+    include_subdomains: bool,
+    match_substring: bool,
+    /// Whether two sightings name one source ([`has_repeated_source`]).
+    repeated_source: bool,
+    value: Span,
+    /// The sightings' positions in the chunk's [`Columns`].
+    sightings: std::ops::Range<usize>,
     facts: IndicatorFacts,
 }
 
@@ -1221,24 +1238,24 @@ fn insert_fresh<'c>(
     conn: &'c Connection,
     bulk: &mut BulkStatements<'c>,
     sources: &mut Sources,
-    fresh: &[(i64, &PreparedRow, &Indicator)],
-    lifetimes: &Lifetimes,
-    now: Timestamp,
+    columns: &Columns,
+    fresh: &[(i64, &PreparedRow)],
 ) -> rusqlite::Result<u64> {
     let mut created = 0;
-    let mut sightings: Vec<NewSighting<'_>> = Vec::with_capacity(BULK_ROWS);
+    let mut source_ids: Vec<Option<i64>> = vec![None; columns.source_count()];
+    let mut sightings: Vec<[Cell<'_>; SIGHTING_COLUMNS_WRITTEN]> = Vec::with_capacity(BULK_ROWS);
     let mut rows: Vec<[Cell<'_>; INDICATOR_COLUMNS_WRITTEN]> = Vec::with_capacity(BULK_ROWS);
     for block in fresh.chunks(BULK_ROWS) {
         rows.clear();
-        for &(_, row, indicator) in block {
+        for &(_, row) in block {
             let facts = &row.facts;
             let bounds = facts.bounds.as_ref();
             rows.push([
                 Cell::Integer(row.hash),
-                Cell::Text(indicator.kind.as_str()),
-                Cell::Text(&indicator.value),
-                Cell::Integer(i64::from(indicator.include_subdomains)),
-                Cell::Integer(i64::from(indicator.match_substring)),
+                Cell::Text(row.kind.as_str()),
+                Cell::Text(columns.text(row.value)),
+                Cell::Integer(i64::from(row.include_subdomains)),
+                Cell::Integer(i64::from(row.match_substring)),
                 Cell::integer(facts.prefix),
                 bounds.map_or(Cell::Null, |b| Cell::Blob(&b.0)),
                 bounds.map_or(Cell::Null, |b| Cell::Blob(&b.1)),
@@ -1251,7 +1268,7 @@ fn insert_fresh<'c>(
 
         // The sightings below name the ids handed out, so SQLite must have
         // given the rows the same ones.
-        let last = block.last().map_or(0, |&(id, _, _)| id);
+        let last = block.last().map_or(0, |&(id, _)| id);
         if conn.last_insert_rowid() != last {
             return Err(rusqlite::Error::SqliteFailure(
                 rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_INTERNAL),
@@ -1262,16 +1279,20 @@ fn insert_fresh<'c>(
             ));
         }
 
-        for &(id, _, indicator) in block {
-            for s in &indicator.sightings {
-                sightings.push((
-                    id,
-                    sources.id(conn, &s.source.provider, &s.source.feed)?,
-                    indicator.kind,
-                    s,
-                ));
+        for &(id, row) in block {
+            for s in columns.sightings(row.sightings.clone()) {
+                let source = match source_ids[s.source] {
+                    Some(source) => source,
+                    None => {
+                        let (provider, feed) = columns.source(s.source);
+                        let source = sources.id(conn, provider, feed)?;
+                        source_ids[s.source] = Some(source);
+                        source
+                    }
+                };
+                sightings.push(columns.cells(id, source, s));
                 if sightings.len() == BULK_ROWS {
-                    insert_sightings(conn, bulk, &sightings, lifetimes, now)?;
+                    bulk.sightings.insert(conn, &sightings)?;
                     created += sightings.len() as u64;
                     sightings.clear();
                 }
@@ -1279,7 +1300,7 @@ fn insert_fresh<'c>(
         }
     }
     if !sightings.is_empty() {
-        insert_sightings(conn, bulk, &sightings, lifetimes, now)?;
+        bulk.sightings.insert(conn, &sightings)?;
         created += sightings.len() as u64;
     }
     Ok(created)
