@@ -929,23 +929,31 @@ impl Preparer {
                 .then_with(|| (k, &indicators[i].value).cmp(&(l, &indicators[j].value)))
                 .then(i.cmp(&j))
         });
-        let mut columns = Columns::with_capacity(order.len());
-        let rows = order
-            .into_iter()
-            .map(|(kind, _, hash, index)| {
-                let indicator = &indicators[index];
-                PreparedRow {
+        // The columns are copied in the order the indicators came, in
+        // which their heap blocks lie one after another, and then the rows
+        // are put in order.
+        let mut columns = Columns::with_capacity(indicators.len());
+        let mut slots: Vec<Option<PreparedRow>> = indicators
+            .iter()
+            .zip(&digests)
+            .enumerate()
+            .map(|(index, (indicator, &hash))| {
+                Some(PreparedRow {
                     hash,
                     index,
-                    kind,
+                    kind: indicator.kind,
                     include_subdomains: indicator.include_subdomains,
                     match_substring: indicator.match_substring,
                     repeated_source: has_repeated_source(indicator),
                     value: columns.add_text(&indicator.value),
                     sightings: columns.add_sightings(indicator, &self.lifetimes, self.now),
                     facts: IndicatorFacts::of(indicator, &self.lifetimes, self.now),
-                }
+                })
             })
+            .collect();
+        let rows = order
+            .into_iter()
+            .filter_map(|(_, _, _, index)| slots[index].take())
             .collect();
         (rows, columns)
     }
