@@ -550,8 +550,16 @@ fn run_import(store_path: &Path, args: &ImportArgs, now: Timestamp) -> anyhow::R
 /// page by page.
 const IMPORT_CHUNK: usize = 65_536;
 
-/// Chunks parsed ahead of the store.
-const IMPORT_CHUNKS_AHEAD: usize = 2;
+/// Chunks parsed ahead of the store. With two, both feeds of the import
+/// benchmark (BENCHMARKS.md) took 4.24 to 4.44 s and peaked at 540 to 570
+/// MiB. With one, they took 4.06 to 4.43 s and peaked at 480 to 495 MiB,
+/// because the parse thread spends time on each page of fresh memory.
+const IMPORT_CHUNKS_AHEAD: usize = 1;
+
+/// Input bytes per value, to estimate an input's values from its size for
+/// `Import::expect_values`. Lines of a plain list of addresses and domains
+/// take about 30, rows of a CSV feed about 60, and URLs more.
+const INPUT_BYTES_PER_VALUE: u64 = 64;
 
 /// Imports one file while it is parsed: a thread parses it and hands
 /// chunks of indicators over a bounded channel to this thread, which
@@ -566,7 +574,8 @@ fn import_streaming(
     let parse = |sink: &mut dyn FnMut(picket_intel::Chunk) -> bool| {
         picket_intel::load_file_chunked(path, options, IMPORT_CHUNK, sink)
     };
-    let (counts, parsed) = store_while_parsing(conn, parse, lifetimes, now)
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    let (counts, parsed) = store_while_parsing(conn, parse, size, lifetimes, now)
         .with_context(|| format!("cannot store {}", path.display()))?;
     let report = parsed.with_context(|| format!("cannot import {}", path.display()))?;
     Ok((counts, report))
@@ -581,12 +590,14 @@ enum Handed {
 }
 
 /// Runs `parse` on a thread of its own and stores the chunks it hands
-/// over on this thread, inside `conn`'s open transaction. The outer error
+/// over on this thread, inside `conn`'s open transaction. `size` is the
+/// input's length in bytes. The outer error
 /// is the store's; a parse error comes back inside, after whatever was
 /// stored before it (roll the transaction back to drop that).
 fn store_while_parsing<P>(
     conn: &rusqlite::Connection,
     parse: P,
+    size: u64,
     lifetimes: &Lifetimes,
     now: Timestamp,
 ) -> anyhow::Result<(UpsertCounts, Result<LoadReport, picket_intel::IntelError>)>
@@ -597,6 +608,7 @@ where
         + Send,
 {
     let mut import = store_intel::Import::begin(conn, lifetimes, now)?;
+    import.expect_values(size / INPUT_BYTES_PER_VALUE);
     let preparer = import.preparer();
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Handed>(IMPORT_CHUNKS_AHEAD);
     // Stored chunks go back to the parse thread to be freed there: the store
@@ -954,7 +966,8 @@ fn pull_feed(
             let parse = |sink: &mut dyn FnMut(picket_intel::Chunk) -> bool| {
                 picket_intel::load_bytes_chunked(&feed.remote, &bytes, &options, IMPORT_CHUNK, sink)
             };
-            let (counts, parsed) = store_while_parsing(&tx, parse, lifetimes, now)?;
+            let size = bytes.len() as u64;
+            let (counts, parsed) = store_while_parsing(&tx, parse, size, lifetimes, now)?;
             let report = match parsed {
                 Ok(report) => report,
                 Err(error) => {
