@@ -231,7 +231,7 @@ impl<'c> Import<'c> {
     /// Tells the import about how many values its input holds, as an
     /// estimate. Into a store of fewer than ten times as many rows, the
     /// import then reads every stored digest at once instead of first
-    /// looking values up one by one: on a CSV feed of 1 M values into a
+    /// looking values up one by one. On a CSV feed of 1 M values into a
     /// store of 1 M, those 100,000 lookups took about 0.08 s.
     ///
     /// The digests of the rows it creates get room for that many values at
@@ -918,8 +918,8 @@ impl Preparer {
     /// by side in the order they came, whichever order is used, so that the
     /// later record's details win as they do across chunks.
     ///
-    /// The rows' columns are copied into [`Columns`] in the order of the
-    /// rows, for the reason given there.
+    /// The rows' columns are copied into [`Columns`], for the reason given
+    /// there.
     fn rows(&self, indicators: &[Indicator]) -> (Vec<PreparedRow>, Columns) {
         let digests: Vec<i64> = indicators
             .iter()
@@ -1049,8 +1049,8 @@ const DIGESTS_READ_PER_LOOKUP: u64 = 10;
 /// has rows. Then every digest is read into memory at once, which costs
 /// about as much as the lookups made so far. A small import into a large
 /// store thus never reads it whole, and a large one pays at most twice
-/// the cheaper way. An import told to expect enough values reads every
-/// digest before its first lookup.
+/// the cheaper way. An import that expects enough values
+/// ([`Import::expect_values`]) reads every digest before its first lookup.
 struct StoredKeys {
     /// Every digest stored once read, and those added since.
     digests: Option<SortedDigests>,
@@ -1175,8 +1175,8 @@ impl SortedDigests {
     }
 
     /// Merges the added digests into the run, from the back, so that no
-    /// digest moves twice. A sort of the joined run took a scratch buffer
-    /// of half its length, fresh memory on each merge.
+    /// digest moves twice. Sorting the joined run would take a scratch
+    /// buffer of half its length, fresh memory on each merge.
     fn merge(&mut self) {
         let mut added: Vec<i64> = self.added.drain().collect();
         added.sort_unstable();
@@ -2062,12 +2062,14 @@ mod tests {
         let one_new = load_csv("domain,new.example,false,p,f,50,,,,,,,,\n");
 
         // Ten values expected into 100 rows: every digest is read at once.
-        let mut told =
+        let mut expecting =
             Import::begin(&conn, &Lifetimes::default(), Timestamp::from_nanos(7)).unwrap();
-        told.expect_values(10);
-        told.add(&one_new).unwrap();
-        assert!(matches!(&told.keys, Keys::Indexed(k) if k.digests.is_some() && k.lookups == 0));
-        told.finish().unwrap();
+        expecting.expect_values(10);
+        expecting.add(&one_new).unwrap();
+        assert!(
+            matches!(&expecting.keys, Keys::Indexed(k) if k.digests.is_some() && k.lookups == 0)
+        );
+        expecting.finish().unwrap();
 
         // Nine are too few: the value is looked up in the index.
         let mut small =
