@@ -6,9 +6,10 @@
 //! blocks. Read from the indicators in that order, each of those reads
 //! waited on memory. The parse thread, which has time to spare while the
 //! store writes, copies the columns here in the order the indicators came,
-//! so its own reads follow one another and a row's columns end up side by
-//! side. Both feeds of the import benchmark (BENCHMARKS.md) took 4.11 to
-//! 4.29 s instead of 4.71 to 4.80 s.
+//! so its own reads follow one another. It then puts the sightings in row
+//! order ([`Columns::order_sightings`]), and only the text, a few bytes
+//! per row, is read out of order. Both feeds of the import benchmark
+//! (BENCHMARKS.md) took 3.90 to 4.12 s instead of 4.71 to 4.80 s.
 
 use std::ops::Range;
 
@@ -28,7 +29,7 @@ pub(super) struct Span {
 
 /// The columns of one sighting, as the bulk path writes them. Times are
 /// nanoseconds since the Unix epoch.
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 pub(super) struct SightingColumns {
     /// Position of the provider and feed in [`Columns::sources`].
     pub(super) source: usize,
@@ -76,6 +77,23 @@ impl Columns {
     /// returned it.
     pub(super) fn sightings(&self, range: Range<usize>) -> &[SightingColumns] {
         &self.sightings[range]
+    }
+
+    /// Puts the sightings in the order of `ranges`, as
+    /// [`Columns::add_sightings`] returned them, and points each range at
+    /// its sightings' new place. The store thread then reads them one
+    /// after another, where only the text stays in the order it came.
+    pub(super) fn order_sightings<'r>(
+        &mut self,
+        ranges: impl Iterator<Item = &'r mut Range<usize>>,
+    ) {
+        let mut ordered = Vec::with_capacity(self.sightings.len());
+        for range in ranges {
+            let start = ordered.len();
+            ordered.extend_from_slice(&self.sightings[range.clone()]);
+            *range = start..ordered.len();
+        }
+        self.sightings = ordered;
     }
 
     /// Returns the provider and feed of the source numbered `at`.

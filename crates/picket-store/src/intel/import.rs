@@ -975,10 +975,11 @@ impl Preparer {
                 })
             })
             .collect();
-        let rows = order
+        let mut rows: Vec<PreparedRow> = order
             .into_iter()
             .filter_map(|(_, _, _, index)| slots[index].take())
             .collect();
+        columns.order_sightings(rows.iter_mut().map(|row| &mut row.sightings));
         (rows, columns)
     }
 }
