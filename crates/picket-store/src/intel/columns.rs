@@ -6,10 +6,9 @@
 //! blocks. Read from the indicators in that order, each of those reads
 //! waited on memory. The parse thread, which has time to spare while the
 //! store writes, copies the columns here in the order the indicators came,
-//! so its own reads follow one another. It then puts the sightings in row
-//! order ([`Columns::order_sightings`]), and only the text, a few bytes
-//! per row, is read out of order. Both feeds of the import benchmark
-//! (BENCHMARKS.md) took 3.90 to 4.12 s instead of 4.71 to 4.80 s.
+//! so its own reads follow one another. It then copies them once more in
+//! row order ([`Columns::reorder`]), from compact buffers where a row's
+//! columns lie together.
 
 use std::ops::Range;
 
@@ -79,21 +78,45 @@ impl Columns {
         &self.sightings[range]
     }
 
-    /// Puts the sightings in the order of `ranges`, as
-    /// [`Columns::add_sightings`] returned them, and points each range at
-    /// its sightings' new place. The store thread then reads them one
-    /// after another, where only the text stays in the order it came.
-    pub(super) fn order_sightings<'r>(
+    /// Puts the columns in the order of `rows`, each a row's value and
+    /// sightings as [`Columns::add_text`] and [`Columns::add_sightings`]
+    /// returned them, and points them at their new places. The store
+    /// thread then reads the columns one after another.
+    pub(super) fn reorder<'r>(
         &mut self,
-        ranges: impl Iterator<Item = &'r mut Range<usize>>,
+        rows: impl Iterator<Item = (&'r mut Span, &'r mut Range<usize>)>,
     ) {
-        let mut ordered = Vec::with_capacity(self.sightings.len());
-        for range in ranges {
-            let start = ordered.len();
-            ordered.extend_from_slice(&self.sightings[range.clone()]);
-            *range = start..ordered.len();
+        let mut ordered = Columns {
+            text: String::with_capacity(self.text.len()),
+            sightings: Vec::with_capacity(self.sightings.len()),
+            sources: Vec::with_capacity(self.sources.len()),
+        };
+        for &(provider, feed) in &self.sources {
+            let source = (
+                ordered.add_text(self.text(provider)),
+                ordered.add_text(self.text(feed)),
+            );
+            ordered.sources.push(source);
         }
-        self.sightings = ordered;
+
+        for (value, sightings) in rows {
+            *value = ordered.add_text(self.text(*value));
+            let start = ordered.sightings.len();
+            for s in &self.sightings[sightings.clone()] {
+                let mut copy = |span: Span| ordered.add_text(self.text(span));
+                let moved = SightingColumns {
+                    tlp: s.tlp.map(&mut copy),
+                    tags: copy(s.tags),
+                    assessment: s.assessment.map(&mut copy),
+                    description: s.description.map(&mut copy),
+                    reference: s.reference.map(&mut copy),
+                    ..*s
+                };
+                ordered.sightings.push(moved);
+            }
+            *sightings = start..ordered.sightings.len();
+        }
+        *self = ordered;
     }
 
     /// Returns the provider and feed of the source numbered `at`.

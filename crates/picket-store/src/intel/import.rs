@@ -979,7 +979,10 @@ impl Preparer {
             .into_iter()
             .filter_map(|(_, _, _, index)| slots[index].take())
             .collect();
-        columns.order_sightings(rows.iter_mut().map(|row| &mut row.sightings));
+        columns.reorder(
+            rows.iter_mut()
+                .map(|row| (&mut row.value, &mut row.sightings)),
+        );
         (rows, columns)
     }
 }
