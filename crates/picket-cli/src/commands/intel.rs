@@ -609,7 +609,7 @@ where
 {
     let mut import = store_intel::Import::begin(conn, lifetimes, now)?;
     import.expect_values(size / INPUT_BYTES_PER_VALUE);
-    let preparer = import.preparer();
+    let mut preparer = import.preparer();
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Handed>(IMPORT_CHUNKS_AHEAD);
     // Stored chunks go back to the parse thread to be freed there: the store
     // thread is the slower one, and memory is freed faster by the thread

@@ -57,14 +57,11 @@ pub(super) struct Columns {
 }
 
 impl Columns {
-    /// Returns room for `rows` rows of one sighting each.
-    pub(super) fn with_capacity(rows: usize) -> Self {
-        Columns {
-            // An estimate: a generated feed's value and tag take about 48 bytes.
-            text: String::with_capacity(rows * 48),
-            sightings: Vec::with_capacity(rows),
-            sources: Vec::new(),
-        }
+    /// Empties the columns, keeping their memory.
+    pub(super) fn clear(&mut self) {
+        self.text.clear();
+        self.sightings.clear();
+        self.sources.clear();
     }
 
     /// Returns the text of `span`.
@@ -78,14 +75,15 @@ impl Columns {
         &self.sightings[range]
     }
 
-    /// Puts the columns in the order of `rows`, each a row's value and
-    /// sightings as [`Columns::add_text`] and [`Columns::add_sightings`]
-    /// returned them, and points them at their new places. The store
-    /// thread then reads the columns one after another.
-    pub(super) fn reorder<'r>(
-        &mut self,
+    /// Returns a copy of the columns in the order of `rows`, each a row's
+    /// value and sightings as [`Columns::add_text`] and
+    /// [`Columns::add_sightings`] returned them, and points them at their
+    /// places in the copy. The store thread then reads the columns one
+    /// after another.
+    pub(super) fn reordered<'r>(
+        &self,
         rows: impl Iterator<Item = (&'r mut Span, &'r mut Range<usize>)>,
-    ) {
+    ) -> Columns {
         let mut ordered = Columns {
             text: String::with_capacity(self.text.len()),
             sightings: Vec::with_capacity(self.sightings.len()),
@@ -116,7 +114,7 @@ impl Columns {
             }
             *sightings = start..ordered.sightings.len();
         }
-        *self = ordered;
+        ordered
     }
 
     /// Returns the provider and feed of the source numbered `at`.

@@ -251,6 +251,10 @@ impl<'c> Import<'c> {
             lifetimes: self.lifetimes.clone(),
             now: self.now,
             by_kind: matches!(self.keys, Keys::Unindexed(_)),
+            digests: Vec::new(),
+            order: Vec::new(),
+            staged: Vec::new(),
+            staged_columns: Columns::default(),
         }
     }
 
@@ -880,18 +884,25 @@ impl CreatedIds {
 /// Prepares chunks of indicators for one [`Import`] on any thread: each
 /// value's digest and row facts are computed and ordered, so that the
 /// thread writing the store only writes.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Preparer {
     lifetimes: Lifetimes,
     now: Timestamp,
     /// Orders rows by kind before digest, for an import that builds the
     /// digest index when it finishes.
     by_kind: bool,
+    /// Buffers of the last chunk, kept for the next, so that their memory
+    /// is not fresh each time: the digests, the sort order, the rows in
+    /// the order the values came, and their columns.
+    digests: Vec<i64>,
+    order: Vec<(IndicatorKind, u32, i64, usize)>,
+    staged: Vec<Option<PreparedRow>>,
+    staged_columns: Columns,
 }
 
 impl Preparer {
     /// Prepares a chunk for [`Import::add_prepared`].
-    pub fn prepare(&self, indicators: Vec<Indicator>) -> PreparedChunk {
+    pub fn prepare(&mut self, indicators: Vec<Indicator>) -> PreparedChunk {
         let (rows, columns) = self.rows(&indicators);
         PreparedChunk {
             indicators,
@@ -920,30 +931,36 @@ impl Preparer {
     ///
     /// The rows' columns are copied into [`Columns`], for the reason given
     /// there.
-    fn rows(&self, indicators: &[Indicator]) -> (Vec<PreparedRow>, Columns) {
-        let digests: Vec<i64> = indicators
-            .iter()
-            .map(|i| key_hash(i.kind, &i.value))
-            .collect();
-        let groups = if self.by_kind {
-            tag_groups(indicators, &digests)
+    fn rows(&mut self, indicators: &[Indicator]) -> (Vec<PreparedRow>, Columns) {
+        let Preparer {
+            lifetimes,
+            now,
+            by_kind,
+            digests,
+            order,
+            staged,
+            staged_columns: columns,
+        } = self;
+        let (by_kind, now) = (*by_kind, *now);
+        digests.clear();
+        digests.extend(indicators.iter().map(|i| key_hash(i.kind, &i.value)));
+        let groups = if by_kind {
+            tag_groups(indicators, digests)
         } else {
             Vec::new()
         };
 
         // Kinds, tag groups, digests and positions alone are sorted, and the
         // values are read only where two digests are equal.
-        let mut order: Vec<(IndicatorKind, u32, i64, usize)> = indicators
-            .iter()
-            .zip(&digests)
-            .enumerate()
-            .map(|(index, (i, &digest))| {
+        order.clear();
+        order.extend(indicators.iter().zip(digests.iter()).enumerate().map(
+            |(index, (i, &digest))| {
                 let group = groups.get(index).copied().unwrap_or(0);
                 (i.kind, group, digest, index)
-            })
-            .collect();
+            },
+        ));
         order.sort_unstable_by(|&(k, g, a, i), &(l, h, b, j)| {
-            let first = if self.by_kind {
+            let first = if by_kind {
                 k.cmp(&l).then(g.cmp(&h))
             } else {
                 std::cmp::Ordering::Equal
@@ -956,12 +973,10 @@ impl Preparer {
         // The columns are copied in the order the indicators came, in
         // which their heap blocks lie one after another, and then the rows
         // are put in order.
-        let mut columns = Columns::with_capacity(indicators.len());
-        let mut slots: Vec<Option<PreparedRow>> = indicators
-            .iter()
-            .zip(&digests)
-            .enumerate()
-            .map(|(index, (indicator, &hash))| {
+        columns.clear();
+        staged.clear();
+        staged.extend(indicators.iter().zip(digests.iter()).enumerate().map(
+            |(index, (indicator, &hash))| {
                 Some(PreparedRow {
                     hash,
                     index,
@@ -970,20 +985,20 @@ impl Preparer {
                     match_substring: indicator.match_substring,
                     repeated_source: has_repeated_source(indicator),
                     value: columns.add_text(&indicator.value),
-                    sightings: columns.add_sightings(indicator, &self.lifetimes, self.now),
-                    facts: IndicatorFacts::of(indicator, &self.lifetimes, self.now),
+                    sightings: columns.add_sightings(indicator, lifetimes, now),
+                    facts: IndicatorFacts::of(indicator, lifetimes, now),
                 })
-            })
-            .collect();
+            },
+        ));
         let mut rows: Vec<PreparedRow> = order
-            .into_iter()
-            .filter_map(|(_, _, _, index)| slots[index].take())
+            .iter()
+            .filter_map(|&(_, _, _, index)| staged[index].take())
             .collect();
-        columns.reorder(
+        let ordered = columns.reordered(
             rows.iter_mut()
                 .map(|row| (&mut row.value, &mut row.sightings)),
         );
-        (rows, columns)
+        (rows, ordered)
     }
 }
 
@@ -2070,9 +2085,11 @@ mod tests {
             Import::begin(&conn, &Lifetimes::default(), Timestamp::from_nanos(7)).unwrap();
         expecting.expect_values(10);
         expecting.add(&one_new).unwrap();
-        assert!(
-            matches!(&expecting.keys, Keys::Indexed(k) if k.digests.is_some() && k.lookups == 0)
-        );
+        let Keys::Indexed(keys) = &expecting.keys else {
+            panic!("a store with rows keeps its digest index");
+        };
+        assert!(keys.digests.is_some());
+        assert_eq!(keys.lookups, 0);
         expecting.finish().unwrap();
 
         // Nine are too few: the value is looked up in the index.
@@ -2080,6 +2097,10 @@ mod tests {
             Import::begin(&conn, &Lifetimes::default(), Timestamp::from_nanos(7)).unwrap();
         small.expect_values(9);
         small.add(&one_new).unwrap();
-        assert!(matches!(&small.keys, Keys::Indexed(k) if k.digests.is_none() && k.lookups == 1));
+        let Keys::Indexed(keys) = &small.keys else {
+            panic!("a store with rows keeps its digest index");
+        };
+        assert!(keys.digests.is_none());
+        assert_eq!(keys.lookups, 1);
     }
 }
