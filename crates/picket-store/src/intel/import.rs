@@ -1706,6 +1706,212 @@ mod tests {
         assert_eq!(stored, dump(&stores[1]));
     }
 
+    /// The columns of one stored sighting, with its indicator's value and
+    /// its source's names in place of row ids.
+    #[derive(Debug, PartialEq)]
+    struct StoredSighting {
+        kind: String,
+        value: String,
+        provider: String,
+        feed: String,
+        confidence: i64,
+        severity: Option<String>,
+        tlp: Option<String>,
+        tags: String,
+        assessment: Option<String>,
+        description: Option<String>,
+        reference: Option<String>,
+        first_seen: Option<i64>,
+        last_seen: Option<i64>,
+        reported_at: i64,
+        valid_until: Option<i64>,
+        expires_at: i64,
+    }
+
+    impl StoredSighting {
+        /// Returns the columns [`stored_sightings`] orders by.
+        fn key(&self) -> (&str, &str, &str, &str) {
+            (&self.kind, &self.value, &self.provider, &self.feed)
+        }
+    }
+
+    /// Returns the sightings of a store, ordered by kind, value, provider
+    /// and feed.
+    fn stored_sightings(conn: &Connection) -> Vec<StoredSighting> {
+        let mut stmt = conn
+            .prepare(
+                "SELECT i.kind, i.value, p.provider, p.feed, s.confidence, s.severity, s.tlp,
+                        s.tags, s.assessment, s.description, s.reference, s.first_seen,
+                        s.last_seen, s.reported_at, s.valid_until, s.expires_at
+                 FROM intel_sightings s
+                 JOIN intel_indicators i ON i.id = s.indicator_id
+                 JOIN intel_sources p ON p.id = s.source_id
+                 ORDER BY i.kind, i.value, p.provider, p.feed",
+            )
+            .unwrap();
+        stmt.query_map([], |r| {
+            Ok(StoredSighting {
+                kind: r.get(0)?,
+                value: r.get(1)?,
+                provider: r.get(2)?,
+                feed: r.get(3)?,
+                confidence: r.get(4)?,
+                severity: r.get(5)?,
+                tlp: r.get(6)?,
+                tags: r.get(7)?,
+                assessment: r.get(8)?,
+                description: r.get(9)?,
+                reference: r.get(10)?,
+                first_seen: r.get(11)?,
+                last_seen: r.get(12)?,
+                reported_at: r.get(13)?,
+                valid_until: r.get(14)?,
+                expires_at: r.get(15)?,
+            })
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    }
+
+    /// Returns the sightings that storing `indicators` at `now` should
+    /// write, read from the indicators themselves, in the order of
+    /// [`stored_sightings`].
+    fn expected_sightings(
+        indicators: &[Indicator],
+        lifetimes: &Lifetimes,
+        now: Timestamp,
+    ) -> Vec<StoredSighting> {
+        let mut expected: Vec<StoredSighting> = indicators
+            .iter()
+            .flat_map(|indicator| {
+                indicator.sightings.iter().map(move |s| StoredSighting {
+                    kind: indicator.kind.as_str().to_owned(),
+                    value: indicator.value.clone(),
+                    provider: s.source.provider.clone(),
+                    feed: s.source.feed.clone(),
+                    confidence: i64::from(s.source.confidence),
+                    severity: s.severity.map(|level| severity_text(level).to_owned()),
+                    tlp: s.source.tlp.clone(),
+                    tags: join_tags(&s.source.tags),
+                    assessment: s.assessment.clone(),
+                    description: s.source.description.clone(),
+                    reference: s.source.reference.clone(),
+                    first_seen: s.first_seen.map(Timestamp::as_nanos),
+                    last_seen: s.last_seen.map(Timestamp::as_nanos),
+                    reported_at: s.reported_at.unwrap_or(now).as_nanos(),
+                    valid_until: s.valid_until.map(Timestamp::as_nanos),
+                    expires_at: lifetimes.expires_at(indicator.kind, s, now).as_nanos(),
+                })
+            })
+            .collect();
+        expected.sort_by(|a, b| a.key().cmp(&b.key()));
+        expected
+    }
+
+    /// New values seen by several sources keep each sighting's own source
+    /// and columns through the bulk path. The sightings carry several tags,
+    /// and optional columns are set on some of them only. The store's
+    /// source ids differ from the sources' numbers within each chunk, two
+    /// sources differ in their feed alone, and the first chunk's rows fill
+    /// more than one block of `BULK_ROWS`.
+    #[test]
+    fn bulk_path_keeps_each_sightings_source() {
+        let mut first_chunk = String::from(
+            "domain,a.example,true,p,f,80,amber,one|two,c2,2025-01-02T00:00:00Z,2025-01-03T00:00:00Z,,about a,https://p.example/a\n\
+             domain,a.example,true,q,g,20,,,scanner,,,2025-03-01T00:00:00Z,,\n\
+             ipv4,192.0.2.7,false,q,g,60,red,x|y|z,,,,,\"described, with a comma\",\n\
+             ipv4,192.0.2.7,false,p,f,40,clear,solo,,,,,,\n\
+             url,http://b.example/x,false,p,f,50,,,,,,,,\n",
+        );
+        for n in 0..BULK_ROWS + 10 {
+            let (one, other) = if n % 2 == 0 {
+                ("p,f", "q,g")
+            } else {
+                ("q,g", "p,f")
+            };
+            first_chunk.push_str(&format!(
+                "domain,d{n}.example,false,{one},{},,t{n}|shared,,,,,,\n\
+                 domain,d{n}.example,false,{other},{},green,,,,,,,\n",
+                n % 101,
+                100 - n % 101
+            ));
+        }
+        let mut first = load_csv(&first_chunk);
+        let mut second = load_csv(
+            "ipv4,198.51.100.9,false,q,g,10,green,late|tags,,,,,,\n\
+             ipv4,198.51.100.9,false,p,f,90,,,botnet,,,,,\n\
+             domain,c.example,false,q,g,30,,only,,,,,,\n\
+             domain,c.example,false,p,h,35,,,,,,,,\n",
+        );
+
+        // Fields no CSV column sets: severity, a missing report time (the
+        // import's time then), tags with a line break and an empty tag.
+        let a = &mut first[0].sightings;
+        assert_eq!(a.len(), 2);
+        a[0].severity = Some(picket_event::Severity::High);
+        a[0].source.tags.push("with\nbreak".into());
+        a[1].reported_at = None;
+        first[1].sightings[0].source.tags.push(String::new());
+        first[2].sightings[0].reported_at = None;
+        assert_eq!(second[1].value, "c.example");
+        second[1].sightings[0].source.tags = vec!["one\nline".into()];
+
+        let lifetimes = Lifetimes::default();
+        let now = Timestamp::from_nanos(7);
+        let whole: Vec<Indicator> = first.iter().chain(&second).cloned().collect();
+        assert_eq!(whole.len(), BULK_ROWS + 15);
+
+        // Both stores have a source no chunk names, so the sources the
+        // chunks name get ids from 2 on, whatever their numbers within a
+        // chunk.
+        let stores: Vec<Connection> = (0..2)
+            .map(|_| {
+                let conn = memory_store();
+                let earlier = load_csv("domain,earlier.example,false,r,k,50,,,,,,,,\n");
+                upsert(&conn, &earlier, &lifetimes, now).unwrap();
+                conn
+            })
+            .collect();
+        let by_upsert = upsert(&stores[0], &whole, &lifetimes, now).unwrap();
+        let by_prepared = import_chunks(&stores[1], vec![first, second]);
+
+        assert_eq!(by_upsert, by_prepared);
+        assert_eq!(by_upsert.new, 2 * (BULK_ROWS as u64 + 14) + 1);
+        assert_eq!(dump_by_value(&stores[0]), dump_by_value(&stores[1]));
+
+        let mut expected = expected_sightings(&whole, &lifetimes, now);
+        let earlier = stored_sightings(&stores[0])
+            .into_iter()
+            .find(|s| s.value == "earlier.example")
+            .unwrap();
+        let at = expected.partition_point(|s| s.key() < earlier.key());
+        expected.insert(at, earlier);
+        for (number, store) in stores.iter().enumerate() {
+            let stored = stored_sightings(store);
+            assert_eq!(stored.len(), expected.len(), "store {number}");
+            for (stored, expected) in stored.iter().zip(&expected) {
+                assert_eq!(stored, expected, "store {number}");
+            }
+        }
+
+        // The joined tags as the store keeps them.
+        let stored = stored_sightings(&stores[1]);
+        let tags_of = |value: &str, provider: &str| {
+            stored
+                .iter()
+                .find(|s| s.value == value && s.provider == provider)
+                .map(|s| s.tags.clone())
+        };
+        assert_eq!(
+            tags_of("a.example", "p").as_deref(),
+            Some("one\ntwo\nwith break")
+        );
+        assert_eq!(tags_of("a.example", "q").as_deref(), Some(""));
+        assert_eq!(tags_of("192.0.2.7", "q").as_deref(), Some("x\ny\nz\n"));
+        assert_eq!(tags_of("c.example", "q").as_deref(), Some("one line"));
+    }
+
     /// A chunk can hold two indicators of one stored value, one with the
     /// subdomain flag and one without. They update the same sighting, and
     /// the later record's details win through the deferred merge path as
