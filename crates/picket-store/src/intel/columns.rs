@@ -19,6 +19,11 @@ use super::bulk::Cell;
 use super::import::{SIGHTING_COLUMNS_WRITTEN, tags_text};
 use super::severity_text;
 
+/// The longest value, in bytes, that [`Columns::add_value`] copies. Values
+/// of a feed of addresses, domains and hashes are all shorter, and most
+/// URLs.
+pub(super) const COPIED_VALUE_MAX: usize = 256;
+
 /// A piece of [`Columns`]' text, as byte positions.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) struct Span {
@@ -37,8 +42,6 @@ pub(super) struct SightingColumns {
     tlp: Option<Span>,
     tags: Span,
     assessment: Option<Span>,
-    description: Option<Span>,
-    reference: Option<Span>,
     first_seen: Option<i64>,
     last_seen: Option<i64>,
     reported_at: i64,
@@ -47,6 +50,11 @@ pub(super) struct SightingColumns {
 }
 
 /// The text, sightings and sources of a chunk's rows, in row order.
+///
+/// Text that can be long is not copied, so that a feed of long values or
+/// descriptions does not take twice its memory: a value longer than
+/// [`COPIED_VALUE_MAX`], and every description and reference. The store
+/// thread reads those from the indicator.
 #[derive(Debug, Default)]
 pub(super) struct Columns {
     text: String,
@@ -82,7 +90,7 @@ impl Columns {
     /// after another.
     pub(super) fn reordered<'r>(
         &self,
-        rows: impl Iterator<Item = (&'r mut Span, &'r mut Range<usize>)>,
+        rows: impl Iterator<Item = (&'r mut Option<Span>, &'r mut Range<usize>)>,
     ) -> Columns {
         let mut ordered = Columns {
             text: String::with_capacity(self.text.len()),
@@ -98,7 +106,7 @@ impl Columns {
         }
 
         for (value, sightings) in rows {
-            *value = ordered.add_text(self.text(*value));
+            *value = value.map(|span| ordered.add_text(self.text(span)));
             let start = ordered.sightings.len();
             for s in &self.sightings[sightings.clone()] {
                 let mut copy = |span: Span| ordered.add_text(self.text(span));
@@ -106,8 +114,6 @@ impl Columns {
                     tlp: s.tlp.map(&mut copy),
                     tags: copy(s.tags),
                     assessment: s.assessment.map(&mut copy),
-                    description: s.description.map(&mut copy),
-                    reference: s.reference.map(&mut copy),
                     ..*s
                 };
                 ordered.sightings.push(moved);
@@ -126,6 +132,12 @@ impl Columns {
     /// Returns the number of sources the sightings name.
     pub(super) fn source_count(&self) -> usize {
         self.sources.len()
+    }
+
+    /// Copies a value no longer than [`COPIED_VALUE_MAX`] and returns where
+    /// it is; a longer one is left where it is.
+    pub(super) fn add_value(&mut self, value: &str) -> Option<Span> {
+        (value.len() <= COPIED_VALUE_MAX).then(|| self.add_text(value))
     }
 
     /// Copies `text` and returns where it is.
@@ -170,8 +182,6 @@ impl Columns {
             tlp: s.source.tlp.as_deref().map(|t| self.add_text(t)),
             tags,
             assessment: s.assessment.as_deref().map(|t| self.add_text(t)),
-            description: s.source.description.as_deref().map(|t| self.add_text(t)),
-            reference: s.source.reference.as_deref().map(|t| self.add_text(t)),
             first_seen: s.first_seen.map(Timestamp::as_nanos),
             last_seen: s.last_seen.map(Timestamp::as_nanos),
             reported_at: s.reported_at.unwrap_or(now).as_nanos(),
@@ -194,13 +204,15 @@ impl Columns {
     }
 
     /// Returns the cells of `intel_sightings` for one sighting of the
-    /// indicator `id` by the source `source_id`.
-    pub(super) fn cells(
-        &self,
+    /// indicator `id` by the source `source_id`: its columns `s`, and the
+    /// description and reference of the sighting they were copied from.
+    pub(super) fn cells<'a>(
+        &'a self,
         id: i64,
         source_id: i64,
         s: &SightingColumns,
-    ) -> [Cell<'_>; SIGHTING_COLUMNS_WRITTEN] {
+        original: &'a Sighting,
+    ) -> [Cell<'a>; SIGHTING_COLUMNS_WRITTEN] {
         let text = |span: Option<Span>| Cell::text(span.map(|span| self.text(span)));
         [
             Cell::Integer(id),
@@ -210,8 +222,8 @@ impl Columns {
             text(s.tlp),
             Cell::Text(self.text(s.tags)),
             text(s.assessment),
-            text(s.description),
-            text(s.reference),
+            Cell::text(original.source.description.as_deref()),
+            Cell::text(original.source.reference.as_deref()),
             Cell::integer(s.first_seen),
             Cell::integer(s.last_seen),
             Cell::Integer(s.reported_at),

@@ -233,15 +233,9 @@ impl<'c> Import<'c> {
     /// import then reads every stored digest at once instead of first
     /// looking values up one by one. On a CSV feed of 1 M values into a
     /// store of 1 M, those 100,000 lookups took about 0.08 s.
-    ///
-    /// The digests of the rows it creates get room for that many values at
-    /// once: a table grown step by step takes fresh memory at each step.
     pub fn expect_values(&mut self, count: u64) {
-        match &mut self.keys {
-            Keys::Indexed(stored) => stored.expected = count,
-            Keys::Unindexed(created) => {
-                created.first.reserve(usize::try_from(count).unwrap_or(0));
-            }
+        if let Keys::Indexed(stored) = &mut self.keys {
+            stored.expected = count;
         }
     }
 
@@ -261,7 +255,12 @@ impl<'c> Import<'c> {
     /// Stores one chunk of indicators, stored values and repeats included.
     pub fn add(&mut self, indicators: &[Indicator]) -> rusqlite::Result<()> {
         let (rows, columns) = self.preparer().rows(indicators);
-        let known = self.add_fresh(&rows, &columns)?.rows;
+        let chunk = ChunkRows {
+            indicators,
+            rows: &rows,
+            columns: &columns,
+        };
+        let known = self.add_fresh(&chunk)?.rows;
         self.pending.extend(
             known
                 .into_iter()
@@ -279,7 +278,11 @@ impl<'c> Import<'c> {
         let Known {
             rows: known,
             may_create,
-        } = self.add_fresh(&chunk.rows, &chunk.columns)?;
+        } = self.add_fresh(&ChunkRows {
+            indicators: &chunk.indicators,
+            rows: &chunk.rows,
+            columns: &chunk.columns,
+        })?;
 
         // Taken from the highest position down, so each `swap_remove` moves
         // an indicator that stays into the gap.
@@ -323,11 +326,11 @@ impl<'c> Import<'c> {
         std::mem::take(&mut self.merged)
     }
 
-    /// Writes the values of a chunk the store does not contain (their rows
-    /// `rows` lists as [`Preparer`] orders them, with their `columns`), and
-    /// returns the others: stored values, repeats and values only the
-    /// merge path can write.
-    fn add_fresh(&mut self, rows: &[PreparedRow], columns: &Columns) -> rusqlite::Result<Known> {
+    /// Writes the values of a chunk the store does not contain, and returns
+    /// the others: stored values, repeats and values only the merge path
+    /// can write.
+    fn add_fresh(&mut self, chunk: &ChunkRows<'_>) -> rusqlite::Result<Known> {
+        let rows = chunk.rows;
         let conn = self.conn;
         let ids_left = i64::MAX.saturating_sub(self.next_id);
         let mut fresh = std::mem::take(&mut self.fresh);
@@ -336,7 +339,7 @@ impl<'c> Import<'c> {
         let mut previous: Option<(IndicatorKind, &str)> = None;
         for (at, row) in rows.iter().enumerate() {
             let hash = row.hash;
-            let key = (row.kind, columns.text(row.value));
+            let key = (row.kind, chunk.value(row));
             let repeat = previous == Some(key);
             previous = Some(key);
             let merge_only = ids_left < rows.len() as i64 || row.repeated_source;
@@ -358,7 +361,7 @@ impl<'c> Import<'c> {
 
         // New values first: a repeat in `known` merges into its row.
         let bulk = (&mut self.bulk, &mut self.sources);
-        self.new += insert_fresh(conn, bulk, rows, columns, &fresh)?;
+        self.new += insert_fresh(conn, bulk, chunk, &fresh)?;
         if let Keys::Indexed(stored) = &mut self.keys {
             for &(_, at) in &fresh {
                 stored.add(rows[at].hash);
@@ -984,7 +987,7 @@ impl Preparer {
                     include_subdomains: indicator.include_subdomains,
                     match_substring: indicator.match_substring,
                     repeated_source: has_repeated_source(indicator),
-                    value: columns.add_text(&indicator.value),
+                    value: columns.add_value(&indicator.value),
                     sightings: columns.add_sightings(indicator, lifetimes, now),
                     facts: IndicatorFacts::of(indicator, lifetimes, now),
                 })
@@ -1024,6 +1027,25 @@ fn tag_groups(indicators: &[Indicator], digests: &[i64]) -> Vec<u32> {
         .collect()
 }
 
+/// A chunk's indicators with the rows and columns a [`Preparer`] made of
+/// them.
+struct ChunkRows<'a> {
+    indicators: &'a [Indicator],
+    rows: &'a [PreparedRow],
+    columns: &'a Columns,
+}
+
+impl ChunkRows<'_> {
+    /// Returns the value of `row`: its copy, or the indicator's own value
+    /// when that was too long to copy.
+    fn value(&self, row: &PreparedRow) -> &str {
+        match row.value {
+            Some(span) => self.columns.text(span),
+            None => &self.indicators[row.index].value,
+        }
+    }
+}
+
 /// A chunk of indicators prepared by a [`Preparer`].
 #[derive(Debug)]
 pub struct PreparedChunk {
@@ -1051,7 +1073,9 @@ struct PreparedRow {
     match_substring: bool,
     /// Whether two sightings name one source ([`has_repeated_source`]).
     repeated_source: bool,
-    value: Span,
+    /// The value's copy, or `None` for a value too long to copy
+    /// ([`Columns::add_value`]).
+    value: Option<Span>,
     /// The sightings' positions in the chunk's [`Columns`].
     sightings: std::ops::Range<usize>,
     facts: IndicatorFacts,
@@ -1308,16 +1332,16 @@ impl BulkStatements<'_> {
 }
 
 /// Inserts the new indicators `fresh` lists, each id with its row's
-/// position in `rows`, and their sightings, `BULK_ROWS` rows per
+/// position in the chunk's rows, and their sightings, `BULK_ROWS` rows per
 /// statement. No value may be stored already. Returns how many sightings
 /// were created.
 fn insert_fresh<'c>(
     conn: &'c Connection,
     (bulk, sources): (&mut BulkStatements<'c>, &mut Sources),
-    rows: &[PreparedRow],
-    columns: &Columns,
+    chunk: &ChunkRows<'_>,
     fresh: &[(i64, usize)],
 ) -> rusqlite::Result<u64> {
+    let (rows, columns) = (chunk.rows, chunk.columns);
     let mut created = 0;
     let mut source_ids: Vec<Option<i64>> = vec![None; columns.source_count()];
     let mut sightings: Vec<[Cell<'_>; SIGHTING_COLUMNS_WRITTEN]> = Vec::with_capacity(BULK_ROWS);
@@ -1331,7 +1355,7 @@ fn insert_fresh<'c>(
             cells.push([
                 Cell::Integer(row.hash),
                 Cell::Text(row.kind.as_str()),
-                Cell::Text(columns.text(row.value)),
+                Cell::Text(chunk.value(row)),
                 Cell::Integer(i64::from(row.include_subdomains)),
                 Cell::Integer(i64::from(row.match_substring)),
                 Cell::integer(facts.prefix),
@@ -1358,7 +1382,13 @@ fn insert_fresh<'c>(
         }
 
         for &(id, at) in block {
-            for s in columns.sightings(rows[at].sightings.clone()) {
+            let row = &rows[at];
+            let originals = &chunk.indicators[row.index].sightings;
+            for (s, original) in columns
+                .sightings(row.sightings.clone())
+                .iter()
+                .zip(originals)
+            {
                 let source = match source_ids[s.source] {
                     Some(source) => source,
                     None => {
@@ -1368,7 +1398,7 @@ fn insert_fresh<'c>(
                         source
                     }
                 };
-                sightings.push(columns.cells(id, source, s));
+                sightings.push(columns.cells(id, source, s, original));
                 if sightings.len() == BULK_ROWS {
                     bulk.sightings.insert(conn, &sightings)?;
                     created += sightings.len() as u64;
