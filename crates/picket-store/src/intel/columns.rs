@@ -19,9 +19,8 @@ use super::bulk::Cell;
 use super::import::{SIGHTING_COLUMNS_WRITTEN, tags_text};
 use super::severity_text;
 
-/// The longest value, in bytes, that [`Columns::add_value`] copies. Values
-/// of a feed of addresses, domains and hashes are all shorter, and most
-/// URLs.
+/// The maximum length, in bytes, of a value [`Columns::add_value`]
+/// copies. Addresses, domains and hashes are all shorter, and most URLs.
 pub(super) const COPIED_VALUE_MAX: usize = 256;
 
 /// A piece of [`Columns`]' text, as byte positions.
@@ -135,7 +134,7 @@ impl Columns {
     }
 
     /// Copies a value no longer than [`COPIED_VALUE_MAX`] and returns where
-    /// it is; a longer one is left where it is.
+    /// it is. A longer value is not copied.
     pub(super) fn add_value(&mut self, value: &str) -> Option<Span> {
         (value.len() <= COPIED_VALUE_MAX).then(|| self.add_text(value))
     }

@@ -1846,6 +1846,39 @@ mod tests {
     /// sources differ in their feed alone, and the first chunk's rows fill
     /// more than one block of `BULK_ROWS`.
     #[test]
+    fn long_values_and_descriptions_store_whole() {
+        let long_url = format!(
+            "http://long.example/{}",
+            "p".repeat(super::super::columns::COPIED_VALUE_MAX)
+        );
+        let long_text = "d".repeat(5_000);
+        let feed = format!(
+            "url,{long_url},false,p,f,50,,,,,,,{long_text},https://ref.example/{long_text}\n\
+             url,http://short.example/,false,p,f,50,,,,,,,short,\n"
+        );
+        let conn = memory_store();
+        import_chunks(&conn, vec![load_csv(&feed)]);
+
+        let mut query = conn
+            .prepare(
+                "SELECT i.value, s.description, s.reference FROM intel_indicators i
+                 JOIN intel_sightings s ON s.indicator_id = i.id ORDER BY i.value",
+            )
+            .unwrap();
+        let stored: Vec<(String, String, Option<String>)> = query
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let long_reference = format!("https://ref.example/{long_text}");
+        assert_eq!(stored.len(), 2);
+        assert_eq!(stored[0], (long_url, long_text, Some(long_reference)));
+        assert_eq!(stored[1].0, "http://short.example/");
+        assert_eq!(stored[1].1, "short");
+        assert_eq!(stored[1].2, None);
+    }
+
+    #[test]
     fn bulk_path_keeps_each_sightings_source() {
         let mut first_chunk = String::from(
             "domain,a.example,true,p,f,80,amber,one|two,c2,2025-01-02T00:00:00Z,2025-01-03T00:00:00Z,,about a,https://p.example/a\n\
