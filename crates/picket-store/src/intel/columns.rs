@@ -41,6 +41,9 @@ pub(super) struct SightingColumns {
     tlp: Option<Span>,
     tags: Span,
     assessment: Option<Span>,
+    /// Whether the sighting has a description or a reference, which are
+    /// not copied ([`Columns`]).
+    pub(super) uncopied_text: bool,
     first_seen: Option<i64>,
     last_seen: Option<i64>,
     reported_at: i64,
@@ -181,6 +184,7 @@ impl Columns {
             tlp: s.source.tlp.as_deref().map(|t| self.add_text(t)),
             tags,
             assessment: s.assessment.as_deref().map(|t| self.add_text(t)),
+            uncopied_text: s.source.description.is_some() || s.source.reference.is_some(),
             first_seen: s.first_seen.map(Timestamp::as_nanos),
             last_seen: s.last_seen.map(Timestamp::as_nanos),
             reported_at: s.reported_at.unwrap_or(now).as_nanos(),
@@ -204,14 +208,16 @@ impl Columns {
 
     /// Returns the cells of `intel_sightings` for one sighting of the
     /// indicator `id` by the source `source_id`: its columns `s`, and the
-    /// description and reference of the sighting they were copied from.
+    /// description and reference of the sighting they were copied from,
+    /// which is needed only when `s.uncopied_text` is set.
     pub(super) fn cells<'a>(
         &'a self,
         id: i64,
         source_id: i64,
         s: &SightingColumns,
-        original: &'a Sighting,
+        original: Option<&'a Sighting>,
     ) -> [Cell<'a>; SIGHTING_COLUMNS_WRITTEN] {
+        let source = original.map(|o| &o.source);
         let text = |span: Option<Span>| Cell::text(span.map(|span| self.text(span)));
         [
             Cell::Integer(id),
@@ -221,8 +227,8 @@ impl Columns {
             text(s.tlp),
             Cell::Text(self.text(s.tags)),
             text(s.assessment),
-            Cell::text(original.source.description.as_deref()),
-            Cell::text(original.source.reference.as_deref()),
+            Cell::text(source.and_then(|o| o.description.as_deref())),
+            Cell::text(source.and_then(|o| o.reference.as_deref())),
             Cell::integer(s.first_seen),
             Cell::integer(s.last_seen),
             Cell::Integer(s.reported_at),

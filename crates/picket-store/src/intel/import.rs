@@ -1383,12 +1383,15 @@ fn insert_fresh<'c>(
 
         for &(id, at) in block {
             let row = &rows[at];
-            let originals = &chunk.indicators[row.index].sightings;
-            for (s, original) in columns
-                .sightings(row.sightings.clone())
-                .iter()
-                .zip(originals)
-            {
+            let sightings_of_row = columns.sightings(row.sightings.clone());
+            for (k, s) in sightings_of_row.iter().enumerate() {
+                // Only a sighting with text left uncopied reads the
+                // indicator, which lies far from the copied columns.
+                let original = if s.uncopied_text {
+                    chunk.indicators[row.index].sightings.get(k)
+                } else {
+                    None
+                };
                 let source = match source_ids[s.source] {
                     Some(source) => source,
                     None => {
