@@ -197,11 +197,7 @@ impl<'c> Import<'c> {
         // block length; re-preparing them per value once cost a fifth of a
         // re-import.
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        let next_id: i64 = conn.query_row(
-            "SELECT coalesce(max(id), 0) + 1 FROM intel_indicators",
-            [],
-            |r| r.get(0),
-        )?;
+        let next_id = next_free_id(conn)?;
         let keys = if next_id == 1 {
             conn.execute_batch(DROP_DEFERRED_INDEXES)?;
             Keys::Unindexed(CreatedIds::default())
@@ -428,11 +424,7 @@ impl<'c> Import<'c> {
 
         // Ids handed out stay above every stored id, also after the merge
         // path created rows of its own.
-        let top: i64 = self.conn.query_row(
-            "SELECT coalesce(max(id), 0) + 1 FROM intel_indicators",
-            [],
-            |r| r.get(0),
-        )?;
+        let top = next_free_id(self.conn)?;
         self.next_id = self.next_id.max(top);
         Ok(())
     }
@@ -1316,6 +1308,24 @@ fn has_repeated_source(indicator: &Indicator) -> bool {
         })
 }
 
+/// Returns the id after the highest indicator id, 1 for an empty table.
+/// Ids are never reused, so a store whose highest id is `i64::MAX` has
+/// none left to hand out, and an import into it fails with that reason.
+fn next_free_id(conn: &Connection) -> rusqlite::Result<i64> {
+    let top: Option<i64> =
+        conn.query_row("SELECT max(id) FROM intel_indicators", [], |r| r.get(0))?;
+    top.unwrap_or(0).checked_add(1).ok_or_else(|| {
+        rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            Some(format!(
+                "no indicator id is left: the highest stored id is {}; export the \
+                 indicators and import them into a new store",
+                i64::MAX
+            )),
+        )
+    })
+}
+
 /// The bulk path's statements.
 struct BulkStatements<'c> {
     indicators: BlockInserts<'c>,
@@ -1848,6 +1858,30 @@ mod tests {
     /// source ids differ from the sources' numbers within each chunk, two
     /// sources differ in their feed alone, and the first chunk's rows fill
     /// more than one block of `BULK_ROWS`.
+    #[test]
+    fn exhausted_ids_fail_with_reason() {
+        let conn = memory_store();
+        conn.execute(
+            "INSERT INTO intel_indicators (id, key_hash, kind, value, expires_at)
+             VALUES (?1, 1, 'domain', 'last.example', 0)",
+            [i64::MAX],
+        )
+        .unwrap();
+        let new_value = load_csv("domain,new.example,false,p,f,50,,,,,,,,\n");
+
+        let result = upsert(
+            &conn,
+            &new_value,
+            &Lifetimes::default(),
+            Timestamp::from_nanos(7),
+        );
+
+        let error = result
+            .expect_err("no id is left for the new value")
+            .to_string();
+        assert!(error.contains("no indicator id is left"), "{error}");
+    }
+
     #[test]
     fn long_values_and_descriptions_store_whole() {
         let long_url = format!(
