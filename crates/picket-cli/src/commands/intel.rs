@@ -611,16 +611,16 @@ where
     import.expect_values(size / INPUT_BYTES_PER_VALUE);
     let mut preparer = import.preparer();
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Handed>(IMPORT_CHUNKS_AHEAD);
-    // Stored chunks go back to the parse thread to be freed there: the store
-    // thread is the slower one, and memory is freed faster by the thread
-    // that allocated it.
+    // Stored chunks go back to the parse thread, which frees their
+    // indicators (memory is freed faster by the thread that allocated it,
+    // and the store thread is the slower one) and reuses their buffers.
     let (give_back, given_back) =
-        std::sync::mpsc::sync_channel::<Vec<picket_intel::Indicator>>(IMPORT_CHUNKS_AHEAD);
+        std::sync::mpsc::sync_channel::<store_intel::PreparedChunk>(IMPORT_CHUNKS_AHEAD);
     let (parsed, stored) = std::thread::scope(|scope| {
         let parser = scope.spawn(move || {
             let mut sink = |chunk: picket_intel::Chunk| {
                 while let Ok(done) = given_back.try_recv() {
-                    drop(done);
+                    preparer.recycle(done);
                 }
                 // Prepared here, the chunk leaves the store thread only the
                 // writing, which is the longer of the two threads' work.
@@ -646,10 +646,9 @@ where
             stored = match chunk {
                 Handed::Fresh(mut prepared) => {
                     let result = import.add_prepared(&mut prepared);
-                    let mut done = prepared.into_indicators();
-                    done.append(&mut import.take_merged());
+                    prepared.free_with(import.take_merged());
                     // A full or closed channel leaves the chunk to be freed here.
-                    let _ = give_back.try_send(done);
+                    let _ = give_back.try_send(prepared);
                     result
                 }
                 Handed::Repeats(indicators) => import.fold_repeats(&indicators),

@@ -85,20 +85,19 @@ impl Columns {
         &self.sightings[range]
     }
 
-    /// Returns a copy of the columns in the order of `rows`, each a row's
-    /// value and sightings as [`Columns::add_text`] and
-    /// [`Columns::add_sightings`] returned them, and points them at their
-    /// places in the copy. The store thread then reads the columns one
-    /// after another.
-    pub(super) fn reordered<'r>(
+    /// Copies the columns into `ordered`, which is emptied first, in the
+    /// order of `rows`: each a row's value and sightings as
+    /// [`Columns::add_text`] and [`Columns::add_sightings`] returned them,
+    /// pointed at their places in the copy. The store thread then reads
+    /// the columns one after another.
+    pub(super) fn copy_in_order<'r>(
         &self,
         rows: impl Iterator<Item = (&'r mut Option<Span>, &'r mut Range<usize>)>,
-    ) -> Columns {
-        let mut ordered = Columns {
-            text: String::with_capacity(self.text.len()),
-            sightings: Vec::with_capacity(self.sightings.len()),
-            sources: Vec::with_capacity(self.sources.len()),
-        };
+        ordered: &mut Columns,
+    ) {
+        ordered.clear();
+        ordered.text.reserve(self.text.len());
+        ordered.sightings.reserve(self.sightings.len());
         for &(provider, feed) in &self.sources {
             let source = (
                 ordered.add_text(self.text(provider)),
@@ -122,7 +121,6 @@ impl Columns {
             }
             *sightings = start..ordered.sightings.len();
         }
-        ordered
     }
 
     /// Returns the provider and feed of the source numbered `at`.
