@@ -2418,26 +2418,17 @@ mod tests {
         let one_new = load_csv("domain,new.example,false,p,f,50,,,,,,,,\n");
 
         // Ten values expected into 100 rows: every digest is read at once.
-        let mut expecting =
-            Import::begin(&conn, &Lifetimes::default(), Timestamp::from_nanos(7)).unwrap();
-        expecting.expect_values(10);
-        expecting.add(&one_new).unwrap();
-        let Keys::Indexed(keys) = &expecting.keys else {
-            panic!("a store with rows keeps its digest index");
-        };
-        assert!(keys.digests.is_some());
-        assert_eq!(keys.lookups, 0);
-        expecting.finish().unwrap();
-
         // Nine are too few: the value is looked up in the index.
-        let mut small =
-            Import::begin(&conn, &Lifetimes::default(), Timestamp::from_nanos(7)).unwrap();
-        small.expect_values(9);
-        small.add(&one_new).unwrap();
-        let Keys::Indexed(keys) = &small.keys else {
-            panic!("a store with rows keeps its digest index");
-        };
-        assert!(keys.digests.is_none());
-        assert_eq!(keys.lookups, 1);
+        for (expected, read, lookups) in [(10, true, 0), (9, false, 1)] {
+            let mut import =
+                Import::begin(&conn, &Lifetimes::default(), Timestamp::from_nanos(7)).unwrap();
+            import.expect_values(expected);
+            import.add(&one_new).unwrap();
+            let Keys::Indexed(keys) = &import.keys else {
+                panic!("a store with rows keeps its digest index");
+            };
+            assert_eq!(keys.digests.is_some(), read, "{expected} expected");
+            assert_eq!(keys.lookups, lookups, "{expected} expected");
+        }
     }
 }
