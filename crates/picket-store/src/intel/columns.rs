@@ -7,8 +7,8 @@
 //! waited on memory. The parse thread, which has time to spare while the
 //! store writes, copies the columns here in the order the indicators came,
 //! so its own reads follow one another. It then copies them once more in
-//! row order ([`Columns::reorder`]), from compact buffers where a row's
-//! columns lie together.
+//! row order ([`Columns::copy_in_order`]), from compact buffers where a
+//! row's columns lie together.
 
 use std::ops::Range;
 
@@ -51,7 +51,7 @@ pub(super) struct SightingColumns {
     expires_at: i64,
 }
 
-/// The text, sightings and sources of a chunk's rows, in row order.
+/// The text, sightings and sources of a chunk's rows.
 ///
 /// Text that can be long is not copied, so that a feed of long values or
 /// descriptions does not take twice its memory: a value longer than
@@ -86,10 +86,10 @@ impl Columns {
     }
 
     /// Copies the columns into `ordered`, which is emptied first, in the
-    /// order of `rows`: each a row's value and sightings as
-    /// [`Columns::add_text`] and [`Columns::add_sightings`] returned them,
-    /// pointed at their places in the copy. The store thread then reads
-    /// the columns one after another.
+    /// order of `rows`. Each row is its value and sightings as
+    /// [`Columns::add_value`] and [`Columns::add_sightings`] returned them,
+    /// and is pointed at their places in the copy. The store thread then
+    /// reads the columns one after another.
     pub(super) fn copy_in_order<'r>(
         &self,
         rows: impl Iterator<Item = (&'r mut Option<Span>, &'r mut Range<usize>)>,
@@ -215,7 +215,7 @@ impl Columns {
         s: &SightingColumns,
         original: Option<&'a Sighting>,
     ) -> [Cell<'a>; SIGHTING_COLUMNS_WRITTEN] {
-        let source = original.map(|o| &o.source);
+        let reported = original.map(|sighting| &sighting.source);
         let text = |span: Option<Span>| Cell::text(span.map(|span| self.text(span)));
         [
             Cell::Integer(id),
@@ -225,8 +225,8 @@ impl Columns {
             text(s.tlp),
             Cell::Text(self.text(s.tags)),
             text(s.assessment),
-            Cell::text(source.and_then(|o| o.description.as_deref())),
-            Cell::text(source.and_then(|o| o.reference.as_deref())),
+            Cell::text(reported.and_then(|source| source.description.as_deref())),
+            Cell::text(reported.and_then(|source| source.reference.as_deref())),
             Cell::integer(s.first_seen),
             Cell::integer(s.last_seen),
             Cell::Integer(s.reported_at),
