@@ -1190,9 +1190,10 @@ struct SortedDigests {
 
 impl SortedDigests {
     /// Reads every digest in the store. `rows` sizes the run, with room for
-    /// `expected` more.
+    /// `expected` more, up to as many again as `rows`: the expectation is
+    /// an estimate from the input's size, and a larger run grows as usual.
     fn read(conn: &Connection, rows: u64, expected: u64) -> rusqlite::Result<Self> {
-        let room = rows.saturating_add(expected);
+        let room = rows.saturating_add(expected.min(rows));
         let mut run = Vec::with_capacity(usize::try_from(room).unwrap_or(0));
         let mut stmt = conn.prepare("SELECT key_hash FROM intel_indicators ORDER BY key_hash")?;
         let mut found = stmt.query([])?;
