@@ -51,13 +51,17 @@ fn dga_on_baderj_families() {
         );
     }
 
-    // By the name alone, character-based families: measured 0.862 recall,
-    // AUC 0.990. Short names on many suffixes (qsnatch_a: 3 to 5 letters)
+    // By the name alone, character-based families: measured 0.864 recall,
+    // AUC 0.993. Short names on many suffixes (qsnatch_a: 3 to 5 letters)
     // keep recall under the 98 % target. Replayed as one host's failing
     // lookups, the NXDOMAIN shape and the alert listing the names held past
-    // the per-window limit add the rest (measured 0.989).
+    // the per-window limit add the rest (measured 0.991).
     let score = find(&rows, "all character-based families", "score");
     assert!(score.recall() >= 0.85, "score recall {}", score.recall());
+    // qsnatch_a lists 18 names with an empty label (`exaor..com.bn`), which
+    // no query can carry. They are left out of both classes and counted.
+    assert_eq!(find(&rows, "qsnatch_a", "score").invalid, 18);
+    assert_eq!(score.invalid, 18);
     assert!(score.auc.unwrap() >= 0.99, "AUC {:?}", score.auc);
     let replay = find(&rows, "all character-based families", "replay");
     assert!(

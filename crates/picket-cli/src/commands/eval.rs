@@ -147,5 +147,14 @@ fn run_dns(args: &DnsArgs) -> anyhow::Result<ExitCode> {
             r.auc.map_or_else(|| "-".to_owned(), |a| format!("{a:.4}"))
         );
     }
+    for row in rows
+        .iter()
+        .filter(|row| row.invalid > 0 && row.method == "score")
+    {
+        println!(
+            "{}: {} names left out, which no DNS message can carry (an empty label or one over 63 bytes, or a name over 253)",
+            row.corpus, row.invalid
+        );
+    }
     Ok(ExitCode::from(super::EXIT_CLEAN))
 }

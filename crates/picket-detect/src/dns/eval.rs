@@ -61,6 +61,14 @@ pub struct EvalRow {
     /// ROC AUC of the score, when the method has one and both classes exist.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auc: Option<f64>,
+    /// Number of input names left out of both classes, because no DNS
+    /// message can carry them ([`is_dns_name`]).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub invalid: usize,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 impl EvalRow {
@@ -271,14 +279,28 @@ pub fn replay_dga(
     flagged
 }
 
+/// Returns whether a DNS message can carry `name`, written without its
+/// trailing dot: 1 to 253 bytes in labels of 1 to 63 bytes, the limits of
+/// RFC 1035 (255 bytes in wire form). A name with an empty label, such as
+/// `exaor..com.bn`, cannot be queried.
+pub fn is_dns_name(name: &str) -> bool {
+    (1..=253).contains(&name.len()) && name.split('.').all(|l| (1..=63).contains(&l.len()))
+}
+
 /// Reads the names of one family file whose registered label is in the
-/// held-out split (see [`held_out`]). Names that do not split are kept, so
-/// they count as missed.
-pub fn held_out_names(path: &Path) -> Result<Vec<String>, EvalError> {
-    Ok(read_names(path)?
+/// held-out split (see [`held_out`]), and counts the names of the file
+/// that no DNS message can carry ([`is_dns_name`]), which are left out: a
+/// detector can never see them. Valid names that do not split under the
+/// public suffix list are kept, so they count as missed.
+pub fn held_out_names(path: &Path) -> Result<(Vec<String>, usize), EvalError> {
+    let (names, invalid): (Vec<String>, Vec<String>) = read_names(path)?
+        .into_iter()
+        .partition(|name| is_dns_name(name));
+    let held_names = names
         .into_iter()
         .filter(|name| split_name(name).is_none_or(|parts| held_out(parts.label)))
-        .collect())
+        .collect();
+    Ok((held_names, invalid.len()))
 }
 
 /// Evaluates `dns.dga` on the held-out names of every family file of
@@ -314,14 +336,14 @@ pub fn evaluate_dga(dga_dir: &Path, benign_dir: &Path) -> Result<Vec<EvalRow>, E
     }
 
     let mut rows = Vec::new();
-    let mut groups: [(Vec<f64>, usize, usize, usize); 2] = Default::default();
+    let mut groups: [(Vec<f64>, usize, usize, usize, usize); 2] = Default::default();
     for path in files {
         let stem = path
             .file_stem()
             .and_then(|s| s.to_str())
             .unwrap_or_default();
         let family = family_of(stem);
-        let names = held_out_names(&path)?;
+        let (names, invalid) = held_out_names(&path)?;
         if names.is_empty() {
             continue;
         }
@@ -347,6 +369,7 @@ pub fn evaluate_dga(dga_dir: &Path, benign_dir: &Path) -> Result<Vec<EvalRow>, E
         group.1 += names.len();
         group.2 += flagged;
         group.3 += replay_flagged;
+        group.4 += invalid;
 
         rows.push(row(
             "dns.dga",
@@ -357,6 +380,7 @@ pub fn evaluate_dga(dga_dir: &Path, benign_dir: &Path) -> Result<Vec<EvalRow>, E
             flagged,
             benign_fp,
             roc_auc(&scores, &benign_scores),
+            invalid,
         ));
         rows.push(row(
             "dns.dga",
@@ -367,13 +391,14 @@ pub fn evaluate_dga(dga_dir: &Path, benign_dir: &Path) -> Result<Vec<EvalRow>, E
             replay_flagged,
             benign_replay_fp,
             None,
+            invalid,
         ));
     }
     for (index, label) in ["all character-based families", "all dictionary families"]
         .into_iter()
         .enumerate()
     {
-        let (scores, total, flagged, replayed) = &groups[index];
+        let (scores, total, flagged, replayed, invalid) = &groups[index];
         rows.push(row(
             "dns.dga",
             label,
@@ -383,6 +408,7 @@ pub fn evaluate_dga(dga_dir: &Path, benign_dir: &Path) -> Result<Vec<EvalRow>, E
             *flagged,
             benign_fp,
             roc_auc(scores, &benign_scores),
+            *invalid,
         ));
         rows.push(row(
             "dns.dga",
@@ -393,6 +419,7 @@ pub fn evaluate_dga(dga_dir: &Path, benign_dir: &Path) -> Result<Vec<EvalRow>, E
             *replayed,
             benign_replay_fp,
             None,
+            *invalid,
         ));
     }
     Ok(rows)
@@ -408,6 +435,7 @@ fn row(
     tp: usize,
     fp: usize,
     auc: Option<f64>,
+    invalid: usize,
 ) -> EvalRow {
     EvalRow {
         detector: detector.to_owned(),
@@ -418,6 +446,7 @@ fn row(
         true_positives: tp,
         false_positives: fp,
         auc,
+        invalid,
     }
 }
 
@@ -508,6 +537,7 @@ pub fn evaluate_tunnel_names(dir: &Path) -> Result<Vec<EvalRow>, EvalError> {
             score_flagged,
             plain_score_fp,
             roc_auc(&scores, &plain_scores),
+            0,
         ));
         rows.push(row(
             tunnel::ID,
@@ -518,6 +548,7 @@ pub fn evaluate_tunnel_names(dir: &Path) -> Result<Vec<EvalRow>, EvalError> {
             replay_flagged,
             plain_fp,
             None,
+            0,
         ));
     }
     Ok(rows)
@@ -583,6 +614,43 @@ mod tests {
         assert_eq!(roc_auc(&[0.9, 0.8], &[0.1, 0.2]), Some(1.0));
         assert_eq!(roc_auc(&[0.5], &[0.5]), Some(0.5));
         assert_eq!(roc_auc(&[], &[0.5]), None);
+    }
+
+    #[test]
+    fn names_no_message_can_carry() {
+        for name in ["exaor.com.bn", "a.b", &"x".repeat(63)] {
+            assert!(is_dns_name(name), "{name}");
+        }
+        let long_label = format!("{}.com", "x".repeat(64));
+        let long_name = ["abcdefghi"; 26].join(".");
+        for name in ["", "exaor..com.bn", ".com", "com.", &long_label, &long_name] {
+            assert!(!is_dns_name(name), "{name}");
+        }
+        assert_eq!(long_name.len(), 259);
+    }
+
+    #[test]
+    fn held_out_names_leave_out_invalid_ones() {
+        let dir = std::env::temp_dir().join(format!("picket-eval-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("family_domains.txt");
+        // The hash of each valid label decides its split. The two invalid
+        // names are counted whatever their labels.
+        let valid: Vec<String> = (0..40).map(|i| format!("q{i}x.com")).collect();
+        let text = format!("{}\nexaor..com.bn\n.bad.org\n", valid.join("\n"));
+        std::fs::write(&path, text).unwrap();
+
+        let (held, invalid) = held_out_names(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        assert_eq!(invalid, 2);
+        let expected: Vec<&String> = valid
+            .iter()
+            .filter(|n| split_name(n).is_some_and(|p| held_out(p.label)))
+            .collect();
+        assert!(!expected.is_empty());
+        assert!(expected.len() < valid.len());
+        assert_eq!(held.iter().collect::<Vec<_>>(), expected);
     }
 
     #[test]
