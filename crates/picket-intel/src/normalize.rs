@@ -154,6 +154,9 @@ pub fn classify_observable(text: &str) -> Option<Observable> {
             .ok()
             .and_then(|value| plain(IndicatorKind::Email, value));
     }
+    if !scheme && shape.has(SLASH) && is_invalid_network(&refanged) {
+        return None;
+    }
     if scheme || shape.has(SLASH) || shape.has(QUESTION) {
         let host_end = memchr::memchr2(b'/', b'?', refanged.as_bytes()).unwrap_or(refanged.len());
         let looks_like_url = scheme || looks_like_host(&refanged[..host_end]);
@@ -270,6 +273,23 @@ fn looks_like_host(text: &str) -> bool {
         && host
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_' || b >= 0x80)
+}
+
+/// Tells whether `text` is an address, `/` and a prefix length that
+/// [`parse_net`] rejects, such as `192.0.2.1/33`. Such a value is a
+/// mistyped network, not a URL whose path is a number.
+fn is_invalid_network(text: &str) -> bool {
+    let Some((address, prefix)) = text.split_once('/') else {
+        return false;
+    };
+    let address = address
+        .strip_prefix('[')
+        .and_then(|a| a.strip_suffix(']'))
+        .unwrap_or(address);
+    !prefix.is_empty()
+        && prefix.bytes().all(|b| b.is_ascii_digit())
+        && parse_ip(address).is_some()
+        && parse_net(text).is_none()
 }
 
 /// Splits a leading `*.` or `.` off a domain.
@@ -1027,6 +1047,23 @@ mod tests {
             let got = got.as_ref().map(|(k, v)| (*k, v.as_str()));
             assert_eq!(got, *want, "{input}");
         }
+    }
+
+    #[test]
+    fn invalid_prefix_is_not_a_url() {
+        for input in [
+            "192.0.2.1/33",
+            "192.0.2.0/240",
+            "[2001:db8::]/129",
+            "2001:db8::/129",
+        ] {
+            assert_eq!(classify(input), None, "{input}");
+        }
+        // A path that is not a prefix length still reads as a URL.
+        assert_eq!(
+            classify("192.0.2.1/33x"),
+            Some((Url, "http://192.0.2.1/33x".to_owned()))
+        );
     }
 
     #[test]
