@@ -124,6 +124,14 @@ fn read_plain_line(batch: &mut Batch<'_>, number: u64, offset: u64, text: &str) 
     // the whole token is not a value. The rest of the token lists tags.
     let mut tokens = line.split_whitespace();
     let first = tokens.next().unwrap_or_default();
+    if let Some((range, rest)) = spaced_range(first, &tokens) {
+        tokens = rest;
+        match observe(batch, kind, &range) {
+            Ok(observable) => add_with_tags(batch, observable, "", tokens),
+            Err(reason) => batch.reject_line(number, offset, reason),
+        }
+        return;
+    }
     let (observable, leading_tags) = match observe(batch, kind, first) {
         Ok(observable) => (observable, ""),
         Err(error) => {
@@ -144,10 +152,35 @@ fn read_plain_line(batch: &mut Batch<'_>, number: u64, offset: u64, text: &str) 
         }
     };
 
+    add_with_tags(batch, observable, leading_tags, tokens);
+}
+
+/// Joins `first - last`, an IP range written with white space around the
+/// dash, into one value. Returns the range and the tokens after it, or
+/// `None` when `first` and the token after the dash are not addresses.
+fn spaced_range<'a>(
+    first: &str,
+    tokens: &std::str::SplitWhitespace<'a>,
+) -> Option<(String, std::str::SplitWhitespace<'a>)> {
+    let mut rest = tokens.clone();
+    if rest.next() != Some("-") {
+        return None;
+    }
+    let last = rest.next()?;
+    let is_address = |text: &str| text.parse::<std::net::IpAddr>().is_ok();
+    (is_address(first) && is_address(last)).then(|| (format!("{first}-{last}"), rest))
+}
+
+/// Adds a value with the tags of its line: the comma-separated `leading`
+/// part of its token, then every later token split on commas.
+fn add_with_tags<'a>(
+    batch: &mut Batch<'_>,
+    observable: Observable,
+    leading: &'a str,
+    tokens: impl Iterator<Item = &'a str>,
+) {
     let mut sighting = batch.sighting(&observable.value);
-    let line_tags = leading_tags
-        .split(',')
-        .chain(tokens.flat_map(|t| t.split(',')));
+    let line_tags = leading.split(',').chain(tokens.flat_map(|t| t.split(',')));
     for tag in line_tags.filter(|t| !t.is_empty()) {
         if !sighting.source.tags.iter().any(|known| known == tag) {
             sighting.source.tags.push(tag.to_owned());
@@ -320,6 +353,31 @@ mod tests {
         assert_eq!(values, ["192.0.2.1"]);
         assert!(report.rejections.is_empty());
         assert_eq!(report.records, 1);
+    }
+
+    #[test]
+    fn range_with_spaced_dash() {
+        let text = "192.0.2.1 - 192.0.2.9 scanner\n\
+                    192.0.2.20 - 192.0.2.10\n\
+                    2001:db8::1 - 2001:db8::9\n";
+        let report = load_bytes("list.txt", text.as_bytes(), &LoadOptions::default()).unwrap();
+        let values: Vec<_> = report
+            .indicators
+            .iter()
+            .map(|i| (i.kind, i.value.as_str()))
+            .collect();
+        assert_eq!(
+            values,
+            [
+                (IndicatorKind::IpRange, "192.0.2.1-192.0.2.9"),
+                (IndicatorKind::IpRange, "2001:db8::1-2001:db8::9"),
+            ]
+        );
+        assert_eq!(report.indicators[0].sightings[0].source.tags, ["scanner"]);
+        // A reversed range is rejected, not read as its first address.
+        assert_eq!(report.rejections.len(), 1);
+        assert_eq!(report.rejections[0].location.line, Some(2));
+        assert_eq!(report.records, 3);
     }
 
     #[test]
