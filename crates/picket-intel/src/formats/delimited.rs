@@ -118,7 +118,9 @@ pub(crate) fn read_delimited(bytes: &[u8], batch: &mut Batch<'_>) -> Result<(), 
         return Err(IntelError::InvalidDocument {
             path: batch.file.to_string().into(),
             format: "delimited",
-            reason: "a delimited feed needs a column map (`columns:` in the feed rule)".into(),
+            reason:
+                "a delimited feed needs a column map (`--column` or `columns:` in the feed rule)"
+                    .into(),
         });
     };
     let mut header: Option<csv::StringRecord> = None;
@@ -131,19 +133,10 @@ pub(crate) fn read_delimited(bytes: &[u8], batch: &mut Batch<'_>) -> Result<(), 
             return;
         }
         let map = resolved.get_or_insert_with(|| Resolved::new(&columns, header.as_ref()));
-        let map = match map {
-            Ok(map) => map,
-            Err(reason) => {
-                batch.reject_line(
-                    line,
-                    offset,
-                    RecordError::BadField {
-                        field: "columns".into(),
-                        reason: reason.clone(),
-                    },
-                );
-                return;
-            }
+        // A column map that does not fit the header fails every row, so
+        // the file is rejected after the loop.
+        let Ok(map) = map else {
+            return;
         };
         batch.record();
         let cell = |i: Option<usize>| {
@@ -222,6 +215,13 @@ pub(crate) fn read_delimited(bytes: &[u8], batch: &mut Batch<'_>) -> Result<(), 
             );
         }
     });
+    if let Some(Err(reason)) = resolved {
+        return Err(IntelError::InvalidDocument {
+            path: batch.file.to_string().into(),
+            format: "delimited",
+            reason: format!("the column map does not fit the file: {reason}"),
+        });
+    }
     Ok(())
 }
 
@@ -678,6 +678,28 @@ mod tests {
         for text in ["101", "255", "256", "-1", "x", "NaN"] {
             assert_eq!(super::parse_confidence(text), None, "{text}");
         }
+    }
+
+    #[test]
+    fn column_missing_from_header_rejects_file() {
+        let mut columns = Columns::of_value(ColumnList::One(Column::Name("value".into())), true);
+        columns.description = Some(Column::Name("description".into()));
+        let options = LoadOptions {
+            format: Some(Format::Delimited),
+            columns: Some(columns),
+            ..LoadOptions::default()
+        };
+        let text = b"value,kind\nevil.example,domain\n192.0.2.1,ipv4\n";
+
+        let error = load_bytes("feed.csv", text, &options)
+            .unwrap_err()
+            .to_string();
+
+        assert!(error.contains("feed.csv"), "{error}");
+        assert!(
+            error.contains("column \"description\" is not in the header"),
+            "{error}"
+        );
     }
 
     #[test]
