@@ -189,6 +189,13 @@ fn import_query_allow_and_export() {
     assert!(stdout(&imported).contains("new 4"), "{}", stdout(&imported));
     let allowed = picket(&store, now, &["import", "--allow", allow.to_str().unwrap()]);
     assert!(allowed.status.success(), "{}", stderr(&allowed));
+    assert!(stdout(&allowed).contains("new 2,"), "{}", stdout(&allowed));
+    let again = picket(&store, now, &["import", "--allow", allow.to_str().unwrap()]);
+    assert!(
+        stdout(&again).contains("new 0, updated 0, unchanged 2,"),
+        "{}",
+        stdout(&again)
+    );
 
     let q = picket(
         &store,

@@ -572,19 +572,50 @@ pub fn save_feed_state(conn: &Connection, state: &FeedState) -> rusqlite::Result
     Ok(())
 }
 
-/// Stores a local allow rule.
+/// The change [`add_allow`] made to the allow rule of a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AllowChange {
+    /// The value had no allow rule.
+    New,
+    /// The value had a rule with another subdomain flag, source or note.
+    Updated,
+    /// The value had the same rule.
+    Unchanged,
+}
+
+/// Stores a local allow rule, replacing the value's older rule, and
+/// returns whether the rule is new, changed or the same as the stored one.
 pub fn add_allow(
     conn: &Connection,
     observable: &Observable,
     source: &str,
     note: Option<&str>,
-) -> rusqlite::Result<()> {
+) -> rusqlite::Result<AllowChange> {
+    let kind = observable.kind.as_str();
+    let stored: Option<(bool, String, Option<String>)> = conn
+        .query_row(
+            "SELECT include_subdomains, source, note FROM intel_allow WHERE kind = ?1 AND value = ?2",
+            params![kind, observable.value],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let change = match stored {
+        None => AllowChange::New,
+        Some((subdomains, ref old_source, ref old_note))
+            if subdomains == observable.include_subdomains
+                && old_source == source
+                && old_note.as_deref() == note =>
+        {
+            return Ok(AllowChange::Unchanged);
+        }
+        Some(_) => AllowChange::Updated,
+    };
     conn.execute(
         "INSERT INTO intel_allow (kind, value, include_subdomains, source, note) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (kind, value) DO UPDATE SET include_subdomains = ?3, source = ?4, note = ?5",
-        params![observable.kind.as_str(), observable.value, observable.include_subdomains, source, note],
+        params![kind, observable.value, observable.include_subdomains, source, note],
     )?;
-    Ok(())
+    Ok(change)
 }
 
 /// Stores a MISP warninglist (its JSON text) under its name, replacing an
@@ -1665,6 +1696,25 @@ mod tests {
                 .to_string()
                 .contains("lab")
         );
+    }
+
+    #[test]
+    fn allow_rule_reports_its_change() {
+        let conn = store();
+        let value =
+            picket_intel::normalize_observable(IndicatorKind::Domain, "evil.example").unwrap();
+
+        let first = add_allow(&conn, &value, "allow.txt", None).unwrap();
+        let again = add_allow(&conn, &value, "allow.txt", None).unwrap();
+        let noted = add_allow(&conn, &value, "allow.txt", Some("lab")).unwrap();
+
+        assert_eq!(first, AllowChange::New);
+        assert_eq!(again, AllowChange::Unchanged);
+        assert_eq!(noted, AllowChange::Updated);
+        let rules: i64 = conn
+            .query_row("SELECT count(*) FROM intel_allow", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rules, 1);
     }
 
     #[test]

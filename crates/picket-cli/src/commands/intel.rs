@@ -496,6 +496,7 @@ fn run_import(store_path: &Path, args: &ImportArgs, now: Timestamp) -> anyhow::R
         let (counts, report) = if args.allow {
             let report = picket_intel::load_file_with(path, &options)
                 .with_context(|| format!("cannot import {}", path.display()))?;
+            let mut counts = UpsertCounts::default();
             for indicator in report.indicators.iter().chain(&report.allow) {
                 let observable = picket_intel::Observable {
                     kind: indicator.kind,
@@ -506,12 +507,14 @@ fn run_import(store_path: &Path, args: &ImportArgs, now: Timestamp) -> anyhow::R
                     .sightings
                     .first()
                     .and_then(|s| s.source.description.as_deref());
-                store_intel::add_allow(&tx, &observable, &path.display().to_string(), note)?;
+                let change =
+                    store_intel::add_allow(&tx, &observable, &path.display().to_string(), note)?;
+                match change {
+                    store_intel::AllowChange::New => counts.new += 1,
+                    store_intel::AllowChange::Updated => counts.updated += 1,
+                    store_intel::AllowChange::Unchanged => counts.unchanged += 1,
+                }
             }
-            let counts = UpsertCounts {
-                new: (report.indicators.len() + report.allow.len()) as u64,
-                ..UpsertCounts::default()
-            };
             (counts, report)
         } else {
             let (counts, report) = import_streaming(&tx, path, &options, &lifetimes, now)?;
