@@ -754,7 +754,9 @@ impl<'o> Batch<'o> {
 }
 
 /// Splits text into lines with their 1-based number and byte offset,
-/// without the line terminator. A UTF-8 byte-order mark is dropped.
+/// without the line terminator. A UTF-8 byte-order mark is dropped. Lines
+/// end at `\n` (with an optional `\r` before it), or at `\r` in a text
+/// with no `\n` at all, as classic Mac OS wrote them.
 pub(crate) fn lines(bytes: &[u8]) -> impl Iterator<Item = (u64, u64, &[u8])> {
     let start = if bytes.starts_with(b"\xef\xbb\xbf") {
         3
@@ -763,7 +765,12 @@ pub(crate) fn lines(bytes: &[u8]) -> impl Iterator<Item = (u64, u64, &[u8])> {
     };
     let body = &bytes[start..];
     let mut offset = start as u64;
-    split_lines(body)
+    let terminator = if memchr::memchr(b'\n', body).is_none() {
+        b'\r'
+    } else {
+        b'\n'
+    };
+    split_lines(body, terminator)
         .enumerate()
         .map(move |(i, line)| {
             let here = offset;
@@ -774,13 +781,13 @@ pub(crate) fn lines(bytes: &[u8]) -> impl Iterator<Item = (u64, u64, &[u8])> {
         .filter(|(_, _, l)| !l.is_empty())
 }
 
-/// Splits bytes at each `\n` as `<[u8]>::split` does, with `memchr`
-/// finding the ends, where `split` tests byte by byte.
-fn split_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+/// Splits bytes at each `terminator` as `<[u8]>::split` does, with
+/// `memchr` finding the ends, where `split` tests byte by byte.
+fn split_lines(bytes: &[u8], terminator: u8) -> impl Iterator<Item = &[u8]> {
     let mut rest = Some(bytes);
     std::iter::from_fn(move || {
         let text = rest?;
-        match memchr::memchr(b'\n', text) {
+        match memchr::memchr(terminator, text) {
             Some(end) => {
                 rest = text.get(end + 1..);
                 text.get(..end)
@@ -801,9 +808,38 @@ mod tests {
         #[test]
         fn split_lines_matches_split(bytes in proptest::collection::vec(proptest::sample::select(vec![b'a', b'\n', b'\r']), 0..24)) {
             let want: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
-            let got: Vec<&[u8]> = split_lines(&bytes).collect();
+            let got: Vec<&[u8]> = split_lines(&bytes, b'\n').collect();
             proptest::prop_assert_eq!(got, want);
         }
+    }
+
+    #[test]
+    fn lines_end_at_lone_carriage_returns() {
+        let found: Vec<_> = lines(b"evil.example\r192.0.2.1\r\r198.51.100.7\r").collect();
+        assert_eq!(
+            found,
+            [
+                (1, 0, &b"evil.example"[..]),
+                (2, 13, &b"192.0.2.1"[..]),
+                (4, 24, &b"198.51.100.7"[..]),
+            ]
+        );
+
+        let report = load_bytes(
+            "mac.txt",
+            b"evil.example\r192.0.2.1\r",
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        let values: Vec<_> = report.indicators.iter().map(|i| i.value.as_str()).collect();
+        assert_eq!(values, ["evil.example", "192.0.2.1"]);
+        assert_eq!(report.records, 2);
+    }
+
+    #[test]
+    fn lines_keep_carriage_return_inside_a_line() {
+        let found: Vec<_> = lines(b"a\rb\r\nc\n").collect();
+        assert_eq!(found, [(1, 0, &b"a\rb"[..]), (2, 5, &b"c"[..])]);
     }
 
     #[test]
