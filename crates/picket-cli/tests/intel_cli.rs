@@ -165,6 +165,42 @@ fn pull_delists_survives_an_outage_and_expires_after_grace() {
 }
 
 #[test]
+fn import_counts_repeated_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("picket.sqlite");
+    let feed = dir.path().join("feed.csv");
+    std::fs::write(
+        &feed,
+        "value,confidence\nevil.example,10\n192.0.2.1,20\nevil.example,50\nbad..example,30\n",
+    )
+    .unwrap();
+    let now = "2025-03-01T00:00:00Z";
+
+    let imported = picket(
+        &store,
+        now,
+        &[
+            "import",
+            "--format",
+            "delimited",
+            "--header",
+            "--column",
+            "value=value",
+            "--column",
+            "confidence=confidence",
+            feed.to_str().unwrap(),
+        ],
+    );
+
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    let text = stdout(&imported);
+    assert!(
+        text.contains("new 2, updated 0, unchanged 0, rejected 1, expired 0, repeated 1 "),
+        "{text}"
+    );
+}
+
+#[test]
 fn import_query_allow_and_export() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("picket.sqlite");

@@ -412,8 +412,18 @@ fn open_reader(path: &Path) -> anyhow::Result<Store> {
 /// Prints a report line on stdout and rejections on stderr.
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 fn print_report(name: &str, counts: &UpsertCounts, report: &LoadReport, expired: u64, show: usize) {
+    // Values repeated inside the file are named only when there are some,
+    // so that the line of an ordinary feed keeps its five counts.
+    let repeated = if report.duplicates > 0 {
+        format!(
+            ", repeated {} (merged into an earlier record)",
+            report.duplicates
+        )
+    } else {
+        String::new()
+    };
     println!(
-        "{name}: new {}, updated {}, unchanged {}, rejected {}, expired {}",
+        "{name}: new {}, updated {}, unchanged {}, rejected {}, expired {}{repeated}",
         counts.new,
         counts.updated,
         counts.unchanged,
