@@ -132,6 +132,10 @@ fn read_plain_line(batch: &mut Batch<'_>, number: u64, offset: u64, text: &str) 
         }
         return;
     }
+    if let Some((observable, leading_tags)) = network_before_comma(batch, kind, first) {
+        add_with_tags(batch, observable, leading_tags, tokens);
+        return;
+    }
     let (observable, leading_tags) = match observe(batch, kind, first) {
         Ok(observable) => (observable, ""),
         Err(error) => {
@@ -153,6 +157,25 @@ fn read_plain_line(batch: &mut Batch<'_>, number: u64, offset: u64, text: &str) 
     };
 
     add_with_tags(batch, observable, leading_tags, tokens);
+}
+
+/// Reads a token such as `198.51.100.0/24,1,63` as the network before the
+/// first comma and the tags after it. The whole token would otherwise
+/// read as a URL with the path `/24,1,63`.
+fn network_before_comma<'a>(
+    batch: &Batch<'_>,
+    kind: Option<IndicatorKind>,
+    token: &'a str,
+) -> Option<(Observable, &'a str)> {
+    if !matches!(kind, None | Some(IndicatorKind::Cidr)) {
+        return None;
+    }
+    let (value, rest) = token.split_once(',')?;
+    if !value.contains('/') || value.contains("://") {
+        return None;
+    }
+    let observable = observe(batch, kind, value).ok()?;
+    (observable.kind == IndicatorKind::Cidr).then_some((observable, rest))
 }
 
 /// Joins `first - last`, an IP range written with white space around the
@@ -378,6 +401,29 @@ mod tests {
         assert_eq!(report.rejections.len(), 1);
         assert_eq!(report.rejections[0].location.line, Some(2));
         assert_eq!(report.records, 3);
+    }
+
+    #[test]
+    fn network_before_comma_is_not_a_url() {
+        let text = "198.51.100.0/24,1,63\n\
+                    2001:db8::/32,2\n\
+                    evil.example/a,b\n";
+        let report = load_bytes("list.txt", text.as_bytes(), &LoadOptions::default()).unwrap();
+        let values: Vec<_> = report
+            .indicators
+            .iter()
+            .map(|i| (i.kind, i.value.as_str()))
+            .collect();
+        assert_eq!(
+            values,
+            [
+                (IndicatorKind::Cidr, "198.51.100.0/24"),
+                (IndicatorKind::Cidr, "2001:db8::/32"),
+                (IndicatorKind::Url, "http://evil.example/a,b"),
+            ]
+        );
+        assert_eq!(report.indicators[0].sightings[0].source.tags, ["1", "63"]);
+        assert!(report.rejections.is_empty());
     }
 
     #[test]
