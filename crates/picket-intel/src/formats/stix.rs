@@ -257,6 +257,15 @@ fn base_sighting(batch: &Batch<'_>, object: &Value, context: &Context<'_>, value
     sighting.last_seen = str_of("last_observed").and_then(parse_time);
     sighting.reported_at = str_of("modified").and_then(parse_time).or(sighting.reported_at);
     sighting.valid_until = str_of("valid_until").and_then(parse_time);
+    // STIX 2.1 section 3.2: a revoked object is no longer valid, so its
+    // values expire at its last version, the time it was revoked.
+    if object.get("revoked").and_then(Value::as_bool) == Some(true) {
+        let revoked_at = str_of("modified").and_then(parse_time).or(sighting.reported_at);
+        sighting.valid_until = match (sighting.valid_until, revoked_at) {
+            (Some(until), Some(revoked)) => Some(until.min(revoked)),
+            (until, revoked) => until.or(revoked),
+        };
+    }
     sighting
 }
 
@@ -790,6 +799,8 @@ impl Parser {
 mod tests {
     use super::parse_pattern;
     use crate::IndicatorKind;
+    use crate::load::{LoadOptions, load_bytes};
+    use picket_event::Timestamp;
 
     #[test]
     fn equality_and_or_become_observables() {
@@ -821,6 +832,23 @@ mod tests {
         assert!(out.unsupported.iter().any(|u| u.contains("win-registry-key")));
         let out = parse_pattern("[email-message:subject MATCHES '^[IMPORTANT] Please']").unwrap();
         assert!(out.observables.is_empty());
+    }
+
+    #[test]
+    fn revoked_indicator_expires_when_revoked() {
+        let indicator = |n: u32, revoked: bool| serde_json::json!({
+            "type": "indicator", "spec_version": "2.1", "id": format!("indicator--00000000-0000-4000-8000-{n:012}"),
+            "created": "2026-01-01T00:00:00Z", "modified": "2026-02-01T00:00:00Z", "revoked": revoked,
+            "pattern": format!("[domain-name:value = 'a{n}.example']"), "pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z",
+        });
+        let bundle = serde_json::json!({
+            "type": "bundle", "id": "bundle--00000000-0000-4000-8000-000000000000",
+            "objects": [indicator(1, true), indicator(2, false)],
+        });
+        let report = load_bytes("bundle.json", bundle.to_string().as_bytes(), &LoadOptions::default()).unwrap();
+        let until: Vec<_> = report.indicators.iter().map(|i| (i.value.as_str(), i.sightings[0].valid_until)).collect();
+        let modified = Timestamp::parse_rfc3339("2026-02-01T00:00:00Z").unwrap();
+        assert_eq!(until, [("a1.example", Some(modified)), ("a2.example", None)]);
     }
 
     #[test]
