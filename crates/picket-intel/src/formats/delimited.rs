@@ -83,9 +83,17 @@ fn resolve(column: &Column, header: Option<&csv::StringRecord>) -> Result<usize,
     match column {
         Column::Index(0) => Err("column numbers start at 1".into()),
         Column::Index(n) => Ok(n - 1),
-        Column::Name(name) => header
-            .and_then(|h| h.iter().position(|c| c.trim().eq_ignore_ascii_case(name)))
-            .ok_or_else(|| format!("column {name:?} is not in the header")),
+        Column::Name(name) => {
+            let Some(header) = header else {
+                return Err(format!(
+                    "column {name:?} is named, but the file has no header row (add --header or `header: true`)"
+                ));
+            };
+            header
+                .iter()
+                .position(|c| c.trim().eq_ignore_ascii_case(name))
+                .ok_or_else(|| format!("column {name:?} is not in the header"))
+        }
     }
 }
 
@@ -700,6 +708,18 @@ mod tests {
             error.contains("column \"description\" is not in the header"),
             "{error}"
         );
+
+        let headless = LoadOptions {
+            columns: Some(Columns::of_value(
+                ColumnList::One(Column::Name("value".into())),
+                false,
+            )),
+            ..options
+        };
+        let error = load_bytes("feed.csv", text, &headless)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("the file has no header row"), "{error}");
     }
 
     #[test]
