@@ -659,17 +659,39 @@ impl<'c> Import<'c> {
         // statistics, would otherwise scan every stored sighting, which cost
         // 7 % of the CPU time of importing 1 M indicators into a store of 1 M.
         let (updated, unchanged): (i64, i64) = self.conn.query_row(
-            "SELECT coalesce(sum(changed), 0), coalesce(sum(NOT changed), 0) FROM (
-                SELECT (s.confidence IS NOT b.confidence OR s.severity IS NOT b.severity OR s.tlp IS NOT b.tlp
-                        OR s.tags IS NOT b.tags OR s.assessment IS NOT b.assessment
-                        OR s.description IS NOT b.description OR s.reference IS NOT b.reference
-                        OR s.valid_until IS NOT b.valid_until) AS changed
-                FROM temp.intel_import_before b
-                CROSS JOIN intel_sightings s USING (indicator_id, source_id)
-                WHERE NOT b.created)",
+            &format!(
+                "SELECT coalesce(sum(changed), 0), coalesce(sum(NOT changed), 0) FROM (
+                    SELECT {SIGHTING_CHANGED} AS changed
+                    FROM temp.intel_import_before b
+                    CROSS JOIN intel_sightings s USING (indicator_id, source_id)
+                    WHERE NOT b.created)"
+            ),
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
+
+        // A changed sighting took its new expiry, which may be earlier than
+        // the old one (a shorter or past `valid_until`), while the merge only
+        // ever extends its indicator's. The indicators of changed sightings
+        // therefore take the latest expiry of their sightings again.
+        // NOTE: sightings this import created are not noted. When the file
+        // repeats a new value after its chunk was stored, a shorter validity
+        // in the repeat reaches the sighting, not the indicator, until
+        // `intel expire` runs.
+        if updated > 0 {
+            self.conn.execute(
+                &format!(
+                    "UPDATE intel_indicators SET expires_at =
+                        (SELECT max(s.expires_at) FROM intel_sightings s
+                         WHERE s.indicator_id = intel_indicators.id)
+                     WHERE id IN (
+                        SELECT b.indicator_id FROM temp.intel_import_before b
+                        CROSS JOIN intel_sightings s USING (indicator_id, source_id)
+                        WHERE NOT b.created AND {SIGHTING_CHANGED})"
+                ),
+                [],
+            )?;
+        }
         self.conn
             .execute_batch("DELETE FROM temp.intel_import_before")?;
         Ok(UpsertCounts {
@@ -1531,6 +1553,13 @@ fn insert_sightings<'c>(
     bulk.sightings.insert(conn, &rows)
 }
 
+/// SQL condition, true for a sighting `s` whose details differ from those
+/// noted in `temp.intel_import_before` as `b` before the import.
+const SIGHTING_CHANGED: &str = "(s.confidence IS NOT b.confidence OR s.severity IS NOT b.severity
+        OR s.tlp IS NOT b.tlp OR s.tags IS NOT b.tags OR s.assessment IS NOT b.assessment
+        OR s.description IS NOT b.description OR s.reference IS NOT b.reference
+        OR s.valid_until IS NOT b.valid_until)";
+
 /// Finds an indicator's row by [`key_hash`]; kind and value are compared
 /// on the rows of the digest. Comparing them in SQL instead, a bound
 /// `kind = ?` lets SQLite weigh the partial index on ranges against each
@@ -1890,6 +1919,42 @@ mod tests {
     /// source ids differ from the sources' numbers within each chunk, two
     /// sources differ in their feed alone, and the first chunk's rows fill
     /// more than one block of `BULK_ROWS`.
+    /// Returns the expiry of a value's indicator and the latest of its
+    /// sightings', in ns.
+    fn expiries(conn: &Connection, value: &str) -> (i64, i64) {
+        conn.query_row(
+            "SELECT i.expires_at, max(s.expires_at) FROM intel_indicators i
+             JOIN intel_sightings s ON s.indicator_id = i.id WHERE i.value = ?1",
+            [value],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn shortened_validity_shortens_expiry() {
+        let conn = memory_store();
+        let long = "2027-06-01T00:00:00Z";
+        let short = "2026-12-02T00:00:00Z";
+        let rows = |p: &str, q: &str| {
+            format!(
+                "domain,a.example,false,p,f,50,,,,,,{p},,\ndomain,b.example,false,p,f,50,,,,,,{p},,\n\
+                 domain,b.example,false,q,f,50,,,,,,{q},,\n"
+            )
+        };
+        import_chunks(&conn, vec![load_csv(&rows(long, long))]);
+        let (before, _) = expiries(&conn, "a.example");
+
+        let counts = import_chunks(&conn, vec![load_csv(&rows(short, long))]);
+
+        assert_eq!(counts.updated, 2);
+        let (after, latest) = expiries(&conn, "a.example");
+        assert!(after < before, "{after} !< {before}");
+        assert_eq!(after, latest);
+        // Source q still keeps b.example active until the later date.
+        assert_eq!(expiries(&conn, "b.example"), (before, before));
+    }
+
     #[test]
     fn exhausted_ids_fail_with_reason() {
         let conn = memory_store();
