@@ -122,23 +122,30 @@ fn read_plain_line(batch: &mut Batch<'_>, number: u64, offset: u64, text: &str) 
 
     // The value is the first token, or the part of it before a comma when
     // the whole token is not a value. The rest of the token lists tags.
+    // Spaced ranges and networks before a comma are looked for only after
+    // an address or a URL, so that other lines skip those checks.
     let mut tokens = line.split_whitespace();
     let first = tokens.next().unwrap_or_default();
-    if let Some((range, rest)) = spaced_range(first, &tokens) {
-        tokens = rest;
-        match observe(batch, kind, &range) {
-            Ok(observable) => add_with_tags(batch, observable, "", tokens),
-            Err(reason) => batch.reject_line(number, offset, reason),
-        }
-        return;
-    }
-    if let Some((observable, leading_tags)) = network_before_comma(batch, kind, first) {
-        add_with_tags(batch, observable, leading_tags, tokens);
-        return;
-    }
     let (observable, leading_tags) = match observe(batch, kind, first) {
-        Ok(observable) => (observable, ""),
+        Ok(observable) => match observable.kind {
+            IndicatorKind::Ipv4 | IndicatorKind::Ipv6 => {
+                let dash = memchr::memchr(b'-', line.as_bytes()).is_some();
+                if let Some((range, rest)) = dash.then(|| spaced_range(first, &tokens)).flatten() {
+                    add_range(batch, kind, number, offset, &range, rest);
+                    return;
+                }
+                (observable, "")
+            }
+            IndicatorKind::Url => {
+                network_before_comma(batch, kind, first).unwrap_or((observable, ""))
+            }
+            _ => (observable, ""),
+        },
         Err(error) => {
+            if let Some((range, rest)) = spaced_range(first, &tokens) {
+                add_range(batch, kind, number, offset, &range, rest);
+                return;
+            }
             let split = first.split_once(',');
             let result = match split {
                 Some((value, rest)) => {
@@ -157,6 +164,22 @@ fn read_plain_line(batch: &mut Batch<'_>, number: u64, offset: u64, text: &str) 
     };
 
     add_with_tags(batch, observable, leading_tags, tokens);
+}
+
+/// Adds the range a line starts with ([`spaced_range`]) with the tags of
+/// the tokens after it, or rejects the line when it is not a valid range.
+fn add_range<'a>(
+    batch: &mut Batch<'_>,
+    kind: Option<IndicatorKind>,
+    number: u64,
+    offset: u64,
+    range: &str,
+    tokens: std::str::SplitWhitespace<'a>,
+) {
+    match observe(batch, kind, range) {
+        Ok(observable) => add_with_tags(batch, observable, "", tokens),
+        Err(reason) => batch.reject_line(number, offset, reason),
+    }
 }
 
 /// Reads a token such as `198.51.100.0/24,1,63` as the network before the
