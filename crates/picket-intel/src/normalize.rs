@@ -132,6 +132,9 @@ pub fn classify_observable(text: &str) -> Option<Observable> {
         && !scheme
         && let Some(net) = parse_net(&refanged)
     {
+        if net.prefix_len() == 0 {
+            return None;
+        }
         return plain(IndicatorKind::Cidr, net_text(net));
     }
     if shape.has(DASH)
@@ -396,8 +399,16 @@ fn cidr(text: &str) -> Result<String, ValueError> {
     let net = parse_net(text).ok_or_else(|| {
         ValueError::new(IndicatorKind::Cidr, text, "not an address/prefix network")
     })?;
+    if net.prefix_len() == 0 {
+        return Err(ValueError::new(IndicatorKind::Cidr, text, EVERY_ADDRESS));
+    }
     Ok(net_text(net))
 }
+
+/// The reason a network of prefix length 0 is rejected as an indicator: it
+/// would match all traffic of its family, which a feed means only by
+/// mistake.
+pub(crate) const EVERY_ADDRESS: &str = "prefix length 0 covers every address";
 
 /// Writes a network as `IpNet`'s `Display` does. An IPv4 network is
 /// written by hand, which takes a small part of the formatting machinery's
@@ -1047,6 +1058,19 @@ mod tests {
             let got = got.as_ref().map(|(k, v)| (*k, v.as_str()));
             assert_eq!(got, *want, "{input}");
         }
+    }
+
+    #[test]
+    fn zero_prefix_network_is_rejected() {
+        for input in ["0.0.0.0/0", "10.0.0.0/0", "::/0"] {
+            assert_eq!(classify(input), None, "{input}");
+            let error = normalize_observable(IndicatorKind::Cidr, input).unwrap_err();
+            assert_eq!(error.reason, EVERY_ADDRESS, "{input}");
+        }
+        assert_eq!(
+            classify("0.0.0.0/1"),
+            Some((IndicatorKind::Cidr, "0.0.0.0/1".to_owned()))
+        );
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Plain lists (one value a line) and regular-expression lines.
 
 use crate::IndicatorKind;
-use crate::error::RecordError;
+use crate::error::{RecordError, ValueError};
 use crate::load::{Batch, lines};
-use crate::normalize::{Observable, classify_observable, normalize_observable, trim};
+use crate::normalize::{
+    EVERY_ADDRESS, Observable, classify_observable, normalize_observable, parse_net, trim,
+};
 
 /// Cuts a comment off a line: whole-line comments start with `#`, `;` or
 /// `//`. A trailing comment starts with white space then `#` or `;` (a `#`
@@ -53,14 +55,23 @@ pub(crate) fn observe(
 ) -> Result<Observable, RecordError> {
     let mut observable = match kind {
         Some(kind) => normalize_observable(kind, value)?,
-        None => classify_observable(value).ok_or_else(|| RecordError::Unclassified {
-            value: crate::error::cut(value),
-        })?,
+        None => classify_observable(value).ok_or_else(|| unclassified(value))?,
     };
     if observable.kind == IndicatorKind::Domain && batch.options.domain_subdomains {
         observable.include_subdomains = true;
     }
     Ok(observable)
+}
+
+/// Returns the error for a value of no kind. A network of prefix length 0
+/// parses but is rejected as an indicator, so it gets that reason instead.
+fn unclassified(value: &str) -> RecordError {
+    if parse_net(value).is_some_and(|net| net.prefix_len() == 0) {
+        return ValueError::new(IndicatorKind::Cidr, value, EVERY_ADDRESS).into();
+    }
+    RecordError::Unclassified {
+        value: crate::error::cut(value),
+    }
 }
 
 /// Reads a plain list: one value a line, optional tags after it separated
@@ -424,6 +435,19 @@ mod tests {
         assert_eq!(report.rejections.len(), 1);
         assert_eq!(report.rejections[0].location.line, Some(2));
         assert_eq!(report.records, 3);
+    }
+
+    #[test]
+    fn zero_prefix_line_rejected_with_reason() {
+        let text = "0.0.0.0/0\n192.0.2.0/24\n";
+        let report = load_bytes("list.txt", text.as_bytes(), &LoadOptions::default()).unwrap();
+
+        assert_eq!(report.indicators.len(), 1);
+        assert_eq!(report.indicators[0].value, "192.0.2.0/24");
+        assert_eq!(report.rejections.len(), 1);
+        assert_eq!(report.rejections[0].location.line, Some(1));
+        let reason = report.rejections[0].reason.to_string();
+        assert!(reason.contains(super::EVERY_ADDRESS), "{reason}");
     }
 
     #[test]
