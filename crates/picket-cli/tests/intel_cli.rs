@@ -282,6 +282,18 @@ fn import_query_allow_and_export() {
     );
     let csv = picket(&store, now, &["export", "--format", "csv", "--type", "url"]);
     assert_eq!(stdout(&csv).lines().count(), 2);
+
+    // The whitelisted domain counts as whitelisted, not active.
+    let stats = picket(&store, now, &["stats", "--format", "json"]);
+    let stats: serde_json::Value = serde_json::from_str(&stdout(&stats)).unwrap();
+    let domain = stats["by_kind"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kind"] == "domain")
+        .unwrap();
+    assert_eq!(domain["active"], 1, "{domain}");
+    assert_eq!(domain["whitelisted"], 1, "{domain}");
     let aged = picket(
         &store,
         "2026-03-01T00:00:00Z",

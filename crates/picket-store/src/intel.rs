@@ -465,8 +465,11 @@ fn refresh_indicator_expiry(conn: &Connection, source: Option<i64>) -> rusqlite:
 pub struct ExpireCounts {
     /// Indicators whose every sighting has expired at `now`.
     pub expired_indicators: u64,
-    /// Indicators still active.
+    /// Indicators still active: not expired and not whitelisted.
     pub active_indicators: u64,
+    /// Indicators not expired that the whitelist in force covers, which are
+    /// not active.
+    pub whitelisted_indicators: u64,
     /// Sightings expired at `now`.
     pub expired_sightings: u64,
 }
@@ -476,6 +479,7 @@ pub struct ExpireCounts {
 /// retro-search.
 pub fn expire(conn: &Connection, now: Timestamp) -> rusqlite::Result<ExpireCounts> {
     refresh_indicator_expiry(conn, None)?;
+    let whitelisted: u64 = whitelisted_by_kind(conn, now)?.values().sum();
     let now = now.as_nanos();
     let count = |sql: &str| {
         conn.query_row(sql, [now], |r| r.get::<_, i64>(0))
@@ -483,7 +487,9 @@ pub fn expire(conn: &Connection, now: Timestamp) -> rusqlite::Result<ExpireCount
     };
     Ok(ExpireCounts {
         expired_indicators: count("SELECT count(*) FROM intel_indicators WHERE expires_at <= ?1")?,
-        active_indicators: count("SELECT count(*) FROM intel_indicators WHERE expires_at > ?1")?,
+        active_indicators: count("SELECT count(*) FROM intel_indicators WHERE expires_at > ?1")?
+            - whitelisted,
+        whitelisted_indicators: whitelisted,
         expired_sightings: count("SELECT count(*) FROM intel_sightings WHERE expires_at <= ?1")?,
     })
 }
@@ -1279,8 +1285,9 @@ pub fn record_sightings(
 /// Counts for `picket intel stats`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Stats {
-    /// (kind, active, expired) per kind.
-    pub by_kind: Vec<(String, u64, u64)>,
+    /// (kind, active, expired, whitelisted) per kind. Active indicators are
+    /// neither expired nor whitelisted, and whitelisted ones are not expired.
+    pub by_kind: Vec<(String, u64, u64, u64)>,
     /// (provider, feed, sightings, active sightings) per feed.
     pub by_feed: Vec<(String, String, u64, u64)>,
     /// Every feed's pull state.
@@ -1293,8 +1300,39 @@ pub struct Stats {
     pub hits: (u64, u64),
 }
 
+/// Counts, per kind name, the indicators not expired at `now` that the
+/// whitelist in force covers. Queries, exports and matching treat them as
+/// not active, so the counts of active indicators leave them out. Without
+/// allow rules or warninglists, nothing is read.
+fn whitelisted_by_kind(
+    conn: &Connection,
+    now: Timestamp,
+) -> rusqlite::Result<HashMap<String, u64>> {
+    let whitelist = load_whitelist(conn)?;
+    let mut counts = HashMap::new();
+    if whitelist.is_empty() {
+        return Ok(counts);
+    }
+
+    let mut stmt =
+        conn.prepare("SELECT kind, value FROM intel_indicators WHERE expires_at > ?1")?;
+    let mut rows = stmt.query([now.as_nanos()])?;
+    while let Some(row) = rows.next()? {
+        let name: String = row.get(0)?;
+        let Ok(kind) = name.parse::<IndicatorKind>() else {
+            continue;
+        };
+        let value: String = row.get(1)?;
+        if whitelist.check(kind, &value).is_some() {
+            *counts.entry(name).or_insert(0) += 1;
+        }
+    }
+    Ok(counts)
+}
+
 /// Gathers the store's intelligence counts at `now`.
 pub fn stats(conn: &Connection, now: Timestamp) -> rusqlite::Result<Stats> {
+    let whitelisted = whitelisted_by_kind(conn, now)?;
     let now = now.as_nanos();
     let mut out = Stats::default();
     let mut stmt = conn.prepare(
@@ -1302,10 +1340,13 @@ pub fn stats(conn: &Connection, now: Timestamp) -> rusqlite::Result<Stats> {
     )?;
     out.by_kind = stmt
         .query_map([now], |r| {
+            let kind: String = r.get(0)?;
+            let covered = whitelisted.get(&kind).copied().unwrap_or(0);
             Ok((
-                r.get(0)?,
-                r.get::<_, i64>(1)? as u64,
+                kind,
+                r.get::<_, i64>(1)? as u64 - covered,
                 r.get::<_, i64>(2)? as u64,
+                covered,
             ))
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -1696,6 +1737,13 @@ mod tests {
                 .to_string()
                 .contains("lab")
         );
+
+        // The counts of active indicators leave the whitelisted one out.
+        let kinds = stats(&conn, t1).unwrap().by_kind;
+        assert_eq!(kinds, [("ipv4".to_owned(), 0, 1, 1)]);
+        let counts = expire(&conn, t1).unwrap();
+        assert_eq!(counts.active_indicators, 0);
+        assert_eq!(counts.whitelisted_indicators, 1);
     }
 
     #[test]

@@ -1376,7 +1376,7 @@ fn run_stats(store_path: &Path, args: &StatsArgs, now: Timestamp) -> anyhow::Res
     let stats = store_intel::stats(store.connection(), now)?;
     if args.format == "json" {
         let value = json!({
-            "by_kind": stats.by_kind.iter().map(|(k, a, e)| json!({"kind": k, "active": a, "expired": e})).collect::<Vec<_>>(),
+            "by_kind": stats.by_kind.iter().map(|(k, a, e, w)| json!({"kind": k, "active": a, "expired": e, "whitelisted": w})).collect::<Vec<_>>(),
             "by_feed": stats.by_feed.iter().map(|(p, f, n, a)| json!({"provider": p, "feed": f, "sightings": n, "active": a})).collect::<Vec<_>>(),
             "feeds": stats.feeds.iter().map(|s| json!({
                 "provider": s.provider, "feed": s.feed, "remote": s.remote,
@@ -1390,9 +1390,12 @@ fn run_stats(store_path: &Path, args: &StatsArgs, now: Timestamp) -> anyhow::Res
         println!("{value}");
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:<12} {:>10} {:>10}", "kind", "active", "expired");
-    for (kind, active, expired) in &stats.by_kind {
-        println!("{kind:<12} {active:>10} {expired:>10}");
+    println!(
+        "{:<12} {:>10} {:>10} {:>11}",
+        "kind", "active", "expired", "whitelisted"
+    );
+    for (kind, active, expired, whitelisted) in &stats.by_kind {
+        println!("{kind:<12} {active:>10} {expired:>10} {whitelisted:>11}");
     }
     println!();
     println!(
@@ -1427,8 +1430,11 @@ fn run_expire(store_path: &Path, now: Timestamp) -> anyhow::Result<ExitCode> {
     let store = open_writer(store_path)?;
     let counts = store_intel::expire(store.connection(), now)?;
     report_line(&format!(
-        "active {}, expired {} (kept for retro-search), expired sightings {}",
-        counts.active_indicators, counts.expired_indicators, counts.expired_sightings
+        "active {}, expired {} (kept for retro-search), expired sightings {}, whitelisted {} (not active)",
+        counts.active_indicators,
+        counts.expired_indicators,
+        counts.expired_sightings,
+        counts.whitelisted_indicators
     ));
     Ok(ExitCode::SUCCESS)
 }
