@@ -337,7 +337,16 @@ pub(crate) fn read_regex(bytes: &[u8], batch: &mut Batch<'_>, pattern: &regex::R
 #[cfg(test)]
 mod tests {
     use crate::IndicatorKind;
-    use crate::load::{LoadOptions, load_bytes};
+    use crate::load::{LoadOptions, LoadReport, load_bytes};
+
+    /// Returns the kind and value of each indicator a load read.
+    fn kinds_and_values(report: &LoadReport) -> Vec<(IndicatorKind, &str)> {
+        report
+            .indicators
+            .iter()
+            .map(|i| (i.kind, i.value.as_str()))
+            .collect()
+    }
 
     #[test]
     fn reads_values_comments_and_tags() {
@@ -352,11 +361,7 @@ mod tests {
                     \n\
                     evil.example,botnet\n";
         let report = load_bytes("list.txt", text.as_bytes(), &LoadOptions::default()).unwrap();
-        let values: Vec<_> = report
-            .indicators
-            .iter()
-            .map(|i| (i.kind, i.value.as_str()))
-            .collect();
+        let values = kinds_and_values(&report);
         assert_eq!(
             values,
             [
@@ -418,11 +423,7 @@ mod tests {
                     192.0.2.20 - 192.0.2.10\n\
                     2001:db8::1 - 2001:db8::9\n";
         let report = load_bytes("list.txt", text.as_bytes(), &LoadOptions::default()).unwrap();
-        let values: Vec<_> = report
-            .indicators
-            .iter()
-            .map(|i| (i.kind, i.value.as_str()))
-            .collect();
+        let values = kinds_and_values(&report);
         assert_eq!(
             values,
             [
@@ -456,11 +457,7 @@ mod tests {
                     2001:db8::/32,2\n\
                     evil.example/a,b\n";
         let report = load_bytes("list.txt", text.as_bytes(), &LoadOptions::default()).unwrap();
-        let values: Vec<_> = report
-            .indicators
-            .iter()
-            .map(|i| (i.kind, i.value.as_str()))
-            .collect();
+        let values = kinds_and_values(&report);
         assert_eq!(
             values,
             [
