@@ -71,7 +71,7 @@ pub(crate) fn read_zeek_intel(bytes: &[u8], batch: &mut Batch<'_>) {
         };
         let Some(kind) = zeek_kind(type_name, value) else {
             batch.reject_line(line, offset, RecordError::Unsupported {
-                path: format!("line {line}"),
+                path: "indicator_type".to_owned(),
                 what: "indicator type",
                 detail: format!("{type_name} has no picket equivalent"),
             });
@@ -273,6 +273,17 @@ mod tests {
         let values: Vec<_> = report.indicators.iter().map(|i| (i.kind, i.value.as_str())).collect();
         assert_eq!(values, [(IndicatorKind::Domain, "evil.example"), (IndicatorKind::Ipv4, "192.0.2.1")]);
         assert_eq!(report.rejections[0].location.line, Some(2));
+    }
+
+    #[test]
+    fn zeek_unsupported_type_names_its_field() {
+        let text = "#fields\tindicator\tindicator_type\n192.0.2.1\tIntel::ADDR\nx\tIntel::WHATEVER\n";
+        let options = LoadOptions { format: Some(Format::ZeekIntel), ..LoadOptions::default() };
+        let report = load_bytes("intel.dat", text.as_bytes(), &options).unwrap();
+        assert_eq!(report.indicators.len(), 1);
+        assert_eq!(report.rejections[0].location.line, Some(3));
+        let reason = report.rejections[0].reason.to_string();
+        assert_eq!(reason, "indicator_type: unsupported indicator type: Intel::WHATEVER has no picket equivalent");
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub(crate) fn read_text(bytes: &[u8], batch: &mut Batch<'_>) {
         let bytes = value.as_bytes();
         if bytes.len() > 2 && bytes[..2].eq_ignore_ascii_case(b"AS") && bytes[2..].iter().all(u8::is_ascii_digit) {
             batch.reject_line(line, offset, RecordError::Unsupported {
-                path: format!("line {line}"),
+                path: "network".to_owned(),
                 what: "indicator type",
                 detail: format!("{value} is an autonomous system number"),
             });
