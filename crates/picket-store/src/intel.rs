@@ -1318,13 +1318,12 @@ fn whitelisted_by_kind(
         conn.prepare("SELECT kind, value FROM intel_indicators WHERE expires_at > ?1")?;
     let mut rows = stmt.query([now.as_nanos()])?;
     while let Some(row) = rows.next()? {
-        let name: String = row.get(0)?;
+        let name = row.get_ref(0)?.as_str()?;
         let Ok(kind) = name.parse::<IndicatorKind>() else {
             continue;
         };
-        let value: String = row.get(1)?;
-        if whitelist.check(kind, &value).is_some() {
-            *counts.entry(name).or_insert(0) += 1;
+        if whitelist.check(kind, row.get_ref(1)?.as_str()?).is_some() {
+            *counts.entry(name.to_owned()).or_insert(0) += 1;
         }
     }
     Ok(counts)

@@ -140,8 +140,9 @@ fn read_plain_line(batch: &mut Batch<'_>, number: u64, offset: u64, text: &str) 
     let (observable, leading_tags) = match observe(batch, kind, first) {
         Ok(observable) => match observable.kind {
             IndicatorKind::Ipv4 | IndicatorKind::Ipv6 => {
-                let dash = memchr::memchr(b'-', line.as_bytes()).is_some();
-                if let Some((range, rest)) = dash.then(|| spaced_range(first, &tokens)).flatten() {
+                if memchr::memchr(b'-', line.as_bytes()).is_some()
+                    && let Some((range, rest)) = spaced_range(first, &tokens)
+                {
                     add_range(batch, kind, number, offset, &range, rest);
                     return;
                 }

@@ -257,11 +257,10 @@ fn base_sighting(batch: &Batch<'_>, object: &Value, context: &Context<'_>, value
     sighting.last_seen = str_of("last_observed").and_then(parse_time);
     sighting.reported_at = str_of("modified").and_then(parse_time).or(sighting.reported_at);
     sighting.valid_until = str_of("valid_until").and_then(parse_time);
-    // STIX 2.1 section 3.2: a revoked object is no longer valid, so its
-    // values expire at its last version, the time it was revoked.
+    // STIX 2.1 treats a revoked object as no longer valid, so its values
+    // expire at its last version (`modified`), the time it was revoked.
     if object.get("revoked").and_then(Value::as_bool) == Some(true) {
-        let revoked_at = str_of("modified").and_then(parse_time).or(sighting.reported_at);
-        sighting.valid_until = match (sighting.valid_until, revoked_at) {
+        sighting.valid_until = match (sighting.valid_until, sighting.reported_at) {
             (Some(until), Some(revoked)) => Some(until.min(revoked)),
             (until, revoked) => until.or(revoked),
         };
